@@ -1,0 +1,153 @@
+package activities
+
+import "time"
+
+// Host says how to reach one SSH host. It holds paths, never key material.
+type Host struct {
+	Name         string `json:"name"`
+	Address      string `json:"address"` // host:port
+	User         string `json:"user"`
+	IdentityFile string `json:"identity_file,omitempty"`
+	Agent        bool   `json:"agent,omitempty"`
+	KnownHosts   string `json:"known_hosts"`
+	Jump         *Host  `json:"jump,omitempty"`
+	// Datacenter is informational (audit, status).
+	Datacenter string `json:"datacenter,omitempty"`
+	// Queue is the task queue of the workers that can reach this host;
+	// empty means the default queue.
+	Queue string `json:"queue,omitempty"`
+}
+
+// Verify modes of a copy set.
+const (
+	VerifySHA256    = "sha256"
+	VerifySizeMtime = "size_mtime"
+)
+
+// CopySet is one `copy` block of a plan.
+type CopySet struct {
+	Name    string   `json:"name"`
+	From    string   `json:"from"`
+	To      string   `json:"to"`
+	Exclude []string `json:"exclude,omitempty"`
+	Include []string `json:"include,omitempty"`
+	Verify  string   `json:"verify"` // VerifySHA256 or VerifySizeMtime
+	Delete  bool     `json:"delete,omitempty"`
+	// BandwidthBytesPerSec limits the copy rate; 0 means unlimited.
+	BandwidthBytesPerSec int64 `json:"bandwidth_bytes_per_sec,omitempty"`
+	// Concurrency is the number of files in flight; 0 means the default.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// Copy phases.
+const (
+	PhaseSeed      = "seed"
+	PhaseFinalSync = "final_sync"
+)
+
+// CopyInput asks for one copy set to be brought up to date on the target.
+type CopyInput struct {
+	// MoveID is the workflow ID; it names the manifest on the target.
+	MoveID string  `json:"move_id"`
+	Phase  string  `json:"phase"` // PhaseSeed or PhaseFinalSync
+	Source Host    `json:"source"`
+	Target Host    `json:"target"`
+	Set    CopySet `json:"set"`
+	// Delete removes target files that are gone from the source; the
+	// workflow sets it only for final_sync of a set with delete = true.
+	Delete bool `json:"delete,omitempty"`
+}
+
+// CopyResult is what history keeps of a copy: counts and digests only.
+type CopyResult struct {
+	Set   string `json:"set"`
+	Phase string `json:"phase"`
+	// Tree totals after the copy (what the source holds, after excludes).
+	Files    int64 `json:"files"`
+	Dirs     int64 `json:"dirs"`
+	Symlinks int64 `json:"symlinks"`
+	Bytes    int64 `json:"bytes"`
+	// Work done by this run.
+	CopiedFiles int64 `json:"copied_files"`
+	CopiedBytes int64 `json:"copied_bytes"`
+	Unchanged   int64 `json:"unchanged"`
+	Deleted     int64 `json:"deleted"`
+	Recopied    int64 `json:"recopied"` // verification mismatches fixed by a second copy
+	// Refused counts entries not copied for safety (escaping symlinks,
+	// devices, bad names); Refusals holds the first few reasons.
+	Refused    int64    `json:"refused"`
+	Refusals   []string `json:"refusals,omitempty"`
+	Excluded   int64    `json:"excluded"`
+	Verify     string   `json:"verify"`
+	Verified   int64    `json:"verified"`              // files whose digest the target confirmed
+	VerifiedBy string   `json:"verified_by,omitempty"` // "sha256sum" or "read-back"
+	// Manifest is a JSON Lines file on the target host (path, size, mode,
+	// mtime, sha256 per entry); history keeps only its path and digest.
+	ManifestPath    string        `json:"manifest_path"`
+	ManifestSHA256  string        `json:"manifest_sha256"`
+	ManifestEntries int64         `json:"manifest_entries"`
+	Duration        time.Duration `json:"duration"`
+	// BytesPerSec is CopiedBytes over Duration; the workflow uses it to
+	// estimate final-sync time.
+	BytesPerSec float64 `json:"bytes_per_sec"`
+}
+
+// CopyProgress is the heartbeat detail of a running copy.
+type CopyProgress struct {
+	Set         string  `json:"set"`
+	Phase       string  `json:"phase"`
+	FilesDone   int64   `json:"files_done"`
+	FilesTotal  int64   `json:"files_total"`
+	BytesDone   int64   `json:"bytes_done"`
+	BytesTotal  int64   `json:"bytes_total"`
+	BytesPerSec float64 `json:"bytes_per_sec"`
+	// Done lists nothing per file; resume relies on the target state
+	// (size+mtime of finished files), so the heartbeat stays small.
+}
+
+// CommandInput runs one shell command on one host.
+type CommandInput struct {
+	Host    Host          `json:"host"`
+	Command string        `json:"command"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Purpose says why, for logs and audit: "step stop_app", "undo stop_app",
+	// "check health (attempt 3)".
+	Purpose string `json:"purpose"`
+}
+
+// CommandResult is the outcome of a command. A non-zero exit is a result,
+// not an error: the workflow decides what it means.
+type CommandResult struct {
+	Host     string    `json:"host"`
+	Address  string    `json:"address"`
+	Command  string    `json:"command"`
+	ExitCode int       `json:"exit_code"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Output tails, capped so history stays small.
+	Stdout string `json:"stdout,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
+}
+
+// PreflightInput lists what a move will touch.
+type PreflightInput struct {
+	MoveID string    `json:"move_id"`
+	Source Host      `json:"source"`
+	Target Host      `json:"target"`
+	Copies []CopySet `json:"copies"`
+	// Commands are the first words of every step, undo and check command,
+	// per side ("source"/"target"), so preflight can check they exist.
+	SourceCommands []string `json:"source_commands,omitempty"`
+	TargetCommands []string `json:"target_commands,omitempty"`
+}
+
+// PreflightResult is what preflight found; it writes nothing.
+type PreflightResult struct {
+	SourceFingerprint string   `json:"source_fingerprint"` // SHA256:... of the verified host key
+	TargetFingerprint string   `json:"target_fingerprint"`
+	SourceFiles       int64    `json:"source_files"`
+	SourceBytes       int64    `json:"source_bytes"`
+	TargetFreeBytes   int64    `json:"target_free_bytes"` // -1 when unknown
+	TargetHasSHA256   bool     `json:"target_has_sha256sum"`
+	Warnings          []string `json:"warnings,omitempty"`
+}

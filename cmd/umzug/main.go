@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// commands holds the subcommand constructors; each command file appends
+// itself in init, so adding a command touches only its own file.
+var commands []func() *cobra.Command
+
+func register(c func() *cobra.Command) { commands = append(commands, c) }
+
+// exitError carries a specific exit code (validate: 1 on plan errors).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "umzug",
+		Short: "Data-center migration orchestrator on Temporal",
+		Long: `umzug moves applications between data centers: copy while running,
+cut over in an approved window, verify, switch, and roll back on failure.
+Every step is a durable Temporal workflow; every decision is in its history.
+
+Temporal connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233) and
+TEMPORAL_NAMESPACE (default "default").`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI and returns the exit code; tests call it directly.
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "umzug:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "umzug:", err)
+	return 1
+}

@@ -1,0 +1,146 @@
+package plans
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Plan is a loaded, validated plan. Every reference is resolved: hosts,
+// datacenters and applications are pointers, not names.
+type Plan struct {
+	// Name is the plan's name in workflow IDs: the file name without
+	// extension, or the directory name for a directory of files.
+	Name string
+	// SHA256 is the hex digest over the plan's files (sorted by name, each
+	// as name NUL content NUL); approvals are bound to it.
+	SHA256 string
+	// Files are the parsed sources, for diagnostics snippets.
+	Files map[string]*hcl.File
+
+	Variables    []*Variable
+	Datacenters  []*Datacenter
+	Hosts        []*Host
+	Applications []*Application // in the order written
+	Waves        []*Wave
+}
+
+// Variable is a declared variable with its final value, already rendered
+// as a string for display; Sensitive ones are never printed.
+type Variable struct {
+	Name        string
+	Description string
+	Sensitive   bool
+	Value       string
+	Range       hcl.Range
+}
+
+type Datacenter struct {
+	Name        string
+	Description string
+	WorkerQueue string
+	Range       hcl.Range
+}
+
+type Host struct {
+	Name         string
+	Datacenter   *Datacenter
+	Address      string // host:port, port defaulted to 22
+	User         string
+	IdentityFile string // "~" expanded by the activity, not here
+	Agent        bool
+	KnownHosts   string
+	Jump         *Host
+	Range        hcl.Range
+}
+
+type Application struct {
+	Name        string
+	Description string
+	Source      *Host
+	Target      *Host
+	DependsOn   []*Application
+	Copies      []*Copy
+	Cutover     *Cutover // nil when the plan has none
+	Soak        time.Duration
+	Range       hcl.Range
+}
+
+type Copy struct {
+	Name        string
+	From        string
+	To          string
+	Exclude     []string
+	Include     []string
+	Verify      string // "sha256" (default) or "size_mtime"
+	Delete      bool
+	Bandwidth   int64 // bytes per second, 0 = unlimited
+	Concurrency int   // 0 = default
+	Range       hcl.Range
+}
+
+type Cutover struct {
+	Window   *Window
+	Approval *Approval // nil: no approval needed (rehearsal; warned)
+	Blocks   []*Block  // in the order written
+	Range    hcl.Range
+}
+
+type Window struct {
+	NotBefore time.Time
+	Duration  time.Duration
+}
+
+type Approval struct {
+	Approvers []string
+	Quorum    int
+	FourEyes  bool
+	Timeout   time.Duration
+}
+
+// Block kinds.
+const (
+	KindStep      = "step"
+	KindFinalSync = "final_sync"
+	KindCheck     = "check"
+)
+
+type Block struct {
+	Kind     string
+	Name     string
+	On       string // "source" or "target"
+	Run      string
+	Undo     string
+	Timeout  time.Duration
+	Retries  int
+	Interval time.Duration
+	Range    hcl.Range
+}
+
+type Wave struct {
+	Name         string
+	Applications []*Application
+	MaxParallel  int
+	Range        hcl.Range
+}
+
+// LoadOptions are the variable sources besides defaults.
+type LoadOptions struct {
+	// Vars are --var name=value pairs, highest precedence.
+	Vars map[string]string
+	// VarFiles are --var-file paths (HCL attribute files).
+	VarFiles []string
+	// Environ is the environment to read UMZUG_VAR_name from (os.Environ()
+	// in the CLI; tests pass their own). The loader reads nothing else.
+	Environ []string
+}
+
+// Application returns the application with the given name, or nil.
+func (p *Plan) Application(name string) *Application {
+	for _, a := range p.Applications {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}

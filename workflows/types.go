@@ -1,0 +1,207 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// Workflow, signal, update and query names. The Web UI's signal dialog
+// sends the signals; the CLI uses the updates of the same names, whose
+// validators answer at once.
+const (
+	MoveWorkflow = "umzug.Move"
+	WaveWorkflow = "umzug.Wave"
+
+	SignalApprove  = "approve"
+	SignalReject   = "reject"
+	SignalRollback = "rollback"
+	SignalCommit   = "commit"
+
+	QueryStatus = "status"
+
+	DefaultTaskQueue = "umzug"
+)
+
+// Search attributes registered by `umzug dev` (Keyword type).
+const (
+	SearchAttrPlan        = "UmzugPlan"
+	SearchAttrApplication = "UmzugApplication"
+	SearchAttrPhase       = "UmzugPhase"
+)
+
+// Phases of a move (DESIGN.md §1).
+const (
+	PhasePreflight        = "preflight"
+	PhaseSeed             = "seed"
+	PhaseAwaitingApproval = "awaiting_approval"
+	PhaseCutover          = "cutover"
+	PhaseSoak             = "soak"
+	PhaseCommitted        = "committed"
+	PhaseFailed           = "failed"
+	PhaseRejected         = "rejected"
+	PhaseExpired          = "expired"
+	PhaseRolledBack       = "rolled_back"
+)
+
+// Block kinds inside cutover.
+const (
+	BlockStep      = "step"
+	BlockFinalSync = "final_sync"
+	BlockCheck     = "check"
+)
+
+// MoveID is the stable workflow ID of a move, so starting it twice never
+// runs it twice.
+func MoveID(plan, application string) string { return "umzug/" + plan + "/" + application }
+
+// WaveID is the stable workflow ID of a wave.
+func WaveID(plan, wave string) string { return "umzug/" + plan + "/wave/" + wave }
+
+// MoveInput is everything a move needs; plain data, no secrets.
+type MoveInput struct {
+	PlanName    string `json:"plan_name"`
+	PlanSHA256  string `json:"plan_sha256"`
+	Application string `json:"application"`
+	Description string `json:"description,omitempty"`
+	// StartedBy is the identity given to `umzug run --as`; four-eyes refuses
+	// its approvals.
+	StartedBy string               `json:"started_by"`
+	Source    activities.Host      `json:"source"`
+	Target    activities.Host      `json:"target"`
+	Copies    []activities.CopySet `json:"copies,omitempty"`
+	Cutover   Cutover              `json:"cutover"`
+	Soak      time.Duration        `json:"soak"`
+	DependsOn []string             `json:"depends_on,omitempty"`
+	// SearchAttributes is set when the cluster has the umzug search
+	// attributes registered; the workflow then upserts the phase.
+	SearchAttributes bool `json:"search_attributes,omitempty"`
+}
+
+// Cutover is the cutover block of an application.
+type Cutover struct {
+	Window   *Window       `json:"window,omitempty"`
+	Approval *ApprovalRule `json:"approval,omitempty"`
+	// Blocks run in the order written.
+	Blocks []Block `json:"blocks"`
+}
+
+// Window is the agreed cutover window.
+type Window struct {
+	NotBefore time.Time     `json:"not_before"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// ApprovalRule says who must approve. Nil rule (rehearsal) means no wait.
+type ApprovalRule struct {
+	Approvers []string      `json:"approvers"`
+	Quorum    int           `json:"quorum"`
+	FourEyes  bool          `json:"four_eyes"`
+	Timeout   time.Duration `json:"timeout,omitempty"` // 0 means no timeout
+}
+
+// Block is one step, final_sync or check inside cutover.
+type Block struct {
+	Kind    string        `json:"kind"` // BlockStep, BlockFinalSync, BlockCheck
+	Name    string        `json:"name,omitempty"`
+	On      string        `json:"on,omitempty"` // "source" or "target"
+	Run     string        `json:"run,omitempty"`
+	Undo    string        `json:"undo,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Checks only.
+	Retries  int           `json:"retries,omitempty"`
+	Interval time.Duration `json:"interval,omitempty"`
+}
+
+// Signal payloads (DESIGN.md §4). JSON names are what the Web UI sends.
+type ApproveSignal struct {
+	Approver   string `json:"approver"`
+	Comment    string `json:"comment,omitempty"`
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
+}
+
+type RejectSignal struct {
+	Approver   string `json:"approver"`
+	Reason     string `json:"reason,omitempty"`
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
+}
+
+type RollbackSignal struct {
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type CommitSignal struct {
+	By string `json:"by"`
+}
+
+// SignalRecord is one received signal or update and the decision on it.
+type SignalRecord struct {
+	Name       string    `json:"name"`
+	Identity   string    `json:"identity"` // approver / by from the payload
+	Comment    string    `json:"comment,omitempty"`
+	At         time.Time `json:"at"`
+	Accepted   bool      `json:"accepted"`
+	Reason     string    `json:"reason,omitempty"` // why refused
+	Via        string    `json:"via"`              // "signal" or "update"
+	PlanSHA256 string    `json:"plan_sha256,omitempty"`
+}
+
+// StepRecord is one command that ran (step, undo or check attempt).
+type StepRecord struct {
+	Kind     string    `json:"kind"` // step, undo, check, final_sync
+	Name     string    `json:"name"`
+	On       string    `json:"on,omitempty"`
+	Host     string    `json:"host,omitempty"`
+	Command  string    `json:"command,omitempty"`
+	ExitCode int       `json:"exit_code"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Status is what the status query returns and the workflow result holds.
+type Status struct {
+	Phase       string `json:"phase"`
+	PlanName    string `json:"plan_name"`
+	PlanSHA256  string `json:"plan_sha256"`
+	Application string `json:"application"`
+	StartedBy   string `json:"started_by"`
+	Source      string `json:"source"`
+	Target      string `json:"target"`
+	// Approval state.
+	Approvals        []string   `json:"approvals,omitempty"`         // accepted approvers
+	ApprovalsNeeded  int        `json:"approvals_needed"`            // still needed
+	PendingApprovers []string   `json:"pending_approvers,omitempty"` // who may still approve
+	ApprovalDeadline *time.Time `json:"approval_deadline,omitempty"`
+	Window           *Window    `json:"window,omitempty"`
+	WindowNote       string     `json:"window_note,omitempty"`
+	SoakUntil        *time.Time `json:"soak_until,omitempty"`
+	// Records.
+	Signals   []SignalRecord              `json:"signals,omitempty"`
+	Steps     []StepRecord                `json:"steps,omitempty"`
+	Copies    []activities.CopyResult     `json:"copies,omitempty"`
+	Preflight *activities.PreflightResult `json:"preflight,omitempty"`
+	// Rollback.
+	Undone          []string `json:"undone,omitempty"`
+	ManualAttention []string `json:"manual_attention,omitempty"`
+	Error           string   `json:"error,omitempty"`
+}
+
+// WaveInput starts one child move per application.
+type WaveInput struct {
+	PlanName    string      `json:"plan_name"`
+	PlanSHA256  string      `json:"plan_sha256"`
+	Wave        string      `json:"wave"`
+	MaxParallel int         `json:"max_parallel"`
+	StartedBy   string      `json:"started_by"`
+	Moves       []MoveInput `json:"moves"` // DependsOn names applications in this wave
+}
+
+// WaveStatus shows every application's phase.
+type WaveStatus struct {
+	Wave      string            `json:"wave"`
+	Phases    map[string]string `json:"phases"` // application -> phase, "pending" or "blocked"
+	BlockedBy map[string]string `json:"blocked_by,omitempty"`
+	Done      bool              `json:"done"`
+}
