@@ -64,3 +64,13 @@ func (c *Conn) Close() error {
 type Runner interface {
 	Run(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
 }
+
+// dial opens a verified connection with the configured dialer, or the
+// default known_hosts-checking one.
+func (a *Activities) dial(ctx context.Context, h Host) (*Conn, error) {
+	d := a.Dialer
+	if d == nil {
+		d = DefaultDialer{}
+	}
+	return d.Dial(ctx, h)
+}

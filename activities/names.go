@@ -12,8 +12,12 @@ const (
 // DeltaEstimate is the result of a dry delta scan: what a final sync would
 // copy now, without copying anything.
 type DeltaEstimate struct {
-	Set          string `json:"set"`
-	ChangedFiles int64  `json:"changed_files"`
-	ChangedBytes int64  `json:"changed_bytes"`
-	DeletedFiles int64  `json:"deleted_files"`
+	Set string `json:"set"`
+	// SourceFiles and SourceBytes are the source tree's totals after
+	// excludes: what a first seed copies.
+	SourceFiles  int64 `json:"source_files"`
+	SourceBytes  int64 `json:"source_bytes"`
+	ChangedFiles int64 `json:"changed_files"`
+	ChangedBytes int64 `json:"changed_bytes"`
+	DeletedFiles int64 `json:"deleted_files"`
 }

@@ -20,6 +20,12 @@ const (
 
 	QueryStatus = "status"
 
+	// SignalRefusedUpdate records, in history, an update that a validator
+	// refused: Temporal keeps no trace of validator rejections, and the
+	// audit must show every refused decision. The workflow only records it;
+	// it never changes state.
+	SignalRefusedUpdate = "refused_update"
+
 	DefaultTaskQueue = "umzug"
 )
 
@@ -162,13 +168,15 @@ type StepRecord struct {
 
 // Status is what the status query returns and the workflow result holds.
 type Status struct {
-	Phase       string `json:"phase"`
-	PlanName    string `json:"plan_name"`
-	PlanSHA256  string `json:"plan_sha256"`
-	Application string `json:"application"`
-	StartedBy   string `json:"started_by"`
-	Source      string `json:"source"`
-	Target      string `json:"target"`
+	Phase string `json:"phase"`
+	// Phases lists every phase change with its time (workflow clock).
+	Phases      []PhaseChange `json:"phases,omitempty"`
+	PlanName    string        `json:"plan_name"`
+	PlanSHA256  string        `json:"plan_sha256"`
+	Application string        `json:"application"`
+	StartedBy   string        `json:"started_by"`
+	Source      string        `json:"source"`
+	Target      string        `json:"target"`
 	// Approval state.
 	Approvals        []string   `json:"approvals,omitempty"`         // accepted approvers
 	ApprovalsNeeded  int        `json:"approvals_needed"`            // still needed
@@ -204,4 +212,19 @@ type WaveStatus struct {
 	Phases    map[string]string `json:"phases"` // application -> phase, "pending" or "blocked"
 	BlockedBy map[string]string `json:"blocked_by,omitempty"`
 	Done      bool              `json:"done"`
+}
+
+// PhaseChange is one entry of a move's phase log.
+type PhaseChange struct {
+	Phase string    `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// RefusedUpdate is the payload of SignalRefusedUpdate.
+type RefusedUpdate struct {
+	Name       string `json:"name"`     // the update that was refused
+	Identity   string `json:"identity"` // approver / by
+	Comment    string `json:"comment,omitempty"`
+	Reason     string `json:"reason"` // the validator's error
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
 }

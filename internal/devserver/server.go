@@ -114,7 +114,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                  8096,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),

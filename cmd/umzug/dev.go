@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newDevCmd) }
+
+func newDevCmd() *cobra.Command {
+	var o embeddedOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Embedded Temporal server + Web UI + worker, for use with real hosts",
+		Long: `dev runs a single-process Temporal server on SQLite, the Temporal Web UI
+and an umzug worker. With --db the state survives restarts: running moves
+carry on where they were. Without it, the database lives in memory.
+Ctrl-C stops everything.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			st, err := startStack(ctx, o, nil)
+			if err != nil {
+				return err
+			}
+			defer st.Stop()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Temporal server: %s (namespace %s)\n", st.server.Address(), st.server.Namespace())
+			if u := st.server.UIURL(); u != "" {
+				fmt.Fprintf(out, "Web UI:          %s\n", u)
+			}
+			if o.db != "" {
+				fmt.Fprintf(out, "Database:        %s\n", o.db)
+			} else {
+				fmt.Fprintln(out, "Database:        in memory (use --db FILE to keep moves across restarts)")
+			}
+			fmt.Fprintln(out, "Worker:          running on task queue umzug")
+			fmt.Fprintln(out, "Start a move in another terminal: umzug run PLAN --as YOU. Ctrl-C stops.")
+			<-ctx.Done()
+			fmt.Fprintln(out, "stopping…")
+			return nil
+		},
+	}
+	addEmbeddedFlags(cmd, &o)
+	return cmd
+}
+
+func addEmbeddedFlags(cmd *cobra.Command, o *embeddedOptions) {
+	cmd.Flags().StringVar(&o.db, "db", "", "SQLite database file (default: in memory)")
+	cmd.Flags().IntVar(&o.port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
+	cmd.Flags().IntVar(&o.uiPort, "ui-port", 8233, "Web UI port on 127.0.0.1")
+	cmd.Flags().BoolVar(&o.noUI, "headless", false, "do not start the Web UI")
+}

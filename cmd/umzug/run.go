@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newRunCmd) }
+
+func newRunCmd() *cobra.Command {
+	var (
+		vf    varFlags
+		apps  []string
+		wave  string
+		as    string
+		wait  bool
+		queue string
+	)
+	cmd := &cobra.Command{
+		Use:   "run PLAN",
+		Short: "Start the moves (or waves) of a plan",
+		Long: `run validates PLAN and starts its moves on the Temporal cluster at
+TEMPORAL_ADDRESS. Workflow IDs are stable (umzug/<plan>/<application>), so
+running the same plan twice never starts a move twice.
+
+Without --app or --wave it starts every wave of the plan, and every
+application that is in no wave as a move of its own.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPlan(cmd, args, &vf)
+			if err != nil {
+				return err
+			}
+			if as == "" {
+				as = currentUser()
+			}
+			ctx := cmd.Context()
+			c, err := dialFromEnv(ctx, as+"@umzug-cli")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			started, err := launch.Start(ctx, c, p, launch.Options{
+				Apps: apps, Wave: wave, StartedBy: as, TaskQueue: queue, Namespace: temporalNamespace(),
+			})
+			out := cmd.OutOrStdout()
+			for _, s := range started {
+				note := "started"
+				if s.AlreadyRunning {
+					note = "already started; not started again"
+				}
+				fmt.Fprintf(out, "%s %s: %s (%s)\n  %s\n", s.Kind, s.Name, s.ID, note,
+					launch.UILink(uiBase(), temporalNamespace(), s.ID))
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "plan %s sha256 %s, started by %s\n", p.Name, p.SHA256, as)
+			if !wait {
+				return nil
+			}
+			failed := 0
+			for _, s := range started {
+				phase, err := waitResult(cmd, c, s.ID, s.Kind)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s %s ended: %s\n", s.Kind, s.Name, phase)
+				if phase != workflows.PhaseCommitted {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d did not commit", failed, len(started))}
+			}
+			return nil
+		},
+	}
+	vf.register(cmd)
+	cmd.Flags().StringSliceVar(&apps, "app", nil, "start only these applications (repeatable)")
+	cmd.Flags().StringVar(&wave, "wave", "", "start only this wave")
+	cmd.Flags().StringVar(&as, "as", "", "who starts the move; four-eyes refuses this identity's approvals (default $USER)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
+	cmd.Flags().StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "task queue of the workers")
+	return cmd
+}
+
+// waitResult waits for a workflow to end and returns its final phase (for
+// a wave: "committed" only if every application committed).
+func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, error) {
+	run := c.GetWorkflow(cmd.Context(), id, "")
+	if kind == "wave" {
+		var ws workflows.WaveStatus
+		if err := run.Get(cmd.Context(), &ws); err != nil {
+			return "", fmt.Errorf("wave %s: %w", id, err)
+		}
+		for _, ph := range ws.Phases {
+			if ph != workflows.PhaseCommitted {
+				return "incomplete", nil
+			}
+		}
+		return workflows.PhaseCommitted, nil
+	}
+	var st workflows.Status
+	if err := run.Get(cmd.Context(), &st); err != nil {
+		return "", fmt.Errorf("move %s: %w", id, err)
+	}
+	return st.Phase, nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/umzug-dev/umzug/plans"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() {
+	register(newApproveCmd)
+	register(newRejectCmd)
+	register(newRollbackCmd)
+	register(newCommitCmd)
+}
+
+// sendUpdate sends one of the move's decisions as an Update, so the
+// workflow's validator can refuse it at once with the reason.
+func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) error {
+	ctx := cmd.Context()
+	c, err := dialFromEnv(ctx, identity+"@umzug-cli")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
+		}
+		// The validator refused it. Record the refusal in the move's
+		// history so the audit shows it; the workflow never acts on it.
+		rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
+		switch a := arg.(type) {
+		case workflows.ApproveSignal:
+			rec.Comment, rec.PlanSHA256 = a.Comment, a.PlanSHA256
+		case workflows.RejectSignal:
+			rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
+		case workflows.RollbackSignal:
+			rec.Comment = a.Reason
+		}
+		_ = c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec)
+		return &exitError{code: 1, err: fmt.Errorf("%s of %s refused: %w", name, id, err)}
+	}
+	var st workflows.Status
+	if err := h.Get(ctx, &st); err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s %s refused: %w", name, id, err)}
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s accepted for %s; phase %s\n", name, id, st.Phase)
+	if st.Phase == workflows.PhaseAwaitingApproval && st.ApprovalsNeeded > 0 {
+		fmt.Fprintf(out, "still needed: %d more approval(s) from %v\n", st.ApprovalsNeeded, st.PendingApprovers)
+	}
+	return nil
+}
+
+// planDigest computes the SHA-256 an approval is bound to from the plan
+// files the approver reviewed; "" when none was given.
+func planDigest(cmd *cobra.Command, paths []string) (string, error) {
+	if len(paths) == 0 {
+		return "", nil
+	}
+	p, diags := plans.Load(paths, plans.LoadOptions{})
+	if p == nil || diags.HasErrors() {
+		// The digest covers the files, not their validity, but a broken
+		// plan is not something anyone should approve.
+		return "", &exitError{code: 1, err: fmt.Errorf("plan %v does not load: %s", paths, diags.Error())}
+	}
+	return p.SHA256, nil
+}
+
+func newApproveCmd() *cobra.Command {
+	var as, comment string
+	var planFiles []string
+	cmd := &cobra.Command{
+		Use:   "approve ID --as USER [--comment TEXT] [--plan FILE]",
+		Short: "Approve a move's cutover (the Web UI's approve signal, checked at once)",
+		Long: `approve records USER's approval of the move ID. It is refused, with the
+reason, when USER is not a listed approver, started the move (four-eyes),
+has approved already, or the move is not awaiting approval. With --plan the
+approval is bound to that plan file's SHA-256 and refused if the move runs
+a different plan.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				return fmt.Errorf("approve needs --as USER: the approver's identity as listed in the plan")
+			}
+			digest, err := planDigest(cmd, planFiles)
+			if err != nil {
+				return err
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalApprove,
+				workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: digest}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
+	cmd.Flags().StringVar(&comment, "comment", "", "comment, e.g. the change number")
+	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed; binds the approval to their SHA-256")
+	return cmd
+}
+
+func newRejectCmd() *cobra.Command {
+	var as, reason string
+	var planFiles []string
+	cmd := &cobra.Command{
+		Use:   "reject ID --as USER [--reason TEXT]",
+		Short: "Reject a move's cutover; the move ends as rejected, nothing changed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				return fmt.Errorf("reject needs --as USER: a listed approver")
+			}
+			digest, err := planDigest(cmd, planFiles)
+			if err != nil {
+				return err
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalReject,
+				workflows.RejectSignal{Approver: as, Reason: reason, PlanSHA256: digest}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed")
+	return cmd
+}
+
+func newRollbackCmd() *cobra.Command {
+	var as, reason string
+	cmd := &cobra.Command{
+		Use:   "rollback ID --as USER [--reason TEXT]",
+		Short: "During soak: undo the cutover and run the source again",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				as = currentUser()
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalRollback,
+				workflows.RollbackSignal{By: as, Reason: reason}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "who decides (default $USER)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	return cmd
+}
+
+func newCommitCmd() *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:   "commit ID --as USER",
+		Short: "During soak: end the soak now and keep the target",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				as = currentUser()
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalCommit, workflows.CommitSignal{By: as}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "who decides (default $USER)")
+	return cmd
+}

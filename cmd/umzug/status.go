@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newStatusCmd) }
+
+func newStatusCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status [ID]",
+		Short: "Phase, progress and pending approvals of a move; without ID, list the moves",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: use text or json", output)
+			}
+			ctx := cmd.Context()
+			c, err := dialFromEnv(ctx, currentUser()+"@umzug-cli")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			out := cmd.OutOrStdout()
+			if len(args) == 0 {
+				return listMoves(cmd, c, output)
+			}
+			id := args[0]
+			if strings.Contains(id, "/wave/") {
+				var ws workflows.WaveStatus
+				if err := queryStatus(cmd, c, id, &ws); err != nil {
+					return err
+				}
+				if output == "json" {
+					return writeJSON(out, ws)
+				}
+				printWave(out, id, ws)
+				return nil
+			}
+			var st workflows.Status
+			if err := queryStatus(cmd, c, id, &st); err != nil {
+				return err
+			}
+			progress := copyProgress(cmd, c, id)
+			if output == "json" {
+				return writeJSON(out, struct {
+					workflows.Status
+					Progress []activities.CopyProgress `json:"progress,omitempty"`
+				}{st, progress})
+			}
+			printStatus(out, id, st, progress)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func queryStatus(cmd *cobra.Command, c client.Client, id string, into any) error {
+	v, err := c.QueryWorkflow(cmd.Context(), id, "", workflows.QueryStatus)
+	if err != nil {
+		return fmt.Errorf("query status of %s: %w (is a worker running? `umzug dev` or `umzug worker`)", id, err)
+	}
+	if err := v.Get(into); err != nil {
+		return fmt.Errorf("decode status of %s: %w", id, err)
+	}
+	return nil
+}
+
+// copyProgress reads the heartbeat details of running copies: progress is
+// heartbeated, not written to history.
+func copyProgress(cmd *cobra.Command, c client.Client, id string) []activities.CopyProgress {
+	d, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
+	if err != nil {
+		return nil
+	}
+	var out []activities.CopyProgress
+	dc := converter.GetDefaultDataConverter()
+	for _, pa := range d.GetPendingActivities() {
+		if pa.GetActivityType().GetName() != activities.NameCopyTree || pa.GetHeartbeatDetails() == nil {
+			continue
+		}
+		var p activities.CopyProgress
+		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printStatus(w io.Writer, id string, st workflows.Status, progress []activities.CopyProgress) {
+	fmt.Fprintf(w, "move        %s\n", id)
+	fmt.Fprintf(w, "phase       %s\n", st.Phase)
+	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)
+	fmt.Fprintf(w, "from → to   %s → %s\n", st.Source, st.Target)
+	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
+	for _, p := range progress {
+		pct := 0.0
+		if p.BytesTotal > 0 {
+			pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
+		}
+		eta := ""
+		if p.BytesPerSec > 0 && p.BytesTotal > p.BytesDone {
+			eta = ", ETA " + (time.Duration(float64(p.BytesTotal-p.BytesDone)/p.BytesPerSec) * time.Second).Round(time.Second).String()
+		}
+		fmt.Fprintf(w, "copying     %s (%s): %d/%d files, %s/%s (%.0f%%), %s/s%s\n", p.Set, p.Phase,
+			p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, humanBytes(int64(p.BytesPerSec)), eta)
+	}
+	if st.Phase == workflows.PhaseAwaitingApproval {
+		fmt.Fprintf(w, "approvals   %v; %d more needed from %v\n", st.Approvals, st.ApprovalsNeeded, st.PendingApprovers)
+		if st.ApprovalDeadline != nil {
+			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
+		}
+	}
+	if st.Window != nil {
+		fmt.Fprintf(w, "window      %s for %s\n", st.Window.NotBefore.Format(time.RFC3339), st.Window.Duration)
+	}
+	if st.WindowNote != "" {
+		fmt.Fprintf(w, "            %s\n", st.WindowNote)
+	}
+	if st.SoakUntil != nil && st.Phase == workflows.PhaseSoak {
+		fmt.Fprintf(w, "soak until  %s (umzug commit / umzug rollback)\n", st.SoakUntil.Format(time.RFC3339))
+	}
+	for _, cr := range st.Copies {
+		fmt.Fprintf(w, "copy        %s %s: %d files, %s; copied %d files (%s), verified %d by %s\n",
+			cr.Set, cr.Phase, cr.Files, humanBytes(cr.Bytes), cr.CopiedFiles, humanBytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
+	}
+	for _, s := range st.Steps {
+		fmt.Fprintf(w, "%-11s %s on %s (%s): exit %d\n", s.Kind, s.Name, s.Host, s.Command, s.ExitCode)
+	}
+	for _, s := range st.Signals {
+		verdict := "accepted"
+		if !s.Accepted {
+			verdict = "refused: " + s.Reason
+		}
+		fmt.Fprintf(w, "signal      %s by %s at %s: %s\n", s.Name, s.Identity, s.At.Format(time.RFC3339), verdict)
+	}
+	if len(st.Undone) > 0 {
+		fmt.Fprintf(w, "undone      %s\n", strings.Join(st.Undone, ", "))
+	}
+	for _, m := range st.ManualAttention {
+		fmt.Fprintf(w, "ATTENTION   %s\n", m)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(w, "error       %s\n", st.Error)
+	}
+}
+
+func printWave(w io.Writer, id string, ws workflows.WaveStatus) {
+	fmt.Fprintf(w, "wave %s (%s)\n", ws.Wave, id)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for app, ph := range ws.Phases {
+		extra := ""
+		if b := ws.BlockedBy[app]; b != "" {
+			extra = "blocked by " + b
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", app, ph, extra)
+	}
+	tw.Flush()
+}
+
+func listMoves(cmd *cobra.Command, c client.Client, output string) error {
+	resp, err := c.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: `WorkflowId STARTS_WITH "umzug/"`,
+	})
+	if err != nil {
+		return fmt.Errorf("list moves: %w", err)
+	}
+	type row struct {
+		ID     string    `json:"id"`
+		Status string    `json:"status"`
+		Phase  string    `json:"phase,omitempty"`
+		Start  time.Time `json:"start"`
+	}
+	var rows []row
+	for _, e := range resp.GetExecutions() {
+		r := row{ID: e.GetExecution().GetWorkflowId(), Status: strings.ToLower(e.GetStatus().String()), Start: e.GetStartTime().AsTime()}
+		if p, ok := e.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrPhase]; ok {
+			var s string
+			if converter.GetDefaultDataConverter().FromPayload(p, &s) == nil {
+				r.Phase = s
+			}
+		}
+		rows = append(rows, r)
+	}
+	if output == "json" {
+		return writeJSON(cmd.OutOrStdout(), rows)
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tPHASE\tSTARTED")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Phase, r.Start.Local().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// humanBytes formats a byte count with binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,38 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// Fetch reads the whole history of the latest run of a workflow.
+func Fetch(ctx context.Context, c client.Client, workflowID string) (*historypb.History, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("read history of %s: %w", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	if len(h.Events) == 0 {
+		return nil, fmt.Errorf("workflow %s has no history", workflowID)
+	}
+	return h, nil
+}
+
+// Replay runs the history through this build's workflow code. An error
+// means the code no longer produces the recorded decisions.
+func Replay(h *historypb.History) error {
+	r := worker.NewWorkflowReplayer()
+	workflows.Register(r)
+	return r.ReplayWorkflowHistory(nil, h)
+}

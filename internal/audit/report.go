@@ -1,0 +1,229 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// Report is what an auditor reads, derived from history alone.
+type Report struct {
+	WorkflowID   string    `json:"workflow_id"`
+	RunID        string    `json:"run_id"`
+	WorkflowType string    `json:"workflow_type"`
+	Started      time.Time `json:"started"`
+	// StartIdentity is the Temporal client identity that started the run;
+	// StartedBy is the move's starter as given to `umzug run --as`.
+	StartIdentity string `json:"start_identity"`
+	StartedBy     string `json:"started_by"`
+	PlanName      string `json:"plan_name"`
+	PlanSHA256    string `json:"plan_sha256"`
+	Application   string `json:"application,omitempty"`
+	Source        string `json:"source,omitempty"`
+	Target        string `json:"target,omitempty"`
+
+	// Received lists every signal and update as the server recorded it,
+	// with the sender's client identity.
+	Received []Received `json:"received"`
+	// Decisions are the workflow's own records of accepting or refusing
+	// them (from its result, or its latest status for a running move).
+	Decisions []workflows.SignalRecord `json:"decisions,omitempty"`
+	Commands  []Command                `json:"commands"`
+	Copies    []activities.CopyResult  `json:"copies"`
+	Phases    []workflows.PhaseChange  `json:"phases,omitempty"`
+
+	Closed     bool      `json:"closed"`
+	CloseState string    `json:"close_state,omitempty"` // Temporal's: completed, failed, ...
+	ClosedAt   time.Time `json:"closed_at,omitempty"`
+	FinalPhase string    `json:"final_phase,omitempty"`
+	Undone     []string  `json:"undone,omitempty"`
+	Attention  []string  `json:"manual_attention,omitempty"`
+	Error      string    `json:"error,omitempty"`
+
+	Events int `json:"events"`
+	// Replay is "consistent" or the replay error.
+	Replay string `json:"replay"`
+}
+
+// Received is one signal or update event.
+type Received struct {
+	At       time.Time       `json:"at"`
+	Kind     string          `json:"kind"` // signal, update
+	Name     string          `json:"name"`
+	Identity string          `json:"identity"` // Temporal client identity
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	Outcome  string          `json:"outcome,omitempty"` // updates: accepted / failed: reason
+}
+
+// Command is one RunCommand activity: where, what, and how it ended.
+type Command struct {
+	Scheduled time.Time `json:"scheduled"`
+	Purpose   string    `json:"purpose"`
+	Host      string    `json:"host"`
+	Address   string    `json:"address"`
+	Command   string    `json:"command"`
+	ExitCode  *int      `json:"exit_code,omitempty"`
+	Started   time.Time `json:"started,omitempty"`
+	Finished  time.Time `json:"finished,omitempty"`
+	Failure   string    `json:"failure,omitempty"`
+}
+
+var dc = converter.GetDefaultDataConverter()
+
+func decode(p *commonpb.Payloads, into any) bool {
+	if p == nil || len(p.GetPayloads()) == 0 {
+		return false
+	}
+	return dc.FromPayload(p.GetPayloads()[0], into) == nil
+}
+
+func raw(p *commonpb.Payloads) json.RawMessage {
+	if p == nil || len(p.GetPayloads()) == 0 {
+		return nil
+	}
+	var v any
+	if dc.FromPayload(p.GetPayloads()[0], &v) != nil {
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// Build derives the report from a history. The replay result is filled
+// in by the caller (see Replay).
+func Build(workflowID string, h *historypb.History) (*Report, error) {
+	r := &Report{WorkflowID: workflowID, Events: len(h.GetEvents())}
+	scheduled := map[int64]*historypb.ActivityTaskScheduledEventAttributes{}
+	commands := map[int64]int{} // scheduled event id -> index in r.Commands
+	updates := map[string]int{} // update protocol id -> index in r.Received
+	for _, ev := range h.GetEvents() {
+		at := ev.GetEventTime().AsTime()
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			a := ev.GetWorkflowExecutionStartedEventAttributes()
+			r.WorkflowType = a.GetWorkflowType().GetName()
+			r.RunID = a.GetOriginalExecutionRunId()
+			r.Started = at
+			r.StartIdentity = a.GetIdentity()
+			switch r.WorkflowType {
+			case workflows.MoveWorkflow:
+				var in workflows.MoveInput
+				if decode(a.GetInput(), &in) {
+					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
+					r.Application = in.Application
+					r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)
+					r.Target = fmt.Sprintf("%s (%s, %s)", in.Target.Name, in.Target.Address, in.Target.Datacenter)
+				}
+			case workflows.WaveWorkflow:
+				var in workflows.WaveInput
+				if decode(a.GetInput(), &in) {
+					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
+				}
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			a := ev.GetWorkflowExecutionSignaledEventAttributes()
+			r.Received = append(r.Received, Received{At: at, Kind: "signal", Name: a.GetSignalName(),
+				Identity: a.GetIdentity(), Payload: raw(a.GetInput())})
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
+			req := a.GetAcceptedRequest()
+			r.Received = append(r.Received, Received{At: at, Kind: "update", Name: req.GetInput().GetName(),
+				Identity: req.GetMeta().GetIdentity(), Payload: raw(req.GetInput().GetArgs()), Outcome: "accepted"})
+			updates[a.GetProtocolInstanceId()] = len(r.Received) - 1
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+			if i, ok := updates[a.GetMeta().GetUpdateId()]; ok {
+				if f := a.GetOutcome().GetFailure(); f != nil {
+					r.Received[i].Outcome = "failed: " + f.GetMessage()
+				} else {
+					r.Received[i].Outcome = "completed"
+				}
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			a := ev.GetActivityTaskScheduledEventAttributes()
+			scheduled[ev.GetEventId()] = a
+			if a.GetActivityType().GetName() == activities.NameRunCommand {
+				var in activities.CommandInput
+				if decode(a.GetInput(), &in) {
+					r.Commands = append(r.Commands, Command{Scheduled: at, Purpose: in.Purpose,
+						Host: in.Host.Name, Address: in.Host.Address, Command: in.Command})
+					commands[ev.GetEventId()] = len(r.Commands) - 1
+				}
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			a := ev.GetActivityTaskCompletedEventAttributes()
+			s := scheduled[a.GetScheduledEventId()]
+			switch s.GetActivityType().GetName() {
+			case activities.NameRunCommand:
+				var res activities.CommandResult
+				if i, ok := commands[a.GetScheduledEventId()]; ok && decode(a.GetResult(), &res) {
+					code := res.ExitCode
+					r.Commands[i].ExitCode = &code
+					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
+				}
+			case activities.NameCopyTree:
+				var res activities.CopyResult
+				if decode(a.GetResult(), &res) {
+					r.Copies = append(r.Copies, res)
+				}
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+			a := ev.GetActivityTaskFailedEventAttributes()
+			if i, ok := commands[a.GetScheduledEventId()]; ok {
+				r.Commands[i].Failure = a.GetFailure().GetMessage()
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+			a := ev.GetActivityTaskTimedOutEventAttributes()
+			if i, ok := commands[a.GetScheduledEventId()]; ok {
+				r.Commands[i].Failure = "timed out: " + a.GetFailure().GetMessage()
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+			r.Closed, r.CloseState, r.ClosedAt = true, "completed", at
+			var st workflows.Status
+			if r.WorkflowType == workflows.MoveWorkflow && decode(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &st) {
+				r.applyStatus(st)
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+			r.Closed, r.CloseState, r.ClosedAt = true, "failed", at
+			r.Error = ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+			r.Closed, r.CloseState, r.ClosedAt = true, "terminated", at
+			r.Error = "terminated: " + ev.GetWorkflowExecutionTerminatedEventAttributes().GetReason()
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+			r.Closed, r.CloseState, r.ClosedAt = true, "canceled", at
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+			r.Closed, r.CloseState, r.ClosedAt = true, "timed out", at
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+			r.Closed, r.CloseState, r.ClosedAt = true, "continued as new", at
+		}
+	}
+	if r.WorkflowType == "" {
+		return nil, fmt.Errorf("history of %s has no start event", workflowID)
+	}
+	return r, nil
+}
+
+// ApplyStatus fills the workflow's own records (decisions, phases,
+// rollback) from a Status: the result of a closed move, or the latest
+// status query of a running one.
+func (r *Report) applyStatus(st workflows.Status) {
+	r.FinalPhase = st.Phase
+	r.Decisions = st.Signals
+	r.Phases = st.Phases
+	r.Undone = st.Undone
+	r.Attention = st.ManualAttention
+	if st.Error != "" {
+		r.Error = st.Error
+	}
+}
+
+// ApplyRunningStatus is for a move that has not closed yet.
+func (r *Report) ApplyRunningStatus(st workflows.Status) { r.applyStatus(st) }

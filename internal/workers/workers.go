@@ -1,0 +1,45 @@
+package workers
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// Options configures a worker.
+type Options struct {
+	// TaskQueue defaults to workflows.DefaultTaskQueue.
+	TaskQueue string
+	// Activities defaults to activities with the default SSH dialer.
+	Activities *activities.Activities
+	// ActivitiesOnly registers no workflows: a site worker (`--queue lemgo`)
+	// only runs the activities that touch its site's hosts.
+	ActivitiesOnly bool
+}
+
+// New returns a worker with everything registered; the caller starts it.
+func New(c client.Client, o Options) worker.Worker {
+	if o.TaskQueue == "" {
+		o.TaskQueue = workflows.DefaultTaskQueue
+	}
+	if o.Activities == nil {
+		o.Activities = &activities.Activities{}
+	}
+	w := worker.New(c, o.TaskQueue, worker.Options{})
+	if !o.ActivitiesOnly {
+		workflows.Register(w)
+	}
+	RegisterActivities(w, o.Activities)
+	return w
+}
+
+// RegisterActivities registers every activity under its stable name.
+func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
+	r.RegisterActivityWithOptions(a.Preflight, activity.RegisterOptions{Name: activities.NamePreflight})
+	r.RegisterActivityWithOptions(a.CopyTree, activity.RegisterOptions{Name: activities.NameCopyTree})
+	r.RegisterActivityWithOptions(a.EstimateDelta, activity.RegisterOptions{Name: activities.NameEstimateDelta})
+	r.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
+}
