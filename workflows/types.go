@@ -17,6 +17,9 @@ const (
 	SignalReject   = "reject"
 	SignalRollback = "rollback"
 	SignalCommit   = "commit"
+	// SignalReschedule moves the cutover window (approvers only, while the
+	// move awaits approval or its window).
+	SignalReschedule = "reschedule"
 
 	QueryStatus = "status"
 
@@ -141,6 +144,16 @@ type CommitSignal struct {
 	By string `json:"by"`
 }
 
+// RescheduleSignal sets a new cutover window. NotBefore is RFC 3339
+// ("2026-12-12T18:00:00+01:00"); Duration is a Go duration string ("4h")
+// because people type it into the Web UI's signal dialog.
+type RescheduleSignal struct {
+	By        string    `json:"by"`
+	NotBefore time.Time `json:"not_before"`
+	Duration  string    `json:"duration"`
+	Comment   string    `json:"comment,omitempty"`
+}
+
 // SignalRecord is one received signal or update and the decision on it.
 type SignalRecord struct {
 	Name       string    `json:"name"`
@@ -212,6 +225,9 @@ type WaveStatus struct {
 	Phases    map[string]string `json:"phases"` // application -> phase, "pending" or "blocked"
 	BlockedBy map[string]string `json:"blocked_by,omitempty"`
 	Done      bool              `json:"done"`
+	// Notes explains decisions: dependencies outside the wave that were
+	// ignored, children that could not start, a cancelled wave.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // PhaseChange is one entry of a move's phase log.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -46,10 +47,16 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run executes the CLI and returns the exit code; tests call it directly.
-func run(args []string) int {
+// run executes the CLI and returns the exit code.
+func run(args []string) int { return runIO(args, os.Stdout, os.Stderr) }
+
+// runIO is run with explicit output streams; tests drive the CLI with it
+// as a user would and read what it printed.
+func runIO(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return 0
@@ -57,10 +64,10 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "umzug:", ee.err)
+			fmt.Fprintln(stderr, "umzug:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "umzug:", err)
+	fmt.Fprintln(stderr, "umzug:", err)
 	return 1
 }

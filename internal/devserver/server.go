@@ -245,6 +245,10 @@ func buildConfig(opts Options) (*config.Config, error) {
 	return &conf, nil
 }
 
+// FreePort returns a port on ip that was free a moment ago, for tests
+// and for callers that want the embedded server on any port.
+func FreePort(ip string) (int, error) { return freePort(ip) }
+
 func freePort(ip string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {

@@ -1,0 +1,337 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"go.temporal.io/sdk/temporal"
+)
+
+// worker takes files from the walk: unchanged ones go to the comparer
+// (verify = "sha256") or straight to the manifest; the rest are copied.
+func (e *engine) worker(ctx context.Context, idx int) {
+	for t := range e.tasks {
+		if e.failed() != nil || ctx.Err() != nil {
+			continue // drain so the walker never blocks
+		}
+		if t.same {
+			if err := e.fixMeta(t.rel, t.fi, t.old); err != nil {
+				e.fail(err)
+				continue
+			}
+			if e.opt.verifySHA {
+				e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+				continue
+			}
+			e.unchanged.Add(1)
+			e.prog.filesDone.Add(1)
+			e.man.add(manifestOf(t.rel, t.fi, "", ""))
+			continue
+		}
+		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
+		if err != nil {
+			e.fail(err)
+			continue
+		}
+		e.copied(t.rel, t.fi, sum)
+	}
+}
+
+// copied records a placed file and hands it to verification.
+func (e *engine) copied(rel string, fi os.FileInfo, sum string) {
+	e.copiedFiles.Add(1)
+	e.copiedBytes.Add(fi.Size())
+	if e.opt.verifySHA {
+		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum}
+		return
+	}
+	e.prog.filesDone.Add(1)
+	e.man.add(manifestOf(rel, fi, sum, ""))
+}
+
+// fixMeta corrects the mode (and owner, as root) of an unchanged file
+// without touching its content or mtime.
+func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
+	cl := e.dst.cls[0]
+	p := e.dstPath(rel)
+	if e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old)) {
+		if err := cl.Chown(p, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
+			return fmt.Errorf("chown %s on %s: %w", p, e.dst.name, err)
+		}
+	}
+	if modeBits(fi.Mode()) != modeBits(old.Mode()) {
+		if err := cl.Chmod(p, modeBits(fi.Mode())); err != nil {
+			return fmt.Errorf("chmod %s on %s: %w", p, e.dst.name, err)
+		}
+	}
+	return nil
+}
+
+// copyFile streams one file to a temporary name next to its final place,
+// sets owner, mode and mtime, and renames it over the final name. On any
+// error the temporary file is removed. It returns the SHA-256 of the bytes
+// streamed.
+func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.FileInfo) (sum string, err error) {
+	src, dst := e.srcPath(rel), e.dstPath(rel)
+	n := len(e.src.cls)
+	lanes := 1
+	if fi.Size() >= bigFile && n > 1 {
+		select {
+		case e.bigSem <- struct{}{}:
+			defer func() { <-e.bigSem }()
+			lanes = n
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	base := idx % n
+	dcl := e.dst.cls[base]
+	if old != nil && old.IsDir() {
+		if err := e.removeEntry(dst, old); err != nil {
+			return "", err
+		}
+	}
+	srcs := make([]*sftp.File, 0, lanes)
+	dsts := make([]*sftp.File, 0, lanes)
+	tmp := tmpName(dst)
+	created := false
+	defer func() {
+		for _, f := range srcs {
+			f.Close()
+		}
+		for _, f := range dsts {
+			f.Close()
+		}
+		if err != nil && created {
+			_ = dcl.Remove(tmp)
+		}
+	}()
+	for k := range lanes {
+		f, err := e.src.cls[(base+k)%n].Open(src)
+		if err != nil {
+			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
+		}
+		srcs = append(srcs, f)
+	}
+	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	if err != nil {
+		return "", fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err)
+	}
+	created = true
+	dsts = append(dsts, f)
+	// The final permission bits right away: access is checked at open, so
+	// writing through this handle still works, and a 0600 file is never
+	// readable by others while it is being written. Set-id bits come
+	// after the writes (the kernel clears them on write).
+	if err := f.Chmod(fi.Mode().Perm()); err != nil {
+		return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+	}
+	for k := 1; k < lanes; k++ {
+		g, err := e.dst.cls[(base+k)%n].OpenFile(tmp, os.O_WRONLY)
+		if err != nil {
+			return "", fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
+		}
+		dsts = append(dsts, g)
+	}
+	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
+	if err != nil {
+		return "", fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err)
+	}
+	for i, g := range dsts {
+		if err := g.Close(); err != nil {
+			dsts = dsts[i+1:]
+			return "", fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	dsts = nil
+	chowned := false
+	if e.chown {
+		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
+			return "", fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
+		}
+		chowned = true
+	}
+	if fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
+		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
+			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	// mtime before the rename: a file at its final name always carries
+	// the source's mtime, which is what lets a retry skip it.
+	mt := fi.ModTime()
+	if err := dcl.Chtimes(tmp, mt, mt); err != nil {
+		return "", fmt.Errorf("set mtime of %s on %s: %w", tmp, e.dst.name, err)
+	}
+	if err := renameReplace(dcl, tmp, dst); err != nil {
+		return "", fmt.Errorf("place %s on %s: %w", rel, e.dst.name, err)
+	}
+	created = false
+	if h := testHooks.afterPlace; h != nil {
+		h(rel)
+	}
+	return sum, nil
+}
+
+// hashBoth returns the SHA-256 of each path on one side: sha256sum in
+// batches over exec where the host has it, read-back over SFTP otherwise
+// or for paths the command did not report.
+func hashSide(ctx context.Context, ep *endpoint, hasSum bool, paths []string) ([]string, error) {
+	sums := make([]string, len(paths))
+	if hasSum {
+		s, err := remoteSums(ctx, ep.run, ep.name, paths)
+		if err == nil {
+			sums = s
+		}
+	}
+	for i, p := range paths {
+		if sums[i] != "" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s, err := readBackSum(ep.cls[i%len(ep.cls)], ep.name, p)
+		if err != nil {
+			return nil, err
+		}
+		sums[i] = s
+	}
+	return sums, nil
+}
+
+// batches groups a queue into slices of up to sumBatchFiles items, handing
+// over a partial batch when the queue runs dry for a moment so the tail of
+// a copy does not wait for the end of the walk.
+func batches(q <-chan sumItem, fn func([]sumItem)) {
+	var b []sumItem
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		if len(b) == 0 {
+			it, ok := <-q
+			if !ok {
+				return
+			}
+			b = append(b, it)
+			t.Reset(50 * time.Millisecond)
+			continue
+		}
+		select {
+		case it, ok := <-q:
+			if !ok {
+				fn(b)
+				return
+			}
+			b = append(b, it)
+			if len(b) >= sumBatchFiles {
+				fn(b)
+				b = nil
+			}
+		case <-t.C:
+			fn(b)
+			b = nil
+		}
+	}
+}
+
+// comparer checks files whose size and mtime match (verify = "sha256") by
+// hashing them on both hosts, each with its own sha256sum, so unchanged
+// data never crosses the network. Files that differ are copied again.
+func (e *engine) comparer(ctx context.Context) {
+	batches(e.cmpQ, func(b []sumItem) {
+		if e.failed() != nil || ctx.Err() != nil {
+			return
+		}
+		sp := make([]string, len(b))
+		dp := make([]string, len(b))
+		for i, it := range b {
+			sp[i], dp[i] = e.srcPath(it.rel), e.dstPath(it.rel)
+		}
+		var ss, ds []string
+		var serr, derr error
+		var wg sync.WaitGroup
+		wg.Go(func() { ss, serr = hashSide(ctx, e.src, e.srcSum, sp) })
+		wg.Go(func() { ds, derr = hashSide(ctx, e.dst, e.dstSum, dp) })
+		wg.Wait()
+		if serr != nil || derr != nil {
+			e.fail(fmt.Errorf("compare unchanged files of copy set %s: %w", e.in.Set.Name, firstErr(serr, derr)))
+			return
+		}
+		for i, it := range b {
+			if ss[i] == ds[i] {
+				e.unchanged.Add(1)
+				e.verified.Add(1)
+				e.prog.filesDone.Add(1)
+				e.man.add(manifestOf(it.rel, it.fi, ss[i], ""))
+				continue
+			}
+			// Same size and mtime, different content: copy it again.
+			sum, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
+			if err != nil {
+				e.fail(err)
+				return
+			}
+			e.prog.bytesTotal.Add(it.fi.Size())
+			e.copied(it.rel, it.fi, sum)
+		}
+	})
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifier confirms copied files against the target host's own digest.
+// A mismatch is copied once more; a second mismatch fails the copy.
+func (e *engine) verifier(ctx context.Context) {
+	batches(e.verQ, func(b []sumItem) {
+		if e.failed() != nil || ctx.Err() != nil {
+			return
+		}
+		dp := make([]string, len(b))
+		for i, it := range b {
+			dp[i] = e.dstPath(it.rel)
+		}
+		got, err := hashSide(ctx, e.dst, e.dstSum, dp)
+		if err != nil {
+			e.fail(fmt.Errorf("verify copied files of copy set %s: %w", e.in.Set.Name, err))
+			return
+		}
+		for i, it := range b {
+			sum := it.sum
+			if got[i] != sum {
+				e.recopied.Add(1)
+				s2, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
+				if err != nil {
+					e.fail(err)
+					return
+				}
+				g2, err := hashSide(ctx, e.dst, e.dstSum, dp[i:i+1])
+				if err != nil {
+					e.fail(err)
+					return
+				}
+				if g2[0] != s2 {
+					e.fail(temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+						"verification failed twice for %s on %s: the target holds sha256 %s, the source stream had %s; check the target's disk and memory before retrying",
+						dp[i], e.dst.name, g2[0], s2), ErrTypeVerificationFailed, nil))
+					return
+				}
+				sum = s2
+			}
+			e.verified.Add(1)
+			e.prog.filesDone.Add(1)
+			e.man.add(manifestOf(it.rel, it.fi, sum, ""))
+		}
+	})
+}

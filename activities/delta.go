@@ -1,0 +1,30 @@
+package activities
+
+import (
+	"context"
+)
+
+// EstimateDelta scans both trees without writing anything and reports what
+// a copy would transfer now: every regular file that is new on the source
+// or differs in size or mtime (content is not hashed), and with in.Delete
+// the target entries a copy would remove (files, symlinks and directories,
+// counted recursively). A missing target root means everything changed.
+// Stale temporary files are neither counted nor removed.
+func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEstimate, error) {
+	e, err := a.newEngine(ctx, in, true)
+	if err != nil {
+		return DeltaEstimate{}, err
+	}
+	defer e.close()
+	if _, err := e.run(ctx); err != nil {
+		return DeltaEstimate{}, err
+	}
+	return DeltaEstimate{
+		Set:          in.Set.Name,
+		SourceFiles:  e.files.Load(),
+		SourceBytes:  e.bytes.Load(),
+		ChangedFiles: e.changedFiles.Load(),
+		ChangedBytes: e.changedBytes.Load(),
+		DeletedFiles: e.deleted.Load(),
+	}, nil
+}

@@ -1,0 +1,166 @@
+package activities
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/pkg/sftp"
+)
+
+// The manifest of a copy lives in a state directory on the target host,
+// next to the copy root rather than inside it (the target root must end up
+// equal to the source):
+//
+//	<parent of To>/.umzug/<sanitized MoveID>/<set>-<phase>.jsonl
+//
+// One JSON object per line, one line per entry (file, dir, symlink), in
+// completion order. History keeps only the path, entry count and SHA-256.
+const stateDirName = ".umzug"
+
+// manifestEntry is one line of a manifest.
+type manifestEntry struct {
+	Path   string `json:"path"`
+	Type   string `json:"type"` // "file", "dir" or "symlink"
+	Size   int64  `json:"size"`
+	Mode   string `json:"mode"` // octal permission bits, e.g. "0640"
+	Mtime  int64  `json:"mtime"`
+	SHA256 string `json:"sha256,omitempty"` // files; empty for unchanged files under verify = "size_mtime"
+	Link   string `json:"link,omitempty"`
+}
+
+// sanitizeName keeps [A-Za-z0-9._-] and replaces everything else, so a
+// MoveID like "umzug/plan/app" becomes one safe path element.
+func sanitizeName(s string) string {
+	if s == "" {
+		return "adhoc"
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	if strings.Trim(out, ".") == "" {
+		out = strings.ReplaceAll(out, ".", "_")
+	}
+	return out
+}
+
+// manifestPath returns where the manifest of a copy goes on the target.
+func manifestPath(to, moveID, set, phase string) string {
+	return path.Join(path.Dir(path.Clean(to)), stateDirName, sanitizeName(moveID), sanitizeName(set)+"-"+sanitizeName(phase)+".jsonl")
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// manifestWriter streams lines to a temporary file on the target and
+// renames it into place when the copy succeeded; the digest is computed
+// over exactly the bytes written.
+type manifestWriter struct {
+	mu    sync.Mutex
+	cl    *sftp.Client
+	host  string
+	final string
+	tmp   string
+	f     *sftp.File
+	bw    *bufio.Writer
+	h     hash.Hash
+	n     int64
+	err   error
+}
+
+func openManifest(cl *sftp.Client, host, final string) (*manifestWriter, error) {
+	dir := path.Dir(final)
+	if err := cl.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create state directory %s on %s for the copy manifest: %w (the copy root's parent must be writable by the SSH user)", dir, host, err)
+	}
+	tmp := path.Join(dir, tmpPrefix+path.Base(final)+"."+randomSuffix())
+	f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return nil, fmt.Errorf("create manifest %s on %s: %w", tmp, host, err)
+	}
+	h := sha256.New()
+	return &manifestWriter{cl: cl, host: host, final: final, tmp: tmp, f: f, h: h,
+		bw: bufio.NewWriterSize(f, 1<<16)}, nil
+}
+
+func (m *manifestWriter) add(e manifestEntry) {
+	if m == nil {
+		return
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		panic(err) // only strings and ints: cannot fail
+	}
+	line = append(line, '\n')
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return
+	}
+	if _, err := m.bw.Write(line); err != nil {
+		m.err = fmt.Errorf("write manifest %s on %s: %w", m.tmp, m.host, err)
+		return
+	}
+	m.h.Write(line)
+	m.n++
+}
+
+// commit flushes, closes and renames the manifest into place.
+func (m *manifestWriter) commit() (digest string, entries int64, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		m.abortLocked()
+		return "", 0, m.err
+	}
+	if err := m.bw.Flush(); err != nil {
+		m.abortLocked()
+		return "", 0, fmt.Errorf("write manifest %s on %s: %w", m.tmp, m.host, err)
+	}
+	if err := m.f.Close(); err != nil {
+		m.abortLocked()
+		return "", 0, fmt.Errorf("close manifest %s on %s: %w", m.tmp, m.host, err)
+	}
+	m.f = nil
+	if err := renameReplace(m.cl, m.tmp, m.final); err != nil {
+		m.abortLocked()
+		return "", 0, fmt.Errorf("rename manifest into place on %s: %w", m.host, err)
+	}
+	return hex.EncodeToString(m.h.Sum(nil)), m.n, nil
+}
+
+// abort removes the temporary manifest of a failed copy.
+func (m *manifestWriter) abort() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.abortLocked()
+}
+
+func (m *manifestWriter) abortLocked() {
+	if m.f != nil {
+		m.f.Close()
+		m.f = nil
+	}
+	_ = m.cl.Remove(m.tmp)
+}

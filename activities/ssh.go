@@ -1,0 +1,409 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// DefaultDialer opens SSH connections the way OpenSSH would with
+// StrictHostKeyChecking=yes: the host key must already be in the host's
+// known_hosts file. It supports identity files, the SSH agent and one or
+// more jump hosts (Host.Jump, like ProxyJump).
+type DefaultDialer struct {
+	// Timeout bounds the TCP connect and the SSH handshake; 0 means 20s.
+	Timeout time.Duration
+}
+
+// Dial kinds of failure, as DialError.Kind. Host-key and configuration
+// problems do not heal by retrying; network and auth failures may.
+const (
+	DialConfig         = "SSHConfig"         // plan/setup: known_hosts or identity missing
+	DialHostKeyUnknown = "HostKeyUnknown"    // host key not in known_hosts
+	DialHostKeyChanged = "HostKeyChanged"    // known_hosts has another key for the host
+	DialHostKeyRevoked = "HostKeyRevoked"    // key marked @revoked
+	DialAuth           = "SSHAuthFailed"     // server refused our keys
+	DialNetwork        = "SSHConnectFailed"  // refused, timeout, unreachable
+	DialHandshake      = "SSHHandshakeError" // protocol-level failure
+)
+
+// DialError is a failed Dial with what went wrong and what to do.
+type DialError struct {
+	Host    string
+	Address string
+	Kind    string
+	Msg     string // full explanation including the advice
+	Err     error
+}
+
+func (e *DialError) Error() string { return e.Msg }
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Retryable says whether trying again later can succeed without a change
+// by an operator.
+func (e *DialError) Retryable() bool {
+	return e.Kind == DialNetwork || e.Kind == DialHandshake || e.Kind == DialAuth
+}
+
+// Cipher and MAC preferences: AES-GCM is fastest on CPUs with AES-NI, which
+// the migration hosts have; chacha20 next for those without.
+var (
+	preferredCiphers = []string{
+		ssh.CipherAES128GCM, ssh.CipherChaCha20Poly1305, ssh.CipherAES256GCM,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR,
+	}
+	preferredMACs = []string{
+		ssh.HMACSHA256ETM, ssh.HMACSHA512ETM, ssh.HMACSHA256, ssh.HMACSHA512,
+	}
+)
+
+// Dial connects to h, verifying its host key against h.KnownHosts.
+func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	addr := withDefaultPort(h.Address)
+	fail := func(kind string, err error, format string, args ...any) error {
+		return &DialError{Host: h.Name, Address: addr, Kind: kind, Err: err,
+			Msg: fmt.Sprintf("host %s (%s): ", h.Name, addr) + fmt.Sprintf(format, args...)}
+	}
+	if h.Address == "" {
+		return nil, fail(DialConfig, nil, "no address; set address = \"host:port\" in host %q of the plan", h.Name)
+	}
+	if h.User == "" {
+		return nil, fail(DialConfig, nil, "no user; set user in host %q of the plan", h.Name)
+	}
+
+	// Host key verification is never skipped.
+	if h.KnownHosts == "" {
+		return nil, fail(DialConfig, nil, "no known_hosts file configured; set known_hosts = \"~/.ssh/known_hosts\" (or another file holding the host's key) in host %q of the plan", h.Name)
+	}
+	khPath, err := expandHome(h.KnownHosts)
+	if err != nil {
+		return nil, fail(DialConfig, err, "known_hosts %s: %v", h.KnownHosts, err)
+	}
+	khCallback, err := knownhosts.New(khPath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fail(DialConfig, err, "known_hosts file %s does not exist; create it with the host's verified key (ssh-keyscan -p %s %s >> %s, after checking the fingerprint out of band) or fix known_hosts in host %q of the plan", khPath, portOf(addr), hostOf(addr), khPath, h.Name)
+		}
+		return nil, fail(DialConfig, err, "read known_hosts file %s: %v", khPath, err)
+	}
+
+	auth, authDesc, cleanup, err := authMethods(h)
+	if err != nil {
+		return nil, fail(DialConfig, err, "%v", err)
+	}
+	defer cleanup()
+
+	var (
+		hostKeyErr  error
+		fingerprint string
+	)
+	cfg := &ssh.ClientConfig{
+		User:              h.User,
+		Auth:              auth,
+		HostKeyAlgorithms: hostKeyAlgorithms(khCallback, addr),
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			fp := ssh.FingerprintSHA256(key)
+			err := khCallback(hostname, remote, key)
+			if err == nil {
+				fingerprint = fp
+				return nil
+			}
+			hostKeyErr = hostKeyError(h, addr, khPath, key, err)
+			return hostKeyErr
+		},
+		Timeout:       timeout,
+		ClientVersion: "SSH-2.0-umzug",
+	}
+	cfg.Ciphers = preferredCiphers
+	cfg.MACs = preferredMACs
+
+	// Jump hosts: the TCP connection to addr is a channel of the jump
+	// host's SSH connection, as with ProxyJump.
+	var (
+		jump   *Conn
+		netCon net.Conn
+	)
+	if h.Jump != nil {
+		jump, err = d.Dial(ctx, *h.Jump)
+		if err != nil {
+			return nil, fmt.Errorf("host %s (%s): via jump host %s: %w", h.Name, addr, h.Jump.Name, err)
+		}
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		netCon, err = jump.Client.DialContext(dctx, "tcp", addr)
+		cancel()
+		if err != nil {
+			jump.Close()
+			return nil, fail(DialNetwork, err, "connect to %s through jump host %s (%s) failed: %v; check that the jump host can reach the address", addr, h.Jump.Name, h.Jump.Address, err)
+		}
+	} else {
+		nd := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+		netCon, err = nd.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fail(DialNetwork, err, "connect to %s failed: %v; check the address in the plan, that sshd listens there and that the firewall lets this worker through", addr, err)
+		}
+	}
+
+	// The handshake has no context of its own: bound it by a deadline and
+	// abort it when ctx ends.
+	netCon.SetDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { netCon.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(netCon, addr, cfg)
+	stopped := stop()
+	if err != nil {
+		netCon.Close()
+		if jump != nil {
+			jump.Close()
+		}
+		switch {
+		case hostKeyErr != nil:
+			return nil, hostKeyErr
+		case !stopped:
+			return nil, fail(DialNetwork, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, fail(DialAuth, err, "authentication as user %q with %s was refused; check that the matching public key is in ~%s/.ssh/authorized_keys on the host", h.User, authDesc, h.User)
+		case isNetErr(err):
+			return nil, fail(DialNetwork, err, "SSH handshake with %s failed: %v", addr, err)
+		default:
+			return nil, fail(DialHandshake, err, "SSH handshake failed: %v", err)
+		}
+	}
+	netCon.SetDeadline(time.Time{})
+	client := ssh.NewClient(c, chans, reqs)
+	if jump != nil {
+		// The jump connection lives exactly as long as the tunnelled one.
+		go func() {
+			client.Wait()
+			jump.Close()
+		}()
+	}
+	return &Conn{Host: h, Client: client, Fingerprint: fingerprint}, nil
+}
+
+// hostKeyError turns a knownhosts verdict into a message an operator can
+// act on.
+func hostKeyError(h Host, addr, khPath string, key ssh.PublicKey, err error) error {
+	fp := ssh.FingerprintSHA256(key)
+	prefix := fmt.Sprintf("host %s (%s): ", h.Name, addr)
+	var ke *knownhosts.KeyError
+	var re *knownhosts.RevokedError
+	switch {
+	case errors.As(err, &re):
+		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyRevoked, Err: err,
+			Msg: prefix + fmt.Sprintf("host key %s (%s) is marked @revoked in %s:%d; do not connect until the host has a new key", fp, key.Type(), re.Revoked.Filename, re.Revoked.Line)}
+	case errors.As(err, &ke) && len(ke.Want) == 0:
+		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyUnknown, Err: err,
+			Msg: prefix + fmt.Sprintf("host key %s (%s) is not in known_hosts file %s; verify the fingerprint out of band, then add it (ssh-keyscan -p %s %s >> %s)", fp, key.Type(), khPath, portOf(addr), hostOf(addr), khPath)}
+	case errors.As(err, &ke):
+		var known []string
+		for _, w := range ke.Want {
+			known = append(known, fmt.Sprintf("%s (%s) at %s:%d", ssh.FingerprintSHA256(w.Key), w.Key.Type(), w.Filename, w.Line))
+		}
+		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyChanged, Err: err,
+			Msg: prefix + fmt.Sprintf("host key CHANGED: the host offered %s (%s) but known_hosts has %s; possible man-in-the-middle or reinstalled host; do not continue until verified, then correct that line", fp, key.Type(), strings.Join(known, ", "))}
+	default:
+		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyUnknown, Err: err,
+			Msg: prefix + fmt.Sprintf("host key %s (%s) could not be verified against %s: %v", fp, key.Type(), khPath, err)}
+	}
+}
+
+// probeKey is a key no known_hosts file contains; checking it makes the
+// knownhosts callback list every key it knows for an address.
+var probeKey = sync.OnceValue(func() ssh.PublicKey {
+	// A fixed, well-formed ed25519 public key (all-zero point is rejected
+	// by nobody at parse time and never matches a real host).
+	k, err := ssh.ParsePublicKey(ssh.Marshal(struct {
+		Name string
+		Key  []byte
+	}{ssh.KeyAlgoED25519, make([]byte, 32)}))
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// hostKeyAlgorithms returns the host key algorithms to offer so that the
+// server presents a key type that known_hosts holds for addr (otherwise a
+// host with ed25519 and RSA keys could present one we do not know and
+// fail verification). Nil leaves the library default.
+func hostKeyAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
+	remote := &net.TCPAddr{IP: net.IPv4(0, 0, 0, 0), Port: 22}
+	var ke *knownhosts.KeyError
+	if err := cb(addr, remote, probeKey()); !errors.As(err, &ke) || len(ke.Want) == 0 {
+		return nil
+	}
+	var algos []string
+	seen := map[string]bool{}
+	add := func(a ...string) {
+		for _, x := range a {
+			if !seen[x] {
+				seen[x] = true
+				algos = append(algos, x)
+			}
+		}
+	}
+	for _, w := range ke.Want {
+		switch t := w.Key.Type(); t {
+		case ssh.KeyAlgoRSA:
+			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+		default:
+			add(t)
+		}
+	}
+	return algos
+}
+
+// authMethods builds the client authentication from the identity file
+// and/or the agent; authDesc names them for error messages.
+func authMethods(h Host) (methods []ssh.AuthMethod, authDesc string, cleanup func(), err error) {
+	cleanup = func() {}
+	var desc []string
+	if h.IdentityFile != "" {
+		p, err := expandHome(h.IdentityFile)
+		if err != nil {
+			return nil, "", cleanup, fmt.Errorf("identity file %s: %v", h.IdentityFile, err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, "", cleanup, fmt.Errorf("identity file %s does not exist; set identity_file in host %q of the plan to an existing private key (or agent = true)", p, h.Name)
+			}
+			return nil, "", cleanup, fmt.Errorf("read identity file %s: %v", p, err)
+		}
+		signer, err := ssh.ParsePrivateKey(data)
+		if err != nil {
+			var pm *ssh.PassphraseMissingError
+			if errors.As(err, &pm) {
+				return nil, "", cleanup, fmt.Errorf("identity file %s is passphrase-protected; load it into ssh-agent and set agent = true in host %q", p, h.Name)
+			}
+			return nil, "", cleanup, fmt.Errorf("parse identity file %s: %v", p, err)
+		}
+		methods = append(methods, ssh.PublicKeys(signer))
+		desc = append(desc, fmt.Sprintf("identity file %s (%s)", p, ssh.FingerprintSHA256(signer.PublicKey())))
+	}
+	if h.Agent {
+		sock := os.Getenv("SSH_AUTH_SOCK")
+		if sock == "" {
+			return nil, "", cleanup, fmt.Errorf("agent = true but SSH_AUTH_SOCK is not set for the worker; start the worker with an ssh-agent or set identity_file in host %q", h.Name)
+		}
+		ac, err := net.Dial("unix", sock)
+		if err != nil {
+			return nil, "", cleanup, fmt.Errorf("connect to ssh-agent at %s: %v", sock, err)
+		}
+		// The agent is only needed during the handshake.
+		cleanup = func() { ac.Close() }
+		methods = append(methods, ssh.PublicKeysCallback(agent.NewClient(ac).Signers))
+		desc = append(desc, "the keys of ssh-agent at "+sock)
+	}
+	if len(methods) == 0 {
+		return nil, "", cleanup, fmt.Errorf("no credentials; set identity_file = \"~/.ssh/...\" or agent = true in host %q of the plan", h.Name)
+	}
+	return methods, strings.Join(desc, " and "), cleanup, nil
+}
+
+// Run runs command in a new exec session. A non-zero exit is returned as
+// the code with a nil error; an error means the command's outcome is
+// unknown (connection lost, no exit status, ctx ended). Cancelling ctx
+// sends KILL and closes the session.
+func (c *Conn) Run(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	sess, err := c.Client.NewSession()
+	if err != nil {
+		return -1, fmt.Errorf("open session on %s (%s): %w", c.Host.Name, c.Host.Address, err)
+	}
+	defer sess.Close()
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
+	if err := sess.Start(command); err != nil {
+		return -1, fmt.Errorf("start %q on %s (%s): %w", command, c.Host.Name, c.Host.Address, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		// Wait may hang on a blocked stdin reader; do not wait for it long.
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+		return -1, fmt.Errorf("%q on %s (%s) stopped: %w", command, c.Host.Name, c.Host.Address, ctx.Err())
+	}
+	if err == nil {
+		return 0, nil
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitStatus(), nil
+	}
+	var em *ssh.ExitMissingError
+	if errors.As(err, &em) {
+		return -1, fmt.Errorf("%q on %s (%s): the server reported no exit status; the outcome is unknown", command, c.Host.Name, c.Host.Address)
+	}
+	return -1, fmt.Errorf("%q on %s (%s): %w", command, c.Host.Name, c.Host.Address, err)
+}
+
+// ShellQuote quotes s as one POSIX shell word: single quotes, with each
+// embedded ' written as '\”. Safe for any byte string except NUL.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// withDefaultPort adds the default port 22 when the address has none.
+func withDefaultPort(a string) string {
+	if a == "" {
+		return a
+	}
+	if _, _, err := net.SplitHostPort(a); err == nil {
+		return a
+	}
+	return net.JoinHostPort(strings.Trim(a, "[]"), "22")
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "22"
+	}
+	return p
+}
+
+// expandHome expands a leading "~/" (or a lone "~") to the home directory.
+func expandHome(p string) (string, error) {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("expand %s: %w", p, err)
+	}
+	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}

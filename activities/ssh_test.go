@@ -1,0 +1,337 @@
+package activities
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/sshserver"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// testSSH is an in-process SSH server plus a Host that reaches it with a
+// generated key and a known_hosts file holding the server's key.
+type testSSH struct {
+	srv  *sshserver.Server
+	host Host
+	dir  string
+
+	mu  sync.Mutex
+	log []string
+}
+
+func (ts *testSSH) logged(substr string) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, l := range ts.log {
+		if strings.Contains(l, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func startTestSSH(t *testing.T, name string, o sshserver.Options) *testSSH {
+	t.Helper()
+	dir := t.TempDir()
+	ts := &testSSH{dir: dir}
+	key := filepath.Join(dir, "id_ed25519")
+	signer, err := sshserver.WriteKeyPair(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.AuthorizedKeys = append(o.AuthorizedKeys, signer.PublicKey())
+	o.Users = []string{"migrate"}
+	o.Logf = func(f string, a ...any) {
+		ts.mu.Lock()
+		ts.log = append(ts.log, fmt.Sprintf(f, a...))
+		ts.mu.Unlock()
+	}
+	srv, err := sshserver.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	kh := filepath.Join(dir, "known_hosts")
+	if err := sshserver.WriteKnownHosts(kh, srv.KnownHostsLine()); err != nil {
+		t.Fatal(err)
+	}
+	ts.srv = srv
+	ts.host = Host{Name: name, Address: srv.Addr(), User: "migrate", IdentityFile: key, KnownHosts: kh}
+	return ts
+}
+
+func dialErr(t *testing.T, h Host) *DialError {
+	t.Helper()
+	c, err := DefaultDialer{Timeout: 5 * time.Second}.Dial(context.Background(), h)
+	if err == nil {
+		c.Close()
+		t.Fatalf("dial %s succeeded, want an error", h.Name)
+	}
+	var de *DialError
+	if !errors.As(err, &de) {
+		t.Fatalf("dial %s: want *DialError, got %T %v", h.Name, err, err)
+	}
+	return de
+}
+
+func wantAll(t *testing.T, msg string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(msg, p) {
+			t.Errorf("message lacks %q:\n%s", p, msg)
+		}
+	}
+}
+
+func TestDialVerifiesHostKey(t *testing.T) {
+	ts := startTestSSH(t, "fin_lg", sshserver.Options{})
+	c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if want := ssh.FingerprintSHA256(ts.srv.HostKey()); c.Fingerprint != want {
+		t.Fatalf("fingerprint %q, want %q", c.Fingerprint, want)
+	}
+	code, err := c.Run(context.Background(), "exit 0", nil, nil, nil)
+	if err != nil || code != 0 {
+		t.Fatalf("run: %d %v", code, err)
+	}
+}
+
+func TestDialUnknownHostKey(t *testing.T) {
+	ts := startTestSSH(t, "fin_lg", sshserver.Options{})
+	h := ts.host
+	h.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+	if err := sshserver.WriteKnownHosts(h.KnownHosts, "# nothing yet"); err != nil {
+		t.Fatal(err)
+	}
+	de := dialErr(t, h)
+	if de.Kind != DialHostKeyUnknown || de.Retryable() {
+		t.Fatalf("kind %s", de.Kind)
+	}
+	_, port, _ := net.SplitHostPort(ts.srv.Addr())
+	wantAll(t, de.Error(),
+		"host fin_lg ("+ts.srv.Addr()+")",
+		"host key "+ssh.FingerprintSHA256(ts.srv.HostKey())+" (ssh-ed25519) is not in known_hosts file "+h.KnownHosts,
+		"verify the fingerprint out of band",
+		"ssh-keyscan -p "+port+" 127.0.0.1 >> "+h.KnownHosts)
+}
+
+func TestDialChangedHostKey(t *testing.T) {
+	ts := startTestSSH(t, "fin_lg", sshserver.Options{})
+	other, _, err := sshserver.GenerateEd25519()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ts.host
+	h.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(ts.srv.Addr())}, other.PublicKey())
+	if err := sshserver.WriteKnownHosts(h.KnownHosts, "# header", line); err != nil {
+		t.Fatal(err)
+	}
+	de := dialErr(t, h)
+	if de.Kind != DialHostKeyChanged || de.Retryable() {
+		t.Fatalf("kind %s", de.Kind)
+	}
+	wantAll(t, de.Error(), "CHANGED", h.KnownHosts+":2", ssh.FingerprintSHA256(other.PublicKey()),
+		ssh.FingerprintSHA256(ts.srv.HostKey()), "possible man-in-the-middle or reinstalled host; do not continue until verified")
+}
+
+func TestDialConfigErrors(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+
+	h := ts.host
+	h.KnownHosts = ""
+	de := dialErr(t, h)
+	if de.Kind != DialConfig {
+		t.Fatalf("kind %s", de.Kind)
+	}
+	wantAll(t, de.Error(), "no known_hosts file configured", `set known_hosts = "~/.ssh/known_hosts"`, `host "fin_pb"`)
+
+	h = ts.host
+	h.KnownHosts = filepath.Join(t.TempDir(), "absent")
+	wantAll(t, dialErr(t, h).Error(), "known_hosts file "+h.KnownHosts+" does not exist")
+
+	h = ts.host
+	h.IdentityFile = filepath.Join(t.TempDir(), "no_such_key")
+	de = dialErr(t, h)
+	if de.Kind != DialConfig {
+		t.Fatalf("kind %s", de.Kind)
+	}
+	wantAll(t, de.Error(), "identity file "+h.IdentityFile+" does not exist", "set identity_file")
+
+	h = ts.host
+	h.IdentityFile = ""
+	wantAll(t, dialErr(t, h).Error(), "no credentials", "agent = true")
+
+	h = ts.host
+	h.IdentityFile, h.Agent = "", true
+	t.Setenv("SSH_AUTH_SOCK", "")
+	wantAll(t, dialErr(t, h).Error(), "SSH_AUTH_SOCK is not set")
+}
+
+func TestDialAuthAndNetworkErrors(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	wrong := filepath.Join(t.TempDir(), "other_key")
+	if _, err := sshserver.WriteKeyPair(wrong); err != nil {
+		t.Fatal(err)
+	}
+	h := ts.host
+	h.IdentityFile = wrong
+	de := dialErr(t, h)
+	if de.Kind != DialAuth {
+		t.Fatalf("kind %s: %v", de.Kind, de)
+	}
+	wantAll(t, de.Error(), `user "migrate"`, "identity file "+wrong, "authorized_keys")
+
+	// A port nobody listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	h = ts.host
+	h.Address = addr
+	de = dialErr(t, h)
+	if de.Kind != DialNetwork || !de.Retryable() {
+		t.Fatalf("kind %s", de.Kind)
+	}
+	wantAll(t, de.Error(), "connect to "+addr, "refused")
+}
+
+func TestDialDefaultPort(t *testing.T) {
+	if got := withDefaultPort("10.40.7.21"); got != "10.40.7.21:22" {
+		t.Errorf("got %s", got)
+	}
+	if got := withDefaultPort("db.example:2222"); got != "db.example:2222" {
+		t.Errorf("got %s", got)
+	}
+	if got := withDefaultPort("[fe80::1]"); got != "[fe80::1]:22" {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestDialThroughJumpHost(t *testing.T) {
+	jump := startTestSSH(t, "bastion", sshserver.Options{Forwarding: true})
+	target := startTestSSH(t, "fin_lg", sshserver.Options{})
+	h := target.host
+	j := jump.host
+	h.Jump = &j
+	c, err := DefaultDialer{Timeout: 5 * time.Second}.Dial(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	code, err := c.Run(context.Background(), "echo via-jump", nil, &out, nil)
+	if err != nil || code != 0 || out.String() != "via-jump\n" {
+		t.Fatalf("run through jump: %d %v %q", code, err, out.String())
+	}
+	if !jump.logged("forwards to " + target.srv.Addr()) {
+		t.Fatal("the jump host did not carry the connection")
+	}
+	if c.Fingerprint != ssh.FingerprintSHA256(target.srv.HostKey()) {
+		t.Fatal("fingerprint is not the target's")
+	}
+	c.Close()
+
+	// The target's host key is still checked through the tunnel.
+	h.KnownHosts = jump.host.KnownHosts // has only the bastion's key
+	de := dialErr(t, h)
+	if de.Kind != DialHostKeyUnknown || de.Host != "fin_lg" {
+		t.Fatalf("want unknown key of fin_lg, got %s %v", de.Kind, de)
+	}
+	// A jump host that refuses forwarding names both hosts.
+	noFwd := startTestSSH(t, "bastion2", sshserver.Options{})
+	h = target.host
+	j2 := noFwd.host
+	h.Jump = &j2
+	wantAll(t, dialErr(t, h).Error(), "through jump host bastion2")
+}
+
+func TestHostKeyAlgorithmFollowsKnownHosts(t *testing.T) {
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecSigner, err := ssh.NewSignerFromKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startTestSSH(t, "multi", sshserver.Options{ExtraHostKeys: []ssh.Signer{ecSigner}})
+	// known_hosts holds only the ECDSA key: without HostKeyAlgorithms the
+	// server would present its ed25519 key and verification would fail.
+	h := ts.host
+	h.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(ts.srv.Addr())}, ecSigner.PublicKey())
+	if err := sshserver.WriteKnownHosts(h.KnownHosts, line); err != nil {
+		t.Fatal(err)
+	}
+	c, err := DefaultDialer{}.Dial(context.Background(), h)
+	if err != nil {
+		t.Fatalf("dial with ECDSA-only known_hosts: %v", err)
+	}
+	defer c.Close()
+	if c.Fingerprint != ssh.FingerprintSHA256(ecSigner.PublicKey()) {
+		t.Fatalf("negotiated %s, want the ECDSA key", c.Fingerprint)
+	}
+}
+
+func TestRunExitCodesAndCancel(t *testing.T) {
+	ts := startTestSSH(t, "h", sshserver.Options{})
+	c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out, errb strings.Builder
+	code, err := c.Run(context.Background(), "cat; echo e >&2; exit 7", strings.NewReader("in\n"), &out, &errb)
+	if err != nil || code != 7 || out.String() != "in\n" || errb.String() != "e\n" {
+		t.Fatalf("got %d %v %q %q", code, err, out.String(), errb.String())
+	}
+
+	marker := filepath.Join(t.TempDir(), "marker")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	code, err = c.Run(ctx, "sleep 2; touch "+ShellQuote(marker), nil, nil, nil)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || code != -1 {
+		t.Fatalf("cancelled run: %d %v", code, err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("cancel took %s", time.Since(start))
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the command survived cancellation")
+	}
+}
+
+func TestShellQuoteThroughShell(t *testing.T) {
+	ts := startTestSSH(t, "h", sshserver.Options{})
+	c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, s := range []string{"", "plain", "it's", "a b\tc\nd", `$HOME "x" \ ; | & * ? ~`, "'''", "-n", "ümlaut/ß"} {
+		var out strings.Builder
+		code, err := c.Run(context.Background(), "printf '%s' "+ShellQuote(s), nil, &out, nil)
+		if err != nil || code != 0 || out.String() != s {
+			t.Errorf("ShellQuote(%q) = %s came back as %q (%d %v)", s, ShellQuote(s), out.String(), code, err)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pkg/sftp"
+)
+
+// Verification methods reported in CopyResult.VerifiedBy.
+const (
+	verifiedBySum      = "sha256sum"
+	verifiedByReadBack = "read-back"
+)
+
+// Batch limits for remote sha256sum: the command line stays well below the
+// SSH channel's packet size and ARG_MAX on any system.
+const (
+	sumBatchFiles = 256
+	sumBatchChars = 48 << 10
+)
+
+// hasSHA256Sum reports whether the host has a sha256sum command. Without a
+// runner (no exec channel) it is false and the caller reads files back.
+func hasSHA256Sum(ctx context.Context, r Runner) bool {
+	if r == nil {
+		return false
+	}
+	var out bytes.Buffer
+	code, err := r.Run(ctx, "command -v sha256sum", nil, &out, &bytes.Buffer{})
+	return err == nil && code == 0 && strings.TrimSpace(out.String()) != ""
+}
+
+// sumBatches splits absolute paths into groups that fit one command line.
+func sumBatches(paths []string) [][]string {
+	var out [][]string
+	var cur []string
+	n := 0
+	for _, p := range paths {
+		q := len(ShellQuote(p)) + 1
+		if len(cur) > 0 && (len(cur) >= sumBatchFiles || n+q > sumBatchChars) {
+			out = append(out, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, p)
+		n += q
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// remoteSums runs `sha256sum -- paths...` on a host, in as many commands as
+// needed, and returns the hex digest of each path ("" when the host did not
+// report one: unreadable, vanished, or a name its sha256sum cannot print
+// unambiguously). Callers fall back to reading such files over SFTP.
+func remoteSums(ctx context.Context, r Runner, host string, paths []string) ([]string, error) {
+	got := make(map[string]string, len(paths))
+	for _, b := range sumBatches(paths) {
+		var cmd strings.Builder
+		cmd.WriteString("sha256sum --")
+		for _, p := range b {
+			cmd.WriteByte(' ')
+			cmd.WriteString(ShellQuote(p))
+		}
+		var out, errb bytes.Buffer
+		// A non-zero exit means some file could not be read; the others
+		// are still reported and the missing ones come back as "".
+		if _, err := r.Run(ctx, cmd.String(), nil, &out, &errb); err != nil {
+			return nil, fmt.Errorf("run sha256sum on %s (%d files): %w", host, len(b), err)
+		}
+		for name, sum := range parseSHA256Sum(out.Bytes()) {
+			got[name] = sum
+		}
+	}
+	res := make([]string, len(paths))
+	for i, p := range paths {
+		res[i] = got[p]
+	}
+	return res, nil
+}
+
+// parseSHA256Sum parses sha256sum output ("HASH  NAME\n" or "HASH *NAME\n").
+// GNU coreutils escapes names holding a backslash, newline or CR: the line
+// then starts with a backslash and the name carries \\, \n and \r. Lines
+// that do not parse are skipped, which leaves their paths without a digest.
+func parseSHA256Sum(out []byte) map[string]string {
+	res := map[string]string{}
+	for _, line := range bytes.Split(out, []byte{'\n'}) {
+		escaped := false
+		if len(line) > 0 && line[0] == '\\' {
+			escaped = true
+			line = line[1:]
+		}
+		if len(line) < 66 || line[64] != ' ' || (line[65] != ' ' && line[65] != '*') {
+			continue
+		}
+		sum := string(line[:64])
+		if _, err := hex.DecodeString(sum); err != nil {
+			continue
+		}
+		name := string(line[66:])
+		if escaped {
+			var ok bool
+			if name, ok = unescapeSumName(name); !ok {
+				continue
+			}
+		}
+		res[name] = strings.ToLower(sum)
+	}
+	return res
+}
+
+func unescapeSumName(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", false
+		}
+		switch s[i] {
+		case '\\':
+			b.WriteByte('\\')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// readBackSum hashes a file by reading it over SFTP (concurrent reads).
+func readBackSum(cl *sftp.Client, host, p string) (string, error) {
+	f, err := cl.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("open %s on %s to verify: %w", p, host, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := f.WriteTo(h); err != nil {
+		return "", fmt.Errorf("read back %s on %s: %w", p, host, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/umzug-dev/umzug/internal/demo"
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/internal/treecmp"
+	"github.com/umzug-dev/umzug/plans"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newDemoCmd) }
+
+type demoOptions struct {
+	embedded      embeddedOptions
+	dir           string
+	paderbornAddr string
+	lemgoAddr     string
+	scale         int
+	as            string
+	autoApprove   bool
+}
+
+func newDemoCmd() *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "The whole story on one machine: Temporal + Web UI, two demo data centers, the finance move",
+		Long: `demo starts an embedded Temporal server with its Web UI, a worker, and two
+demo data centers (SSH/SFTP servers on loopback, Paderborn holding a sample
+finance share), then starts examples/finance.hcl. It prints the UI link and
+waits for two approvals, which you send from the Web UI (or with
+umzug approve). --auto-approve runs unattended to committed and exits 0 when
+the target tree equals the source tree.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runDemo(ctx, cmd.OutOrStdout(), o)
+		},
+	}
+	addEmbeddedFlags(cmd, &o.embedded)
+	cmd.Flags().StringVar(&o.dir, "dir", "/tmp/umzug-demo", "directory for the demo data centers, keys and plan (wiped on each run)")
+	cmd.Flags().StringVar(&o.paderbornAddr, "paderborn", "127.0.0.1:2222", "SSH address of the demo source data center")
+	cmd.Flags().StringVar(&o.lemgoAddr, "lemgo", "127.0.0.1:2223", "SSH address of the demo target data center")
+	cmd.Flags().IntVar(&o.scale, "scale", 1, "multiply the sample data (1 = about 2,600 files, 60 MiB)")
+	cmd.Flags().StringVar(&o.as, "as", "a.meier", "who starts the move (four-eyes: this identity cannot approve it)")
+	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve as b.schulz and c.yilmaz, commit after the health check, and exit")
+	return cmd
+}
+
+func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
+	began := time.Now()
+	fmt.Fprintf(out, "umzug demo: preparing two data centers in %s …\n", o.dir)
+	env, err := demo.Setup(demo.Options{Dir: o.dir, PaderbornAddr: o.paderbornAddr, LemgoAddr: o.lemgoAddr, Scale: o.scale, Seed: 4711})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	st, err := startStack(ctx, o.embedded, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+
+	vars := map[string]string{"window_start": time.Now().UTC().Format(time.RFC3339)}
+	for k, v := range env.Vars {
+		vars[k] = v
+	}
+	p, diags := plans.Load([]string{env.PlanFile}, plans.LoadOptions{Vars: vars})
+	if p == nil || diags.HasErrors() {
+		return fmt.Errorf("demo plan %s does not load: %s", env.PlanFile, diags.Error())
+	}
+	started, err := launch.Start(ctx, st.client, p, launch.Options{StartedBy: o.as, Namespace: st.server.Namespace()})
+	if err != nil {
+		return err
+	}
+	id := started[0].ID
+	ui := st.server.UIURL()
+	fmt.Fprintf(out, `
+  Paderborn (source)  ssh %s, data %s (%d files, %s)
+  Lemgo (target)      ssh %s, data %s
+  Temporal            %s (namespace %s)
+`, env.Paderborn.Server.Addr(), env.SourceData(), env.Data.Files, humanBytes(env.Data.Bytes),
+		env.Lemgo.Server.Addr(), env.TargetData(), st.server.Address(), st.server.Namespace())
+	if ui != "" {
+		fmt.Fprintf(out, "  Web UI              %s\n", ui)
+	}
+	fmt.Fprintf(out, "  Move                %s, started by %s, plan sha256 %.16s…\n", id, o.as, p.SHA256)
+	if ui != "" {
+		fmt.Fprintf(out, "                      %s\n", launch.UILink(ui, st.server.Namespace(), id))
+	}
+	fmt.Fprintln(out)
+
+	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui}
+	final, err := w.run()
+	if err != nil {
+		return err
+	}
+	return w.summarize(final, env)
+}
+
+// demoWatcher follows the move through its status query, prints each
+// phase once, and with --auto-approve plays the approvers and operator.
+type demoWatcher struct {
+	ctx   context.Context
+	out   io.Writer
+	c     client.Client
+	id    string
+	began time.Time
+	o     demoOptions
+	ui    string
+}
+
+func (w *demoWatcher) printf(format string, args ...any) {
+	fmt.Fprintf(w.out, "[%6.1fs] ", time.Since(w.began).Seconds())
+	fmt.Fprintf(w.out, format, args...)
+}
+
+func (w *demoWatcher) run() (workflows.Status, error) {
+	seen := map[string]bool{}
+	for {
+		var st workflows.Status
+		v, err := w.c.QueryWorkflow(w.ctx, w.id, "", workflows.QueryStatus)
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err != nil && w.ctx.Err() == nil {
+			return st, fmt.Errorf("query status of %s: %w", w.id, err)
+		}
+		if st.Phase != "" && !seen[st.Phase] {
+			seen[st.Phase] = true
+			if err := w.enter(st); err != nil {
+				return st, err
+			}
+		}
+		if isFinal(st.Phase) {
+			// The result is the authoritative status.
+			var res workflows.Status
+			if err := w.c.GetWorkflow(w.ctx, w.id, "").Get(w.ctx, &res); err != nil {
+				return st, fmt.Errorf("result of %s: %w", w.id, err)
+			}
+			return res, nil
+		}
+		select {
+		case <-w.ctx.Done():
+			return st, errors.New("interrupted; the move stays where it was (Temporal keeps it)")
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func isFinal(phase string) bool {
+	switch phase {
+	case workflows.PhaseCommitted, workflows.PhaseFailed, workflows.PhaseRejected, workflows.PhaseExpired, workflows.PhaseRolledBack:
+		return true
+	}
+	return false
+}
+
+// enter prints what a phase means and, with --auto-approve, acts on it.
+func (w *demoWatcher) enter(st workflows.Status) error {
+	switch st.Phase {
+	case workflows.PhaseAwaitingApproval:
+		w.printf("awaiting_approval: %d approvals needed from %s (four-eyes: %s started the move)\n",
+			st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "), st.StartedBy)
+		if !w.o.autoApprove {
+			w.printApproveHowTo(st)
+			return nil
+		}
+		w.approve(w.o.as, "demo: the starter tries to approve")
+		for _, who := range st.PendingApprovers {
+			if who != w.o.as {
+				w.approve(who, "demo: change CHG-4711 approved by the change board")
+			}
+		}
+	case workflows.PhaseSoak:
+		w.printf("soak: the target runs; rollback is still possible until %s\n", fmtTime(st.SoakUntil))
+		if w.o.autoApprove {
+			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "demo-operator"}, "demo-operator")
+		} else {
+			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as YOU (or signal commit {\"by\": \"YOU\"} in the UI)\n", w.id)
+		}
+	default:
+		w.printf("%s\n", st.Phase)
+	}
+	return nil
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.Local().Format("15:04:05")
+}
+
+func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
+	fmt.Fprintln(w.out, "\n  Approve in the Temporal Web UI:")
+	if w.ui != "" {
+		fmt.Fprintf(w.out, "    1. open %s\n", launch.UILink(w.ui, "default", w.id))
+	}
+	fmt.Fprintln(w.out, `    2. click "Send a Signal" (the signal menu at the top right of the workflow page)`)
+	fmt.Fprintln(w.out, `    3. signal name: approve`)
+	for i, who := range st.PendingApprovers {
+		if i == 2 {
+			break
+		}
+		fmt.Fprintf(w.out, "       input:       {\"approver\": \"%s\", \"comment\": \"CHG-4711\"}\n", who)
+	}
+	fmt.Fprintln(w.out, "    (send it once per approver; an approval as the starter is refused and recorded)")
+	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+func (w *demoWatcher) approve(who, comment string) {
+	w.decide(workflows.SignalApprove, workflows.ApproveSignal{Approver: who, Comment: comment}, who)
+}
+
+// decide sends an update as the CLI does and prints the verdict.
+func (w *demoWatcher) decide(name string, arg any, who string) {
+	h, err := w.c.UpdateWorkflow(w.ctx, client.UpdateWorkflowOptions{
+		WorkflowID: w.id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var st workflows.Status
+		err = h.Get(w.ctx, &st)
+	}
+	if err != nil {
+		w.printf("%s as %s: refused: %v\n", name, who, err)
+		if name == workflows.SignalApprove {
+			_ = w.c.SignalWorkflow(w.ctx, w.id, "", workflows.SignalRefusedUpdate,
+				workflows.RefusedUpdate{Name: name, Identity: who, Reason: err.Error()})
+		}
+		return
+	}
+	w.printf("%s as %s: accepted\n", name, who)
+}
+
+// summarize prints what moved and checks the trees; non-committed is exit 1.
+func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
+	w.printf("%s\n", st.Phase)
+	var files, bytes, verified int64
+	by := map[string]bool{}
+	for _, c := range st.Copies {
+		files += c.CopiedFiles
+		bytes += c.CopiedBytes
+		verified += c.Verified
+		if c.VerifiedBy != "" {
+			by[c.VerifiedBy] = true
+		}
+		fmt.Fprintf(w.out, "  copy %s %-10s %6d files, %9s copied; %d verified (%s); manifest %s sha256 %.16s…\n",
+			c.Set, c.Phase, c.CopiedFiles, humanBytes(c.CopiedBytes), c.Verified, c.Verify, filepath.Base(c.ManifestPath), c.ManifestSHA256)
+	}
+	for _, s := range st.Steps {
+		fmt.Fprintf(w.out, "  %-10s %-10s on %-7s exit %d\n", s.Kind, s.Name, s.Host, s.ExitCode)
+	}
+	fmt.Fprintf(w.out, "  moved %d files, %s in %s; %d files verified by %s\n",
+		files, humanBytes(bytes), time.Since(w.began).Round(100*time.Millisecond), verified, joinKeys(by))
+	if st.Phase != workflows.PhaseCommitted {
+		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
+	}
+	sum, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Fprintf(w.out, "  target equals source: %d files, %d directories, %d symlinks, %s (modes, mtimes, contents)\n",
+		sum.Files, sum.Dirs, sum.Symlinks, humanBytes(sum.Bytes))
+	fmt.Fprintf(w.out, "  audit report: umzug audit %s (while this demo runs)\n", w.id)
+	if !w.o.autoApprove {
+		fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
+		<-w.ctx.Done()
+	}
+	return nil
+}
+
+func joinKeys(m map[string]bool) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	if len(ks) == 0 {
+		return "—"
+	}
+	return strings.Join(ks, ", ")
+}

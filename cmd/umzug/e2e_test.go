@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/umzug-dev/umzug/internal/demo"
+	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/treecmp"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// cli runs umzug with args as a user would and returns exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := runIO(args, &out, &errOut)
+	t.Logf("umzug %s → exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+// e2e is an embedded Temporal server with a worker plus the two demo data
+// centers, all in this process; TEMPORAL_ADDRESS points the CLI at it.
+type e2e struct {
+	env   *demo.Env
+	stack *stack
+	c     client.Client
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	env, err := demo.Setup(demo.Options{Dir: filepath.Join(t.TempDir(), "demo"), PaderbornAddr: "127.0.0.1:0", LemgoAddr: "127.0.0.1:0", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := startStack(ctx, embeddedOptions{port: port, noUI: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	t.Setenv("TEMPORAL_ADDRESS", st.server.Address())
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	return &e2e{env: env, stack: st, c: st.client}
+}
+
+// planArgs are the --var flags that point examples/finance.hcl at this env.
+func (e *e2e) planArgs() []string {
+	args := []string{e.env.PlanFile, "--var", "window_start=" + time.Now().UTC().Format(time.RFC3339)}
+	for k, v := range e.env.Vars {
+		args = append(args, "--var", k+"="+v)
+	}
+	return args
+}
+
+func (e *e2e) status(t *testing.T, id string) workflows.Status {
+	t.Helper()
+	v, err := e.c.QueryWorkflow(context.Background(), id, "", workflows.QueryStatus)
+	if err != nil {
+		t.Fatalf("query %s: %v", id, err)
+	}
+	var st workflows.Status
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (e *e2e) waitPhase(t *testing.T, id, phase string) workflows.Status {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		st := e.status(t, id)
+		if st.Phase == phase {
+			return st
+		}
+		if isFinal(st.Phase) || time.Now().After(deadline) {
+			t.Fatalf("move %s: waiting for phase %s, got %s (error %q)", id, phase, st.Phase, st.Error)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (e *e2e) result(t *testing.T, id string) workflows.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var st workflows.Status
+	if err := e.c.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
+		t.Fatalf("result of %s: %v", id, err)
+	}
+	return st
+}
+
+func readState(t *testing.T, site *demo.Site) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(site.Root, "run/finance.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+const financeID = "umzug/finance/finance"
+
+// TestMoveApprovedCommittedAudited is the happy path a migration lead, two
+// approvers and an auditor walk through with the CLI.
+func TestMoveApprovedCommittedAudited(t *testing.T) {
+	e := startE2E(t)
+	code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...)
+	if code != 0 || !strings.Contains(out, financeID) {
+		t.Fatalf("run: exit %d, output %q", code, out)
+	}
+	// Starting the same move again starts nothing new.
+	if code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 || !strings.Contains(out, "already started") {
+		t.Fatalf("second run: exit %d, %q", code, out)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
+
+	// Four-eyes: the starter's own approval is refused, at once.
+	code, _, errOut := cli(t, "approve", financeID, "--as", "a.meier", "--comment", "my own move")
+	if code != 1 || !strings.Contains(errOut, "four-eyes") {
+		t.Fatalf("starter approval: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := cli(t, "approve", financeID, "--as", "b.schulz", "--comment", "CHG-4711 reviewed"); code != 0 {
+		t.Fatalf("b.schulz approval: exit %d", code)
+	}
+	if st := e.status(t, financeID); st.Phase != workflows.PhaseAwaitingApproval || st.ApprovalsNeeded != 1 {
+		t.Fatalf("after one approval of two: phase %s, still needed %d", st.Phase, st.ApprovalsNeeded)
+	}
+	if code, _, _ := cli(t, "approve", financeID, "--as", "c.yilmaz", "--comment", "CAB 2026-11"); code != 0 {
+		t.Fatalf("c.yilmaz approval: exit %d", code)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseSoak)
+	if got := readState(t, e.env.Paderborn); got != "stopped" {
+		t.Fatalf("source app after cutover: %s, want stopped", got)
+	}
+	if got := readState(t, e.env.Lemgo); got != "running" {
+		t.Fatalf("target app after cutover: %s, want running", got)
+	}
+	if code, out, _ := cli(t, "status", financeID); code != 0 || !strings.Contains(out, "soak") {
+		t.Fatalf("status: exit %d %q", code, out)
+	}
+	if code, _, _ := cli(t, "commit", financeID, "--as", "ops.on.call"); code != 0 {
+		t.Fatalf("commit: exit %d", code)
+	}
+	st := e.result(t, financeID)
+	if st.Phase != workflows.PhaseCommitted {
+		t.Fatalf("final phase %s: %s", st.Phase, st.Error)
+	}
+	if _, err := treecmp.Equal(e.env.SourceData(), e.env.TargetData(), treecmp.Options{Skip: e.env.Excluded}); err != nil {
+		t.Fatal(err)
+	}
+	// The stop step ran on the source, the start step on the target.
+	hosts := map[string]string{}
+	for _, s := range st.Steps {
+		hosts[s.Kind+" "+s.Name] = s.Host
+	}
+	if hosts["step stop_app"] != "fin_pb" || hosts["step start_app"] != "fin_lg" {
+		t.Fatalf("steps ran on %v", hosts)
+	}
+
+	dir := t.TempDir()
+	if code, _, _ := cli(t, "audit", financeID, "--out", dir); code != 0 {
+		t.Fatalf("audit: exit %d", code)
+	}
+	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"b.schulz", "CHG-4711 reviewed", "c.yilmaz", "a.meier", "four-eyes", "financectl stop", "committed", "consistent"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("audit report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+}
+
+// TestFailingHealthCheckRollsBack breaks the target's health check: the
+// cutover must undo start_app, then stop_app, and the source runs again.
+func TestFailingHealthCheckRollsBack(t *testing.T) {
+	e := startE2E(t)
+	if err := os.WriteFile(filepath.Join(e.env.Lemgo.Root, "run/finance.broken"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
+		t.Fatalf("run: exit %d", code)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
+	for _, who := range []string{"b.schulz", "c.yilmaz"} {
+		if code, _, _ := cli(t, "approve", financeID, "--as", who); code != 0 {
+			t.Fatalf("approve %s: exit %d", who, code)
+		}
+	}
+	st := e.result(t, financeID)
+	if st.Phase != workflows.PhaseRolledBack {
+		t.Fatalf("phase %s, want rolled_back (error %q)", st.Phase, st.Error)
+	}
+	var undos []string
+	for _, s := range st.Steps {
+		if s.Kind == "undo" {
+			undos = append(undos, s.Name+"@"+s.Host)
+		}
+	}
+	if got := strings.Join(undos, ","); got != "start_app@fin_lg,stop_app@fin_pb" {
+		t.Fatalf("undo order %q, want start_app@fin_lg,stop_app@fin_pb", got)
+	}
+	if got := readState(t, e.env.Paderborn); got != "running" {
+		t.Fatalf("source app after rollback: %s, want running", got)
+	}
+	if got := readState(t, e.env.Lemgo); got != "stopped" {
+		t.Fatalf("target app after rollback: %s, want stopped", got)
+	}
+	checks := 0
+	for _, s := range st.Steps {
+		if s.Kind == "check" {
+			checks++
+		}
+	}
+	if checks != 5 {
+		t.Fatalf("health check attempts %d, want 5 (retries = 5)", checks)
+	}
+	fmt.Println(st.Error)
+}
+
+// TestDemoAutoApprove runs `umzug demo --auto-approve` as the README says.
+func TestDemoAutoApprove(t *testing.T) {
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := cli(t, "demo", "--auto-approve", "--headless", "--port", fmt.Sprint(port),
+		"--dir", filepath.Join(t.TempDir(), "demo"), "--paderborn", "127.0.0.1:0", "--lemgo", "127.0.0.1:0")
+	if code != 0 {
+		t.Fatalf("demo exit %d", code)
+	}
+	for _, want := range []string{"approve as a.meier: refused", "approve as b.schulz: accepted", "committed", "target equals source"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+// TestDevRestartCarriesOn stops the embedded server while a move waits for
+// approval and starts it again on the same SQLite file, as
+// `umzug dev --db same.db` does after a crash or Ctrl-C.
+func TestDevRestartCarriesOn(t *testing.T) {
+	env, err := demo.Setup(demo.Options{Dir: filepath.Join(t.TempDir(), "demo"), PaderbornAddr: "127.0.0.1:0", LemgoAddr: "127.0.0.1:0", Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	db := filepath.Join(t.TempDir(), "dev.db")
+	start := func() *e2e {
+		port, err := devserver.FreePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true, db: db}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("TEMPORAL_ADDRESS", st.server.Address())
+		return &e2e{env: env, stack: st, c: st.client}
+	}
+	e := start()
+	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
+		e.stack.Stop()
+		t.Fatalf("run: exit %d", code)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
+	e.stack.Stop()
+
+	e = start()
+	defer e.stack.Stop()
+	for _, who := range []string{"b.schulz", "c.yilmaz"} {
+		if code, _, _ := cli(t, "approve", financeID, "--as", who); code != 0 {
+			t.Fatalf("approve %s after restart: exit %d", who, code)
+		}
+	}
+	e.waitPhase(t, financeID, workflows.PhaseSoak)
+	if code, _, _ := cli(t, "commit", financeID, "--as", "ops"); code != 0 {
+		t.Fatalf("commit: exit %d", code)
+	}
+	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {
+		t.Fatalf("phase after restart %s: %s", st.Phase, st.Error)
+	}
+	if _, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/plans"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newPlanCmd) }
+
+// estimator is what `plan` needs from the activities to measure a copy
+// set without changing anything. It is asserted at run time so that this
+// command builds even where the activities lack it (then it says so).
+type estimator interface {
+	EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error)
+	SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error)
+}
+
+// newEstimator returns the real activities; tests replace it.
+var newEstimator = func() (estimator, bool) {
+	var a any = &activities.Activities{}
+	e, ok := a.(estimator)
+	return e, ok
+}
+
+// sampleBytes is how much of the source a throughput sample reads.
+const sampleBytes = 32 << 20
+
+func newPlanCmd() *cobra.Command {
+	var (
+		vf      varFlags
+		offline bool
+		jsonOut bool
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "plan PLAN",
+		Short: "Dry run: what each move copies, which steps run where, how long it takes",
+		Long: `plan shows what PLAN will do, changing nothing: per application the source
+and target hosts, every copy set (paths, excludes, verification, deletes),
+the cutover steps in the order they run with the host and command of each
+(and its undo), the health checks, the approval rule and the window.
+
+Unless --offline is given it also connects read-only to the hosts (host
+keys checked against known_hosts) and shows, per copy set, the files and
+bytes to seed and estimated durations from a throughput sample. A host that
+cannot be reached is reported on that application's line; the other
+applications are still shown. Sensitive variables are never printed.`,
+		Example: `  umzug plan --offline examples/finance.hcl
+  umzug plan --json examples/finance.hcl > plan.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPlan(cmd, args, &vf)
+			if err != nil {
+				return err
+			}
+			rep := buildPlanReport(p)
+			if !offline {
+				if est, ok := newEstimator(); ok {
+					estimatePlan(cmd.Context(), est, p, rep, timeout)
+				} else {
+					rep.OnlineNote = "this build's activities cannot estimate copies (EstimateDelta/SampleThroughput missing); showing the static plan only"
+				}
+			}
+			if jsonOut {
+				return writeJSON(cmd.OutOrStdout(), rep)
+			}
+			printPlanReport(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	vf.register(cmd)
+	cmd.Flags().BoolVar(&offline, "offline", false, "do not connect to the hosts; show the static plan only")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
+	cmd.Flags().DurationVar(&timeout, "host-timeout", 2*time.Minute, "time limit for measuring one copy set on the hosts")
+	return cmd
+}
+
+// planReport is the dry run's result; the text output renders it and
+// --json prints it. Every string from the plan passed through Redact.
+type planReport struct {
+	Plan         string           `json:"plan"`
+	SHA256       string           `json:"sha256"`
+	Variables    []planVariable   `json:"variables,omitempty"`
+	Applications []planAppReport  `json:"applications"`
+	Waves        []planWaveReport `json:"waves,omitempty"`
+	Online       bool             `json:"online"`
+	OnlineNote   string           `json:"online_note,omitempty"`
+}
+
+type planVariable struct {
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+type planHost struct {
+	Name       string `json:"name"`
+	Address    string `json:"address"`
+	User       string `json:"user"`
+	Datacenter string `json:"datacenter,omitempty"`
+	DCDesc     string `json:"datacenter_description,omitempty"`
+	Queue      string `json:"worker_queue,omitempty"`
+	Jump       string `json:"jump,omitempty"`
+}
+
+type planAppReport struct {
+	Name        string           `json:"name"`
+	WorkflowID  string           `json:"workflow_id"`
+	Description string           `json:"description,omitempty"`
+	Source      planHost         `json:"source"`
+	Target      planHost         `json:"target"`
+	DependsOn   []string         `json:"depends_on,omitempty"`
+	Copies      []planCopyReport `json:"copies"`
+	Approval    *plans.Approval  `json:"approval,omitempty"`
+	Window      *plans.Window    `json:"window,omitempty"`
+	Steps       []planStep       `json:"cutover,omitempty"`
+	HasCutover  bool             `json:"has_cutover"`
+	Soak        string           `json:"soak,omitempty"`
+	// Error says why the online part could not be done for this
+	// application (an unreachable host, say).
+	Error string `json:"error,omitempty"`
+}
+
+type planCopyReport struct {
+	activities.CopySet
+	Estimate *activities.DeltaEstimate `json:"estimate,omitempty"`
+	// BytesPerSec is the measured (or bandwidth-limited) rate.
+	BytesPerSec float64 `json:"bytes_per_sec,omitempty"`
+	SeedSeconds float64 `json:"seed_seconds,omitempty"`
+	// SecondsPerGiB is what each GiB changed after the seed adds to
+	// the final sync.
+	SecondsPerGiB float64 `json:"final_sync_seconds_per_gib,omitempty"`
+	Error         string  `json:"error,omitempty"`
+}
+
+type planStep struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	On       string `json:"on,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Run      string `json:"run,omitempty"`
+	Undo     string `json:"undo,omitempty"`
+	Timeout  string `json:"timeout,omitempty"`
+	Retries  int    `json:"retries,omitempty"`
+	Interval string `json:"interval,omitempty"`
+}
+
+type planWaveReport struct {
+	Name         string   `json:"name"`
+	Applications []string `json:"applications"`
+	MaxParallel  int      `json:"max_parallel"`
+}
+
+func buildPlanReport(p *plans.Plan) *planReport {
+	r := &planReport{Plan: p.Name, SHA256: p.SHA256}
+	red := p.Redact
+	for _, v := range p.Variables {
+		pv := planVariable{Name: v.Name, Value: red(v.Value), Sensitive: v.Sensitive}
+		if v.Sensitive {
+			pv.Value = "(sensitive)"
+		}
+		r.Variables = append(r.Variables, pv)
+	}
+	for _, app := range p.Applications {
+		mi := launch.MoveInput(p, app, "")
+		ar := planAppReport{
+			Name:        app.Name,
+			WorkflowID:  workflows.MoveID(p.Name, app.Name),
+			Description: red(app.Description),
+			Source:      planHostOf(app.Source, red),
+			Target:      planHostOf(app.Target, red),
+			Copies:      []planCopyReport{},
+		}
+		if app.Soak > 0 {
+			ar.Soak = app.Soak.String()
+		}
+		for _, d := range app.DependsOn {
+			ar.DependsOn = append(ar.DependsOn, d.Name)
+		}
+		for _, cs := range mi.Copies {
+			cs.From, cs.To = red(cs.From), red(cs.To)
+			ar.Copies = append(ar.Copies, planCopyReport{CopySet: cs})
+		}
+		if co := app.Cutover; co != nil {
+			ar.HasCutover = true
+			ar.Approval, ar.Window = co.Approval, co.Window
+			for _, b := range co.Blocks {
+				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo), Retries: b.Retries}
+				switch b.On {
+				case "source":
+					st.Host = app.Source.Name
+				case "target":
+					st.Host = app.Target.Name
+				}
+				if b.Timeout > 0 {
+					st.Timeout = b.Timeout.String()
+				}
+				if b.Interval > 0 {
+					st.Interval = b.Interval.String()
+				}
+				ar.Steps = append(ar.Steps, st)
+			}
+		}
+		r.Applications = append(r.Applications, ar)
+	}
+	for _, w := range p.Waves {
+		wr := planWaveReport{Name: w.Name, MaxParallel: w.MaxParallel}
+		for _, a := range w.Applications {
+			wr.Applications = append(wr.Applications, a.Name)
+		}
+		r.Waves = append(r.Waves, wr)
+	}
+	return r
+}
+
+func planHostOf(h *plans.Host, red func(string) string) planHost {
+	ph := planHost{Name: h.Name, Address: red(h.Address), User: red(h.User)}
+	if h.Datacenter != nil {
+		ph.Datacenter, ph.DCDesc, ph.Queue = h.Datacenter.Name, red(h.Datacenter.Description), h.Datacenter.WorkerQueue
+	}
+	if h.Jump != nil {
+		ph.Jump = h.Jump.Name
+	}
+	return ph
+}
+
+// estimatePlan measures every copy set on the hosts, read-only. A
+// failure is recorded on its application and does not stop the others.
+func estimatePlan(ctx context.Context, est estimator, p *plans.Plan, r *planReport, timeout time.Duration) {
+	r.Online = true
+	for i, app := range p.Applications {
+		ar := &r.Applications[i]
+		mi := launch.MoveInput(p, app, "")
+		for j := range ar.Copies {
+			cr := &ar.Copies[j]
+			err := estimateCopy(ctx, est, mi, j, cr, timeout)
+			if err != nil {
+				cr.Error = p.Redact(err.Error())
+				if ar.Error == "" {
+					ar.Error = fmt.Sprintf("copy %s: %s", cr.Name, cr.Error)
+				}
+			}
+		}
+	}
+}
+
+func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j int, cr *planCopyReport, timeout time.Duration) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// The activities are written for a worker; a panic in one called
+	// from here must be a reported error, not a crash.
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("estimating copy %s failed: %v", cr.Name, rec)
+		}
+	}()
+	set := mi.Copies[j]
+	in := activities.CopyInput{
+		MoveID: workflows.MoveID(mi.PlanName, mi.Application),
+		Phase:  activities.PhaseSeed,
+		Source: mi.Source,
+		Target: mi.Target,
+		Set:    set,
+	}
+	d, err := est.EstimateDelta(ctx, in)
+	if err != nil {
+		return fmt.Errorf("scan %s:%s and %s:%s: %w", mi.Source.Name, set.From, mi.Target.Name, set.To, err)
+	}
+	cr.Estimate = &d
+	rate, err := est.SampleThroughput(ctx, mi.Source, set.From, sampleBytes)
+	if err != nil {
+		return fmt.Errorf("sample throughput from %s:%s: %w", mi.Source.Name, set.From, err)
+	}
+	if set.BandwidthBytesPerSec > 0 && float64(set.BandwidthBytesPerSec) < rate {
+		rate = float64(set.BandwidthBytesPerSec)
+	}
+	if rate > 0 && !math.IsInf(rate, 0) {
+		cr.BytesPerSec = rate
+		cr.SeedSeconds = float64(d.ChangedBytes) / rate
+		cr.SecondsPerGiB = float64(1<<30) / rate
+	}
+	return nil
+}
+
+func printPlanReport(w io.Writer, r *planReport) {
+	fmt.Fprintf(w, "plan %s (sha256 %s)\n", r.Plan, r.SHA256)
+	if len(r.Variables) > 0 {
+		fmt.Fprintln(w, "variables:")
+		for _, v := range r.Variables {
+			fmt.Fprintf(w, "  %s = %s\n", v.Name, v.Value)
+		}
+	}
+	if r.OnlineNote != "" {
+		fmt.Fprintf(w, "note: %s\n", r.OnlineNote)
+	}
+	for _, a := range r.Applications {
+		fmt.Fprintln(w)
+		title := "application " + a.Name
+		if a.Description != "" {
+			title += " (" + a.Description + ")"
+		}
+		fmt.Fprintf(w, "%s  [%s]\n", title, a.WorkflowID)
+		fmt.Fprintf(w, "  source  %s\n", hostLine(a.Source))
+		fmt.Fprintf(w, "  target  %s\n", hostLine(a.Target))
+		if len(a.DependsOn) > 0 {
+			fmt.Fprintf(w, "  starts after: %s\n", strings.Join(a.DependsOn, ", "))
+		}
+		if a.Error != "" {
+			fmt.Fprintf(w, "  ERROR   cannot measure on the hosts: %s\n", a.Error)
+		}
+		if len(a.Copies) == 0 {
+			fmt.Fprintln(w, "  copies nothing")
+		}
+		for _, c := range a.Copies {
+			fmt.Fprintf(w, "  copy %s: %s:%s -> %s:%s\n", c.Name, a.Source.Name, c.From, a.Target.Name, c.To)
+			if len(c.Include) > 0 {
+				fmt.Fprintf(w, "    include %s\n", strings.Join(c.Include, ", "))
+			}
+			if len(c.Exclude) > 0 {
+				fmt.Fprintf(w, "    exclude %s\n", strings.Join(c.Exclude, ", "))
+			}
+			opts := []string{"verify " + c.Verify}
+			if c.Delete {
+				opts = append(opts, "final_sync deletes files gone from the source")
+			} else {
+				opts = append(opts, "keeps target files gone from the source")
+			}
+			if c.BandwidthBytesPerSec > 0 {
+				opts = append(opts, "at most "+planBytes(c.BandwidthBytesPerSec)+"/s")
+			}
+			if c.Concurrency > 0 {
+				opts = append(opts, fmt.Sprintf("%d files at once", c.Concurrency))
+			}
+			fmt.Fprintf(w, "    %s\n", strings.Join(opts, "; "))
+			if e := c.Estimate; e != nil {
+				fmt.Fprintf(w, "    source holds %d files, %s; to seed now: %d files, %s",
+					e.SourceFiles, planBytes(e.SourceBytes), e.ChangedFiles, planBytes(e.ChangedBytes))
+				if e.DeletedFiles > 0 {
+					fmt.Fprintf(w, "; %d target files not on the source", e.DeletedFiles)
+				}
+				fmt.Fprintln(w)
+				if c.BytesPerSec > 0 {
+					fmt.Fprintf(w, "    estimated seed %s at %s/s; final_sync about %s per GiB changed after the seed\n",
+						planDuration(c.SeedSeconds), planBytes(int64(c.BytesPerSec)), planDuration(c.SecondsPerGiB))
+				}
+			}
+			if c.Error != "" {
+				fmt.Fprintf(w, "    not measured: %s\n", c.Error)
+			}
+		}
+		if !a.HasCutover {
+			fmt.Fprintln(w, "  no cutover: the move seeds and ends (rehearsal)")
+		} else {
+			if ap := a.Approval; ap != nil {
+				rule := fmt.Sprintf("%d of %s", ap.Quorum, strings.Join(ap.Approvers, ", "))
+				if ap.FourEyes {
+					rule += "; four-eyes (the starter cannot approve)"
+				} else {
+					rule += "; four-eyes OFF"
+				}
+				if ap.Timeout > 0 {
+					rule += "; expires after " + ap.Timeout.String()
+				}
+				fmt.Fprintf(w, "  approval: %s\n", rule)
+			} else {
+				fmt.Fprintln(w, "  approval: none (rehearsal)")
+			}
+			if win := a.Window; win != nil {
+				fmt.Fprintf(w, "  window: from %s for %s\n", win.NotBefore.Format(time.RFC3339), win.Duration)
+			}
+			fmt.Fprintln(w, "  cutover, in this order (rollback runs the undos in reverse):")
+			for i, s := range a.Steps {
+				switch s.Kind {
+				case plans.KindFinalSync:
+					fmt.Fprintf(w, "    %d. final_sync: copy what changed since the seed, then verify end to end\n", i+1)
+				case plans.KindStep:
+					fmt.Fprintf(w, "    %d. step %s on %s (%s): %s\n", i+1, s.Name, s.On, s.Host, s.Run)
+					if s.Undo != "" {
+						fmt.Fprintf(w, "         undo: %s\n", s.Undo)
+					} else {
+						fmt.Fprintln(w, "         undo: none")
+					}
+					if s.Timeout != "" {
+						fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
+					}
+				case plans.KindCheck:
+					extra := fmt.Sprintf("%d retries", s.Retries)
+					if s.Interval != "" {
+						extra += " every " + s.Interval
+					}
+					if s.Timeout != "" {
+						extra += ", timeout " + s.Timeout
+					}
+					fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", i+1, s.Name, s.On, s.Host, s.Run, extra)
+				}
+			}
+		}
+		if a.Soak != "" {
+			fmt.Fprintf(w, "  soak %s (rollback possible until it ends or commit)\n", a.Soak)
+		}
+	}
+	for _, wv := range r.Waves {
+		fmt.Fprintf(w, "\nwave %s: %s (at most %d at once, in depends_on order)\n",
+			wv.Name, strings.Join(wv.Applications, ", "), wv.MaxParallel)
+	}
+}
+
+func hostLine(h planHost) string {
+	s := fmt.Sprintf("host.%s  %s@%s", h.Name, h.User, h.Address)
+	if h.Datacenter != "" {
+		s += "  in " + h.Datacenter
+		if h.DCDesc != "" {
+			s += " (" + h.DCDesc + ")"
+		}
+	}
+	if h.Queue != "" {
+		s += "  queue " + h.Queue
+	}
+	if h.Jump != "" {
+		s += "  via host." + h.Jump
+	}
+	return s
+}
+
+func planBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+func planDuration(sec float64) string {
+	if sec < 1 {
+		return "under 1s"
+	}
+	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+}

@@ -1,0 +1,196 @@
+package plans
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// decodeCutoverBlock reads the cutover body; step, final_sync and check
+// blocks keep the order they are written in, which is the order they run.
+func (l *loader) decodeCutoverBlock(b *hcl.Block, app *Application) *Cutover {
+	co := &Cutover{Range: b.DefRange}
+	content, d := b.Body.Content(cutoverSchema)
+	l.diags = append(l.diags, d...)
+
+	names := map[string]hcl.Range{}
+	var windows, approvals, syncs []*hcl.Block
+	for _, cb := range content.Blocks {
+		switch cb.Type {
+		case "window":
+			windows = append(windows, cb)
+		case "approval":
+			approvals = append(approvals, cb)
+		case KindFinalSync:
+			syncs = append(syncs, cb)
+			if len(syncs) > 1 {
+				l.errorf(cb.DefRange, "Duplicate final_sync",
+					"Application %q already has a final_sync at %s; the final copy runs once.", app.Name, shortRange(syncs[0].DefRange))
+				continue
+			}
+			fc, fd := cb.Body.Content(finalSyncSchema)
+			l.diags = append(l.diags, fd...)
+			_ = fc
+			co.Blocks = append(co.Blocks, &Block{Kind: KindFinalSync, Name: KindFinalSync, Range: cb.DefRange})
+		case KindStep, KindCheck:
+			name := cb.Labels[0]
+			if prev, dup := names[name]; dup {
+				l.errorf(cb.LabelRanges[0], fmt.Sprintf("Duplicate %s %q", cb.Type, name),
+					"The cutover of %q already has a step or check %q at %s; names must be unique within a cutover.",
+					app.Name, name, shortRange(prev))
+				continue
+			}
+			names[name] = cb.DefRange
+			co.Blocks = append(co.Blocks, l.decodeCutoverStep(cb))
+		}
+	}
+	for i, wb := range windows {
+		if i > 0 {
+			l.errorf(wb.DefRange, "Duplicate window", "A cutover has at most one window; the first is at %s.", shortRange(windows[0].DefRange))
+			continue
+		}
+		co.Window = l.decodeWindowBlock(wb)
+	}
+	for i, ab := range approvals {
+		if i > 0 {
+			l.errorf(ab.DefRange, "Duplicate approval", "A cutover has at most one approval; the first is at %s.", shortRange(approvals[0].DefRange))
+			continue
+		}
+		co.Approval = l.decodeApprovalBlock(ab)
+	}
+	if len(approvals) == 0 {
+		l.warnf(b.DefRange, "No approval",
+			"The cutover of %q has no approval block and starts without anyone's consent. Allowed for rehearsals; production moves need one.", app.Name)
+	}
+	return co
+}
+
+func (l *loader) decodeWindowBlock(b *hcl.Block) *Window {
+	w := &Window{}
+	content, d := b.Body.Content(windowSchema)
+	l.diags = append(l.diags, d...)
+	if a := content.Attributes["not_before"]; a != nil {
+		if s, ok := l.str(a, "not_before"); ok {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				l.errorf(a.Expr.Range(), "Invalid time",
+					"not_before = %q is not an RFC 3339 time; write it like \"2026-12-05T18:00:00+01:00\".", s)
+			}
+			w.NotBefore = t
+		}
+	}
+	if a := content.Attributes["duration"]; a != nil {
+		if dur, ok := l.duration(a, "duration"); ok {
+			if dur == 0 {
+				l.errorf(a.Expr.Range(), "Empty window", "A window of zero length never opens; give its duration, like \"4h\".")
+			}
+			w.Duration = dur
+		}
+	}
+	return w
+}
+
+func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {
+	ap := &Approval{Quorum: 1, FourEyes: true}
+	content, d := b.Body.Content(approvalSchema)
+	l.diags = append(l.diags, d...)
+	attrs := content.Attributes
+
+	approversOK := false
+	if a := attrs["approvers"]; a != nil {
+		ap.Approvers, approversOK = l.strList(a, "approvers")
+		seen := map[string]bool{}
+		for _, who := range ap.Approvers {
+			switch {
+			case who == "":
+				l.errorf(a.Expr.Range(), "Empty approver", "approvers lists identities; \"\" is none.")
+			case seen[who]:
+				l.errorf(a.Expr.Range(), "Duplicate approver",
+					"%q is listed twice; each approver counts once toward the quorum.", who)
+			}
+			seen[who] = true
+		}
+		if approversOK && len(ap.Approvers) == 0 {
+			l.errorf(a.Expr.Range(), "No approvers",
+				"An approval needs at least one approver; remove the approval block for a rehearsal without one.")
+		}
+	}
+	if a := attrs["quorum"]; a != nil {
+		if q, ok := l.integer(a, "quorum"); ok {
+			ap.Quorum = q
+			switch {
+			case q < 1:
+				l.errorf(a.Expr.Range(), "Invalid quorum", "quorum is the number of distinct approvers needed; at least 1, got %d.", q)
+			case approversOK && q > len(ap.Approvers):
+				l.errorf(a.Expr.Range(), "Quorum larger than approver list",
+					"quorum = %d but only %d approver(s) are listed, so the cutover could never be approved.", q, len(ap.Approvers))
+			}
+		}
+	}
+	if a := attrs["four_eyes"]; a != nil {
+		if v, ok := l.boolean(a, "four_eyes"); ok {
+			ap.FourEyes = v
+			if !v {
+				l.warnf(a.Expr.Range(), "Four-eyes disabled",
+					"four_eyes = false lets whoever started the move approve it alone.")
+			}
+		}
+	}
+	if a := attrs["timeout"]; a != nil {
+		ap.Timeout, _ = l.duration(a, "timeout")
+	}
+	return ap
+}
+
+// decodeCutoverStep reads a step or check block.
+func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
+	blk := &Block{Kind: b.Type, Name: b.Labels[0], Range: b.DefRange}
+	schema := stepSchema
+	if b.Type == KindCheck {
+		schema = checkSchema
+	}
+	content, d := b.Body.Content(schema)
+	l.diags = append(l.diags, d...)
+	attrs := content.Attributes
+	what := fmt.Sprintf("%s %q", b.Type, blk.Name)
+
+	if a := attrs["on"]; a != nil {
+		if s, ok := l.str(a, "on"); ok {
+			if s != "source" && s != "target" {
+				l.errorf(a.Expr.Range(), "Invalid on",
+					"%s: on must be \"source\" or \"target\", not %q.%s", what, s, didYouMean(s, []string{"source", "target"}))
+			}
+			blk.On = s
+		}
+	}
+	if a := attrs["run"]; a != nil {
+		if s, ok := l.str(a, "run"); ok {
+			if s == "" {
+				l.errorf(a.Expr.Range(), "Empty command", "%s: run is the shell command to run.", what)
+			}
+			blk.Run = s
+		}
+	}
+	if a := attrs["undo"]; a != nil {
+		blk.Undo, _ = l.str(a, "undo")
+	} else if b.Type == KindStep {
+		l.warnf(b.DefRange, "Step without undo",
+			"%s has no undo: rollback cannot undo it; the source may need manual attention.", what)
+	}
+	if a := attrs["timeout"]; a != nil {
+		blk.Timeout, _ = l.duration(a, "timeout")
+	}
+	if a := attrs["retries"]; a != nil {
+		if n, ok := l.integer(a, "retries"); ok {
+			if n < 0 {
+				l.errorf(a.Expr.Range(), "Invalid retries", "%s: retries cannot be negative; 0 means one attempt.", what)
+			}
+			blk.Retries = n
+		}
+	}
+	if a := attrs["interval"]; a != nil {
+		blk.Interval, _ = l.duration(a, "interval")
+	}
+	return blk
+}

@@ -1,0 +1,165 @@
+package plans
+
+import "strings"
+
+// validatePlan runs the checks that need the whole plan resolved.
+func (l *loader) validatePlan(plan *Plan) {
+	l.checkJumpCycles()
+	for _, ad := range l.appOrder {
+		l.checkApplication(ad)
+	}
+	l.checkDependsOnCycles()
+	l.checkWaves()
+}
+
+func (l *loader) checkApplication(ad *appDecl) {
+	a := ad.a
+	if a.Source != nil && a.Target != nil {
+		if a.Source == a.Target {
+			l.errorf(ad.tgt.rng, "Source equals target",
+				"Application %q moves from host.%s to host.%s: source and target must be different hosts.",
+				a.Name, a.Source.Name, a.Target.Name)
+		} else if a.Source.Address != "" && a.Source.Address == a.Target.Address {
+			l.warnf(ad.tgt.rng, "Source and target share an address",
+				"host.%s and host.%s both have address %s; the move would copy a machine onto itself.",
+				a.Source.Name, a.Target.Name, a.Source.Address)
+		}
+	}
+	if a.Cutover == nil {
+		if len(a.Copies) > 0 {
+			l.warnf(a.Range, "No cutover",
+				"Application %q has copy sets but no cutover block: the move seeds the target and ends, with no approval, no final_sync and no switch. Allowed for rehearsals; production moves need a cutover with an approval.",
+				a.Name)
+		}
+		return
+	}
+	hasSync := false
+	for _, b := range a.Cutover.Blocks {
+		if b.Kind == KindFinalSync {
+			hasSync = true
+			if len(a.Copies) == 0 {
+				l.warnf(b.Range, "final_sync without copy sets",
+					"Application %q has no copy blocks, so final_sync has nothing to copy.", a.Name)
+			}
+		}
+	}
+	if !hasSync && len(a.Copies) > 0 {
+		l.errorf(a.Cutover.Range, "Missing final_sync",
+			"Application %q has %d copy set(s) but its cutover has no final_sync {}, so changes made after the seed would be lost. Add final_sync {} after the steps that stop the application.",
+			a.Name, len(a.Copies))
+	}
+}
+
+// checkDependsOnCycles finds each depends_on cycle once and names it.
+func (l *loader) checkDependsOnCycles() {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[*appDecl]int{}
+	var stack []*appDecl
+	var visit func(ad *appDecl)
+	visit = func(ad *appDecl) {
+		state[ad] = visiting
+		stack = append(stack, ad)
+		for i, dep := range ad.a.DependsOn {
+			next := l.apps[dep.Name]
+			switch state[next] {
+			case visiting:
+				j := len(stack) - 1
+				for stack[j] != next {
+					j--
+				}
+				var names []string
+				for _, s := range stack[j:] {
+					names = append(names, s.a.Name)
+				}
+				names = append(names, next.a.Name)
+				l.errorf(ad.depRefs[i].rng, "Dependency cycle",
+					"depends_on cycle: %s. Applications in a cycle can never start; remove one of these dependencies.",
+					prefixJoin("application.", names))
+			case unvisited:
+				visit(next)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[ad] = done
+	}
+	for _, ad := range l.appOrder {
+		if state[ad] == unvisited {
+			visit(ad)
+		}
+	}
+}
+
+// checkJumpCycles reports jump hosts that lead back to themselves.
+func (l *loader) checkJumpCycles() {
+	reported := map[*Host]bool{}
+	for _, hd := range l.hostOrder {
+		seen := map[*Host]bool{}
+		path := []string{hd.h.Name}
+		for h := hd.h.Jump; h != nil; h = h.Jump {
+			path = append(path, h.Name)
+			if h == hd.h {
+				if !reported[hd.h] {
+					for _, n := range path {
+						reported[l.hosts[n].h] = true
+					}
+					l.errorf(hd.jump.rng, "Jump cycle",
+						"jump cycle: %s. A bastion cannot be reached through itself.", prefixJoin("host.", path))
+				}
+				break
+			}
+			if seen[h] {
+				break // a cycle further on, reported for its own hosts
+			}
+			seen[h] = true
+		}
+	}
+}
+
+func (l *loader) checkWaves() {
+	inWave := map[string]string{}
+	for _, wd := range l.waves {
+		members := map[string]bool{}
+		for _, a := range wd.w.Applications {
+			members[a.Name] = true
+		}
+		for i, a := range wd.w.Applications {
+			r := wd.resolved[i]
+			if prev, ok := inWave[a.Name]; ok && prev != wd.w.Name {
+				l.errorf(r.rng, "Application in two waves",
+					"%s is already in wave %q; a move runs once, so each application belongs to at most one wave.", r, prev)
+				continue
+			}
+			inWave[a.Name] = wd.w.Name
+			var outside []string
+			for _, d := range a.DependsOn {
+				if !members[d.Name] {
+					outside = append(outside, "application."+d.Name)
+				}
+			}
+			if len(outside) > 0 {
+				l.warnf(r.rng, "Dependency outside the wave",
+					"%s depends on %s, which %s not in wave %q; the wave does not wait for %s. Start %s first or add %s to the wave.",
+					r, strings.Join(outside, ", "), isAre(len(outside)), wd.w.Name, itThem(len(outside)), itThem(len(outside)), itThem(len(outside)))
+			}
+		}
+	}
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+

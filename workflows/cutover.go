@@ -1,0 +1,140 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// cutover runs the cutover blocks in the order written. Any failure, or a
+// Temporal cancel, rolls back the completed steps (saga).
+func (m *move) cutover(ctx workflow.Context) bool {
+	m.setPhase(PhaseCutover)
+	for _, b := range m.in.Cutover.Blocks {
+		var err error
+		switch b.Kind {
+		case BlockStep:
+			err = m.runStep(ctx, b)
+		case BlockFinalSync:
+			err = m.finalSync(ctx)
+		case BlockCheck:
+			err = m.runCheck(ctx, b)
+		default:
+			err = fmt.Errorf("unknown cutover block kind %q (%s)", b.Kind, b.Name)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("move cancelled during cutover (%w)", err)
+			}
+			m.rollback(err.Error())
+			return false
+		}
+	}
+	return true
+}
+
+// command runs one command and records it in Steps. A command that could
+// not run at all has exit code -1 in the record and returns the error.
+func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (activities.CommandResult, error) {
+	h, name, on := m.host(b.On), b.Name, b.On
+	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout}
+	started := workflow.Now(ctx)
+	var res activities.CommandResult
+	err := workflow.ExecuteActivity(opts, activities.NameRunCommand, in).Get(ctx, &res)
+	rec := StepRecord{Kind: kind, Name: name, On: on, Host: h.Name, Command: command,
+		ExitCode: res.ExitCode, Started: res.Started, Finished: res.Finished}
+	if err != nil {
+		rec.ExitCode = -1
+		rec.Error = err.Error()
+	}
+	if rec.Started.IsZero() {
+		rec.Started, rec.Finished = started, workflow.Now(ctx)
+	}
+	if err == nil && res.ExitCode != 0 {
+		rec.Error = tail(res.Stderr)
+	}
+	m.st.Steps = append(m.st.Steps, rec)
+	return res, err
+}
+
+func (m *move) runStep(ctx workflow.Context, b Block) error {
+	h := m.host(b.On)
+	res, err := m.command(ctx, commandOptions(ctx, h, b.Timeout), BlockStep, b, b.Run, "step "+b.Name)
+	if err != nil {
+		return fmt.Errorf("step %s on %s (%s) could not run: %w", b.Name, h.Name, b.Run, err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("step %s on %s exited %d (%s)%s", b.Name, h.Name, res.ExitCode, b.Run, stderrNote(res))
+	}
+	m.done = append(m.done, b)
+	return nil
+}
+
+func (m *move) runCheck(ctx workflow.Context, b Block) error {
+	h := m.host(b.On)
+	n := attempts(b)
+	var last string
+	for k := 1; k <= n; k++ {
+		if k > 1 && b.Interval > 0 {
+			if err := workflow.Sleep(ctx, b.Interval); err != nil {
+				return fmt.Errorf("check %s on %s interrupted after %d of %d attempts: %w", b.Name, h.Name, k-1, n, err)
+			}
+		}
+		res, err := m.command(ctx, commandOptions(ctx, h, b.Timeout), BlockCheck, b, b.Run,
+			fmt.Sprintf("check %s (attempt %d/%d)", b.Name, k, n))
+		switch {
+		case err != nil && (ctx.Err() != nil || temporal.IsCanceledError(err)):
+			return fmt.Errorf("check %s on %s cancelled: %w", b.Name, h.Name, err)
+		case err != nil:
+			last = fmt.Sprintf("could not run: %v", err)
+		case res.ExitCode == 0:
+			return nil
+		default:
+			last = fmt.Sprintf("exited %d%s", res.ExitCode, stderrNote(res))
+		}
+	}
+	return fmt.Errorf("check %s on %s failed all %d attempts (%s); last %s", b.Name, h.Name, n, b.Run, last)
+}
+
+// finalSync copies the delta of every set, deleting on the target what is
+// gone from the source where the set says delete = true.
+func (m *move) finalSync(ctx workflow.Context) error {
+	for _, set := range m.in.Copies {
+		in := activities.CopyInput{MoveID: m.id, Phase: activities.PhaseFinalSync, Source: m.in.Source,
+			Target: m.in.Target, Set: set, Delete: set.Delete}
+		started := workflow.Now(ctx)
+		var res activities.CopyResult
+		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
+		rec := StepRecord{Kind: BlockFinalSync, Name: set.Name, On: "target", Host: m.in.Target.Name,
+			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
+			Started: started, Finished: workflow.Now(ctx)}
+		if err != nil {
+			rec.ExitCode, rec.Error = -1, err.Error()
+			m.st.Steps = append(m.st.Steps, rec)
+			return fmt.Errorf("final_sync of copy set %s to %s failed: %w", set.Name, m.in.Target.Name, err)
+		}
+		m.st.Steps = append(m.st.Steps, rec)
+		m.st.Copies = append(m.st.Copies, res)
+	}
+	return nil
+}
+
+func stderrNote(res activities.CommandResult) string {
+	if t := tail(res.Stderr); t != "" {
+		return ": " + t
+	}
+	return ""
+}
+
+// tail keeps the last line(s) of command output short for errors.
+func tail(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		s = "…" + s[len(s)-300:]
+	}
+	return s
+}

@@ -1,0 +1,223 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// move is the state of one Move run. Signal and update handlers mutate it;
+// the main coroutine waits on it with workflow.Await.
+type move struct {
+	in MoveInput
+	id string
+	st Status
+	// dctx is never cancelled: bookkeeping, the signal listeners and the
+	// rollback saga keep working after a Temporal cancel.
+	dctx workflow.Context
+
+	seedRate    map[string]float64 // copy set -> measured seed bytes/s
+	done        []Block            // completed cutover steps, in order
+	rejected    *RejectSignal
+	rollbackReq *RollbackSignal
+	commitReq   *CommitSignal
+	reschedules int // bumped by every accepted reschedule
+	drainers    []func() bool
+}
+
+// Move moves one application (DESIGN §1). It completes with the Status as
+// its result for every business outcome (committed, failed, rejected,
+// expired, rolled_back) so that the audit reads it; an error means a bug.
+//
+// Cancelling the workflow (Temporal cancel) before cutover ends the move
+// with nothing changed: phase failed during preflight/seed, rejected while
+// awaiting approval or the window. During cutover or soak it rolls back.
+func Move(ctx workflow.Context, in MoveInput) (Status, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	m := &move{
+		in:       in,
+		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
+		dctx:     dctx,
+		seedRate: map[string]float64{},
+		st: Status{
+			PlanName: in.PlanName, PlanSHA256: in.PlanSHA256, Application: in.Application,
+			StartedBy: in.StartedBy, Source: in.Source.Name, Target: in.Target.Name,
+		},
+	}
+	if in.Cutover.Window != nil {
+		w := *in.Cutover.Window
+		m.st.Window = &w
+	}
+	if err := m.registerHandlers(ctx); err != nil {
+		return m.st, fmt.Errorf("register handlers of move %s: %w", m.id, err)
+	}
+	m.run(ctx)
+	m.finish()
+	return m.st, nil
+}
+
+func (m *move) run(ctx workflow.Context) {
+	if !m.preflight(ctx) || !m.seed(ctx) || !m.awaitApproval(ctx) || !m.cutover(ctx) {
+		return
+	}
+	m.soak(ctx)
+}
+
+// finish handles what arrived in the last workflow task (refused: the move
+// is over) and waits for running update handlers, so nothing is lost.
+func (m *move) finish() {
+	for {
+		any := false
+		for _, d := range m.drainers {
+			for d() {
+				any = true
+			}
+		}
+		if !any {
+			break
+		}
+	}
+	_ = workflow.Await(m.dctx, func() bool { return workflow.AllHandlersFinished(m.dctx) })
+}
+
+var phaseKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrPhase)
+
+// setPhase logs a phase change, upserts the phase search attribute and
+// refreshes the Web UI details.
+func (m *move) setPhase(p string) {
+	m.st.Phase = p
+	m.st.Phases = append(m.st.Phases, PhaseChange{Phase: p, At: workflow.Now(m.dctx)})
+	if m.in.SearchAttributes {
+		if err := workflow.UpsertTypedSearchAttributes(m.dctx, phaseKey.ValueSet(p)); err != nil {
+			workflow.GetLogger(m.dctx).Warn("upsert phase search attribute", "phase", p, "error", err)
+		}
+	}
+	m.details()
+}
+
+// details is the markdown the Web UI shows as the workflow's current details.
+func (m *move) details() {
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf("**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase))
+	if r := m.in.Cutover.Approval; r != nil {
+		b.WriteString(fmt.Sprintf("- approvals: %d of %d", len(m.st.Approvals), quorum(r)))
+		if len(m.st.Approvals) > 0 {
+			b.WriteString(fmt.Sprintf(" (%s)", strings.Join(m.st.Approvals, ", ")))
+		}
+		if m.st.Phase == PhaseAwaitingApproval && m.st.ApprovalsNeeded > 0 {
+			b.WriteString(fmt.Sprintf("; may approve: %s", strings.Join(m.st.PendingApprovers, ", ")))
+		}
+		b.WriteString("\n")
+		if m.st.ApprovalDeadline != nil && m.st.Phase == PhaseAwaitingApproval {
+			b.WriteString(fmt.Sprintf("- approval deadline: %s\n", m.st.ApprovalDeadline.Format(time.RFC3339)))
+		}
+	}
+	if m.st.WindowNote != "" {
+		b.WriteString(fmt.Sprintf("- window: %s\n", m.st.WindowNote))
+	}
+	if m.st.SoakUntil != nil && m.st.Phase == PhaseSoak {
+		b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`)\n", m.st.SoakUntil.Format(time.RFC3339)))
+	}
+	if m.st.Error != "" {
+		b.WriteString(fmt.Sprintf("- error: %s\n", m.st.Error))
+	}
+	for _, s := range m.st.ManualAttention {
+		b.WriteString(fmt.Sprintf("- **manual attention:** %s\n", s))
+	}
+	workflow.SetCurrentDetails(m.dctx, b.String())
+}
+
+// host returns the host a block runs on.
+func (m *move) host(on string) activities.Host {
+	if on == "source" {
+		return m.in.Source
+	}
+	return m.in.Target
+}
+
+// endBeforeCutover ends the move in phase p (failed, rejected, expired)
+// with nothing changed on the source.
+func (m *move) endBeforeCutover(p, why string) {
+	m.st.Error = why
+	m.st.WindowNote = strings.TrimSpace(m.st.WindowNote)
+	m.setPhase(p)
+}
+
+func (m *move) preflight(ctx workflow.Context) bool {
+	m.setPhase(PhasePreflight)
+	src, tgt := m.commandWords()
+	in := activities.PreflightInput{
+		MoveID: m.id, Source: m.in.Source, Target: m.in.Target, Copies: m.in.Copies,
+		SourceCommands: src, TargetCommands: tgt,
+	}
+	var res activities.PreflightResult
+	err := workflow.ExecuteActivity(preflightOptions(ctx, m.in.Target), activities.NamePreflight, in).Get(ctx, &res)
+	if err != nil {
+		m.endBeforeCutover(PhaseFailed, failedBefore(ctx, "preflight", err))
+		return false
+	}
+	m.st.Preflight = &res
+	return true
+}
+
+func (m *move) seed(ctx workflow.Context) bool {
+	m.setPhase(PhaseSeed)
+	for _, set := range m.in.Copies {
+		in := activities.CopyInput{MoveID: m.id, Phase: activities.PhaseSeed, Source: m.in.Source, Target: m.in.Target, Set: set}
+		var res activities.CopyResult
+		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
+		if err != nil {
+			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
+				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
+			return false
+		}
+		m.st.Copies = append(m.st.Copies, res)
+		m.seedRate[set.Name] = res.BytesPerSec
+	}
+	return true
+}
+
+// failedBefore explains a failure before cutover.
+func failedBefore(ctx workflow.Context, what string, err error) string {
+	if ctx.Err() != nil || temporal.IsCanceledError(err) {
+		return fmt.Sprintf("move cancelled during %s; nothing changed on the source", what)
+	}
+	return fmt.Sprintf("%s failed: %v; nothing changed on the source", what, err)
+}
+
+// commandWords lists the first word of every step, undo and check command
+// per side, so preflight can check the commands exist. Leading VAR=value
+// assignments are skipped.
+func (m *move) commandWords() (source, target []string) {
+	seen := map[string][]string{}
+	for _, b := range m.in.Cutover.Blocks {
+		if b.Kind == BlockFinalSync {
+			continue
+		}
+		for _, c := range []string{b.Run, b.Undo} {
+			for _, w := range strings.Fields(c) {
+				if strings.Contains(w, "=") && !strings.HasPrefix(w, "=") && !strings.ContainsAny(w, "/") {
+					continue
+				}
+				side := "target"
+				if b.On == "source" {
+					side = "source"
+				}
+				seen[side] = append(seen[side], w)
+				break
+			}
+		}
+	}
+	return sortedUnique(seen["source"]), sortedUnique(seen["target"])
+}
+
+func sortedUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

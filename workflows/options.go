@@ -1,0 +1,132 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// Estimates and limits the workflow uses when a plan leaves them open.
+const (
+	// DefaultCommandTimeout is what RunCommand applies when a step sets
+	// no timeout (the activity's own default).
+	DefaultCommandTimeout = 10 * time.Minute
+	// DefaultCommandEstimate is the predicted length of a step or check
+	// command without a timeout. Steps are usually quick service commands;
+	// counting the full 10m default for each would refuse most windows. A
+	// step with a timeout counts its timeout: the plan author's own bound.
+	DefaultCommandEstimate = time.Minute
+	// FallbackBytesPerSec is the final-sync throughput assumed when the
+	// seed measured none (nothing copied, or an old history).
+	FallbackBytesPerSec = 10 << 20
+	// PerFileOverhead is added per changed or deleted file to the
+	// final-sync estimate (SFTP round trips, rename, verification).
+	PerFileOverhead = 20 * time.Millisecond
+	// PerSetOverhead covers connecting, scanning and writing the manifest.
+	PerSetOverhead = 30 * time.Second
+	// UndoAttempts is how often an undo that exits non-zero is run before
+	// it is handed to a human (ManualAttention).
+	UndoAttempts = 3
+	// UndoRetryInterval is the pause between such attempts.
+	UndoRetryInterval = 30 * time.Second
+)
+
+// queueFor routes an activity that touches h to the workers that can reach
+// it (DESIGN §7): the host's queue, else the workflow's own task queue.
+func queueFor(ctx workflow.Context, h activities.Host) string {
+	if h.Queue != "" {
+		return h.Queue
+	}
+	return workflow.GetInfo(ctx).TaskQueueName
+}
+
+// preflightOptions: preflight reads both hosts; it runs with the target
+// (like the copy, which pulls from the source). Its own problems are
+// non-retryable (PreflightFailed); unreachable hosts are retried a while.
+func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, target),
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Minute,
+			MaximumAttempts:        5,
+			NonRetryableErrorTypes: []string{"PreflightFailed"},
+		},
+	})
+}
+
+// copyOptions: a copy runs on the TARGET's queue, heartbeats its progress
+// (a restarted worker resumes from the target state) and may take days.
+func copyOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, target),
+		StartToCloseTimeout: 72 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    10 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+			MaximumAttempts:    10,
+		},
+	})
+}
+
+// estimateOptions: a dry delta scan, read-only, on the target's queue.
+func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, target),
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 5,
+		},
+	})
+}
+
+// commandOptions: one step or check command on host h. A command that
+// ran returns its exit code as a result; only failures to run it (host
+// unreachable) are retried, a few times, because a retry re-runs the
+// command. The activity heartbeats, so a lost worker is noticed quickly.
+func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, h),
+		StartToCloseTimeout: timeout + time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 3,
+			NonRetryableErrorTypes: []string{"CommandTimeout"},
+		},
+	})
+}
+
+// undoOptions: rollback must reach the source again, however long a host
+// stays unreachable: no attempt limit, backoff capped at 5 minutes.
+func undoOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, h),
+		StartToCloseTimeout: timeout + time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 5 * time.Minute, MaximumAttempts: 0,
+			// A timed-out undo counts as one failed attempt (see rollback).
+			NonRetryableErrorTypes: []string{"CommandTimeout"},
+		},
+	})
+}

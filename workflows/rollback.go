@@ -1,0 +1,46 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// rollback is the saga: the completed steps' undo commands in reverse
+// order. It runs on the disconnected context, so cancelling the move
+// rolls back rather than stopping halfway, and an unreachable host is
+// retried without limit (capped backoff, see undoOptions). An undo that
+// runs but exits non-zero is tried UndoAttempts times, then handed to a
+// human in ManualAttention; the saga continues with the next undo.
+func (m *move) rollback(cause string) {
+	ctx := m.dctx
+	m.st.Error = cause
+	m.details()
+	for i := len(m.done) - 1; i >= 0; i-- {
+		b := m.done[i]
+		h := m.host(b.On)
+		if b.Undo == "" {
+			m.st.ManualAttention = append(m.st.ManualAttention,
+				fmt.Sprintf("step %s has no undo; the %s (%s) may need manual attention", b.Name, b.On, h.Name))
+			continue
+		}
+		for k := 1; ; k++ {
+			res, err := m.command(ctx, undoOptions(ctx, h, b.Timeout), "undo", b, b.Undo, "undo "+b.Name)
+			if err == nil && res.ExitCode == 0 {
+				m.st.Undone = append(m.st.Undone, fmt.Sprintf("undo %s on %s: exit 0", b.Name, h.Name))
+				break
+			}
+			if k >= UndoAttempts {
+				what := fmt.Sprintf("exit %d%s", res.ExitCode, stderrNote(res))
+				if err != nil {
+					what = err.Error()
+				}
+				m.st.ManualAttention = append(m.st.ManualAttention,
+					fmt.Sprintf("undo %s on %s failed %d times (%s); run `%s` on %s by hand", b.Name, h.Name, k, what, b.Undo, h.Name))
+				break
+			}
+			_ = workflow.Sleep(ctx, UndoRetryInterval)
+		}
+	}
+	m.setPhase(PhaseRolledBack)
+}

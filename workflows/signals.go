@@ -1,0 +1,144 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// A decision is one signal/update pair (approve, reject, rollback, commit,
+// reschedule). The signal (Web UI) and the update (CLI) share check, so the
+// update's validator refuses exactly what the signal handler refuses.
+type decision[T any] struct {
+	name, desc string
+	// ident returns identity, comment and plan digest for the record.
+	ident func(T) (identity, comment, sha string)
+	// check returns why p is refused now, or "". It must not mutate.
+	check func(p T) string
+	apply func(p T)
+}
+
+// Descriptions show in the Web UI's signal dialog, with the JSON to send.
+const (
+	descApprove = `Approve the cutover (phase awaiting_approval; listed approvers only, four-eyes). ` +
+		`JSON: {"approver": "b.schulz", "comment": "CHG-4711"} ` +
+		`optional "plan_sha256": the plan digest you reviewed.`
+	descReject = `Reject the cutover: the move ends as rejected, nothing changed (phase awaiting_approval; listed approvers). ` +
+		`JSON: {"approver": "b.schulz", "reason": "not this weekend"}`
+	descRollback = `During soak: undo the cutover, run the source again. ` +
+		`JSON: {"by": "a.meier", "reason": "reports broken"}`
+	descCommit     = `During soak: end the soak now and keep the target. JSON: {"by": "a.meier"}`
+	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
+		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
+	descRefused = `Records an update that a validator refused (sent by the umzug CLI); changes nothing. ` +
+		`JSON: {"name": "approve", "identity": "a.meier", "reason": "..."}`
+)
+
+func (m *move) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) { return m.st, nil },
+		workflow.QueryHandlerOptions{Description: "phase, approvals, window, steps and rollback of this move"}); err != nil {
+		return err
+	}
+	regs := []func(workflow.Context, *move) error{
+		decision[ApproveSignal]{name: SignalApprove, desc: descApprove,
+			ident: func(p ApproveSignal) (string, string, string) { return p.Approver, p.Comment, p.PlanSHA256 },
+			check: m.checkApprove, apply: m.applyApprove}.listen,
+		decision[RejectSignal]{name: SignalReject, desc: descReject,
+			ident: func(p RejectSignal) (string, string, string) { return p.Approver, p.Reason, p.PlanSHA256 },
+			check: m.checkReject, apply: func(p RejectSignal) { m.rejected = &p }}.listen,
+		decision[RollbackSignal]{name: SignalRollback, desc: descRollback,
+			ident: func(p RollbackSignal) (string, string, string) { return p.By, p.Reason, "" },
+			check: func(p RollbackSignal) string { return m.checkSoak(SignalRollback, p.By) }, apply: func(p RollbackSignal) { m.rollbackReq = &p }}.listen,
+		decision[CommitSignal]{name: SignalCommit, desc: descCommit,
+			ident: func(p CommitSignal) (string, string, string) { return p.By, "", "" },
+			check: func(p CommitSignal) string { return m.checkSoak(SignalCommit, p.By) }, apply: func(p CommitSignal) { m.commitReq = &p }}.listen,
+		decision[RescheduleSignal]{name: SignalReschedule, desc: descReschedule,
+			ident: func(p RescheduleSignal) (string, string, string) {
+				return p.By, strings.TrimSpace(fmt.Sprintf("%s %s %s", p.NotBefore.Format("2006-01-02T15:04:05Z07:00"), p.Duration, p.Comment)), ""
+			},
+			check: m.checkReschedule, apply: m.applyReschedule}.listen,
+	}
+	for _, r := range regs {
+		if err := r(ctx, m); err != nil {
+			return err
+		}
+	}
+	// Refusals of updates, recorded only.
+	ch := workflow.GetSignalChannelWithOptions(ctx, SignalRefusedUpdate, workflow.SignalChannelOptions{Description: descRefused})
+	rec := func(p RefusedUpdate) {
+		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: "update", PlanSHA256: p.PlanSHA256})
+	}
+	workflow.Go(m.dctx, func(gctx workflow.Context) {
+		for {
+			var p RefusedUpdate
+			ch.Receive(gctx, &p)
+			rec(p)
+		}
+	})
+	m.drainers = append(m.drainers, func() bool {
+		var p RefusedUpdate
+		if !ch.ReceiveAsync(&p) {
+			return false
+		}
+		rec(p)
+		return true
+	})
+	return nil
+}
+
+// listen reads the signal for the whole run (so one sent in any phase is
+// recorded or refused) and registers the update of the same name.
+func (d decision[T]) listen(ctx workflow.Context, m *move) error {
+	handle := func(p T, via string) string {
+		id, comment, sha := d.ident(p)
+		reason := d.check(p)
+		m.record(SignalRecord{Name: d.name, Identity: id, Comment: comment, Accepted: reason == "", Reason: reason, Via: via, PlanSHA256: sha})
+		if reason == "" {
+			d.apply(p)
+			m.details()
+		}
+		return reason
+	}
+	ch := workflow.GetSignalChannelWithOptions(ctx, d.name, workflow.SignalChannelOptions{Description: d.desc})
+	workflow.Go(m.dctx, func(gctx workflow.Context) {
+		for {
+			var p T
+			ch.Receive(gctx, &p)
+			handle(p, "signal")
+		}
+	})
+	m.drainers = append(m.drainers, func() bool {
+		var p T
+		if !ch.ReceiveAsync(&p) {
+			return false
+		}
+		handle(p, "signal")
+		return true
+	})
+	return workflow.SetUpdateHandlerWithOptions(ctx, d.name,
+		func(ctx workflow.Context, p T) (Status, error) {
+			// The validator ran the same check in this workflow task, so
+			// this refuses only if state changed in between (it cannot).
+			if reason := handle(p, "update"); reason != "" {
+				return m.st, temporal.NewApplicationError(reason, "Refused")
+			}
+			return m.st, nil
+		},
+		workflow.UpdateHandlerOptions{
+			Description: d.desc,
+			Validator: func(ctx workflow.Context, p T) error {
+				if reason := d.check(p); reason != "" {
+					return fmt.Errorf("%s", reason)
+				}
+				return nil
+			},
+		})
+}
+
+// record appends one decision with the workflow time.
+func (m *move) record(r SignalRecord) {
+	r.At = workflow.Now(m.dctx)
+	m.st.Signals = append(m.st.Signals, r)
+}
