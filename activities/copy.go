@@ -22,7 +22,8 @@ import (
 // side spread the encryption over the cores (see bench/README.md).
 const (
 	defaultConcurrency = 16
-	maxConns           = 4
+	defaultConns       = 2
+	maxConns           = 8
 	maxRefusals        = 10
 	// bigFilesAtOnce bounds how many big files use every lane at once, so
 	// memory stays at bigFilesAtOnce*lanes*2 chunks whatever the tree.
@@ -41,6 +42,7 @@ var testHooks struct {
 	forceReadBack bool             // verify by reading back even where sha256sum exists
 	afterPlace    func(rel string) // called after each file is renamed into place
 	conns         int              // SSH connections per side; 0 = default
+	freeBytes     int64            // pretend the target has this much free space
 }
 
 // CopyTree brings in.Set.To on in.Target up to date with in.Set.From on
@@ -59,6 +61,7 @@ var testHooks struct {
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
 	start := time.Now()
 	e, err := a.newEngine(ctx, in, false)
+	tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)
 	if err != nil {
 		return CopyResult{}, err
 	}
@@ -69,45 +72,6 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 		res.BytesPerSec = float64(res.CopiedBytes) / s
 	}
 	return res, err
-}
-
-// endpoint is one side of a copy: N SSH connections with an SFTP session
-// each, and the first connection's exec channel for sha256sum.
-type endpoint struct {
-	host  Host
-	name  string
-	conns []*Conn
-	cls   []*sftp.Client
-	run   Runner
-}
-
-func (a *Activities) openEndpoint(ctx context.Context, h Host, n int) (*endpoint, error) {
-	ep := &endpoint{host: h, name: hostLabel(h)}
-	for range n {
-		c, err := a.dial(ctx, h)
-		if err != nil {
-			ep.close()
-			return nil, fmt.Errorf("connect to %s for copying: %w", ep.name, err)
-		}
-		ep.conns = append(ep.conns, c)
-		cl, err := c.SFTP()
-		if err != nil {
-			ep.close()
-			return nil, fmt.Errorf("open SFTP session on %s (%s): %w; the host must offer the sftp subsystem", ep.name, h.Address, err)
-		}
-		ep.cls = append(ep.cls, cl)
-	}
-	ep.run = ep.conns[0]
-	return ep, nil
-}
-
-func (ep *endpoint) close() {
-	if ep == nil {
-		return
-	}
-	for _, c := range ep.conns {
-		c.Close()
-	}
 }
 
 func hostLabel(h Host) string {
@@ -156,8 +120,6 @@ type engine struct {
 	prog     *progress
 	man      *manifestWriter
 	chown    bool
-	srcSum   bool
-	dstSum   bool
 	bigSem   chan struct{}
 	free     int64 // target free bytes at start, -1 unknown
 	freeAt   string
@@ -166,6 +128,7 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
+	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
 	notes                                        []string
 	refMu                                        sync.Mutex
 	refusals                                     []string
@@ -194,14 +157,10 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	if conc <= 0 {
 		conc = defaultConcurrency
 	}
-	n := testHooks.conns
-	if n <= 0 {
-		n = 2
-		if dry {
-			n = 1
-		}
+	n := connsPerSide()
+	if dry {
+		n = 1
 	}
-	n = min(n, maxConns)
 	e := &engine{
 		in: in, from: from, to: to, filter: flt,
 		opt: copyOptions{
@@ -216,12 +175,15 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		bigSem: make(chan struct{}, bigFilesAtOnce),
 		free:   -1,
 	}
-	if e.src, err = a.openEndpoint(ctx, in.Source, n); err != nil {
-		return nil, err
-	}
-	if e.dst, err = a.openEndpoint(ctx, in.Target, n); err != nil {
+	var serr, derr error
+	var wg sync.WaitGroup
+	wg.Go(func() { e.src, serr = a.openEndpoint(ctx, in.Source, n) })
+	wg.Go(func() { e.dst, derr = a.openEndpoint(ctx, in.Target, n) })
+	wg.Wait()
+	if serr != nil || derr != nil {
 		e.src.close()
-		return nil, err
+		e.dst.close()
+		return nil, firstErr(serr, derr)
 	}
 	return e, nil
 }
@@ -280,8 +242,11 @@ func (e *engine) inside(p string) bool {
 
 // prepare checks both roots, resolves a symlinked source root, checks the
 // target root and its free space and opens the manifest.
-func (e *engine) prepare() error {
-	scl, dcl := e.src.cls[0], e.dst.cls[0]
+func (e *engine) prepare(ctx context.Context) error {
+	if testHooks.forceReadBack {
+		e.dst.setTool(sumTool{})
+	}
+	scl, dcl := e.src.primary, e.dst.primary
 	fi, err := scl.Lstat(e.from)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -332,6 +297,9 @@ func (e *engine) prepare() error {
 			e.free = int64(st.Bavail) * int64(st.Frsize)
 		}
 	}
+	if testHooks.freeBytes > 0 {
+		e.free = testHooks.freeBytes
+	}
 	if e.opt.dry {
 		return nil
 	}
@@ -346,8 +314,6 @@ func (e *engine) prepare() error {
 	if err != nil {
 		return err
 	}
-	e.srcSum = hasSHA256Sum(context.Background(), e.src.run)
-	e.dstSum = hasSHA256Sum(context.Background(), e.dst.run) && !testHooks.forceReadBack
 	return nil
 }
 
@@ -384,9 +350,11 @@ func (e *engine) run(parent context.Context) (CopyResult, error) {
 }
 
 func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
-	if err := e.prepare(); err != nil {
+	t0 := time.Now()
+	if err := e.prepare(ctx); err != nil {
 		return CopyResult{}, err
 	}
+	tracef("prepared %v", time.Since(t0))
 	e.tasks = make(chan fileTask, 2*e.opt.concurrency)
 	e.cmpQ = make(chan sumItem, 1024)
 	e.verQ = make(chan sumItem, 1024)
@@ -412,12 +380,14 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		e.fail(err)
 	}
 	e.prog.walkDone.Store(true)
+	tracef("walked %v", time.Since(t0))
 	close(e.tasks)
 	workers.Wait()
 	close(e.cmpQ)
 	checkers.Wait()
 	close(e.verQ)
 	verifiers.Wait()
+	tracef("verified %v", time.Since(t0))
 	if err := e.failed(); err != nil {
 		return e.result(), err
 	}
@@ -434,6 +404,7 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 			}
 		}
 	}
+	tracef("dirmeta %v", time.Since(t0))
 	res := e.result()
 	if e.man != nil {
 		sum, n, err := e.man.commit()
@@ -457,9 +428,16 @@ func (e *engine) result() CopyResult {
 	}
 	if e.opt.verifySHA {
 		r.Verify = VerifySHA256
-		r.VerifiedBy = verifiedByReadBack
-		if e.dstSum {
+		bySum, byRead := e.verSum.Load(), e.verRead.Load()
+		switch {
+		case bySum > 0 && byRead > 0:
+			r.VerifiedBy = verifiedBySum + "+" + verifiedByReadBack
+		case bySum > 0:
 			r.VerifiedBy = verifiedBySum
+		case byRead > 0:
+			r.VerifiedBy = verifiedByReadBack
+		default:
+			r.VerifiedBy = ""
 		}
 	}
 	e.refMu.Lock()
@@ -469,7 +447,7 @@ func (e *engine) result() CopyResult {
 }
 
 func (e *engine) applyDirMeta(d dirMeta) error {
-	cl := e.dst.cls[0]
+	cl := e.dst.primary
 	p := e.dstPath(d.rel)
 	if e.chown {
 		if err := cl.Chown(p, int(d.uid), int(d.gid)); err != nil && !isPerm(err) {
@@ -531,7 +509,7 @@ type walkDir struct {
 // each entry with the target directory's listing, creates directories and
 // symlinks itself and hands regular files to the workers.
 func (e *engine) walk(ctx context.Context) error {
-	scl, dcl := e.src.cls[0], e.dst.cls[0]
+	scl, dcl := e.src.primary, e.dst.primary
 	stack := []walkDir{{rel: "", tgtExists: true}}
 	if e.opt.dry {
 		if _, err := dcl.Lstat(e.to); err != nil {
@@ -642,7 +620,7 @@ func (e *engine) ensureDir(rel string, old os.FileInfo) (bool, error) {
 	if e.opt.dry {
 		return old != nil && old.IsDir(), nil
 	}
-	cl := e.dst.cls[0]
+	cl := e.dst.primary
 	p := e.dstPath(rel)
 	if old != nil && old.IsDir() {
 		if old.Mode().Perm()&0o700 != 0o700 {
@@ -687,6 +665,12 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 	if e.opt.dry {
 		return nil
 	}
+	if !same {
+		// Work to do: bring up the remaining connections (a re-sync with
+		// nothing to copy never pays for them).
+		e.src.grow(ctx)
+		e.dst.grow(ctx)
+	}
 	select {
 	case e.tasks <- fileTask{rel: rel, fi: fi, old: old, same: same}:
 		return nil
@@ -699,7 +683,7 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 // lead out of the tree (lexically: absolute targets and targets climbing
 // above the copy root are refused).
 func (e *engine) symlinkEntry(rel string, fi, old os.FileInfo) error {
-	target, err := e.src.cls[0].ReadLink(e.srcPath(rel))
+	target, err := e.src.primary.ReadLink(e.srcPath(rel))
 	if err != nil {
 		e.refuse(rel, fmt.Sprintf("cannot read symlink: %v", err))
 		return nil
@@ -717,7 +701,7 @@ func (e *engine) symlinkEntry(rel string, fi, old os.FileInfo) error {
 		return nil
 	}
 	e.man.add(manifestOf(rel, fi, "", target))
-	cl := e.dst.cls[0]
+	cl := e.dst.primary
 	p := e.dstPath(rel)
 	if old != nil && old.Mode()&fs.ModeSymlink != 0 {
 		if cur, err := cl.ReadLink(p); err == nil && cur == target {
@@ -792,7 +776,7 @@ func (e *engine) removeEntry(p string, fi os.FileInfo) error {
 	if !e.inside(p) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("refusing to delete %s on %s: outside the copy root %s", p, e.dst.name, e.to), ErrTypeCopyRefused, nil)
 	}
-	cl := e.dst.cls[0]
+	cl := e.dst.primary
 	if fi.IsDir() {
 		if fi.Mode().Perm()&0o700 != 0o700 {
 			_ = cl.Chmod(p, 0o700)
@@ -827,7 +811,7 @@ func (e *engine) countTree(p string, fi os.FileInfo) (int64, error) {
 	if !fi.IsDir() {
 		return 1, nil
 	}
-	ents, err := e.dst.cls[0].ReadDir(p)
+	ents, err := e.dst.primary.ReadDir(p)
 	if err != nil {
 		return 0, fmt.Errorf("list %s on %s: %w", p, e.dst.name, err)
 	}
@@ -853,4 +837,10 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func tracef(f string, a ...any) {
+	if os.Getenv("UMZUG_COPY_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "umzug copy: "+f+"\n", a...)
+	}
 }

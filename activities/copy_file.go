@@ -57,7 +57,7 @@ func (e *engine) copied(rel string, fi os.FileInfo, sum string) {
 // fixMeta corrects the mode (and owner, as root) of an unchanged file
 // without touching its content or mtime.
 func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
-	cl := e.dst.cls[0]
+	cl := e.dst.primary
 	p := e.dstPath(rel)
 	if e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old)) {
 		if err := cl.Chown(p, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
@@ -78,7 +78,8 @@ func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
 // streamed.
 func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.FileInfo) (sum string, err error) {
 	src, dst := e.srcPath(rel), e.dstPath(rel)
-	n := len(e.src.cls)
+	scls, dcls := e.src.clients(), e.dst.clients()
+	n := min(len(scls), len(dcls))
 	lanes := 1
 	if fi.Size() >= bigFile && n > 1 {
 		select {
@@ -90,7 +91,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 	}
 	base := idx % n
-	dcl := e.dst.cls[base]
+	dcl := dcls[base]
 	if old != nil && old.IsDir() {
 		if err := e.removeEntry(dst, old); err != nil {
 			return "", err
@@ -101,9 +102,12 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	tmp := tmpName(dst)
 	created := false
 	defer func() {
-		for _, f := range srcs {
-			f.Close()
-		}
+		// Nothing depends on the source handles' close: do not wait.
+		go func(fs []*sftp.File) {
+			for _, f := range fs {
+				f.Close()
+			}
+		}(srcs)
 		for _, f := range dsts {
 			f.Close()
 		}
@@ -112,7 +116,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 	}()
 	for k := range lanes {
-		f, err := e.src.cls[(base+k)%n].Open(src)
+		f, err := scls[(base+k)%n].Open(src)
 		if err != nil {
 			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
 		}
@@ -124,15 +128,21 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	created = true
 	dsts = append(dsts, f)
-	// The final permission bits right away: access is checked at open, so
-	// writing through this handle still works, and a 0600 file is never
-	// readable by others while it is being written. Set-id bits come
-	// after the writes (the kernel clears them on write).
-	if err := f.Chmod(fi.Mode().Perm()); err != nil {
-		return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+	// Restrictive modes are applied right away (access is checked at
+	// open, so writing through this handle still works), so a 0600 file
+	// is never readable by others while it is written. A mode that grants
+	// at least 0644 cannot be tighter than the server's default for new
+	// files, so it is set with the mtime after the writes: one request
+	// less per file. Set-id bits always come last (writes clear them).
+	perm := fi.Mode().Perm()
+	early := perm&0o644 != 0o644
+	if early {
+		if err := f.Chmod(perm); err != nil {
+			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
 	}
 	for k := 1; k < lanes; k++ {
-		g, err := e.dst.cls[(base+k)%n].OpenFile(tmp, os.O_WRONLY)
+		g, err := dcls[(base+k)%n].OpenFile(tmp, os.O_WRONLY)
 		if err != nil {
 			return "", fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
 		}
@@ -150,13 +160,16 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	dsts = nil
 	chowned := false
-	if e.chown {
+	// As root, the new file is root's already: chown only to someone else
+	// (a setgid target directory whose source file is root:root is the one
+	// case this leaves to the directory's group).
+	if e.chown && (uidOf(fi) != 0 || gidOf(fi) != 0) {
 		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
 			return "", fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
 		}
 		chowned = true
 	}
-	if fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
+	if !early || fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
 		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
 			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
 		}
@@ -177,38 +190,47 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	return sum, nil
 }
 
-// hashBoth returns the SHA-256 of each path on one side: sha256sum in
+// hashSide returns the SHA-256 of each path on one side: sha256sum in
 // batches over exec where the host has it, read-back over SFTP otherwise
-// or for paths the command did not report.
-func hashSide(ctx context.Context, ep *endpoint, hasSum bool, paths []string) ([]string, error) {
-	sums := make([]string, len(paths))
-	if hasSum {
-		s, err := remoteSums(ctx, ep.run, ep.name, paths)
-		if err == nil {
-			sums = s
-		}
+// or for paths the command did not report. readBack counts the latter.
+func hashSide(ctx context.Context, ep *endpoint, paths []string) (sums []string, readBack int, err error) {
+	sums, err = remoteSums(ctx, ep, paths)
+	if err != nil {
+		// The exec channel failed (not a missing file): read back instead.
+		sums = make([]string, len(paths))
 	}
+	cls := ep.clients()
 	for i, p := range paths {
 		if sums[i] != "" {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		s, err := readBackSum(ep.cls[i%len(ep.cls)], ep.name, p)
+		s, err := readBackSum(cls[i%len(cls)], ep.name, p)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		sums[i] = s
+		readBack++
 	}
-	return sums, nil
+	return sums, readBack, nil
 }
+
+// Hash batches: one remote command per batch (a session start can cost
+// far more than hashing a small file), bounded so that two batches in
+// parallel keep both hosts busy near the end of a copy.
+const (
+	hashBatchFiles = 4096
+	hashBatchBytes = 1 << 30
+)
 
 // batches groups a queue into slices of up to sumBatchFiles items, handing
 // over a partial batch when the queue runs dry for a moment so the tail of
 // a copy does not wait for the end of the walk.
 func batches(q <-chan sumItem, fn func([]sumItem)) {
 	var b []sumItem
+	var bytes int64
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
@@ -218,6 +240,7 @@ func batches(q <-chan sumItem, fn func([]sumItem)) {
 				return
 			}
 			b = append(b, it)
+			bytes = it.fi.Size()
 			t.Reset(50 * time.Millisecond)
 			continue
 		}
@@ -228,13 +251,14 @@ func batches(q <-chan sumItem, fn func([]sumItem)) {
 				return
 			}
 			b = append(b, it)
-			if len(b) >= sumBatchFiles {
+			bytes += it.fi.Size()
+			if len(b) >= hashBatchFiles || bytes >= hashBatchBytes {
 				fn(b)
-				b = nil
+				b, bytes = nil, 0
 			}
 		case <-t.C:
 			fn(b)
-			b = nil
+			b, bytes = nil, 0
 		}
 	}
 }
@@ -255,13 +279,18 @@ func (e *engine) comparer(ctx context.Context) {
 		var ss, ds []string
 		var serr, derr error
 		var wg sync.WaitGroup
-		wg.Go(func() { ss, serr = hashSide(ctx, e.src, e.srcSum, sp) })
-		wg.Go(func() { ds, derr = hashSide(ctx, e.dst, e.dstSum, dp) })
+		var dRead int
+		wg.Go(func() { ss, _, serr = hashSide(ctx, e.src, sp) })
+		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
+		t0 := time.Now()
 		wg.Wait()
+		tracef("compare batch of %d: %v", len(b), time.Since(t0))
 		if serr != nil || derr != nil {
 			e.fail(fmt.Errorf("compare unchanged files of copy set %s: %w", e.in.Set.Name, firstErr(serr, derr)))
 			return
 		}
+		e.verRead.Add(int64(dRead))
+		e.verSum.Add(int64(len(b) - dRead))
 		for i, it := range b {
 			if ss[i] == ds[i] {
 				e.unchanged.Add(1)
@@ -302,7 +331,11 @@ func (e *engine) verifier(ctx context.Context) {
 		for i, it := range b {
 			dp[i] = e.dstPath(it.rel)
 		}
-		got, err := hashSide(ctx, e.dst, e.dstSum, dp)
+		got, nRead, err := hashSide(ctx, e.dst, dp)
+		if err == nil {
+			e.verRead.Add(int64(nRead))
+			e.verSum.Add(int64(len(b) - nRead))
+		}
 		if err != nil {
 			e.fail(fmt.Errorf("verify copied files of copy set %s: %w", e.in.Set.Name, err))
 			return
@@ -316,7 +349,7 @@ func (e *engine) verifier(ctx context.Context) {
 					e.fail(err)
 					return
 				}
-				g2, err := hashSide(ctx, e.dst, e.dstSum, dp[i:i+1])
+				g2, _, err := hashSide(ctx, e.dst, dp[i:i+1])
 				if err != nil {
 					e.fail(err)
 					return

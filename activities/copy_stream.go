@@ -124,15 +124,7 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 				}
 				p.off = int64(i) * cs
 				want := min(cs, size-p.off)
-				n, err := srcs[j].ReadAt(p.buf[:want], p.off)
-				p.n, p.err = n, nil
-				if err != nil && !(errors.Is(err, io.EOF) && int64(n) == want) {
-					if errors.Is(err, io.EOF) {
-						p.err = errShrunk
-					} else {
-						p.err = fmt.Errorf("read at offset %d: %w", p.off, err)
-					}
-				}
+				p.n, p.err = readFullAt(srcs[j], p.buf[:want], p.off)
 				select {
 				case hashCh[j] <- p:
 				case <-rctx.Done():
@@ -246,3 +238,26 @@ func isTmpName(name string) bool { return strings.HasPrefix(name, tmpPrefix) }
 // bigFile is a variable so tests can exercise the multi-lane path with
 // small files.
 var bigFile int64 = bigFileDefault
+
+// readFullAt fills b from off. pkg/sftp's concurrent ReadAt reports a
+// short server reply as io.EOF (servers may cap replies below the
+// requested packet size), so only a read that returns no bytes at all is
+// taken as the real end of file: errShrunk, since the caller asked for
+// bytes within the listed size.
+func readFullAt(f *sftp.File, b []byte, off int64) (int, error) {
+	got := 0
+	for got < len(b) {
+		k, err := f.ReadAt(b[got:], off+int64(got))
+		got += k
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			if k == 0 {
+				return got, errShrunk
+			}
+		default:
+			return got, fmt.Errorf("read at offset %d: %w", off+int64(got), err)
+		}
+	}
+	return got, nil
+}

@@ -179,13 +179,13 @@ func TestCopyTreeSeedAndResync(t *testing.T) {
 	if res.Files != int64(files) || res.Bytes != nbytes || res.CopiedFiles != int64(files) || res.CopiedBytes != nbytes {
 		t.Errorf("counts: files %d bytes %d copied %d/%d; want %d, %d", res.Files, res.Bytes, res.CopiedFiles, res.CopiedBytes, files, nbytes)
 	}
-	if res.Dirs != 9 || res.Symlinks != 1 || res.Refused != 0 {
-		t.Errorf("dirs %d symlinks %d refused %d (%v); want 9, 1, 0", res.Dirs, res.Symlinks, res.Refused, res.Refusals)
+	if res.Dirs != 7 || res.Symlinks != 1 || res.Refused != 0 {
+		t.Errorf("dirs %d symlinks %d refused %d (%v); want 7, 1, 0", res.Dirs, res.Symlinks, res.Refused, res.Refusals)
 	}
 	if res.Verified != int64(files) || res.VerifiedBy != "sha256sum" || res.Recopied != 0 {
 		t.Errorf("verified %d by %q recopied %d; want %d by sha256sum", res.Verified, res.VerifiedBy, res.Recopied, files)
 	}
-	checkManifest(t, f, res, files+9+1)
+	checkManifest(t, f, res, files+7+1)
 	if tmp := listTmp(t, filepath.Dir(f.dstRoot)); len(tmp) > 0 {
 		t.Errorf("temporary files left: %v", tmp)
 	}
@@ -577,5 +577,39 @@ func TestParseSHA256Sum(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%q: got %q", k, got[k])
 		}
+	}
+}
+
+func TestCopyTreeRefusesWhenTargetTooSmall(t *testing.T) {
+	f := newCopyFixture(t)
+	buildTree(t, f.srcRoot)
+	testHooks.freeBytes = 1 << 20
+	defer func() { testHooks.freeBytes = 0 }()
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeNoSpace {
+		t.Fatalf("want non-retryable %s, got %v", ErrTypeNoSpace, err)
+	}
+	if !strings.Contains(err.Error(), "target fin_lg has 1.0 MiB free at ") || !strings.Contains(err.Error(), "needs at least") {
+		t.Errorf("message: %v", err)
+	}
+}
+
+func TestCopyTreeSHA256SumWithoutXargs(t *testing.T) {
+	// A target with sha256sum but no xargs: paths go on quoted command
+	// lines; names with quotes, spaces, newlines and backslashes survive.
+	bin := t.TempDir()
+	if err := os.Symlink("/usr/bin/sha256sum", filepath.Join(bin, "sha256sum")); err != nil {
+		t.Fatal(err)
+	}
+	f := newCopyFixture(t, "PATH="+bin)
+	files, _ := buildTree(t, f.srcRoot)
+	res := f.copy(t, f.input(CopySet{}))
+	if res.VerifiedBy != "sha256sum" || res.Verified != int64(files) {
+		t.Errorf("verified %d by %q; want %d by sha256sum", res.Verified, res.VerifiedBy, files)
+	}
+	res = f.copy(t, f.input(CopySet{}))
+	if res.CopiedFiles != 0 || res.Verified != int64(files) {
+		t.Errorf("re-sync copied %d verified %d", res.CopiedFiles, res.Verified)
 	}
 }

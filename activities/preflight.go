@@ -244,7 +244,7 @@ func checkSource(ctx context.Context, cl *sftp.Client, hostName string, cs CopyS
 		}
 	}
 	if !st.IsDir() {
-		return 0, 0, warnings, []string{fmt.Sprintf("%s is not a directory (%s); from must name a directory", where, st.Mode().Type())}
+		return 0, 0, warnings, []string{fmt.Sprintf("%s is a %s, not a directory; from must name a directory", where, fileKind(st.Mode()))}
 	}
 	bytes, files, err = preflightWalk(ctx, cl, cs.From, filter, progress)
 	if err != nil {
@@ -308,7 +308,7 @@ func checkTargetDir(cl *sftp.Client, hostName string, cs CopySet) (ancestor stri
 		st, err := cl.Stat(p)
 		if err == nil {
 			if !st.IsDir() {
-				return "", nil, []string{fmt.Sprintf("%s: %s exists and is not a directory (%s)", where, p, st.Mode().Type())}
+				return "", nil, []string{fmt.Sprintf("%s: %s exists and is a %s, not a directory", where, p, fileKind(st.Mode()))}
 			}
 			if st.Mode().Perm()&0o222 == 0 {
 				return "", nil, []string{fmt.Sprintf("%s: %s is not writable (mode %s); fix its permissions or the target user", where, p, st.Mode().Perm())}
@@ -318,7 +318,9 @@ func checkTargetDir(cl *sftp.Client, hostName string, cs CopySet) (ancestor stri
 			}
 			return p, warnings, nil
 		}
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, os.ErrNotExist) {
+		// ENOTDIR (a file where a parent should be) arrives as a generic
+		// SFTP failure; walking up then names the file.
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "not a directory") {
 			return "", nil, []string{fmt.Sprintf("%s: stat %s: %v", where, p, err)}
 		}
 		if p == "/" {
@@ -383,4 +385,22 @@ func hasWord(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// fileKind names a file type for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "regular file"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	default:
+		return "special file"
+	}
 }

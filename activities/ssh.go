@@ -183,6 +183,14 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 			return nil, fail(DialHandshake, err, "SSH handshake failed: %v", err)
 		}
 	}
+	if !stopped {
+		// ctx ended just as the handshake finished; the socket is closed.
+		c.Close()
+		if jump != nil {
+			jump.Close()
+		}
+		return nil, fail(DialNetwork, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+	}
 	netCon.SetDeadline(time.Time{})
 	client := ssh.NewClient(c, chans, reqs)
 	if jump != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
@@ -42,7 +43,7 @@ func (ts *testSSH) logged(substr string) bool {
 	return false
 }
 
-func startTestSSH(t *testing.T, name string, o sshserver.Options) *testSSH {
+func startTestSSH(t testing.TB, name string, o sshserver.Options) *testSSH {
 	t.Helper()
 	dir := t.TempDir()
 	ts := &testSSH{dir: dir}
@@ -271,22 +272,27 @@ func TestHostKeyAlgorithmFollowsKnownHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A host with an ed25519 and an ECDSA key, like a stock sshd.
 	ts := startTestSSH(t, "multi", sshserver.Options{ExtraHostKeys: []ssh.Signer{ecSigner}})
-	// known_hosts holds only the ECDSA key: without HostKeyAlgorithms the
-	// server would present its ed25519 key and verification would fail.
-	h := ts.host
-	h.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(ts.srv.Addr())}, ecSigner.PublicKey())
-	if err := sshserver.WriteKnownHosts(h.KnownHosts, line); err != nil {
-		t.Fatal(err)
-	}
-	c, err := DefaultDialer{}.Dial(context.Background(), h)
-	if err != nil {
-		t.Fatalf("dial with ECDSA-only known_hosts: %v", err)
-	}
-	defer c.Close()
-	if c.Fingerprint != ssh.FingerprintSHA256(ecSigner.PublicKey()) {
-		t.Fatalf("negotiated %s, want the ECDSA key", c.Fingerprint)
+	// x/crypto by default prefers ECDSA over ed25519, so with only the
+	// ed25519 key in known_hosts the server would present its ECDSA key
+	// and verification would fail unless HostKeyAlgorithms follows
+	// known_hosts. Check both directions.
+	for _, key := range []ssh.PublicKey{ts.srv.HostKey(), ecSigner.PublicKey()} {
+		h := ts.host
+		h.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+		line := knownhosts.Line([]string{knownhosts.Normalize(ts.srv.Addr())}, key)
+		if err := sshserver.WriteKnownHosts(h.KnownHosts, line); err != nil {
+			t.Fatal(err)
+		}
+		c, err := DefaultDialer{}.Dial(context.Background(), h)
+		if err != nil {
+			t.Fatalf("dial with only %s in known_hosts: %v", key.Type(), err)
+		}
+		c.Close()
+		if c.Fingerprint != ssh.FingerprintSHA256(key) {
+			t.Fatalf("negotiated %s, want the %s key", c.Fingerprint, key.Type())
+		}
 	}
 }
 
@@ -335,3 +341,148 @@ func TestShellQuoteThroughShell(t *testing.T) {
 		}
 	}
 }
+
+func TestDialWithAgent(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	// An in-process agent holding the client key, on a unix socket.
+	priv, err := os.ReadFile(ts.host.IdentityFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ssh.ParseRawPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	h := ts.host
+	h.IdentityFile, h.Agent = "", true
+	c, err := DefaultDialer{}.Dial(context.Background(), h)
+	if err != nil {
+		t.Fatalf("dial with agent: %v", err)
+	}
+	c.Close()
+
+	// An agent without the right key: the error names the agent.
+	if err := keyring.RemoveAll(); err != nil {
+		t.Fatal(err)
+	}
+	de := dialErr(t, h)
+	if de.Kind != DialAuth {
+		t.Fatalf("kind %s: %v", de.Kind, de)
+	}
+	wantAll(t, de.Error(), "ssh-agent at "+sock)
+}
+
+func TestParallelDialsAndSessions(t *testing.T) {
+	ts := startTestSSH(t, "h", sshserver.Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			var inner sync.WaitGroup
+			for j := 0; j < 4; j++ {
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					var out strings.Builder
+					code, err := c.Run(context.Background(), "echo "+fmt.Sprint(j)+"; exit "+fmt.Sprint(j), nil, &out, nil)
+					if err != nil || code != j || out.String() != fmt.Sprintf("%d\n", j) {
+						errs <- fmt.Errorf("session %d: code %d out %q err %v", j, code, out.String(), err)
+					}
+				}()
+			}
+			if cl, err := c.SFTP(); err != nil {
+				errs <- err
+			} else if _, err := cl.Stat(ts.dir); err != nil {
+				errs <- err
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func BenchmarkDial(b *testing.B) {
+	ts := startTestSSH(b, "h", sshserver.Options{})
+	for b.Loop() {
+		c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+func BenchmarkRunTrue(b *testing.B) {
+	ts := startTestSSH(b, "h", sshserver.Options{})
+	c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		if code, err := c.Run(context.Background(), "true", nil, nil, nil); err != nil || code != 0 {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+// BenchmarkCipherThroughput streams 64 MiB from the server per cipher, to
+// back the cipher preference order (go test -bench CipherThroughput).
+func BenchmarkCipherThroughput(b *testing.B) {
+	ts := startTestSSH(b, "h", sshserver.Options{})
+	saved := preferredCiphers
+	defer func() { preferredCiphers = saved }()
+	for _, cipher := range []string{ssh.CipherAES128GCM, ssh.CipherChaCha20Poly1305, ssh.CipherAES256GCM, ssh.CipherAES128CTR} {
+		b.Run(cipher, func(b *testing.B) {
+			preferredCiphers = []string{cipher}
+			c, err := DefaultDialer{}.Dial(context.Background(), ts.host)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.SetBytes(64 << 20)
+			for b.Loop() {
+				var n countWriter
+				if code, err := c.Run(context.Background(), "head -c 67108864 /dev/zero", nil, &n, nil); err != nil || code != 0 || n != 64<<20 {
+					b.Fatal(code, err, n)
+				}
+			}
+		})
+	}
+}
+
+type countWriter int64
+
+func (w *countWriter) Write(p []byte) (int, error) { *w += countWriter(len(p)); return len(p), nil }

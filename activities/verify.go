@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/pkg/sftp"
@@ -23,17 +24,6 @@ const (
 	sumBatchFiles = 256
 	sumBatchChars = 48 << 10
 )
-
-// hasSHA256Sum reports whether the host has a sha256sum command. Without a
-// runner (no exec channel) it is false and the caller reads files back.
-func hasSHA256Sum(ctx context.Context, r Runner) bool {
-	if r == nil {
-		return false
-	}
-	var out bytes.Buffer
-	code, err := r.Run(ctx, "command -v sha256sum", nil, &out, &bytes.Buffer{})
-	return err == nil && code == 0 && strings.TrimSpace(out.String()) != ""
-}
 
 // sumBatches splits absolute paths into groups that fit one command line.
 func sumBatches(paths []string) [][]string {
@@ -55,30 +45,73 @@ func sumBatches(paths []string) [][]string {
 	return out
 }
 
-// remoteSums runs `sha256sum -- paths...` on a host, in as many commands as
-// needed, and returns the hex digest of each path ("" when the host did not
-// report one: unreadable, vanished, or a name its sha256sum cannot print
-// unambiguously). Callers fall back to reading such files over SFTP.
-func remoteSums(ctx context.Context, r Runner, host string, paths []string) ([]string, error) {
+// sumScript hashes NUL-separated paths from stdin and tells by its exit
+// status what the host lacks, so that no separate probe session is needed
+// (a session start can cost more than hashing a batch of small files).
+const sumScript = "command -v sha256sum >/dev/null 2>&1 || exit 97; " +
+	"command -v xargs >/dev/null 2>&1 || exit 98; LC_ALL=C exec xargs -0 sha256sum --"
+
+// remoteSums runs sha256sum over paths on a host and returns the hex
+// digest of each path ("" when the host did not report one: no sha256sum,
+// unreadable, vanished, or a name its sha256sum cannot print
+// unambiguously; callers read such files back over SFTP). With xargs the
+// paths travel over stdin, NUL-separated, so one command serves any number
+// of files whatever their names; without it they are quoted on command
+// lines of bounded length.
+func remoteSums(ctx context.Context, ep *endpoint, paths []string) ([]string, error) {
+	res := make([]string, len(paths))
+	tool, known := ep.getTool()
+	if ep.run == nil || (known && !tool.sum) {
+		return res, nil
+	}
 	got := make(map[string]string, len(paths))
-	for _, b := range sumBatches(paths) {
-		var cmd strings.Builder
-		cmd.WriteString("sha256sum --")
-		for _, p := range b {
-			cmd.WriteByte(' ')
-			cmd.WriteString(ShellQuote(p))
-		}
+	run := func(cmd string, stdin io.Reader, n int) (int, error) {
 		var out, errb bytes.Buffer
-		// A non-zero exit means some file could not be read; the others
-		// are still reported and the missing ones come back as "".
-		if _, err := r.Run(ctx, cmd.String(), nil, &out, &errb); err != nil {
-			return nil, fmt.Errorf("run sha256sum on %s (%d files): %w", host, len(b), err)
+		// A non-zero exit may only mean that some file could not be
+		// read; the others are still reported.
+		code, err := ep.run.Run(ctx, cmd, stdin, &out, &errb)
+		if err != nil {
+			return code, fmt.Errorf("run sha256sum on %s (%d files): %w", ep.name, n, err)
 		}
 		for name, sum := range parseSHA256Sum(out.Bytes()) {
 			got[name] = sum
 		}
+		return code, nil
 	}
-	res := make([]string, len(paths))
+	if !known || tool.xargs {
+		var in bytes.Buffer
+		for _, p := range paths {
+			in.WriteString(p)
+			in.WriteByte(0)
+		}
+		code, err := run(sumScript, &in, len(paths))
+		if err != nil {
+			return nil, err
+		}
+		switch code {
+		case 97:
+			ep.setTool(sumTool{})
+			return res, nil
+		case 98:
+			tool = sumTool{sum: true}
+			ep.setTool(tool)
+		default:
+			ep.setTool(sumTool{sum: true, xargs: true})
+		}
+	}
+	if !tool.xargs {
+		for _, b := range sumBatches(paths) {
+			var cmd strings.Builder
+			cmd.WriteString("sha256sum --")
+			for _, p := range b {
+				cmd.WriteByte(' ')
+				cmd.WriteString(ShellQuote(p))
+			}
+			if _, err := run(cmd.String(), nil, len(b)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for i, p := range paths {
 		res[i] = got[p]
 	}

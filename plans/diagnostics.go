@@ -2,15 +2,29 @@ package plans
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
-// WriteDiagnostics prints diags as people read them: severity, summary,
-// file:line:col, the source lines with the problem underlined, detail.
+// WriteDiagnostics prints diags as people read them: a "file:line:col:"
+// line that editors and terminals can jump to, then hcl's rendering with
+// severity, summary, the source lines (problem underlined in colour) and
+// the detail.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
+	for _, d := range diags {
+		if s := d.Subject; s != nil {
+			if _, err := fmt.Fprintf(w, "%s:%d:%d:\n", s.Filename, s.Start.Line, s.Start.Column); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // JSONPos is a position in a plan file.

@@ -24,7 +24,7 @@ type loader struct {
 	locals   map[string]cty.Value
 	// localDecls are all declared locals, evaluated or not.
 	localDecls map[string]*hcl.Attribute
-	ctx      *hcl.EvalContext
+	ctx        *hcl.EvalContext
 	// sensitive holds the rendered values of sensitive variables, so
 	// messages can be redacted.
 	sensitive []string
@@ -83,8 +83,8 @@ func (l *loader) decode(plan *Plan, files []*hcl.File) {
 		name := b.Labels[0]
 		if prev, dup := seen[b.Type][name]; dup {
 			l.errorf(b.LabelRanges[0], fmt.Sprintf("Duplicate %s %q", b.Type, name),
-				"A %s named %q is already defined at %s. Names must be unique; rename one of them.",
-				b.Type, name, shortRange(prev))
+				"%s named %q is already defined at %s. Names must be unique; rename one of them.",
+				article(b.Type), name, shortRange(prev))
 			return false
 		}
 		seen[b.Type][name] = b.DefRange
@@ -156,9 +156,13 @@ func (l *loader) redact(s string) string {
 	return redactValues(s, l.sensitive)
 }
 
+// minSecret is the shortest value redacted: replacing every "t" or "ab"
+// would garble messages while hiding nothing worth hiding.
+const minSecret = 4
+
 func redactValues(s string, secrets []string) string {
 	for _, v := range secrets {
-		if v != "" {
+		if len(v) >= minSecret {
 			s = strings.ReplaceAll(s, v, "(sensitive)")
 		}
 	}
@@ -213,4 +217,12 @@ func (p *Plan) Redact(s string) string {
 		}
 	}
 	return redactValues(s, secrets)
+}
+
+// article is "a host", "an application".
+func article(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "An " + noun
+	}
+	return "A " + noun
 }

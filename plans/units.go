@@ -33,6 +33,9 @@ func parseDuration(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%q is not a duration (examples: \"90s\", \"4h\", \"2h30m\", \"3d\")", s)
 		}
+		if d < 0 {
+			return 0, fmt.Errorf("%q is negative", s)
+		}
 		rest = d
 	}
 	total := time.Duration(days)*24*time.Hour + rest
@@ -44,7 +47,7 @@ func parseDuration(s string) (time.Duration, error) {
 
 // byteUnits are the units a bandwidth may use, in bytes.
 var byteUnits = map[string]float64{
-	"B": 1,
+	"B":  1,
 	"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
 	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
 	"kbit": 1e3 / 8, "Mbit": 1e6 / 8, "Gbit": 1e9 / 8,

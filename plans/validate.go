@@ -162,4 +162,3 @@ func itThem(n int) string {
 	}
 	return "them"
 }
-

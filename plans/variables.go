@@ -22,6 +22,7 @@ type varDecl struct {
 	v           *Variable
 	ty          cty.Type
 	def         cty.Value // cty.NilVal when there is no default
+	badDefault  bool      // the default was reported as invalid
 	validations []*hcl.Block
 	block       *hcl.Block
 }
@@ -92,6 +93,7 @@ func (l *loader) decodeVariableBlock(b *hcl.Block) *varDecl {
 		}
 	}
 	if a := content.Attributes["default"]; a != nil {
+		d.badDefault = true // until it proves good
 		if len(a.Expr.Variables()) > 0 {
 			l.errorf(a.Expr.Range(), "Variables not allowed",
 				"A variable's default must be a constant; use a local value to derive one value from another.")
@@ -104,7 +106,7 @@ func (l *loader) decodeVariableBlock(b *hcl.Block) *varDecl {
 					l.errorf(a.Expr.Range(), "Invalid default value",
 						"The default of variable %q does not match its type: %s.", v.Name, err)
 				} else {
-					d.def = cv
+					d.def, d.badDefault = cv, false
 				}
 			}
 		}
@@ -268,6 +270,8 @@ func (l *loader) variableValue(d *varDecl, g varValue) cty.Value {
 		val = v
 	case d.def != cty.NilVal:
 		val = d.def
+	case d.badDefault:
+		return cty.DynamicVal // reported where the default is
 	default:
 		l.errorf(d.block.DefRange, "No value for required variable",
 			"Variable %q has no default and no value was given. Set it with --var %s=VALUE, a --var-file, or the environment variable %s%s.",

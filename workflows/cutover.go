@@ -49,7 +49,7 @@ func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string,
 		ExitCode: res.ExitCode, Started: res.Started, Finished: res.Finished}
 	if err != nil {
 		rec.ExitCode = -1
-		rec.Error = err.Error()
+		rec.Error = cause(err)
 	}
 	if rec.Started.IsZero() {
 		rec.Started, rec.Finished = started, workflow.Now(ctx)
@@ -65,7 +65,7 @@ func (m *move) runStep(ctx workflow.Context, b Block) error {
 	h := m.host(b.On)
 	res, err := m.command(ctx, commandOptions(ctx, h, b.Timeout), BlockStep, b, b.Run, "step "+b.Name)
 	if err != nil {
-		return fmt.Errorf("step %s on %s (%s) could not run: %w", b.Name, h.Name, b.Run, err)
+		return fmt.Errorf("step %s on %s (%s) could not run: %s", b.Name, h.Name, b.Run, cause(err))
 	}
 	if res.ExitCode != 0 {
 		return fmt.Errorf("step %s on %s exited %d (%s)%s", b.Name, h.Name, res.ExitCode, b.Run, stderrNote(res))
@@ -90,7 +90,7 @@ func (m *move) runCheck(ctx workflow.Context, b Block) error {
 		case err != nil && (ctx.Err() != nil || temporal.IsCanceledError(err)):
 			return fmt.Errorf("check %s on %s cancelled: %w", b.Name, h.Name, err)
 		case err != nil:
-			last = fmt.Sprintf("could not run: %v", err)
+			last = "could not run: " + cause(err)
 		case res.ExitCode == 0:
 			return nil
 		default:
@@ -113,9 +113,9 @@ func (m *move) finalSync(ctx workflow.Context) error {
 			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
 			Started: started, Finished: workflow.Now(ctx)}
 		if err != nil {
-			rec.ExitCode, rec.Error = -1, err.Error()
+			rec.ExitCode, rec.Error = -1, cause(err)
 			m.st.Steps = append(m.st.Steps, rec)
-			return fmt.Errorf("final_sync of copy set %s to %s failed: %w", set.Name, m.in.Target.Name, err)
+			return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, m.in.Target.Name, cause(err))
 		}
 		m.st.Steps = append(m.st.Steps, rec)
 		m.st.Copies = append(m.st.Copies, res)

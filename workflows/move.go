@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,7 +146,6 @@ func (m *move) host(on string) activities.Host {
 // with nothing changed on the source.
 func (m *move) endBeforeCutover(p, why string) {
 	m.st.Error = why
-	m.st.WindowNote = strings.TrimSpace(m.st.WindowNote)
 	m.setPhase(p)
 }
 
@@ -188,7 +188,21 @@ func failedBefore(ctx workflow.Context, what string, err error) string {
 	if ctx.Err() != nil || temporal.IsCanceledError(err) {
 		return fmt.Sprintf("move cancelled during %s; nothing changed on the source", what)
 	}
-	return fmt.Sprintf("%s failed: %v; nothing changed on the source", what, err)
+	return fmt.Sprintf("%s failed: %s; nothing changed on the source", what, cause(err))
+}
+
+// cause is the activity's own message without the SDK's wrapping
+// ("activity error (type: CopyTree, scheduledEventID: 9, ...)").
+func cause(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	var to *temporal.TimeoutError
+	if errors.As(err, &to) {
+		return to.Error()
+	}
+	return err.Error()
 }
 
 // commandWords lists the first word of every step, undo and check command

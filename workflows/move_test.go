@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -321,7 +320,7 @@ func TestSeedFailureChangesNothing(t *testing.T) {
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
 	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseFailed)
-	if len(f.commands()) != 0 || !strings.Contains(st.Error, "seed of copy set ledger") || !strings.Contains(st.Error, "nothing changed on the source") {
+	if len(f.commands()) != 0 || strings.Contains(st.Error, "activity error") || !strings.Contains(st.Error, "seed of copy set ledger (/srv/finance/data on fin_pb → /srv/finance/data on fin_lg) failed: target fin_lg has 1 GiB free") || !strings.Contains(st.Error, "nothing changed on the source") {
 		t.Fatalf("commands %v error %q", f.commands(), st.Error)
 	}
 }
@@ -451,5 +450,3 @@ func (c *testsuiteCallbacks) Complete(v any, err error) {
 		c.done(v, err)
 	}
 }
-
-var _ = fmt.Sprintf

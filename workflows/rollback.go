@@ -12,9 +12,9 @@ import (
 // retried without limit (capped backoff, see undoOptions). An undo that
 // runs but exits non-zero is tried UndoAttempts times, then handed to a
 // human in ManualAttention; the saga continues with the next undo.
-func (m *move) rollback(cause string) {
+func (m *move) rollback(why string) {
 	ctx := m.dctx
-	m.st.Error = cause
+	m.st.Error = why
 	m.details()
 	for i := len(m.done) - 1; i >= 0; i-- {
 		b := m.done[i]
@@ -33,7 +33,7 @@ func (m *move) rollback(cause string) {
 			if k >= UndoAttempts {
 				what := fmt.Sprintf("exit %d%s", res.ExitCode, stderrNote(res))
 				if err != nil {
-					what = err.Error()
+					what = cause(err)
 				}
 				m.st.ManualAttention = append(m.st.ManualAttention,
 					fmt.Sprintf("undo %s on %s failed %d times (%s); run `%s` on %s by hand", b.Name, h.Name, k, what, b.Undo, h.Name))

@@ -104,3 +104,20 @@ func TestWaveBlocksDependantsOfFailure(t *testing.T) {
 		t.Errorf("moves started: %v (blocked ones must not start)", s)
 	}
 }
+
+// A wave cancel starts nothing more and leaves running moves alone.
+func TestWaveCancel(t *testing.T) {
+	env, f := newEnv(t)
+	at(env, 30*time.Minute, func() { env.CancelWorkflow() })
+	env.ExecuteWorkflow(WaveWorkflow, WaveInput{PlanName: "q4", Wave: "w1", Moves: []MoveInput{app("a"), app("b", "a")}})
+	var ws WaveStatus
+	if err := env.GetWorkflowResult(&ws); err != nil {
+		t.Fatal(err)
+	}
+	if ws.Phases["a"] != WaveRunning || ws.Phases["b"] != WavePending || len(ws.Notes) != 1 || !strings.Contains(ws.Notes[0], "wave cancelled: 1 running move(s) continue") {
+		t.Fatalf("status %+v", ws)
+	}
+	if s := f.starts(); len(s) != 1 {
+		t.Fatalf("started %v", s)
+	}
+}

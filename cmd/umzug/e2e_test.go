@@ -235,7 +235,9 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 	if checks != 5 {
 		t.Fatalf("health check attempts %d, want 5 (retries = 5)", checks)
 	}
-	fmt.Println(st.Error)
+	if !strings.Contains(st.Error, "check health") || !strings.Contains(st.Error, "fin_lg") {
+		t.Fatalf("error %q should name the check and the host", st.Error)
+	}
 }
 
 // TestDemoAutoApprove runs `umzug demo --auto-approve` as the README says.

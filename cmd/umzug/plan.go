@@ -19,19 +19,17 @@ import (
 func init() { register(newPlanCmd) }
 
 // estimator is what `plan` needs from the activities to measure a copy
-// set without changing anything. It is asserted at run time so that this
-// command builds even where the activities lack it (then it says so).
+// set without changing anything; the activities are called directly, not
+// through Temporal.
 type estimator interface {
 	EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error)
 	SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error)
 }
 
+var _ estimator = (*activities.Activities)(nil)
+
 // newEstimator returns the real activities; tests replace it.
-var newEstimator = func() (estimator, bool) {
-	var a any = &activities.Activities{}
-	e, ok := a.(estimator)
-	return e, ok
-}
+var newEstimator = func() estimator { return &activities.Activities{} }
 
 // sampleBytes is how much of the source a throughput sample reads.
 const sampleBytes = 32 << 20
@@ -66,11 +64,7 @@ applications are still shown. Sensitive variables are never printed.`,
 			}
 			rep := buildPlanReport(p)
 			if !offline {
-				if est, ok := newEstimator(); ok {
-					estimatePlan(cmd.Context(), est, p, rep, timeout)
-				} else {
-					rep.OnlineNote = "this build's activities cannot estimate copies (EstimateDelta/SampleThroughput missing); showing the static plan only"
-				}
+				estimatePlan(cmd.Context(), newEstimator(), p, rep, timeout)
 			}
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), rep)
@@ -122,8 +116,8 @@ type planAppReport struct {
 	Target      planHost         `json:"target"`
 	DependsOn   []string         `json:"depends_on,omitempty"`
 	Copies      []planCopyReport `json:"copies"`
-	Approval    *plans.Approval  `json:"approval,omitempty"`
-	Window      *plans.Window    `json:"window,omitempty"`
+	Approval    *planApproval    `json:"approval,omitempty"`
+	Window      *planWindow      `json:"window,omitempty"`
 	Steps       []planStep       `json:"cutover,omitempty"`
 	HasCutover  bool             `json:"has_cutover"`
 	Soak        string           `json:"soak,omitempty"`
@@ -142,6 +136,18 @@ type planCopyReport struct {
 	// the final sync.
 	SecondsPerGiB float64 `json:"final_sync_seconds_per_gib,omitempty"`
 	Error         string  `json:"error,omitempty"`
+}
+
+type planApproval struct {
+	Approvers []string `json:"approvers"`
+	Quorum    int      `json:"quorum"`
+	FourEyes  bool     `json:"four_eyes"`
+	Timeout   string   `json:"timeout,omitempty"`
+}
+
+type planWindow struct {
+	NotBefore time.Time `json:"not_before"`
+	Duration  string    `json:"duration"`
 }
 
 type planStep struct {
@@ -183,7 +189,7 @@ func buildPlanReport(p *plans.Plan) *planReport {
 			Copies:      []planCopyReport{},
 		}
 		if app.Soak > 0 {
-			ar.Soak = app.Soak.String()
+			ar.Soak = shortDuration(app.Soak)
 		}
 		for _, d := range app.DependsOn {
 			ar.DependsOn = append(ar.DependsOn, d.Name)
@@ -194,7 +200,15 @@ func buildPlanReport(p *plans.Plan) *planReport {
 		}
 		if co := app.Cutover; co != nil {
 			ar.HasCutover = true
-			ar.Approval, ar.Window = co.Approval, co.Window
+			if ap := co.Approval; ap != nil {
+				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes}
+				if ap.Timeout > 0 {
+					ar.Approval.Timeout = shortDuration(ap.Timeout)
+				}
+			}
+			if w := co.Window; w != nil {
+				ar.Window = &planWindow{NotBefore: w.NotBefore, Duration: shortDuration(w.Duration)}
+			}
 			for _, b := range co.Blocks {
 				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo), Retries: b.Retries}
 				switch b.On {
@@ -204,10 +218,10 @@ func buildPlanReport(p *plans.Plan) *planReport {
 					st.Host = app.Target.Name
 				}
 				if b.Timeout > 0 {
-					st.Timeout = b.Timeout.String()
+					st.Timeout = shortDuration(b.Timeout)
 				}
 				if b.Interval > 0 {
-					st.Interval = b.Interval.String()
+					st.Interval = shortDuration(b.Interval)
 				}
 				ar.Steps = append(ar.Steps, st)
 			}
@@ -272,6 +286,8 @@ func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j 
 		Source: mi.Source,
 		Target: mi.Target,
 		Set:    set,
+		// Count what final_sync would delete; nothing is written.
+		Delete: set.Delete,
 	}
 	d, err := est.EstimateDelta(ctx, in)
 	if err != nil {
@@ -356,7 +372,11 @@ func printPlanReport(w io.Writer, r *planReport) {
 				}
 			}
 			if c.Error != "" {
-				fmt.Fprintf(w, "    not measured: %s\n", c.Error)
+				if strings.HasSuffix(a.Error, c.Error) {
+					fmt.Fprintln(w, "    not measured (see ERROR above)")
+				} else {
+					fmt.Fprintf(w, "    not measured: %s\n", c.Error)
+				}
 			}
 		}
 		if !a.HasCutover {
@@ -369,8 +389,8 @@ func printPlanReport(w io.Writer, r *planReport) {
 				} else {
 					rule += "; four-eyes OFF"
 				}
-				if ap.Timeout > 0 {
-					rule += "; expires after " + ap.Timeout.String()
+				if ap.Timeout != "" {
+					rule += "; expires after " + ap.Timeout
 				}
 				fmt.Fprintf(w, "  approval: %s\n", rule)
 			} else {
@@ -451,4 +471,16 @@ func planDuration(sec float64) string {
 		return "under 1s"
 	}
 	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+}
+
+// shortDuration writes 4h instead of 4h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

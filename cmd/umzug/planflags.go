@@ -64,7 +64,7 @@ func loadPlan(cmd *cobra.Command, args []string, vf *varFlags) (*plans.Plan, err
 	}
 	if diags.HasErrors() || p == nil {
 		n, _ := plans.Counts(diags)
-		return nil, &exitError{code: 1, err: fmt.Errorf("plan %s has %d error(s); nothing was done", strings.Join(args, " "), n)}
+		return nil, &exitError{code: 1, err: fmt.Errorf("plan %s has %d error(s)", strings.Join(args, " "), n)}
 	}
 	return p, nil
 }

@@ -34,13 +34,18 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
+	}
+	var st workflows.Status
+	if err == nil {
+		// A validator's refusal arrives here, as the update's outcome.
+		err = h.Get(ctx, &st)
+	}
 	if err != nil {
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) {
-			return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
-		}
-		// The validator refused it. Record the refusal in the move's
-		// history so the audit shows it; the workflow never acts on it.
+		// Temporal keeps no trace of a refused update; record it in the
+		// move's history so the audit shows it. The workflow never acts on it.
 		rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
 		switch a := arg.(type) {
 		case workflows.ApproveSignal:
@@ -50,12 +55,10 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		case workflows.RollbackSignal:
 			rec.Comment = a.Reason
 		}
-		_ = c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec)
+		if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "umzug: could not record the refusal in %s: %v\n", id, serr)
+		}
 		return &exitError{code: 1, err: fmt.Errorf("%s of %s refused: %w", name, id, err)}
-	}
-	var st workflows.Status
-	if err := h.Get(ctx, &st); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s %s refused: %w", name, id, err)}
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s accepted for %s; phase %s\n", name, id, st.Phase)

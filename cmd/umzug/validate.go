@@ -33,15 +33,23 @@ stdout as one JSON array for CI, and nothing else.`,
 			if jsonOut {
 				return validateJSON(cmd, args, &vf)
 			}
+			if len(args) == 1 {
+				p, err := loadPlan(cmd, args, &vf)
+				if err != nil {
+					return err
+				}
+				printValid(cmd, p)
+				return nil
+			}
 			failed := 0
 			for _, path := range args {
 				p, err := loadPlan(cmd, []string{path}, &vf)
 				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "umzug:", err)
 					failed++
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "plan %s is valid: %d applications, %d hosts, sha256 %s\n",
-					p.Name, len(p.Applications), len(p.Hosts), p.SHA256)
+				printValid(cmd, p)
 			}
 			if failed > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d of %d plan(s) have errors", failed, len(args))}
@@ -52,6 +60,11 @@ stdout as one JSON array for CI, and nothing else.`,
 	vf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print diagnostics as JSON (severity, summary, detail, filename, start, end)")
 	return cmd
+}
+
+func printValid(cmd *cobra.Command, p *plans.Plan) {
+	fmt.Fprintf(cmd.OutOrStdout(), "plan %s is valid: %d applications, %d hosts, sha256 %s\n",
+		p.Name, len(p.Applications), len(p.Hosts), p.SHA256)
 }
 
 func validateJSON(cmd *cobra.Command, args []string, vf *varFlags) error {

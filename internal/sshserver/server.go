@@ -33,8 +33,9 @@ type Options struct {
 	// Env is added to the server process's environment for exec requests,
 	// e.g. "PATH=..." or "UMZUG_ROOT=...". Later entries win.
 	Env []string
-	// Dir is the working directory of commands and of relative SFTP paths;
-	// default the current user's home directory, as with sshd.
+	// Dir is the working directory of commands; default the current
+	// user's home directory, as with sshd. (Relative SFTP paths resolve
+	// against the process's working directory; umzug uses absolute paths.)
 	Dir string
 	// Forwarding allows "direct-tcpip" channels (ssh -J / ProxyJump through
 	// this server). Off by default, like AllowTcpForwarding no.
@@ -297,6 +298,9 @@ type session struct {
 	started bool
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the command or subsystem ended
+	// afterReply runs once the request that started the session has been
+	// answered.
+	afterReply func()
 }
 
 func (s *Server) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
@@ -335,6 +339,10 @@ func (s *Server) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		if req.WantReply {
 			req.Reply(ok, nil)
 		}
+		if ss.afterReply != nil {
+			ss.afterReply()
+			ss.afterReply = nil
+		}
 	}
 	// The client closed the channel (or the connection dropped): a command
 	// still running has nobody to report to, so kill it as sshd does.
@@ -368,12 +376,16 @@ func (ss *session) startExec(command string) error {
 		io.Copy(stdin, ss.ch)
 		stdin.Close()
 	}()
-	go func() {
-		defer close(ss.done)
-		err := cmd.Wait()
-		ss.sendExit(cmd.ProcessState, err)
-		ss.ch.Close()
-	}()
+	// Reaped only after the exec reply went out: a command that exits at
+	// once must not close the channel before the client saw the reply.
+	ss.afterReply = func() {
+		go func() {
+			defer close(ss.done)
+			err := cmd.Wait()
+			ss.sendExit(cmd.ProcessState, err)
+			ss.ch.Close()
+		}()
+	}
 	return nil
 }
 
@@ -398,21 +410,30 @@ func (ss *session) sendExit(ps *os.ProcessState, err error) {
 
 func (ss *session) startSFTP() {
 	ss.started = true
-	go func() {
-		defer close(ss.done)
-		srv, err := sftp.NewServer(ss.ch, sftp.WithServerWorkingDirectory(ss.s.o.Dir))
-		if err != nil {
-			ss.s.o.Logf("sshserver: sftp server: %v", err)
-			ss.ch.Close()
-			return
-		}
-		if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
-			ss.s.o.Logf("sshserver: sftp session: %v", err)
-		}
-		srv.Close()
-		ss.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+	ss.afterReply = func() { go ss.serveSFTP() }
+}
+
+func (ss *session) serveSFTP() {
+	defer close(ss.done)
+	// No WithServerWorkingDirectory: pkg/sftp then also rewrites the
+	// *target* of SSH_FXP_SYMLINK ("../x" became "<dir>/../x" cleaned to
+	// an absolute path), which corrupts copied relative symlinks.
+	// Clients of this server use absolute paths. WithMaxTxPacket: answer
+	// the 64 KiB reads umzug's client asks for in full, as OpenSSH does
+	// (pkg/sftp's default 32 KiB halves every concurrent read).
+	// (edits by copy-engine helper B2)
+	srv, err := sftp.NewServer(ss.ch, sftp.WithMaxTxPacket(1<<16))
+	if err != nil {
+		ss.s.o.Logf("sshserver: sftp server: %v", err)
 		ss.ch.Close()
-	}()
+		return
+	}
+	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
+		ss.s.o.Logf("sshserver: sftp session: %v", err)
+	}
+	srv.Close()
+	ss.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+	ss.ch.Close()
 }
 
 // signal delivers an SSH signal name ("KILL", "TERM", ...) to the command's

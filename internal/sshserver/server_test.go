@@ -105,6 +105,18 @@ func TestExecExitStatusAndOutput(t *testing.T) {
 		t.Fatalf("wc -l read %q", out.String())
 	}
 
+	// Commands that exit at once: the exec reply must still arrive before
+	// the channel closes (this used to race).
+	for i := 0; i < 50; i++ {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Run("true"); err != nil {
+			t.Fatalf("run %d of true: %v", i, err)
+		}
+	}
+
 	// shell requests are refused cleanly.
 	sess, err = c.NewSession()
 	if err != nil {

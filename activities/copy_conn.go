@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/pkg/sftp"
+)
+
+// connsPerSide is how many SSH connections (each with its own SFTP
+// session, hence its own sftp-server process on OpenSSH) a copy opens per
+// host once there is data to move. UMZUG_COPY_CONNS overrides it (1..8).
+func connsPerSide() int {
+	if n := testHooks.conns; n > 0 {
+		return min(n, maxConns)
+	}
+	if n, err := strconv.Atoi(os.Getenv("UMZUG_COPY_CONNS")); err == nil && n > 0 {
+		return min(n, maxConns)
+	}
+	return defaultConns
+}
+
+// endpoint is one side of a copy: a primary SSH connection (SFTP for the
+// walk and metadata, exec for sha256sum) and, once there is data to move,
+// more connections that share the file streams.
+type endpoint struct {
+	a       *Activities
+	host    Host
+	name    string
+	want    int
+	primary *sftp.Client
+	run     Runner
+
+	mu    sync.RWMutex
+	conns []*Conn
+	cls   []*sftp.Client
+
+	growOnce sync.Once
+	growWG   sync.WaitGroup
+
+	toolMu    sync.Mutex
+	tool      sumTool
+	toolKnown bool
+}
+
+// sumTool says how a host can hash files itself.
+type sumTool struct {
+	sum   bool // sha256sum exists
+	xargs bool // xargs exists: paths go over stdin, NUL-separated
+}
+
+func (ep *endpoint) getTool() (sumTool, bool) {
+	ep.toolMu.Lock()
+	defer ep.toolMu.Unlock()
+	return ep.tool, ep.toolKnown
+}
+
+func (ep *endpoint) setTool(t sumTool) {
+	ep.toolMu.Lock()
+	defer ep.toolMu.Unlock()
+	ep.tool, ep.toolKnown = t, true
+}
+
+func (a *Activities) openEndpoint(ctx context.Context, h Host, want int) (*endpoint, error) {
+	ep := &endpoint{a: a, host: h, name: hostLabel(h), want: want}
+	c, cl, err := ep.dialOne(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep.primary, ep.run = cl, c
+	ep.conns, ep.cls = []*Conn{c}, []*sftp.Client{cl}
+	return ep, nil
+}
+
+func (ep *endpoint) dialOne(ctx context.Context) (*Conn, *sftp.Client, error) {
+	c, err := ep.a.dial(ctx, ep.host)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s for copying: %w", ep.name, err)
+	}
+	cl, err := c.SFTP()
+	if err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("open SFTP session on %s (%s): %w; the host must offer the sftp subsystem", ep.name, ep.host.Address, err)
+	}
+	return c, cl, nil
+}
+
+// grow dials the remaining connections in the background, once; streams
+// use them as they come up. A failure only costs parallelism.
+func (ep *endpoint) grow(ctx context.Context) {
+	ep.growOnce.Do(func() {
+		for range ep.want - 1 {
+			ep.growWG.Go(func() {
+				c, cl, err := ep.dialOne(ctx)
+				if err != nil {
+					return
+				}
+				ep.mu.Lock()
+				ep.conns = append(ep.conns, c)
+				ep.cls = append(ep.cls, cl)
+				ep.mu.Unlock()
+			})
+		}
+	})
+}
+
+// clients returns the SFTP clients available now (at least the primary).
+func (ep *endpoint) clients() []*sftp.Client {
+	ep.mu.RLock()
+	defer ep.mu.RUnlock()
+	return ep.cls[:len(ep.cls):len(ep.cls)]
+}
+
+func (ep *endpoint) close() {
+	if ep == nil {
+		return
+	}
+	ep.growWG.Wait()
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for _, c := range ep.conns {
+		c.Close()
+	}
+}

@@ -1,0 +1,353 @@
+//go:build interop
+
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/treecmp"
+)
+
+var profileDir = flag.String("umzug.profile", "", "write CPU and heap profiles of umzug's runs into this directory")
+
+// env is two OpenSSH daemons ("source" and "target") on loopback sharing
+// this machine's filesystem, a client key, a known_hosts file pinning both,
+// and the umzugcopy binary.
+type env struct {
+	dir      string
+	src, dst *realsshd.Server
+	key, kh  string
+	bin      string
+	results  []row
+}
+
+type row struct {
+	Case, Tool      string
+	Seconds         float64
+	Files           int64
+	Bytes           int64
+	RSSMiB          float64 // 0 when not measured
+	Baseline        string
+	BaselineSeconds float64
+}
+
+var (
+	theEnv  *env
+	envErr  error
+	envOnce sync.Once
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if theEnv != nil {
+		theEnv.printTable()
+		theEnv.src.Close()
+		theEnv.dst.Close()
+		os.RemoveAll(theEnv.dir)
+	}
+	os.Exit(code)
+}
+
+func getEnv(b *testing.B) *env {
+	envOnce.Do(func() { theEnv, envErr = setup() })
+	if envErr != nil {
+		b.Fatal(envErr)
+	}
+	return theEnv
+}
+
+func setup() (*env, error) {
+	if err := realsshd.Available(); err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("rsync"); err != nil {
+		return nil, fmt.Errorf("rsync not found: apt-get install -y rsync")
+	}
+	dir, err := os.MkdirTemp("", "umzug-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir, key: filepath.Join(dir, "id_ed25519"), kh: filepath.Join(dir, "known_hosts")}
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", e.key).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("ssh-keygen: %v: %s", err, out)
+	}
+	for _, side := range []string{"sshd-src", "sshd-dst"} {
+		d := filepath.Join(dir, side)
+		os.MkdirAll(d, 0o700)
+		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: e.key + ".pub"})
+		if err != nil {
+			return nil, err
+		}
+		if e.src == nil {
+			e.src = s
+		} else {
+			e.dst = s
+		}
+	}
+	kh := e.src.KnownHostsLine() + "\n" + e.dst.KnownHostsLine() + "\n"
+	if err := os.WriteFile(e.kh, []byte(kh), 0o600); err != nil {
+		return nil, err
+	}
+	e.bin = filepath.Join(dir, "umzugcopy")
+	if out, err := exec.Command("go", "build", "-o", e.bin, "github.com/umzug-dev/umzug/bench/cmd/umzugcopy").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build umzugcopy: %v: %s", err, out)
+	}
+	return e, nil
+}
+
+func (e *env) host(name string, s *realsshd.Server) activities.Host {
+	return activities.Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: e.key, KnownHosts: e.kh}
+}
+
+// sshCmd is the OpenSSH client command line for one daemon. Both baselines
+// use aes128-gcm, the cipher umzug's dialer prefers, so the comparison is
+// about the copy tools, not the cipher.
+func (e *env) sshCmd(s *realsshd.Server) []string {
+	return []string{"ssh", "-p", strconv.Itoa(s.Port), "-i", e.key, "-o", "UserKnownHostsFile=" + e.kh,
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+		"-c", "aes128-gcm@openssh.com", "-T"}
+}
+
+func (e *env) umzug(b *testing.B, name, from, to, verify string, del bool) (activities.CopyResult, float64, float64) {
+	b.Helper()
+	in := activities.CopyInput{
+		MoveID: "bench", Phase: activities.PhaseSeed,
+		Source: e.host("src", e.src), Target: e.host("dst", e.dst),
+		Set:    activities.CopySet{Name: "bench", From: from, To: to, Verify: verify},
+		Delete: del,
+	}
+	data, _ := json.Marshal(in)
+	inFile := filepath.Join(e.dir, "input.json")
+	os.WriteFile(inFile, data, 0o600)
+	args := []string{"-in", inFile}
+	if *profileDir != "" {
+		os.MkdirAll(*profileDir, 0o755)
+		args = append(args, "-cpuprofile", filepath.Join(*profileDir, name+".cpu.pprof"), "-memprofile", filepath.Join(*profileDir, name+".mem.pprof"))
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(e.bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("umzugcopy %s: %v: %s", name, err, errb.String())
+	}
+	if errb.Len() > 0 {
+		b.Logf("umzugcopy %s: %s", name, errb.String())
+	}
+	wall := time.Since(start).Seconds()
+	var o struct {
+		Result   activities.CopyResult `json:"result"`
+		VmHWMKiB int64                 `json:"vm_hwm_kib"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
+		b.Fatalf("umzugcopy output %q: %v", out.String(), err)
+	}
+	return o.Result, wall, float64(o.VmHWMKiB) / 1024
+}
+
+func (e *env) rsync(b *testing.B, from, to string) float64 {
+	b.Helper()
+	rsh := strings.Join(e.sshCmd(e.dst), " ")
+	start := time.Now()
+	out, err := exec.Command("rsync", "-a", "-e", rsh, from+"/", e.dst.User+"@127.0.0.1:"+to+"/").CombinedOutput()
+	if err != nil {
+		b.Fatalf("rsync: %v: %s", err, out)
+	}
+	return time.Since(start).Seconds()
+}
+
+// tarPipe is the two-hop baseline: source sshd → tar → this host → target sshd.
+func (e *env) tarPipe(b *testing.B, from, to string) float64 {
+	b.Helper()
+	os.MkdirAll(to, 0o755)
+	q := func(a []string) string {
+		s := make([]string, len(a))
+		for i, x := range a {
+			s[i] = activities.ShellQuote(x)
+		}
+		return strings.Join(s, " ")
+	}
+	script := q(append(e.sshCmd(e.src), e.src.User+"@127.0.0.1", "tar cf - -C "+activities.ShellQuote(from)+" .")) +
+		" | " + q(append(e.sshCmd(e.dst), e.dst.User+"@127.0.0.1", "tar xf - -C "+activities.ShellQuote(to)))
+	start := time.Now()
+	out, err := exec.Command("bash", "-o", "pipefail", "-c", script).CombinedOutput()
+	if err != nil {
+		b.Fatalf("tar pipe: %v: %s", err, out)
+	}
+	return time.Since(start).Seconds()
+}
+
+func (e *env) record(r row) { e.results = append(e.results, r) }
+
+func (e *env) printTable() {
+	if len(e.results) == 0 {
+		return
+	}
+	fmt.Println()
+	fmt.Println("| case | tool | seconds | MB/s | files/s | peak RSS MiB | baseline | baseline s | umzug/baseline (speed) |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+	for _, r := range e.results {
+		mbs := float64(r.Bytes) / 1e6 / r.Seconds
+		fps := float64(r.Files) / r.Seconds
+		rss, ratio := "", ""
+		if r.RSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f", r.RSSMiB)
+		}
+		if r.BaselineSeconds > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.BaselineSeconds/r.Seconds)
+		}
+		bs := ""
+		if r.BaselineSeconds > 0 {
+			bs = fmt.Sprintf("%.2f", r.BaselineSeconds)
+		}
+		fmt.Printf("| %s | %s | %.2f | %.0f | %.0f | %s | %s | %s | %s |\n", r.Case, r.Tool, r.Seconds, mbs, fps, rss, r.Baseline, bs, ratio)
+	}
+}
+
+func mustEqual(b *testing.B, a, c string) {
+	b.Helper()
+	if _, err := treecmp.Equal(a, c, treecmp.Options{}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// (a) one large file: umzug vs the two-hop tar pipe and rsync.
+func BenchmarkLargeFile(b *testing.B) {
+	e := getEnv(b)
+	size := int64(2 << 30)
+	if testing.Short() {
+		size = 256 << 20
+	}
+	root := filepath.Join(e.dir, "a")
+	src := filepath.Join(root, "src")
+	os.MkdirAll(src, 0o755)
+	if err := GenLargeFile(filepath.Join(src, "big.bin"), size, 1); err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	for b.Loop() {
+		tarS := e.tarPipe(b, src, filepath.Join(root, "tar"))
+		os.RemoveAll(filepath.Join(root, "tar"))
+		rsS := e.rsync(b, src, filepath.Join(root, "rsync"))
+		os.RemoveAll(filepath.Join(root, "rsync"))
+		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			dst := filepath.Join(root, "umzug-"+v)
+			res, wall, rss := e.umzug(b, "large-"+v, src, dst, v, false)
+			mustEqual(b, src, dst)
+			os.RemoveAll(dst)
+			name := fmt.Sprintf("(a) 1 file %d MiB", size>>20)
+			e.record(row{Case: name, Tool: "umzug verify=" + v, Seconds: wall, Files: 1, Bytes: res.CopiedBytes, RSSMiB: rss, Baseline: "tar pipe", BaselineSeconds: tarS})
+			b.ReportMetric(float64(size)/1e6/wall, "umzug-"+v+"-MB/s")
+		}
+		e.record(row{Case: fmt.Sprintf("(a) 1 file %d MiB", size>>20), Tool: "tar pipe (2 hops)", Seconds: tarS, Files: 1, Bytes: size})
+		e.record(row{Case: fmt.Sprintf("(a) 1 file %d MiB", size>>20), Tool: "rsync -a", Seconds: rsS, Files: 1, Bytes: size})
+		b.ReportMetric(float64(size)/1e6/tarS, "tar-MB/s")
+		b.ReportMetric(float64(size)/1e6/rsS, "rsync-MB/s")
+	}
+}
+
+// (b) small files, then (c) re-sync with nothing changed and (d) re-sync
+// with 1% changed, all on the same tree.
+func BenchmarkSmallFilesAndResync(b *testing.B) {
+	e := getEnv(b)
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	root := filepath.Join(e.dir, "b")
+	src := filepath.Join(root, "src")
+	total, err := GenSmallFiles(src, n, 1<<10, 64<<10, 100, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	rdst, udst := filepath.Join(root, "rsync"), filepath.Join(root, "umzug")
+	for b.Loop() {
+		caseB := fmt.Sprintf("(b) %d files 1–64 KiB", n)
+		rs := e.rsync(b, src, rdst)
+		res, wall, rss := e.umzug(b, "small-seed", src, udst, activities.VerifySHA256, false)
+		mustEqual(b, src, udst)
+		e.record(row{Case: caseB, Tool: "rsync -a", Seconds: rs, Files: int64(n), Bytes: total})
+		e.record(row{Case: caseB, Tool: "umzug verify=sha256", Seconds: wall, Files: res.CopiedFiles, Bytes: res.CopiedBytes, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+		b.ReportMetric(float64(n)/wall, "umzug-files/s")
+		b.ReportMetric(float64(n)/rs, "rsync-files/s")
+
+		caseC := "(c) re-sync, nothing changed"
+		rs = e.rsync(b, src, rdst)
+		e.record(row{Case: caseC, Tool: "rsync -a", Seconds: rs, Files: int64(n)})
+		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			res, wall, rss = e.umzug(b, "resync-"+v, src, udst, v, false)
+			if res.CopiedFiles != 0 {
+				b.Fatalf("re-sync copied %d files", res.CopiedFiles)
+			}
+			e.record(row{Case: caseC, Tool: "umzug verify=" + v, Seconds: wall, Files: int64(n), RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+		}
+
+		caseD := "(d) re-sync, 1% changed"
+		cf, cb, err := ModifyFraction(src, 0.01, 3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = e.rsync(b, src, rdst)
+		e.record(row{Case: caseD, Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
+		res, wall, rss = e.umzug(b, "resync1pct-size_mtime", src, udst, activities.VerifySizeMtime, false)
+		if res.CopiedFiles != int64(cf) {
+			b.Fatalf("1%% re-sync copied %d files, want %d", res.CopiedFiles, cf)
+		}
+		mustEqual(b, src, udst)
+		e.record(row{Case: caseD, Tool: "umzug verify=size_mtime", Seconds: wall, Files: int64(cf), Bytes: cb, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+		cf, cb, _ = ModifyFraction(src, 0.01, 4)
+		rs = e.rsync(b, src, rdst)
+		res, wall, rss = e.umzug(b, "resync1pct-sha256", src, udst, activities.VerifySHA256, false)
+		if res.CopiedFiles != int64(cf) {
+			b.Fatalf("1%% re-sync copied %d files, want %d", res.CopiedFiles, cf)
+		}
+		mustEqual(b, src, udst)
+		e.record(row{Case: caseD + " (again)", Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
+		e.record(row{Case: caseD + " (again)", Tool: "umzug verify=sha256", Seconds: wall, Files: int64(cf), Bytes: cb, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+	}
+}
+
+// (e) memory on a tree of many tiny files: peak RSS must stay bounded.
+func BenchmarkManyFilesMemory(b *testing.B) {
+	e := getEnv(b)
+	n := 200000
+	if testing.Short() {
+		n = 20000
+	}
+	root := filepath.Join(e.dir, "e")
+	src := filepath.Join(root, "src")
+	total, err := GenSmallFiles(src, n, 0, 2<<10, 500, 5)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	for b.Loop() {
+		dst := filepath.Join(root, "umzug")
+		res, wall, rss := e.umzug(b, "many", src, dst, activities.VerifySHA256, false)
+		if res.CopiedFiles != int64(n) {
+			b.Fatalf("copied %d of %d files", res.CopiedFiles, n)
+		}
+		rs := e.rsync(b, src, filepath.Join(root, "rsync"))
+		e.record(row{Case: fmt.Sprintf("(e) %d files 0–2 KiB", n), Tool: "rsync -a", Seconds: rs, Files: int64(n), Bytes: total})
+		e.record(row{Case: fmt.Sprintf("(e) %d files 0–2 KiB", n), Tool: "umzug verify=sha256", Seconds: wall, Files: int64(n), Bytes: total, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+		b.ReportMetric(rss, "umzug-peak-RSS-MiB")
+		if rss > 256 {
+			b.Errorf("peak RSS %.0f MiB exceeds 256 MiB", rss)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+// Command umzugcopy runs one umzug CopyTree (or EstimateDelta) outside
+// Temporal and prints the result with its wall time and peak RSS, so the
+// benchmarks can measure the copy engine's memory in a process of its own.
+//
+//	umzugcopy -in input.json [-cpuprofile cpu.pprof] [-memprofile mem.pprof]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// Output is what umzugcopy prints on stdout (one JSON object).
+type Output struct {
+	Result   activities.CopyResult `json:"result"`
+	Seconds  float64               `json:"seconds"`
+	VmHWMKiB int64                 `json:"vm_hwm_kib"`
+}
+
+func main() {
+	in := flag.String("in", "", "JSON file with an activities.CopyInput")
+	cpu := flag.String("cpuprofile", "", "write a CPU profile here")
+	mem := flag.String("memprofile", "", "write a heap profile here")
+	flag.Parse()
+	data, err := os.ReadFile(*in)
+	if err != nil {
+		fail(err)
+	}
+	var ci activities.CopyInput
+	if err := json.Unmarshal(data, &ci); err != nil {
+		fail(fmt.Errorf("parse %s: %w", *in, err))
+	}
+	if *cpu != "" {
+		f, err := os.Create(*cpu)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	a := &activities.Activities{}
+	start := time.Now()
+	res, err := a.CopyTree(context.Background(), ci)
+	el := time.Since(start)
+	if err != nil {
+		pprof.StopCPUProfile()
+		fail(err)
+	}
+	if *mem != "" {
+		f, err := os.Create(*mem)
+		if err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	out := Output{Result: res, Seconds: el.Seconds(), VmHWMKiB: vmHWM()}
+	json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// vmHWM is the process's peak resident set size in KiB (Linux).
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "umzugcopy:", err)
+	os.Exit(1)
+}

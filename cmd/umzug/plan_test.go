@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/internal/demo"
+)
+
+func TestPlanOfflineShowsEverythingInOrder(t *testing.T) {
+	code, out, errOut := umzugCLI(t, "plan", "--offline", "../../examples/finance.hcl")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	inOrder := []string{
+		"plan finance (sha256 ",
+		"application finance (Finanzwesen)  [umzug/finance/finance]",
+		"source  host.fin_pb  migrate@127.0.0.1:2222  in paderborn (GKD Paderborn)",
+		"target  host.fin_lg  migrate@127.0.0.1:2223  in lemgo",
+		"copy ledger: fin_pb:/tmp/umzug-demo/paderborn/srv/finance/data -> fin_lg:/tmp/umzug-demo/lemgo/srv/finance/data",
+		"exclude **/*.tmp, cache/**",
+		"verify sha256; final_sync deletes files gone from the source",
+		"approval: 2 of a.meier, b.schulz, c.yilmaz; four-eyes (the starter cannot approve); expires after 72h",
+		"window: from 2026-12-05T18:00:00+01:00 for 4h",
+		"1. step stop_app on source (fin_pb): /tmp/umzug-demo/paderborn/bin/financectl stop",
+		"undo: /tmp/umzug-demo/paderborn/bin/financectl start",
+		"timeout 2m",
+		"2. final_sync",
+		"3. step start_app on target (fin_lg): /tmp/umzug-demo/lemgo/bin/financectl start",
+		"4. check health on target (fin_lg): /tmp/umzug-demo/lemgo/bin/financectl health (5 retries every 2s)",
+		"soak 10m",
+	}
+	pos := 0
+	for _, want := range inOrder {
+		i := strings.Index(out[pos:], want)
+		if i < 0 {
+			t.Fatalf("after byte %d, output lacks %q:\n%s", pos, want, out)
+		}
+		pos += i + len(want)
+	}
+	if strings.Contains(out, "to seed") {
+		t.Error("--offline measured something")
+	}
+}
+
+const secretPlan = `
+variable "token" {
+  type      = string
+  sensitive = true
+}
+datacenter "a" {}
+host "h1" {
+  datacenter  = datacenter.a
+  address     = "127.0.0.1:1"
+  user        = "u"
+  agent       = true
+  known_hosts = "/nonexistent/known_hosts"
+}
+host "h2" {
+  datacenter  = datacenter.a
+  address     = "127.0.0.1:2"
+  user        = "u"
+  agent       = true
+  known_hosts = "/nonexistent/known_hosts"
+}
+application "app" {
+  source = host.h1
+  target = host.h2
+  copy "c" {
+    from = "/srv/${var.token}"
+    to   = "/srv/app"
+  }
+  cutover {
+    approval {
+      approvers = ["x"]
+    }
+    step "notify" {
+      on   = "target"
+      run  = "notify --token=${var.token}"
+      undo = "true"
+    }
+    final_sync {}
+  }
+}
+`
+
+func TestPlanNeverPrintsSensitiveValues(t *testing.T) {
+	const secret = "hunter2-very-secret"
+	f := filepath.Join(t.TempDir(), "secret.hcl")
+	os.WriteFile(f, []byte(secretPlan), 0o644)
+	for _, args := range [][]string{
+		{"plan", "--offline", f, "--var", "token=" + secret},
+		{"plan", "--offline", "--json", f, "--var", "token=" + secret},
+		{"plan", f, "--var", "token=" + secret}, // online: errors name paths
+	} {
+		code, out, errOut := umzugCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		if strings.Contains(out+errOut, secret) {
+			t.Fatalf("%v printed the secret:\n%s%s", args, out, errOut)
+		}
+		if !strings.Contains(out, "(sensitive)") {
+			t.Errorf("%v: no (sensitive) placeholder:\n%s", args, out)
+		}
+		// Online, the unreachable source is an error line, not a crash.
+		if args[1] == f && !strings.Contains(out, "ERROR   cannot measure on the hosts: copy c: scan h1:/srv/(sensitive) and h2:/srv/app: ") {
+			t.Errorf("no per-application error line for the unreachable host:\n%s", out)
+		}
+	}
+}
+
+// fakeEstimator answers like the activities would, per source host.
+type fakeEstimator struct {
+	delta map[string]activities.DeltaEstimate
+	rate  float64
+	seen  []activities.CopyInput
+}
+
+func (f *fakeEstimator) EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error) {
+	f.seen = append(f.seen, in)
+	d, ok := f.delta[in.Source.Name]
+	if !ok {
+		return d, errors.New("dial tcp " + in.Source.Address + ": connection refused")
+	}
+	d.Set = in.Set.Name
+	return d, nil
+}
+
+func (f *fakeEstimator) SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error) {
+	return f.rate, nil
+}
+
+func TestPlanOnlineEstimatesAndUnreachableHosts(t *testing.T) {
+	fake := &fakeEstimator{
+		rate: 100 << 20,
+		delta: map[string]activities.DeltaEstimate{
+			"dir_pb": {SourceFiles: 1200, SourceBytes: 10 << 30, ChangedFiles: 1200, ChangedBytes: 10 << 30, DeletedFiles: 3},
+		},
+	}
+	old := newEstimator
+	newEstimator = func() estimator { return fake }
+	t.Cleanup(func() { newEstimator = old })
+
+	code, out, errOut := umzugCLI(t, "plan", "../../examples/wave.hcl")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"source holds 1200 files, 10.0 GiB; to seed now: 1200 files, 10.0 GiB; 3 target files not on the source",
+		"estimated seed 1m42s at 100.0 MiB/s; final_sync about 10s per GiB changed after the seed",
+		"ERROR   cannot measure on the hosts: copy ledger: scan fin_pb:/srv/finance/data and fin_lg:/srv/finance/data: dial tcp 10.20.1.15:22: connection refused",
+		"ERROR   cannot measure on the hosts: copy archive: scan rep_pb:",
+		"wave q4: directory, finance, reports (at most 2 at once",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+	// Every copy set was asked about, with its own hosts and delete flag.
+	if len(fake.seen) != 4 {
+		t.Fatalf("%d estimates, want 4", len(fake.seen))
+	}
+	in := fake.seen[0]
+	if in.Source.Jump == nil || in.Source.Jump.Name != "bastion_pb" || in.Target.Queue != "lemgo" || !in.Delete || in.MoveID != "umzug/wave/directory" {
+		t.Errorf("first estimate input %+v", in)
+	}
+
+	code, out, _ = umzugCLI(t, "plan", "--json", "../../examples/wave.hcl")
+	var rep planReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	c := rep.Applications[0].Copies[0]
+	if !rep.Online || c.Estimate == nil || c.Estimate.ChangedBytes != 10<<30 || c.SeedSeconds < 102 || c.SeedSeconds > 103 {
+		t.Errorf("json copy %+v", c)
+	}
+	if rep.Applications[1].Error == "" || rep.Applications[1].Copies[0].Error == "" {
+		t.Error("json lacks the unreachable host's error")
+	}
+}
+
+// TestPlanOnlineAgainstDemoHosts measures the demo data centers for real
+// over SSH: the counts must match the generated data, and nothing may be
+// written on the target.
+func TestPlanOnlineAgainstDemoHosts(t *testing.T) {
+	env, err := demo.Setup(demo.Options{Dir: filepath.Join(t.TempDir(), "demo"), PaderbornAddr: "127.0.0.1:0", LemgoAddr: "127.0.0.1:0", Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	args := []string{"plan", "--json", env.PlanFile}
+	for k, v := range env.Vars {
+		args = append(args, "--var", k+"="+v)
+	}
+	args = append(args, "--var", "window_start="+time.Now().UTC().Format(time.RFC3339))
+	before, _ := os.ReadDir(env.Lemgo.Root)
+	code, out, errOut := umzugCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep planReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	app := rep.Applications[0]
+	if app.Error != "" {
+		t.Fatalf("demo hosts not measured: %s", app.Error)
+	}
+	e := app.Copies[0].Estimate
+	if e == nil || e.SourceFiles == 0 || e.ChangedFiles != e.SourceFiles || e.ChangedBytes != e.SourceBytes {
+		t.Fatalf("estimate %+v: an empty target needs everything seeded", e)
+	}
+	if e.SourceFiles >= int64(env.Data.Files) && len(env.Excluded) > 0 {
+		t.Errorf("excludes not applied: %d files of %d generated", e.SourceFiles, env.Data.Files)
+	}
+	if app.Copies[0].BytesPerSec <= 0 {
+		t.Errorf("no throughput measured: %+v", app.Copies[0])
+	}
+	after, _ := os.ReadDir(env.Lemgo.Root)
+	if len(after) != len(before) {
+		t.Errorf("plan wrote on the target: %d entries before, %d after", len(before), len(after))
+	}
+}

@@ -1,0 +1,244 @@
+//go:build record
+
+package workflows
+
+// The recorder drives real moves on the embedded Temporal server with fake
+// (deterministic) activities and writes their histories to testdata/ for
+// the replay test. It needs go.temporal.io/server, so it is behind the
+// build tag `record`:
+//
+//	UMZUG_RECORD=1 go test -tags record -run TestRecord -v ./workflows/
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/internal/devserver"
+)
+
+const recordQueue = "umzug-record"
+
+// Fake activities with fixed results: the recorded history must not
+// depend on the machine it was recorded on.
+func recPreflight(ctx context.Context, in activities.PreflightInput) (activities.PreflightResult, error) {
+	if strings.HasSuffix(in.MoveID, "/broken") {
+		return activities.PreflightResult{}, temporal.NewNonRetryableApplicationError(
+			"source fin_pb: /srv/finance/data does not exist", "PreflightFailed", errors.New("missing"))
+	}
+	return activities.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt",
+		SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40, TargetHasSHA256: true}, nil
+}
+
+func recCopy(ctx context.Context, in activities.CopyInput) (activities.CopyResult, error) {
+	return activities.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Dirs: 1, Bytes: 3 << 20, CopiedFiles: 3,
+		CopiedBytes: 3 << 20, Verify: in.Set.Verify, Verified: 3, VerifiedBy: "sha256sum",
+		ManifestPath: "/var/lib/umzug/" + in.Phase + ".jsonl", ManifestSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		ManifestEntries: 4, Duration: time.Second, BytesPerSec: 3 << 20}, nil
+}
+
+func recEstimate(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error) {
+	return activities.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: 1 << 20}, nil
+}
+
+func recCommand(ctx context.Context, in activities.CommandInput) (activities.CommandResult, error) {
+	r := activities.CommandResult{Host: in.Host.Name, Address: in.Host.Address, Command: in.Command,
+		Started: time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC), Finished: time.Date(2026, 12, 5, 18, 0, 1, 0, time.UTC)}
+	if strings.Contains(in.Command, "/health-broken") {
+		r.ExitCode, r.Stderr = 22, "curl: (22) The requested URL returned error: 503"
+	}
+	return r, nil
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// recordInput is the finance move with real-time-friendly durations.
+func recordInput(app string) MoveInput {
+	in := finance()
+	in.PlanName, in.Application, in.SearchAttributes = "record", app, true
+	in.Soak = 3 * time.Second
+	in.Cutover.Blocks[3].Interval = time.Second
+	in.Cutover.Blocks[3].Retries = 2
+	return in
+}
+
+func TestRecord(t *testing.T) {
+	if os.Getenv("UMZUG_RECORD") != "1" {
+		t.Skip("set UMZUG_RECORD=1 (and -tags record) to record histories on the embedded server")
+	}
+	srv, err := devserver.Start(devserver.Options{FrontendPort: freePort(t), UIPort: 0,
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			SearchAttrPlan:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			SearchAttrApplication: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			SearchAttrPhase:       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		}})
+	if err != nil {
+		t.Fatalf("start embedded server: %v", err)
+	}
+	defer srv.Stop()
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Identity: "recorder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, recordQueue, worker.Options{})
+	Register(w)
+	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: activities.NamePreflight})
+	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: activities.NameCopyTree})
+	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: activities.NameEstimateDelta})
+	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	start := func(id, wf string, in any) {
+		t.Helper()
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: recordQueue}, wf, in); err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+	}
+	waitPhase := func(id, phase string) {
+		t.Helper()
+		for ctx.Err() == nil {
+			if v, err := c.QueryWorkflow(ctx, id, "", QueryStatus); err == nil {
+				var st Status
+				if v.Get(&st) == nil && st.Phase == phase {
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s never reached %s", id, phase)
+	}
+	update := func(id, name string, arg any) error {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: name, Args: []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			return err
+		}
+		var st Status
+		return h.Get(ctx, &st)
+	}
+	finish := func(id, file, wantPhase string, result any) {
+		t.Helper()
+		if err := c.GetWorkflow(ctx, id, "").Get(ctx, result); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		h := &historypb.History{}
+		it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, ev)
+		}
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", file), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d events, final phase %s", file, len(h.Events), wantPhase)
+	}
+
+	// 1. Approve (signal + update, a refused update recorded), window, cutover, commit.
+	{
+		id := MoveID("record", "finance")
+		in := recordInput("finance")
+		now := time.Now()
+		in.Cutover.Window = &Window{NotBefore: now.Add(-time.Minute), Duration: 4 * time.Hour}
+		in.Soak = time.Hour
+		start(id, MoveWorkflow, in)
+		waitPhase(id, PhaseAwaitingApproval)
+		if err := c.SignalWorkflow(ctx, id, "", SignalApprove, map[string]any{"approver": "a.meier", "comment": "change 4711"}); err != nil {
+			t.Fatal(err)
+		}
+		err := update(id, SignalApprove, ApproveSignal{Approver: "ops"})
+		if err == nil {
+			t.Fatal("four-eyes update accepted")
+		}
+		_ = c.SignalWorkflow(ctx, id, "", SignalRefusedUpdate, RefusedUpdate{Name: SignalApprove, Identity: "ops", Reason: err.Error()})
+		if err := update(id, SignalApprove, ApproveSignal{Approver: "b.schulz", Comment: "CHG-4711", PlanSHA256: planSHA}); err != nil {
+			t.Fatal(err)
+		}
+		waitPhase(id, PhaseSoak)
+		if err := update(id, SignalCommit, CommitSignal{By: "a.meier"}); err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		finish(id, "move_approve_commit.json", PhaseCommitted, &st)
+		if st.Phase != PhaseCommitted {
+			t.Fatalf("phase %s: %s", st.Phase, st.Error)
+		}
+	}
+	// 2. Failing health check: automatic rollback.
+	{
+		id := MoveID("record", "finance-rollback")
+		in := recordInput("finance-rollback")
+		in.Cutover.Approval = nil
+		in.Cutover.Blocks[3].Run = "curl -fsS http://127.0.0.1:8080/health-broken"
+		start(id, MoveWorkflow, in)
+		var st Status
+		finish(id, "move_rollback.json", PhaseRolledBack, &st)
+		if st.Phase != PhaseRolledBack || len(st.Undone) != 2 {
+			t.Fatalf("phase %s undone %v", st.Phase, st.Undone)
+		}
+	}
+	// 3. Rejected.
+	{
+		id := MoveID("record", "finance-rejected")
+		start(id, MoveWorkflow, recordInput("finance-rejected"))
+		waitPhase(id, PhaseAwaitingApproval)
+		_ = c.SignalWorkflow(ctx, id, "", SignalApprove, map[string]any{"approver": "a.meier"})
+		_ = c.SignalWorkflow(ctx, id, "", SignalReject, map[string]any{"approver": "b.schulz", "reason": "year-end closing"})
+		var st Status
+		finish(id, "move_rejected.json", PhaseRejected, &st)
+		if st.Phase != PhaseRejected {
+			t.Fatalf("phase %s", st.Phase)
+		}
+	}
+	// 4. Wave: b depends on a; broken fails preflight and blocks its dependant.
+	{
+		id := WaveID("record", "q4")
+		mk := func(name string, deps ...string) MoveInput {
+			in := recordInput(name)
+			in.Cutover.Approval, in.DependsOn, in.Soak = nil, deps, time.Second
+			return in
+		}
+		start(id, WaveWorkflow, WaveInput{PlanName: "record", PlanSHA256: planSHA, Wave: "q4", MaxParallel: 2, StartedBy: "ops",
+			Moves: []MoveInput{mk("directory"), mk("ledger", "directory"), mk("broken"), mk("reports", "broken")}})
+		var ws WaveStatus
+		finish(id, "wave.json", "done", &ws)
+		want := fmt.Sprint(map[string]string{"directory": PhaseCommitted, "ledger": PhaseCommitted, "broken": PhaseFailed, "reports": WaveBlocked})
+		if fmt.Sprint(ws.Phases) != want {
+			t.Fatalf("wave phases %v, want %v", ws.Phases, want)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package workflows
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+)
+
+// Histories recorded on a real server (record_test.go). Replaying them
+// proves this build still makes the recorded decisions; a change that
+// breaks them needs workflow.GetVersion.
+var recorded = []struct {
+	file, phase string
+}{
+	{"move_approve_commit.json", PhaseCommitted},
+	{"move_rollback.json", PhaseRolledBack},
+	{"move_rejected.json", PhaseRejected},
+	{"wave.json", ""},
+}
+
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, r := range recorded {
+		t.Run(r.file, func(t *testing.T) {
+			path := filepath.Join("testdata", r.file)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatalf("recorded history missing: %v (record with UMZUG_RECORD=1 go test -tags record -run TestRecord ./workflows/)", err)
+			}
+			h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			f.Close()
+			if err != nil {
+				t.Fatalf("parse %s: %v", path, err)
+			}
+			rp := worker.NewWorkflowReplayer()
+			Register(rp)
+			if err := rp.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+				t.Fatalf("replay %s: %v", path, err)
+			}
+			last := h.Events[len(h.Events)-1]
+			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+				t.Fatalf("%s ends with %v, want a completed workflow", path, last.GetEventType())
+			}
+			if r.phase == "" {
+				return
+			}
+			var st Status
+			if err := converter.GetDefaultDataConverter().FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Phase != r.phase {
+				t.Fatalf("%s: phase %s, want %s", path, st.Phase, r.phase)
+			}
+			t.Logf("%s: %d events", r.file, len(h.Events))
+		})
+	}
+}
