@@ -284,7 +284,7 @@ func (e *engine) comparer(ctx context.Context) {
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
 		t0 := time.Now()
 		wg.Wait()
-		tracef("compare batch of %d: %v", len(b), time.Since(t0))
+		tracef("compare batch of %d: %v (target read back %d)", len(b), time.Since(t0), dRead)
 		if serr != nil || derr != nil {
 			e.fail(fmt.Errorf("compare unchanged files of copy set %s: %w", e.in.Set.Name, firstErr(serr, derr)))
 			return

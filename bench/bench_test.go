@@ -21,7 +21,10 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
-var profileDir = flag.String("umzug.profile", "", "write CPU and heap profiles of umzug's runs into this directory")
+var (
+	profileDir = flag.String("umzug.profile", "", "write CPU and heap profiles of umzug's runs into this directory")
+	reps       = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
+)
 
 // env is two OpenSSH daemons ("source" and "target") on loopback sharing
 // this machine's filesystem, a client key, a known_hosts file pinning both,
@@ -286,39 +289,50 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 		b.ReportMetric(float64(n)/wall, "umzug-files/s")
 		b.ReportMetric(float64(n)/rs, "rsync-files/s")
 
-		caseC := "(c) re-sync, nothing changed"
-		rs = e.rsync(b, src, rdst)
+		caseC := fmt.Sprintf("(c) re-sync, nothing changed (best of %d)", *reps)
+		rs = 1e9
+		best := map[string]float64{}
+		var rssMax float64
+		for range *reps {
+			rs = min(rs, e.rsync(b, src, rdst))
+			for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+				res, wall, rss = e.umzug(b, "resync-"+v, src, udst, v, false)
+				if res.CopiedFiles != 0 {
+					b.Fatalf("re-sync copied %d files", res.CopiedFiles)
+				}
+				if old, ok := best[v]; !ok || wall < old {
+					best[v] = wall
+				}
+				rssMax = max(rssMax, rss)
+			}
+		}
 		e.record(row{Case: caseC, Tool: "rsync -a", Seconds: rs, Files: int64(n)})
 		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
-			res, wall, rss = e.umzug(b, "resync-"+v, src, udst, v, false)
-			if res.CopiedFiles != 0 {
-				b.Fatalf("re-sync copied %d files", res.CopiedFiles)
-			}
-			e.record(row{Case: caseC, Tool: "umzug verify=" + v, Seconds: wall, Files: int64(n), RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
+			e.record(row{Case: caseC, Tool: "umzug verify=" + v, Seconds: best[v], Files: int64(n), RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
 		}
 
-		caseD := "(d) re-sync, 1% changed"
-		cf, cb, err := ModifyFraction(src, 0.01, 3)
-		if err != nil {
-			b.Fatal(err)
+		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			caseD := fmt.Sprintf("(d) re-sync, 1%% changed (best of %d)", *reps)
+			rs, us, rssMax := 1e9, 1e9, 0.0
+			var cf int
+			var cb int64
+			for i := range *reps {
+				var err error
+				cf, cb, err = ModifyFraction(src, 0.01, uint64(10+i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				rs = min(rs, e.rsync(b, src, rdst))
+				res, wall, rss := e.umzug(b, "resync1pct-"+v, src, udst, v, false)
+				if res.CopiedFiles != int64(cf) {
+					b.Fatalf("1%% re-sync copied %d files, want %d", res.CopiedFiles, cf)
+				}
+				mustEqual(b, src, udst)
+				us, rssMax = min(us, wall), max(rssMax, rss)
+			}
+			e.record(row{Case: caseD, Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
+			e.record(row{Case: caseD, Tool: "umzug verify=" + v, Seconds: us, Files: int64(cf), Bytes: cb, RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
 		}
-		rs = e.rsync(b, src, rdst)
-		e.record(row{Case: caseD, Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
-		res, wall, rss = e.umzug(b, "resync1pct-size_mtime", src, udst, activities.VerifySizeMtime, false)
-		if res.CopiedFiles != int64(cf) {
-			b.Fatalf("1%% re-sync copied %d files, want %d", res.CopiedFiles, cf)
-		}
-		mustEqual(b, src, udst)
-		e.record(row{Case: caseD, Tool: "umzug verify=size_mtime", Seconds: wall, Files: int64(cf), Bytes: cb, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
-		cf, cb, _ = ModifyFraction(src, 0.01, 4)
-		rs = e.rsync(b, src, rdst)
-		res, wall, rss = e.umzug(b, "resync1pct-sha256", src, udst, activities.VerifySHA256, false)
-		if res.CopiedFiles != int64(cf) {
-			b.Fatalf("1%% re-sync copied %d files, want %d", res.CopiedFiles, cf)
-		}
-		mustEqual(b, src, udst)
-		e.record(row{Case: caseD + " (again)", Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
-		e.record(row{Case: caseD + " (again)", Tool: "umzug verify=sha256", Seconds: wall, Files: int64(cf), Bytes: cb, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
 	}
 }
 

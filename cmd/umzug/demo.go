@@ -104,7 +104,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	fmt.Fprintln(out)
 
-	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui}
+	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui, bar: newCopyBar(out)}
 	final, err := w.run()
 	if err != nil {
 		return err
@@ -122,6 +122,7 @@ type demoWatcher struct {
 	began time.Time
 	o     demoOptions
 	ui    string
+	bar   *copyBar
 }
 
 func (w *demoWatcher) printf(format string, args ...any) {
@@ -140,8 +141,14 @@ func (w *demoWatcher) run() (workflows.Status, error) {
 		if err != nil && w.ctx.Err() == nil {
 			return st, fmt.Errorf("query status of %s: %w", w.id, err)
 		}
+		if st.Phase == workflows.PhaseSeed || st.Phase == workflows.PhaseCutover {
+			for _, p := range pendingCopies(w.ctx, w.c, w.id) {
+				w.bar.update(p)
+			}
+		}
 		if st.Phase != "" && !seen[st.Phase] {
 			seen[st.Phase] = true
+			w.bar.finish()
 			if err := w.enter(st); err != nil {
 				return st, err
 			}
@@ -256,13 +263,14 @@ func (w *demoWatcher) decide(name string, arg any, who string) {
 
 // summarize prints what moved and checks the trees; non-committed is exit 1.
 func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
-	w.printf("%s\n", st.Phase)
 	var files, bytes, verified int64
 	by := map[string]bool{}
 	for _, c := range st.Copies {
 		files += c.CopiedFiles
 		bytes += c.CopiedBytes
-		verified += c.Verified
+		if c.Phase == "final_sync" {
+			verified += c.Verified // the last word on each set
+		}
 		if c.VerifiedBy != "" {
 			by[c.VerifiedBy] = true
 		}
@@ -272,7 +280,7 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	for _, s := range st.Steps {
 		fmt.Fprintf(w.out, "  %-10s %-10s on %-7s exit %d\n", s.Kind, s.Name, s.Host, s.ExitCode)
 	}
-	fmt.Fprintf(w.out, "  moved %d files, %s in %s; %d files verified by %s\n",
+	fmt.Fprintf(w.out, "  moved %d files, %s in %s; after the final sync %d files verified by %s\n",
 		files, humanBytes(bytes), time.Since(w.began).Round(100*time.Millisecond), verified, joinKeys(by))
 	if st.Phase != workflows.PhaseCommitted {
 		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/serviceerror"
@@ -17,6 +18,7 @@ func init() {
 	register(newRejectCmd)
 	register(newRollbackCmd)
 	register(newCommitCmd)
+	register(newRescheduleCmd)
 }
 
 // sendUpdate sends one of the move's decisions as an Update, so the
@@ -54,6 +56,8 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 			rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
 		case workflows.RollbackSignal:
 			rec.Comment = a.Reason
+		case workflows.RescheduleSignal:
+			rec.Comment = a.Comment
 		}
 		if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "umzug: could not record the refusal in %s: %v\n", id, serr)
@@ -171,5 +175,36 @@ func newCommitCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "who decides (default $USER)")
+	return cmd
+}
+
+func newRescheduleCmd() *cobra.Command {
+	var as, comment, notBefore, duration string
+	cmd := &cobra.Command{
+		Use:   "reschedule ID --as USER --not-before TIME --duration DUR",
+		Short: "Move the cutover window of a move that awaits approval or its window",
+		Long: `reschedule sets a new cutover window, e.g. when the agreed window has
+passed or is too short for the predicted cutover. Only a listed approver may
+reschedule. TIME is RFC 3339 (2026-12-12T18:00:00+01:00), DUR a duration (4h).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				return fmt.Errorf("reschedule needs --as USER: a listed approver")
+			}
+			nb, err := time.Parse(time.RFC3339, notBefore)
+			if err != nil {
+				return fmt.Errorf("--not-before %q: use RFC 3339, e.g. 2026-12-12T18:00:00+01:00", notBefore)
+			}
+			if _, err := time.ParseDuration(duration); err != nil {
+				return fmt.Errorf("--duration %q: use a duration such as 4h or 90m", duration)
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalReschedule,
+				workflows.RescheduleSignal{By: as, NotBefore: nb, Duration: duration, Comment: comment}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
+	cmd.Flags().StringVar(&notBefore, "not-before", "", "window start, RFC 3339 (required)")
+	cmd.Flags().StringVar(&duration, "duration", "", "window length, e.g. 4h (required)")
+	cmd.Flags().StringVar(&comment, "comment", "", "why, e.g. the change number")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -84,7 +85,11 @@ func queryStatus(cmd *cobra.Command, c client.Client, id string, into any) error
 // copyProgress reads the heartbeat details of running copies: progress is
 // heartbeated, not written to history.
 func copyProgress(cmd *cobra.Command, c client.Client, id string) []activities.CopyProgress {
-	d, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
+	return pendingCopies(cmd.Context(), c, id)
+}
+
+func pendingCopies(ctx context.Context, c client.Client, id string) []activities.CopyProgress {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package workers
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -28,7 +30,12 @@ func New(c client.Client, o Options) worker.Worker {
 	if o.Activities == nil {
 		o.Activities = &activities.Activities{}
 	}
-	w := worker.New(c, o.TaskQueue, worker.Options{})
+	w := worker.New(c, o.TaskQueue, worker.Options{
+		// Copy progress reaches `umzug status` and the UI through heartbeat
+		// details; send them every few seconds, not the SDK's 30–60 s.
+		MaxHeartbeatThrottleInterval:     3 * time.Second,
+		DefaultHeartbeatThrottleInterval: 3 * time.Second,
+	})
 	if !o.ActivitiesOnly {
 		workflows.Register(w)
 	}
