@@ -514,8 +514,8 @@ func TestCopyTreeBigFileOverSeveralConnections(t *testing.T) {
 	f := newCopyFixture(t)
 	writeFile(t, filepath.Join(f.srcRoot, "big"), randBytes(9, 9<<20+77), 0o644, time.Unix(1700000000, 0))
 	res := f.copy(t, f.input(CopySet{}))
-	if res.CopiedBytes != 9<<20+77 || res.Verified != 1 {
-		t.Errorf("copied %d bytes, verified %d", res.CopiedBytes, res.Verified)
+	if res.CopiedBytes != 9<<20+77 || res.Verified != 1 || res.Recopied != 0 {
+		t.Errorf("copied %d bytes, verified %d, recopied %d", res.CopiedBytes, res.Verified, res.Recopied)
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)

@@ -159,6 +159,9 @@ func (e *env) umzug(b *testing.B, name, from, to, verify string, del bool) (acti
 	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
 		b.Fatalf("umzugcopy output %q: %v", out.String(), err)
 	}
+	if o.Result.Recopied != 0 || o.Result.Refused != 0 {
+		b.Fatalf("umzug %s: recopied %d refused %d %q", name, o.Result.Recopied, o.Result.Refused, o.Result.Refusals)
+	}
 	return o.Result, wall, float64(o.VmHWMKiB) / 1024
 }
 
