@@ -26,7 +26,7 @@ const (
 	maxConns           = 8
 	maxRefusals        = 10
 	// bigFilesAtOnce bounds how many big files use every lane at once, so
-	// memory stays at bigFilesAtOnce*lanes*2 chunks whatever the tree.
+	// memory stays at bigFilesAtOnce*lanes*3 chunks whatever the tree.
 	bigFilesAtOnce = 2
 )
 
@@ -46,7 +46,7 @@ var testHooks struct {
 }
 
 // CopyTree brings in.Set.To on in.Target up to date with in.Set.From on
-// in.Source: see DESIGN.md §5 and the package doc of the copy engine below.
+// in.Source (DESIGN.md §5).
 //
 // Files are streamed source SFTP → worker → target SFTP with the SHA-256
 // computed on the way, written to a temporary name in the target directory

@@ -47,8 +47,8 @@ var errShrunk = errors.New("source file shrank while copying")
 
 // stream copies size bytes from the source files (one handle per lane, all
 // the same file) to the target files, hashing in order. Chunk i travels
-// over lane i mod len(srcs); each lane has two buffers of its own so reads,
-// hashing and writes overlap and memory stays at 2 chunks per lane. It
+// over lane i mod len(srcs); each lane has up to three buffers of its own so
+// reads, hashing and writes overlap and memory stays at 3 chunks per lane. It
 // returns the number of bytes copied (less than size if the file shrank)
 // and the SHA-256 of exactly those bytes.
 func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64) (int64, string, error) {
@@ -65,6 +65,12 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 	if lanes > nchunks {
 		lanes = nchunks
 	}
+	// Three buffers per lane keep a read, a hash and a write in flight at
+	// once; a one-chunk file needs only two (read, then write).
+	bufsPerLane := 2
+	if nchunks > lanes {
+		bufsPerLane = 3
+	}
 	type piece struct {
 		off  int64
 		buf  []byte
@@ -78,9 +84,9 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 	var releases []func()
 	for j := range lanes {
 		hashCh[j] = make(chan *piece, 1)
-		writeCh[j] = make(chan *piece, 2)
-		free[j] = make(chan *piece, 2)
-		for range 2 {
+		writeCh[j] = make(chan *piece, bufsPerLane)
+		free[j] = make(chan *piece, bufsPerLane)
+		for range bufsPerLane {
 			b, rel := getBuf(int(cs))
 			releases = append(releases, rel)
 			free[j] <- &piece{buf: (*b)[:cs]}

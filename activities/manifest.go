@@ -91,7 +91,17 @@ func openManifest(cl *sftp.Client, host, final string) (*manifestWriter, error) 
 	if err := cl.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create state directory %s on %s for the copy manifest: %w (the copy root's parent must be writable by the SSH user)", dir, host, err)
 	}
-	tmp := path.Join(dir, tmpPrefix+path.Base(final)+"."+randomSuffix())
+	// A crashed attempt of this same copy may have left its temporary
+	// manifest; only one attempt of a move's set and phase runs at a time.
+	stale := tmpPrefix + path.Base(final) + "."
+	if ents, err := cl.ReadDir(dir); err == nil {
+		for _, fi := range ents {
+			if strings.HasPrefix(fi.Name(), stale) && fi.Mode().IsRegular() {
+				_ = cl.Remove(path.Join(dir, fi.Name()))
+			}
+		}
+	}
+	tmp := path.Join(dir, stale+randomSuffix())
 	f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return nil, fmt.Errorf("create manifest %s on %s: %w", tmp, host, err)

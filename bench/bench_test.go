@@ -246,21 +246,34 @@ func BenchmarkLargeFile(b *testing.B) {
 	}
 	defer os.RemoveAll(root)
 	for b.Loop() {
-		tarS := e.tarPipe(b, src, filepath.Join(root, "tar"))
-		os.RemoveAll(filepath.Join(root, "tar"))
-		rsS := e.rsync(b, src, filepath.Join(root, "rsync"))
-		os.RemoveAll(filepath.Join(root, "rsync"))
-		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
-			dst := filepath.Join(root, "umzug-"+v)
-			res, wall, rss := e.umzug(b, "large-"+v, src, dst, v, false)
-			mustEqual(b, src, dst)
-			os.RemoveAll(dst)
-			name := fmt.Sprintf("(a) 1 file %d MiB", size>>20)
-			e.record(row{Case: name, Tool: "umzug verify=" + v, Seconds: wall, Files: 1, Bytes: res.CopiedBytes, RSSMiB: rss, Baseline: "tar pipe", BaselineSeconds: tarS})
-			b.ReportMetric(float64(size)/1e6/wall, "umzug-"+v+"-MB/s")
+		tarS, rsS := 1e9, 1e9
+		best := map[string]float64{}
+		var rssMax float64
+		// Interleaved repetitions: load from other processes on the
+		// machine hits every tool alike; the fastest run of each counts.
+		for range *reps {
+			tarS = min(tarS, e.tarPipe(b, src, filepath.Join(root, "tar")))
+			os.RemoveAll(filepath.Join(root, "tar"))
+			rsS = min(rsS, e.rsync(b, src, filepath.Join(root, "rsync")))
+			os.RemoveAll(filepath.Join(root, "rsync"))
+			for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+				dst := filepath.Join(root, "umzug-"+v)
+				_, wall, rss := e.umzug(b, "large-"+v, src, dst, v, false)
+				mustEqual(b, src, dst)
+				os.RemoveAll(dst)
+				if old, ok := best[v]; !ok || wall < old {
+					best[v] = wall
+				}
+				rssMax = max(rssMax, rss)
+			}
 		}
-		e.record(row{Case: fmt.Sprintf("(a) 1 file %d MiB", size>>20), Tool: "tar pipe (2 hops)", Seconds: tarS, Files: 1, Bytes: size})
-		e.record(row{Case: fmt.Sprintf("(a) 1 file %d MiB", size>>20), Tool: "rsync -a", Seconds: rsS, Files: 1, Bytes: size})
+		name := fmt.Sprintf("(a) 1 file %d MiB (best of %d)", size>>20, *reps)
+		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			e.record(row{Case: name, Tool: "umzug verify=" + v, Seconds: best[v], Files: 1, Bytes: size, RSSMiB: rssMax, Baseline: "tar pipe", BaselineSeconds: tarS})
+			b.ReportMetric(float64(size)/1e6/best[v], "umzug-"+v+"-MB/s")
+		}
+		e.record(row{Case: name, Tool: "tar pipe (2 hops)", Seconds: tarS, Files: 1, Bytes: size})
+		e.record(row{Case: name, Tool: "rsync -a", Seconds: rsS, Files: 1, Bytes: size})
 		b.ReportMetric(float64(size)/1e6/tarS, "tar-MB/s")
 		b.ReportMetric(float64(size)/1e6/rsS, "rsync-MB/s")
 	}
@@ -283,10 +296,19 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 	defer os.RemoveAll(root)
 	rdst, udst := filepath.Join(root, "rsync"), filepath.Join(root, "umzug")
 	for b.Loop() {
-		caseB := fmt.Sprintf("(b) %d files 1–64 KiB", n)
-		rs := e.rsync(b, src, rdst)
-		res, wall, rss := e.umzug(b, "small-seed", src, udst, activities.VerifySHA256, false)
-		mustEqual(b, src, udst)
+		caseB := fmt.Sprintf("(b) %d files 1–64 KiB (best of %d)", n, *reps)
+		rs, wall, rss := 1e9, 1e9, 0.0
+		var res activities.CopyResult
+		for i := range *reps {
+			if i > 0 {
+				os.RemoveAll(rdst)
+				os.RemoveAll(udst)
+			}
+			rs = min(rs, e.rsync(b, src, rdst))
+			r, w, m := e.umzug(b, "small-seed", src, udst, activities.VerifySHA256, false)
+			mustEqual(b, src, udst)
+			res, wall, rss = r, min(wall, w), max(rss, m)
+		}
 		e.record(row{Case: caseB, Tool: "rsync -a", Seconds: rs, Files: int64(n), Bytes: total})
 		e.record(row{Case: caseB, Tool: "umzug verify=sha256", Seconds: wall, Files: res.CopiedFiles, Bytes: res.CopiedBytes, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
 		b.ReportMetric(float64(n)/wall, "umzug-files/s")

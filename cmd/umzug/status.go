@@ -132,7 +132,11 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 			p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, humanBytes(int64(p.BytesPerSec)), eta)
 	}
 	if st.Phase == workflows.PhaseAwaitingApproval {
-		fmt.Fprintf(w, "approvals   %v; %d more needed from %v\n", st.Approvals, st.ApprovalsNeeded, st.PendingApprovers)
+		got := "none yet"
+		if len(st.Approvals) > 0 {
+			got = strings.Join(st.Approvals, ", ")
+		}
+		fmt.Fprintf(w, "approvals   %s; %d more needed from %s\n", got, st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
 		if st.ApprovalDeadline != nil {
 			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -191,6 +192,9 @@ func buildConfig(opts Options) (*config.Config, error) {
 		return nil, fmt.Errorf("namespace %q: %w", opts.Namespace, err)
 	}
 	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
+		if strings.Contains(err.Error(), "database is locked") {
+			return nil, fmt.Errorf("database %s is in use by another process (another `umzug dev` on it?): %w", sqlConf.DatabaseName, err)
+		}
 		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
 	}
 
