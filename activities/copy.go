@@ -41,6 +41,7 @@ const (
 var testHooks struct {
 	forceReadBack bool             // verify by reading back even where sha256sum exists
 	afterPlace    func(rel string) // called after each file is renamed into place
+	beforeCopy    func(rel string) // called before each file is opened
 	conns         int              // SSH connections per side; 0 = default
 	freeBytes     int64            // pretend the target has this much free space
 }

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
 )
+
+// errVanished: a source file listed by the walk was gone when opened.
+var errVanished = errors.New("source file vanished")
 
 // worker takes files from the walk: unchanged ones go to the comparer
 // (verify = "sha256") or straight to the manifest; the rest are copied.
@@ -34,6 +38,15 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			continue
 		}
 		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
+		if errors.Is(err, errVanished) {
+			// Deleted by the running application since the walk listed
+			// it (seed runs live); the next sync sees the tree as it is.
+			e.files.Add(-1)
+			e.bytes.Add(-t.fi.Size())
+			e.prog.filesTotal.Add(-1)
+			e.refuse(t.rel, "vanished from the source during the copy")
+			continue
+		}
 		if err != nil {
 			e.fail(err)
 			continue
@@ -77,6 +90,9 @@ func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
 // error the temporary file is removed. It returns the SHA-256 of the bytes
 // streamed.
 func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.FileInfo) (sum string, err error) {
+	if h := testHooks.beforeCopy; h != nil {
+		h(rel)
+	}
 	src, dst := e.srcPath(rel), e.dstPath(rel)
 	scls, dcls := e.src.clients(), e.dst.clients()
 	n := min(len(scls), len(dcls))
@@ -117,6 +133,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}()
 	for k := range lanes {
 		f, err := scls[(base+k)%n].Open(src)
+		if err != nil && k == 0 && errors.Is(err, os.ErrNotExist) {
+			return "", errVanished
+		}
 		if err != nil {
 			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
 		}

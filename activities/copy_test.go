@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
@@ -341,7 +344,10 @@ func TestCopyTreeResumesAfterKill(t *testing.T) {
 	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
 		t.Errorf("temporary files left after cancel: %v", tmp)
 	}
-	// A crashed (not cancelled) worker leaves a temporary file behind.
+	// A crashed (not cancelled) worker leaves temporary files behind: a
+	// partial file and a partial manifest in the state directory.
+	staleMan := filepath.Join(filepath.Dir(f.dstRoot), ".umzug", "umzug_test_finance", tmpPrefix+"ledger-seed.jsonl.0123456789ab")
+	writeFile(t, staleMan, []byte("{}\n"), 0o600, time.Now())
 	stale := filepath.Join(f.dstRoot, "d03", tmpPrefix+"f0003.abcdef")
 	writeFile(t, stale, []byte("partial"), 0o600, time.Now())
 
@@ -352,8 +358,10 @@ func TestCopyTreeResumesAfterKill(t *testing.T) {
 	if res.CopiedFiles+res.Unchanged != n {
 		t.Errorf("copied %d + unchanged %d != %d", res.CopiedFiles, res.Unchanged, n)
 	}
-	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("stale temporary file not removed: %v", err)
+	for _, p := range []string{stale, staleMan} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale temporary file %s not removed: %v", p, err)
+		}
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
@@ -611,5 +619,55 @@ func TestCopyTreeSHA256SumWithoutXargs(t *testing.T) {
 	res = f.copy(t, f.input(CopySet{}))
 	if res.CopiedFiles != 0 || res.Verified != int64(files) {
 		t.Errorf("re-sync copied %d verified %d", res.CopiedFiles, res.Verified)
+	}
+}
+
+func TestCopyTreeInActivityHeartbeats(t *testing.T) {
+	f := newCopyFixture(t)
+	files, nbytes := buildTree(t, f.srcRoot)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	var beats atomic.Int64
+	var last CopyProgress
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) {
+		var p CopyProgress
+		if err := d.Get(&p); err == nil {
+			last = p
+			beats.Add(1)
+		}
+	})
+	env.RegisterActivity(f.a.CopyTree)
+	v, err := env.ExecuteActivity(f.a.CopyTree, f.input(CopySet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res CopyResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.CopiedFiles != int64(files) {
+		t.Errorf("copied %d files, want %d", res.CopiedFiles, files)
+	}
+	if beats.Load() == 0 || last.FilesDone != int64(files) || last.BytesDone != nbytes || last.Set != "ledger" {
+		t.Errorf("heartbeats %d, last %+v; want the final position %d files %d bytes", beats.Load(), last, files, nbytes)
+	}
+}
+
+func TestCopyTreeSourceFileVanishes(t *testing.T) {
+	f := newCopyFixture(t)
+	files, _ := buildTree(t, f.srcRoot)
+	testHooks.beforeCopy = func(rel string) {
+		if rel == "README" {
+			os.Remove(filepath.Join(f.srcRoot, rel))
+		}
+	}
+	defer func() { testHooks.beforeCopy = nil }()
+	res := f.copy(t, f.input(CopySet{}))
+	if res.Files != int64(files-1) || res.Refused != 1 || !strings.Contains(strings.Join(res.Refusals, ""), "vanished") {
+		t.Errorf("files %d refused %d %q", res.Files, res.Refused, res.Refusals)
+	}
+	// The dangling in-tree symlink to README is still copied as a link.
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -77,6 +77,11 @@ func (m *move) runStep(ctx workflow.Context, b Block) error {
 func (m *move) runCheck(ctx workflow.Context, b Block) error {
 	h := m.host(b.On)
 	n := attempts(b)
+	// Histories recorded before retries meant "extra attempts" ran a check
+	// `retries` times; they must replay as they ran.
+	if workflow.GetVersion(ctx, changeCheckRetriesExtra, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		n = max(1, b.Retries)
+	}
 	var last string
 	for k := 1; k <= n; k++ {
 		if k > 1 && b.Interval > 0 {

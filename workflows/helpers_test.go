@@ -154,7 +154,7 @@ func finance() MoveInput {
 				{Kind: BlockStep, Name: "stop_app", On: "source", Run: "systemctl stop finance", Undo: "systemctl start finance", Timeout: 2 * time.Minute},
 				{Kind: BlockFinalSync},
 				{Kind: BlockStep, Name: "start_app", On: "target", Run: "systemctl start finance", Undo: "systemctl stop finance"},
-				{Kind: BlockCheck, Name: "health", On: "target", Run: "curl -fsS http://127.0.0.1:8080/health", Retries: 3, Interval: 10 * time.Second},
+				{Kind: BlockCheck, Name: "health", On: "target", Run: "curl -fsS http://127.0.0.1:8080/health", Retries: 2, Interval: 10 * time.Second},
 			},
 		},
 		Soak: 24 * time.Hour,

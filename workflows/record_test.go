@@ -80,7 +80,7 @@ func recordInput(app string) MoveInput {
 	in.PlanName, in.Application, in.SearchAttributes = "record", app, true
 	in.Soak = 3 * time.Second
 	in.Cutover.Blocks[3].Interval = time.Second
-	in.Cutover.Blocks[3].Retries = 2
+	in.Cutover.Blocks[3].Retries = 1
 	return in
 }
 

@@ -14,6 +14,9 @@ import (
 // Histories recorded on a real server (record_test.go). Replaying them
 // proves this build still makes the recorded decisions; a change that
 // breaks them needs workflow.GetVersion.
+// testdata/v0 holds the histories recorded before check retries became
+// "attempts after the first" (GetVersion change check-retries-are-extra-
+// attempts); they must keep replaying.
 var recorded = []struct {
 	file, phase string
 }{
@@ -21,6 +24,10 @@ var recorded = []struct {
 	{"move_rollback.json", PhaseRolledBack},
 	{"move_rejected.json", PhaseRejected},
 	{"wave.json", ""},
+	{"v0/move_approve_commit.json", PhaseCommitted},
+	{"v0/move_rollback.json", PhaseRolledBack},
+	{"v0/move_rejected.json", PhaseRejected},
+	{"v0/wave.json", ""},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

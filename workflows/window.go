@@ -135,9 +135,13 @@ func commandEstimate(b Block) time.Duration {
 	return DefaultCommandEstimate
 }
 
-// attempts is how often a check runs at most: retries = 10 means ten
-// attempts, and at least one.
-func attempts(b Block) int { return max(1, b.Retries) }
+// attempts is how often a check runs at most: the first try plus
+// `retries` more (docs/plan-language.md), so retries = 0 runs it once.
+func attempts(b Block) int { return 1 + max(0, b.Retries) }
+
+// changeCheckRetriesExtra is the workflow.GetVersion change ID for
+// "retries are attempts after the first" (before: the number of attempts).
+const changeCheckRetriesExtra = "check-retries-are-extra-attempts"
 
 func (m *move) checkReschedule(p RescheduleSignal) string {
 	if p.By == "" {

@@ -232,8 +232,8 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 			checks++
 		}
 	}
-	if checks != 5 {
-		t.Fatalf("health check attempts %d, want 5 (retries = 5)", checks)
+	if checks != 6 {
+		t.Fatalf("health check attempts %d, want 6 (the first and retries = 5 more)", checks)
 	}
 	if !strings.Contains(st.Error, "check health") || !strings.Contains(st.Error, "fin_lg") {
 		t.Fatalf("error %q should name the check and the host", st.Error)

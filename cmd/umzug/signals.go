@@ -78,11 +78,11 @@ func planDigest(cmd *cobra.Command, paths []string) (string, error) {
 	if len(paths) == 0 {
 		return "", nil
 	}
+	// The digest covers the files as read, whatever their variables: an
+	// approver binds to the text reviewed, not to one evaluation of it.
 	p, diags := plans.Load(paths, plans.LoadOptions{})
-	if p == nil || diags.HasErrors() {
-		// The digest covers the files, not their validity, but a broken
-		// plan is not something anyone should approve.
-		return "", &exitError{code: 1, err: fmt.Errorf("plan %v does not load: %s", paths, diags.Error())}
+	if p == nil {
+		return "", &exitError{code: 1, err: fmt.Errorf("plan %v cannot be read: %s", paths, diags.Error())}
 	}
 	return p.SHA256, nil
 }
