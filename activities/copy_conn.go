@@ -40,6 +40,7 @@ type endpoint struct {
 
 	growOnce sync.Once
 	growWG   sync.WaitGroup
+	grown    chan struct{} // closed when grow has finished dialing
 
 	toolMu    sync.Mutex
 	tool      sumTool
@@ -65,7 +66,7 @@ func (ep *endpoint) setTool(t sumTool) {
 }
 
 func (a *Activities) openEndpoint(ctx context.Context, h Host, want int) (*endpoint, error) {
-	ep := &endpoint{a: a, host: h, name: hostLabel(h), want: want}
+	ep := &endpoint{a: a, host: h, name: hostLabel(h), want: want, grown: make(chan struct{})}
 	c, cl, err := ep.dialOne(ctx)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,19 @@ func (ep *endpoint) grow(ctx context.Context) {
 				ep.mu.Unlock()
 			})
 		}
+		go func() { ep.growWG.Wait(); close(ep.grown) }()
 	})
+}
+
+// waitGrown starts growing if needed and waits until every connection is
+// up (or failed): a big file is striped over the connections present when
+// it starts, so it should not start on the primary alone.
+func (ep *endpoint) waitGrown(ctx context.Context) {
+	ep.grow(ctx)
+	select {
+	case <-ep.grown:
+	case <-ctx.Done():
+	}
 }
 
 // clients returns the SFTP clients available now (at least the primary).

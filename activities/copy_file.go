@@ -94,6 +94,10 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		h(rel)
 	}
 	src, dst := e.srcPath(rel), e.dstPath(rel)
+	if fi.Size() >= bigFile {
+		e.src.waitGrown(ctx)
+		e.dst.waitGrown(ctx)
+	}
 	scls, dcls := e.src.clients(), e.dst.clients()
 	n := min(len(scls), len(dcls))
 	lanes := 1

@@ -119,8 +119,16 @@ func (m *move) details() {
 			b.WriteString(fmt.Sprintf("- approval deadline: %s\n", m.st.ApprovalDeadline.Format(time.RFC3339)))
 		}
 	}
-	if m.st.WindowNote != "" {
+	if m.st.WindowNote != "" && (m.st.Phase == PhaseAwaitingApproval || m.st.Phase == PhaseCutover) {
 		b.WriteString(fmt.Sprintf("- window: %s\n", m.st.WindowNote))
+	}
+	if n := len(m.st.Signals); n > 0 {
+		r := m.st.Signals[n-1]
+		verdict := "accepted"
+		if !r.Accepted {
+			verdict = "**refused**: " + r.Reason
+		}
+		b.WriteString(fmt.Sprintf("- last decision: %s by %s, %s\n", r.Name, r.Identity, verdict))
 	}
 	if m.st.SoakUntil != nil && m.st.Phase == PhaseSoak {
 		b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`)\n", m.st.SoakUntil.Format(time.RFC3339)))

@@ -32,8 +32,8 @@ const (
 	descCommit     = `During soak: end the soak now and keep the target. JSON: {"by": "a.meier"}`
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
-	descRefused = `Records an update that a validator refused (sent by the umzug CLI); changes nothing. ` +
-		`JSON: {"name": "approve", "identity": "a.meier", "reason": "..."}`
+	descRefused = `Internal: the umzug CLI sends it to record an approve/reject/... that was refused at once. ` +
+		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
 )
 
 func (m *move) registerHandlers(ctx workflow.Context) error {
@@ -141,4 +141,7 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 func (m *move) record(r SignalRecord) {
 	r.At = workflow.Now(m.dctx)
 	m.st.Signals = append(m.st.Signals, r)
+	// The Web UI answers every signal with "Workflow signaled."; the
+	// details are where a UI user sees whether it counted.
+	m.details()
 }

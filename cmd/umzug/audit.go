@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/umzug-dev/umzug/internal/audit"
@@ -36,56 +40,11 @@ whether the record is consistent with the code. Exit 1 if it is not.`,
 				return err
 			}
 			defer c.Close()
-			h, err := audit.Fetch(ctx, c, id)
-			if err != nil {
-				return err
-			}
-			rep, err := audit.Build(id, h)
-			if err != nil {
-				return err
-			}
-			if !rep.Closed && rep.WorkflowType == workflows.MoveWorkflow {
-				var st workflows.Status
-				if queryStatus(cmd, c, id, &st) == nil {
-					rep.ApplyRunningStatus(st)
-				}
-			}
-			replayErr := audit.Replay(h)
-			rep.Replay = "consistent"
-			if replayErr != nil {
-				rep.Replay = "INCONSISTENT: " + replayErr.Error()
-			}
 			if outDir == "" {
 				outDir = "audit-" + strings.ReplaceAll(id, "/", "_")
 			}
-			if err := os.MkdirAll(outDir, 0o755); err != nil {
-				return fmt.Errorf("create %s: %w", outDir, err)
-			}
-			hj, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+			rep, replayErr, err := writeAudit(ctx, c, id, outDir)
 			if err != nil {
-				return fmt.Errorf("encode history: %w", err)
-			}
-			if err := os.WriteFile(filepath.Join(outDir, "history.json"), hj, 0o644); err != nil {
-				return err
-			}
-			f, err := os.Create(filepath.Join(outDir, "report.json"))
-			if err != nil {
-				return err
-			}
-			if err := writeJSON(f, rep); err != nil {
-				f.Close()
-				return err
-			}
-			f.Close()
-			mf, err := os.Create(filepath.Join(outDir, "report.md"))
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteMarkdown(mf); err != nil {
-				mf.Close()
-				return err
-			}
-			if err := mf.Close(); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "audit of %s written to %s (report.md, report.json, history.json); %d events; replay %s\n",
@@ -98,4 +57,49 @@ whether the record is consistent with the code. Exit 1 if it is not.`,
 	}
 	cmd.Flags().StringVar(&outDir, "out", "", "output directory (default audit-<id>)")
 	return cmd
+}
+
+// writeAudit exports the history of id, replays it against this build and
+// writes history.json, report.json and report.md into outDir. rep.Replay
+// says whether the record is consistent with the code; replayErr is why not.
+func writeAudit(ctx context.Context, c client.Client, id, outDir string) (rep *audit.Report, replayErr, err error) {
+	h, err := audit.Fetch(ctx, c, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rep, err = audit.Build(id, h); err != nil {
+		return nil, nil, err
+	}
+	if !rep.Closed && rep.WorkflowType == workflows.MoveWorkflow {
+		var st workflows.Status
+		if v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus); err == nil && v.Get(&st) == nil {
+			rep.ApplyRunningStatus(st)
+		}
+	}
+	replayErr = audit.Replay(h)
+	rep.Replay = "consistent"
+	if replayErr != nil {
+		rep.Replay = "INCONSISTENT: " + replayErr.Error()
+	}
+	hj, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode history of %s: %w", id, err)
+	}
+	rj, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode report of %s: %w", id, err)
+	}
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("create audit directory %s: %w", outDir, err)
+	}
+	for name, b := range map[string][]byte{"history.json": hj, "report.json": append(rj, '\n'), "report.md": md.Bytes()} {
+		if err := os.WriteFile(filepath.Join(outDir, name), b, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("write audit %s: %w", name, err)
+		}
+	}
+	return rep, replayErr, nil
 }

@@ -55,7 +55,7 @@ the target tree equals the source tree.`,
 	cmd.Flags().StringVar(&o.dir, "dir", "/tmp/umzug-demo", "directory for the demo data centers, keys and plan (wiped on each run)")
 	cmd.Flags().StringVar(&o.paderbornAddr, "paderborn", "127.0.0.1:2222", "SSH address of the demo source data center")
 	cmd.Flags().StringVar(&o.lemgoAddr, "lemgo", "127.0.0.1:2223", "SSH address of the demo target data center")
-	cmd.Flags().IntVar(&o.scale, "scale", 1, "multiply the sample data (1 = about 2,600 files, 60 MiB)")
+	cmd.Flags().IntVar(&o.scale, "scale", 1, "multiply the sample data (1 = about 2,150 files, 92 MiB)")
 	cmd.Flags().StringVar(&o.as, "as", "a.meier", "who starts the move (four-eyes: this identity cannot approve it)")
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve as b.schulz and c.yilmaz, commit after the health check, and exit")
 	return cmd
@@ -83,7 +83,13 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	if p == nil || diags.HasErrors() {
 		return fmt.Errorf("demo plan %s does not load: %s", env.PlanFile, diags.Error())
 	}
-	started, err := launch.Start(ctx, st.client, p, launch.Options{StartedBy: o.as, Namespace: st.server.Namespace()})
+	// Start as the starter's own client, so history names who started it.
+	starter, err := dialTemporal(ctx, st.server.Address(), st.server.Namespace(), o.as+"@umzug-demo")
+	if err != nil {
+		return err
+	}
+	started, err := launch.Start(ctx, starter, p, launch.Options{StartedBy: o.as, Namespace: st.server.Namespace()})
+	starter.Close()
 	if err != nil {
 		return err
 	}
@@ -218,15 +224,17 @@ func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
 	if w.ui != "" {
 		fmt.Fprintf(w.out, "    1. open %s\n", launch.UILink(w.ui, "default", w.id))
 	}
-	fmt.Fprintln(w.out, `    2. click "Send a Signal" (the signal menu at the top right of the workflow page)`)
-	fmt.Fprintln(w.out, `    3. signal name: approve`)
+	fmt.Fprintln(w.out, `    2. More Actions (top right) → Send a Signal; Signal name: approve`)
+	fmt.Fprintln(w.out, `    3. Data (keep Encoding json/plain), then Submit:`)
 	for i, who := range st.PendingApprovers {
 		if i == 2 {
 			break
 		}
-		fmt.Fprintf(w.out, "       input:       {\"approver\": \"%s\", \"comment\": \"CHG-4711\"}\n", who)
+		fmt.Fprintf(w.out, "       {\"approver\": \"%s\", \"comment\": \"CHG-4711\"}\n", who)
 	}
-	fmt.Fprintln(w.out, "    (send it once per approver; an approval as the starter is refused and recorded)")
+	fmt.Fprintln(w.out, "    (once per approver; the UI answers \"Workflow signaled.\" either way: whether it counted")
+	fmt.Fprintln(w.out, "     shows in the User Metadata tab's Current Details and in `umzug status`; an approval")
+	fmt.Fprintln(w.out, "     as the starter is refused and recorded)")
 	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
 }
 
@@ -280,8 +288,8 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	for _, s := range st.Steps {
 		fmt.Fprintf(w.out, "  %-10s %-10s on %-7s exit %d\n", s.Kind, s.Name, s.Host, s.ExitCode)
 	}
-	fmt.Fprintf(w.out, "  moved %d files, %s in %s; after the final sync %d files verified by %s\n",
-		files, humanBytes(bytes), time.Since(w.began).Round(100*time.Millisecond), verified, joinKeys(by))
+	fmt.Fprintf(w.out, "  moved %d files, %s; after the final sync %d files verified by %s; %s from start to %s\n",
+		files, humanBytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
 	if st.Phase != workflows.PhaseCommitted {
 		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
 	}
@@ -289,9 +297,17 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	fmt.Fprintf(w.out, "  target equals source: %d files, %d directories, %d symlinks, %s (modes, mtimes, contents)\n",
+	fmt.Fprintf(w.out, "  target equals source: %d files, %d directories, %d symlink(s), %s (contents, modes, mtimes)\n",
 		sum.Files, sum.Dirs, sum.Symlinks, humanBytes(sum.Bytes))
-	fmt.Fprintf(w.out, "  audit report: umzug audit %s (while this demo runs)\n", w.id)
+	auditDir := filepath.Join(env.Dir, "audit")
+	rep, replayErr, err := writeAudit(w.ctx, w.c, w.id, auditDir)
+	if err != nil {
+		return fmt.Errorf("audit of %s: %w", w.id, err)
+	}
+	fmt.Fprintf(w.out, "  audit report: %s (%d events; replay %s)\n", filepath.Join(auditDir, "report.md"), rep.Events, rep.Replay)
+	if replayErr != nil {
+		return &exitError{code: 1, err: replayErr}
+	}
 	if !w.o.autoApprove {
 		fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
 		<-w.ctx.Done()

@@ -251,7 +251,7 @@ func TestDemoAutoApprove(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d", code)
 	}
-	for _, want := range []string{"approve as a.meier: refused", "approve as b.schulz: accepted", "committed", "target equals source"} {
+	for _, want := range []string{"approve as a.meier: refused", "approve as b.schulz: accepted", "committed", "target equals source", "replay consistent"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
