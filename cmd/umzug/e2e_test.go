@@ -164,6 +164,9 @@ func TestMoveApprovedCommittedAudited(t *testing.T) {
 	if _, err := treecmp.Equal(e.env.SourceData(), e.env.TargetData(), treecmp.Options{Skip: e.env.Excluded}); err != nil {
 		t.Fatal(err)
 	}
+	if code, out, _ := cli(t, "status", "--watch", financeID); code != 0 || !strings.Contains(out, "committed") || !strings.Contains(out, "approve by b.schulz") {
+		t.Fatalf("status --watch of an ended move: exit %d %q", code, out)
+	}
 	// The stop step ran on the source, the start step on the target.
 	hosts := map[string]string{}
 	for _, s := range st.Steps {

@@ -21,7 +21,10 @@ import (
 func init() { register(newStatusCmd) }
 
 func newStatusCmd() *cobra.Command {
-	var output string
+	var (
+		output string
+		watch  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "status [ID]",
 		Short: "Phase, progress and pending approvals of a move; without ID, list the moves",
@@ -52,6 +55,9 @@ func newStatusCmd() *cobra.Command {
 				printWave(out, id, ws)
 				return nil
 			}
+			if watch {
+				return watchMove(cmd, c, id)
+			}
 			var st workflows.Status
 			if err := queryStatus(cmd, c, id, &st); err != nil {
 				return err
@@ -68,6 +74,7 @@ func newStatusCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the move: phase changes and a copy progress bar, until it ends")
 	return cmd
 }
 
@@ -235,4 +242,36 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// watchMove follows a move until it ends: each phase once, copy progress
+// as a bar, then the full status.
+func watchMove(cmd *cobra.Command, c client.Client, id string) error {
+	out := cmd.OutOrStdout()
+	bar := newCopyBar(out)
+	defer bar.finish()
+	last := ""
+	for {
+		var st workflows.Status
+		if err := queryStatus(cmd, c, id, &st); err != nil {
+			return err
+		}
+		if st.Phase != last {
+			bar.finish()
+			fmt.Fprintf(out, "%s  %s\n", time.Now().Format("15:04:05"), st.Phase)
+			last = st.Phase
+		}
+		if isFinal(st.Phase) {
+			printStatus(out, id, st, nil)
+			return nil
+		}
+		for _, p := range copyProgress(cmd, c, id) {
+			bar.update(p)
+		}
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
