@@ -297,8 +297,8 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	fmt.Fprintf(w.out, "  target equals source: %d files, %d directories, %d symlink(s), %s (contents, modes, mtimes)\n",
-		sum.Files, sum.Dirs, sum.Symlinks, humanBytes(sum.Bytes))
+	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
+		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
 	auditDir := filepath.Join(env.Dir, "audit")
 	rep, replayErr, err := writeAudit(w.ctx, w.c, w.id, auditDir)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,8 +64,8 @@ stdout as one JSON array for CI, and nothing else.`,
 }
 
 func printValid(cmd *cobra.Command, p *plans.Plan) {
-	fmt.Fprintf(cmd.OutOrStdout(), "plan %s is valid: %d applications, %d hosts, sha256 %s\n",
-		p.Name, len(p.Applications), len(p.Hosts), p.SHA256)
+	fmt.Fprintf(cmd.OutOrStdout(), "plan %s is valid: %s, %s, sha256 %s\n",
+		p.Name, count(len(p.Applications), "application"), count(len(p.Hosts), "host"), p.SHA256)
 }
 
 func validateJSON(cmd *cobra.Command, args []string, vf *varFlags) error {
@@ -91,4 +92,15 @@ func validateJSON(cmd *cobra.Command, args []string, vf *varFlags) error {
 		return &exitError{code: 1, err: fmt.Errorf("")}
 	}
 	return nil
+}
+
+// count says "1 host", "2 hosts", "3 directories".
+func count(n int, noun string) string {
+	switch {
+	case n == 1:
+		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
