@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ const (
 	// bigFilesAtOnce bounds how many big files use every lane at once, so
 	// memory stays at bigFilesAtOnce*lanes*3 chunks whatever the tree.
 	bigFilesAtOnce = 2
+	// Extra connections are dialed once this much is queued for copying.
+	growAfterFiles = 256
+	growAfterBytes = 64 << 20
 )
 
 // Error types of non-retryable copy failures (temporal ApplicationError).
@@ -58,7 +62,15 @@ var testHooks struct {
 // absolute or leaves the tree, devices, sockets and FIFOs are refused and
 // counted. A source root that is a symlink is resolved once (the directory
 // it points to is copied, noted in Refusals without counting as refused); a
-// target root that is a symlink is refused.
+// target root that is a symlink is refused. Owners are copied by number
+// (uid/gid) and only when the target user is root; symlinks keep the
+// owner of whoever created them. A source file that vanishes between the
+// walk and its copy (seed runs live) is counted in Refused and skipped.
+//
+// Tuning (environment of the worker): UMZUG_COPY_CONNS sets the SSH
+// connections per host (default 2), UMZUG_COPY_CONCURRENCY the files in
+// flight when the copy set does not say (default 16); UMZUG_COPY_TRACE=1
+// prints phase timings to stderr. Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
 	start := time.Now()
 	e, err := a.newEngine(ctx, in, false)
@@ -96,6 +108,33 @@ type dirMeta struct {
 	mode     fs.FileMode
 	mtime    int64
 	uid, gid uint32
+	// The target directory as the walk found it; a directory that
+	// already matched and saw no change in this run is left alone.
+	existed        bool
+	oldMode        fs.FileMode
+	oldMtime       int64
+	oldUID, oldGID uint32
+}
+
+func newDirMeta(rel string, fi, old os.FileInfo) dirMeta {
+	d := dirMeta{rel: rel, mode: fi.Mode(), mtime: fi.ModTime().Unix(), uid: uidOf(fi), gid: gidOf(fi)}
+	if old != nil && old.IsDir() {
+		d.existed, d.oldMode, d.oldMtime, d.oldUID, d.oldGID = true, old.Mode(), old.ModTime().Unix(), uidOf(old), gidOf(old)
+	}
+	return d
+}
+
+// markDirty notes that directory rel (relative to the target root) was
+// written to in this run, so its mtime must be set again.
+func (e *engine) markDirty(rel string) { e.dirty.Store(rel, struct{}{}) }
+
+// markParentDirty marks the directory holding entry rel.
+func (e *engine) markParentDirty(rel string) {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		e.markDirty(rel[:i])
+	} else {
+		e.markDirty("")
+	}
 }
 
 type fileTask struct {
@@ -134,6 +173,8 @@ type engine struct {
 	refMu                                        sync.Mutex
 	refusals                                     []string
 	dirList                                      []dirMeta
+	dirty                                        sync.Map // rel of directories written to
+	pendFiles, pendBytes                         atomic.Int64
 	errMu                                        sync.Mutex
 	err                                          error
 	cancel                                       context.CancelFunc
@@ -157,6 +198,9 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	conc := set.Concurrency
 	if conc <= 0 {
 		conc = defaultConcurrency
+		if n, err := strconv.Atoi(os.Getenv("UMZUG_COPY_CONCURRENCY")); err == nil && n > 0 {
+			conc = n
+		}
 	}
 	n := connsPerSide()
 	if dry {
@@ -269,9 +313,12 @@ func (e *engine) prepare(ctx context.Context) error {
 	if !fi.IsDir() {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: source %s on %s is not a directory", e.in.Set.Name, e.from, e.src.name), ErrTypeCopyRefused, nil)
 	}
-	e.dirList = append(e.dirList, dirMeta{rel: "", mode: fi.Mode(), mtime: fi.ModTime().Unix(), uid: uidOf(fi), gid: gidOf(fi)})
-
 	tfi, err := dcl.Lstat(e.to)
+	if err == nil {
+		e.dirList = append(e.dirList, newDirMeta("", fi, tfi))
+	} else {
+		e.dirList = append(e.dirList, newDirMeta("", fi, nil))
+	}
 	switch {
 	case err == nil && tfi.Mode()&os.ModeSymlink != 0:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: target root %s on %s is a symlink; refusing to write through it (point `to` at the real directory)", e.in.Set.Name, e.to, e.dst.name), ErrTypeCopyRefused, nil)
@@ -305,11 +352,16 @@ func (e *engine) prepare(ctx context.Context) error {
 		return nil
 	}
 	if !targetExists {
+		// A first seed copies everything: dial the extra connections now,
+		// in parallel with the walk.
+		e.src.grow(ctx)
+		e.dst.grow(ctx)
 		if err := dcl.MkdirAll(e.to); err != nil {
 			return fmt.Errorf("create target root %s on %s: %w", e.to, e.dst.name, err)
 		}
-	} else if tfi.Mode().Perm()&0o200 == 0 {
+	} else if tfi.Mode().Perm()&0o700 != 0o700 {
 		_ = dcl.Chmod(e.to, tfi.Mode().Perm()|0o700)
+		e.markDirty("")
 	}
 	e.man, err = openManifest(dcl, e.dst.name, manifestPath(e.to, e.in.MoveID, e.in.Set.Name, e.in.Phase))
 	if err != nil {
@@ -357,8 +409,10 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 	}
 	tracef("prepared %v", time.Since(t0))
 	e.tasks = make(chan fileTask, 2*e.opt.concurrency)
-	e.cmpQ = make(chan sumItem, 1024)
-	e.verQ = make(chan sumItem, 1024)
+	// Deep queues: a hash batch takes a session start plus the hashing,
+	// and workers must not wait for it (an item is ~200 bytes).
+	e.cmpQ = make(chan sumItem, 4*hashBatchFiles)
+	e.verQ = make(chan sumItem, 4*hashBatchFiles)
 	var workers, checkers sync.WaitGroup
 	if !e.opt.dry {
 		for i := range e.opt.concurrency {
@@ -448,6 +502,10 @@ func (e *engine) result() CopyResult {
 }
 
 func (e *engine) applyDirMeta(d dirMeta) error {
+	if _, dirty := e.dirty.Load(d.rel); d.existed && !dirty && modeBits(d.oldMode) == modeBits(d.mode) &&
+		d.oldMtime == d.mtime && (!e.chown || (d.oldUID == d.uid && d.oldGID == d.gid)) {
+		return nil
+	}
 	cl := e.dst.primary
 	p := e.dstPath(d.rel)
 	if e.chown {
@@ -503,6 +561,33 @@ func manifestOf(rel string, fi os.FileInfo, sum, link string) manifestEntry {
 type walkDir struct {
 	rel       string
 	tgtExists bool
+	list      *listing // started when the directory neared the top of the stack
+}
+
+// listing is both sides' directory listing, fetched ahead of the walk.
+type listing struct {
+	done        chan struct{}
+	ents, tents []os.FileInfo
+	err, terr   error
+}
+
+// walkAhead is how many directories are listed ahead of the walk: each
+// listing is a few round trips per side, and memory stays at walkAhead
+// directory listings.
+const walkAhead = 8
+
+func (e *engine) startListing(d walkDir) *listing {
+	l := &listing{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		var wg sync.WaitGroup
+		if d.tgtExists {
+			wg.Go(func() { l.tents, l.terr = e.dst.primary.ReadDir(e.dstPath(d.rel)) })
+		}
+		l.ents, l.err = e.src.primary.ReadDir(e.srcPath(d.rel))
+		wg.Wait()
+	}()
+	return l
 }
 
 // walk visits the source tree depth first, one directory listing at a
@@ -510,7 +595,7 @@ type walkDir struct {
 // each entry with the target directory's listing, creates directories and
 // symlinks itself and hands regular files to the workers.
 func (e *engine) walk(ctx context.Context) error {
-	scl, dcl := e.src.primary, e.dst.primary
+	dcl := e.dst.primary
 	stack := []walkDir{{rel: "", tgtExists: true}}
 	if e.opt.dry {
 		if _, err := dcl.Lstat(e.to); err != nil {
@@ -521,9 +606,22 @@ func (e *engine) walk(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// List the next directories (both sides at once) ahead of the
+		// walk: on a re-sync the listings are most of the work.
+		for i := len(stack) - 1; i >= 0 && i >= len(stack)-walkAhead; i-- {
+			if stack[i].list == nil {
+				stack[i].list = e.startListing(stack[i])
+			}
+		}
 		d := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		ents, err := scl.ReadDir(e.srcPath(d.rel))
+		select {
+		case <-d.list.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		ents, err, tents, terr := d.list.ents, d.list.err, d.list.tents, d.list.terr
+		d.list = nil
 		if err != nil {
 			// Not listed means nothing below is copied or deleted.
 			e.refuse(d.rel, fmt.Sprintf("cannot list source directory: %v", err))
@@ -532,9 +630,8 @@ func (e *engine) walk(ctx context.Context) error {
 		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 		var tgt map[string]os.FileInfo
 		if d.tgtExists {
-			tents, err := dcl.ReadDir(e.dstPath(d.rel))
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("list target directory %s on %s: %w", e.dstPath(d.rel), e.dst.name, err)
+			if terr != nil && !errors.Is(terr, os.ErrNotExist) {
+				return fmt.Errorf("list target directory %s on %s: %w", e.dstPath(d.rel), e.dst.name, terr)
 			}
 			tgt = make(map[string]os.FileInfo, len(tents))
 			for _, t := range tents {
@@ -573,7 +670,7 @@ func (e *engine) walk(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				e.dirList = append(e.dirList, dirMeta{rel: rel, mode: mode, mtime: fi.ModTime().Unix(), uid: uidOf(fi), gid: gidOf(fi)})
+				e.dirList = append(e.dirList, newDirMeta(rel, fi, old))
 				e.man.add(manifestOf(rel, fi, "", ""))
 				sub = append(sub, walkDir{rel: rel, tgtExists: exists})
 			case mode.IsRegular():
@@ -628,9 +725,11 @@ func (e *engine) ensureDir(rel string, old os.FileInfo) (bool, error) {
 			if err := cl.Chmod(p, old.Mode().Perm()|0o700); err != nil {
 				return true, fmt.Errorf("make directory %s writable on %s: %w", p, e.dst.name, err)
 			}
+			e.markDirty(rel)
 		}
 		return true, nil
 	}
+	e.markParentDirty(rel)
 	if old != nil {
 		if err := e.removeEntry(p, old); err != nil {
 			return false, err
@@ -667,10 +766,13 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 		return nil
 	}
 	if !same {
-		// Work to do: bring up the remaining connections (a re-sync with
-		// nothing to copy never pays for them).
-		e.src.grow(ctx)
-		e.dst.grow(ctx)
+		// Enough work to do: bring up the remaining connections. A re-sync
+		// with little to copy never pays for their session starts.
+		f, b := e.pendFiles.Add(1), e.pendBytes.Add(size)
+		if f >= growAfterFiles || b >= growAfterBytes {
+			e.src.grow(ctx)
+			e.dst.grow(ctx)
+		}
 	}
 	select {
 	case e.tasks <- fileTask{rel: rel, fi: fi, old: old, same: same}:
@@ -714,6 +816,7 @@ func (e *engine) symlinkEntry(rel string, fi, old os.FileInfo) error {
 			return err
 		}
 	}
+	e.markParentDirty(rel)
 	tmp := tmpName(p)
 	if err := cl.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("create symlink %s on %s: %w", tmp, e.dst.name, err)
@@ -801,6 +904,7 @@ func (e *engine) removeEntry(p string, fi os.FileInfo) error {
 	} else if err := cl.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove %s on %s: %w", p, e.dst.name, err)
 	}
+	e.markParentDirty(strings.TrimPrefix(p, e.to+"/"))
 	if !isTmpName(path.Base(p)) {
 		e.deleted.Add(1)
 	}

@@ -207,6 +207,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		return "", fmt.Errorf("place %s on %s: %w", rel, e.dst.name, err)
 	}
 	created = false
+	e.markParentDirty(rel)
 	if h := testHooks.afterPlace; h != nil {
 		h(rel)
 	}

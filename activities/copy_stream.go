@@ -56,10 +56,10 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 	if size == 0 {
 		return 0, hex.EncodeToString(h.Sum(nil)), nil
 	}
-	cs := int64(chunkSize)
-	if size < cs {
-		cs = size
+	if size <= chunkSize {
+		return e.streamSmall(ctx, srcs[0], dsts[0], size)
 	}
+	cs := int64(chunkSize)
 	nchunks := int((size + cs - 1) / cs)
 	lanes := len(srcs)
 	if lanes > nchunks {
@@ -207,6 +207,30 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 		return total, "", fmt.Errorf("wrote %d of %d bytes", w, total)
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// streamSmall copies a file of at most one chunk without the pipeline's
+// goroutines: on trees of small files their cost per file adds up.
+func (e *engine) streamSmall(ctx context.Context, src, dst *sftp.File, size int64) (int64, string, error) {
+	b, release := getBuf(int(size))
+	defer release()
+	buf := (*b)[:size]
+	n, err := readFullAt(src, buf, 0)
+	if err != nil && !errors.Is(err, errShrunk) {
+		return 0, "", err
+	}
+	buf = buf[:n]
+	sum := sha256.Sum256(buf)
+	if err := e.limit.wait(ctx, n); err != nil {
+		return 0, "", err
+	}
+	if n > 0 {
+		if _, err := dst.WriteAt(buf, 0); err != nil {
+			return 0, "", fmt.Errorf("write at offset 0: %w", err)
+		}
+	}
+	e.prog.bytesDone.Add(int64(n))
+	return int64(n), hex.EncodeToString(sum[:]), nil
 }
 
 // renameReplace moves tmp over final atomically where the server offers

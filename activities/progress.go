@@ -12,8 +12,10 @@ import (
 // heartbeat timeout must be comfortably larger.
 const copyHeartbeatEvery = 2 * time.Second
 
-// progress counts a running copy. Totals grow while the walk proceeds, so
-// an ETA is only meaningful once the walk is done (walkDone).
+// progress counts a running copy. FilesTotal counts the source's files,
+// FilesDone those copied or found unchanged; BytesTotal counts the bytes
+// that need copying, BytesDone those copied. Totals grow while the walk
+// proceeds, so an ETA is only given once the walk is done.
 type progress struct {
 	set, phase string
 	start      time.Time
@@ -40,16 +42,10 @@ func (p *progress) snapshot() CopyProgress {
 	if el > 0 {
 		cp.BytesPerSec = float64(cp.BytesDone) / el
 	}
-	return cp
-}
-
-// eta estimates the remaining time from the average rate; zero when unknown.
-func (p *progress) eta() time.Duration {
-	cp := p.snapshot()
-	if !p.walkDone.Load() || cp.BytesPerSec <= 0 || cp.BytesTotal <= cp.BytesDone {
-		return 0
+	if p.walkDone.Load() && cp.BytesPerSec > 0 && cp.BytesTotal > cp.BytesDone {
+		cp.ETASeconds = float64(cp.BytesTotal-cp.BytesDone) / cp.BytesPerSec
 	}
-	return time.Duration(float64(cp.BytesTotal-cp.BytesDone) / cp.BytesPerSec * float64(time.Second))
+	return cp
 }
 
 // heartbeat records progress every copyHeartbeatEvery until ctx ends. Outside

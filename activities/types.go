@@ -101,6 +101,9 @@ type CopyProgress struct {
 	BytesDone   int64   `json:"bytes_done"`
 	BytesTotal  int64   `json:"bytes_total"`
 	BytesPerSec float64 `json:"bytes_per_sec"`
+	// ETASeconds estimates the time left from the average rate; 0 while
+	// the walk is still discovering work (totals still grow) or unknown.
+	ETASeconds float64 `json:"eta_seconds,omitempty"`
 	// Done lists nothing per file; resume relies on the target state
 	// (size+mtime of finished files), so the heartbeat stays small.
 }
