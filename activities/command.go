@@ -91,7 +91,6 @@ func heartbeatEvery(ctx context.Context, every time.Duration, details func() any
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
-	activity.RecordHeartbeat(ctx, details())
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"io/fs"
 	"os"
 	"path"
@@ -931,18 +932,8 @@ func (e *engine) countTree(p string, fi os.FileInfo) (int64, error) {
 	return n, nil
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes formats a byte count with binary units ("1.2 GiB").
+func humanBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 func tracef(f string, a ...any) {
 	if os.Getenv("UMZUG_COPY_TRACE") != "" {

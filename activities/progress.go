@@ -48,33 +48,14 @@ func (p *progress) snapshot() CopyProgress {
 	return cp
 }
 
-// heartbeat records progress every copyHeartbeatEvery until ctx ends. Outside
-// an activity (umzug plan, tests) it does nothing, because
-// activity.RecordHeartbeat panics without an activity context.
+// heartbeat records progress every copyHeartbeatEvery until stopped, and
+// once more at the end so the last position is what a retry sees.
 func (p *progress) heartbeat(ctx context.Context) (stop func()) {
-	if !activity.IsActivity(ctx) {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(copyHeartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx, p.snapshot())
-			}
-		}
-	}()
+	stopTicker := heartbeatEvery(ctx, copyHeartbeatEvery, func() any { return p.snapshot() })
 	return func() {
-		close(done)
-		<-finished
-		activity.RecordHeartbeat(ctx, p.snapshot())
+		stopTicker()
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, p.snapshot())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -230,19 +231,8 @@ func listMoves(cmd *cobra.Command, c client.Client, output string) error {
 	return tw.Flush()
 }
 
-// humanBytes formats a byte count with binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes formats a byte count with binary units ("1.2 GiB").
+func humanBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // watchMove follows a move until it ends: each phase once, copy progress
 // as a bar, then the full status.
