@@ -683,7 +683,7 @@ func (e *engine) walk(ctx context.Context) error {
 					return err
 				}
 			default:
-				e.refuse(rel, fmt.Sprintf("not a regular file, directory or symlink (%s); devices, sockets and FIFOs are not copied", typeName(mode)))
+				e.refuse(rel, fmt.Sprintf("not a regular file, directory or symlink (%s); devices, sockets and FIFOs are not copied", fileKind(mode)))
 			}
 		}
 		// What is left in the target listing is gone from the source.
@@ -696,20 +696,6 @@ func (e *engine) walk(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func typeName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	}
-	return m.Type().String()
 }
 
 // ensureDir makes the target directory exist as a real directory (a file or

@@ -398,8 +398,10 @@ func fileKind(m fs.FileMode) string {
 		return "named pipe"
 	case m&fs.ModeSocket != 0:
 		return "socket"
+	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice != 0:
+		return "character device"
 	case m&fs.ModeDevice != 0:
-		return "device"
+		return "block device"
 	default:
 		return "special file"
 	}

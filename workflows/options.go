@@ -56,7 +56,7 @@ func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Con
 			BackoffCoefficient:     2,
 			MaximumInterval:        2 * time.Minute,
 			MaximumAttempts:        5,
-			NonRetryableErrorTypes: []string{"PreflightFailed"},
+			NonRetryableErrorTypes: []string{activities.PreflightFailedError},
 		},
 	})
 }
@@ -107,7 +107,7 @@ func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Durati
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 3,
-			NonRetryableErrorTypes: []string{"CommandTimeout"},
+			NonRetryableErrorTypes: []string{activities.CommandTimeoutError},
 		},
 	})
 }
@@ -126,7 +126,7 @@ func undoOptions(ctx workflow.Context, h activities.Host, timeout time.Duration)
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 5 * time.Minute, MaximumAttempts: 0,
 			// A timed-out undo counts as one failed attempt (see rollback).
-			NonRetryableErrorTypes: []string{"CommandTimeout"},
+			NonRetryableErrorTypes: []string{activities.CommandTimeoutError},
 		},
 	})
 }
