@@ -66,6 +66,9 @@ func GenSmallFiles(root string, n, minSize, maxSize, perDir int, seed uint64) (i
 	return total, nil
 }
 
+// modifyCalls counts ModifyFraction calls (benchmarks run sequentially).
+var modifyCalls int
+
 // ModifyFraction rewrites every k-th regular file under root (k = 1/frac)
 // with new content of the same size and a new mtime, like an application
 // updating records in place. It returns the number of files and bytes.
@@ -73,7 +76,11 @@ func ModifyFraction(root string, frac float64, seed uint64) (files int, bytes in
 	k := int(1 / frac)
 	i := 0
 	data := rand.NewChaCha8(seedBytes(seed + 99))
-	now := time.Now().Add(-time.Hour).Truncate(time.Second)
+	// Each call gets a later whole-second mtime than the last, even within
+	// one second: with the same size and mtime a size_mtime re-sync rightly
+	// sees no change, which would make the case measure nothing.
+	modifyCalls++
+	now := time.Now().Add(-time.Hour).Truncate(time.Second).Add(time.Duration(modifyCalls) * time.Second)
 	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
