@@ -251,19 +251,8 @@ func (w *demoWatcher) approve(who, comment string) {
 
 // decide sends an update as the CLI does and prints the verdict.
 func (w *demoWatcher) decide(name string, arg any, who string) {
-	h, err := w.c.UpdateWorkflow(w.ctx, client.UpdateWorkflowOptions{
-		WorkflowID: w.id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var st workflows.Status
-		err = h.Get(w.ctx, &st)
-	}
-	if err != nil {
+	if _, err := decide(w.ctx, w.c, w.id, name, arg, who); err != nil {
 		w.printf("%s as %s: refused: %v\n", name, who, err)
-		if name == workflows.SignalApprove {
-			_ = w.c.SignalWorkflow(w.ctx, w.id, "", workflows.SignalRefusedUpdate,
-				workflows.RefusedUpdate{Name: name, Identity: who, Reason: err.Error()})
-		}
 		return
 	}
 	w.printf("%s as %s: accepted\n", name, who)

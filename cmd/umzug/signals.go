@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -30,38 +31,12 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		return err
 	}
 	defer c.Close()
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	st, err := decide(ctx, c, id, name, arg, identity)
 	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	switch {
+	case errors.As(err, &notFound):
 		return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
-	}
-	var st workflows.Status
-	if err == nil {
-		// A validator's refusal arrives here, as the update's outcome.
-		err = h.Get(ctx, &st)
-	}
-	if err != nil {
-		// Temporal keeps no trace of a refused update; record it in the
-		// move's history so the audit shows it. The workflow never acts on it.
-		rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
-		switch a := arg.(type) {
-		case workflows.ApproveSignal:
-			rec.Comment, rec.PlanSHA256 = a.Comment, a.PlanSHA256
-		case workflows.RejectSignal:
-			rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
-		case workflows.RollbackSignal:
-			rec.Comment = a.Reason
-		case workflows.RescheduleSignal:
-			rec.Comment = a.Comment
-		}
-		if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "umzug: could not record the refusal in %s: %v\n", id, serr)
-		}
+	case err != nil:
 		return &exitError{code: 1, err: fmt.Errorf("%s of %s refused: %w", name, id, err)}
 	}
 	out := cmd.OutOrStdout()
@@ -70,6 +45,47 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		fmt.Fprintf(out, "still needed: %d more approval(s) from %v\n", st.ApprovalsNeeded, st.PendingApprovers)
 	}
 	return nil
+}
+
+// decide sends one decision as an Update and waits for its outcome. A
+// refusal is also signalled as refused_update: Temporal keeps no trace of a
+// validator's refusal, and the audit must show it. The workflow only
+// records that signal; it never acts on it. The CLI and the demo both
+// decide through here.
+func decide(ctx context.Context, c client.Client, id, name string, arg any, identity string) (workflows.Status, error) {
+	var st workflows.Status
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return st, err
+	}
+	if err == nil {
+		// A validator's refusal arrives here, as the update's outcome.
+		err = h.Get(ctx, &st)
+	}
+	if err == nil {
+		return st, nil
+	}
+	rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
+	switch a := arg.(type) {
+	case workflows.ApproveSignal:
+		rec.Comment, rec.PlanSHA256 = a.Comment, a.PlanSHA256
+	case workflows.RejectSignal:
+		rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
+	case workflows.RollbackSignal:
+		rec.Comment = a.Reason
+	case workflows.RescheduleSignal:
+		rec.Comment = a.Comment
+	}
+	if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
+		return st, fmt.Errorf("%w (and recording the refusal failed: %v)", err, serr)
+	}
+	return st, err
 }
 
 // planDigest computes the SHA-256 an approval is bound to from the plan
