@@ -37,7 +37,43 @@ type CopySet struct {
 	BandwidthBytesPerSec int64 `json:"bandwidth_bytes_per_sec,omitempty"`
 	// Concurrency is the number of files in flight; 0 means the default.
 	Concurrency int `json:"concurrency,omitempty"`
+	// AcceptRefusals lists the refusal kinds (Refusal* constants) the plan
+	// accepts: entries of those kinds are left out and listed, and the copy
+	// still succeeds. Any other refusal fails the copy.
+	AcceptRefusals []string `json:"accept_refusals,omitempty"`
 }
+
+// Refusal kinds: why a source entry was not copied. A copy fails when it
+// refused an entry whose kind the copy set does not accept, so a move never
+// commits while the target lacks something it was not told to leave out.
+const (
+	RefusalUnreadable      = "unreadable"       // a file or directory the SSH user cannot read or list
+	RefusalEscapingSymlink = "escaping_symlink" // absolute, or resolving outside the copy root
+	RefusalDevice          = "device"           // block or character device
+	RefusalSocket          = "socket"
+	RefusalFIFO            = "fifo"
+	RefusalReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
+	RefusalBadName         = "bad_name"      // a name the target cannot hold
+	RefusalChanged         = "changed"       // type or identity changed between listing and reading
+)
+
+// RefusalKinds lists every refusal kind, for plan validation and docs.
+var RefusalKinds = []string{
+	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket,
+	RefusalFIFO, RefusalReservedName, RefusalBadName, RefusalChanged,
+}
+
+// Refusal is one source entry that was not copied.
+type Refusal struct {
+	Path     string `json:"path"` // relative to the copy root
+	Kind     string `json:"kind"` // a Refusal* constant
+	Reason   string `json:"reason"`
+	Accepted bool   `json:"accepted,omitempty"` // the copy set accepts this kind
+}
+
+// MaxRefusalsListed bounds CopyResult.RefusalList so history stays small;
+// RefusedByKind still counts every refusal.
+const MaxRefusalsListed = 100
 
 // Copy phases.
 const (
@@ -75,12 +111,16 @@ type CopyResult struct {
 	Recopied    int64 `json:"recopied"` // verification mismatches fixed by a second copy
 	// Refused counts entries not copied for safety (escaping symlinks,
 	// devices, bad names); Refusals holds the first few reasons.
-	Refused    int64    `json:"refused"`
-	Refusals   []string `json:"refusals,omitempty"`
-	Excluded   int64    `json:"excluded"`
-	Verify     string   `json:"verify"`
-	Verified   int64    `json:"verified"`              // files whose digest the target confirmed
-	VerifiedBy string   `json:"verified_by,omitempty"` // "sha256sum" or "read-back"
+	Refused  int64    `json:"refused"`
+	Refusals []string `json:"refusals,omitempty"`
+	// RefusedByKind counts refusals per kind; RefusalList names the first
+	// MaxRefusalsListed of them.
+	RefusedByKind map[string]int64 `json:"refused_by_kind,omitempty"`
+	RefusalList   []Refusal        `json:"refusal_list,omitempty"`
+	Excluded      int64            `json:"excluded"`
+	Verify        string           `json:"verify"`
+	Verified      int64            `json:"verified"`              // files whose digest the target confirmed
+	VerifiedBy    string           `json:"verified_by,omitempty"` // "sha256sum" or "read-back"
 	// Manifest is a JSON Lines file on the target host (path, size, mode,
 	// mtime, sha256 per entry); history keeps only its path and digest.
 	ManifestPath    string        `json:"manifest_path"`
