@@ -156,7 +156,16 @@ type CommandInput struct {
 	// Purpose says why, for logs and audit: "step stop_app", "undo stop_app",
 	// "check health (attempt 3)".
 	Purpose string `json:"purpose"`
+	// Secrets names the sensitive plan variables the command refers to as
+	// ${UMZUG_SECRET_<name>}. The worker resolves their values from its own
+	// environment or secrets file and hands them to the remote shell outside
+	// the command line, so only the names travel through history.
+	Secrets []string `json:"secrets,omitempty"`
 }
+
+// SecretEnvPrefix prefixes the shell variable (and the worker's environment
+// variable) that carries a sensitive plan variable's value.
+const SecretEnvPrefix = "UMZUG_SECRET_"
 
 // CommandResult is the outcome of a command. A non-zero exit is a result,
 // not an error: the workflow decides what it means.
