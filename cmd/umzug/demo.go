@@ -63,6 +63,16 @@ the target tree equals the source tree.`,
 
 func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	began := time.Now()
+	// The Temporal ports first: a busy one means another demo or dev
+	// server, and nothing may be wiped before that is known.
+	if err := demo.CheckListen("Temporal frontend", fmt.Sprintf("127.0.0.1:%d", o.embedded.port)); err != nil {
+		return err
+	}
+	if !o.embedded.noUI {
+		if err := demo.CheckListen("Web UI", fmt.Sprintf("127.0.0.1:%d", o.embedded.uiPort)); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "umzug demo: preparing two data centers in %s …\n", o.dir)
 	env, err := demo.Setup(demo.Options{Dir: o.dir, PaderbornAddr: o.paderbornAddr, LemgoAddr: o.lemgoAddr, Scale: o.scale, Seed: 4711})
 	if err != nil {
