@@ -214,7 +214,7 @@ func (w *demoWatcher) enter(st workflows.Status) error {
 		if w.o.autoApprove {
 			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "demo-operator"}, "demo-operator")
 		} else {
-			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as YOU (or signal commit {\"by\": \"YOU\"} in the UI)\n", w.id)
+			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as b.schulz (or signal commit {\"by\": \"b.schulz\"} in the UI)\n", w.id)
 		}
 	default:
 		w.printf("%s\n", st.Phase)
@@ -245,7 +245,8 @@ func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
 	fmt.Fprintln(w.out, "    (once per approver; the UI answers \"Workflow signaled.\" either way: whether it counted")
 	fmt.Fprintln(w.out, "     shows in the User Metadata tab's Current Details and in `umzug status`; an approval")
 	fmt.Fprintln(w.out, "     as the starter is refused and recorded)")
-	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  (no umzug on PATH? `go install ./cmd/umzug` once, or use `go run ./cmd/umzug`)\n\n")
 }
 
 func firstOr(s []string, def string) string {
