@@ -122,6 +122,10 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 
 	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui, bar: newCopyBar(out)}
 	final, err := w.run()
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintf(out, "\nstopped by Ctrl-C; the demo server and its moves end with it\n")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -139,6 +143,8 @@ type demoWatcher struct {
 	o     demoOptions
 	ui    string
 	bar   *copyBar
+	// quorumShown is set once "quorum reached" was printed.
+	quorumShown bool
 }
 
 func (w *demoWatcher) printf(format string, args ...any) {
@@ -146,8 +152,30 @@ func (w *demoWatcher) printf(format string, args ...any) {
 	fmt.Fprintf(w.out, format, args...)
 }
 
+// errInterrupted is Ctrl-C while the move is under way: the user's choice,
+// not a failure.
+var errInterrupted = errors.New("interrupted")
+
+// printDecisions prints the decisions recorded since the last call, and
+// when the quorum is complete.
+func (w *demoWatcher) printDecisions(st *workflows.Status, shown *int) {
+	for ; *shown < len(st.Signals); *shown++ {
+		r := st.Signals[*shown]
+		verdict := "accepted"
+		if !r.Accepted {
+			verdict = "refused: " + r.Reason
+		}
+		w.printf("%s by %s (%s): %s\n", r.Name, r.Identity, r.Via, verdict)
+	}
+	if !w.quorumShown && len(st.Approvals) > 0 && st.ApprovalsNeeded == 0 {
+		w.quorumShown = true
+		w.printf("quorum reached: approved by %s\n", strings.Join(st.Approvals, ", "))
+	}
+}
+
 func (w *demoWatcher) run() (workflows.Status, error) {
 	seen := map[string]bool{}
+	shown := 0
 	for {
 		var st workflows.Status
 		v, err := w.c.QueryWorkflow(w.ctx, w.id, "", workflows.QueryStatus)
@@ -177,9 +205,12 @@ func (w *demoWatcher) run() (workflows.Status, error) {
 			}
 			return res, nil
 		}
+		if !w.o.autoApprove {
+			w.printDecisions(&st, &shown)
+		}
 		select {
 		case <-w.ctx.Done():
-			return st, errors.New("interrupted; the move stays where it was (Temporal keeps it)")
+			return st, errInterrupted
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
@@ -290,15 +321,9 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	}
 	fmt.Fprintf(w.out, "  moved %d files, %s; after the final sync %d files verified by %s; %s from start to %s\n",
 		files, humanBytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
-	if st.Phase != workflows.PhaseCommitted {
-		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
-	}
-	sum, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded})
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
-		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
+	outcome := w.checkOutcome(st, env)
+	// The audit report is written whatever the outcome: a rolled-back
+	// move is exactly what an auditor wants to read.
 	auditDir := filepath.Join(env.Dir, "audit")
 	rep, replayErr, err := writeAudit(w.ctx, w.c, w.id, auditDir)
 	if err != nil {
@@ -308,10 +333,29 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	if replayErr != nil {
 		return &exitError{code: 1, err: replayErr}
 	}
-	if !w.o.autoApprove {
-		fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
-		<-w.ctx.Done()
+	if w.o.autoApprove {
+		return outcome
 	}
+	if outcome != nil {
+		fmt.Fprintf(w.out, "  %v\n", outcome)
+	}
+	fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
+	<-w.ctx.Done()
+	return nil
+}
+
+// checkOutcome is nil when the move committed and the target tree equals
+// the source tree; otherwise it says what is wrong (exit 1 unattended).
+func (w *demoWatcher) checkOutcome(st workflows.Status, env *demo.Env) error {
+	if st.Phase != workflows.PhaseCommitted {
+		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
+	}
+	sum, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
+		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
 	return nil
 }
 
