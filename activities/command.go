@@ -166,6 +166,7 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 				in.Purpose, in.Command, where, st.PGID))
 		}
 		fail = a.endGroup(in, rr, &st, end, timeout, where)
+		res.ProcessGroup = st.PGID
 	case endLost:
 		fail = temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s: %q on %s: the command's runner (started by attempt %d) is gone without an exit record (host rebooted or processes killed); the command may have run in part",
@@ -194,14 +195,15 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 // from a new session (SSH signals are refused for root), and says so.
 func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, end ending, timeout time.Duration, where string) error {
 	pg, kerr := rr.kill()
-	if pg == 0 {
-		pg = st.PGID
-	}
 	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	if s2, err := rr.status(sctx); err == nil {
 		*st = s2
 	}
 	cancel()
+	if pg == 0 {
+		pg = st.PGID
+	}
+	st.PGID = pg
 	what := "was cancelled"
 	if end == endTimeout {
 		what = fmt.Sprintf("timed out after %s", timeout)
