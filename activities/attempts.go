@@ -59,7 +59,7 @@ func attemptsFrom(st remoteStatus, host string, current int, finished time.Time,
 			a.Note = "ended before the command finished; a later attempt took over"
 		}
 		if l.Attempt == st.Owner && l.Attempt != current {
-			a.Note = fmt.Sprintf("started the command (process group %d)", st.PGID)
+			a.Note = fmt.Sprintf("process group %d", st.PGID)
 		}
 		out = append(out, a)
 	}
