@@ -16,6 +16,7 @@ type Activities struct {
 	Dialer Dialer
 	// SecretsFile holds KEY=VALUE lines (UMZUG_SECRET_<name>=value) for
 	// secrets not set in the worker's environment; it must be mode 0600.
+	// Empty means the file named by $UMZUG_SECRETS_FILE, if any.
 	SecretsFile string
 	// RemoteStateDir is where commands keep their attempt records on each
 	// host; empty means /var/lib/umzug/attempts for root and

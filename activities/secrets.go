@@ -29,6 +29,7 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
+	path := a.secretsFile()
 	var file map[string]string
 	var fileErr error
 	loaded := false
@@ -43,8 +44,8 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 			vals[n] = v
 			continue
 		}
-		if !loaded && a.SecretsFile != "" {
-			file, fileErr = readSecretsFile(a.SecretsFile)
+		if !loaded && path != "" {
+			file, fileErr = readSecretsFile(path)
 			loaded = true
 		}
 		if fileErr != nil {
@@ -54,7 +55,7 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 			vals[n] = v
 			continue
 		}
-		return nil, temporal.NewNonRetryableApplicationError(missingSecret(n, a.SecretsFile), SecretMissingError, nil)
+		return nil, temporal.NewNonRetryableApplicationError(missingSecret(n, path), SecretMissingError, nil)
 	}
 	for n, v := range vals {
 		if strings.ContainsRune(v, 0) {
@@ -67,12 +68,23 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 
 func missingSecret(name, file string) string {
 	host, _ := os.Hostname()
-	where := "no secrets file is configured (worker option --secrets-file)"
+	where := "no secrets file is configured (set " + SecretsFileEnv + " for the worker)"
 	if file != "" {
 		where = fmt.Sprintf("secrets file %s has no line %s%s=…", file, SecretEnvPrefix, name)
 	}
 	return fmt.Sprintf("secret %s is missing on worker %s: environment variable %s%s is not set and %s; provide it to the worker, then retry the move",
 		name, host, SecretEnvPrefix, name, where)
+}
+
+// SecretsFileEnv names the worker's secrets file when Activities.SecretsFile
+// is empty.
+const SecretsFileEnv = "UMZUG_SECRETS_FILE"
+
+func (a *Activities) secretsFile() string {
+	if a.SecretsFile != "" {
+		return a.SecretsFile
+	}
+	return os.Getenv(SecretsFileEnv)
 }
 
 // readSecretsFile parses KEY=VALUE lines (# comments, blank lines). The

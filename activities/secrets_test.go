@@ -33,8 +33,13 @@ func TestResolveSecretsFromEnvAndFile(t *testing.T) {
 		t.Fatalf("missing: %v", err)
 	}
 	wantAll(t, err.Error(), "UMZUG_SECRET_nope", file)
+	t.Setenv(SecretsFileEnv, "")
 	_, err = (&Activities{}).resolveSecrets([]string{"nope"})
-	wantAll(t, fmt.Sprint(err), "UMZUG_SECRET_nope", "no secrets file")
+	wantAll(t, fmt.Sprint(err), "UMZUG_SECRET_nope", "no secrets file", SecretsFileEnv)
+	t.Setenv(SecretsFileEnv, file)
+	if got, err := (&Activities{}).resolveSecrets([]string{"api_token"}); err != nil || got["api_token"] != "tok-123=x" {
+		t.Fatalf("file from %s: %q %v", SecretsFileEnv, got, err)
+	}
 
 	os.Chmod(file, 0o640)
 	_, err = a.resolveSecrets([]string{"api_token"})
