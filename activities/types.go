@@ -176,9 +176,31 @@ type CommandResult struct {
 	ExitCode int       `json:"exit_code"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	// Output tails, capped so history stays small.
+	// Output tails, capped so history stays small; secret values are
+	// replaced by (sensitive).
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
+	// ProcessGroup is the command's process group on the host.
+	ProcessGroup int `json:"process_group,omitempty"`
+	// Attempts lists every activity attempt that touched the command, as
+	// recorded on the host: the one that started it and any that took
+	// over its result after a lost worker or connection.
+	Attempts []CommandAttempt `json:"attempts,omitempty"`
+}
+
+// CommandAttempt is one activity attempt of a command.
+type CommandAttempt struct {
+	Attempt  int       `json:"attempt"`
+	Host     string    `json:"host"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	// ExitCode is the command's exit status as this attempt saw it; -1
+	// when the attempt ended first or the command was killed.
+	ExitCode int `json:"exit_code"`
+	// TakenOver: this attempt did not run the command again but waited for
+	// the run an earlier attempt started.
+	TakenOver bool   `json:"taken_over,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // PreflightInput lists what a move will touch.

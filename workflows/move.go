@@ -25,6 +25,7 @@ type move struct {
 
 	seedRate    map[string]float64 // copy set -> measured seed bytes/s
 	done        []Block            // completed cutover steps, in order
+	partial     string             // the last of done failed or timed out and may have run in part
 	rejected    *RejectSignal
 	rollbackReq *RollbackSignal
 	commitReq   *CommitSignal

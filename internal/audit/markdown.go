@@ -97,6 +97,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s (%s) | `%s` | %s |\n", ts(start), cell(c.Purpose), cell(c.Host), cell(c.Address), strings.ReplaceAll(c.Command, "|", `\|`), cell(exit))
 		}
 		b.WriteString("\n")
+		r.writeAttempts(&b)
 	}
 
 	b.WriteString("## Copies and verification\n\n")

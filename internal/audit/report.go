@@ -74,6 +74,9 @@ type Command struct {
 	Started   time.Time `json:"started,omitempty"`
 	Finished  time.Time `json:"finished,omitempty"`
 	Failure   string    `json:"failure,omitempty"`
+	// Attempts lists every activity attempt with host, start, end and
+	// exit status (see attempts.go).
+	Attempts []Attempt `json:"attempts,omitempty"`
 }
 
 var dc = converter.GetDefaultDataConverter()
@@ -168,6 +171,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 					code := res.ExitCode
 					r.Commands[i].ExitCode = &code
 					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
+					r.Commands[i].Attempts = attemptsOf(res)
 				}
 			case activities.NameCopyTree:
 				var res activities.CopyResult
@@ -179,6 +183,10 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 			a := ev.GetActivityTaskFailedEventAttributes()
 			if i, ok := commands[a.GetScheduledEventId()]; ok {
 				r.Commands[i].Failure = a.GetFailure().GetMessage()
+				if res, ok := failedCommandResult(a); ok {
+					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
+					r.Commands[i].Attempts = attemptsOf(res)
+				}
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 			a := ev.GetActivityTaskTimedOutEventAttributes()
