@@ -14,6 +14,9 @@ type Activities struct {
 	// Dialer opens SSH connections; nil means the default dialer, which
 	// verifies host keys against each host's known_hosts file.
 	Dialer Dialer
+	// SecretsFile holds KEY=VALUE lines (UMZUG_SECRET_<name>=value) for
+	// secrets not set in the worker's environment; it must be mode 0600.
+	SecretsFile string
 }
 
 // Dialer opens a verified SSH connection to a host.

@@ -138,7 +138,7 @@ func (l *loader) eval(expr hcl.Expression, ty cty.Type, what string, sensitive b
 	}
 	if names := markedNames(v); len(names) > 0 && !sensitive {
 		l.errorf(expr.Range(), "Sensitive variable not allowed here",
-			"sensitive variable %s can only be used in step, undo and check commands: %s would store its value in the workflow input, which history, the Web UI, status and the audit show. Commands get a reference the worker fills in.",
+			"sensitive variable %s can only be used in step, undo and check commands: %s is stored in the workflow input, which history, the Web UI, status and the audit show, while commands get a reference that the worker fills in.",
 			strings.Join(names, ", "), what)
 		return cty.NilVal, false
 	}
