@@ -139,6 +139,19 @@ func TestSensitiveOutsideCommandsRefused(t *testing.T) {
 	}
 }
 
+// TestLiteralSecretRefusedByValidate: a password written into a command
+// would be kept in history; validate refuses it and says what to do.
+func TestLiteralSecretRefusedByValidate(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "literal.hcl")
+	src := strings.Replace(secretPlan, `run  = "notify --token=${var.token}"`, `run  = "PGPASSWORD=hunter2 psql -c 'select 1'"`, 1)
+	os.WriteFile(f, []byte(src), 0o644)
+	code, _, errOut := umzugCLI(t, "validate", f)
+	if code != 1 || !strings.Contains(errOut, f+":34:14:") || !strings.Contains(errOut, "Literal secret in command") ||
+		!strings.Contains(errOut, "PGPASSWORD=… has a value written in the plan") || !strings.Contains(errOut, "sensitive = true") {
+		t.Fatalf("exit %d, want 1 with the position and the fix:\n%s", code, errOut)
+	}
+}
+
 // fakeEstimator answers like the activities would, per source host.
 type fakeEstimator struct {
 	delta map[string]activities.DeltaEstimate
