@@ -289,3 +289,32 @@ func TestLiteralSecretInCommand(t *testing.T) {
 		}
 	}
 }
+
+// The JSON syntax evaluates command templates the same way.
+func TestSensitiveVariableInJSONPlan(t *testing.T) {
+	src := `{
+  "variable": {"pg_password": {"sensitive": true}},
+  "datacenter": {"a": {}},
+  "host": {
+    "h1": {"datacenter": "datacenter.a", "address": "h1", "user": "u", "agent": true, "known_hosts": "/k"},
+    "h2": {"datacenter": "datacenter.a", "address": "h2", "user": "u", "agent": true, "known_hosts": "/k"}
+  },
+  "application": {"app": {
+    "source": "host.h1", "target": "host.h2",
+    "cutover": {
+      "approval": {"approvers": ["x"]},
+      "step": {"load": {"on": "target", "run": "PGPASSWORD=\"${var.pg_password}\" psql", "undo": "true"}}
+    }
+  }}
+}`
+	p := mustLoad(t, "s.hcl.json", src, withSecret(payload))
+	b := p.Applications[0].Cutover.Blocks[0]
+	if b.Run != `PGPASSWORD="${UMZUG_SECRET_pg_password}" psql` || !reflect.DeepEqual(b.Secrets, []string{"pg_password"}) {
+		t.Fatalf("step %+v", b)
+	}
+	bad := strings.Replace(src, `"address": "h2"`, `"address": "${var.pg_password}"`, 1)
+	_, diags := loadString(t, "s.hcl.json", bad, withSecret(payload))
+	if len(diags) != 1 || diags[0].Summary != "Sensitive variable not allowed here" {
+		t.Fatalf("want the refusal, got %v", diags)
+	}
+}
