@@ -164,20 +164,23 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 			blk.On = s
 		}
 	}
+	var secrets []string
 	if a := attrs["run"]; a != nil {
-		if s, ok := l.str(a, "run"); ok {
+		if s, names, ok := l.command(a, what+" run"); ok {
 			if s == "" {
 				l.errorf(a.Expr.Range(), "Empty command", "%s: run is the shell command to run.", what)
 			}
-			blk.Run = s
+			blk.Run, secrets = s, names
 		}
 	}
 	if a := attrs["undo"]; a != nil {
-		blk.Undo, _ = l.str(a, "undo")
+		s, names, _ := l.command(a, what+" undo")
+		blk.Undo, secrets = s, append(secrets, names...)
 	} else if b.Type == KindStep {
 		l.warnf(b.DefRange, "Step without undo",
 			"%s has no undo: rollback cannot undo it; the source may need manual attention.", what)
 	}
+	blk.Secrets = distinctSorted(secrets)
 	if a := attrs["timeout"]; a != nil {
 		blk.Timeout, _ = l.duration(a, "timeout")
 	}

@@ -28,6 +28,11 @@ type loader struct {
 	// sensitive holds the rendered values of sensitive variables, so
 	// messages can be redacted.
 	sensitive []string
+	// localOrder is the order locals were evaluated in (dependencies
+	// first); alt is the context of the second evaluation of commands
+	// that use sensitive variables, built on first use.
+	localOrder []string
+	alt        *hcl.EvalContext
 
 	datacenters map[string]*Datacenter
 	hosts       map[string]*hostDecl

@@ -26,7 +26,10 @@ type Plan struct {
 }
 
 // Variable is a declared variable with its final value, already rendered
-// as a string for display; Sensitive ones are never printed.
+// as a string for display. A Sensitive one is never printed and never
+// reaches a workflow: Value is what was given here (empty if nothing
+// was), kept for validation and the run digest; commands refer to it by
+// SecretRef and the workers read it from SecretEnv.
 type Variable struct {
 	Name        string
 	Description string
@@ -106,11 +109,14 @@ const (
 )
 
 type Block struct {
-	Kind     string
-	Name     string
-	On       string // "source" or "target"
-	Run      string
-	Undo     string
+	Kind string
+	Name string
+	On   string // "source" or "target"
+	Run  string
+	Undo string
+	// Secrets names the sensitive variables Run and Undo refer to as
+	// SecretRef(name); the worker supplies their values.
+	Secrets  []string
 	Timeout  time.Duration
 	Retries  int
 	Interval time.Duration

@@ -54,13 +54,14 @@ func (l *loader) decodeVariables(blocks []*hcl.Block) []*Variable {
 	given := l.gatherVarValues()
 	for _, v := range out {
 		d := l.varDecls[v.Name]
+		if v.Sensitive {
+			l.decodeSensitive(d, given[v.Name])
+			continue
+		}
 		val := l.variableValue(d, given[v.Name])
 		l.vars[v.Name] = val
 		if val.IsWhollyKnown() {
 			v.Value = renderValue(val)
-			if v.Sensitive && v.Value != "" {
-				l.sensitive = append(l.sensitive, v.Value)
-			}
 		}
 	}
 	return out

@@ -42,7 +42,8 @@ func (m *move) cutover(ctx workflow.Context) bool {
 // not run at all has exit code -1 in the record and returns the error.
 func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (activities.CommandResult, error) {
 	h, name, on := m.host(b.On), b.Name, b.On
-	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout}
+	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout,
+		Secrets: secretsIn(command, b.Secrets)}
 	started := workflow.Now(ctx)
 	var res activities.CommandResult
 	err := workflow.ExecuteActivity(opts, activities.NameRunCommand, in).Get(ctx, &res)

@@ -120,6 +120,9 @@ type Block struct {
 	// Checks only.
 	Retries  int           `json:"retries,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
+	// Secrets names the sensitive plan variables Run and Undo refer to as
+	// ${UMZUG_SECRET_<name>}; the worker supplies their values.
+	Secrets []string `json:"secrets,omitempty"`
 }
 
 // Signal payloads (DESIGN.md §4). JSON names are what the Web UI sends.

@@ -96,6 +96,8 @@ type planVariable struct {
 	Name      string `json:"name"`
 	Value     string `json:"value"`
 	Sensitive bool   `json:"sensitive,omitempty"`
+	// WorkerEnv is where the workers read a sensitive value from.
+	WorkerEnv string `json:"worker_env,omitempty"`
 }
 
 type planHost struct {
@@ -160,6 +162,9 @@ type planStep struct {
 	Timeout  string `json:"timeout,omitempty"`
 	Retries  int    `json:"retries,omitempty"`
 	Interval string `json:"interval,omitempty"`
+	// Secrets are the sensitive variables the commands refer to as
+	// ${UMZUG_SECRET_<name>}; the workers supply them.
+	Secrets []string `json:"secrets,omitempty"`
 }
 
 type planWaveReport struct {
@@ -174,7 +179,7 @@ func buildPlanReport(p *plans.Plan) *planReport {
 	for _, v := range p.Variables {
 		pv := planVariable{Name: v.Name, Value: red(v.Value), Sensitive: v.Sensitive}
 		if v.Sensitive {
-			pv.Value = "(sensitive)"
+			pv.Value, pv.WorkerEnv = "(sensitive)", v.SecretEnv()
 		}
 		r.Variables = append(r.Variables, pv)
 	}
@@ -210,7 +215,8 @@ func buildPlanReport(p *plans.Plan) *planReport {
 				ar.Window = &planWindow{NotBefore: w.NotBefore, Duration: shortDuration(w.Duration)}
 			}
 			for _, b := range co.Blocks {
-				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo), Retries: b.Retries}
+				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo),
+					Retries: b.Retries, Secrets: b.Secrets}
 				switch b.On {
 				case "source":
 					st.Host = app.Source.Name
@@ -314,6 +320,10 @@ func printPlanReport(w io.Writer, r *planReport) {
 	if len(r.Variables) > 0 {
 		fmt.Fprintln(w, "variables:")
 		for _, v := range r.Variables {
+			if v.Sensitive {
+				fmt.Fprintf(w, "  %s = (sensitive: the workers read %s)\n", v.Name, v.WorkerEnv)
+				continue
+			}
 			fmt.Fprintf(w, "  %s = %s\n", v.Name, v.Value)
 		}
 	}
@@ -414,6 +424,7 @@ func printPlanReport(w io.Writer, r *planReport) {
 					if s.Timeout != "" {
 						fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
 					}
+					printStepSecrets(w, s.Secrets)
 				case plans.KindCheck:
 					extra := fmt.Sprintf("%d retries", s.Retries)
 					if s.Interval != "" {
@@ -423,6 +434,7 @@ func printPlanReport(w io.Writer, r *planReport) {
 						extra += ", timeout " + s.Timeout
 					}
 					fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", i+1, s.Name, s.On, s.Host, s.Run, extra)
+					printStepSecrets(w, s.Secrets)
 				}
 			}
 		}
@@ -483,4 +495,11 @@ func shortDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// printStepSecrets names the values a step's commands get from the worker.
+func printStepSecrets(w io.Writer, names []string) {
+	if len(names) > 0 {
+		fmt.Fprintf(w, "         secrets from the worker: %s\n", strings.Join(names, ", "))
+	}
 }

@@ -72,6 +72,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			in.Cutover.Blocks = append(in.Cutover.Blocks, workflows.Block{
 				Kind: b.Kind, Name: b.Name, On: b.On, Run: b.Run, Undo: b.Undo,
 				Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval,
+				Secrets: b.Secrets,
 			})
 		}
 	}
