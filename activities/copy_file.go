@@ -38,17 +38,10 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			continue
 		}
 		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
-		if errors.Is(err, errVanished) {
-			// Deleted by the running application since the walk listed
-			// it (seed runs live); the next sync sees the tree as it is.
-			e.files.Add(-1)
-			e.bytes.Add(-t.fi.Size())
-			e.prog.filesTotal.Add(-1)
-			e.refuse(t.rel, "vanished from the source during the copy")
-			continue
-		}
 		if err != nil {
-			e.fail(err)
+			if err := e.notCopied(t.rel, t.fi, err); err != nil {
+				e.fail(err)
+			}
 			continue
 		}
 		e.copied(t.rel, t.fi, sum)
@@ -112,11 +105,6 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	base := idx % n
 	dcl := dcls[base]
-	if old != nil && old.IsDir() {
-		if err := e.removeEntry(dst, old); err != nil {
-			return "", err
-		}
-	}
 	srcs := make([]*sftp.File, 0, lanes)
 	dsts := make([]*sftp.File, 0, lanes)
 	tmp := tmpName(dst)
@@ -140,10 +128,16 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		if err != nil && k == 0 && errors.Is(err, os.ErrNotExist) {
 			return "", errVanished
 		}
+		if err != nil && isPerm(err) {
+			return "", &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
+		}
 		if err != nil {
 			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
 		}
 		srcs = append(srcs, f)
+		if err := e.checkSource(f, fi, "since it was listed"); err != nil {
+			return "", err
+		}
 	}
 	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
 	if err != nil {
@@ -172,6 +166,10 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		dsts = append(dsts, g)
 	}
 	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
+	// What was read must still be the file that was listed.
+	if cerr := e.checkSource(srcs[0], fi, "while it was copied"); cerr != nil && (err == nil || isRefused(cerr)) {
+		return "", cerr
+	}
 	if err != nil {
 		return "", fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err)
 	}
@@ -326,8 +324,11 @@ func (e *engine) comparer(ctx context.Context) {
 			// Same size and mtime, different content: copy it again.
 			sum, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
 			if err != nil {
-				e.fail(err)
-				return
+				if err := e.notCopied(it.rel, it.fi, err); err != nil {
+					e.fail(err)
+					return
+				}
+				continue
 			}
 			e.prog.bytesTotal.Add(it.fi.Size())
 			e.copied(it.rel, it.fi, sum)
@@ -370,8 +371,11 @@ func (e *engine) verifier(ctx context.Context) {
 				e.recopied.Add(1)
 				s2, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
 				if err != nil {
-					e.fail(err)
-					return
+					if err := e.notCopied(it.rel, it.fi, err); err != nil {
+						e.fail(err)
+						return
+					}
+					continue
 				}
 				g2, _, err := hashSide(ctx, e.dst, dp[i:i+1])
 				if err != nil {
