@@ -139,6 +139,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 			return "", err
 		}
 	}
+	if h := testHooks.afterOpen; h != nil {
+		h(rel)
+	}
 	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
 	if err != nil {
 		return "", fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err)
