@@ -50,7 +50,7 @@ var testHooks struct {
 }
 
 // CopyTree brings in.Set.To on in.Target up to date with in.Set.From on
-// in.Source (DESIGN.md §5).
+// in.Source.
 //
 // Files are streamed source SFTP → worker → target SFTP with the SHA-256
 // computed on the way, written to a temporary name in the target directory
@@ -58,13 +58,18 @@ var testHooks struct {
 // mtime are set, so a finished file always has its final size and mtime:
 // a retried activity skips it. Hard links are copied as separate files.
 // Symlinks are copied as links, never followed; links whose target is
-// absolute or leaves the tree, devices, sockets and FIFOs are refused and
-// counted. A source root that is a symlink is resolved once (the directory
-// it points to is copied, noted in Refusals without counting as refused); a
-// target root that is a symlink is refused. Owners are copied by number
-// (uid/gid) and only when the target user is root; symlinks keep the
-// owner of whoever created them. A source file that vanishes between the
-// walk and its copy (seed runs live) is counted in Refused and skipped.
+// absolute or resolves (through the links of the tree) outside it,
+// devices, sockets, FIFOs, unreadable entries and reserved names are
+// refused. Each refusal is recorded with its kind, and the copy fails
+// non-retryably (CopyRefused) unless the copy set accepts every refused
+// kind (accept_refusals). An entry that changes between its listing and
+// its reading is refused as "changed": left for the final sync in seed,
+// a retryable failure (CopyChanged) in final_sync. A source root that is
+// a symlink is resolved once (noted in Refusals); a target root that is
+// a symlink is refused. Owners are copied by number (uid/gid) and only
+// when the target user is root; symlinks keep the owner of whoever
+// created them. A source file that vanishes between the walk and its
+// copy (seed runs live) is noted and skipped.
 //
 // Tuning (environment of the worker): UMZUG_COPY_CONNS sets the SSH
 // connections per host (default 2), UMZUG_COPY_CONCURRENCY the files in

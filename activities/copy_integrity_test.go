@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,4 +293,43 @@ func TestCopyTreeRefusesReservedSourceNames(t *testing.T) {
 	}
 	res = f.copy(t, f.input(CopySet{AcceptRefusals: []string{RefusalReservedName}}))
 	wantRefusal(t, res, "x/"+tmpPrefix+"mine", RefusalReservedName, true)
+}
+
+func TestCopyTreeRefusalKindsAndAcceptance(t *testing.T) {
+	f := newCopyFixture(t)
+	mt := time.Unix(1700000000, 0)
+	writeFile(t, filepath.Join(f.srcRoot, "run", "app.pid"), []byte("42"), 0o644, mt)
+	ln, err := net.Listen("unix", filepath.Join(f.srcRoot, "run", "app.sock"))
+	if err != nil {
+		t.Skipf("cannot create a unix socket here: %v", err)
+	}
+	defer ln.Close()
+	if err := syscall.Mkfifo(filepath.Join(f.srcRoot, "run", "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Only sockets accepted: the FIFO still fails the copy, and the
+	// message offers exactly the kind left to accept.
+	_, err = f.a.CopyTree(context.Background(), f.input(CopySet{AcceptRefusals: []string{RefusalSocket}}))
+	res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"run/pipe" (fifo`, `accept_refusals = ["fifo"]`, "1 source entry was not copied")
+	if res.RefusedByKind[RefusalSocket] != 1 || res.RefusedByKind[RefusalFIFO] != 1 || res.Refused != 2 {
+		t.Errorf("counts: %d %v", res.Refused, res.RefusedByKind)
+	}
+	wantRefusal(t, res, "run/app.sock", RefusalSocket, true)
+	wantRefusal(t, res, "run/pipe", RefusalFIFO, false)
+
+	res = f.copy(t, f.input(CopySet{AcceptRefusals: []string{RefusalSocket, RefusalFIFO}}))
+	if res.Refused != 2 || len(res.Refusals) != 2 || res.Files != 1 {
+		t.Errorf("accepted: refused %d %q files %d", res.Refused, res.Refusals, res.Files)
+	}
+}
+
+func TestRefusalMessageIsBounded(t *testing.T) {
+	var list []Refusal
+	for i := range 30 {
+		list = append(list, Refusal{Path: fmt.Sprintf("f%02d", i), Kind: RefusalDevice, Reason: "device"})
+	}
+	msg := refusalLines(list, 250)
+	if !strings.Contains(msg, `"f19"`) || strings.Contains(msg, `"f20"`) || !strings.HasSuffix(msg, "and 230 more") {
+		t.Errorf("message: %s", msg)
+	}
 }

@@ -134,8 +134,12 @@ func (e *engine) refusalPolicy(res CopyResult) error {
 	if n == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("copy set %s (%s) from %s on %s: %d source entries were not copied: %s",
-		e.in.Set.Name, e.in.Phase, e.from, e.src.name, n, refusalLines(res.RefusalList, n))
+	what := "source entries were"
+	if n == 1 {
+		what = "source entry was"
+	}
+	msg := fmt.Sprintf("copy set %s (%s) from %s on %s: %d %s not copied: %s",
+		e.in.Set.Name, e.in.Phase, e.from, e.src.name, n, what, refusalLines(res.RefusalList, n))
 	if len(kinds) == 1 && kinds[0] == RefusalChanged {
 		return temporal.NewApplicationError(msg+"; they changed while being read, the next attempt lists the tree again",
 			ErrTypeCopyChanged, res)
