@@ -25,6 +25,10 @@ type Options struct {
 	Dir string
 	// AuthorizedKeyFile is a public key file (.pub) allowed to log in.
 	AuthorizedKeyFile string
+	// User is the only user allowed to log in; empty means whoever runs
+	// the tests. Another user must be able to read Dir's authorized_keys
+	// (Dir and its parents searchable by that user).
+	User string
 }
 
 // Server is a running sshd.
@@ -60,6 +64,11 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("current user: %w", err)
 	}
+	keysMode := os.FileMode(0o600)
+	if o.User != "" && o.User != u.Username {
+		// sshd reads authorized_keys as the user logging in.
+		u.Username, keysMode = o.User, 0o644
+	}
 	// Privilege separation needs this directory when running as root.
 	if os.Geteuid() == 0 {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -86,7 +95,10 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("authorized key: %w", err)
 	}
 	authFile := filepath.Join(o.Dir, "authorized_keys")
-	if err := os.WriteFile(authFile, authorized, 0o600); err != nil {
+	if err := os.WriteFile(authFile, authorized, keysMode); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(authFile, keysMode); err != nil {
 		return nil, err
 	}
 	port, err := freePort()
