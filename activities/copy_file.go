@@ -138,9 +138,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		if err := e.checkSource(f, fi, "since it was listed"); err != nil {
 			return "", err
 		}
-	}
-	if h := testHooks.afterOpen; h != nil {
-		h(rel)
+		if h := testHooks.afterOpen; h != nil && k == 0 {
+			h(rel)
+		}
 	}
 	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
 	if err != nil {
@@ -169,12 +169,8 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		dsts = append(dsts, g)
 	}
 	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
-	// What was read must still be the file that was listed.
-	if cerr := e.checkSource(srcs[0], fi, "while it was copied"); cerr != nil && (err == nil || isRefused(cerr)) {
-		return "", cerr
-	}
 	if err != nil {
-		return "", fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err)
+		return "", e.readFailed(srcs[0], fi, fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err))
 	}
 	for i, g := range dsts {
 		if err := g.Close(); err != nil {
@@ -183,6 +179,10 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 	}
 	dsts = nil
+	// What was read must still be the file that was listed.
+	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
+		return "", err
+	}
 	chowned := false
 	// As root, the new file is root's already: chown only to someone else
 	// (a setgid target directory whose source file is root:root is the one

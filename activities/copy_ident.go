@@ -71,6 +71,16 @@ func (e *engine) checkSource(f *sftp.File, listed os.FileInfo, when string) erro
 	return nil
 }
 
+// readFailed explains a failed read: a source file that changed under the
+// copy (shrank, was replaced) is refused as changed rather than failing
+// the copy; any other error is returned as it is.
+func (e *engine) readFailed(f *sftp.File, listed os.FileInfo, err error) error {
+	if cerr := e.checkSource(f, listed, "while it was copied"); isRefused(cerr) {
+		return cerr
+	}
+	return err
+}
+
 // listSource lists a source directory after checking that its real path
 // is where the walk expects it and that it is still the directory the
 // parent's listing showed; it checks again after the listing that

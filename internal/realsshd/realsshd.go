@@ -25,9 +25,9 @@ type Options struct {
 	Dir string
 	// AuthorizedKeyFile is a public key file (.pub) allowed to log in.
 	AuthorizedKeyFile string
-	// User is the only user allowed to log in; empty means whoever runs
-	// the tests. Another user must be able to read Dir's authorized_keys
-	// (Dir and its parents searchable by that user).
+	// User is the account allowed to log in; empty means whoever runs the
+	// tests. Another account (for permission cases) gets the
+	// authorized_keys file chowned to it.
 	User string
 }
 
@@ -64,11 +64,6 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("current user: %w", err)
 	}
-	keysMode := os.FileMode(0o600)
-	if o.User != "" && o.User != u.Username {
-		// sshd reads authorized_keys as the user logging in.
-		u.Username, keysMode = o.User, 0o644
-	}
 	// Privilege separation needs this directory when running as root.
 	if os.Geteuid() == 0 {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -95,11 +90,18 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("authorized key: %w", err)
 	}
 	authFile := filepath.Join(o.Dir, "authorized_keys")
-	if err := os.WriteFile(authFile, authorized, keysMode); err != nil {
+	if err := os.WriteFile(authFile, authorized, 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(authFile, keysMode); err != nil {
-		return nil, err
+	if o.User != "" && o.User != u.Username {
+		if u, err = user.Lookup(o.User); err != nil {
+			return nil, fmt.Errorf("sshd login user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(authFile, uid, gid); err != nil {
+			return nil, fmt.Errorf("chown %s to %s: %w", authFile, o.User, err)
+		}
 	}
 	port, err := freePort()
 	if err != nil {
