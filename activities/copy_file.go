@@ -87,22 +87,12 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		h(rel)
 	}
 	src, dst := e.srcPath(rel), e.dstPath(rel)
-	if fi.Size() >= bigFile {
-		e.src.waitGrown(ctx)
-		e.dst.waitGrown(ctx)
+	scls, dcls, lanes, release, err := e.lanesFor(ctx, fi.Size())
+	if err != nil {
+		return "", err
 	}
-	scls, dcls := e.src.clients(), e.dst.clients()
-	n := min(len(scls), len(dcls))
-	lanes := 1
-	if fi.Size() >= bigFile && n > 1 {
-		select {
-		case e.bigSem <- struct{}{}:
-			defer func() { <-e.bigSem }()
-			lanes = n
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
+	defer release()
+	n := len(scls)
 	base := idx % n
 	dcl := dcls[base]
 	srcs := make([]*sftp.File, 0, lanes)
@@ -183,29 +173,8 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
 		return "", err
 	}
-	chowned := false
-	// As root, the new file is root's already: chown only to someone else
-	// (a setgid target directory whose source file is root:root is the one
-	// case this leaves to the directory's group).
-	if e.chown && (uidOf(fi) != 0 || gidOf(fi) != 0) {
-		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
-			return "", fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
-		}
-		chowned = true
-	}
-	if !early || fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
-		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
-			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
-		}
-	}
-	// mtime before the rename: a file at its final name always carries
-	// the source's mtime, which is what lets a retry skip it.
-	mt := fi.ModTime()
-	if err := dcl.Chtimes(tmp, mt, mt); err != nil {
-		return "", fmt.Errorf("set mtime of %s on %s: %w", tmp, e.dst.name, err)
-	}
-	if err := renameReplace(dcl, tmp, dst); err != nil {
-		return "", fmt.Errorf("place %s on %s: %w", rel, e.dst.name, err)
+	if err := e.placeTmp(dcl, tmp, dst, fi, early); err != nil {
+		return "", err
 	}
 	created = false
 	e.markParentDirty(rel)
@@ -213,6 +182,58 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		h(rel)
 	}
 	return sum, nil
+}
+
+// lanesFor picks the connections for one file: one lane, or every
+// connection for a big file, at most bigFilesAtOnce such files at a time
+// (release frees the slot). Both slices have the same length.
+func (e *engine) lanesFor(ctx context.Context, size int64) (scls, dcls []*sftp.Client, lanes int, release func(), err error) {
+	if size >= bigFile {
+		e.src.waitGrown(ctx)
+		e.dst.waitGrown(ctx)
+	}
+	scls, dcls = e.src.clients(), e.dst.clients()
+	n := min(len(scls), len(dcls))
+	scls, dcls = scls[:n], dcls[:n]
+	if size < bigFile || n == 1 {
+		return scls, dcls, 1, func() {}, nil
+	}
+	select {
+	case e.bigSem <- struct{}{}:
+		return scls, dcls, n, func() { <-e.bigSem }, nil
+	case <-ctx.Done():
+		return nil, nil, 0, nil, ctx.Err()
+	}
+}
+
+// placeTmp gives a fully written temporary file the source's owner (as
+// root), mode and mtime and renames it over its final name.
+func (e *engine) placeTmp(dcl *sftp.Client, tmp, dst string, fi os.FileInfo, early bool) error {
+	chowned := false
+	// As root, the new file is root's already: chown only to someone else
+	// (a setgid target directory whose source file is root:root is the one
+	// case this leaves to the directory's group).
+	if e.chown && (uidOf(fi) != 0 || gidOf(fi) != 0) {
+		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
+			return fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
+		}
+		chowned = true
+	}
+	if !early || fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
+		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
+			return fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	// mtime before the rename: a file at its final name always carries
+	// the source's mtime, which is what lets a retry skip it.
+	mt := fi.ModTime()
+	if err := dcl.Chtimes(tmp, mt, mt); err != nil {
+		return fmt.Errorf("set mtime of %s on %s: %w", tmp, e.dst.name, err)
+	}
+	if err := renameReplace(dcl, tmp, dst); err != nil {
+		return fmt.Errorf("place %s on %s: %w", dst, e.dst.name, err)
+	}
+	return nil
 }
 
 // hashSide returns the SHA-256 of each path on one side: sha256sum in
