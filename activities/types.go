@@ -55,12 +55,17 @@ const (
 	RefusalReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
 	RefusalBadName         = "bad_name"      // a name the target cannot hold
 	RefusalChanged         = "changed"       // type or identity changed between listing and reading
+	// RefusalTargetConflict: the source entry is now a file or symlink
+	// where the target has a directory holding entries of its own, which
+	// a copy without delete never removes.
+	RefusalTargetConflict = "target_conflict"
 )
 
 // RefusalKinds lists every refusal kind, for plan validation and docs.
 var RefusalKinds = []string{
 	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket,
 	RefusalFIFO, RefusalReservedName, RefusalBadName, RefusalChanged,
+	RefusalTargetConflict,
 }
 
 // Refusal is one source entry that was not copied.
