@@ -77,7 +77,7 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	e, err := a.newEngine(ctx, in, false)
 	tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)
 	if err != nil {
-		return CopyResult{}, err
+		return CopyResult{}, permanent(err)
 	}
 	defer e.close()
 	res, err := e.run(ctx)
@@ -85,7 +85,7 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	if s := res.Duration.Seconds(); s > 0 {
 		res.BytesPerSec = float64(res.CopiedBytes) / s
 	}
-	return res, err
+	return res, e.copyFailure(err)
 }
 
 func hostLabel(h Host) string {

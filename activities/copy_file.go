@@ -147,7 +147,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
 	if err != nil {
-		return "", fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err)
+		return "", e.dst.fullError(fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err), tmp)
 	}
 	created = true
 	dsts = append(dsts, f)
@@ -178,7 +178,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	for i, g := range dsts {
 		if err := g.Close(); err != nil {
 			dsts = dsts[i+1:]
-			return "", fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err)
+			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err), tmp)
 		}
 	}
 	dsts = nil

@@ -151,7 +151,7 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 			for p := range writeCh[j] {
 				if !failed() {
 					if _, err := dsts[j].WriteAt(p.buf[:p.n], p.off); err != nil {
-						fail(fmt.Errorf("write at offset %d: %w", p.off, err))
+						fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", p.off, err), dsts[j].Name()))
 					} else {
 						written[j] += int64(p.n)
 						e.prog.bytesDone.Add(int64(p.n))
@@ -226,7 +226,7 @@ func (e *engine) streamSmall(ctx context.Context, src, dst *sftp.File, size int6
 	}
 	if n > 0 {
 		if _, err := dst.WriteAt(buf, 0); err != nil {
-			return 0, "", fmt.Errorf("write at offset 0: %w", err)
+			return 0, "", e.dst.fullError(fmt.Errorf("write at offset 0: %w", err), dst.Name())
 		}
 	}
 	e.prog.bytesDone.Add(int64(n))
