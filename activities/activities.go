@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -14,6 +15,10 @@ type Activities struct {
 	// Dialer opens SSH connections; nil means the default dialer, which
 	// verifies host keys against each host's known_hosts file.
 	Dialer Dialer
+	// NoProgress bounds how long a copy attempt may move nothing before
+	// it fails (retryable) and starts again on fresh connections; 0 means
+	// UMZUG_COPY_NO_PROGRESS or DefaultNoProgress (2m).
+	NoProgress time.Duration
 }
 
 // Dialer opens a verified SSH connection to a host.

@@ -80,6 +80,7 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 		return CopyResult{}, permanent(err)
 	}
 	defer e.close()
+	e.watchProgress(a)
 	res, err := e.run(ctx)
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
