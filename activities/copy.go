@@ -82,6 +82,7 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	defer e.close()
 	e.watchProgress(a)
 	res, err := e.run(ctx)
+	res.ResumedBytes, res.ResentBytes = e.prog.resumed.Load(), e.prog.resent.Load()
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
 		res.BytesPerSec = float64(res.CopiedBytes) / s
@@ -836,7 +837,7 @@ func (e *engine) leftovers(dirRel string, tgt map[string]os.FileInfo) error {
 		}
 		p := e.dstPath(rel)
 		if isTmpName(name) {
-			if !e.opt.dry {
+			if !e.opt.dry && !e.keepPartial(dirRel, name) {
 				if err := e.removeEntry(p, fi); err != nil {
 					return err
 				}

@@ -119,7 +119,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	srcs := make([]*sftp.File, 0, lanes)
 	dsts := make([]*sftp.File, 0, lanes)
-	tmp := tmpName(dst)
+	var tmp string // partial files of big files are resumed by a retry
 	created := false
 	defer func() {
 		// Nothing depends on the source handles' close: do not wait.
@@ -131,7 +131,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		for _, f := range dsts {
 			f.Close()
 		}
-		if err != nil && created {
+		if err != nil && created && !e.keepTmpOn(tmp, err) {
 			_ = dcl.Remove(tmp)
 		}
 	}()
@@ -145,9 +145,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 		srcs = append(srcs, f)
 	}
-	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	tmp, f, from, err := e.openTmp(ctx, dcl, src, dst, rel, fi)
 	if err != nil {
-		return "", e.dst.fullError(fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err), tmp)
+		return "", err
 	}
 	created = true
 	dsts = append(dsts, f)
@@ -171,9 +171,14 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 		dsts = append(dsts, g)
 	}
-	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
+	_, sum, err = e.streamFrom(ctx, srcs, dsts, from, fi.Size())
 	if err != nil {
 		return "", fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err)
+	}
+	if from > 0 {
+		if sum, err = e.wholeSum(ctx, src); err != nil {
+			return "", fmt.Errorf("hash resumed %s on %s: %w", src, e.src.name, err)
+		}
 	}
 	for i, g := range dsts {
 		if err := g.Close(); err != nil {

@@ -137,10 +137,16 @@ func (e *engine) copyFailure(err error) error {
 	if !errors.As(err, &ae) && mayBeFull(err) {
 		err = e.dst.fullError(err, e.to+"/.")
 	}
-	return permanent(err)
+	err = permanent(err)
+	if errors.As(err, &ae) && ae.NonRetryable() {
+		// No retry will resume the partial files: remove them.
+		e.dropPartials()
+	}
+	return err
 }
 
 // faultHooks let tests fake what a real target's file system decides.
 var faultHooks struct {
-	statVFS func(p string) (*sftp.StatVFS, error) // replaces the target's statvfs
+	statVFS    func(p string) (*sftp.StatVFS, error) // replaces the target's statvfs
+	afterWrite func(tmp string, end int64)           // after each chunk written
 }

@@ -47,6 +47,7 @@ type progress struct {
 	// resumed counts bytes of partial files kept by a resume; resent the
 	// bytes of partial files written before and sent again.
 	resumed, resent atomic.Int64
+	kept            sync.Map // partial files left for a retry
 
 	// stallAfter bounds the time without progress; onStall ends the
 	// attempt (nil: no bound, e.g. a dry scan).
