@@ -151,10 +151,11 @@ func TestInteropKilledWorkerResumesQuickly(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	killed := time.Now()
 	dev.kill()
 	atKill := partial()
 	restarted := dev.start(t)
-	t.Logf("killed with %d MiB in partial files; restarted %v later", atKill>>20, time.Since(restarted))
+	t.Logf("killed with %d MiB in partial files; listening again %.1fs later", atKill>>20, restarted.Sub(killed).Seconds())
 
 	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default"})
 	if err != nil {
