@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -22,6 +23,10 @@ type Activities struct {
 	// host; empty means /var/lib/umzug/attempts for root and
 	// ~/.umzug/attempts for other users.
 	RemoteStateDir string
+	// NoProgress bounds how long a copy attempt may move nothing before
+	// it fails (retryable) and starts again on fresh connections; 0 means
+	// UMZUG_COPY_NO_PROGRESS or DefaultNoProgress (2m).
+	NoProgress time.Duration
 }
 
 // Dialer opens a verified SSH connection to a host.

@@ -80,15 +80,17 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	e, err := a.newEngine(ctx, in, false)
 	tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)
 	if err != nil {
-		return CopyResult{}, err
+		return CopyResult{}, permanent(err)
 	}
 	defer e.close()
+	e.watchProgress(a)
 	res, err := e.run(ctx)
+	res.ResumedBytes, res.ResentBytes = e.prog.resumed.Load(), e.prog.resent.Load()
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
 		res.BytesPerSec = float64(res.CopiedBytes) / s
 	}
-	return res, err
+	return res, e.copyFailure(err)
 }
 
 func hostLabel(h Host) string {

@@ -37,7 +37,7 @@ func (e *engine) leftovers(dirRel string, tgt map[string]os.FileInfo) error {
 		}
 		p := e.dstPath(rel)
 		if isTmpName(name) {
-			if !e.opt.dry {
+			if !e.opt.dry && !e.keepPartial(dirRel, name) {
 				if err := e.removeEntry(p, fi); err != nil {
 					return err
 				}

@@ -97,7 +97,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	dcl := dcls[base]
 	srcs := make([]*sftp.File, 0, lanes)
 	dsts := make([]*sftp.File, 0, lanes)
-	tmp := tmpName(dst)
+	var tmp string // partial files of big files are resumed by a retry
 	created := false
 	defer func() {
 		// Nothing depends on the source handles' close: do not wait.
@@ -109,7 +109,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		for _, f := range dsts {
 			f.Close()
 		}
-		if err != nil && created {
+		if err != nil && created && !e.keepTmpOn(tmp, err) {
 			_ = dcl.Remove(tmp)
 		}
 	}()
@@ -132,9 +132,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 			h(rel)
 		}
 	}
-	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	tmp, f, from, err := e.openTmp(ctx, dcl, src, dst, rel, fi)
 	if err != nil {
-		return "", fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err)
+		return "", err
 	}
 	created = true
 	dsts = append(dsts, f)
@@ -158,14 +158,19 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 		dsts = append(dsts, g)
 	}
-	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
+	_, sum, err = e.streamFrom(ctx, srcs, dsts, from, fi.Size())
 	if err != nil {
 		return "", e.readFailed(srcs[0], fi, fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err))
+	}
+	if from > 0 {
+		if sum, err = e.wholeSum(ctx, src); err != nil {
+			return "", fmt.Errorf("hash resumed %s on %s: %w", src, e.src.name, err)
+		}
 	}
 	for i, g := range dsts {
 		if err := g.Close(); err != nil {
 			dsts = dsts[i+1:]
-			return "", fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err)
+			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err), tmp)
 		}
 	}
 	dsts = nil

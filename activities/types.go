@@ -114,6 +114,11 @@ type CopyResult struct {
 	Unchanged   int64 `json:"unchanged"`
 	Deleted     int64 `json:"deleted"`
 	Recopied    int64 `json:"recopied"` // verification mismatches fixed by a second copy
+	// ResumedBytes counts bytes of partial files left by an earlier
+	// attempt and kept (verified by both hosts' digests); ResentBytes the
+	// bytes such files held that were sent again.
+	ResumedBytes int64 `json:"resumed_bytes,omitempty"`
+	ResentBytes  int64 `json:"resent_bytes,omitempty"`
 	// Refused counts entries not copied for safety (escaping symlinks,
 	// devices, bad names); Refusals holds the first few reasons.
 	Refused  int64    `json:"refused"`
