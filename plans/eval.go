@@ -52,7 +52,7 @@ func (l *loader) buildContext() {
 			"var":   cty.ObjectVal(l.vars),
 			"local": cty.ObjectVal(l.locals),
 		},
-		Functions: functions,
+		Functions: l.funcs,
 	}
 }
 
@@ -124,7 +124,7 @@ func (l *loader) value(expr hcl.Expression, ty cty.Type, what string) (cty.Value
 	if !l.checkRefs(expr) {
 		return cty.NilVal, false
 	}
-	v, d := expr.Value(l.ctx)
+	v, d := l.eval(expr, l.ctx)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() || !v.IsWhollyKnown() {
 		return cty.NilVal, false
