@@ -181,12 +181,17 @@ func (m *move) seed(ctx workflow.Context) bool {
 		var res activities.CopyResult
 		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
 		if err != nil {
+			m.noteRefusalsOf(set, activities.PhaseSeed, err)
 			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
 				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
 			return false
 		}
 		m.st.Copies = append(m.st.Copies, res)
 		m.seedRate[set.Name] = res.BytesPerSec
+		if why := m.refusalsFail(ctx, set, activities.PhaseSeed, res); why != "" {
+			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("seed refused: %s; nothing changed on the source", why))
+			return false
+		}
 	}
 	return true
 }
