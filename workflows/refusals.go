@@ -150,6 +150,10 @@ func (r *CopyRefusals) explain(source string) string {
 			named += fmt.Sprintf(" and %d more (umzug status lists up to %d)", r.Unaccepted-int64(len(paths)), activities.MaxRefusalsListed)
 		}
 	}
-	return fmt.Sprintf("copy set %s (%s) left out %d entries on %s that the plan does not accept (%s)%s; fix them on the source, exclude them, or list their kinds in accept_refusals of copy %q",
-		r.Set, r.Phase, r.Unaccepted, source, strings.Join(kinds, ", "), named, r.Set)
+	entries := "entries"
+	if r.Unaccepted == 1 {
+		entries = "entry"
+	}
+	return fmt.Sprintf("copy set %s (%s) left out %d %s on %s that the plan does not accept (%s)%s; fix them on the source, exclude them, or list their kinds in accept_refusals of copy %q",
+		r.Set, r.Phase, r.Unaccepted, entries, source, strings.Join(kinds, ", "), named, r.Set)
 }
