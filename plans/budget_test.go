@@ -85,3 +85,16 @@ func TestBudgetTimeLimit(t *testing.T) {
 		t.Fatal("the spent budget is reported twice")
 	}
 }
+
+// JSON-syntax templates are parsed only while evaluating, so their loops
+// cannot be metered; nested ones are refused before evaluation.
+func TestNestedLoopsInJSONRefused(t *testing.T) {
+	src := `{"locals": {"r": "${range(1000)}", "p": "${[for a in local.r : [for b in local.r : [for c in local.r : a + b + c]]]}"}}`
+	_, diags := loadSources("cost", []source{{path: "cost.hcl.json", src: []byte(src)}}, LoadOptions{})
+	for _, d := range diags {
+		if d.Summary == "Nested for expressions in JSON syntax" && d.Subject != nil && d.Subject.Start.Column == 41 {
+			return
+		}
+	}
+	t.Fatalf("want the nested loops refused at the p value, got %v", diags)
+}

@@ -72,6 +72,11 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext) (cty.Value, hcl
 	if l.budget.spent {
 		return cty.DynamicVal, l.budget.exhaustedDiag(expr.Range())
 	}
+	if _, native := expr.(hclsyntax.Node); !native {
+		if d := l.checkJSONLoops(expr); d.HasErrors() {
+			return cty.DynamicVal, d
+		}
+	}
 	restore := l.budget.meter(expr)
 	v, diags := expr.Value(ctx)
 	restore()
