@@ -52,7 +52,7 @@ func (l *loader) buildContext() {
 			"var":   cty.ObjectVal(l.vars),
 			"local": cty.ObjectVal(l.locals),
 		},
-		Functions: functions,
+		Functions: l.funcs,
 	}
 }
 
@@ -131,7 +131,7 @@ func (l *loader) eval(expr hcl.Expression, ty cty.Type, what string, sensitive b
 	if !l.checkRefs(expr) {
 		return cty.NilVal, false
 	}
-	v, d := expr.Value(l.ctx)
+	v, d := l.evalMetered(expr, l.ctx)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() || !v.IsWhollyKnown() {
 		return cty.NilVal, false

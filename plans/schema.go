@@ -77,6 +77,7 @@ var copySchema = &hcl.BodySchema{
 		{Name: "delete"},
 		{Name: "bandwidth"},
 		{Name: "concurrency"},
+		{Name: "accept_refusals"},
 	},
 }
 

@@ -79,7 +79,11 @@ type Copy struct {
 	Delete      bool
 	Bandwidth   int64 // bytes per second, 0 = unlimited
 	Concurrency int   // 0 = default
-	Range       hcl.Range
+	// AcceptRefusals lists the refusal kinds (internal/refusal) the move
+	// accepts: such entries are left out and listed instead of failing it.
+	AcceptRefusals []string
+	Range          hcl.Range
+	toRange        hcl.Range // the `to` expression, for the overlap check
 }
 
 type Cutover struct {

@@ -155,12 +155,18 @@ func (m *move) finalSync(ctx workflow.Context) error {
 			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
 			Started: started, Finished: workflow.Now(ctx)}
 		if err != nil {
+			m.noteRefusalsOf(set, activities.PhaseFinalSync, err)
 			rec.ExitCode, rec.Error = -1, cause(err)
 			m.st.Steps = append(m.st.Steps, rec)
 			return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, m.in.Target.Name, cause(err))
 		}
-		m.st.Steps = append(m.st.Steps, rec)
 		m.st.Copies = append(m.st.Copies, res)
+		if why := m.refusalsFail(ctx, set, activities.PhaseFinalSync, res); why != "" {
+			rec.ExitCode, rec.Error = -1, why
+			m.st.Steps = append(m.st.Steps, rec)
+			return fmt.Errorf("final_sync refused: %s", why)
+		}
+		m.st.Steps = append(m.st.Steps, rec)
 	}
 	return nil
 }

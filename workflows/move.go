@@ -134,6 +134,13 @@ func (m *move) details() {
 	if m.st.SoakUntil != nil && m.st.Phase == PhaseSoak {
 		b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`)\n", m.st.SoakUntil.Format(time.RFC3339)))
 	}
+	for _, r := range m.st.Refusals {
+		verdict := "all accepted by the plan"
+		if r.Unaccepted > 0 {
+			verdict = fmt.Sprintf("**%d not accepted**", r.Unaccepted)
+		}
+		b.WriteString(fmt.Sprintf("- refused in %s %s: %d, %s (`umzug status` lists them)\n", r.Set, r.Phase, r.Total, verdict))
+	}
 	if m.st.Error != "" {
 		b.WriteString(fmt.Sprintf("- error: %s\n", m.st.Error))
 	}
@@ -182,12 +189,17 @@ func (m *move) seed(ctx workflow.Context) bool {
 		var res activities.CopyResult
 		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
 		if err != nil {
+			m.noteRefusalsOf(set, activities.PhaseSeed, err)
 			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
 				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
 			return false
 		}
 		m.st.Copies = append(m.st.Copies, res)
 		m.seedRate[set.Name] = res.BytesPerSec
+		if why := m.refusalsFail(ctx, set, activities.PhaseSeed, res); why != "" {
+			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("seed refused: %s; nothing changed on the source", why))
+			return false
+		}
 	}
 	return true
 }

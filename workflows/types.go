@@ -206,6 +206,9 @@ type Status struct {
 	Steps     []StepRecord                `json:"steps,omitempty"`
 	Copies    []activities.CopyResult     `json:"copies,omitempty"`
 	Preflight *activities.PreflightResult `json:"preflight,omitempty"`
+	// Refusals lists, per copy set and phase, what a copy left out: counts
+	// per kind, accepted or not, and the first paths (see CopyRefusals).
+	Refusals []CopyRefusals `json:"refusals,omitempty"`
 	// Rollback.
 	Undone          []string `json:"undone,omitempty"`
 	ManualAttention []string `json:"manual_attention,omitempty"`

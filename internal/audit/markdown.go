@@ -113,6 +113,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\nEach manifest lives on the target host; `sha256sum` of it must equal the digest above.\n\n")
 	}
 
+	writeRefusals(&b, r.Refusals)
+
 	if len(r.Undone) > 0 || len(r.Attention) > 0 {
 		b.WriteString("## Rollback\n\n")
 		for _, u := range r.Undone {

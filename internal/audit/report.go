@@ -38,7 +38,10 @@ type Report struct {
 	Decisions []workflows.SignalRecord `json:"decisions,omitempty"`
 	Commands  []Command                `json:"commands"`
 	Copies    []activities.CopyResult  `json:"copies"`
-	Phases    []workflows.PhaseChange  `json:"phases,omitempty"`
+	// Refusals lists per copy set and phase what a copy left out, by kind,
+	// and whether the plan accepted it (from the workflow's records).
+	Refusals []workflows.CopyRefusals `json:"refusals,omitempty"`
+	Phases   []workflows.PhaseChange  `json:"phases,omitempty"`
 
 	Closed     bool      `json:"closed"`
 	CloseState string    `json:"close_state,omitempty"` // Temporal's: completed, failed, ...
@@ -226,6 +229,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
 	r.Decisions = st.Signals
 	r.Phases = st.Phases
+	r.Refusals = st.Refusals
 	r.Undone = st.Undone
 	r.Attention = st.ManualAttention
 	if st.Error != "" {

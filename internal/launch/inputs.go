@@ -57,6 +57,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			Delete:               c.Delete,
 			BandwidthBytesPerSec: c.Bandwidth,
 			Concurrency:          c.Concurrency,
+			AcceptRefusals:       c.AcceptRefusals,
 		})
 	}
 	if co := app.Cutover; co != nil {
