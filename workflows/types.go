@@ -214,10 +214,10 @@ type Status struct {
 	// RunDigest is the move's run digest; approvals may be bound to it.
 	RunDigest string `json:"run_digest,omitempty"`
 	// Voided lists approvals a reschedule voided ("a.meier by c.yilmaz").
-	Voided []string `json:"voided,omitempty"`
-	Window           *Window    `json:"window,omitempty"`
-	WindowNote       string     `json:"window_note,omitempty"`
-	SoakUntil        *time.Time `json:"soak_until,omitempty"`
+	Voided     []string   `json:"voided,omitempty"`
+	Window     *Window    `json:"window,omitempty"`
+	WindowNote string     `json:"window_note,omitempty"`
+	SoakUntil  *time.Time `json:"soak_until,omitempty"`
 	// Records.
 	Signals   []SignalRecord              `json:"signals,omitempty"`
 	Steps     []StepRecord                `json:"steps,omitempty"`
