@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -114,11 +115,16 @@ func (m *move) notInPhase(name, want string) string {
 	if m.st.Phase == want {
 		return ""
 	}
-	if want == PhaseAwaitingApproval && m.dec.strict && (m.st.Phase == PhasePreflight || m.st.Phase == PhaseSeed) {
+	if want == PhaseAwaitingApproval && m.dec.strict && beforeApproval(m.st.Phase) {
 		return fmt.Sprintf("approval opens after seed: the move is in phase %s; %s is accepted only in %s, send it again then",
-			m.st.Phase, name, want)
+			cmp.Or(m.st.Phase, "starting"), name, want)
 	}
 	return fmt.Sprintf("move is in phase %s; %s is accepted only in %s", m.st.Phase, name, want)
+}
+
+// beforeApproval reports whether a phase comes before awaiting_approval.
+func beforeApproval(phase string) bool {
+	return phase == "" || phase == PhasePreflight || phase == PhaseSeed
 }
 
 func (m *move) checkListed(who string) string {

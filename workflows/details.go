@@ -25,7 +25,7 @@ func (m *move) detailsText() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase)
 	switch m.st.Phase {
-	case PhasePreflight, PhaseSeed:
+	case "", PhasePreflight, PhaseSeed:
 		if m.in.Cutover.Approval != nil {
 			b.WriteString("- approval opens after seed: approvals sent now are refused; approve when the phase is awaiting_approval\n")
 		}
@@ -78,7 +78,11 @@ func (m *move) approvalLines(b *strings.Builder) {
 		b.WriteString("- approvals must carry the run digest below (`umzug approve --plan FILE --var …`, or \"run_digest\" in the signal)\n")
 	}
 	if m.st.ApprovalDeadline != nil && m.st.Phase == PhaseAwaitingApproval {
-		fmt.Fprintf(b, "- approval deadline: %s\n", m.st.ApprovalDeadline.Format(localTime))
+		dl := *m.st.ApprovalDeadline
+		if w := m.st.Window; w != nil {
+			dl = dl.In(w.NotBefore.Location()) // the plan's offset, like the window
+		}
+		fmt.Fprintf(b, "- approval deadline: %s\n", dl.Format(localTime))
 	}
 }
 
