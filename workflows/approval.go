@@ -172,8 +172,11 @@ func (m *move) checkApprove(p ApproveSignal) string {
 			return m.checkListed(p.Approver)
 		},
 		func() string {
-			if r.FourEyes && m.same(p.Approver, m.in.StartedBy) {
+			switch {
+			case r.FourEyes && p.Approver == m.in.StartedBy:
 				return fmt.Sprintf("four-eyes: %s started this move and cannot approve it", p.Approver)
+			case r.FourEyes && m.same(p.Approver, m.in.StartedBy):
+				return fmt.Sprintf("four-eyes: %q is the same identity as %s, who started this move and cannot approve it", p.Approver, m.in.StartedBy)
 			}
 			return m.checkPlan(p.PlanSHA256)
 		},

@@ -57,7 +57,7 @@ func TestCanonicalIdentities(t *testing.T) {
 	env.ExecuteWorkflow(MoveWorkflow, in)
 	st := result(t, env)
 	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseAwaitingApproval, PhaseCutover, PhaseSoak, PhaseCommitted)
-	wantRefused(t, st, SignalApprove, "a.meier: four-eyes: a.meier started this move")
+	wantRefused(t, st, SignalApprove, `a.meier: four-eyes: "a.meier" is the same identity as A.Meier, who started this move`)
 	wantRefused(t, st, SignalApprove, "b.schulz: b.schulz has approved already")
 	wantRefused(t, st, SignalApprove, "mixes Cyrillic and Latin letters")
 	if !slices.Equal(st.Approvals, []string{"b.schulz", "c.yilmaz"}) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ func init() {
 // workflow's validator can refuse it at once with the reason.
 func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) error {
 	ctx := cmd.Context()
-	c, err := dialFromEnv(ctx, identity+"@umzug-cli")
+	c, err := dialFromEnv(ctx, strings.TrimSpace(identity)+"@umzug-cli")
 	if err != nil {
 		return err
 	}
