@@ -173,6 +173,9 @@ func (m *move) checkApprove(p ApproveSignal) string {
 		},
 		func() string {
 			switch {
+			case r.FourEyes && m.dec.strict && m.identityProblem(m.in.StartedBy) != "":
+				return fmt.Sprintf("four-eyes cannot be checked: the starter's identity is not usable (%s); start the move as a valid identity",
+					m.identityProblem(m.in.StartedBy))
 			case r.FourEyes && p.Approver == m.in.StartedBy:
 				return fmt.Sprintf("four-eyes: %s started this move and cannot approve it", p.Approver)
 			case r.FourEyes && m.same(p.Approver, m.in.StartedBy):

@@ -74,6 +74,23 @@ func TestCanonicalIdentities(t *testing.T) {
 	}
 }
 
+// A starter whose name has no canonical form (mixed scripts) cannot be
+// told apart from approvers, so no approval counts.
+func TestStarterWithLookAlikeNameCannotBeApproved(t *testing.T) {
+	env, f := newEnv(t)
+	in := finance()
+	in.StartedBy = "\u0430.meier" // Cyrillic а + Latin
+	approve(env, time.Minute, "a.meier")
+	approve(env, 2*time.Minute, "b.schulz")
+	at(env, time.Hour, func() { env.CancelWorkflow() })
+	env.ExecuteWorkflow(MoveWorkflow, in)
+	st := result(t, env)
+	wantRefused(t, st, SignalApprove, "a.meier: four-eyes cannot be checked: the starter's identity is not usable")
+	if len(st.Approvals) != 0 || len(f.commands()) != 0 {
+		t.Fatalf("approvals %v, commands %v", st.Approvals, f.commands())
+	}
+}
+
 // The quorum was reached for a window in 2030; a listed approver moves the
 // window to now. The approvals are void: no cutover until the quorum
 // approves the new window, and the history says who voided them.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/umzug-dev/umzug/internal/identity"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -48,6 +49,9 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 	}
 	if o.StartedBy == "" {
 		return nil, errors.New("no identity to start the move as; pass --as USER (four-eyes compares approvers with it)")
+	}
+	if _, err := identity.Canonical(o.StartedBy); err != nil {
+		return nil, fmt.Errorf("cannot start as %q: %w (four-eyes compares approvers with it)", o.StartedBy, err)
 	}
 	sa := hasSearchAttributes(ctx, c, o.Namespace)
 	digest := p.RunDigest()
