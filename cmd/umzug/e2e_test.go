@@ -323,7 +323,7 @@ func TestDevRestartCarriesOn(t *testing.T) {
 		}
 	}
 	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "ops"); code != 0 {
+	if code, _, _ := cli(t, "commit", financeID, "--as", "c.yilmaz"); code != 0 {
 		t.Fatalf("commit: exit %d", code)
 	}
 	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {
