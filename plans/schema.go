@@ -104,6 +104,8 @@ var approvalSchema = &hcl.BodySchema{
 		{Name: "quorum"},
 		{Name: "four_eyes"},
 		{Name: "timeout"},
+		{Name: "operators"},
+		{Name: "require_run_digest"},
 	},
 }
 

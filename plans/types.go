@@ -103,6 +103,11 @@ type Approval struct {
 	Quorum    int
 	FourEyes  bool
 	Timeout   time.Duration
+	// Operators may commit and roll back during soak; empty means the
+	// approvers may.
+	Operators []string
+	// RequireRunDigest refuses approvals not bound to the run digest.
+	RequireRunDigest bool
 }
 
 // Block kinds.

@@ -243,9 +243,9 @@ func (w *demoWatcher) enter(st workflows.Status) error {
 	case workflows.PhaseSoak:
 		w.printf("soak: the target runs; rollback is still possible until %s\n", fmtTime(st.SoakUntil))
 		if w.o.autoApprove {
-			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "demo-operator"}, "demo-operator")
+			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "b.schulz"}, "b.schulz")
 		} else {
-			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as b.schulz (or signal commit {\"by\": \"b.schulz\"} in the UI)\n", w.id)
+			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as b.schulz (an approver; or signal commit {\"by\": \"b.schulz\"} in the UI)\n", w.id)
 		}
 	default:
 		w.printf("%s\n", st.Phase)

@@ -85,6 +85,7 @@ applications are still shown. Sensitive variables are never printed.`,
 type planReport struct {
 	Plan         string           `json:"plan"`
 	SHA256       string           `json:"sha256"`
+	RunDigest    string           `json:"run_digest"`
 	Variables    []planVariable   `json:"variables,omitempty"`
 	Applications []planAppReport  `json:"applications"`
 	Waves        []planWaveReport `json:"waves,omitempty"`
@@ -145,6 +146,9 @@ type planApproval struct {
 	Quorum    int      `json:"quorum"`
 	FourEyes  bool     `json:"four_eyes"`
 	Timeout   string   `json:"timeout,omitempty"`
+	// Operators may commit and roll back (the approvers when empty).
+	Operators        []string `json:"operators,omitempty"`
+	RequireRunDigest bool     `json:"require_run_digest,omitempty"`
 }
 
 type planWindow struct {
@@ -174,7 +178,7 @@ type planWaveReport struct {
 }
 
 func buildPlanReport(p *plans.Plan) *planReport {
-	r := &planReport{Plan: p.Name, SHA256: p.SHA256}
+	r := &planReport{Plan: p.Name, SHA256: p.SHA256, RunDigest: p.RunDigest()}
 	red := p.Redact
 	for _, v := range p.Variables {
 		pv := planVariable{Name: v.Name, Value: red(v.Value), Sensitive: v.Sensitive}
@@ -206,7 +210,8 @@ func buildPlanReport(p *plans.Plan) *planReport {
 		if co := app.Cutover; co != nil {
 			ar.HasCutover = true
 			if ap := co.Approval; ap != nil {
-				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes}
+				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes,
+					Operators: ap.Operators, RequireRunDigest: ap.RequireRunDigest}
 				if ap.Timeout > 0 {
 					ar.Approval.Timeout = shortDuration(ap.Timeout)
 				}
@@ -317,6 +322,7 @@ func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j 
 
 func printPlanReport(w io.Writer, r *planReport) {
 	fmt.Fprintf(w, "plan %s (sha256 %s)\n", r.Plan, r.SHA256)
+	fmt.Fprintf(w, "run digest %s (files and these variable values; umzug approve --plan … --var … binds to it)\n", r.RunDigest)
 	if len(r.Variables) > 0 {
 		fmt.Fprintln(w, "variables:")
 		for _, v := range r.Variables {
@@ -402,7 +408,15 @@ func printPlanReport(w io.Writer, r *planReport) {
 				if ap.Timeout != "" {
 					rule += "; expires after " + ap.Timeout
 				}
+				if ap.RequireRunDigest {
+					rule += "; approvals must carry the run digest"
+				}
 				fmt.Fprintf(w, "  approval: %s\n", rule)
+				ops := "the approvers"
+				if len(ap.Operators) > 0 {
+					ops = strings.Join(ap.Operators, ", ")
+				}
+				fmt.Fprintf(w, "  commit and rollback during soak: %s\n", ops)
 			} else {
 				fmt.Fprintln(w, "  approval: none (rehearsal)")
 			}

@@ -267,3 +267,32 @@ func TestPlanOnlineAgainstDemoHosts(t *testing.T) {
 		t.Errorf("plan wrote on the target: %d entries before, %d after", len(before), len(after))
 	}
 }
+
+// `umzug plan` shows the run digest, which follows the variable values
+// where the plan SHA-256 does not.
+func TestPlanShowsRunDigest(t *testing.T) {
+	digest := func(args ...string) (sha, run string) {
+		t.Helper()
+		code, out, errOut := umzugCLI(t, append([]string{"plan", "--offline", "../../examples/finance.hcl"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(l, "plan finance (sha256 "); ok {
+				sha = strings.TrimSuffix(v, ")")
+			}
+			if v, ok := strings.CutPrefix(l, "run digest "); ok {
+				run, _, _ = strings.Cut(v, " ")
+			}
+		}
+		if len(sha) != 64 || len(run) != 64 {
+			t.Fatalf("no sha256/run digest in:\n%s", out)
+		}
+		return sha, run
+	}
+	sha1, run1 := digest()
+	sha2, run2 := digest("--var", "window_start=2026-12-01T09:00:00Z")
+	if sha1 != sha2 || run1 == run2 {
+		t.Fatalf("sha256 %s/%s, run digest %s/%s: want same sha, different run digest", sha1, sha2, run1, run2)
+	}
+}

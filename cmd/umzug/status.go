@@ -127,6 +127,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)
 	fmt.Fprintf(w, "from → to   %s → %s\n", st.Source, st.Target)
 	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
+	printDecisionBinding(w, st)
 	for _, p := range progress {
 		pct := 0.0
 		if p.BytesTotal > 0 {

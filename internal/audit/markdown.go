@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/umzug-dev/umzug/workflows"
 )
 
 func ts(t time.Time) string {
@@ -31,6 +33,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| Workflow | %s (%s), run %s |\n", cell(r.WorkflowID), cell(r.WorkflowType), cell(r.RunID))
 	fmt.Fprintf(&b, "| Plan | %s |\n", cell(r.PlanName))
 	fmt.Fprintf(&b, "| Plan SHA-256 | `%s` |\n", r.PlanSHA256)
+	if r.RunDigest != "" {
+		fmt.Fprintf(&b, "| Run digest (files and variable values) | `%s` |\n", r.RunDigest)
+	}
 	if r.Application != "" {
 		fmt.Fprintf(&b, "| Application | %s |\n", cell(r.Application))
 		fmt.Fprintf(&b, "| Source | %s |\n| Target | %s |\n", cell(r.Source), cell(r.Target))
@@ -59,13 +64,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Decisions) == 0 {
 		b.WriteString("No signal was received.\n\n")
 	} else {
-		b.WriteString("| time | signal | identity | comment | via | decision | plan SHA-256 given |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| time | signal | identity | comment | via | decision | plan SHA-256 given | run digest given |\n|---|---|---|---|---|---|---|---|\n")
 		for _, d := range r.Decisions {
 			verdict := "accepted"
 			if !d.Accepted {
 				verdict = "refused: " + d.Reason
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", ts(d.At), d.Name, cell(d.Identity), cell(d.Comment), d.Via, cell(verdict), cell(d.PlanSHA256))
+			if d.Name == workflows.RecordApprovalsVoided {
+				verdict = "approvals voided"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", ts(d.At), d.Name, cell(d.Identity), cell(d.Comment), d.Via,
+				cell(verdict), cell(d.PlanSHA256), cell(d.RunDigest))
 		}
 		b.WriteString("\n")
 	}

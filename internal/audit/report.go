@@ -26,9 +26,11 @@ type Report struct {
 	StartedBy     string `json:"started_by"`
 	PlanName      string `json:"plan_name"`
 	PlanSHA256    string `json:"plan_sha256"`
-	Application   string `json:"application,omitempty"`
-	Source        string `json:"source,omitempty"`
-	Target        string `json:"target,omitempty"`
+	// RunDigest covers the plan files and the resolved variable values.
+	RunDigest   string `json:"run_digest,omitempty"`
+	Application string `json:"application,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Target      string `json:"target,omitempty"`
 
 	// Received lists every signal and update as the server recorded it,
 	// with the sender's client identity.
@@ -124,7 +126,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 				var in workflows.MoveInput
 				if decode(a.GetInput(), &in) {
 					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
-					r.Application = in.Application
+					r.Application, r.RunDigest = in.Application, in.RunDigest
 					r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)
 					r.Target = fmt.Sprintf("%s (%s, %s)", in.Target.Name, in.Target.Address, in.Target.Datacenter)
 				}
