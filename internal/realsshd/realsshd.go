@@ -25,6 +25,10 @@ type Options struct {
 	Dir string
 	// AuthorizedKeyFile is a public key file (.pub) allowed to log in.
 	AuthorizedKeyFile string
+	// User is the account allowed to log in; empty means whoever runs the
+	// tests. Another account (for permission cases) gets the
+	// authorized_keys file chowned to it.
+	User string
 }
 
 // Server is a running sshd.
@@ -88,6 +92,16 @@ func Start(o Options) (*Server, error) {
 	authFile := filepath.Join(o.Dir, "authorized_keys")
 	if err := os.WriteFile(authFile, authorized, 0o600); err != nil {
 		return nil, err
+	}
+	if o.User != "" && o.User != u.Username {
+		if u, err = user.Lookup(o.User); err != nil {
+			return nil, fmt.Errorf("sshd login user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(authFile, uid, gid); err != nil {
+			return nil, fmt.Errorf("chown %s to %s: %w", authFile, o.User, err)
+		}
 	}
 	port, err := freePort()
 	if err != nil {
