@@ -36,8 +36,18 @@ type Row struct {
 	// BytesResent is wire bytes to the target beyond a fault-free run of
 	// the same tree.
 	BytesResent int64
+	// ResentMeasured is false where no fault-free run of the same kind of
+	// tree gives the wire overhead to subtract.
+	ResentMeasured bool
+	// Unexpected counts runs that ended the wrong way for their fault
+	// (committed where committing is wrong).
+	Unexpected int
 	// Skipped says why the fault was not injected here ("" when it was).
 	Skipped string
+	// Text replaces the figures (the fuzzing row).
+	Text string
+	// Broken marks a failure the figures do not show (a fuzz crash).
+	Broken bool
 	// Problems lists what went wrong, one line per failed run.
 	Problems []string
 }
@@ -53,12 +63,15 @@ func (r *Row) Merge(o Row) {
 	r.WritesOutside += o.WritesOutside
 	r.DifferingCommits += o.DifferingCommits
 	r.BytesResent += o.BytesResent
+	r.ResentMeasured = r.ResentMeasured || o.ResentMeasured
+	r.Unexpected += o.Unexpected
+	r.Broken = r.Broken || o.Broken
 	r.Problems = append(r.Problems, o.Problems...)
 }
 
 // Failed reports whether the row breaks the promise.
 func (r Row) Failed() bool {
-	return r.Unsettled > 0 || r.BytesLost > 0 || r.ForeignBytes > 0 || r.WritesOutside > 0 || r.DifferingCommits > 0
+	return r.Broken || r.Unexpected > 0 || r.Unsettled > 0 || r.BytesLost > 0 || r.ForeignBytes > 0 || r.WritesOutside > 0 || r.DifferingCommits > 0
 }
 
 const (
@@ -70,15 +83,23 @@ const (
 func Table(rows []Row, seed int64, mode string, took time.Duration, when time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run of %s (UTC), %s mode, seed %d, %s.\n\n", when.UTC().Format("2006-01-02 15:04"), mode, seed, took.Round(time.Second))
-	b.WriteString("| fault | runs | committed | not committed, source running | unsettled | bytes lost | foreign bytes | writes outside root | commits with differing tree | bytes re-sent |\n")
+	b.WriteString("| fault | runs | committed | not committed, source running | stuck or source down | bytes lost | foreign bytes | writes outside root | commits with differing tree | bytes re-sent |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		if r.Skipped != "" {
+		switch {
+		case r.Skipped != "":
 			fmt.Fprintf(&b, "| %s | skipped: %s | | | | | | | | |\n", r.Fault, r.Skipped)
 			continue
+		case r.Text != "":
+			fmt.Fprintf(&b, "| %s | %s | | | | | | | | |\n", r.Fault, r.Text)
+			continue
+		}
+		resent := "–"
+		if r.ResentMeasured {
+			resent = size(r.BytesResent)
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s | %d | %d | %s |\n", r.Fault, r.Runs, r.Committed,
-			r.SafeAbort, r.Unsettled, size(r.BytesLost), size(r.ForeignBytes), r.WritesOutside, r.DifferingCommits, size(r.BytesResent))
+			r.SafeAbort, r.Unsettled, size(r.BytesLost), size(r.ForeignBytes), r.WritesOutside, r.DifferingCommits, resent)
 	}
 	var probs []string
 	for _, r := range rows {

@@ -16,7 +16,7 @@ func TestWriteTableKeepsProse(t *testing.T) {
 	if err := os.WriteFile(p, []byte(prose), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rows := []Row{{Fault: "kill -9", Runs: 2, Committed: 2, BytesResent: 2048}, {Fault: "full", Skipped: "not root"}}
+	rows := []Row{{Fault: "kill -9", Runs: 2, Committed: 2, BytesResent: 2048, ResentMeasured: true}, {Fault: "full", Skipped: "not root"}}
 	for range 2 {
 		if err := WriteTable(p, Table(rows, 42, "short", time.Minute, time.Unix(0, 0))); err != nil {
 			t.Fatal(err)
