@@ -32,7 +32,7 @@ const (
 
 // slow is the copy bandwidth that keeps seed and final sync running long
 // enough to be hit.
-const slow = "512KiB/s"
+const slow = "256KiB/s"
 
 func pointOptions(point string) cellOptions {
 	switch point {
@@ -65,11 +65,13 @@ func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane
 	rng := s.rng(lane)
 	dir := filepath.Join(s.base, fmt.Sprintf("dev-%d", lane))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	d, err := newDev(s.bin, dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer d.Close()
 	idx := int(lane) * 1000
@@ -81,7 +83,8 @@ func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane
 			idx++
 			c, err := s.newCell(fmt.Sprintf("p%d_e%d_%02d_%s", lane, ev, i, p[:4]), idx, pointOptions(p))
 			if err != nil {
-				t.Fatal(err)
+				t.Error(err)
+				return
 			}
 			defer c.close()
 			cells = append(cells, c)
@@ -91,19 +94,33 @@ func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane
 }
 
 // processEvent brings every cell to its point, stops the process at a
-// seeded random moment, restarts it and lets the moves finish.
+// seeded random moment, restarts it and lets the moves finish. Gated
+// points (steps, rollback) can wait, copies cannot: the gated moves go
+// first, then the final syncs, and the seeds start last.
 func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *devProc, rng *rand.Rand, cells []*cell) {
 	var wg sync.WaitGroup
 	ready := make([]string, len(cells))
 	deadline := time.Now().Add(3 * time.Minute)
-	for i, c := range cells {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.toPoint(d, deadline); err != nil {
-				ready[i] = err.Error()
+	for _, wave := range []func(c *cell) bool{
+		func(c *cell) bool { return c.o.gateStop || c.o.gateUndo },
+		func(c *cell) bool { return c.o.profile == profileBigDelta },
+		func(c *cell) bool { return c.o.profile == profileBigSeed },
+	} {
+		var started sync.WaitGroup
+		for i, c := range cells {
+			if !wave(c) {
+				continue
 			}
-		}()
+			wg.Add(1)
+			started.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := c.toPoint(d, deadline, started.Done); err != nil {
+					ready[i] = err.Error()
+				}
+			}()
+		}
+		started.Wait()
 	}
 	wg.Wait()
 	delay := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
@@ -123,7 +140,8 @@ func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *
 		_ = os.WriteFile(c.gate, nil, 0o644)
 	}
 	if err := d.start(); err != nil {
-		t.Fatalf("restart umzug dev: %v", err)
+		t.Errorf("restart umzug dev: %v", err)
+		return
 	}
 	fmt.Printf("chaos: %s: %d moves hit after %s; stop took %s; restarted\n", fault, len(cells), delay.Round(time.Millisecond), stopped.Round(time.Millisecond))
 	end := time.Now().Add(6 * time.Minute)
@@ -140,7 +158,11 @@ func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *
 }
 
 // toPoint runs the move until it stands where the fault should hit it.
-func (c *cell) toPoint(d *devProc, deadline time.Time) error {
+// It calls started once the next wave may begin: at the gate, once the
+// final sync is approved, or once the seed is under way.
+func (c *cell) toPoint(d *devProc, deadline time.Time, started func()) error {
+	var once sync.Once
+	defer once.Do(started)
 	if err := c.start(d); err != nil {
 		return err
 	}
@@ -156,6 +178,7 @@ func (c *cell) toPoint(d *devProc, deadline time.Time) error {
 	case c.o.gateUndo:
 		return c.until(deadline, func() bool { return exists(c.undoEntered) })
 	}
+	once.Do(started)
 	seeded := treeBytes(c.dstData)
 	return c.until(deadline, func() bool {
 		return readState(c.srcState) == "stopped" && treeBytes(c.dstData) > seeded+256<<10

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,11 +37,13 @@ type job struct {
 func (s *suite) steadyLane(t *testing.T) {
 	dir := filepath.Join(s.base, "dev-steady")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	d, err := newDev(s.bin, dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer d.Close()
 	jobs := s.controlJobs()
@@ -117,7 +120,7 @@ func plain(hook func(c *cell) error) func(c *cell, d *devProc, deadline time.Tim
 func (s *suite) controlJobs() []job {
 	var out []job
 	for _, p := range []string{profileSmall, profileBigSeed, profileBigDelta} {
-		out = append(out, job{fault: faultControl, name: "control_" + p[:3], o: cellOptions{profile: p}, drive: plain(nil)})
+		out = append(out, job{fault: faultControl, name: "control_" + strings.ReplaceAll(p, "-", "_"), o: cellOptions{profile: p}, drive: plain(nil)})
 	}
 	return out
 }

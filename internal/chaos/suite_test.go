@@ -127,11 +127,14 @@ func TestChaos(t *testing.T) {
 	mode := map[bool]string{true: "full", false: "short"}[s.full]
 	fmt.Printf("chaos: %s mode, seed %d (rerun with -chaos.seed %d), work dir %s\n", mode, s.seed, s.seed, s.base)
 	fuzz := s.startFuzz(t)
-	t.Run("lanes", func(t *testing.T) {
-		t.Run("process", func(t *testing.T) { t.Parallel(); s.killLane(t) })
-		t.Run("restart", func(t *testing.T) { t.Parallel(); s.restartLane(t) })
-		t.Run("steady", func(t *testing.T) { t.Parallel(); s.steadyLane(t) })
-	})
+	// The lanes run side by side (goroutines, not parallel subtests, so
+	// -parallel does not serialise them); they report with t.Error.
+	var wg sync.WaitGroup
+	for _, lane := range []func(*testing.T){s.killLane, s.restartLane, s.steadyLane} {
+		wg.Add(1)
+		go func() { defer wg.Done(); lane(t) }()
+	}
+	wg.Wait()
 	s.addRow(fuzzFault(s), fuzz())
 	rows := s.table()
 	table := Table(rows, s.seed, mode, time.Since(began), time.Now())
