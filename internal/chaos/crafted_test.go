@@ -26,17 +26,22 @@ func (s *suite) craftedJobs() []job {
 	var out []job
 	for i := range s.runs(20, len(kinds)) {
 		j := kinds[i%len(kinds)]
-		j.fault = faultCrafted
+		j.fault = faultCrafted + ": " + craftedLabels[j.name]
 		if j.name == "unlistable" {
 			if s.ciUserErr != nil {
 				j.skip = s.ciUserErr.Error()
-				j.fault = faultCrafted + ": unlistable directories"
 			}
 			j.o.srcUser = s.ciUser
 		}
 		out = append(out, j)
 	}
 	return out
+}
+
+var craftedLabels = map[string]string{
+	"swap": "symlink swaps during seed", "chain": "escaping relative symlink chains",
+	"unlistable": "unreadable directory and file (non-root user)", "types": "type changes before final sync",
+	"names": "odd names",
 }
 
 const swapFiles = 40
@@ -68,27 +73,40 @@ type swapper struct {
 	swaps atomic.Int64
 }
 
-func (w *swapper) toggle(rel, target string) {
-	p := filepath.Join(w.c.srcData, rel)
-	stash := filepath.Join(w.c.dir, "stash", strings.ReplaceAll(rel, "/", "_"))
-	if os.Rename(p, stash) != nil {
-		return
+// swapAll turns every swap entry into a symlink out of the tree, holds
+// them a moment, and puts the real entries back: each is a symlink half
+// of the time while the seed lists and opens them.
+func (w *swapper) swapAll() {
+	var moved []string
+	for i := range swapFiles + 1 {
+		rel, target := fmt.Sprintf("swap/s%02d", i), w.c.secretFile
+		if i == swapFiles {
+			rel, target = "swapdir", filepath.Join(w.c.outside, "other")
+		}
+		p := filepath.Join(w.c.srcData, rel)
+		if os.Rename(p, w.stash(rel)) == nil {
+			_ = os.Symlink(target, p)
+			moved = append(moved, rel)
+		}
 	}
-	_ = os.Symlink(target, p)
-	w.swaps.Add(1)
-	time.Sleep(time.Duration(1+w.rng.IntN(3)) * time.Millisecond)
-	_ = os.Remove(p)
-	_ = os.Rename(stash, p)
+	w.swaps.Add(int64(len(moved)))
+	time.Sleep(time.Duration(1+w.rng.IntN(4)) * time.Millisecond)
+	for _, rel := range moved {
+		p := filepath.Join(w.c.srcData, rel)
+		_ = os.Remove(p)
+		_ = os.Rename(w.stash(rel), p)
+	}
+	time.Sleep(time.Duration(1+w.rng.IntN(4)) * time.Millisecond)
+}
+
+func (w *swapper) stash(rel string) string {
+	return filepath.Join(w.c.dir, "stash", strings.ReplaceAll(rel, "/", "_"))
 }
 
 func (w *swapper) run() {
 	defer w.wg.Done()
 	for !w.stop.Load() {
-		if w.rng.IntN(10) == 0 {
-			w.toggle("swapdir", filepath.Join(w.c.outside, "other"))
-			continue
-		}
-		w.toggle(fmt.Sprintf("swap/s%02d", w.rng.IntN(swapFiles)), w.c.secretFile)
+		w.swapAll()
 	}
 }
 

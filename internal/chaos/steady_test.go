@@ -12,13 +12,16 @@ import (
 	"time"
 )
 
+// abortWithin bounds a move that must fail (changed host key, full
+// target, unreadable source): from start through rollback.
+const abortWithin = 2 * time.Minute
+
 const (
-	faultControl  = "none (control)"
-	faultLinkCut  = "SSH link cut mid-transfer"
-	faultFull     = "target full (bytes, inodes)"
-	faultHostKey  = "host key changed between phases"
-	faultCrafted  = "crafted source trees"
-	steadyWorkers = 4
+	faultControl = "none (control)"
+	faultLinkCut = "SSH link cut mid-transfer"
+	faultFull    = "target full (bytes, inodes)"
+	faultHostKey = "host key changed between phases"
+	faultCrafted = "crafted source trees"
 )
 
 // job is one run of the steady lane: prepare builds the cell, drive runs
@@ -51,7 +54,7 @@ func (s *suite) steadyLane(t *testing.T) {
 	jobs = append(jobs, s.fullJobs()...)
 	jobs = append(jobs, s.hostKeyJobs()...)
 	jobs = append(jobs, s.craftedJobs()...)
-	sem := make(chan struct{}, steadyWorkers)
+	sem := make(chan struct{}, s.runs(6, 4))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		if j.skip != "" {
@@ -85,7 +88,12 @@ func (s *suite) runJob(t *testing.T, d *devProc, idx int, j job) {
 	if j.cleanup != nil {
 		defer j.cleanup(c)
 	}
-	deadline := time.Now().Add(time.Duration(s.runs(240, 150)) * time.Second)
+	// A move that must not commit must also end quickly: the source may
+	// already be stopped.
+	deadline := time.Now().Add(time.Duration(s.runs(180, 120)) * time.Second)
+	if j.o.mustAbort {
+		deadline = time.Now().Add(abortWithin)
+	}
 	o := j.drive(c, d, deadline)
 	if j.fault == faultControl && o.phase == "committed" {
 		s.mu.Lock()

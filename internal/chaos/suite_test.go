@@ -36,6 +36,10 @@ type suite struct {
 	control map[string]int64 // profile → wire overhead of a fault-free run
 }
 
+// resentFaults are the faults after which a copy starts again, so bytes
+// re-sent say how well it resumes.
+var resentFaults = map[string]bool{faultKill: true, faultRestart: true, faultLinkCut: true}
+
 // resend is one run's wire count, turned into bytes re-sent once the
 // fault-free overhead of its profile is known.
 type resend struct {
@@ -63,9 +67,11 @@ func (s *suite) addRow(fault string, r Row) {
 func (s *suite) count(fault string, c *cell, o outcome) {
 	r := c.check(o)
 	s.addRow(fault, r)
-	s.mu.Lock()
-	s.resends = append(s.resends, resend{fault, c.o.profile, c.proxy.Sent(), c.needed})
-	s.mu.Unlock()
+	if resentFaults[fault] {
+		s.mu.Lock()
+		s.resends = append(s.resends, resend{fault, c.o.profile, c.proxy.Sent(), c.needed})
+		s.mu.Unlock()
+	}
 	if len(r.Problems) == 0 {
 		fmt.Printf("chaos: %-28s %-28s ok (%s, %s)\n", fault, c.name, o.phase, o.note)
 	} else {
@@ -162,7 +168,7 @@ func (s *suite) table() []Row {
 	defer s.mu.Unlock()
 	for _, rs := range s.resends {
 		over, ok := s.control[rs.profile]
-		if r := s.rows[rs.fault]; ok && r != nil && rs.fault != faultControl {
+		if r := s.rows[rs.fault]; ok && r != nil {
 			r.BytesResent += max(0, rs.wire-rs.needed-over)
 			r.ResentMeasured = true
 		}
