@@ -24,6 +24,10 @@ type cellOptions struct {
 	broken    bool   // the health check fails, so the cutover rolls back
 	srcUser   string // SSH login on the source ("" = the test's user)
 	mustAbort bool   // committing is wrong for this run
+	noDelete  bool   // delete = false: target-only entries must survive
+	// keep lists target-only files (slash paths under `to`) the run plants;
+	// with noDelete they must still be there at the end.
+	keep []string
 }
 
 // cell is one move with its own two sshd, its own source and target trees
@@ -243,7 +247,7 @@ application %[1]q {
   copy "data" {
     from   = %[8]q
     to     = %[9]q
-    delete = true%[10]s
+    delete = %[16]v%[10]s
   }
 
   cutover {
@@ -275,7 +279,7 @@ application %[1]q {
 		c.srcData, c.dstData, bw,
 		stop+"echo stopped > "+sq(c.srcState), "echo running > "+sq(c.srcState),
 		"echo running > "+sq(c.dstState), undoStart+"echo stopped > "+sq(c.dstState),
-		"grep -q running "+sq(c.dstState)+" && test ! -e "+sq(c.broken))
+		"grep -q running "+sq(c.dstState)+" && test ! -e "+sq(c.broken), !c.o.noDelete)
 }
 
 // chownTree hands a tree to a user (the non-root SSH login).

@@ -89,19 +89,22 @@ func (c *cell) check(o outcome) Row {
 			r.Unexpected = 1
 			fail("committed although it must not")
 		}
-		lost, diff := c.compareTarget()
-		r.BytesLost += lost
+		var diff string
+		r.BytesLost, diff = c.compareTarget()
 		if diff != "" {
 			r.DifferingCommits = 1
 			fail("committed with a differing tree: %s", diff)
 		}
 	case o.settled && running:
 		r.SafeAbort = 1
-		r.BytesLost += c.sourceLoss()
+		r.BytesLost = c.sourceLoss() + c.keptLoss()
 	default:
 		r.Unsettled = 1
-		r.BytesLost += c.sourceLoss()
+		r.BytesLost = c.sourceLoss() + c.keptLoss()
 		fail("phase %s, settled %v, source state %q: %s", o.phase, o.settled, readState(c.srcState), o.err)
+	}
+	if r.BytesLost > 0 && !committed {
+		fail("%d bytes lost on the source or of target-only files", r.BytesLost)
 	}
 	if n, where := c.foreignBytes(); n > 0 {
 		r.ForeignBytes = n
@@ -127,15 +130,48 @@ func (c *cell) compareTarget() (int64, string) {
 	if err != nil {
 		return 0, err.Error()
 	}
+	var diffs []string
 	for rel, want := range c.ref {
-		if have, ok := got[rel]; !ok || have.sum != want.sum || have.size != want.size {
+		have, ok := got[rel]
+		if !ok || have.sum != want.sum || have.size != want.size {
 			lost += want.size
 		}
+		if !ok || have.mode != want.mode || have.link != want.link || have.sum != want.sum {
+			diffs = append(diffs, rel)
+		}
+	}
+	for _, rel := range c.o.keep {
+		if _, ok := got[rel]; !ok {
+			lost += keepSize
+			diffs = append(diffs, "target-only "+rel+" removed")
+		}
+	}
+	if c.o.noDelete {
+		// Without delete the target may hold more; what the source has
+		// must be there (mtimes are left to the final sync's own check).
+		if len(diffs) > 0 {
+			return lost, "differs at " + strings.Join(first(diffs, 5), ", ")
+		}
+		return lost, ""
 	}
 	if _, err := treecmp.Equal(c.srcData, c.dstData, treecmp.Options{}); err != nil {
 		return lost, err.Error()
 	}
 	return lost, ""
+}
+
+// keepSize is the size of each planted target-only file.
+const keepSize = 4096
+
+// keptLoss counts planted target-only files that are gone.
+func (c *cell) keptLoss() int64 {
+	var n int64
+	for _, rel := range c.o.keep {
+		if !exists(filepath.Join(c.dstData, rel)) {
+			n += keepSize
+		}
+	}
+	return n
 }
 
 // sourceLoss is the bytes of the frozen source tree that the move changed

@@ -22,9 +22,11 @@ func (s *suite) craftedJobs() []job {
 		{name: "unlistable", o: cellOptions{profile: profileSmall, mustAbort: true}, prepare: prepareUnlistable, drive: plain(nil)},
 		{name: "types", o: cellOptions{profile: profileSmall}, prepare: prepareTypes, drive: plain(changeTypes)},
 		{name: "names", o: cellOptions{profile: profileSmall}, prepare: prepareNames, drive: plain(nil)},
+		{name: "keep", o: cellOptions{profile: profileSmall, noDelete: true, keep: []string{keepFile}},
+			prepare: prepareTypes, drive: plain(plantAndChangeTypes)},
 	}
 	var out []job
-	for i := range s.runs(20, len(kinds)) {
+	for i := range s.runs(4*len(kinds), len(kinds)) {
 		j := kinds[i%len(kinds)]
 		j.fault = faultCrafted + ": " + craftedLabels[j.name]
 		if j.name == "unlistable" {
@@ -42,6 +44,7 @@ var craftedLabels = map[string]string{
 	"swap": "symlink swaps during seed", "chain": "escaping relative symlink chains",
 	"unlistable": "unreadable directory and file (non-root user)", "types": "type changes before final sync",
 	"names": "odd names",
+	"keep":  "type changes with delete = false and target-only files",
 }
 
 const swapFiles = 40
@@ -197,6 +200,19 @@ func changeTypes(c *cell) error {
 		}
 	}
 	return nil
+}
+
+// keepFile is a target-only file inside a directory the source turns into
+// a symlink: without delete it must survive.
+const keepFile = "shapes/d2l/target-only.txt"
+
+// plantAndChangeTypes plants keepFile on the seeded target, then changes
+// the types on the source.
+func plantAndChangeTypes(c *cell) error {
+	if err := writeFile(filepath.Join(c.dstData, keepFile), c.rng, keepSize, 0o644); err != nil {
+		return err
+	}
+	return changeTypes(c)
 }
 
 // oddNames are names a copy tends to mangle: not UTF-8, control

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,7 +49,30 @@ func (d *devProc) Env() []string {
 	return append(os.Environ(), "TEMPORAL_ADDRESS="+d.Addr(), "TEMPORAL_NAMESPACE=default")
 }
 
+// startMu serialises server starts: the embedded server picks free ports
+// for its internal services, and two starting at once can pick the same.
+var startMu sync.Mutex
+
+// start starts the process, retrying when a port it picked was taken
+// meanwhile (by a test's sshd, say).
 func (d *devProc) start() error {
+	startMu.Lock()
+	defer startMu.Unlock()
+	var err error
+	for range 3 {
+		if err = d.startOnce(); err == nil {
+			return nil
+		}
+		log, _ := os.ReadFile(d.logPath)
+		if !strings.Contains(string(log), "address already in use") {
+			return err
+		}
+		_ = os.Truncate(d.logPath, 0)
+	}
+	return err
+}
+
+func (d *devProc) startOnce() error {
 	lf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err

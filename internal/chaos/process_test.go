@@ -23,6 +23,8 @@ const (
 	atRollback  = "rollback"
 )
 
+var sigName = map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM"}
+
 var points = []string{atSeed, atFinalSync, atStep, atRollback}
 
 const (
@@ -128,7 +130,7 @@ func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *
 	notes := make([]string, len(cells))
 	for i, c := range cells {
 		st, _ := c.status(d)
-		notes[i] = fmt.Sprintf("%s in %s, %s after the point", sig, st.Phase, delay.Round(time.Millisecond))
+		notes[i] = fmt.Sprintf("%s in %s, %s after the point", sigName[sig], st.Phase, delay.Round(time.Millisecond))
 		if ready[i] != "" {
 			notes[i] += " (point not reached: " + ready[i] + ")"
 		}
