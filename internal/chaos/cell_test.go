@@ -144,10 +144,10 @@ func (c *cell) writeFixtures() error {
 func (c *cell) startSites() error {
 	var err error
 	c.sshdDir = [2]string{filepath.Join(c.dir, "sshd-src"), filepath.Join(c.dir, "sshd-dst")}
-	if c.src, err = realsshd.Start(realsshd.Options{Dir: c.sshdDir[0], AuthorizedKeyFile: c.s.key + ".pub", User: c.o.srcUser}); err != nil {
+	if c.src, err = startSSHD(realsshd.Options{Dir: c.sshdDir[0], AuthorizedKeyFile: c.s.key + ".pub", User: c.o.srcUser}); err != nil {
 		return fmt.Errorf("source sshd: %w", err)
 	}
-	if c.dst, err = realsshd.Start(realsshd.Options{Dir: c.sshdDir[1], AuthorizedKeyFile: c.s.key + ".pub"}); err != nil {
+	if c.dst, err = startSSHD(realsshd.Options{Dir: c.sshdDir[1], AuthorizedKeyFile: c.s.key + ".pub"}); err != nil {
 		return fmt.Errorf("target sshd: %w", err)
 	}
 	if c.proxy, err = NewProxy(c.dst.Addr); err != nil {
@@ -157,6 +157,19 @@ func (c *cell) startSites() error {
 		return err
 	}
 	return os.WriteFile(c.planFile, []byte(c.planText()), 0o644)
+}
+
+// startSSHD starts sshd, again when the free port it picked was taken
+// before it bound (the suite starts many servers at once).
+func startSSHD(o realsshd.Options) (*realsshd.Server, error) {
+	var err error
+	for range 3 {
+		var s *realsshd.Server
+		if s, err = realsshd.Start(o); err == nil {
+			return s, nil
+		}
+	}
+	return nil, err
 }
 
 func (c *cell) knownHosts() string { return filepath.Join(c.dir, "known_hosts") }
@@ -178,7 +191,7 @@ func (c *cell) changeTargetHostKey() error {
 		}
 	}
 	var err error
-	if c.dst, err = realsshd.Start(realsshd.Options{Dir: c.sshdDir[1], AuthorizedKeyFile: c.s.key + ".pub"}); err != nil {
+	if c.dst, err = startSSHD(realsshd.Options{Dir: c.sshdDir[1], AuthorizedKeyFile: c.s.key + ".pub"}); err != nil {
 		return fmt.Errorf("restart target sshd with a new host key: %w", err)
 	}
 	c.proxy.SetUpstream(c.dst.Addr)
