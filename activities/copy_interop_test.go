@@ -6,38 +6,26 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
 )
 
-// interopUser is the unprivileged account the permission cases log in as;
-// CI creates it (useradd umzugci), and so does this test when run as root.
-const interopUser = "umzugci"
+const interopUser = realsshd.CIUser
 
-// nonRootUser returns the uid and gid of interopUser, creating the account
+// unprivilegedUser returns the uid and gid of interopUser, creating the account
 // when running as root, or skips with the reason.
-func nonRootUser(t *testing.T) (int, int) {
+func unprivilegedUser(t *testing.T) (int, int) {
 	t.Helper()
-	u, err := user.Lookup(interopUser)
-	if err != nil && os.Geteuid() == 0 {
-		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", interopUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v %s", interopUser, err, out)
-		}
-		u, err = user.Lookup(interopUser)
-	}
-	if err != nil {
-		t.Skipf("needs the unprivileged user %s (create it with useradd %s, as root): %v", interopUser, interopUser, err)
-	}
 	if os.Geteuid() != 0 {
-		t.Skipf("needs root to give %s a tree it cannot fully read", interopUser)
+		t.Skipf("needs root to give %s a tree it cannot fully read", realsshd.CIUser)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid, err := realsshd.EnsureUser(realsshd.CIUser)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return uid, gid
 }
 
@@ -48,7 +36,7 @@ func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
 	if err := realsshd.Available(); err != nil {
 		t.Fatal(err)
 	}
-	uid, gid := nonRootUser(t)
+	uid, gid := unprivilegedUser(t)
 	base, err := os.MkdirTemp("", "umzug-interop-nonroot-")
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 
 // NonRootUser is the account the interop lane runs commands as besides
 // root; CI creates it (useradd -m umzugci) when it runs as root.
-const NonRootUser = "umzugci"
+const NonRootUser = realsshd.CIUser
 
 // realHost starts OpenSSH's sshd for login (empty: the current user) and
 // returns the host and a work directory that user can write.
@@ -74,15 +74,8 @@ func nonRootUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatalf("the interop lane runs as root so it can test both root and %s", NonRootUser)
 	}
-	if _, err := user.Lookup(NonRootUser); err != nil {
-		if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", NonRootUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v %s", NonRootUser, err, out)
-		}
-	}
-	// A new account is locked ("!"), which sshd refuses even for keys;
-	// "*" means no password and not locked.
-	if out, err := exec.Command("usermod", "-p", "*", NonRootUser).CombinedOutput(); err != nil {
-		t.Fatalf("usermod -p '*' %s: %v %s", NonRootUser, err, out)
+	if _, _, err := realsshd.EnsureUser(NonRootUser); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -311,19 +310,9 @@ func chownTree(root, name string) error {
 	})
 }
 
-// ensureCIUser creates the non-root SSH user the permission cases log in
-// as (password "*": no password login, yet not locked, which sshd without
-// PAM would refuse); it reports why not when that is impossible.
+// ensureCIUser makes sure the non-root SSH user the permission cases log
+// in as exists; it reports why not when that is impossible.
 func ensureCIUser() (string, error) {
-	const name = "umzugci"
-	if _, err := user.Lookup(name); err == nil {
-		return name, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("user %s missing and not root to create it (useradd)", name)
-	}
-	if out, err := exec.Command("useradd", "--system", "--shell", "/bin/sh", "--no-create-home", "--password", "*", name).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("useradd %s: %v: %s", name, err, out)
-	}
-	return name, nil
+	_, _, err := realsshd.EnsureUser(realsshd.CIUser)
+	return realsshd.CIUser, err
 }
