@@ -88,7 +88,7 @@ func TestAcceptedRefusalCommitsAndIsAudited(t *testing.T) {
 		}
 	}
 	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "ops"); code != 0 {
+	if code, _, _ := cli(t, "commit", financeID, "--as", "b.schulz"); code != 0 {
 		t.Fatalf("commit: exit %d", code)
 	}
 	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {
