@@ -39,7 +39,7 @@ const (
 		`JSON: {"by": "a.meier"}`
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
-	descRefused = `Internal: the umzug CLI sends it to record an approve/reject/... that was refused at once. ` +
+	descRefused = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
 		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
 )
 
