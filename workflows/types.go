@@ -7,8 +7,8 @@ import (
 )
 
 // Workflow, signal, update and query names. The Web UI's signal dialog
-// sends the signals; the CLI uses the updates of the same names, whose
-// validators answer at once.
+// sends the signals; the CLI uses the updates of the same names, which
+// answer at once with the verdict.
 const (
 	MoveWorkflow = "umzug.Move"
 	WaveWorkflow = "umzug.Wave"
