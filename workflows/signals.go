@@ -81,7 +81,13 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 	// Refusals of updates, recorded only.
 	ch := workflow.GetSignalChannelWithOptions(ctx, SignalRefusedUpdate, workflow.SignalChannelOptions{Description: descRefused})
 	rec := func(p RefusedUpdate) {
-		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: "update", PlanSHA256: p.PlanSHA256})
+		// Anyone can send this signal; under the decision rules its record
+		// says so rather than passing for the workflow's own refusal.
+		via := "update"
+		if m.dec.strict {
+			via = SignalRefusedUpdate + " (reported by the sender)"
+		}
+		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: via, PlanSHA256: p.PlanSHA256})
 	}
 	workflow.Go(m.dctx, func(gctx workflow.Context) {
 		for {
