@@ -60,7 +60,7 @@ application "app" {
 }
 `
 
-func loadDigestPlan(t *testing.T, vars map[string]string) *Plan {
+func loadDigestPlan(t testing.TB, vars map[string]string) *Plan {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "p.hcl")
 	if err := os.WriteFile(path, []byte(digestPlan), 0o600); err != nil {
@@ -100,5 +100,15 @@ func TestApprovalOperatorsAndDigestRule(t *testing.T) {
 	a := p.Applications[0].Cutover.Approval
 	if !a.RequireRunDigest || len(a.Operators) != 1 || a.Operators[0] != "ops.oncall" {
 		t.Fatalf("approval = %+v", a)
+	}
+}
+
+// BenchmarkRunDigest measures the digest of a plan with one sensitive
+// value: the Argon2id stretch is what a guess at the secret costs.
+func BenchmarkRunDigest(b *testing.B) {
+	p := loadDigestPlan(b, nil)
+	b.ResetTimer()
+	for b.Loop() {
+		_ = p.RunDigest()
 	}
 }

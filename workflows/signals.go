@@ -39,7 +39,7 @@ const (
 		`JSON: {"by": "a.meier"}`
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
-	descRefused = `Internal: the umzug CLI sends it to record an approve/reject/... that was refused at once. ` +
+	descRefused = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
 		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
 )
 
@@ -81,7 +81,13 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 	// Refusals of updates, recorded only.
 	ch := workflow.GetSignalChannelWithOptions(ctx, SignalRefusedUpdate, workflow.SignalChannelOptions{Description: descRefused})
 	rec := func(p RefusedUpdate) {
-		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: "update", PlanSHA256: p.PlanSHA256})
+		// Anyone can send this signal; under the decision rules its record
+		// says so rather than passing for the workflow's own refusal.
+		via := "update"
+		if m.dec.strict {
+			via = SignalRefusedUpdate + " (reported by the sender)"
+		}
+		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: via, PlanSHA256: p.PlanSHA256})
 	}
 	workflow.Go(m.dctx, func(gctx workflow.Context) {
 		for {

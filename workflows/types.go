@@ -7,8 +7,8 @@ import (
 )
 
 // Workflow, signal, update and query names. The Web UI's signal dialog
-// sends the signals; the CLI uses the updates of the same names, whose
-// validators answer at once.
+// sends the signals; the CLI uses the updates of the same names, which
+// answer at once with the verdict.
 const (
 	MoveWorkflow = "umzug.Move"
 	WaveWorkflow = "umzug.Wave"
@@ -24,9 +24,10 @@ const (
 	QueryStatus = "status"
 
 	// SignalRefusedUpdate records, in history, an update that a validator
-	// refused: Temporal keeps no trace of validator rejections, and the
-	// audit must show every refused decision. The workflow only records it;
-	// it never changes state.
+	// refused: Temporal keeps no trace of validator rejections. Today's
+	// updates have no validator (the handler records every refusal); the
+	// CLI still sends it when a worker built before that rejects one. The
+	// workflow only records it; it never changes state.
 	SignalRefusedUpdate = "refused_update"
 
 	// RecordApprovalsVoided names the decision record written when a

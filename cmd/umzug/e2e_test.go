@@ -164,7 +164,7 @@ func TestMoveApprovedCommittedAudited(t *testing.T) {
 	if got := readState(t, e.env.Lemgo); got != "running" {
 		t.Fatalf("target app after cutover: %s, want running", got)
 	}
-	if code, out, _ := cli(t, "status", financeID); code != 0 || !strings.Contains(out, "soak") {
+	if code, out, _ := cli(t, "status", financeID); code != 0 || !strings.Contains(out, "soak") || !strings.Contains(out, "run digest  "+e.status(t, financeID).RunDigest) {
 		t.Fatalf("status: exit %d %q", code, out)
 	}
 	// Only the plan's operators (here: its approvers) commit.

@@ -35,20 +35,22 @@ var confusables = strings.NewReplacer(
 var fold = cases.Fold()
 
 // Canonical returns the key of a typed identity: trimmed, NFKC-normalized,
-// case-folded, look-alike letters mapped to Latin. It refuses an empty
-// name, control or space characters inside it, and letters from more than
-// one script, with a reason a person can act on.
+// case-folded, runs of spaces made one, look-alike letters mapped to
+// Latin. It refuses an empty name, control and invisible format
+// characters (zero-width space, bidi controls), and letters from more
+// than one script, with a reason a person can act on.
 func Canonical(s string) (string, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return "", fmt.Errorf("identity %q is empty", s)
 	}
 	// NFKC, fold, NFKC again: folding can denormalize (Unicode's NFKC_Casefold).
-	k := norm.NFKC.String(fold.String(norm.NFKC.String(t)))
+	// Runs of spaces become one ("Anna  Meier" is "anna meier").
+	k := strings.Join(strings.Fields(norm.NFKC.String(fold.String(norm.NFKC.String(t)))), " ")
 	seen := ""
 	for _, r := range k {
-		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
-			return "", fmt.Errorf("identity %q contains the invisible or space character %U; write the name without it", s, r)
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", fmt.Errorf("identity %q contains the invisible character %U; write the name without it", s, r)
 		}
 		if !unicode.IsLetter(r) {
 			continue

@@ -14,6 +14,7 @@ func TestCanonicalSamePerson(t *testing.T) {
 		{"Straße", "strasse"}, // case folding, not lower-casing
 		{"аеор", "aeop"},      // wholly Cyrillic look-alikes map to Latin
 		{"c.yılmaz", "c.yılmaz"},
+		{"Anna  Meier", "anna\u00a0meier"}, // space runs and no-break space
 	} {
 		if !Same(c.a, c.b) {
 			ka, ea := Canonical(c.a)
@@ -27,8 +28,8 @@ func TestCanonicalRefusesLookAlikes(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"\u0430.meier", "mixes Cyrillic and Latin"}, // Cyrillic а + Latin
 		{"b.sch\u03bdlz", "mixes Latin and Greek"},   // Greek ν
-		{"a.me\u200bier", "invisible or space"},      // zero-width space
-		{"a meier", "invisible or space"},
+		{"a.me\u200bier", "invisible character"},     // zero-width space
+		{"a.meier\u202e", "invisible character"},     // right-to-left override
 		{"  ", "is empty"},
 	} {
 		_, err := Canonical(c.in)
