@@ -177,8 +177,11 @@ func TestSensitiveValueTransformedRefused(t *testing.T) {
 		`"psql ${substr(var.pg_password, 0, 3)}"`,
 		`var.pg_password == "x" ? "a" : "b"`,
 		`"psql ${replace(var.pg_password, "S", "s")}"`,
+		`"psql ${local.up}"`,         // transformed in a local
+		`"${lower(local.env)} psql"`, // a local's fragment transformed
 	} {
-		p, diags := loadString(t, "s.hcl", secretsSrc(map[string]string{"{RUN}": run}), LoadOptions{})
+		extra := "locals {\n  up = upper(var.pg_password)\n  env = \"P=${var.pg_password}\"\n}"
+		p, diags := loadString(t, "s.hcl", secretsSrc(map[string]string{"{RUN}": run, "{EXTRA}": extra}), LoadOptions{})
 		text := renderDiags(p, diags)
 		if e, _ := Counts(diags); e != 1 {
 			t.Errorf("run = %s: want one error:\n%s", run, text)

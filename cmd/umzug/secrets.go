@@ -14,7 +14,7 @@ import (
 // addSecretsFileFlag adds --secrets-file to a command that runs a worker.
 func addSecretsFileFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVar(path, "secrets-file", "",
-		"`FILE` of UMZUG_SECRET_<name>=VALUE lines (mode 0600) with the values of sensitive plan variables; the environment's UMZUG_SECRET_<name> are read too")
+		"`FILE` of UMZUG_SECRET_<name>=VALUE lines (mode 0600) with the values of sensitive plan variables (default $UMZUG_SECRETS_FILE); the environment's UMZUG_SECRET_<name> come first")
 }
 
 // workerActivities are the activities a worker runs, with its secrets
