@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +231,17 @@ func readFile(t testing.TB, p string) string {
 	t.Helper()
 	b, _ := os.ReadFile(p)
 	return string(b)
+}
+
+// The command runs with the session's umask and environment, not the
+// private umask of the attempt records.
+func TestRunCommandKeepsSessionUmask(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{Env: []string{"UMZUG_TEST_VAR=kept"}})
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	res, err := (&Activities{RemoteStateDir: t.TempDir()}).RunCommand(context.Background(), CommandInput{Host: ts.host,
+		Command: `umask; echo "$UMZUG_TEST_VAR"; env | grep -c UMZUG_EXPORTS`, Purpose: "step x"})
+	if err != nil || res.Stdout != "0022\nkept\n0\n" {
+		t.Fatalf("%q %v", res.Stdout, err)
+	}
 }
