@@ -126,7 +126,7 @@ func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, t
 		switch {
 		case st.Exited:
 			return st, endExited, nil
-		case st.Started && !st.Alive, !st.Started && st.Now-st.ClaimedAt > neverStartedAfter:
+		case st.Started && !st.Alive, !st.Started && st.Claimed && st.Now-st.ClaimedAt > neverStartedAfter:
 			return st, endLost, nil
 		}
 		if deadline.IsZero() && st.Started {

@@ -91,7 +91,7 @@ func statusScript(base, key string) string {
 [ -d "$r" ] || exit 0
 s=; [ -f "$r/started" ] && s=$(cat "$r/started")
 if [ -n "$s" ]; then set -- $s; kill -0 "$2" 2>/dev/null && echo alive; echo "started $s"; fi
-[ -f "$r/attempt" ] && echo "owner $(cat "$r/attempt")"
+if [ -f "$r/attempt" ]; then echo "owner $(cat "$r/attempt")"; else echo "owner 0 $(date -r "$r" +%s 2>/dev/null || date +%s)"; fi
 [ -f "$r/exit" ] && echo "exit $(cat "$r/exit")" && echo "sizes $(wc -c <"$r/stdout") $(wc -c <"$r/stderr")"
 [ -f "$d/attempts" ] && tail -n 20 "$d/attempts" | sed 's/^/attempt /'
 exit 0
