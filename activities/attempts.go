@@ -19,7 +19,9 @@ const MaxAttemptsListed = 10
 // workflow run and scheduled activity (retries share it), and the
 // activity attempt that is running now.
 type attemptKey struct {
-	Dir     string // "<sha256(workflow id, run id)[:16]>/<activity id>-<purpose>"
+	// Dir is "<sha256(workflow id, run id)[:16]>/<activity id>-<purpose>";
+	// only such 16-hex-digit directories are ever cleaned up.
+	Dir     string
 	Attempt int
 }
 
@@ -35,7 +37,7 @@ func attemptKeyFor(ctx context.Context, purpose string) attemptKey {
 	if !activity.IsActivity(ctx) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
-		return attemptKey{Dir: "direct/" + hex.EncodeToString(b[:]) + "-" + p, Attempt: 1}
+		return attemptKey{Dir: hex.EncodeToString(b[:]) + "/" + p, Attempt: 1}
 	}
 	info := activity.GetInfo(ctx)
 	sum := sha256.Sum256([]byte(info.WorkflowExecution.ID + "\n" + info.WorkflowExecution.RunID))

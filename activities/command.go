@@ -126,7 +126,7 @@ func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, t
 		switch {
 		case st.Exited:
 			return st, endExited, nil
-		case st.Started && !st.Alive, !st.Started && st.Now-st.ClaimedAt > neverStartedAfter:
+		case st.Started && !st.Alive, !st.Started && st.Claimed && st.Now-st.ClaimedAt > neverStartedAfter:
 			return st, endLost, nil
 		}
 		if deadline.IsZero() && st.Started {
@@ -162,6 +162,13 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 		res.ExitCode = st.ExitCode
 	case endTimeout, endCancelled:
 		if end == endCancelled && leaveRunning(ctx) {
+			if st.PGID == 0 {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				if s2, err := rr.status(sctx); err == nil {
+					st = s2
+				}
+				cancel()
+			}
 			return res, red.Error(fmt.Errorf("%s: %q on %s: worker stopping; the command keeps running as process group %d and the next attempt takes over its result",
 				in.Purpose, in.Command, where, st.PGID))
 		}

@@ -42,7 +42,7 @@ const remoteGrace = 2
 // statePrelude sets d (this command's state directory) and r (its run
 // record) on the host.
 func statePrelude(base, key string) string {
-	return fmt.Sprintf(`umask 077
+	return fmt.Sprintf(`m=$(umask); umask 077
 b=%s
 if [ -z "$b" ]; then if [ "$(id -u)" = 0 ]; then b=/var/lib/umzug/attempts; else b="${HOME:-/tmp}/.umzug/attempts"; fi; fi
 d="$b/%s"; r="$d/run"
@@ -50,10 +50,13 @@ nap() { sleep 0.2 2>/dev/null || sleep 1; }
 `, ShellQuote(base), key)
 }
 
-// runnerScript runs detached as `sh -c runnerScript umzug-runner RUN CMD`.
+// runnerScript runs detached as `sh -c runnerScript umzug-runner RUN CMD
+// UMASK`. Its records are private (umask 077); the command gets the SSH
+// session's umask back.
 const runnerScript = `r=$1
 eval "$UMZUG_EXPORTS"; unset UMZUG_EXPORTS
-setsid sh -c "$2" </dev/null >"$r/stdout" 2>"$r/stderr" &
+setsid sh -c "umask $3
+$2" </dev/null >"$r/stdout" 2>"$r/stderr" &
 j=$!
 echo "$j $$ $(date +%s)" >"$r/started.tmp" && mv "$r/started.tmp" "$r/started"
 wait "$j"; c=$?
@@ -67,17 +70,17 @@ func launchScript(base, key string, attempt int, command string) string {
 	return statePrelude(base, key) + fmt.Sprintf(`command -v setsid >/dev/null 2>&1 || { echo "umzug: setsid not found on this host (PATH=$PATH); install util-linux" >&2; exit %d; }
 s=$(cat)
 mkdir -p "$d" || { echo "umzug: cannot create state directory $d" >&2; exit %d; }
-find "$b" -mindepth 1 -maxdepth 1 -mtime +30 -exec rm -rf {} + 2>/dev/null
+find "$b" -mindepth 1 -maxdepth 1 -type d -name '%s' -mtime +30 -exec rm -rf {} + 2>/dev/null
 if mkdir "$r" 2>/dev/null; then
   echo "%d $(date +%%s)" >"$r/attempt"
   echo "%d $(date +%%s) ran" >>"$d/attempts"
-  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s </dev/null >/dev/null 2>&1 &
+  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s "$m" </dev/null >/dev/null 2>&1 &
   echo launched
 else
   echo "%d $(date +%%s) took_over" >>"$d/attempts"
   echo claimed
 fi
-`, exitNoSetsid, exitNoStateDir, attempt, attempt, ShellQuote(runnerScript), ShellQuote(command), attempt)
+`, exitNoSetsid, exitNoStateDir, strings.Repeat("[0-9a-f]", 16), attempt, attempt, ShellQuote(runnerScript), ShellQuote(command), attempt)
 }
 
 // statusScript reports the run record. The start record is read once and
@@ -88,7 +91,7 @@ func statusScript(base, key string) string {
 [ -d "$r" ] || exit 0
 s=; [ -f "$r/started" ] && s=$(cat "$r/started")
 if [ -n "$s" ]; then set -- $s; kill -0 "$2" 2>/dev/null && echo alive; echo "started $s"; fi
-[ -f "$r/attempt" ] && echo "owner $(cat "$r/attempt")"
+if [ -f "$r/attempt" ]; then echo "owner $(cat "$r/attempt")"; else echo "owner 0 $(date -r "$r" +%s 2>/dev/null || date +%s)"; fi
 [ -f "$r/exit" ] && echo "exit $(cat "$r/exit")" && echo "sizes $(wc -c <"$r/stdout") $(wc -c <"$r/stderr")"
 [ -f "$d/attempts" ] && tail -n 20 "$d/attempts" | sed 's/^/attempt /'
 exit 0

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +231,30 @@ func readFile(t testing.TB, p string) string {
 	t.Helper()
 	b, _ := os.ReadFile(p)
 	return string(b)
+}
+
+// The command runs with the session's umask and environment, not the
+// private umask of the attempt records.
+func TestRunCommandKeepsSessionUmask(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{Env: []string{"UMZUG_TEST_VAR=kept"}})
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	res, err := (&Activities{RemoteStateDir: t.TempDir()}).RunCommand(context.Background(), CommandInput{Host: ts.host,
+		Command: `umask; echo "$UMZUG_TEST_VAR"; env | grep -c UMZUG_EXPORTS`, Purpose: "step x"})
+	if err != nil || res.Stdout != "0022\nkept\n0\n" {
+		t.Fatalf("%q %v", res.Stdout, err)
+	}
+}
+
+// A claim whose launcher died before it recorded anything is waited for a
+// while, then reported as lost; a fresh one is waited for.
+func TestParseStatusClaimWithoutOwner(t *testing.T) {
+	st, err := parseStatus("now 1700000100\nowner 0 1700000000\n")
+	if err != nil || !st.Claimed || st.Owner != 0 || st.ClaimedAt != 1700000000 || st.Started {
+		t.Fatalf("%+v %v", st, err)
+	}
+	st, err = parseStatus("now 1700000100\nalive\nstarted 42 41 1700000050\nowner 1 1700000049\nexit 3 1700000060\nsizes 10 0\nattempt 1 1700000049 ran\nattempt 2 1700000070 took_over\n")
+	if err != nil || !st.Alive || st.PGID != 42 || st.RunnerPID != 41 || !st.Exited || st.ExitCode != 3 || st.StdoutSize != 10 || len(st.Log) != 2 || st.Log[1].Role != "took_over" {
+		t.Fatalf("%+v %v", st, err)
+	}
 }

@@ -102,8 +102,10 @@ func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Cont
 
 // commandOptions: one step or check command on host h. A command that
 // ran returns its exit code as a result; only failures to run it (host
-// unreachable) are retried, a few times, because a retry re-runs the
-// command. The activity heartbeats, so a lost worker is noticed quickly.
+// unreachable, worker lost) are retried, a few times. A retry never runs
+// the command a second time: it reads the attempt record on the host and
+// takes over a run an earlier attempt started. The activity heartbeats,
+// so a lost worker is noticed quickly.
 func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout

@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 
@@ -13,13 +14,13 @@ import (
 // the attempt that ran the command, and any that took over its result
 // after a lost worker or connection (they did not run it again).
 type Attempt struct {
-	Attempt   int    `json:"attempt"`
-	Host      string `json:"host"`
-	Started   string `json:"started"`
-	Finished  string `json:"finished"`
-	ExitCode  int    `json:"exit_code"`
-	TakenOver bool   `json:"taken_over,omitempty"`
-	Note      string `json:"note,omitempty"`
+	Attempt   int       `json:"attempt"`
+	Host      string    `json:"host"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished,omitempty"`
+	ExitCode  int       `json:"exit_code"`
+	TakenOver bool      `json:"taken_over,omitempty"`
+	Note      string    `json:"note,omitempty"`
 }
 
 // attemptsOf converts a result's attempt records. A result without them
@@ -27,11 +28,11 @@ type Attempt struct {
 func attemptsOf(res activities.CommandResult) []Attempt {
 	var out []Attempt
 	for _, a := range res.Attempts {
-		out = append(out, Attempt{Attempt: a.Attempt, Host: a.Host, Started: ts(a.Started), Finished: ts(a.Finished),
+		out = append(out, Attempt{Attempt: a.Attempt, Host: a.Host, Started: a.Started, Finished: a.Finished,
 			ExitCode: a.ExitCode, TakenOver: a.TakenOver, Note: a.Note})
 	}
 	if len(out) == 0 && !res.Started.IsZero() {
-		out = append(out, Attempt{Attempt: 1, Host: res.Host, Started: ts(res.Started), Finished: ts(res.Finished), ExitCode: res.ExitCode})
+		out = append(out, Attempt{Attempt: 1, Host: res.Host, Started: res.Started, Finished: res.Finished, ExitCode: res.ExitCode})
 	}
 	return out
 }
@@ -70,7 +71,7 @@ func (r *Report) writeAttempts(b *strings.Builder) {
 			if a.ExitCode == -1 {
 				exit = "none (killed or unknown)"
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cell(c.Purpose), a.Attempt, cell(a.Host), a.Started, a.Finished, exit, cell(role))
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cell(c.Purpose), a.Attempt, cell(a.Host), ts(a.Started), ts(a.Finished), exit, cell(role))
 		}
 	}
 	b.WriteString("\n")
