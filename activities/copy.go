@@ -15,6 +15,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
+// The copy engine, one concern per file: copy.go runs a copy (CopyTree,
+// the engine, its workers); copy_prepare.go checks both roots; copy_walk.go
+// walks the source tree; copy_ident.go checks that what is read is what was
+// listed; copy_symlink.go copies links and resolves their targets;
+// copy_delete.go removes target entries; copy_dirmeta.go creates
+// directories and sets their metadata; copy_refusals.go records refusals
+// and decides whether the copy may succeed with them; copy_counters.go
+// gathers the result; copy_file.go copies and verifies files;
+// manifest.go writes the manifest.
+
 // Copy engine defaults. Two cores measured here: 16 files in flight keep
 // both SSH connections busy on trees of small files; 2 connections per
 // side spread the encryption over the cores (see bench/README.md).

@@ -19,8 +19,11 @@ const maxLinkHops = 40
 func (e *engine) symlinkEntry(rel string, fi, old os.FileInfo) error {
 	target, err := e.src.primary.ReadLink(e.srcPath(rel))
 	if err != nil {
-		e.refuseErr(rel, err, "cannot read symlink")
-		return nil
+		if now, lerr := e.src.primary.Lstat(e.srcPath(rel)); lerr == nil && now.Mode()&fs.ModeSymlink == 0 {
+			e.refuse(rel, RefusalChanged, "listed as a symlink, now a "+kindName(now.Mode()))
+			return nil
+		}
+		return e.refuseErr(rel, err, "read symlink")
 	}
 	e.links.learn(rel, target)
 	if why := e.links.escapes(rel, target); why != "" {
