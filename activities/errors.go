@@ -29,6 +29,8 @@ const (
 	ErrTypePathDenied = "PathDenied"
 	// ErrTypeNoInodes: the target file system has no free inodes.
 	ErrTypeNoInodes = "TargetNoInodes"
+	// ErrTypeReadOnly: the target file system is mounted read-only.
+	ErrTypeReadOnly = "TargetReadOnly"
 	// ErrTypeNoProgress (retryable): a copy attempt moved nothing for the
 	// no-progress bound; the retry starts on fresh connections.
 	ErrTypeNoProgress = "NoProgress"
@@ -90,7 +92,7 @@ const lowSpace = 64 << 10
 
 // fullError classifies a failed write, create or close at p on the target
 // by the target's statvfs, asked right after the failure (before cleanup
-// frees anything): out of inodes or out of bytes become non-retryable
+// frees anything): read-only, out of inodes or out of bytes become non-retryable
 // ApplicationErrors naming host, path and remedy; anything else is
 // returned unchanged.
 func (ep *endpoint) fullError(err error, p string) error {
@@ -104,8 +106,16 @@ func (ep *endpoint) fullError(err error, p string) error {
 	return fullFromStat(err, ep.name, p, st)
 }
 
+// stRdonly is statvfs's ST_RDONLY flag.
+const stRdonly = 1
+
 // fullFromStat is fullError's decision for a known statvfs.
 func fullFromStat(err error, host, p string, st *sftp.StatVFS) error {
+	if st.Flag&stRdonly != 0 {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"target %s has %s on a read-only file system: %v; remount it read-write or choose another `to`, then retry the move",
+			host, path.Dir(p), err), ErrTypeReadOnly, nil)
+	}
 	if st.Files > 0 && (st.Favail == 0 || st.Ffree == 0) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"target %s is out of inodes at %s (0 of %d free): %v; delete files there or choose a file system with more inodes for `to`, then retry the move",
@@ -135,7 +145,15 @@ func (e *engine) copyFailure(err error) error {
 	}
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) && mayBeFull(err) {
-		err = e.dst.fullError(err, e.to+"/.")
+		// The root may not exist yet: ask its nearest existing ancestor.
+		at := e.to
+		for at != "/" {
+			if _, serr := e.dst.primary.Stat(at); serr == nil {
+				break
+			}
+			at = path.Dir(at)
+		}
+		err = e.dst.fullError(err, at+"/.")
 	}
 	err = permanent(err)
 	if errors.As(err, &ae) && ae.NonRetryable() {

@@ -104,6 +104,7 @@ func TestFullTargetClassifiedByStatVFS(t *testing.T) {
 	}{
 		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 0, Files: 100, Ffree: 50, Favail: 50}, ErrTypeNoSpace},
 		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 0, Favail: 0}, ErrTypeNoInodes},
+		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 9, Favail: 9, Flag: stRdonly}, ErrTypeReadOnly},
 		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 9, Favail: 9}, ""},
 	}
 	for _, c := range cases {
@@ -124,6 +125,29 @@ func TestFullTargetClassifiedByStatVFS(t *testing.T) {
 	if got := ep.fullError(eof, "/srv/data/x"); got != eof {
 		t.Errorf("got %v", got)
 	}
+}
+
+// A permission the server denies is not retried; nor is an error the
+// engine already marked permanent, however deeply it is wrapped.
+func TestPermanentClassification(t *testing.T) {
+	denied := fmt.Errorf("create /srv/data/x on fin_lg: %w", &sftp.StatusError{Code: uint32(sftp.ErrSSHFxPermissionDenied)})
+	wantPermanent(t, permanent(denied), ErrTypePathDenied, "/srv/data/x on fin_lg", "grant access")
+	inner := temporal.NewNonRetryableApplicationError("target root is a symlink", ErrTypeCopyRefused, nil)
+	wrapped := fmt.Errorf("copy set ledger: %w", inner)
+	wantPermanent(t, permanent(wrapped), ErrTypeCopyRefused, "copy set ledger: target root is a symlink")
+	lost := fmt.Errorf("read: %w", errors.New("connection lost"))
+	if permanent(lost) != lost {
+		t.Error("a lost connection became permanent")
+	}
+}
+
+// A target mounted read-only is not retried.
+func TestCopyTreeReadOnlyTarget(t *testing.T) {
+	f := newCopyFixture(t)
+	mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,ro")
+	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+	wantPermanent(t, err, ErrTypeReadOnly, "read-only file system", "remount")
 }
 
 // Real full file systems on the in-process server (which, like OpenSSH,

@@ -64,8 +64,8 @@ func realFixture(t *testing.T) *copyFixture {
 	return f
 }
 
-// Out of bytes and out of inodes on a real OpenSSH target fail the copy at
-// once, non-retryably, naming the cause.
+// Out of bytes, out of inodes and a read-only file system on a real
+// OpenSSH target fail the copy at once, non-retryably, naming the cause.
 func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
 		f := realFixture(t)
@@ -86,6 +86,13 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 		}
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
 		wantPermanent(t, err, ErrTypeNoInodes, "target fin_lg is out of inodes")
+	})
+	t.Run("read-only", func(t *testing.T) {
+		f := realFixture(t)
+		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,ro")
+		writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
+		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+		wantPermanent(t, err, ErrTypeReadOnly, "read-only file system")
 	})
 }
 

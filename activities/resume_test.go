@@ -114,3 +114,35 @@ func TestCopyTreeResumeChecksContent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A partial file of another version of the source file (it changed since
+// the interrupted attempt) is not resumed: the walk removes it.
+func TestCopyTreeDropsStalePartial(t *testing.T) {
+	f := newCopyFixture(t)
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(13, 5<<20), 0o644, time.Unix(1700000000, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= 2<<20 {
+			once.Do(cancel)
+		}
+	}
+	f.a.CopyTree(ctx, f.input(CopySet{}))
+	faultHooks.afterWrite = nil
+	parts := listPartial(t, f.dstRoot)
+	if len(parts) != 1 {
+		t.Fatalf("partial files: %v", parts)
+	}
+	// The source file changes (new mtime) before the retry.
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(14, 5<<20), 0o644, time.Unix(1700000100, 0))
+	res := f.copy(t, f.input(CopySet{}))
+	if res.ResumedBytes != 0 {
+		t.Errorf("resumed %d bytes of a partial file of another version", res.ResumedBytes)
+	}
+	if _, err := os.Lstat(parts[0]); !os.IsNotExist(err) {
+		t.Errorf("stale partial file %s not removed: %v", parts[0], err)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
