@@ -10,11 +10,16 @@ const (
 	ReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
 	BadName         = "bad_name"      // a name the target cannot hold
 	Changed         = "changed"       // type or identity changed between listing and reading
+	// TargetConflict: the source entry is now a file or symlink where the
+	// target has a directory holding entries of its own, which a copy
+	// without delete never removes.
+	TargetConflict = "target_conflict"
 )
 
 // Kinds lists every kind, in the order the documentation gives them.
 var Kinds = []string{
 	Unreadable, EscapingSymlink, Device, Socket, FIFO, ReservedName, BadName, Changed,
+	TargetConflict,
 }
 
 // Known reports whether kind is one of Kinds.
