@@ -59,7 +59,10 @@ const (
 	RefusalReservedName    = refusal.ReservedName // .umzug-tmp.* names are the engine's temporary files
 	RefusalBadName         = refusal.BadName      // a name the target cannot hold
 	RefusalChanged         = refusal.Changed      // type or identity changed between listing and reading
-	RefusalTargetConflict  = refusal.TargetConflict
+	// RefusalTargetConflict: the source entry is now a file or symlink
+	// where the target has a directory holding entries of its own, which
+	// a copy without delete never removes.
+	RefusalTargetConflict = refusal.TargetConflict
 )
 
 // RefusalKinds lists every refusal kind, for plan validation and docs. The

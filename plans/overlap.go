@@ -19,7 +19,8 @@ type targetCopy struct {
 // files and manifests, and a verified tree could be changed afterwards by
 // the other set. Each overlapping `to` is reported once, naming the other.
 func (l *loader) checkOverlappingTargets() {
-	var all []targetCopy
+	byHost := map[string][]targetCopy{}
+	var hosts []string
 	for _, ad := range l.appOrder {
 		a := ad.a
 		if a.Target == nil {
@@ -31,13 +32,23 @@ func (l *loader) checkOverlappingTargets() {
 		}
 		for _, c := range a.Copies {
 			if path.IsAbs(c.To) {
-				all = append(all, targetCopy{app: a, c: c, host: host})
+				if byHost[host] == nil {
+					hosts = append(hosts, host)
+				}
+				byHost[host] = append(byHost[host], targetCopy{app: a, c: c, host: host})
 			}
 		}
 	}
+	for _, h := range hosts {
+		l.reportOverlaps(byHost[h])
+	}
+}
+
+// reportOverlaps checks the copy sets that write to one host.
+func (l *loader) reportOverlaps(all []targetCopy) {
 	for i, x := range all {
 		for j, y := range all {
-			if i == j || x.host != y.host || !nested(x.c.To, y.c.To) {
+			if i == j || !nested(x.c.To, y.c.To) {
 				continue
 			}
 			l.errorf(x.c.toRange, "Overlapping copy targets",
