@@ -58,6 +58,8 @@ type cell struct {
 	outsideBefore map[string]string
 	ref           map[string]fileSum // the source tree the target must end up equal to
 	needed        int64              // bytes the move has to send: the tree, then what changed
+	seedForeign   int64              // foreign bytes found on the target after the seed
+	seedForeignAt string
 }
 
 func (c *cell) id() string { return "umzug/" + c.name + "/" + c.name }

@@ -108,7 +108,11 @@ func (c *cell) check(o outcome) Row {
 	}
 	if n, where := c.foreignBytes(); n > 0 {
 		r.ForeignBytes = n
-		fail("%d foreign bytes on the target: %s", n, where)
+		fail("%d foreign bytes on the target at the end: %s", n, where)
+	}
+	if c.seedForeign > r.ForeignBytes {
+		r.ForeignBytes = c.seedForeign
+		fail("%d foreign bytes on the target after the seed: %s", c.seedForeign, c.seedForeignAt)
 	}
 	if n, what := c.writesOutside(); n > 0 {
 		r.WritesOutside = n

@@ -121,6 +121,11 @@ func (c *cell) untilApproval(d *devProc, deadline time.Time, beforeApprove func(
 		}
 		return nil // ended: finish() reports how
 	}
+	// Foreign bytes count whenever they are on the target, not only at the
+	// end: a final sync may overwrite what the seed should never have read.
+	if n, where := c.foreignBytes(); n > 0 {
+		c.seedForeign, c.seedForeignAt = n, where
+	}
 	if err := mutate(c.srcData, c.rng, c.o.profile); err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func canMountTmpfs() string {
 }
 
 // fullJobs mount a small tmpfs as the target root: out of bytes (1 MiB for
-// a 6 MiB tree) and out of inodes (24 for ~50 entries). The move must
+// a 3 MiB tree) and out of inodes (24 for ~50 entries). The move must
 // fail without committing and leave the source running.
 func (s *suite) fullJobs() []job {
 	skip := canMountTmpfs()

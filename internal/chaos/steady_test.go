@@ -21,7 +21,7 @@ const (
 	faultLinkCut = "SSH link cut mid-transfer"
 	faultFull    = "target full (bytes, inodes)"
 	faultHostKey = "host key changed between phases"
-	faultCrafted = "crafted source trees"
+	faultCrafted = "crafted"
 )
 
 // job is one run of the steady lane: prepare builds the cell, drive runs
@@ -140,7 +140,7 @@ func (s *suite) linkCutJobs() []job {
 	var out []job
 	for i := range s.runs(10, 2) {
 		inSeed := i%2 == 0
-		at := 64<<10 + rng.Int64N(5<<20)
+		at := 64<<10 + rng.Int64N(5<<19)
 		o := cellOptions{profile: profileBigSeed}
 		name := "cut_seed"
 		if !inSeed {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +175,15 @@ func (s *suite) table() []Row {
 			r.ResentMeasured = true
 		}
 	}
+	rank := func(f string) int {
+		for i, p := range []string{faultControl, faultKill, faultRestart, faultLinkCut, faultFull, faultHostKey, faultCrafted, "plan fuzzing"} {
+			if strings.HasPrefix(f, p) {
+				return i
+			}
+		}
+		return 99
+	}
+	sort.SliceStable(s.order, func(i, j int) bool { return rank(s.order[i]) < rank(s.order[j]) })
 	var out []Row
 	for _, f := range s.order {
 		out = append(out, *s.rows[f])

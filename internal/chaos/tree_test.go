@@ -14,8 +14,8 @@ import (
 
 const (
 	profileSmall    = "small"     // ~40 files, a few hundred KiB
-	profileBigSeed  = "big-seed"  // small plus 6 MiB, for a long seed
-	profileBigDelta = "big-delta" // small, then 5 MiB more before cutover
+	profileBigSeed  = "big-seed"  // small plus 3 MiB, for a long seed
+	profileBigDelta = "big-delta" // small, then 3 MiB more before cutover
 )
 
 var modes = []os.FileMode{0o644, 0o600, 0o640, 0o755, 0o400}
@@ -44,7 +44,7 @@ func writeFile(p string, rng *rand.Rand, size int, mode os.FileMode) error {
 }
 
 // makeTree writes a seeded tree: nested files of mixed modes and sizes, a
-// symlink inside the tree, an empty directory; big-seed adds 6 MiB.
+// symlink inside the tree, an empty directory; big-seed adds 3 MiB.
 func makeTree(root string, rng *rand.Rand, profile string) error {
 	dirs := []string{"db", "db/journal", "exports", "bin", "secrets", "spool/in"}
 	for i := range 36 {
@@ -56,7 +56,7 @@ func makeTree(root string, rng *rand.Rand, profile string) error {
 	}
 	if profile == profileBigSeed {
 		for i := range 3 {
-			if err := writeFile(filepath.Join(root, "db", fmt.Sprintf("big%d.db", i)), rng, 2<<20, 0o640); err != nil {
+			if err := writeFile(filepath.Join(root, "db", fmt.Sprintf("big%d.db", i)), rng, 1<<20, 0o640); err != nil {
 				return err
 			}
 		}
@@ -71,7 +71,7 @@ func makeTree(root string, rng *rand.Rand, profile string) error {
 }
 
 // mutate changes the source while the move waits for approval: two files
-// rewritten, one added, one removed; big-delta adds 5 MiB.
+// rewritten, one added, one removed; big-delta adds 3 MiB.
 func mutate(root string, rng *rand.Rand, profile string) error {
 	var files []string
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -95,7 +95,7 @@ func mutate(root string, rng *rand.Rand, profile string) error {
 		return err
 	}
 	if profile == profileBigDelta {
-		for i := range 5 {
+		for i := range 3 {
 			if err := writeFile(filepath.Join(root, "db", fmt.Sprintf("delta%d.db", i)), rng, 1<<20, 0o640); err != nil {
 				return err
 			}
