@@ -56,8 +56,9 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 }
 
 // streamFrom is stream starting at offset from, a multiple of chunkSize
-// (a resumed partial file holds the bytes before it): it copies and hashes
-// only the bytes from there on.
+// (a resumed partial file holds the bytes before it, and maybe some chunks
+// after it): it copies and hashes only the bytes from there on that the
+// target lacks.
 func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) (int64, string, error) {
 	h := sha256.New()
 	if size <= from {
@@ -83,8 +84,10 @@ func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, 
 		buf  []byte
 		n    int
 		err  error
+		skip bool // a resumed partial file holds this chunk already
 		done func()
 	}
+	held := e.heldChunks(dsts[0].Name())
 	hashCh := make([]chan *piece, lanes)
 	writeCh := make([]chan *piece, lanes)
 	free := make([]chan *piece, lanes)
@@ -137,7 +140,11 @@ func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, 
 				}
 				p.off = from + int64(i)*cs
 				want := min(cs, size-p.off)
-				p.n, p.err = readFullAt(srcs[j], p.buf[:want], p.off)
+				if p.skip = held[p.off]; p.skip {
+					p.n, p.err = int(want), nil
+				} else {
+					p.n, p.err = readFullAt(srcs[j], p.buf[:want], p.off)
+				}
 				select {
 				case hashCh[j] <- p:
 				case <-rctx.Done():
@@ -156,7 +163,9 @@ func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, 
 		go func() {
 			defer wg.Done()
 			for p := range writeCh[j] {
-				if !failed() {
+				if p.skip {
+					written[j] += int64(p.n)
+				} else if !failed() {
 					if _, err := dsts[j].WriteAt(p.buf[:p.n], p.off); err != nil {
 						fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", p.off, err), dsts[j].Name()))
 					} else {
@@ -187,11 +196,13 @@ func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, 
 			fail(p.err)
 			break
 		}
-		h.Write(p.buf[:p.n])
 		total += int64(p.n)
-		if err := e.limit.wait(rctx, p.n); err != nil {
-			fail(err)
-			break
+		if !p.skip {
+			h.Write(p.buf[:p.n])
+			if err := e.limit.wait(rctx, p.n); err != nil {
+				fail(err)
+				break
+			}
 		}
 		writeCh[j] <- p
 		if p.err != nil { // the file shrank: this was its last piece

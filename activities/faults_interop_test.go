@@ -5,11 +5,14 @@ package activities
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +23,12 @@ import (
 // realFixture is a copy fixture whose two hosts are real OpenSSH daemons
 // on loopback (sftp-server reports ENOSPC as SSH_FX_FAILURE).
 func realFixture(t *testing.T) *copyFixture {
+	t.Helper()
+	f, _ := realFixtureServers(t)
+	return f
+}
+
+func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 	t.Helper()
 	if err := realsshd.Available(); err != nil {
 		t.Fatal(err) // the interop lane must not pass without sshd
@@ -61,7 +70,7 @@ func realFixture(t *testing.T) *copyFixture {
 			t.Fatal(err)
 		}
 	}
-	return f
+	return f, srv
 }
 
 // Out of bytes, out of inodes and a read-only file system on a real
@@ -144,4 +153,89 @@ func TestInteropResumesPartialFile(t *testing.T) {
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// nonRootUser is the unprivileged account the path test logs in as; the
+// test creates it when missing (it runs as root).
+const nonRootUser = "umzugfaults"
+
+// startSSHDAs starts a second sshd with s's configuration and host key
+// that lets only user in, on a free port, pinned in knownHosts. It returns
+// the new address.
+func startSSHDAs(t *testing.T, s *realsshd.Server, dir, user, knownHosts string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data, err := os.ReadFile(filepath.Join(dir, "sshd_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(l, "AllowUsers "):
+			l = "AllowUsers " + user
+		case strings.HasPrefix(l, "Port "):
+			l = "Port " + portOf(addr)
+		case strings.HasPrefix(l, "PidFile "):
+			l = "PidFile " + filepath.Join(dir, "sshd-"+user+".pid")
+		}
+		out = append(out, l)
+	}
+	conf := filepath.Join(dir, "sshd_config."+user)
+	if err := os.WriteFile(conf, []byte(strings.Join(out, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kh, _ := os.ReadFile(knownHosts)
+	line := "[127.0.0.1]:" + portOf(addr) + " " + s.HostKeyPub + "\n"
+	if err := os.WriteFile(knownHosts, append(kh, line...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(realsshd.Binary, "-D", "-e", "-f", conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd as %s did not listen on %s", user, addr)
+		}
+	}
+}
+
+// A target directory the SSH user may not write is a permanent failure on
+// OpenSSH (SSH_FX_PERMISSION_DENIED), reported with path and remedy.
+func TestInteropPathDeniedIsPermanent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creating the unprivileged SSH user needs root")
+	}
+	if _, err := user.Lookup(nonRootUser); err != nil {
+		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", nonRootUser).CombinedOutput(); err != nil {
+			t.Skipf("useradd %s: %v %s", nonRootUser, err, out)
+		}
+	}
+	// No password, but not locked: sshd refuses locked accounts.
+	if out, err := exec.Command("usermod", "-p", "*", nonRootUser).CombinedOutput(); err != nil {
+		t.Skipf("usermod %s: %v %s", nonRootUser, err, out)
+	}
+	f, srv := realFixtureServers(t)
+	// The user reads its authorized_keys through these directories.
+	for d := filepath.Join(f.dir, "sshd-dst"); d != "/" && d != "/tmp"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	os.Chmod(filepath.Join(f.dir, "sshd-dst", "authorized_keys"), 0o644)
+	f.dst.Address = startSSHDAs(t, srv[1], filepath.Join(f.dir, "sshd-dst"), nonRootUser, f.dst.KnownHosts)
+	f.dst.User = nonRootUser
+	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+	wantPermanent(t, err, ErrTypePathDenied, f.dstRoot, "grant access")
 }

@@ -48,6 +48,9 @@ type progress struct {
 	// bytes of partial files written before and sent again.
 	resumed, resent atomic.Int64
 	kept            sync.Map // partial files left for a retry
+	// held maps a resumed partial file to the offsets of the chunks past
+	// its resume offset that it already holds: the stream skips them.
+	held sync.Map
 
 	// stallAfter bounds the time without progress; onStall ends the
 	// attempt (nil: no bound, e.g. a dry scan).

@@ -77,18 +77,21 @@ func (e *engine) openTmp(ctx context.Context, dcl *sftp.Client, src, dst, rel st
 	if tmp == "" {
 		tmp = tmpName(dst)
 	} else if pfi, err := dcl.Lstat(tmp); err == nil {
+		var held map[int64]bool
 		if pfi.Mode().IsRegular() {
-			from = e.resumeOffset(ctx, src, tmp, fi.Size(), pfi.Size())
+			from, held = e.resumeOffset(ctx, src, tmp, fi.Size(), pfi.Size())
 		}
 		if from > 0 {
+			// Bytes past the verified chunks are overwritten by the copy.
 			if f, err = dcl.OpenFile(tmp, os.O_WRONLY); err == nil {
-				if err = f.Truncate(from); err == nil {
-					e.prog.resumed.Add(from)
-					e.prog.resent.Add(pfi.Size() - from)
-					e.prog.bytesDone.Add(from)
-					return tmp, f, from, nil
+				kept := from + int64(len(held))*chunkSize
+				e.prog.resumed.Add(kept)
+				e.prog.resent.Add(pfi.Size() - kept)
+				e.prog.bytesDone.Add(kept)
+				if len(held) > 0 {
+					e.prog.held.Store(tmp, held)
 				}
-				f.Close()
+				return tmp, f, from, nil
 			}
 		}
 		e.prog.resent.Add(pfi.Size())
@@ -127,15 +130,16 @@ func (e *engine) dropPartials() {
 }
 
 // resumeOffset returns how much of the partial file tmp (have bytes) can be
-// kept: the longest run of whole chunks equal to the source's, checked by
-// each host hashing its own file (nothing crosses the network). It is 0
-// when the hosts cannot hash (no sha256sum or dd) or the base prefix
-// differs.
-func (e *engine) resumeOffset(ctx context.Context, src, tmp string, size, have int64) int64 {
+// kept: the longest run of whole chunks equal to the source's, and the
+// offsets of the equal chunks after it (writes of the chunks in flight end
+// out of order), checked by each host hashing its own file (nothing
+// crosses the network). It is 0 when the hosts cannot hash (no sha256sum
+// or dd) or the base prefix differs.
+func (e *engine) resumeOffset(ctx context.Context, src, tmp string, size, have int64) (int64, map[int64]bool) {
 	cs := int64(chunkSize)
 	end := min(have, size) / cs // whole chunks present
 	if end == 0 || e.src.run == nil || e.dst.run == nil {
-		return 0
+		return 0, nil
 	}
 	base := max(end-resumeWindow, 0)
 	var ss, ds []string
@@ -146,14 +150,26 @@ func (e *engine) resumeOffset(ctx context.Context, src, tmp string, size, have i
 	wg.Wait()
 	if serr != nil || derr != nil || len(ss) != len(ds) || ss[0] != ds[0] {
 		tracef("resume %s: no verified prefix (%v %v)", tmp, serr, derr)
-		return 0
+		return 0, nil
 	}
 	n := base
 	for i := 1; i < len(ss) && ss[i] == ds[i]; i++ {
 		n++
 	}
-	e.prog.moved.Add(n)
-	return n * cs
+	e.prog.moved.Add(end - base)
+	if n == 0 {
+		return 0, nil
+	}
+	var held map[int64]bool
+	for i := n - base + 1; i < int64(len(ss)); i++ {
+		if ss[i] == ds[i] {
+			if held == nil {
+				held = map[int64]bool{}
+			}
+			held[(base+i-1)*cs] = true
+		}
+	}
+	return n * cs, held
 }
 
 // chunkSums hashes, on the host, the first base chunks of p as one digest,
@@ -194,4 +210,13 @@ func (e *engine) wholeSum(ctx context.Context, p string) (string, error) {
 		return "", err
 	}
 	return sums[0], nil
+}
+
+// heldChunks returns (and forgets) the chunks a resumed partial file tmp
+// holds past its resume offset.
+func (e *engine) heldChunks(tmp string) map[int64]bool {
+	if v, ok := e.prog.held.LoadAndDelete(tmp); ok {
+		return v.(map[int64]bool)
+	}
+	return nil
 }

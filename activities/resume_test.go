@@ -99,16 +99,25 @@ func TestCopyTreeResumeChecksContent(t *testing.T) {
 	if len(parts) != 1 {
 		t.Fatalf("partial files: %v", parts)
 	}
-	// Corrupt the second chunk of the partial file.
+	// Corrupt the second chunk of the partial file, as a write that had
+	// not finished when the worker died would leave it.
 	pf, err := os.OpenFile(parts[0], os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pf.WriteAt([]byte("garbage"), chunkSize+10)
 	pf.Close()
+	pfi, _ := os.Stat(parts[0])
+	whole := min(pfi.Size(), size) / chunkSize
+	if whole < 3 {
+		t.Fatalf("partial file of %d bytes; the test needs three whole chunks", pfi.Size())
+	}
 	res := f.copy(t, f.input(CopySet{}))
-	if res.ResumedBytes != chunkSize {
-		t.Errorf("resumed %d bytes; want only the first chunk (%d)", res.ResumedBytes, chunkSize)
+	// Every whole chunk but the corrupt one is kept; only it and the
+	// unfinished tail are sent again.
+	if want := (whole - 1) * chunkSize; res.ResumedBytes != want || res.ResentBytes != pfi.Size()-want {
+		t.Errorf("resumed %d re-sent %d of a %d-byte partial file; want %d kept, the corrupt chunk and the tail sent again",
+			res.ResumedBytes, res.ResentBytes, pfi.Size(), want)
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
