@@ -133,13 +133,6 @@ func (m *move) details() {
 	if m.st.SoakUntil != nil && m.st.Phase == PhaseSoak {
 		b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`)\n", m.st.SoakUntil.Format(time.RFC3339)))
 	}
-	for _, r := range m.st.Refusals {
-		verdict := "all accepted by the plan"
-		if r.Unaccepted > 0 {
-			verdict = fmt.Sprintf("**%d not accepted**", r.Unaccepted)
-		}
-		b.WriteString(fmt.Sprintf("- refused in %s %s: %d, %s (`umzug status` lists them)\n", r.Set, r.Phase, r.Total, verdict))
-	}
 	if m.st.Error != "" {
 		b.WriteString(fmt.Sprintf("- error: %s\n", m.st.Error))
 	}
