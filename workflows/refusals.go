@@ -61,8 +61,8 @@ func acceptedKinds(set activities.CopySet, phase string) []string {
 func summarizeRefusals(set activities.CopySet, phase string, res activities.CopyResult) *CopyRefusals {
 	byKind := map[string]int64{}
 	var classified int64
-	for k, n := range res.RefusedByKind {
-		if n > 0 {
+	for _, k := range sortedKinds(res.RefusedByKind) {
+		if n := res.RefusedByKind[k]; n > 0 {
 			byKind[k] = n
 			classified += n
 		}
@@ -75,7 +75,8 @@ func summarizeRefusals(set activities.CopySet, phase string, res activities.Copy
 	}
 	accepted := acceptedKinds(set, phase)
 	r := &CopyRefusals{Set: set.Name, Phase: phase, ByKind: byKind, AcceptedKinds: accepted}
-	for k, n := range byKind {
+	for _, k := range sortedKinds(byKind) {
+		n := byKind[k]
 		r.Total += n
 		if !slices.Contains(accepted, k) {
 			r.Unaccepted += n
@@ -128,15 +129,27 @@ func (m *move) refusalsFail(ctx workflow.Context, set activities.CopySet, phase 
 	return r.explain(m.in.Source.Name)
 }
 
+// sortedKinds returns the keys of a count map in order, so the workflow
+// never depends on map iteration order.
+func sortedKinds(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	// The keys are sorted below, so the iteration order does not matter.
+	//workflowcheck:ignore
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // explain says what was refused, where, and what to do.
 func (r *CopyRefusals) explain(source string) string {
 	var kinds []string
-	for k, n := range r.ByKind {
+	for _, k := range sortedKinds(r.ByKind) {
 		if !slices.Contains(r.AcceptedKinds, k) {
-			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, r.ByKind[k]))
 		}
 	}
-	sort.Strings(kinds)
 	var paths []string
 	for _, p := range r.Paths {
 		if !p.Accepted && len(paths) < maxRefusalPathsInError {
