@@ -21,17 +21,19 @@ import (
 //	<base>/<key>/attempts        one line per activity attempt: N unix ran|took_over
 //	<base>/<key>/run/attempt     the attempt that started the command, and when
 //	<base>/<key>/run/started     PGID RUNNER_PID unix
-//	<base>/<key>/run/exit        EXIT_CODE unix
+//	<base>/<key>/run/exit        EXIT_CODE unix [timeout]
+//	<base>/<key>/run/timedout    present once the timeout ended the command
 //	<base>/<key>/run/stdout, stderr
 //
 // <base> is /var/lib/umzug/attempts for root, ~/.umzug/attempts otherwise.
 // mkdir of run/ is the atomic claim: exactly one attempt starts the
 // command; a retry (after a worker crash or lost connection) finds the
 // claim and takes over: it waits for the exit record instead of running
-// the command again. Ending the command is `kill -TERM -PGID` (then KILL)
-// from a new session, which works for root too, where OpenSSH refuses
-// SSH signal requests. Secrets reach the runner on the launch session's
-// stdin, never on a command line.
+// the command again. Ending the command is `kill -TERM -PGID` (then KILL),
+// by a watchdog on the host at the timeout or by the worker from a new
+// session, which works for root too, where OpenSSH refuses SSH signal
+// requests. Secrets reach the runner on the launch session's stdin, never
+// on a command line.
 
 // Exit codes of the launch script for problems of the host itself.
 const (
