@@ -75,7 +75,11 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 
 	rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
 	begun := time.Now().UTC()
-	fresh, err := rr.launch(ctx, key.Attempt, in.Command, exportScript(vals))
+	// The launch session ends with the command; it is closed when this
+	// attempt returns, which leaves the command itself alone.
+	lctx, lcancel := context.WithCancel(ctx)
+	defer lcancel()
+	fresh, ended, err := rr.launch(lctx, key.Attempt, in.Command, timeout, exportScript(vals))
 	if err != nil {
 		var le *launchError
 		if errors.As(err, &le) {
@@ -83,7 +87,7 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 		}
 		return res, red.Error(fmt.Errorf("%s: %w", in.Purpose, err))
 	}
-	st, end, err := awaitRun(ctx, rr, fresh, begun, timeout)
+	st, end, err := awaitRun(ctx, rr, ended, begun, timeout)
 	if err != nil {
 		// Contact lost: the command may still run; the next attempt
 		// reads its record and takes over.
@@ -102,17 +106,25 @@ const (
 	endLost
 )
 
+// watchdogSlack is how long after the timeout the worker ends a command
+// itself: the host's watchdog should have done so remoteGrace earlier.
+const watchdogSlack = remoteGrace*time.Second + 3*time.Second
+
 // neverStartedAfter: a claim without a start record older than this means
 // the launch died before the runner started.
 const neverStartedAfter = 60
 
 // awaitRun polls the run record until the command exits, its deadline
-// passes, ctx ends or its runner is gone. A fresh run's deadline counts
-// from the launch; a taken-over run's from its recorded start (host clock).
-func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, timeout time.Duration) (remoteStatus, ending, error) {
+// passes, ctx ends or its runner is gone. A fresh run (ended is its launch
+// session) counts its deadline from the launch and is looked at as soon as
+// the session ends; a taken-over run's deadline counts from its recorded
+// start (host clock).
+func awaitRun(ctx context.Context, rr *remoteRun, ended <-chan struct{}, begun time.Time, timeout time.Duration) (remoteStatus, ending, error) {
+	// The host's watchdog ends the command at its timeout; this deadline
+	// is the backstop for a watchdog that could not.
 	var deadline time.Time
-	if fresh {
-		deadline = begun.Add(timeout)
+	if ended != nil {
+		deadline = begun.Add(timeout + watchdogSlack)
 	}
 	pause := 50 * time.Millisecond
 	for {
@@ -130,7 +142,7 @@ func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, t
 			return st, endLost, nil
 		}
 		if deadline.IsZero() && st.Started {
-			deadline = time.Now().Add(timeout - time.Duration(st.Now-st.StartedAt)*time.Second)
+			deadline = time.Now().Add(timeout + watchdogSlack - time.Duration(st.Now-st.StartedAt)*time.Second)
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return st, endTimeout, nil
@@ -139,9 +151,15 @@ func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, t
 		if left := time.Until(deadline); !deadline.IsZero() && left < d {
 			d = left
 		}
+		if ended != nil {
+			d = time.Until(deadline) // the session's end wakes us
+		}
 		select {
 		case <-ctx.Done():
 			return st, endCancelled, nil
+		case <-ended:
+			ended = nil // look once more, then poll (a lost session)
+			continue
 		case <-time.After(d):
 		}
 		pause = min(2*pause, time.Second)
@@ -160,6 +178,10 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 	switch end {
 	case endExited:
 		res.ExitCode = st.ExitCode
+		if st.TimedOut {
+			res.ExitCode = -1
+			fail = timeoutError(in, where, timeout, st.PGID)
+		}
 	case endTimeout, endCancelled:
 		if end == endCancelled && leaveRunning(ctx) {
 			if st.PGID == 0 {
@@ -201,7 +223,7 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 // endGroup ends the command's process group after a timeout or a cancel,
 // from a new session (SSH signals are refused for root), and says so.
 func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, end ending, timeout time.Duration, where string) error {
-	pg, kerr := rr.kill()
+	pg, kerr := rr.kill(end == endTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	if s2, err := rr.status(sctx); err == nil {
 		*st = s2
@@ -222,8 +244,12 @@ func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, 
 	if end == endCancelled {
 		return fmt.Errorf("%s: %q on %s %s; process group %d on %s ended", in.Purpose, in.Command, where, what, pg, in.Host.Name)
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s %s; process group %d on %s ended",
-		in.Purpose, in.Command, where, what, pg, in.Host.Name), CommandTimeoutError, nil)
+	return timeoutError(in, where, timeout, pg)
+}
+
+func timeoutError(in CommandInput, where string, timeout time.Duration, pg int) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s timed out after %s; process group %d on %s ended",
+		in.Purpose, in.Command, where, timeout, pg, in.Host.Name), CommandTimeoutError, nil)
 }
 
 // leaveRunningKey marks a context whose cancellation must leave the

@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -18,17 +21,19 @@ import (
 //	<base>/<key>/attempts        one line per activity attempt: N unix ran|took_over
 //	<base>/<key>/run/attempt     the attempt that started the command, and when
 //	<base>/<key>/run/started     PGID RUNNER_PID unix
-//	<base>/<key>/run/exit        EXIT_CODE unix
+//	<base>/<key>/run/exit        EXIT_CODE unix [timeout]
+//	<base>/<key>/run/timedout    present once the timeout ended the command
 //	<base>/<key>/run/stdout, stderr
 //
 // <base> is /var/lib/umzug/attempts for root, ~/.umzug/attempts otherwise.
 // mkdir of run/ is the atomic claim: exactly one attempt starts the
 // command; a retry (after a worker crash or lost connection) finds the
 // claim and takes over: it waits for the exit record instead of running
-// the command again. Ending the command is `kill -TERM -PGID` (then KILL)
-// from a new session, which works for root too, where OpenSSH refuses
-// SSH signal requests. Secrets reach the runner on the launch session's
-// stdin, never on a command line.
+// the command again. Ending the command is `kill -TERM -PGID` (then KILL),
+// by a watchdog on the host at the timeout or by the worker from a new
+// session, which works for root too, where OpenSSH refuses SSH signal
+// requests. Secrets reach the runner on the launch session's stdin, never
+// on a command line.
 
 // Exit codes of the launch script for problems of the host itself.
 const (
@@ -51,36 +56,51 @@ nap() { sleep 0.2 2>/dev/null || sleep 1; }
 }
 
 // runnerScript runs detached as `sh -c runnerScript umzug-runner RUN CMD
-// UMASK`. Its records are private (umask 077); the command gets the SSH
-// session's umask back.
+// UMASK TIMEOUT TIMEOUT_CEIL`. Its records are private (umask 077); the
+// command gets the SSH session's umask back. A watchdog in a session of its
+// own enforces the timeout on the host itself, so it holds even when the
+// worker is slow or gone: it marks the run timed out, sends TERM to the
+// command's process group and KILL after the grace period.
 const runnerScript = `r=$1
 eval "$UMZUG_EXPORTS"; unset UMZUG_EXPORTS
 setsid sh -c "umask $3
 $2" </dev/null >"$r/stdout" 2>"$r/stderr" &
 j=$!
 echo "$j $$ $(date +%s)" >"$r/started.tmp" && mv "$r/started.tmp" "$r/started"
+setsid sh -c 'sleep "$1" 2>/dev/null || sleep "$2"; : >"$4/timedout"; kill -TERM -"$3"; sleep 2; kill -KILL -"$3"' umzug-watchdog "$4" "$5" "$j" "$r" </dev/null >/dev/null 2>&1 &
+w=$!
 wait "$j"; c=$?
-echo "$c $(date +%s)" >"$r/exit.tmp" && mv "$r/exit.tmp" "$r/exit"
+kill -TERM -"$w" 2>/dev/null
+x=; [ -f "$r/timedout" ] && x=timeout
+echo "$c $(date +%s) $x" >"$r/exit.tmp" && mv "$r/exit.tmp" "$r/exit"
 `
 
 // launchScript claims the run record and starts the runner, or reports
 // that an earlier attempt holds the claim. It reads the secret exports
 // from stdin first, so a lost worker never leaves it waiting on input.
-func launchScript(base, key string, attempt int, command string) string {
+// After "launched" it waits for the runner, so the session ends when the
+// command does (the worker learns at once); losing the session does not
+// end the runner, which has a session of its own.
+func launchScript(base, key string, attempt int, command string, timeout time.Duration) string {
 	return statePrelude(base, key) + fmt.Sprintf(`command -v setsid >/dev/null 2>&1 || { echo "umzug: setsid not found on this host (PATH=$PATH); install util-linux" >&2; exit %d; }
-s=$(cat)
+s=; while IFS= read -r l; do s="$s$l
+"; done
 mkdir -p "$d" || { echo "umzug: cannot create state directory $d" >&2; exit %d; }
-find "$b" -mindepth 1 -maxdepth 1 -type d -name '%s' -mtime +30 -exec rm -rf {} + 2>/dev/null
+find "$b" -mindepth 1 -maxdepth 1 -type d -name '%s' -mtime +30 -exec rm -rf {} + </dev/null >/dev/null 2>&1 &
+t=$(date +%%s)
 if mkdir "$r" 2>/dev/null; then
-  echo "%d $(date +%%s)" >"$r/attempt"
-  echo "%d $(date +%%s) ran" >>"$d/attempts"
-  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s "$m" </dev/null >/dev/null 2>&1 &
+  echo "%d $t" >"$r/attempt"
+  echo "%d $t ran" >>"$d/attempts"
+  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s "$m" %s %d </dev/null >/dev/null 2>&1 &
   echo launched
+  wait $!
 else
-  echo "%d $(date +%%s) took_over" >>"$d/attempts"
+  echo "%d $t took_over" >>"$d/attempts"
   echo claimed
 fi
-`, exitNoSetsid, exitNoStateDir, strings.Repeat("[0-9a-f]", 16), attempt, attempt, ShellQuote(runnerScript), ShellQuote(command), attempt)
+exit 0
+`, exitNoSetsid, exitNoStateDir, strings.Repeat("[0-9a-f]", 16), attempt, attempt, ShellQuote(runnerScript), ShellQuote(command),
+		strconv.FormatFloat(timeout.Seconds(), 'f', 3, 64), int64(math.Ceil(timeout.Seconds())), attempt)
 }
 
 // statusScript reports the run record. The start record is read once and
@@ -89,27 +109,32 @@ fi
 func statusScript(base, key string) string {
 	return statePrelude(base, key) + `echo "now $(date +%s)"
 [ -d "$r" ] || exit 0
-s=; [ -f "$r/started" ] && s=$(cat "$r/started")
+s=; [ -f "$r/started" ] && read -r s <"$r/started"
 if [ -n "$s" ]; then set -- $s; kill -0 "$2" 2>/dev/null && echo alive; echo "started $s"; fi
-if [ -f "$r/attempt" ]; then echo "owner $(cat "$r/attempt")"; else echo "owner 0 $(date -r "$r" +%s 2>/dev/null || date +%s)"; fi
-[ -f "$r/exit" ] && echo "exit $(cat "$r/exit")" && echo "sizes $(wc -c <"$r/stdout") $(wc -c <"$r/stderr")"
-[ -f "$d/attempts" ] && tail -n 20 "$d/attempts" | sed 's/^/attempt /'
+if [ -f "$r/attempt" ]; then read -r o <"$r/attempt"; echo "owner $o"; else echo "owner 0 $(date -r "$r" +%s 2>/dev/null || date +%s)"; fi
+if [ -f "$r/exit" ]; then read -r x <"$r/exit"; echo "exit $x"; echo "sizes $(wc -c <"$r/stdout") $(wc -c <"$r/stderr")"; fi
+[ -f "$d/attempts" ] && while read -r l; do echo "attempt $l"; done <"$d/attempts"
 exit 0
 `
 }
 
 // killScript ends the recorded process group: TERM, a grace period, KILL,
-// then waits briefly for the runner's exit record. It prints the PGID.
-func killScript(base, key string) string {
+// then waits briefly for the runner's exit record. It prints the PGID. For
+// a timeout it first marks the run timed out, as the watchdog does.
+func killScript(base, key string, timedOut bool) string {
+	mark := ""
+	if timedOut {
+		mark = `: >"$r/timedout"` + "\n"
+	}
 	return statePrelude(base, key) + fmt.Sprintf(`j=; i=0
 while [ -z "$j" ] && [ $i -lt 25 ]; do [ -f "$r/started" ] && read j p t <"$r/started"; [ -n "$j" ] || { nap; i=$((i+1)); }; done
 [ -n "$j" ] || { echo "umzug: no process group recorded in $r" >&2; exit 3; }
-kill -TERM -"$j" 2>/dev/null
+%skill -TERM -"$j" 2>/dev/null
 i=0; while [ $i -lt %d ] && kill -0 -"$j" 2>/dev/null; do nap; i=$((i+1)); done
 kill -KILL -"$j" 2>/dev/null
 i=0; while [ ! -f "$r/exit" ] && [ $i -lt 25 ]; do nap; i=$((i+1)); done
 echo "$j"
-`, remoteGrace*5)
+`, mark, remoteGrace*5)
 }
 
 // tailScript prints the end of the command's stdout and stderr.
@@ -132,6 +157,7 @@ type remoteStatus struct {
 	Exited                 bool
 	ExitCode               int
 	ExitedAt               int64
+	TimedOut               bool // the watchdog or the worker ended it at its timeout
 	Alive                  bool
 	StdoutSize, StderrSize int64
 	Log                    []attemptLogLine
@@ -163,8 +189,9 @@ func parseStatus(out string) (remoteStatus, error) {
 			st.Claimed, st.Owner, st.ClaimedAt = true, int(n[1]), n[2]
 		case f[0] == "started" && len(f) == 4:
 			st.Started, st.PGID, st.RunnerPID, st.StartedAt = true, int(n[1]), int(n[2]), n[3]
-		case f[0] == "exit" && len(f) == 3:
+		case f[0] == "exit" && len(f) >= 3:
 			st.Exited, st.ExitCode, st.ExitedAt = true, int(n[1]), n[2]
+			st.TimedOut = len(f) > 3 && f[3] == "timeout"
 		case f[0] == "sizes" && len(f) == 3:
 			st.StdoutSize, st.StderrSize = n[1], n[2]
 		case f[0] == "attempt" && len(f) == 4:
@@ -189,20 +216,34 @@ func (rr *remoteRun) where() string {
 }
 
 // launch starts the command unless an earlier attempt did; it reports
-// whether this attempt started it.
-func (rr *remoteRun) launch(ctx context.Context, attempt int, command, exports string) (bool, error) {
-	var out, errb bytes.Buffer
-	code, err := rr.conn.Run(ctx, launchScript(rr.base, rr.key, attempt, command), strings.NewReader(exports), &out, &errb)
-	if err != nil {
-		return false, fmt.Errorf("start command on %s: %w", rr.where(), err)
-	}
-	switch strings.TrimSpace(out.String()) {
+// whether this attempt started it and, if so, a channel closed when the
+// launch session ends (normally: when the command has ended). The session
+// lives until ctx ends.
+func (rr *remoteRun) launch(ctx context.Context, attempt int, command string, timeout time.Duration, exports string) (bool, <-chan struct{}, error) {
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan struct{})
+	var code int
+	var err error
+	go func() {
+		code, err = rr.conn.Run(ctx, launchScript(rr.base, rr.key, attempt, command, timeout), strings.NewReader(exports), pw, &errb)
+		pw.Close()
+		close(done)
+	}()
+	line, _ := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	switch strings.TrimSpace(line) {
 	case "launched":
-		return true, nil
+		return true, done, nil
 	case "claimed":
-		return false, nil
+		<-done
+		return false, nil, nil
 	}
-	return false, &launchError{code: code, msg: fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))}
+	<-done
+	if err != nil {
+		return false, nil, fmt.Errorf("start command on %s: %w", rr.where(), err)
+	}
+	return false, nil, &launchError{code: code, msg: fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))}
 }
 
 // launchError is a host that cannot run the wrapper at all (no setsid, no
@@ -232,11 +273,11 @@ func (rr *remoteRun) status(ctx context.Context) (remoteStatus, error) {
 
 // kill ends the command's process group and returns its PGID. It uses its
 // own short context: it must run even when the activity was cancelled.
-func (rr *remoteRun) kill() (int, error) {
+func (rr *remoteRun) kill(timedOut bool) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code, err := rr.conn.Run(ctx, killScript(rr.base, rr.key), nil, &out, &errb)
+	code, err := rr.conn.Run(ctx, killScript(rr.base, rr.key, timedOut), nil, &out, &errb)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
 	}

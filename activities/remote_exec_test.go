@@ -258,3 +258,33 @@ func TestParseStatusClaimWithoutOwner(t *testing.T) {
 		t.Fatalf("%+v %v", st, err)
 	}
 }
+
+// The host enforces the timeout itself: with the worker gone, the command
+// still ends at its timeout, and the attempt that takes over reports it.
+func TestRunCommandTimeoutHoldsWithoutWorker(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	dir := t.TempDir()
+	a := &Activities{RemoteStateDir: filepath.Join(dir, "state")}
+	started, finished := filepath.Join(dir, "started"), filepath.Join(dir, "finished")
+	in := CommandInput{Host: ts.host, Purpose: "step stop_app", Timeout: time.Second,
+		Command: fmt.Sprintf("touch %s; sleep 6; echo finished > %s", ShellQuote(started), ShellQuote(finished))}
+	key := attemptKey{Dir: "0123456789abcdef/5-step", Attempt: 1}
+	ctx1, stop := context.WithCancel(context.WithValue(context.Background(), leaveRunningKey{}, true))
+	errc := make(chan error, 1)
+	go func() { _, err := a.runCommand(ctx1, in, key); errc <- err }()
+	waitForFile(t, started)
+	stop()
+	<-errc
+	waitForFile(t, filepath.Join(a.RemoteStateDir, key.Dir, "run", "exit"))
+	key.Attempt = 2
+	res, err := a.runCommand(context.Background(), in, key)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != CommandTimeoutError {
+		t.Fatalf("want %s, got %v", CommandTimeoutError, err)
+	}
+	wantAll(t, err.Error(), "timed out after 1s", fmt.Sprintf("process group %d on fin_pb ended", res.ProcessGroup))
+	assertGroupEnded(t, res.ProcessGroup)
+	if _, err := os.Stat(finished); err == nil {
+		t.Fatal("the command went on after its timeout")
+	}
+}
