@@ -1,6 +1,10 @@
 package activities
 
-import "time"
+import (
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/refusal"
+)
 
 // Host says how to reach one SSH host. It holds paths, never key material.
 type Host struct {
@@ -47,26 +51,24 @@ type CopySet struct {
 // refused an entry whose kind the copy set does not accept, so a move never
 // commits while the target lacks something it was not told to leave out.
 const (
-	RefusalUnreadable      = "unreadable"       // a file or directory the SSH user cannot read or list
-	RefusalEscapingSymlink = "escaping_symlink" // absolute, or resolving outside the copy root
-	RefusalDevice          = "device"           // block or character device
-	RefusalSocket          = "socket"
-	RefusalFIFO            = "fifo"
-	RefusalReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
-	RefusalBadName         = "bad_name"      // a name the target cannot hold
-	RefusalChanged         = "changed"       // type or identity changed between listing and reading
+	RefusalUnreadable      = refusal.Unreadable      // a file or directory the SSH user cannot read or list
+	RefusalEscapingSymlink = refusal.EscapingSymlink // absolute, or resolving outside the copy root
+	RefusalDevice          = refusal.Device          // block or character device
+	RefusalSocket          = refusal.Socket
+	RefusalFIFO            = refusal.FIFO
+	RefusalReservedName    = refusal.ReservedName // .umzug-tmp.* names are the engine's temporary files
+	RefusalBadName         = refusal.BadName      // a name the target cannot hold
+	RefusalChanged         = refusal.Changed      // type or identity changed between listing and reading
 	// RefusalTargetConflict: the source entry is now a file or symlink
 	// where the target has a directory holding entries of its own, which
 	// a copy without delete never removes.
-	RefusalTargetConflict = "target_conflict"
+	RefusalTargetConflict = refusal.TargetConflict
 )
 
-// RefusalKinds lists every refusal kind, for plan validation and docs.
-var RefusalKinds = []string{
-	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket,
-	RefusalFIFO, RefusalReservedName, RefusalBadName, RefusalChanged,
-	RefusalTargetConflict,
-}
+// RefusalKinds lists every refusal kind, for plan validation and docs. The
+// list lives in internal/refusal so the plan loader shares it without
+// importing the copy engine.
+var RefusalKinds = refusal.Kinds
 
 // Refusal is one source entry that was not copied.
 type Refusal struct {
