@@ -96,7 +96,9 @@ func newLinkResolver(e *engine) *linkResolver {
 const maxLinkNodes = 1 << 17
 
 // learn records a link target the walk read.
-func (r *linkResolver) learn(rel, target string) { r.remember(rel, linkNode{link: true, target: target}) }
+func (r *linkResolver) learn(rel, target string) {
+	r.remember(rel, linkNode{link: true, target: target})
+}
 
 func (r *linkResolver) remember(rel string, n linkNode) {
 	if len(r.nodes) >= maxLinkNodes {
