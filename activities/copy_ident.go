@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sync"
 
 	"github.com/pkg/sftp"
@@ -107,7 +108,7 @@ func (e *engine) listSource(d walkDir) ([]os.FileInfo, error) {
 	if rerr != nil {
 		return nil, rerr
 	}
-	if real != p {
+	if real != path.Clean(p) { // Clean: a root of "/" joins to "//name"
 		return nil, changedDir(fmt.Sprintf("it resolves to %s (a symlink in its path)", real))
 	}
 	ents, err := cl.ReadDir(p)

@@ -333,3 +333,9 @@ func TestRefusalMessageIsBounded(t *testing.T) {
 		t.Errorf("message: %s", msg)
 	}
 }
+
+func TestRefusalPathsKeepNonUTF8Bytes(t *testing.T) {
+	if got := escapeInvalidUTF8("bad\xff/na\xe9me\x00"); got != `bad\xff/na\xe9me`+"\x00" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -29,10 +29,11 @@ func unprivilegedUser(t *testing.T) (int, int) {
 	return uid, gid
 }
 
-// TestCopyTreeInteropNonRootUnreadable copies, as a non-root SSH user
-// against real OpenSSH, a tree holding a directory and a file that user
-// cannot read: the copy must fail and name both, not succeed without them.
-func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
+// nonRootCopy starts real OpenSSH for interopUser and returns a copy
+// input from src to dst under a fresh directory that user can traverse
+// (the target's parent is the user's).
+func nonRootCopy(t *testing.T) (in CopyInput, src, dst string) {
+	t.Helper()
 	if err := realsshd.Available(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,37 +64,45 @@ func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := Host{Name: "old-dc", Address: s.Addr, User: interopUser, IdentityFile: key, KnownHosts: kh}
-
-	src, dst := filepath.Join(base, "src", "payroll"), filepath.Join(base, "dst", "payroll")
-	mt := time.Unix(1700000000, 0)
-	writeFile(t, filepath.Join(src, "2025", "nov.csv"), []byte("nov"), 0o644, mt)
-	writeFile(t, filepath.Join(src, "payroll-2026", "dec.csv"), []byte("dec"), 0o644, mt)
-	writeFile(t, filepath.Join(src, "bonus.csv"), []byte("bonus"), 0o600, mt)
-	for _, d := range []string{filepath.Join(base, "src"), src, filepath.Join(src, "2025")} {
-		os.Chmod(d, 0o755)
-	}
-	if err := os.Chmod(filepath.Join(src, "payroll-2026"), 0o700); err != nil {
+	src, dst = filepath.Join(base, "src", "payroll"), filepath.Join(base, "dst", "payroll")
+	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	os.Chmod(filepath.Join(base, "src"), 0o755)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chown(filepath.Dir(dst), uid, gid); err != nil {
 		t.Fatal(err)
 	}
-
-	a := &Activities{}
-	in := CopyInput{MoveID: "umzug/interop/payroll", Phase: PhaseSeed, Source: host, Target: host,
+	in = CopyInput{MoveID: "umzug/interop/payroll", Phase: PhaseSeed, Source: host, Target: host,
 		Set: CopySet{Name: "payroll", From: src, To: dst, Verify: VerifySHA256}}
+	return in, src, dst
+}
+
+// TestCopyTreeInteropNonRootUnreadable copies, as a non-root SSH user
+// against real OpenSSH, a tree holding a directory and a file that user
+// cannot read: the copy must fail and name both, not succeed without them.
+func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
+	in, src, dst := nonRootCopy(t)
+	mt := time.Unix(1700000000, 0)
+	writeFile(t, filepath.Join(src, "2025", "nov.csv"), []byte("nov"), 0o644, mt)
+	writeFile(t, filepath.Join(src, "payroll-2026", "dec.csv"), []byte("dec"), 0o644, mt)
+	writeFile(t, filepath.Join(src, "bonus.csv"), []byte("bonus"), 0o600, mt)
+	os.Chmod(filepath.Join(src, "2025"), 0o755)
+	if err := os.Chmod(filepath.Join(src, "payroll-2026"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := &Activities{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err = a.CopyTree(ctx, in)
+	_, err := a.CopyTree(ctx, in)
 	res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"payroll-2026" (unreadable`, `"bonus.csv" (unreadable`, `accept_refusals = ["unreadable"]`)
 	if res.RefusedByKind[RefusalUnreadable] != 2 {
 		t.Errorf("refused by kind %v, want 2 unreadable", res.RefusedByKind)
 	}
 	// Everything readable was copied, and no entry was refused as changed:
-	// real paths and listings agree on a tree that holds still.
+	// real paths, listings and open handles agree on a tree that holds still.
 	if b, err := os.ReadFile(filepath.Join(dst, "2025", "nov.csv")); err != nil || string(b) != "nov" {
 		t.Errorf("readable file: %q %v", b, err)
 	}
@@ -109,4 +118,35 @@ func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
 	}
 	wantRefusal(t, res, "payroll-2026", RefusalUnreadable, true)
 	wantRefusal(t, res, "bonus.csv", RefusalUnreadable, true)
+}
+
+// TestCopyTreeInteropSwapsAfterListing swaps, against real OpenSSH, a file
+// and a directory for symlinks to a world-readable secret outside the tree
+// right after they were listed: nothing of it may reach the target.
+func TestCopyTreeInteropSwapsAfterListing(t *testing.T) {
+	in, src, dst := nonRootCopy(t)
+	mt := time.Unix(1700000000, 0)
+	outside := filepath.Join(filepath.Dir(filepath.Dir(src)), "outside")
+	writeFile(t, filepath.Join(outside, "secret"), secretBytes, 0o644, mt)
+	os.Chmod(outside, 0o755)
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("listed file"), 0o644, mt)
+	writeFile(t, filepath.Join(src, "d", "f.txt"), []byte("listed dir"), 0o644, mt)
+	os.Chmod(filepath.Join(src, "d"), 0o755)
+	testHooks.afterList = func(rel string) {
+		if rel == "" {
+			swapForLink(t, filepath.Join(src, "d"), outside)
+		}
+	}
+	testHooks.beforeCopy = func(rel string) {
+		if rel == "a.txt" {
+			swapForLink(t, filepath.Join(src, "a.txt"), filepath.Join(outside, "secret"))
+		}
+	}
+	defer func() { testHooks.afterList, testHooks.beforeCopy = nil, nil }()
+	in.Phase = PhaseFinalSync
+	_, err := (&Activities{}).CopyTree(context.Background(), in)
+	res := wantCopyError(t, err, ErrTypeCopyChanged, false, `"a.txt"`, `"d"`)
+	wantRefusal(t, res, "a.txt", RefusalChanged, false)
+	wantRefusal(t, res, "d", RefusalChanged, false)
+	noForeignBytes(t, filepath.Dir(dst), secretBytes)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
@@ -58,7 +59,7 @@ func (e *engine) refuse(rel, kind, reason string) {
 		r.byKind = map[string]int64{}
 	}
 	r.byKind[kind]++
-	short := rel
+	short := escapeInvalidUTF8(rel)
 	if len(short) > 200 {
 		short = short[:200] + "…"
 	}
@@ -201,4 +202,23 @@ func (e *engine) notCopied(rel string, fi os.FileInfo, err error) error {
 	e.bytes.Add(-fi.Size())
 	e.prog.filesTotal.Add(-1)
 	return nil
+}
+
+// escapeInvalidUTF8 writes bytes that are not UTF-8 as \xNN, so a path in
+// a result (JSON, history) still tells which entry it was.
+func escapeInvalidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", s[0])
+		} else {
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
 }

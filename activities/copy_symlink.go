@@ -90,9 +90,21 @@ func newLinkResolver(e *engine) *linkResolver {
 	return &linkResolver{e: e, nodes: map[string]linkNode{}}
 }
 
+// maxLinkNodes bounds the resolver's cache; past it the cache starts over
+// (answers are then fetched again), so memory stays bounded on trees with
+// millions of links.
+const maxLinkNodes = 1 << 17
+
 // learn records a link target the walk read.
 func (r *linkResolver) learn(rel, target string) {
-	r.nodes[rel] = linkNode{link: true, target: target}
+	r.remember(rel, linkNode{link: true, target: target})
+}
+
+func (r *linkResolver) remember(rel string, n linkNode) {
+	if len(r.nodes) >= maxLinkNodes {
+		clear(r.nodes)
+	}
+	r.nodes[rel] = n
 }
 
 // enter tells the resolver which directory the walk visits now.
@@ -135,7 +147,7 @@ func (r *linkResolver) lookup(rel string) linkNode {
 		}
 	}
 	if n.link || !ok {
-		r.nodes[rel] = n // listings come and go; remote answers are kept
+		r.remember(rel, n) // listings come and go; remote answers are kept
 	}
 	return n
 }
