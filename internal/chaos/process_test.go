@@ -32,6 +32,10 @@ const (
 	faultRestart = "Temporal server restart"
 )
 
+// pointWithin bounds how long one wave of moves may take to reach its
+// points; a move that does not is hit wherever it stands (and says so).
+const pointWithin = 4 * time.Minute
+
 // slow is the copy bandwidth that keeps seed and final sync running long
 // enough to be hit.
 const slow = "128KiB/s"
@@ -102,13 +106,13 @@ func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane
 func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *devProc, rng *rand.Rand, cells []*cell) {
 	var wg sync.WaitGroup
 	ready := make([]string, len(cells))
-	deadline := time.Now().Add(3 * time.Minute)
 	for _, wave := range []func(c *cell) bool{
 		func(c *cell) bool { return c.o.gateStop || c.o.gateUndo },
 		func(c *cell) bool { return c.o.profile == profileBigDelta },
 		func(c *cell) bool { return c.o.profile == profileBigSeed },
 	} {
 		var started sync.WaitGroup
+		deadline := time.Now().Add(pointWithin)
 		for i, c := range cells {
 			if !wave(c) {
 				continue
