@@ -101,6 +101,11 @@ func (s *suite) newCell(name string, idx int, o cellOptions) (*cell, error) {
 	if err := c.startSites(); err != nil {
 		return nil, err
 	}
+	// The target's surroundings as they must stay, whatever happens next.
+	var err error
+	if c.outsideBefore, err = c.snapshotOutside(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

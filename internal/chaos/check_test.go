@@ -55,8 +55,8 @@ func (c *cell) snapshotOutside() (map[string]string, error) {
 	return out, err
 }
 
-// freeze records the state the checks compare against: the source tree as
-// it must arrive and the target's surroundings as they must stay.
+// freeze records the source tree as it must arrive (and what changed
+// since the last freeze: bytes the move has to send).
 func (c *cell) freeze() error {
 	ref, err := sumTree(c.srcData)
 	if err != nil {
@@ -68,10 +68,7 @@ func (c *cell) freeze() error {
 		}
 	}
 	c.ref = ref
-	if c.outsideBefore == nil {
-		c.outsideBefore, err = c.snapshotOutside()
-	}
-	return err
+	return nil
 }
 
 // check turns a finished run into figures and problems.

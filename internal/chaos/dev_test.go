@@ -53,23 +53,25 @@ func (d *devProc) Env() []string {
 // for its internal services, and two starting at once can pick the same.
 var startMu sync.Mutex
 
-// start starts the process, retrying when a port it picked was taken
-// meanwhile (by a test's sshd, say).
+// start starts the process, again when it exits at start: a port it
+// picked may have been taken meanwhile (by a test's sshd, say), which the
+// server reports as "address already in use" or even a panic.
 func (d *devProc) start() error {
 	startMu.Lock()
 	defer startMu.Unlock()
-	var err error
+	var errs []string
 	for range 3 {
-		if err = d.startOnce(); err == nil {
+		err := d.startOnce()
+		if err == nil {
 			return nil
 		}
-		log, _ := os.ReadFile(d.logPath)
-		if !strings.Contains(string(log), "address already in use") {
-			return err
+		errs = append(errs, err.Error())
+		if !strings.Contains(err.Error(), "exited at start") {
+			break
 		}
-		_ = os.Truncate(d.logPath, 0)
+		_ = os.Rename(d.logPath, fmt.Sprintf("%s.failed-%d", d.logPath, len(errs)))
 	}
-	return err
+	return fmt.Errorf("start umzug dev: %s", strings.Join(errs, "; "))
 }
 
 func (d *devProc) startOnce() error {

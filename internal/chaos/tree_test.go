@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -115,7 +116,11 @@ type fileSum struct {
 // sumTree maps every entry under root (slash paths) to its fileSum.
 func sumTree(root string) (map[string]fileSum, error) {
 	out := map[string]fileSum{}
+	// Entries that vanish while walked (a swap in progress) are left out.
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p != root {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -124,6 +129,9 @@ func sumTree(root string) (map[string]fileSum, error) {
 			return nil
 		}
 		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -133,6 +141,9 @@ func sumTree(root string) (map[string]fileSum, error) {
 			e.link, _ = os.Readlink(p)
 		case fi.Mode().IsRegular():
 			b, err := os.ReadFile(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}
