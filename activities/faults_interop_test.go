@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -155,10 +154,6 @@ func TestInteropResumesPartialFile(t *testing.T) {
 	}
 }
 
-// nonRootUser is the unprivileged account the path test logs in as; the
-// test creates it when missing (it runs as root).
-const nonRootUser = "umzugfaults"
-
 // startSSHDAs starts a second sshd with s's configuration and host key
 // that lets only user in, on a free port, pinned in knownHosts. It returns
 // the new address.
@@ -218,14 +213,8 @@ func TestInteropPathDeniedIsPermanent(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creating the unprivileged SSH user needs root")
 	}
-	if _, err := user.Lookup(nonRootUser); err != nil {
-		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", nonRootUser).CombinedOutput(); err != nil {
-			t.Skipf("useradd %s: %v %s", nonRootUser, err, out)
-		}
-	}
-	// No password, but not locked: sshd refuses locked accounts.
-	if out, err := exec.Command("usermod", "-p", "*", nonRootUser).CombinedOutput(); err != nil {
-		t.Skipf("usermod %s: %v %s", nonRootUser, err, out)
+	if _, _, err := realsshd.EnsureUser(realsshd.CIUser); err != nil {
+		t.Fatal(err)
 	}
 	f, srv := realFixtureServers(t)
 	// The user reads its authorized_keys through these directories.
@@ -233,8 +222,8 @@ func TestInteropPathDeniedIsPermanent(t *testing.T) {
 		os.Chmod(d, 0o755)
 	}
 	os.Chmod(filepath.Join(f.dir, "sshd-dst", "authorized_keys"), 0o644)
-	f.dst.Address = startSSHDAs(t, srv[1], filepath.Join(f.dir, "sshd-dst"), nonRootUser, f.dst.KnownHosts)
-	f.dst.User = nonRootUser
+	f.dst.Address = startSSHDAs(t, srv[1], filepath.Join(f.dir, "sshd-dst"), realsshd.CIUser, f.dst.KnownHosts)
+	f.dst.User = realsshd.CIUser
 	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	wantPermanent(t, err, ErrTypePathDenied, f.dstRoot, "grant access")
