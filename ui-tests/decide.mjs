@@ -9,6 +9,7 @@
 //   node decide.mjs --ui http://127.0.0.1:8233 --workflow umzug/finance/finance \
 //     --kind signal --name approve --data '{"approver":"b.schulz"}' \
 //     --shots artifacts --label 02-approve-b.schulz [--expect-refusal]
+//   node decide.mjs --ui … --workflow … --kind view --status Completed --label 05-done
 //
 // The UI re-renders its dialogs while data arrives, so every step finds its
 // elements afresh by selector, and every click is retried until its effect
@@ -30,7 +31,8 @@ const { values: opt } = parseArgs({
     ui: { type: 'string' },
     namespace: { type: 'string', default: 'default' },
     workflow: { type: 'string' },
-    kind: { type: 'string' }, // signal or update
+    kind: { type: 'string' }, // signal, update, or view (a screenshot once --status shows)
+    status: { type: 'string' }, // view: the workflow status to wait for, e.g. Completed
     name: { type: 'string' },
     data: { type: 'string' },
     shots: { type: 'string', default: 'artifacts' },
@@ -41,7 +43,7 @@ const { values: opt } = parseArgs({
   },
 });
 const waitMs = Number(opt.timeout);
-const title = opt.kind === 'signal' ? 'Send a Signal' : 'Send an Update';
+const title = { signal: 'Send a Signal', update: 'Send an Update' }[opt.kind] || 'View';
 // The open dialog: the page keeps a closed copy of each for another layout.
 const D = `dialog[open][data-testid="${opt.kind}-confirmation-modal"]`;
 const SELECT = `${D} button[aria-haspopup="true"]`;
@@ -50,24 +52,29 @@ let wantData;
 let want; // wantData as compact JSON
 
 function checkArgs() {
-  for (const k of ['ui', 'workflow', 'kind', 'name', 'data']) {
+  const required = opt.kind === 'view' ? ['ui', 'workflow', 'status'] : ['ui', 'workflow', 'kind', 'name', 'data'];
+  for (const k of required) {
     if (!opt[k]) fail(`--${k} is required`);
   }
-  if (opt.kind !== 'signal' && opt.kind !== 'update') fail(`--kind ${opt.kind}: use signal or update`);
+  if (!['signal', 'update', 'view'].includes(opt.kind)) fail(`--kind ${opt.kind}: use signal, update or view`);
+  fs.mkdirSync(opt.shots, { recursive: true });
+  if (opt.kind === 'view') return;
   try {
     wantData = JSON.parse(opt.data);
   } catch (e) {
     fail(`--data is not JSON (${e.message}): ${opt.data}`);
   }
   want = JSON.stringify(wantData);
-  fs.mkdirSync(opt.shots, { recursive: true });
 }
 
 let step = 0;
 const began = Date.now();
+function debug(msg) {
+  if (process.env.DECIDE_DEBUG) process.stderr.write(`${((Date.now() - began) / 1000).toFixed(1)}s ${msg}\n`);
+}
 async function shot(page, what) {
   step++;
-  if (process.env.DECIDE_DEBUG) process.stderr.write(`${((Date.now() - began) / 1000).toFixed(1)}s ${what}\n`);
+  debug(`screenshot ${what}`);
   await page.screenshot({ path: path.join(opt.shots, `${opt.label}-${step}-${what}.png`) });
 }
 
@@ -81,7 +88,8 @@ async function retry(page, what, act, check, ...args) {
     // counts, and acting again could undo it.
     if (await page.evaluate(check, ...args)) return;
     if (Date.now() >= end) fail(`${what}: not done after ${n - 1} tries in ${waitMs}ms`);
-    await act().catch(() => {}); // the element may be re-rendering; try again
+    debug(`${what}: try ${n}`);
+    await act().catch((e) => debug(`${what}: ${e.message}`)); // the element may be re-rendering; try again
     const left = Math.max(1000, Math.min(5000, end - Date.now()));
     if (await page.waitForFunction(check, { timeout: left, polling: 100 }, ...args).then(() => true, () => false)) return;
   }
@@ -116,7 +124,11 @@ async function pickOption(page, name) {
     await option.asElement().asLocator().setTimeout(5000).click();
   }, (s, n) => document.querySelector(`${s} input`)?.value === n, SELECT, name);
   // An open or fading list lies over the Data editor; wait until it is gone.
-  await retry(page, 'close the name list', () => page.locator(SELECT).setTimeout(5000).click(), (s, d) => {
+  // Picking closes it; click only if it is still expanded, never while it
+  // merely fades out (that click would open it again).
+  await retry(page, 'close the name list', async () => {
+    if (await page.$eval(SELECT, (b) => b.getAttribute('aria-expanded') === 'true')) await page.locator(SELECT).setTimeout(5000).click();
+  }, (s, d) => {
     const lb = document.querySelector(`${d} [role="listbox"]`);
     return document.querySelector(s)?.getAttribute('aria-expanded') !== 'true' &&
       (!lb || getComputedStyle(lb).visibility === 'hidden');
@@ -195,10 +207,20 @@ let stage = 'start chromium';
 async function decide(page) {
   const url = `${opt.ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(opt.namespace)}/workflows/${encodeURIComponent(opt.workflow)}`;
   stage = `open ${url}`;
+  debug('chromium up');
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   // The header shows the workflow ID once the UI has loaded it.
   await page.waitForFunction((id) => [...document.querySelectorAll('h1')].some((h) => h.textContent.includes(id)),
     { timeout: waitMs }, opt.workflow).catch(() => fail(`${url} never showed workflow ${opt.workflow}`));
+  if (opt.kind === 'view') {
+    stage = `wait for status ${opt.status}`;
+    await page.waitForFunction((st) => [...document.querySelectorAll('body *')]
+      .some((e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === st.toLowerCase()),
+    { timeout: waitMs, polling: 250 }, opt.status);
+    await shot(page, opt.status.toLowerCase());
+    process.stdout.write(JSON.stringify({ kind: 'view', status: opt.status }) + '\n');
+    return;
+  }
   await shot(page, 'workflow');
   stage = `More Actions → ${title}`;
   await openDialog(page);
@@ -238,7 +260,7 @@ async function main() {
       throw e;
     });
   } catch (e) {
-    throw new LaneError(`${title} ${opt.name} on ${opt.workflow}, step "${stage}": ${e.message}`);
+    throw new LaneError(`${title} ${opt.name ?? ''} on ${opt.workflow}, step "${stage}": ${e.message}`);
   } finally {
     await browser.close();
   }

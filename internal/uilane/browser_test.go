@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,22 +59,36 @@ func (b browser) decide(t *testing.T, label, id, kind, name string, data any, re
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"decide.mjs", "--ui", b.ui, "--workflow", id, "--kind", kind, "--name", name,
-		"--data", string(payload), "--shots", b.artifacts, "--label", label, "--chromium", b.chromium}
+	args := []string{"--kind", kind, "--name", name, "--data", string(payload)}
 	if refusal {
 		args = append(args, "--expect-refusal")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return b.node(t, label, id, fmt.Sprintf("%s %s %s", kind, name, payload), args...)
+}
+
+// view screenshots the workflow's page once the UI shows status (e.g.
+// Completed).
+func (b browser) view(t *testing.T, label, id, status string) {
+	t.Helper()
+	b.node(t, label, id, "view "+status, "--kind", "view", "--status", status)
+}
+
+// node runs decide.mjs for one step, bounded to 3m.
+func (b browser) node(t *testing.T, label, id, what string, more ...string) uiAnswer {
+	t.Helper()
+	args := append([]string{"decide.mjs", "--ui", b.ui, "--workflow", id, "--shots", b.artifacts,
+		"--label", label, "--chromium", b.chromium}, more...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = b.uiTests
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	began := time.Now()
-	err = cmd.Run()
-	t.Logf("UI %s %s %s as %s (%.1fs): %s%s", label, kind, name, payload, time.Since(began).Seconds(), out.String(), errOut.String())
+	err := cmd.Run()
+	t.Logf("Web UI %s: %s (%.1fs): %s%s", label, what, time.Since(began).Seconds(), out.String(), errOut.String())
 	if err != nil {
-		t.Fatalf("Web UI %s: %s %s %s failed: %v\n%s\nscreenshots in %s", label, kind, name, payload, err,
+		t.Fatalf("Web UI %s: %s failed: %v\n%s\nscreenshots in %s", label, what, err,
 			strings.TrimSpace(errOut.String()), b.artifacts)
 	}
 	var a uiAnswer

@@ -80,6 +80,7 @@ func TestWebUIDecisions(t *testing.T) {
 		t.Errorf("the committed target differs from the source: %v", err)
 	}
 
+	ui.view(t, "05-view-completed", moveID, "Completed")
 	checkAudit(t, c, filepath.Join(artifacts, "audit"), refused.Error)
 	t.Logf("lane done in %.1fs; screenshots and audit in %s", time.Since(began).Seconds(), artifacts)
 }
@@ -146,6 +147,14 @@ func checkAudit(t *testing.T, c cli, dir, uiError string) {
 	reason := checkRefusal(t, "audit report.json", rep.Decisions, uiError)
 	if reason == "" {
 		return
+	}
+	// The update itself is in history too, failed with the reason.
+	if !slices.ContainsFunc(rep.Received, func(r audit.Received) bool {
+		return r.Kind == "update" && r.Name == workflows.SignalApprove && strings.Contains(string(r.Payload), starter) &&
+			strings.Contains(r.Outcome, reason)
+	}) {
+		t.Errorf("audit report.json: the history holds no approve update from %s that failed with %q; received: %s",
+			starter, reason, pretty(rep.Received))
 	}
 	for _, f := range []string{"report.md", "history.json"} {
 		text := readFile(filepath.Join(dir, f))
