@@ -1,29 +1,36 @@
-// decide.mjs sends one signal or update to a workflow through the Temporal
+// decide.mjs sends signals and updates to a workflow through the Temporal
 // Web UI, the way an engineer does: open the workflow, More Actions → Send a
 // Signal (or Send an Update), pick the name, type the JSON into Data, Submit.
-// It prints one JSON line with what the UI answered ({"closed": true} when
-// the dialog closed, or the error the dialog showed) and saves a screenshot
-// of every step. Exit 0 when the UI took the submission, or with
-// --expect-refusal when it showed a refusal; 1 otherwise, reason on stderr.
+// Each step saves a screenshot per stage and answers with one JSON line:
+// {"ok": true, "closed": true} when the dialog closed (the UI took it), or
+// {"ok": true, "closed": false, "error": "…"} with the error the dialog
+// showed, or {"ok": false, "error": "…"} when the step could not be done.
+// A step fails when the UI's answer is not the expected one (a refusal
+// with expect_refusal, the dialog closing without).
 //
+// One step from the command line (exit 1 when it fails):
 //   node decide.mjs --ui http://127.0.0.1:8233 --workflow umzug/finance/finance \
 //     --kind signal --name approve --data '{"approver":"b.schulz"}' \
 //     --shots artifacts --label 02-approve-b.schulz [--expect-refusal]
 //   node decide.mjs --ui … --workflow … --kind view --status Completed --label 05-done
+// Many steps with one browser: --serve reads one JSON step per stdin line
+// ({"label", "kind", "name", "data", "expect_refusal", "status"}) and
+// answers each on stdout; it ends at the end of stdin.
 //
-// The UI re-renders its dialogs while data arrives, so every step finds its
-// elements afresh by selector, and every click is retried until its effect
-// shows (bounded by --timeout per step).
+// The UI re-renders its dialogs while data arrives, so every stage finds
+// its elements afresh by selector, and every click is retried until its
+// effect shows (bounded by --timeout per stage).
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
+import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
 
-class LaneError extends Error {}
+class StepError extends Error {}
 
-// fail ends the run with msg; main reports it after closing the browser.
+// fail ends the step with msg.
 function fail(msg) {
-  throw new LaneError(msg);
+  throw new StepError(msg);
 }
 
 const { values: opt } = parseArgs({
@@ -31,51 +38,51 @@ const { values: opt } = parseArgs({
     ui: { type: 'string' },
     namespace: { type: 'string', default: 'default' },
     workflow: { type: 'string' },
+    serve: { type: 'boolean', default: false },
     kind: { type: 'string' }, // signal, update, or view (a screenshot once --status shows)
-    status: { type: 'string' }, // view: the workflow status to wait for, e.g. Completed
     name: { type: 'string' },
     data: { type: 'string' },
-    shots: { type: 'string', default: 'artifacts' },
+    status: { type: 'string' }, // view: the workflow status to wait for, e.g. Completed
     label: { type: 'string', default: 'decide' },
     'expect-refusal': { type: 'boolean', default: false },
+    shots: { type: 'string', default: 'artifacts' },
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
-    timeout: { type: 'string', default: '45000' }, // ms, per step
+    timeout: { type: 'string', default: '45000' }, // ms, per stage
   },
 });
 const waitMs = Number(opt.timeout);
-const title = { signal: 'Send a Signal', update: 'Send an Update' }[opt.kind] || 'View';
-// The open dialog: the page keeps a closed copy of each for another layout.
-const D = `dialog[open][data-testid="${opt.kind}-confirmation-modal"]`;
-const SELECT = `${D} button[aria-haspopup="true"]`;
-const EDITOR = `${D} [role="textbox"][aria-label="Data"]`;
-let wantData;
-let want; // wantData as compact JSON
-
-function checkArgs() {
-  const required = opt.kind === 'view' ? ['ui', 'workflow', 'status'] : ['ui', 'workflow', 'kind', 'name', 'data'];
-  for (const k of required) {
-    if (!opt[k]) fail(`--${k} is required`);
-  }
-  if (!['signal', 'update', 'view'].includes(opt.kind)) fail(`--kind ${opt.kind}: use signal, update or view`);
-  fs.mkdirSync(opt.shots, { recursive: true });
-  if (opt.kind === 'view') return;
-  try {
-    wantData = JSON.parse(opt.data);
-  } catch (e) {
-    fail(`--data is not JSON (${e.message}): ${opt.data}`);
-  }
-  want = JSON.stringify(wantData);
-}
-
-let step = 0;
 const began = Date.now();
+
 function debug(msg) {
   if (process.env.DECIDE_DEBUG) process.stderr.write(`${((Date.now() - began) / 1000).toFixed(1)}s ${msg}\n`);
 }
-async function shot(page, what) {
-  step++;
-  debug(`screenshot ${what}`);
-  await page.screenshot({ path: path.join(opt.shots, `${opt.label}-${step}-${what}.png`) });
+
+// newStep checks one step's fields and derives its selectors.
+function newStep(c) {
+  if (!['signal', 'update', 'view'].includes(c.kind)) fail(`kind ${JSON.stringify(c.kind)}: use signal, update or view`);
+  const required = c.kind === 'view' ? ['label', 'status'] : ['label', 'name', 'data'];
+  for (const k of required) {
+    if (!c[k]) fail(`${k} is required for ${c.kind}`);
+  }
+  const s = { ...c, shots: 0, stage: 'start', title: { signal: 'Send a Signal', update: 'Send an Update' }[c.kind] || 'View' };
+  // The open dialog: the page keeps a closed copy of each for another layout.
+  s.D = `dialog[open][data-testid="${c.kind}-confirmation-modal"]`;
+  s.SELECT = `${s.D} button[aria-haspopup="true"]`;
+  s.EDITOR = `${s.D} [role="textbox"][aria-label="Data"]`;
+  if (c.kind !== 'view') {
+    try {
+      s.want = JSON.stringify(JSON.parse(c.data));
+    } catch (e) {
+      fail(`data is not JSON (${e.message}): ${c.data}`);
+    }
+  }
+  return s;
+}
+
+async function shot(s, page, what) {
+  s.shots++;
+  debug(`${s.label}: screenshot ${what}`);
+  await page.screenshot({ path: path.join(opt.shots, `${s.label}-${s.shots}-${what}.png`) });
 }
 
 // retry acts until check (a page function over args) holds, giving each
@@ -97,42 +104,42 @@ async function retry(page, what, act, check, ...args) {
 
 // openDialog: More Actions → Send a Signal / Send an Update, until the
 // dialog is open and lists the handlers (from the worker's metadata).
-async function openDialog(page) {
-  const item = `::-p-aria([name="${title}"][role="menuitem"])`;
-  await retry(page, `open ${title}`, async () => {
+async function openDialog(s, page) {
+  const item = `::-p-aria([name="${s.title}"][role="menuitem"])`;
+  await retry(page, `open ${s.title}`, async () => {
     const shown = await page.$(item).then((h) => h?.isVisible());
     if (!shown) await page.locator('::-p-aria([name="More Actions"][role="button"])').setTimeout(5000).click();
     await page.locator(item).setTimeout(5000).click();
-  }, (d) => !!document.querySelector(d), D);
-  await page.waitForSelector(SELECT, { visible: true, timeout: waitMs }).catch(() =>
-    fail(`the ${title} dialog offers no list of names: the UI could not read the workflow's handlers ` +
+  }, (d) => !!document.querySelector(d), s.D);
+  await page.waitForSelector(s.SELECT, { visible: true, timeout: waitMs }).catch(() =>
+    fail(`the ${s.title} dialog offers no list of names: the UI could not read the workflow's handlers ` +
       '(is a worker of this build polling the task queue?)'));
 }
 
 // pickOption picks the option whose name (first line of the option) is
-// exactly name: the descriptions under the names mention other decisions.
-async function pickOption(page, name) {
-  const names = await page.$$eval(`${D} [role="listbox"] [role="option"] span:first-child`,
-    (s) => s.map((x) => x.textContent.trim()));
-  if (!names.includes(name)) fail(`no option named "${name}"; the UI offers: ${names.join(', ')}`);
-  await retry(page, `pick "${name}"`, async () => {
-    const expanded = await page.$eval(SELECT, (b) => b.getAttribute('aria-expanded') === 'true');
-    if (!expanded) await page.locator(SELECT).setTimeout(5000).click();
+// exactly s.name: the descriptions under the names mention other decisions.
+async function pickOption(s, page) {
+  const names = await page.$$eval(`${s.D} [role="listbox"] [role="option"] span:first-child`,
+    (x) => x.map((e) => e.textContent.trim()));
+  if (!names.includes(s.name)) fail(`no option named "${s.name}"; the UI offers: ${names.join(', ')}`);
+  await retry(page, `pick "${s.name}"`, async () => {
+    const expanded = await page.$eval(s.SELECT, (b) => b.getAttribute('aria-expanded') === 'true');
+    if (!expanded) await page.locator(s.SELECT).setTimeout(5000).click();
     const option = await page.waitForFunction((d, n) => [...document.querySelectorAll(`${d} [role="option"]`)]
-      .find((o) => o.querySelector('span')?.textContent.trim() === n), { timeout: 5000 }, D, name);
+      .find((o) => o.querySelector('span')?.textContent.trim() === n), { timeout: 5000 }, s.D, s.name);
     // As a locator it is clicked once the list has stopped animating in.
     await option.asElement().asLocator().setTimeout(5000).click();
-  }, (s, n) => document.querySelector(`${s} input`)?.value === n, SELECT, name);
-  // An open or fading list lies over the Data editor; wait until it is gone.
-  // Picking closes it; click only if it is still expanded, never while it
-  // merely fades out (that click would open it again).
+  }, (sel, n) => document.querySelector(`${sel} input`)?.value === n, s.SELECT, s.name);
+  // An open or fading list lies over the Data editor; wait until it is
+  // gone. Picking closes it; click only if it is still expanded, never
+  // while it merely fades out (that click would open it again).
   await retry(page, 'close the name list', async () => {
-    if (await page.$eval(SELECT, (b) => b.getAttribute('aria-expanded') === 'true')) await page.locator(SELECT).setTimeout(5000).click();
-  }, (s, d) => {
+    if (await page.$eval(s.SELECT, (b) => b.getAttribute('aria-expanded') === 'true')) await page.locator(s.SELECT).setTimeout(5000).click();
+  }, (sel, d) => {
     const lb = document.querySelector(`${d} [role="listbox"]`);
-    return document.querySelector(s)?.getAttribute('aria-expanded') !== 'true' &&
+    return document.querySelector(sel)?.getAttribute('aria-expanded') !== 'true' &&
       (!lb || getComputedStyle(lb).visibility === 'hidden');
-  }, SELECT, D);
+  }, s.SELECT, s.D);
 }
 
 // holds says whether the editor (sel) holds the JSON w, and is not focused.
@@ -151,94 +158,115 @@ function holds(sel, w) {
 // then leaves the editor: it pretty-prints on blur and the dialog grows,
 // which must happen before the Submit click (a button that moves between
 // mousedown and mouseup gets no click).
-async function fillData(page) {
+async function fillData(s, page) {
   await retry(page, 'type the JSON into Data', async () => {
-    const editor = await page.waitForSelector(EDITOR, { visible: true, timeout: 5000 });
+    const editor = await page.waitForSelector(s.EDITOR, { visible: true, timeout: 5000 });
     // Focus, not a click: nothing that may lie over the editor can take it.
     await editor.focus();
     await page.keyboard.down('Control');
     await page.keyboard.press('a');
     await page.keyboard.up('Control');
     await page.keyboard.press('Backspace');
-    await page.keyboard.sendCharacter(opt.data);
+    await page.keyboard.sendCharacter(s.data);
     await editor.evaluate((e) => e.blur());
-  }, holds, EDITOR, want);
+  }, holds, s.EDITOR, s.want);
   // Signals have an Encoding choice; the decision handlers read json/plain.
-  await retry(page, 'choose json/plain', () => page.locator(`${D} input[type="radio"][value="json/plain"]`).setTimeout(5000).click(),
-    (d) => document.querySelector(`${d} input[type="radio"][value="json/plain"]`)?.checked !== false, D);
+  const plain = `${s.D} input[type="radio"][value="json/plain"]`;
+  await retry(page, 'choose json/plain', () => page.locator(plain).setTimeout(5000).click(),
+    (sel) => document.querySelector(sel)?.checked !== false, plain);
 }
 
-// checkForm is the last look before Submit: the dialog holds name and the
-// JSON, and the list is closed; otherwise nothing is sent.
-async function checkForm(page, name) {
-  const got = await page.$eval(D, (d) => ({
+// checkForm is the last look before Submit: the dialog holds the name and
+// the JSON, and the list is closed; otherwise nothing is sent.
+async function checkForm(s, page) {
+  const got = await page.$eval(s.D, (d) => ({
     name: d.querySelector('button[aria-haspopup="true"] input')?.value,
     data: d.querySelector('[role="textbox"][aria-label="Data"]')?.innerText,
     listOpen: d.querySelector('button[aria-haspopup="true"]')?.getAttribute('aria-expanded') === 'true',
   }));
-  const ok = await page.evaluate(holds, EDITOR, want);
-  if (got.name !== name || !ok || got.listOpen) {
+  const ok = await page.evaluate(holds, s.EDITOR, s.want);
+  if (got.name !== s.name || !ok || got.listOpen) {
     fail(`the dialog is not as filled in (name ${JSON.stringify(got.name)}, data ${JSON.stringify(got.data)}, ` +
-      `list open ${got.listOpen}); want ${name} with ${want}; nothing sent`);
+      `list open ${got.listOpen}); want ${s.name} with ${s.want}; nothing sent`);
   }
 }
 
 // submit clicks Submit once and waits until the dialog closes (the UI took
 // it) or shows an error in an alert line (the server refused it). Not
 // retried: a second click could send the decision twice.
-async function submit(page) {
+async function submit(s, page) {
   // The locator clicks once the button is enabled and has stopped moving.
-  await page.locator(`${D} [data-testid="confirm-modal-button"]`).setTimeout(waitMs).click();
+  await page.locator(`${s.D} [data-testid="confirm-modal-button"]`).setTimeout(waitMs).click();
   const outcome = await page.waitForFunction((d) => {
     const dlg = document.querySelector(d);
     if (!dlg) return { closed: true };
     const alerts = [...dlg.querySelectorAll('[role="alert"]')].map((a) => a.textContent.trim()).filter(Boolean);
     return alerts.length ? { closed: false, error: alerts.join(' | ') } : null;
-  }, { timeout: waitMs, polling: 100 }, D).then((h) => h.jsonValue());
+  }, { timeout: waitMs, polling: 100 }, s.D).then((h) => h.jsonValue());
   // The toast ("Workflow signaled.") comes and goes; read it if it is there.
   outcome.toast = await page.evaluate(() => [...document.querySelectorAll('[id$="-toast"], [data-testid$="-toast"]')]
     .filter((e) => e.getBoundingClientRect().height > 0).map((e) => e.textContent.trim()).filter(Boolean).join(' | '));
   return outcome;
 }
 
-// stage names the step under way, for the error message.
-let stage = 'start chromium';
+// view waits until the page shows the workflow status s.status.
+async function view(s, page) {
+  s.stage = `wait for status ${s.status}`;
+  await page.waitForFunction((st) => [...document.querySelectorAll('body *')]
+    .some((e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === st.toLowerCase()),
+  { timeout: waitMs, polling: 250 }, s.status);
+  await shot(s, page, s.status.toLowerCase());
+  return { status: s.status };
+}
 
-async function decide(page) {
+// decide runs one signal or update step on a fresh page.
+async function decide(s, page) {
   const url = `${opt.ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(opt.namespace)}/workflows/${encodeURIComponent(opt.workflow)}`;
-  stage = `open ${url}`;
-  debug('chromium up');
+  s.stage = `open ${url}`;
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   // The header shows the workflow ID once the UI has loaded it.
   await page.waitForFunction((id) => [...document.querySelectorAll('h1')].some((h) => h.textContent.includes(id)),
     { timeout: waitMs }, opt.workflow).catch(() => fail(`${url} never showed workflow ${opt.workflow}`));
-  if (opt.kind === 'view') {
-    stage = `wait for status ${opt.status}`;
-    await page.waitForFunction((st) => [...document.querySelectorAll('body *')]
-      .some((e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === st.toLowerCase()),
-    { timeout: waitMs, polling: 250 }, opt.status);
-    await shot(page, opt.status.toLowerCase());
-    process.stdout.write(JSON.stringify({ kind: 'view', status: opt.status }) + '\n');
-    return;
+  if (s.kind === 'view') return view(s, page);
+  await shot(s, page, 'workflow');
+  s.stage = `More Actions → ${s.title}`;
+  await openDialog(s, page);
+  s.stage = `pick ${s.name}`;
+  await pickOption(s, page);
+  s.stage = 'fill in Data';
+  await fillData(s, page);
+  await shot(s, page, 'filled');
+  await checkForm(s, page);
+  s.stage = 'Submit and wait for the answer';
+  const outcome = await submit(s, page);
+  await shot(s, page, outcome.closed ? 'submitted' : 'refused');
+  if (s.expect_refusal && outcome.closed) fail('expected the UI to show a refusal, but it took the submission');
+  if (!s.expect_refusal && !outcome.closed) fail(`the UI refused it: ${outcome.error}`);
+  return outcome;
+}
+
+// runStep runs one step in its own page and returns its answer line.
+async function runStep(browser, c) {
+  let s;
+  const page = await browser.newPage();
+  try {
+    s = newStep(c);
+    page.setDefaultTimeout(waitMs);
+    await page.setViewport({ width: 1400, height: 1000 });
+    const answer = await decide(s, page);
+    return { ok: true, label: s.label, kind: s.kind, name: s.name, ...answer };
+  } catch (e) {
+    if (s) await shot(s, page, 'error').catch(() => {});
+    const what = s ? `${s.title} ${s.name ?? s.status} on ${opt.workflow}, step "${s.stage}"` : 'step';
+    return { ok: false, label: c.label, error: `${what}: ${e.message}` };
+  } finally {
+    await page.close().catch(() => {});
   }
-  await shot(page, 'workflow');
-  stage = `More Actions → ${title}`;
-  await openDialog(page);
-  stage = `pick ${opt.name}`;
-  await pickOption(page, opt.name);
-  stage = 'fill in Data';
-  await fillData(page);
-  await shot(page, 'filled');
-  await checkForm(page, opt.name);
-  stage = 'Submit and wait for the answer';
-  const outcome = await submit(page);
-  await shot(page, outcome.closed ? 'submitted' : 'refused');
-  process.stdout.write(JSON.stringify({ kind: opt.kind, name: opt.name, data: wantData, ...outcome }) + '\n');
-  if (opt['expect-refusal'] && outcome.closed) fail('expected the UI to show a refusal, but it took the submission');
-  if (!opt['expect-refusal'] && !outcome.closed) fail(`the UI refused it: ${outcome.error}`);
 }
 
 async function main() {
+  if (!opt.ui || !opt.workflow) fail('--ui and --workflow are required');
+  fs.mkdirSync(opt.shots, { recursive: true });
   const browser = await puppeteer.launch({
     executablePath: opt.chromium,
     headless: true,
@@ -247,29 +275,34 @@ async function main() {
     protocolTimeout: waitMs * 2,
     timeout: waitMs,
   });
+  debug('chromium up');
   try {
-    const page = await browser.newPage();
-    if (process.env.DECIDE_DEBUG) {
-      page.on('pageerror', (e) => process.stderr.write(`pageerror: ${e.message}\n`));
-      page.on('response', (r) => r.request().method() !== 'GET' && process.stderr.write(`response: ${r.status()} ${r.url()}\n`));
+    if (!opt.serve) {
+      const a = await runStep(browser, { label: opt.label, kind: opt.kind, name: opt.name, data: opt.data,
+        status: opt.status, expect_refusal: opt['expect-refusal'] });
+      process.stdout.write(JSON.stringify(a) + '\n');
+      if (!a.ok) process.exitCode = 1;
+      return;
     }
-    page.setDefaultTimeout(waitMs);
-    await page.setViewport({ width: 1400, height: 1000 });
-    await decide(page).catch(async (e) => {
-      await shot(page, 'error').catch(() => {});
-      throw e;
-    });
-  } catch (e) {
-    throw new LaneError(`${title} ${opt.name ?? ''} on ${opt.workflow}, step "${stage}": ${e.message}`);
+    for await (const line of readline.createInterface({ input: process.stdin })) {
+      if (!line.trim()) continue;
+      let c;
+      try {
+        c = JSON.parse(line);
+      } catch (e) {
+        process.stdout.write(JSON.stringify({ ok: false, error: `step is not JSON: ${e.message}` }) + '\n');
+        continue;
+      }
+      process.stdout.write(JSON.stringify(await runStep(browser, c)) + '\n');
+    }
   } finally {
     await browser.close();
   }
 }
 
 try {
-  checkArgs();
   await main();
 } catch (e) {
-  process.stderr.write(`decide.mjs: ${e instanceof LaneError ? e.message : e.stack}\n`);
+  process.stderr.write(`decide.mjs: ${e instanceof StepError ? e.message : e.stack}\n`);
   process.exitCode = 1;
 }

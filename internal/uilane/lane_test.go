@@ -44,7 +44,7 @@ func TestWebUIDecisions(t *testing.T) {
 	t.Cleanup(func() { copyFile(t, dev.Log, filepath.Join(artifacts, "umzug-dev.log")) })
 	t.Logf("stack up after %.1fs: Temporal %s, Web UI %s", time.Since(began).Seconds(), dev.Address, dev.UI)
 	c := cli{bin: bin, dev: dev}
-	ui := browser{uiTests: uiTests, artifacts: artifacts, ui: dev.UI, chromium: chromium}
+	ui := startBrowser(t, uiTests, artifacts, chromium, dev.UI, moveID)
 
 	args := []string{"run", env.PlanFile, "--as", starter, "--var", "window_start=" + time.Now().UTC().Format(time.RFC3339)}
 	for k, v := range env.Vars {
@@ -55,32 +55,32 @@ func TestWebUIDecisions(t *testing.T) {
 	}
 	c.waitStatus(t, moveID, "awaiting_approval", 2*time.Minute, phaseIs(workflows.PhaseAwaitingApproval))
 
-	ui.decide(t, "01-signal-approve-b.schulz", moveID, "signal", workflows.SignalApprove,
+	ui.decide(t, "01-signal-approve-b.schulz", "signal", workflows.SignalApprove,
 		workflows.ApproveSignal{Approver: "b.schulz", Comment: "CHG-1"}, false)
 	c.waitStatus(t, moveID, "b.schulz's approval", time.Minute, approved("b.schulz"))
 
-	refused := ui.decide(t, "02-update-approve-a.meier", moveID, "update", workflows.SignalApprove,
+	refused := ui.decide(t, "02-update-approve-a.meier", "update", workflows.SignalApprove,
 		workflows.ApproveSignal{Approver: starter, Comment: "CHG-1"}, true)
 	st := c.status(t, moveID)
 	if slices.Contains(st.Approvals, starter) || st.Phase != workflows.PhaseAwaitingApproval {
 		t.Fatalf("the starter's approval from the UI counted: phase %s, approvals %v", st.Phase, st.Approvals)
 	}
 
-	ui.decide(t, "03-signal-approve-c.yilmaz", moveID, "signal", workflows.SignalApprove,
+	ui.decide(t, "03-signal-approve-c.yilmaz", "signal", workflows.SignalApprove,
 		workflows.ApproveSignal{Approver: "c.yilmaz", Comment: "CHG-1"}, false)
 	c.waitStatus(t, moveID, "soak after quorum and cutover", 3*time.Minute, phaseIs(workflows.PhaseSoak))
 	st = c.status(t, moveID)
 	checkApprovals(t, "umzug status", st.Signals)
 	checkRefusal(t, "umzug status", st.Signals, refused.Error)
 
-	ui.decide(t, "04-signal-commit-b.schulz", moveID, "signal", workflows.SignalCommit,
+	ui.decide(t, "04-signal-commit-b.schulz", "signal", workflows.SignalCommit,
 		workflows.CommitSignal{By: "b.schulz"}, false)
 	c.waitStatus(t, moveID, "committed", time.Minute, phaseIs(workflows.PhaseCommitted))
 	if _, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded}); err != nil {
 		t.Errorf("the committed target differs from the source: %v", err)
 	}
 
-	ui.view(t, "05-view-completed", moveID, "Completed")
+	ui.view(t, "05-view-completed", "Completed")
 	checkAudit(t, c, filepath.Join(artifacts, "audit"), refused.Error)
 	t.Logf("lane done in %.1fs; screenshots and audit in %s", time.Since(began).Seconds(), artifacts)
 }
