@@ -33,7 +33,10 @@ func (c cli) run(t *testing.T, args ...string) (int, string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	code := cmd.ProcessState.ExitCode()
+	code := -1 // did not start, or was killed
+	if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() >= 0 {
+		code = cmd.ProcessState.ExitCode()
+	}
 	if err != nil && code == 0 {
 		code = -1
 	}
