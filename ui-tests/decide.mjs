@@ -212,9 +212,13 @@ async function submit(s, page) {
 // view waits until the page shows the workflow status s.status.
 async function view(s, page) {
   s.stage = `wait for status ${s.status}`;
-  await page.waitForFunction((st) => [...document.querySelectorAll('body *')]
-    .some((e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === st.toLowerCase()),
-  { timeout: waitMs, polling: 250 }, s.status);
+  // The badge beside the workflow ID (RUNNING, COMPLETED, …).
+  await page.waitForFunction((st) => [...document.querySelectorAll('[data-testid="execution-status"]')]
+    .some((e) => e.textContent.trim().toLowerCase() === st.toLowerCase()),
+  { timeout: waitMs, polling: 250 }, s.status).catch(async () => {
+    const shown = await page.$$eval('[data-testid="execution-status"]', (x) => x.map((e) => e.textContent.trim()));
+    fail(`the workflow's status badge shows ${JSON.stringify(shown)}, not ${s.status}`);
+  });
   await shot(s, page, s.status.toLowerCase());
   return { status: s.status };
 }

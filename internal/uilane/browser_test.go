@@ -77,9 +77,11 @@ func startBrowser(t *testing.T, uiTests, artifacts, chromium, ui, id string) *br
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A minute per stage: CI machines shared with other jobs are slow.
 	cmd := exec.Command("node", "decide.mjs", "--serve", "--ui", ui, "--workflow", id,
-		"--shots", artifacts, "--chromium", chromium)
+		"--shots", artifacts, "--chromium", chromium, "--timeout", "60000")
 	cmd.Dir = uiTests
+	cmd.Env = append(os.Environ(), "DECIDE_DEBUG=1") // stage timings and retries into decide.log
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if b.in, err = cmd.StdinPipe(); err != nil {
