@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -14,6 +15,18 @@ type Activities struct {
 	// Dialer opens SSH connections; nil means the default dialer, which
 	// verifies host keys against each host's known_hosts file.
 	Dialer Dialer
+	// SecretsFile holds KEY=VALUE lines (UMZUG_SECRET_<name>=value) for
+	// secrets not set in the worker's environment; it must be mode 0600.
+	// Empty means the file named by $UMZUG_SECRETS_FILE, if any.
+	SecretsFile string
+	// RemoteStateDir is where commands keep their attempt records on each
+	// host; empty means /var/lib/umzug/attempts for root and
+	// ~/.umzug/attempts for other users.
+	RemoteStateDir string
+	// NoProgress bounds how long a copy attempt may move nothing before
+	// it fails (retryable) and starts again on fresh connections; 0 means
+	// UMZUG_COPY_NO_PROGRESS or DefaultNoProgress (2m).
+	NoProgress time.Duration
 }
 
 // Dialer opens a verified SSH connection to a host.

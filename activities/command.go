@@ -27,11 +27,26 @@ const (
 // past its timeout (not retried: the workflow decides).
 const CommandTimeoutError = "CommandTimeout"
 
-// RunCommand runs one cutover step, undo or check on its host. A non-zero
-// exit is a result, not an error. Dial failures are returned as retryable
-// errors, except host-key and configuration problems, which are
-// non-retryable ApplicationErrors typed with DialError.Kind.
+// CommandLostError is the ApplicationError type of a command whose runner
+// vanished from its host without an exit record (host rebooted, processes
+// killed): it may have run in part, and running it again is not safe.
+const CommandLostError = "CommandLost"
+
+// BadCommandError is the ApplicationError type of a command umzug cannot
+// start at all (empty, or a host without setsid or a state directory).
+const BadCommandError = "BadCommand"
+
+// RunCommand runs one cutover step, undo or check on its host, at most
+// once per scheduled activity: a retry takes over the run an earlier
+// attempt started (see remote_exec.go). A non-zero exit is a result, not
+// an error. Dial failures are returned as retryable errors, except
+// host-key and configuration problems, which are non-retryable
+// ApplicationErrors typed with DialError.Kind.
 func (a *Activities) RunCommand(ctx context.Context, in CommandInput) (CommandResult, error) {
+	return a.runCommand(ctx, in, attemptKeyFor(ctx, in.Purpose))
+}
+
+func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemptKey) (CommandResult, error) {
 	res := CommandResult{Host: in.Host.Name, Address: withDefaultPort(in.Host.Address), Command: in.Command, ExitCode: -1}
 	timeout := in.Timeout
 	if timeout <= 0 {
@@ -39,8 +54,13 @@ func (a *Activities) RunCommand(ctx context.Context, in CommandInput) (CommandRe
 	}
 	if strings.TrimSpace(in.Command) == "" {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s: empty command for host %s", in.Purpose, in.Host.Name), "BadCommand", nil)
+			fmt.Sprintf("%s: empty command for host %s", in.Purpose, in.Host.Name), BadCommandError, nil)
 	}
+	vals, err := a.resolveSecrets(in.Secrets)
+	if err != nil {
+		return res, err
+	}
+	red := newRedactor(vals)
 
 	stopHB := heartbeatEvery(ctx, commandHeartbeatEvery, func() any {
 		return fmt.Sprintf("%s: running %q on %s", in.Purpose, in.Command, in.Host.Name)
@@ -53,26 +73,195 @@ func (a *Activities) RunCommand(ctx context.Context, in CommandInput) (CommandRe
 	}
 	defer conn.Close()
 
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	stdout, stderr := newOutputTail(outputTailBytes), newOutputTail(outputTailBytes)
-	res.Started = time.Now().UTC()
-	code, err := conn.Run(runCtx, in.Command, nil, stdout, stderr)
-	res.Finished = time.Now().UTC()
-	res.Stdout, res.Stderr = stdout.String(), stderr.String()
-	res.ExitCode = code
+	rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
+	begun := time.Now().UTC()
+	fresh, err := rr.launch(ctx, key.Attempt, in.Command, exportScript(vals))
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-			res.ExitCode = -1
-			return res, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s: command %q on host %s (%s) timed out after %s and was killed", in.Purpose, in.Command, in.Host.Name, res.Address, timeout),
-				CommandTimeoutError, err, res)
+		var le *launchError
+		if errors.As(err, &le) {
+			return res, red.Error(temporal.NewNonRetryableApplicationError(in.Purpose+": "+le.msg, BadCommandError, nil))
 		}
-		// Connection lost or cancelled: the outcome is unknown, so let the
-		// retry policy (and the workflow) decide.
-		return res, fmt.Errorf("%s: run %q on host %s (%s): %w", in.Purpose, in.Command, in.Host.Name, res.Address, err)
+		return res, red.Error(fmt.Errorf("%s: %w", in.Purpose, err))
 	}
-	return res, nil
+	st, end, err := awaitRun(ctx, rr, fresh, begun, timeout)
+	if err != nil {
+		// Contact lost: the command may still run; the next attempt
+		// reads its record and takes over.
+		return res, red.Error(fmt.Errorf("%s: %q on host %s (%s): %w; the next attempt takes over the running command", in.Purpose, in.Command, in.Host.Name, res.Address, err))
+	}
+	return a.finish(ctx, in, key, rr, st, end, fresh, begun, timeout, red, res)
+}
+
+// ending is how waiting for a command ended.
+type ending int
+
+const (
+	endExited ending = iota
+	endTimeout
+	endCancelled
+	endLost
+)
+
+// neverStartedAfter: a claim without a start record older than this means
+// the launch died before the runner started.
+const neverStartedAfter = 60
+
+// awaitRun polls the run record until the command exits, its deadline
+// passes, ctx ends or its runner is gone. A fresh run's deadline counts
+// from the launch; a taken-over run's from its recorded start (host clock).
+func awaitRun(ctx context.Context, rr *remoteRun, fresh bool, begun time.Time, timeout time.Duration) (remoteStatus, ending, error) {
+	var deadline time.Time
+	if fresh {
+		deadline = begun.Add(timeout)
+	}
+	pause := 50 * time.Millisecond
+	for {
+		st, err := rr.status(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return st, endCancelled, nil
+			}
+			return st, 0, err
+		}
+		switch {
+		case st.Exited:
+			return st, endExited, nil
+		case st.Started && !st.Alive, !st.Started && st.Claimed && st.Now-st.ClaimedAt > neverStartedAfter:
+			return st, endLost, nil
+		}
+		if deadline.IsZero() && st.Started {
+			deadline = time.Now().Add(timeout - time.Duration(st.Now-st.StartedAt)*time.Second)
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return st, endTimeout, nil
+		}
+		d := pause
+		if left := time.Until(deadline); !deadline.IsZero() && left < d {
+			d = left
+		}
+		select {
+		case <-ctx.Done():
+			return st, endCancelled, nil
+		case <-time.After(d):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// finish turns how the wait ended into the result or error.
+func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey, rr *remoteRun, st remoteStatus, end ending,
+	fresh bool, begun time.Time, timeout time.Duration, red *redactor, res CommandResult) (CommandResult, error) {
+	res.Started, res.ProcessGroup = begun, st.PGID
+	if !fresh && st.Started {
+		res.Started = time.Unix(st.StartedAt, 0).UTC()
+	}
+	where := fmt.Sprintf("host %s (%s)", in.Host.Name, res.Address)
+	var fail error
+	switch end {
+	case endExited:
+		res.ExitCode = st.ExitCode
+	case endTimeout, endCancelled:
+		if end == endCancelled && leaveRunning(ctx) {
+			if st.PGID == 0 {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				if s2, err := rr.status(sctx); err == nil {
+					st = s2
+				}
+				cancel()
+			}
+			return res, red.Error(fmt.Errorf("%s: %q on %s: worker stopping; the command keeps running as process group %d and the next attempt takes over its result",
+				in.Purpose, in.Command, where, st.PGID))
+		}
+		fail = a.endGroup(in, rr, &st, end, timeout, where)
+		res.ProcessGroup = st.PGID
+	case endLost:
+		fail = temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: %q on %s: the command's runner (started by attempt %d) is gone without an exit record (host rebooted or processes killed); the command may have run in part",
+			in.Purpose, in.Command, where, st.Owner), CommandLostError, nil)
+	}
+	res.Finished = time.Now().UTC()
+	res.Attempts = attemptsFrom(st, in.Host.Name, key.Attempt, res.Finished, res.ExitCode)
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if out, errOut, err := rr.tails(tctx, outputTailBytes+red.maxLen()); err == nil {
+		res.Stdout, res.Stderr = tailText(out, st.StdoutSize, red), tailText(errOut, st.StderrSize, red)
+	}
+	if fail == nil {
+		return res, nil
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(fail, &ae) {
+		// The result rides along so the workflow and audit keep the
+		// output and attempts of a timed-out or lost command.
+		return res, red.Error(temporal.NewNonRetryableApplicationError(ae.Message(), ae.Type(), nil, res), res)
+	}
+	return res, red.Error(fail)
+}
+
+// endGroup ends the command's process group after a timeout or a cancel,
+// from a new session (SSH signals are refused for root), and says so.
+func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, end ending, timeout time.Duration, where string) error {
+	pg, kerr := rr.kill()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if s2, err := rr.status(sctx); err == nil {
+		*st = s2
+	}
+	cancel()
+	if pg == 0 {
+		pg = st.PGID
+	}
+	st.PGID = pg
+	what := "was cancelled"
+	if end == endTimeout {
+		what = fmt.Sprintf("timed out after %s", timeout)
+	}
+	if kerr != nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s %s and could not be ended: %v; end process group %d there by hand (kill -KILL -%d)",
+			in.Purpose, in.Command, where, what, kerr, pg, pg), CommandTimeoutError, nil)
+	}
+	if end == endCancelled {
+		return fmt.Errorf("%s: %q on %s %s; process group %d on %s ended", in.Purpose, in.Command, where, what, pg, in.Host.Name)
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s %s; process group %d on %s ended",
+		in.Purpose, in.Command, where, what, pg, in.Host.Name), CommandTimeoutError, nil)
+}
+
+// leaveRunningKey marks a context whose cancellation must leave the
+// remote command running (tests stand in for a stopping worker with it).
+type leaveRunningKey struct{}
+
+// leaveRunning: a stopping worker leaves commands running, so the retry on
+// another worker takes them over; a cancel from the workflow ends them.
+func leaveRunning(ctx context.Context) bool {
+	if v, _ := ctx.Value(leaveRunningKey{}).(bool); v {
+		return true
+	}
+	if activity.IsActivity(ctx) {
+		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+// tailText redacts a fetched output tail and caps it, noting a cut. A cut
+// tail first loses any leading piece of a secret.
+func tailText(chunk string, total int64, red *redactor) string {
+	if total < int64(len(chunk)) {
+		total = int64(len(chunk))
+	}
+	if int64(len(chunk)) < total {
+		cut := len(chunk)
+		chunk = red.cutFragment(chunk)
+		total -= int64(cut - len(chunk))
+	}
+	s := red.String(chunk)
+	t := newOutputTail(outputTailBytes)
+	t.Write([]byte(s))
+	t.total = max(t.total, total-int64(len(chunk))+int64(len(s)))
+	return t.String()
 }
 
 // dialFailure makes dial errors that retrying cannot fix non-retryable, so

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -136,5 +137,40 @@ func (ep *endpoint) close() {
 	defer ep.mu.Unlock()
 	for _, c := range ep.conns {
 		c.Close()
+	}
+}
+
+// abort closes every connection now, without waiting for dials in
+// progress: requests blocked on a hung connection return at once.
+func (ep *endpoint) abort() {
+	if ep == nil {
+		return
+	}
+	ep.mu.Lock()
+	conns := append([]*Conn(nil), ep.conns...)
+	ep.mu.Unlock()
+	for _, c := range conns {
+		c.Client.Close()
+	}
+}
+
+// aliveTimeout bounds a keepalive round trip.
+const aliveTimeout = 10 * time.Second
+
+// alive reports whether the primary connection answers a keepalive.
+func (ep *endpoint) alive() bool {
+	ep.mu.RLock()
+	c := ep.conns[0]
+	ep.mu.RUnlock()
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.Client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-time.After(aliveTimeout):
+		return false
 	}
 }

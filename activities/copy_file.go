@@ -38,17 +38,10 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			continue
 		}
 		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
-		if errors.Is(err, errVanished) {
-			// Deleted by the running application since the walk listed
-			// it (seed runs live); the next sync sees the tree as it is.
-			e.files.Add(-1)
-			e.bytes.Add(-t.fi.Size())
-			e.prog.filesTotal.Add(-1)
-			e.refuse(t.rel, "vanished from the source during the copy")
-			continue
-		}
 		if err != nil {
-			e.fail(err)
+			if err := e.notCopied(t.rel, t.fi, err); err != nil {
+				e.fail(err)
+			}
 			continue
 		}
 		e.copied(t.rel, t.fi, sum)
@@ -94,32 +87,17 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		h(rel)
 	}
 	src, dst := e.srcPath(rel), e.dstPath(rel)
-	if fi.Size() >= bigFile {
-		e.src.waitGrown(ctx)
-		e.dst.waitGrown(ctx)
+	scls, dcls, lanes, release, err := e.lanesFor(ctx, fi.Size())
+	if err != nil {
+		return "", err
 	}
-	scls, dcls := e.src.clients(), e.dst.clients()
-	n := min(len(scls), len(dcls))
-	lanes := 1
-	if fi.Size() >= bigFile && n > 1 {
-		select {
-		case e.bigSem <- struct{}{}:
-			defer func() { <-e.bigSem }()
-			lanes = n
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
+	defer release()
+	n := len(scls)
 	base := idx % n
 	dcl := dcls[base]
-	if old != nil && old.IsDir() {
-		if err := e.removeEntry(dst, old); err != nil {
-			return "", err
-		}
-	}
 	srcs := make([]*sftp.File, 0, lanes)
 	dsts := make([]*sftp.File, 0, lanes)
-	tmp := tmpName(dst)
+	var tmp string // partial files of big files are resumed by a retry
 	created := false
 	defer func() {
 		// Nothing depends on the source handles' close: do not wait.
@@ -131,7 +109,7 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		for _, f := range dsts {
 			f.Close()
 		}
-		if err != nil && created {
+		if err != nil && created && !e.keepTmpOn(tmp, err) {
 			_ = dcl.Remove(tmp)
 		}
 	}()
@@ -140,14 +118,23 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		if err != nil && k == 0 && errors.Is(err, os.ErrNotExist) {
 			return "", errVanished
 		}
+		if err != nil && isPerm(err) {
+			return "", &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
+		}
 		if err != nil {
 			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
 		}
 		srcs = append(srcs, f)
+		if err := e.checkSource(f, fi, "since it was listed"); err != nil {
+			return "", err
+		}
+		if h := testHooks.afterOpen; h != nil && k == 0 {
+			h(rel)
+		}
 	}
-	f, err := dcl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_TRUNC)
+	tmp, f, from, err := e.openTmp(ctx, dcl, src, dst, rel, fi)
 	if err != nil {
-		return "", fmt.Errorf("create %s on %s: %w", tmp, e.dst.name, err)
+		return "", err
 	}
 	created = true
 	dsts = append(dsts, f)
@@ -171,40 +158,28 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		}
 		dsts = append(dsts, g)
 	}
-	_, sum, err = e.stream(ctx, srcs, dsts, fi.Size())
+	_, sum, err = e.streamFrom(ctx, srcs, dsts, from, fi.Size())
 	if err != nil {
-		return "", fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err)
+		return "", e.readFailed(srcs[0], fi, fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err))
+	}
+	if from > 0 {
+		if sum, err = e.wholeSum(ctx, src); err != nil {
+			return "", fmt.Errorf("hash resumed %s on %s: %w", src, e.src.name, err)
+		}
 	}
 	for i, g := range dsts {
 		if err := g.Close(); err != nil {
 			dsts = dsts[i+1:]
-			return "", fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err)
+			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err), tmp)
 		}
 	}
 	dsts = nil
-	chowned := false
-	// As root, the new file is root's already: chown only to someone else
-	// (a setgid target directory whose source file is root:root is the one
-	// case this leaves to the directory's group).
-	if e.chown && (uidOf(fi) != 0 || gidOf(fi) != 0) {
-		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
-			return "", fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
-		}
-		chowned = true
+	// What was read must still be the file that was listed.
+	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
+		return "", err
 	}
-	if !early || fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
-		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
-			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
-		}
-	}
-	// mtime before the rename: a file at its final name always carries
-	// the source's mtime, which is what lets a retry skip it.
-	mt := fi.ModTime()
-	if err := dcl.Chtimes(tmp, mt, mt); err != nil {
-		return "", fmt.Errorf("set mtime of %s on %s: %w", tmp, e.dst.name, err)
-	}
-	if err := renameReplace(dcl, tmp, dst); err != nil {
-		return "", fmt.Errorf("place %s on %s: %w", rel, e.dst.name, err)
+	if err := e.placeTmp(dcl, tmp, dst, fi, early); err != nil {
+		return "", err
 	}
 	created = false
 	e.markParentDirty(rel)
@@ -212,6 +187,58 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 		h(rel)
 	}
 	return sum, nil
+}
+
+// lanesFor picks the connections for one file: one lane, or every
+// connection for a big file, at most bigFilesAtOnce such files at a time
+// (release frees the slot). Both slices have the same length.
+func (e *engine) lanesFor(ctx context.Context, size int64) (scls, dcls []*sftp.Client, lanes int, release func(), err error) {
+	if size >= bigFile {
+		e.src.waitGrown(ctx)
+		e.dst.waitGrown(ctx)
+	}
+	scls, dcls = e.src.clients(), e.dst.clients()
+	n := min(len(scls), len(dcls))
+	scls, dcls = scls[:n], dcls[:n]
+	if size < bigFile || n == 1 {
+		return scls, dcls, 1, func() {}, nil
+	}
+	select {
+	case e.bigSem <- struct{}{}:
+		return scls, dcls, n, func() { <-e.bigSem }, nil
+	case <-ctx.Done():
+		return nil, nil, 0, nil, ctx.Err()
+	}
+}
+
+// placeTmp gives a fully written temporary file the source's owner (as
+// root), mode and mtime and renames it over its final name.
+func (e *engine) placeTmp(dcl *sftp.Client, tmp, dst string, fi os.FileInfo, early bool) error {
+	chowned := false
+	// As root, the new file is root's already: chown only to someone else
+	// (a setgid target directory whose source file is root:root is the one
+	// case this leaves to the directory's group).
+	if e.chown && (uidOf(fi) != 0 || gidOf(fi) != 0) {
+		if err := dcl.Chown(tmp, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
+			return fmt.Errorf("chown %s on %s: %w", tmp, e.dst.name, err)
+		}
+		chowned = true
+	}
+	if !early || fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || chowned {
+		if err := dcl.Chmod(tmp, modeBits(fi.Mode())); err != nil {
+			return fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	// mtime before the rename: a file at its final name always carries
+	// the source's mtime, which is what lets a retry skip it.
+	mt := fi.ModTime()
+	if err := dcl.Chtimes(tmp, mt, mt); err != nil {
+		return fmt.Errorf("set mtime of %s on %s: %w", tmp, e.dst.name, err)
+	}
+	if err := renameReplace(dcl, tmp, dst); err != nil {
+		return fmt.Errorf("place %s on %s: %w", dst, e.dst.name, err)
+	}
+	return nil
 }
 
 // hashSide returns the SHA-256 of each path on one side: sha256sum in
@@ -326,8 +353,11 @@ func (e *engine) comparer(ctx context.Context) {
 			// Same size and mtime, different content: copy it again.
 			sum, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
 			if err != nil {
-				e.fail(err)
-				return
+				if err := e.notCopied(it.rel, it.fi, err); err != nil {
+					e.fail(err)
+					return
+				}
+				continue
 			}
 			e.prog.bytesTotal.Add(it.fi.Size())
 			e.copied(it.rel, it.fi, sum)
@@ -370,8 +400,11 @@ func (e *engine) verifier(ctx context.Context) {
 				e.recopied.Add(1)
 				s2, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
 				if err != nil {
-					e.fail(err)
-					return
+					if err := e.notCopied(it.rel, it.fi, err); err != nil {
+						e.fail(err)
+						return
+					}
+					continue
 				}
 				g2, _, err := hashSide(ctx, e.dst, dp[i:i+1])
 				if err != nil {

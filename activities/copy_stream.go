@@ -52,15 +52,22 @@ var errShrunk = errors.New("source file shrank while copying")
 // returns the number of bytes copied (less than size if the file shrank)
 // and the SHA-256 of exactly those bytes.
 func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64) (int64, string, error) {
+	return e.streamFrom(ctx, srcs, dsts, 0, size)
+}
+
+// streamFrom is stream starting at offset from, a multiple of chunkSize
+// (a resumed partial file holds the bytes before it): it copies and hashes
+// only the bytes from there on.
+func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) (int64, string, error) {
 	h := sha256.New()
-	if size == 0 {
+	if size <= from {
 		return 0, hex.EncodeToString(h.Sum(nil)), nil
 	}
-	if size <= chunkSize {
+	if size <= chunkSize && from == 0 {
 		return e.streamSmall(ctx, srcs[0], dsts[0], size)
 	}
 	cs := int64(chunkSize)
-	nchunks := int((size + cs - 1) / cs)
+	nchunks := int((size - from + cs - 1) / cs)
 	lanes := len(srcs)
 	if lanes > nchunks {
 		lanes = nchunks
@@ -128,7 +135,7 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 				case <-rctx.Done():
 					return
 				}
-				p.off = int64(i) * cs
+				p.off = from + int64(i)*cs
 				want := min(cs, size-p.off)
 				p.n, p.err = readFullAt(srcs[j], p.buf[:want], p.off)
 				select {
@@ -151,10 +158,13 @@ func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64
 			for p := range writeCh[j] {
 				if !failed() {
 					if _, err := dsts[j].WriteAt(p.buf[:p.n], p.off); err != nil {
-						fail(fmt.Errorf("write at offset %d: %w", p.off, err))
+						fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", p.off, err), dsts[j].Name()))
 					} else {
 						written[j] += int64(p.n)
 						e.prog.bytesDone.Add(int64(p.n))
+						if h := faultHooks.afterWrite; h != nil {
+							h(dsts[j].Name(), p.off+int64(p.n))
+						}
 					}
 				}
 				free[j] <- p
@@ -226,7 +236,7 @@ func (e *engine) streamSmall(ctx context.Context, src, dst *sftp.File, size int6
 	}
 	if n > 0 {
 		if _, err := dst.WriteAt(buf, 0); err != nil {
-			return 0, "", fmt.Errorf("write at offset 0: %w", err)
+			return 0, "", e.dst.fullError(fmt.Errorf("write at offset 0: %w", err), dst.Name())
 		}
 	}
 	e.prog.bytesDone.Add(int64(n))

@@ -377,9 +377,34 @@ func TestCopyTreeRefusesEscapes(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(f.srcRoot, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := f.copy(t, f.input(CopySet{}))
-	if res.Refused != 3 || len(res.Refusals) != 3 {
+	// By default the refusals fail the copy, naming each entry, the kinds
+	// and how to accept them; the result still comes with the error.
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeCopyRefused {
+		t.Fatalf("want non-retryable %s, got %v", ErrTypeCopyRefused, err)
+	}
+	for _, want := range []string{`"a/up" (escaping_symlink`, `"abs" (escaping_symlink`, `"fifo" (fifo`, `accept_refusals = ["escaping_symlink", "fifo"]`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %s: %v", want, err)
+		}
+	}
+	var details CopyResult
+	if !ae.HasDetails() || ae.Details(&details) != nil || details.RefusedByKind[RefusalEscapingSymlink] != 2 || details.RefusedByKind[RefusalFIFO] != 1 {
+		t.Errorf("error details: %+v", details)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(f.dstRoot), ".umzug", "umzug_test_finance", "ledger-seed.jsonl")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused copy committed its manifest: %v", err)
+	}
+
+	res := f.copy(t, f.input(CopySet{AcceptRefusals: []string{RefusalEscapingSymlink, RefusalFIFO}}))
+	if res.Refused != 3 || len(res.Refusals) != 3 || len(res.RefusalList) != 3 {
 		t.Fatalf("refused %d %q; want 3", res.Refused, res.Refusals)
+	}
+	for _, r := range res.RefusalList {
+		if !r.Accepted {
+			t.Errorf("refusal %+v not marked accepted", r)
+		}
 	}
 	all := strings.Join(res.Refusals, "\n")
 	for _, want := range []string{"a/up", "leaves the copy root", "abs", "absolute", "fifo", "FIFO"} {
@@ -402,7 +427,7 @@ func TestCopyTreeRefusesEscapes(t *testing.T) {
 	real := filepath.Join(f2.dir, "elsewhere")
 	os.Mkdir(real, 0o755)
 	os.Symlink(real, f2.dstRoot)
-	_, err := f2.a.CopyTree(context.Background(), f2.input(CopySet{}))
+	_, err = f2.a.CopyTree(context.Background(), f2.input(CopySet{}))
 	if err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Fatalf("target root symlink: got %v", err)
 	}
@@ -663,7 +688,8 @@ func TestCopyTreeSourceFileVanishes(t *testing.T) {
 	}
 	defer func() { testHooks.beforeCopy = nil }()
 	res := f.copy(t, f.input(CopySet{}))
-	if res.Files != int64(files-1) || res.Refused != 1 || !strings.Contains(strings.Join(res.Refusals, ""), "vanished") {
+	// Gone is not refused: the final sync sees the tree as it is then.
+	if res.Files != int64(files-1) || res.Refused != 0 || !strings.Contains(strings.Join(res.Refusals, ""), "vanished") {
 		t.Errorf("files %d refused %d %q", res.Files, res.Refused, res.Refusals)
 	}
 	// The dangling in-tree symlink to README is still copied as a link.

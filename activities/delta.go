@@ -13,11 +13,11 @@ import (
 func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEstimate, error) {
 	e, err := a.newEngine(ctx, in, true)
 	if err != nil {
-		return DeltaEstimate{}, err
+		return DeltaEstimate{}, permanent(err)
 	}
 	defer e.close()
 	if _, err := e.run(ctx); err != nil {
-		return DeltaEstimate{}, err
+		return DeltaEstimate{}, permanent(err)
 	}
 	return DeltaEstimate{
 		Set:          in.Set.Name,

@@ -2,11 +2,17 @@ package activities
 
 import (
 	"bufio"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"unicode/utf8"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"go.temporal.io/sdk/temporal"
 	"hash"
 	"os"
 	"path"
@@ -24,17 +30,81 @@ import (
 //
 // One JSON object per line, one line per entry (file, dir, symlink), in
 // completion order. History keeps only the path, entry count and SHA-256.
+//
+// Names are recorded losslessly. JSON strings hold Unicode only, so a path
+// (or symlink target) that is not valid UTF-8 is written twice: "path"
+// with each invalid byte replaced by U+FFFD, for people, and "path_b64"
+// with the exact bytes in standard base64, for programs; likewise "link"
+// and "link_b64". A reader takes the _b64 field when present:
+//
+//	{"path":"caf\ufffd.txt","path_b64":"Y2Fm6S50eHQ=","type":"file",...}
+//
+// The state directory and the move's directory in it are created one
+// component at a time and never through a symlink: the copy refuses to
+// run when either is a symlink or not a directory.
 const stateDirName = ".umzug"
 
 // manifestEntry is one line of a manifest.
 type manifestEntry struct {
-	Path   string `json:"path"`
-	Type   string `json:"type"` // "file", "dir" or "symlink"
-	Size   int64  `json:"size"`
-	Mode   string `json:"mode"` // octal permission bits, e.g. "0640"
-	Mtime  int64  `json:"mtime"`
-	SHA256 string `json:"sha256,omitempty"` // files; empty for unchanged files under verify = "size_mtime"
-	Link   string `json:"link,omitempty"`
+	Path    string `json:"path"`
+	PathB64 string `json:"path_b64,omitempty"` // exact bytes when Path is not valid UTF-8
+	Type    string `json:"type"`               // "file", "dir" or "symlink"
+	Size    int64  `json:"size"`
+	Mode    string `json:"mode"` // octal permission bits, e.g. "0640"
+	Mtime   int64  `json:"mtime"`
+	SHA256  string `json:"sha256,omitempty"` // files; empty for unchanged files under verify = "size_mtime"
+	Link    string `json:"link,omitempty"`
+	LinkB64 string `json:"link_b64,omitempty"` // exact bytes when Link is not valid UTF-8
+}
+
+// name returns the entry's path exactly as on disk.
+func (m manifestEntry) name() string { return exactName(m.Path, m.PathB64) }
+
+// target returns the symlink target exactly as on disk.
+func (m manifestEntry) target() string { return exactName(m.Link, m.LinkB64) }
+
+func exactName(s, b64 string) string {
+	if b64 == "" {
+		return s
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return s
+	}
+	return string(b)
+}
+
+// lossless returns s for JSON and, when JSON cannot hold it as is, its
+// exact bytes in base64.
+func lossless(s string) (text, b64 string) {
+	if utf8.ValidString(s) {
+		return s, ""
+	}
+	return strings.ToValidUTF8(s, "\uFFFD"), base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "dir"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	default:
+		return "file"
+	}
+}
+
+func manifestOf(rel string, fi os.FileInfo, sum, link string) manifestEntry {
+	me := manifestEntry{
+		Type: fileType(fi.Mode()), Mode: fmt.Sprintf("%04o", uint32(fi.Mode().Perm())),
+		Mtime: fi.ModTime().Unix(), SHA256: sum,
+	}
+	me.Path, me.PathB64 = lossless(rel)
+	me.Link, me.LinkB64 = lossless(link)
+	if fi.Mode().IsRegular() {
+		me.Size = fi.Size()
+	}
+	return me
 }
 
 // sanitizeName keeps [A-Za-z0-9._-] and replaces everything else, so a
@@ -86,10 +156,37 @@ type manifestWriter struct {
 	err   error
 }
 
+// mkdirNoFollow makes base/<elems...> exist as real directories, creating
+// each missing component with Mkdir and checking each with Lstat, so the
+// state directory never lands where a symlink points. base is the parent
+// of `to` and the state directory's parent: <base>/.umzug/<move>.
+func mkdirNoFollow(cl *sftp.Client, host, base string, elems ...string) error {
+	p := base
+	for _, el := range elems {
+		p = path.Join(p, el)
+		fi, err := cl.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			if err = cl.Mkdir(p); err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("create state directory %s on %s for the copy manifest: %w (the copy root's parent must be writable by the SSH user)", p, host, err)
+			}
+			fi, err = cl.Lstat(p)
+		}
+		if err != nil {
+			return fmt.Errorf("stat state directory %s on %s: %w", p, host, err)
+		}
+		if !fi.IsDir() {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"state directory %s on %s is a %s, not a directory; umzug does not write its manifests through it: remove it or point `to` elsewhere",
+				p, host, kindName(fi.Mode())), ErrTypeCopyRefused, nil)
+		}
+	}
+	return nil
+}
+
 func openManifest(cl *sftp.Client, host, final string) (*manifestWriter, error) {
 	dir := path.Dir(final)
-	if err := cl.MkdirAll(dir); err != nil {
-		return nil, fmt.Errorf("create state directory %s on %s for the copy manifest: %w (the copy root's parent must be writable by the SSH user)", dir, host, err)
+	if err := mkdirNoFollow(cl, host, path.Dir(path.Dir(dir)), path.Base(path.Dir(dir)), path.Base(dir)); err != nil {
+		return nil, err
 	}
 	// A crashed attempt of this same copy may have left its temporary
 	// manifest; only one attempt of a move's set and phase runs at a time.

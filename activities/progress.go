@@ -1,16 +1,28 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 )
 
-// copyHeartbeatEvery is how often a copy reports its position. The workflow's
-// heartbeat timeout must be comfortably larger.
-const copyHeartbeatEvery = 2 * time.Second
+const (
+	// copyHeartbeatEvery is the most often a copy reports its position.
+	// The copy's heartbeat timeout (workflows) must be several times this.
+	copyHeartbeatEvery = 2 * time.Second
+	// DefaultNoProgress is how long a copy attempt may move nothing (no
+	// byte copied or hashed, no entry listed) before it fails and is
+	// retried on fresh connections.
+	DefaultNoProgress = 2 * time.Minute
+)
 
 // progress counts a running copy. FilesTotal counts the source's files,
 // FilesDone those copied or found unchanged; BytesTotal counts the bytes
@@ -23,6 +35,25 @@ type progress struct {
 	filesDone, filesTotal atomic.Int64
 	bytesDone, bytesTotal atomic.Int64
 	walkDone              atomic.Bool
+	// moved counts work that is progress without being copied data:
+	// digests received from a remote sha256sum, bytes checked for a
+	// resume.
+	moved atomic.Int64
+	// remote counts remote commands running (sha256sum): they report
+	// only when done, so while one runs on a live connection the copy is
+	// not stalled. alive tells whether the connections still answer.
+	remote atomic.Int64
+	alive  func() bool
+	// resumed counts bytes of partial files kept by a resume; resent the
+	// bytes of partial files written before and sent again.
+	resumed, resent atomic.Int64
+	kept            sync.Map // partial files left for a retry
+
+	// stallAfter bounds the time without progress; onStall ends the
+	// attempt (nil: no bound, e.g. a dry scan).
+	stallAfter time.Duration
+	onStall    func(error)
+	host       string
 }
 
 func newProgress(set, phase string) *progress {
@@ -48,14 +79,132 @@ func (p *progress) snapshot() CopyProgress {
 	return cp
 }
 
-// heartbeat records progress every copyHeartbeatEvery until stopped, and
-// once more at the end so the last position is what a retry sees.
+// position is a number that grows with every kind of progress.
+func (p *progress) position() int64 {
+	return p.filesDone.Load() + p.filesTotal.Load() + p.bytesDone.Load() + p.bytesTotal.Load() + p.moved.Load()
+}
+
+// watchdog bounds a copy attempt's time without progress: after
+// stallAfter without progress it calls onStall with a retryable error
+// (the engine fails and closes its connections, which unblocks every
+// request in flight).
+func (p *progress) watchdog(stallAfter time.Duration, host string, onStall func(error)) {
+	p.stallAfter, p.host, p.onStall = stallAfter, host, onStall
+}
+
+// remoteRun marks a remote command as running until the returned func is
+// called.
+func (p *progress) remoteRun() (done func()) {
+	p.remote.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { p.remote.Add(-1); p.moved.Add(1) }) }
+}
+
+// heartbeat watches progress until stopped. It records a heartbeat (at
+// most every copyHeartbeatEvery) while the copy advances or is within its
+// no-progress bound, so the heartbeat timeout only notices a lost worker;
+// a copy that moved nothing for stallAfter is ended by the watchdog. A
+// last heartbeat at the end leaves the final position for a retry.
 func (p *progress) heartbeat(ctx context.Context) (stop func()) {
-	stopTicker := heartbeatEvery(ctx, copyHeartbeatEvery, func() any { return p.snapshot() })
+	inActivity := activity.IsActivity(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { p.watch(ctx, inActivity, done) })
 	return func() {
-		stopTicker()
-		if activity.IsActivity(ctx) {
+		close(done)
+		wg.Wait()
+		if inActivity {
 			activity.RecordHeartbeat(ctx, p.snapshot())
 		}
 	}
+}
+
+func (p *progress) watch(ctx context.Context, inActivity bool, done <-chan struct{}) {
+	tick := copyHeartbeatEvery
+	if p.stallAfter > 0 && p.stallAfter/4 < tick {
+		tick = max(p.stallAfter/4, 10*time.Millisecond)
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastPos, lastMove, lastBeat := p.position(), time.Now(), time.Time{}
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if pos := p.position(); pos != lastPos {
+				lastPos, lastMove = pos, now
+			} else if p.remote.Load() > 0 && p.alive != nil && p.alive() {
+				lastMove = now
+			}
+			idle := now.Sub(lastMove)
+			if p.onStall != nil && p.stallAfter > 0 && idle >= p.stallAfter {
+				p.onStall(temporal.NewApplicationError(fmt.Sprintf(
+					"no progress for %s copying %s from %s; retrying on a fresh connection",
+					p.stallAfter, p.set, p.host), ErrTypeNoProgress))
+				return
+			}
+			if inActivity && now.Sub(lastBeat) >= copyHeartbeatEvery {
+				activity.RecordHeartbeat(ctx, p.snapshot())
+				lastBeat = now
+			}
+		}
+	}
+}
+
+// noProgressBound is the copy's no-progress bound: the Activities', else
+// UMZUG_COPY_NO_PROGRESS (a Go duration), else DefaultNoProgress.
+func (a *Activities) noProgressBound() time.Duration {
+	if a.NoProgress > 0 {
+		return a.NoProgress
+	}
+	if d, err := time.ParseDuration(os.Getenv("UMZUG_COPY_NO_PROGRESS")); err == nil && d > 0 {
+		return d
+	}
+	return DefaultNoProgress
+}
+
+// watchProgress arms the engine's no-progress bound: a stall fails the
+// copy and closes every connection, and remote commands count as
+// progress while the hosts answer.
+func (e *engine) watchProgress(a *Activities) {
+	e.prog.alive = func() bool { return e.src.alive() && e.dst.alive() }
+	for _, ep := range []*endpoint{e.src, e.dst} {
+		if ep.run != nil {
+			ep.run = progressRunner{ep.run, e.prog}
+		}
+	}
+	e.prog.watchdog(a.noProgressBound(), e.src.name, func(err error) {
+		e.fail(err)
+		e.src.abort()
+		e.dst.abort()
+	})
+}
+
+// progressRunner counts a remote command as running, and each line of its
+// output (one digest per file for sha256sum) as progress.
+type progressRunner struct {
+	r Runner
+	p *progress
+}
+
+func (pr progressRunner) Run(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	done := pr.p.remoteRun()
+	defer done()
+	if stdout != nil {
+		stdout = lineCounter{stdout, &pr.p.moved}
+	}
+	return pr.r.Run(ctx, command, stdin, stdout, stderr)
+}
+
+type lineCounter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (lc lineCounter) Write(b []byte) (int, error) {
+	lc.n.Add(int64(bytes.Count(b, []byte{'\n'})))
+	return lc.w.Write(b)
 }

@@ -27,8 +27,8 @@ type DefaultDialer struct {
 	Timeout time.Duration
 }
 
-// Dial kinds of failure, as DialError.Kind. Host-key and configuration
-// problems do not heal by retrying; network and auth failures may.
+// Dial kinds of failure, as DialError.Kind. Host-key, configuration and
+// authentication problems do not heal by retrying; network failures may.
 const (
 	DialConfig         = "SSHConfig"         // plan/setup: known_hosts or identity missing
 	DialHostKeyUnknown = "HostKeyUnknown"    // host key not in known_hosts
@@ -52,9 +52,10 @@ func (e *DialError) Error() string { return e.Msg }
 func (e *DialError) Unwrap() error { return e.Err }
 
 // Retryable says whether trying again later can succeed without a change
-// by an operator.
+// by an operator. A refused key is not retried: the same key is refused
+// again, and repeated failures can lock the account.
 func (e *DialError) Retryable() bool {
-	return e.Kind == DialNetwork || e.Kind == DialHandshake || e.Kind == DialAuth
+	return e.Kind == DialNetwork || e.Kind == DialHandshake
 }
 
 // Cipher and MAC preferences: AES-GCM is fastest on CPUs with AES-NI, which

@@ -1,6 +1,10 @@
 package activities
 
-import "time"
+import (
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/refusal"
+)
 
 // Host says how to reach one SSH host. It holds paths, never key material.
 type Host struct {
@@ -47,21 +51,24 @@ type CopySet struct {
 // refused an entry whose kind the copy set does not accept, so a move never
 // commits while the target lacks something it was not told to leave out.
 const (
-	RefusalUnreadable      = "unreadable"       // a file or directory the SSH user cannot read or list
-	RefusalEscapingSymlink = "escaping_symlink" // absolute, or resolving outside the copy root
-	RefusalDevice          = "device"           // block or character device
-	RefusalSocket          = "socket"
-	RefusalFIFO            = "fifo"
-	RefusalReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
-	RefusalBadName         = "bad_name"      // a name the target cannot hold
-	RefusalChanged         = "changed"       // type or identity changed between listing and reading
+	RefusalUnreadable      = refusal.Unreadable      // a file or directory the SSH user cannot read or list
+	RefusalEscapingSymlink = refusal.EscapingSymlink // absolute, or resolving outside the copy root
+	RefusalDevice          = refusal.Device          // block or character device
+	RefusalSocket          = refusal.Socket
+	RefusalFIFO            = refusal.FIFO
+	RefusalReservedName    = refusal.ReservedName // .umzug-tmp.* names are the engine's temporary files
+	RefusalBadName         = refusal.BadName      // a name the target cannot hold
+	RefusalChanged         = refusal.Changed      // type or identity changed between listing and reading
+	// RefusalTargetConflict: the source entry is now a file or symlink
+	// where the target has a directory holding entries of its own, which
+	// a copy without delete never removes.
+	RefusalTargetConflict = refusal.TargetConflict
 )
 
-// RefusalKinds lists every refusal kind, for plan validation and docs.
-var RefusalKinds = []string{
-	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket,
-	RefusalFIFO, RefusalReservedName, RefusalBadName, RefusalChanged,
-}
+// RefusalKinds lists every refusal kind, for plan validation and docs. The
+// list lives in internal/refusal so the plan loader shares it without
+// importing the copy engine.
+var RefusalKinds = refusal.Kinds
 
 // Refusal is one source entry that was not copied.
 type Refusal struct {
@@ -109,6 +116,11 @@ type CopyResult struct {
 	Unchanged   int64 `json:"unchanged"`
 	Deleted     int64 `json:"deleted"`
 	Recopied    int64 `json:"recopied"` // verification mismatches fixed by a second copy
+	// ResumedBytes counts bytes of partial files left by an earlier
+	// attempt and kept (verified by both hosts' digests); ResentBytes the
+	// bytes such files held that were sent again.
+	ResumedBytes int64 `json:"resumed_bytes,omitempty"`
+	ResentBytes  int64 `json:"resent_bytes,omitempty"`
 	// Refused counts entries not copied for safety (escaping symlinks,
 	// devices, bad names); Refusals holds the first few reasons.
 	Refused  int64    `json:"refused"`
@@ -176,9 +188,31 @@ type CommandResult struct {
 	ExitCode int       `json:"exit_code"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	// Output tails, capped so history stays small.
+	// Output tails, capped so history stays small; secret values are
+	// replaced by (sensitive).
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
+	// ProcessGroup is the command's process group on the host.
+	ProcessGroup int `json:"process_group,omitempty"`
+	// Attempts lists every activity attempt that touched the command, as
+	// recorded on the host: the one that started it and any that took
+	// over its result after a lost worker or connection.
+	Attempts []CommandAttempt `json:"attempts,omitempty"`
+}
+
+// CommandAttempt is one activity attempt of a command.
+type CommandAttempt struct {
+	Attempt  int       `json:"attempt"`
+	Host     string    `json:"host"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	// ExitCode is the command's exit status as this attempt saw it; -1
+	// when the attempt ended first or the command was killed.
+	ExitCode int `json:"exit_code"`
+	// TakenOver: this attempt did not run the command again but waited for
+	// the run an earlier attempt started.
+	TakenOver bool   `json:"taken_over,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // PreflightInput lists what a move will touch.

@@ -97,6 +97,9 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 	}
 	c.From = absPath("from")
 	c.To = absPath("to")
+	if a := attrs["to"]; a != nil {
+		c.toRange = a.Expr.Range()
+	}
 	c.Exclude, _ = l.strList(attrs["exclude"], "exclude")
 	c.Include, _ = l.strList(attrs["include"], "include")
 	for _, n := range []string{"exclude", "include"} {
@@ -145,5 +148,6 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 			c.Concurrency = n
 		}
 	}
+	c.AcceptRefusals = l.acceptRefusals(attrs["accept_refusals"], c.Name)
 	return c
 }

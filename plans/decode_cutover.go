@@ -2,9 +2,12 @@ package plans
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/umzug-dev/umzug/internal/identity"
 )
 
 // decodeCutoverBlock reads the cutover body; step, final_sync and check
@@ -99,22 +102,21 @@ func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {
 
 	approversOK := false
 	if a := attrs["approvers"]; a != nil {
-		ap.Approvers, approversOK = l.strList(a, "approvers")
-		seen := map[string]bool{}
-		for _, who := range ap.Approvers {
-			switch {
-			case who == "":
-				l.errorf(a.Expr.Range(), "Empty approver", "approvers lists identities; \"\" is none.")
-			case seen[who]:
-				l.errorf(a.Expr.Range(), "Duplicate approver",
-					"%q is listed twice; each approver counts once toward the quorum.", who)
-			}
-			seen[who] = true
-		}
+		ap.Approvers, approversOK = l.identityList(a, "approvers")
 		if approversOK && len(ap.Approvers) == 0 {
 			l.errorf(a.Expr.Range(), "No approvers",
 				"An approval needs at least one approver; remove the approval block for a rehearsal without one.")
 		}
+	}
+	if a := attrs["operators"]; a != nil {
+		var ok bool
+		if ap.Operators, ok = l.identityList(a, "operators"); ok && len(ap.Operators) == 0 {
+			l.errorf(a.Expr.Range(), "No operators",
+				"operators lists who may commit and roll back; leave it out to let the approvers do so.")
+		}
+	}
+	if a := attrs["require_run_digest"]; a != nil {
+		ap.RequireRunDigest, _ = l.boolean(a, "require_run_digest")
 	}
 	if a := attrs["quorum"]; a != nil {
 		if q, ok := l.integer(a, "quorum"); ok {
@@ -143,6 +145,28 @@ func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {
 	return ap
 }
 
+// identityList reads a list of identities (approvers, operators). Each
+// must have a canonical form (no mixed scripts, no invisible characters),
+// and two entries that are one person (A.Meier, a.meier) are a duplicate.
+func (l *loader) identityList(a *hcl.Attribute, name string) ([]string, bool) {
+	list, ok := l.strList(a, name)
+	seen := map[string]string{}
+	for _, who := range list {
+		key, err := identity.Canonical(who)
+		switch {
+		case err != nil:
+			l.errorf(a.Expr.Range(), "Invalid identity", "%s: %v.", name, err)
+		case seen[key] != "":
+			l.errorf(a.Expr.Range(), "Duplicate "+strings.TrimSuffix(name, "s"),
+				"%s lists %q and %q, which are one person (identities are compared trimmed, case-folded and "+
+					"Unicode-normalized); each counts once.", name, seen[key], who)
+		default:
+			seen[key] = who
+		}
+	}
+	return list, ok
+}
+
 // decodeCutoverStep reads a step or check block.
 func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 	blk := &Block{Kind: b.Type, Name: b.Labels[0], Range: b.DefRange}
@@ -164,20 +188,23 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 			blk.On = s
 		}
 	}
+	var secrets []string
 	if a := attrs["run"]; a != nil {
-		if s, ok := l.str(a, "run"); ok {
+		if s, names, ok := l.command(a, what+" run"); ok {
 			if s == "" {
 				l.errorf(a.Expr.Range(), "Empty command", "%s: run is the shell command to run.", what)
 			}
-			blk.Run = s
+			blk.Run, secrets = s, names
 		}
 	}
 	if a := attrs["undo"]; a != nil {
-		blk.Undo, _ = l.str(a, "undo")
+		s, names, _ := l.command(a, what+" undo")
+		blk.Undo, secrets = s, append(secrets, names...)
 	} else if b.Type == KindStep {
 		l.warnf(b.DefRange, "Step without undo",
 			"%s has no undo: rollback cannot undo it; the source may need manual attention.", what)
 	}
+	blk.Secrets = distinctSorted(secrets)
 	if a := attrs["timeout"]; a != nil {
 		blk.Timeout, _ = l.duration(a, "timeout")
 	}

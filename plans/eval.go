@@ -52,7 +52,7 @@ func (l *loader) buildContext() {
 			"var":   cty.ObjectVal(l.vars),
 			"local": cty.ObjectVal(l.locals),
 		},
-		Functions: functions,
+		Functions: l.funcs,
 	}
 }
 
@@ -121,12 +121,25 @@ func (l *loader) checkRef(t hcl.Traversal) bool {
 // not (with a diagnostic) or when it depends on a value that already
 // failed (without one, to avoid repeating the first problem).
 func (l *loader) value(expr hcl.Expression, ty cty.Type, what string) (cty.Value, bool) {
+	return l.eval(expr, ty, what, false)
+}
+
+// eval is value that, with sensitive set, lets values derived from
+// sensitive variables through (still marked): commands and locals take
+// them, everything else would store them in the workflow input.
+func (l *loader) eval(expr hcl.Expression, ty cty.Type, what string, sensitive bool) (cty.Value, bool) {
 	if !l.checkRefs(expr) {
 		return cty.NilVal, false
 	}
-	v, d := expr.Value(l.ctx)
+	v, d := l.evalMetered(expr, l.ctx)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() || !v.IsWhollyKnown() {
+		return cty.NilVal, false
+	}
+	if names := markedNames(v); len(names) > 0 && !sensitive {
+		l.errorf(expr.Range(), "Sensitive variable not allowed here",
+			"sensitive variable %s can only be used in step, undo and check commands: %s is stored in the workflow input, which history, the Web UI, status and the audit show, while commands get a reference that the worker fills in.",
+			strings.Join(names, ", "), what)
 		return cty.NilVal, false
 	}
 	if v.IsNull() {
@@ -141,7 +154,8 @@ func (l *loader) value(expr hcl.Expression, ty cty.Type, what string) (cty.Value
 	if !cv.IsWhollyKnown() {
 		return cty.NilVal, false
 	}
-	for _, e := range listElems(cv) {
+	uv, _ := cv.UnmarkDeep()
+	for _, e := range listElems(uv) {
 		if e.IsNull() {
 			l.errorf(expr.Range(), "Missing value", "%s must not contain null.", what)
 			return cty.NilVal, false

@@ -21,6 +21,10 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add(`application "a" { depends_on = [application.a] }`, false)
 	f.Add(`locals { a = local.a }`, false)
+	f.Add(`variable "s" { sensitive = true }
+locals { e = "P=\"${var.s}\"", l = [var.s], m = { k = var.s } }
+datacenter "d" { description = local.e }`, false)
+	f.Add(secretsSrc(map[string]string{"{RUN}": `"${local.x} ${var.pg_password}"`, "{EXTRA}": `locals { x = upper(var.pg_password) }`}), false)
 	f.Fuzz(func(t *testing.T, src string, asJSON bool) {
 		name := "fuzz.hcl"
 		if asJSON {

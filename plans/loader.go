@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // loader holds the state of one Load: declarations found so far, the
@@ -25,9 +26,17 @@ type loader struct {
 	// localDecls are all declared locals, evaluated or not.
 	localDecls map[string]*hcl.Attribute
 	ctx        *hcl.EvalContext
+	// budget meters evaluation; funcs are the functions charging it.
+	budget *budget
+	funcs  map[string]function.Function
 	// sensitive holds the rendered values of sensitive variables, so
 	// messages can be redacted.
 	sensitive []string
+	// localOrder is the order locals were evaluated in (dependencies
+	// first); alt is the context of the second evaluation of commands
+	// that use sensitive variables, built on first use.
+	localOrder []string
+	alt        *hcl.EvalContext
 
 	datacenters map[string]*Datacenter
 	hosts       map[string]*hostDecl
@@ -38,7 +47,10 @@ type loader struct {
 }
 
 func newLoader(opts LoadOptions) *loader {
+	b := newBudget()
 	return &loader{
+		budget:      b,
+		funcs:       limitedFunctions(b),
 		opts:        opts,
 		parser:      hclparse.NewParser(),
 		varDecls:    map[string]*varDecl{},

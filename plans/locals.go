@@ -84,11 +84,12 @@ func (l *loader) decodeLocals(blocks []*hcl.Block) {
 		state[name] = done
 		l.buildContext()
 		a := l.localDecls[name]
-		if v, ok := l.value(a.Expr, cty.DynamicPseudoType, "local."+name); ok {
+		if v, ok := l.eval(a.Expr, cty.DynamicPseudoType, "local."+name, true); ok {
 			l.locals[name] = v
 		} else {
 			l.locals[name] = cty.DynamicVal
 		}
+		l.localOrder = append(l.localOrder, name)
 	}
 	for _, a := range order {
 		visit(a.Name)

@@ -77,6 +77,7 @@ var copySchema = &hcl.BodySchema{
 		{Name: "delete"},
 		{Name: "bandwidth"},
 		{Name: "concurrency"},
+		{Name: "accept_refusals"},
 	},
 }
 
@@ -103,6 +104,8 @@ var approvalSchema = &hcl.BodySchema{
 		{Name: "quorum"},
 		{Name: "four_eyes"},
 		{Name: "timeout"},
+		{Name: "operators"},
+		{Name: "require_run_digest"},
 	},
 }
 

@@ -26,7 +26,10 @@ type Plan struct {
 }
 
 // Variable is a declared variable with its final value, already rendered
-// as a string for display; Sensitive ones are never printed.
+// as a string for display. A Sensitive one is never printed and never
+// reaches a workflow: Value is what was given here (empty if nothing
+// was), kept for validation and the run digest; commands refer to it by
+// SecretRef and the workers read it from SecretEnv.
 type Variable struct {
 	Name        string
 	Description string
@@ -76,7 +79,11 @@ type Copy struct {
 	Delete      bool
 	Bandwidth   int64 // bytes per second, 0 = unlimited
 	Concurrency int   // 0 = default
-	Range       hcl.Range
+	// AcceptRefusals lists the refusal kinds (internal/refusal) the move
+	// accepts: such entries are left out and listed instead of failing it.
+	AcceptRefusals []string
+	Range          hcl.Range
+	toRange        hcl.Range // the `to` expression, for the overlap check
 }
 
 type Cutover struct {
@@ -96,6 +103,11 @@ type Approval struct {
 	Quorum    int
 	FourEyes  bool
 	Timeout   time.Duration
+	// Operators may commit and roll back during soak; empty means the
+	// approvers may.
+	Operators []string
+	// RequireRunDigest refuses approvals not bound to the run digest.
+	RequireRunDigest bool
 }
 
 // Block kinds.
@@ -106,11 +118,14 @@ const (
 )
 
 type Block struct {
-	Kind     string
-	Name     string
-	On       string // "source" or "target"
-	Run      string
-	Undo     string
+	Kind string
+	Name string
+	On   string // "source" or "target"
+	Run  string
+	Undo string
+	// Secrets names the sensitive variables Run and Undo refer to as
+	// SecretRef(name); the worker supplies their values.
+	Secrets  []string
 	Timeout  time.Duration
 	Retries  int
 	Interval time.Duration

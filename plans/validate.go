@@ -10,6 +10,7 @@ func (l *loader) validatePlan(plan *Plan) {
 	}
 	l.checkDependsOnCycles()
 	l.checkWaves()
+	l.checkOverlappingTargets()
 }
 
 func (l *loader) checkApplication(ad *appDecl) {

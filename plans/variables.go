@@ -54,13 +54,14 @@ func (l *loader) decodeVariables(blocks []*hcl.Block) []*Variable {
 	given := l.gatherVarValues()
 	for _, v := range out {
 		d := l.varDecls[v.Name]
+		if v.Sensitive {
+			l.decodeSensitive(d, given[v.Name])
+			continue
+		}
 		val := l.variableValue(d, given[v.Name])
 		l.vars[v.Name] = val
 		if val.IsWhollyKnown() {
 			v.Value = renderValue(val)
-			if v.Sensitive && v.Value != "" {
-				l.sensitive = append(l.sensitive, v.Value)
-			}
 		}
 	}
 	return out
@@ -82,7 +83,7 @@ func (l *loader) decodeVariableBlock(b *hcl.Block) *varDecl {
 		v.Description, _ = l.constStr(a, "description")
 	}
 	if a := content.Attributes["sensitive"]; a != nil {
-		val, vd := a.Expr.Value(nil)
+		val, vd := l.evalMetered(a.Expr, nil)
 		l.diags = append(l.diags, vd...)
 		if !vd.HasErrors() {
 			if bv, err := convert.Convert(val, cty.Bool); err != nil || bv.IsNull() {
@@ -98,7 +99,7 @@ func (l *loader) decodeVariableBlock(b *hcl.Block) *varDecl {
 			l.errorf(a.Expr.Range(), "Variables not allowed",
 				"A variable's default must be a constant; use a local value to derive one value from another.")
 		} else {
-			val, vd := a.Expr.Value(&hcl.EvalContext{Functions: functions})
+			val, vd := l.evalMetered(a.Expr, &hcl.EvalContext{Functions: l.funcs})
 			l.diags = append(l.diags, vd...)
 			if !vd.HasErrors() {
 				cv, err := convert.Convert(val, d.ty)
@@ -135,7 +136,7 @@ func isAttr(step hcl.Traverser, name string) bool {
 
 // constStr evaluates an attribute that must be a constant string.
 func (l *loader) constStr(a *hcl.Attribute, what string) (string, bool) {
-	val, d := a.Expr.Value(nil)
+	val, d := l.evalMetered(a.Expr, nil)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() {
 		return "", false
@@ -256,7 +257,7 @@ func (l *loader) variableValue(d *varDecl, g varValue) cty.Value {
 	var val cty.Value
 	switch {
 	case g.expr != nil:
-		v, diags := g.expr.Value(&hcl.EvalContext{Functions: functions})
+		v, diags := l.evalMetered(g.expr, &hcl.EvalContext{Functions: l.funcs})
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
 			return cty.DynamicVal
@@ -291,12 +292,12 @@ func (l *loader) variableValue(d *varDecl, g varValue) cty.Value {
 	}
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{name: cv})},
-		Functions: functions,
+		Functions: l.funcs,
 	}
 	for _, vb := range d.validations {
 		vc, _ := vb.Body.Content(validationSchema)
 		cond := vc.Attributes["condition"]
-		res, diags := cond.Expr.Value(ctx)
+		res, diags := l.evalMetered(cond.Expr, ctx)
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
 			continue
@@ -337,7 +338,7 @@ func (l *loader) parseRawValue(d *varDecl, g varValue) (cty.Value, bool) {
 		if len(expr.Variables()) > 0 {
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Variables not allowed"})
 		} else {
-			v, vd := expr.Value(&hcl.EvalContext{Functions: functions})
+			v, vd := l.evalMetered(expr, &hcl.EvalContext{Functions: l.funcs})
 			if diags = append(diags, vd...); !diags.HasErrors() {
 				return v, true
 			}

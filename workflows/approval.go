@@ -1,17 +1,17 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
 )
 
 // Approvals that arrive before the move reaches awaiting_approval (during
-// preflight or seed) are refused with the reason, as DESIGN §4 says: the
-// approver has not seen the seed succeed yet, and a refused signal is
-// recorded, so they know to approve again.
+// preflight or seed) are refused with the reason: the approver has not
+// seen the seed succeed yet, and a refused signal is recorded, so they
+// know to approve again.
 
 func quorum(r *ApprovalRule) int {
 	if r.Quorum < 1 {
@@ -20,30 +20,54 @@ func quorum(r *ApprovalRule) int {
 	return r.Quorum
 }
 
+// awaitApproval waits for the quorum, then for a usable window. A
+// reschedule after approvals voids them (strict rules), so the quorum is
+// asked for again before the new window is used.
 func (m *move) awaitApproval(ctx workflow.Context) bool {
 	m.setPhase(PhaseAwaitingApproval)
-	if r := m.in.Cutover.Approval; r != nil {
-		if r.Timeout > 0 {
-			d := workflow.Now(ctx).Add(r.Timeout)
-			m.st.ApprovalDeadline = &d
-		}
-		m.updateApprovalState()
-		m.details()
-		ok, err := m.awaitDecision(ctx, func() bool { return len(m.st.Approvals) >= quorum(r) || m.rejected != nil })
-		switch {
-		case m.rejected != nil:
-			m.endRejected()
-			return false
-		case err != nil:
-			m.endBeforeCutover(PhaseRejected, "move cancelled while awaiting approval; nothing changed on the source")
-			return false
-		case !ok:
-			m.endBeforeCutover(PhaseExpired, fmt.Sprintf("approval timeout %s passed with %d of %d approvals; nothing changed on the source",
-				r.Timeout, len(m.st.Approvals), quorum(r)))
-			return false
-		}
+	r := m.in.Cutover.Approval
+	if r != nil && r.Timeout > 0 {
+		d := workflow.Now(ctx).Add(r.Timeout)
+		m.st.ApprovalDeadline = &d
 	}
-	return m.awaitWindow(ctx)
+	for {
+		if r != nil && !m.awaitQuorum(ctx, r) {
+			return false
+		}
+		switch m.awaitWindow(ctx) {
+		case windowUsable:
+			return true
+		case windowEnded:
+			return false
+		}
+		// windowVoided: a reschedule voided the approvals; ask again.
+	}
+}
+
+// awaitQuorum waits until enough approvals are in; false ends the move.
+func (m *move) awaitQuorum(ctx workflow.Context, r *ApprovalRule) bool {
+	m.updateApprovalState()
+	m.details()
+	ok, err := m.awaitDecision(ctx, func() bool { return len(m.st.Approvals) >= quorum(r) || m.rejected != nil })
+	switch {
+	case m.rejected != nil:
+		m.endRejected()
+		return false
+	case err != nil:
+		m.endBeforeCutover(PhaseRejected, "move cancelled while awaiting approval; nothing changed on the source")
+		return false
+	case !ok:
+		m.endBeforeCutover(PhaseExpired, fmt.Sprintf("approval timeout %s passed with %d of %d approvals; nothing changed on the source",
+			r.Timeout, len(m.st.Approvals), quorum(r)))
+		return false
+	}
+	return true
+}
+
+// quorumLost reports whether approvals were voided below the quorum.
+func (m *move) quorumLost() bool {
+	r := m.in.Cutover.Approval
+	return m.dec.strict && r != nil && len(m.st.Approvals) < quorum(r)
 }
 
 // awaitDecision waits for cond until the approval deadline (if any). It
@@ -80,7 +104,7 @@ func (m *move) updateApprovalState() {
 		return
 	}
 	for _, a := range r.Approvers {
-		if slices.Contains(m.st.Approvals, a) || (r.FourEyes && a == m.in.StartedBy) {
+		if m.indexOf(m.st.Approvals, a) >= 0 || (r.FourEyes && m.same(a, m.in.StartedBy)) {
 			continue
 		}
 		m.st.PendingApprovers = append(m.st.PendingApprovers, a)
@@ -91,12 +115,21 @@ func (m *move) notInPhase(name, want string) string {
 	if m.st.Phase == want {
 		return ""
 	}
+	if want == PhaseAwaitingApproval && m.dec.strict && beforeApproval(m.st.Phase) {
+		return fmt.Sprintf("approval opens after seed: the move is in phase %s; %s is accepted only in %s, send it again then",
+			cmp.Or(m.st.Phase, "starting"), name, want)
+	}
 	return fmt.Sprintf("move is in phase %s; %s is accepted only in %s", m.st.Phase, name, want)
+}
+
+// beforeApproval reports whether a phase comes before awaiting_approval.
+func beforeApproval(phase string) bool {
+	return phase == "" || phase == PhasePreflight || phase == PhaseSeed
 }
 
 func (m *move) checkListed(who string) string {
 	r := m.in.Cutover.Approval
-	if r == nil || slices.Contains(r.Approvers, who) {
+	if r == nil || m.indexOf(r.Approvers, who) >= 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s is not a listed approver of %s (approvers: %s)", who, m.in.Application, strings.Join(r.Approvers, ", "))
@@ -109,50 +142,89 @@ func (m *move) checkPlan(sha string) string {
 	return fmt.Sprintf("approval is for plan sha256 %s, this move runs %s", sha, m.in.PlanSHA256)
 }
 
-func (m *move) checkApprove(p ApproveSignal) string {
-	r := m.in.Cutover.Approval
-	switch {
-	case p.Approver == "":
-		return `approve needs the approver's identity: {"approver": "b.schulz", "comment": "CHG-4711"}`
-	case m.notInPhase(SignalApprove, PhaseAwaitingApproval) != "":
-		return m.notInPhase(SignalApprove, PhaseAwaitingApproval)
-	case m.rejected != nil:
-		return fmt.Sprintf("move was rejected by %s", m.rejected.Approver)
-	case r == nil:
-		return "this move needs no approval (the plan has no approval block)"
-	case m.checkListed(p.Approver) != "":
-		return m.checkListed(p.Approver)
-	case r.FourEyes && p.Approver == m.in.StartedBy:
-		return fmt.Sprintf("four-eyes: %s started this move and cannot approve it", p.Approver)
-	case m.checkPlan(p.PlanSHA256) != "":
-		return m.checkPlan(p.PlanSHA256)
-	case slices.Contains(m.st.Approvals, p.Approver):
-		return fmt.Sprintf("%s has approved already; already counted (%d of %d)", p.Approver, len(m.st.Approvals), quorum(r))
-	case len(m.st.Approvals) >= quorum(r):
-		return fmt.Sprintf("quorum of %d already met (%s); the move waits for its window", quorum(r), strings.Join(m.st.Approvals, ", "))
+// firstRefusal returns the first non-empty reason; checks run in order.
+func firstRefusal(checks ...func() string) string {
+	for _, c := range checks {
+		if r := c(); r != "" {
+			return r
+		}
 	}
 	return ""
 }
 
+func (m *move) checkApprove(p ApproveSignal) string {
+	r := m.in.Cutover.Approval
+	return firstRefusal(
+		func() string {
+			if p.Approver == "" {
+				return `approve needs the approver's identity: {"approver": "b.schulz", "comment": "CHG-4711"}`
+			}
+			return m.identityProblem(p.Approver)
+		},
+		func() string { return m.notInPhase(SignalApprove, PhaseAwaitingApproval) },
+		func() string {
+			switch {
+			case m.rejected != nil:
+				return fmt.Sprintf("move was rejected by %s", m.rejected.Approver)
+			case r == nil:
+				return "this move needs no approval (the plan has no approval block)"
+			}
+			return m.checkListed(p.Approver)
+		},
+		func() string {
+			switch {
+			case r.FourEyes && m.dec.strict && m.identityProblem(m.in.StartedBy) != "":
+				return fmt.Sprintf("four-eyes cannot be checked: the starter's identity is not usable (%s); start the move as a valid identity",
+					m.identityProblem(m.in.StartedBy))
+			case r.FourEyes && p.Approver == m.in.StartedBy:
+				return fmt.Sprintf("four-eyes: %s started this move and cannot approve it", p.Approver)
+			case r.FourEyes && m.same(p.Approver, m.in.StartedBy):
+				return fmt.Sprintf("four-eyes: %q is the same identity as %s, who started this move and cannot approve it", p.Approver, m.in.StartedBy)
+			}
+			return m.checkPlan(p.PlanSHA256)
+		},
+		func() string { return m.checkRunDigest(p.RunDigest) },
+		func() string {
+			if m.indexOf(m.st.Approvals, p.Approver) >= 0 {
+				return fmt.Sprintf("%s has approved already; already counted (%d of %d)", p.Approver, len(m.st.Approvals), quorum(r))
+			}
+			if len(m.st.Approvals) >= quorum(r) {
+				return fmt.Sprintf("quorum of %d already met (%s); the move waits for its window", quorum(r), strings.Join(m.st.Approvals, ", "))
+			}
+			return ""
+		},
+	)
+}
+
+// applyApprove counts an approval under the plan's spelling of the name.
 func (m *move) applyApprove(p ApproveSignal) {
-	m.st.Approvals = append(m.st.Approvals, p.Approver)
+	who := p.Approver
+	if r := m.in.Cutover.Approval; r != nil && m.dec.strict {
+		if i := m.indexOf(r.Approvers, who); i >= 0 {
+			who = r.Approvers[i]
+		}
+	}
+	m.st.Approvals = append(m.st.Approvals, who)
 	m.updateApprovalState()
 }
 
 func (m *move) checkReject(p RejectSignal) string {
-	switch {
-	case p.Approver == "":
-		return `reject needs the approver's identity: {"approver": "b.schulz", "reason": "..."}`
-	case m.notInPhase(SignalReject, PhaseAwaitingApproval) != "":
-		return m.notInPhase(SignalReject, PhaseAwaitingApproval)
-	case m.rejected != nil:
-		return fmt.Sprintf("move was rejected already by %s", m.rejected.Approver)
-	case m.checkListed(p.Approver) != "":
-		return m.checkListed(p.Approver)
-	case m.checkPlan(p.PlanSHA256) != "":
-		return m.checkPlan(p.PlanSHA256)
-	}
-	return ""
+	return firstRefusal(
+		func() string {
+			if p.Approver == "" {
+				return `reject needs the approver's identity: {"approver": "b.schulz", "reason": "..."}`
+			}
+			return m.identityProblem(p.Approver)
+		},
+		func() string { return m.notInPhase(SignalReject, PhaseAwaitingApproval) },
+		func() string {
+			if m.rejected != nil {
+				return fmt.Sprintf("move was rejected already by %s", m.rejected.Approver)
+			}
+			return m.checkListed(p.Approver)
+		},
+		func() string { return m.checkPlan(p.PlanSHA256) },
+	)
 }
 
 func (m *move) soakDecided() string {
@@ -165,15 +237,23 @@ func (m *move) soakDecided() string {
 	return ""
 }
 
-// checkSoak checks rollback and commit: soak only, the first one wins.
+// checkSoak checks rollback and commit: operators only, soak only, the
+// first one wins.
 func (m *move) checkSoak(name, by string) string {
-	switch {
-	case by == "":
-		return fmt.Sprintf(`%s needs who decides: {"by": "a.meier"}`, name)
-	case m.notInPhase(name, PhaseSoak) != "":
-		return m.notInPhase(name, PhaseSoak)
-	case m.soakDecided() != "":
-		return "soak already ended by " + m.soakDecided()
-	}
-	return ""
+	return firstRefusal(
+		func() string {
+			if by == "" {
+				return fmt.Sprintf(`%s needs who decides: {"by": "a.meier"}`, name)
+			}
+			return m.identityProblem(by)
+		},
+		func() string { return m.checkOperator(name, by) },
+		func() string { return m.notInPhase(name, PhaseSoak) },
+		func() string {
+			if d := m.soakDecided(); d != "" {
+				return "soak already ended by " + d
+			}
+			return ""
+		},
+	)
 }

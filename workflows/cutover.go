@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -41,10 +42,14 @@ func (m *move) cutover(ctx workflow.Context) bool {
 // not run at all has exit code -1 in the record and returns the error.
 func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (activities.CommandResult, error) {
 	h, name, on := m.host(b.On), b.Name, b.On
-	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout}
+	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout,
+		Secrets: secretsIn(command, b.Secrets)}
 	started := workflow.Now(ctx)
 	var res activities.CommandResult
 	err := workflow.ExecuteActivity(opts, activities.NameRunCommand, in).Get(ctx, &res)
+	if err != nil {
+		resultOfFailure(err, &res)
+	}
 	rec := StepRecord{Kind: kind, Name: name, On: on, Host: h.Name, Command: command,
 		ExitCode: res.ExitCode, Started: res.Started, Finished: res.Finished}
 	if err != nil {
@@ -64,6 +69,9 @@ func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string,
 func (m *move) runStep(ctx workflow.Context, b Block) error {
 	h := m.host(b.On)
 	res, err := m.command(ctx, commandOptions(ctx, h, b.Timeout), BlockStep, b, b.Run, "step "+b.Name)
+	if err != nil || res.ExitCode != 0 {
+		m.notePartial(ctx, b)
+	}
 	if err != nil {
 		return fmt.Errorf("step %s on %s (%s) could not run: %s", b.Name, h.Name, b.Run, cause(err))
 	}
@@ -72,6 +80,35 @@ func (m *move) runStep(ctx workflow.Context, b Block) error {
 	}
 	m.done = append(m.done, b)
 	return nil
+}
+
+// changeUndoFailedSteps is the workflow.GetVersion change ID for undoing
+// (or handing to a human) a step that failed or timed out. Histories from
+// before it rolled back completed steps only and must replay as they ran.
+const changeUndoFailedSteps = "undo-failed-and-timed-out-steps"
+
+// notePartial: a step that failed, timed out or lost its worker may have
+// done part of its work (a timed-out stop may have stopped the service),
+// so rollback treats it like a completed one: its undo runs (undo commands
+// are idempotent), or, without undo, it is listed for manual attention.
+func (m *move) notePartial(ctx workflow.Context, b Block) {
+	if workflow.GetVersion(ctx, changeUndoFailedSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	m.done = append(m.done, b)
+	m.partial = b.Name
+}
+
+// resultOfFailure recovers the result a failed command carries as error
+// details (a timed-out or lost command keeps its output and attempts).
+func resultOfFailure(err error, res *activities.CommandResult) {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.HasDetails() {
+		var r activities.CommandResult
+		if ae.Details(&r) == nil {
+			*res = r
+		}
+	}
 }
 
 func (m *move) runCheck(ctx workflow.Context, b Block) error {
@@ -118,12 +155,18 @@ func (m *move) finalSync(ctx workflow.Context) error {
 			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
 			Started: started, Finished: workflow.Now(ctx)}
 		if err != nil {
+			m.noteRefusalsOf(set, activities.PhaseFinalSync, err)
 			rec.ExitCode, rec.Error = -1, cause(err)
 			m.st.Steps = append(m.st.Steps, rec)
 			return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, m.in.Target.Name, cause(err))
 		}
-		m.st.Steps = append(m.st.Steps, rec)
 		m.st.Copies = append(m.st.Copies, res)
+		if why := m.refusalsFail(ctx, set, activities.PhaseFinalSync, res); why != "" {
+			rec.ExitCode, rec.Error = -1, why
+			m.st.Steps = append(m.st.Steps, rec)
+			return fmt.Errorf("final_sync refused: %s", why)
+		}
+		m.st.Steps = append(m.st.Steps, rec)
 	}
 	return nil
 }

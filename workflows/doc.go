@@ -10,13 +10,19 @@
 //     rolled_back) completes the workflow with its Status as result; the
 //     audit reads it. An error result means a bug.
 //   - approve, reject, rollback, commit and reschedule arrive as signals
-//     (Web UI) or updates (CLI). Both run the same check; the update's
-//     validator refuses at once and the CLI records the refusal with the
-//     refused_update signal. Every signal and update, accepted or refused,
-//     is in Status.Signals. Signals are read for the whole run and drained
-//     before completion, so none is lost.
-//   - Approvals sent before awaiting_approval (during preflight or seed)
-//     are refused, not held: DESIGN §4 accepts them only in that phase.
+//     (Web UI) or updates (CLI, the Web UI's Send an Update). Both run the
+//     same check and record the decision; updates have no validator, since
+//     a validator's refusal leaves no trace in history: a refused update
+//     completes with the reason as a Refused failure. Every signal and
+//     update, accepted or refused, is in Status.Signals. Signals are read
+//     for the whole run and drained before completion, so none is lost.
+//   - Decision rules (GetVersion change decision-rules-canonical-
+//     identities): identities are compared canonically (internal/identity)
+//     in four-eyes, quorum and the approver and operator lists; a
+//     reschedule voids the approvals given so far; only operators (default:
+//     approvers) commit and roll back; approvals may be bound to the run
+//     digest. Approvals sent before awaiting_approval (during preflight or
+//     seed) are refused, not held: approval opens after seed.
 //   - A Temporal cancel before cutover ends the move with nothing changed
 //     (failed during preflight/seed, rejected while awaiting approval or
 //     its window); during cutover or soak it rolls back. The rollback runs

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -25,10 +24,12 @@ type move struct {
 
 	seedRate    map[string]float64 // copy set -> measured seed bytes/s
 	done        []Block            // completed cutover steps, in order
+	partial     string             // the last of done failed or timed out and may have run in part
 	rejected    *RejectSignal
 	rollbackReq *RollbackSignal
 	commitReq   *CommitSignal
 	reschedules int // bumped by every accepted reschedule
+	dec         decisionState
 	drainers    []func() bool
 }
 
@@ -103,44 +104,7 @@ func (m *move) setPhase(p string) {
 }
 
 // details is the markdown the Web UI shows as the workflow's current details.
-func (m *move) details() {
-	var b strings.Builder
-	b.WriteString(fmt.Sprintf("**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase))
-	if r := m.in.Cutover.Approval; r != nil {
-		b.WriteString(fmt.Sprintf("- approvals: %d of %d", len(m.st.Approvals), quorum(r)))
-		if len(m.st.Approvals) > 0 {
-			b.WriteString(fmt.Sprintf(" (%s)", strings.Join(m.st.Approvals, ", ")))
-		}
-		if m.st.Phase == PhaseAwaitingApproval && m.st.ApprovalsNeeded > 0 {
-			b.WriteString(fmt.Sprintf("; may approve: %s", strings.Join(m.st.PendingApprovers, ", ")))
-		}
-		b.WriteString("\n")
-		if m.st.ApprovalDeadline != nil && m.st.Phase == PhaseAwaitingApproval {
-			b.WriteString(fmt.Sprintf("- approval deadline: %s\n", m.st.ApprovalDeadline.Format(time.RFC3339)))
-		}
-	}
-	if m.st.WindowNote != "" && (m.st.Phase == PhaseAwaitingApproval || m.st.Phase == PhaseCutover) {
-		b.WriteString(fmt.Sprintf("- window: %s\n", m.st.WindowNote))
-	}
-	if n := len(m.st.Signals); n > 0 {
-		r := m.st.Signals[n-1]
-		verdict := "accepted"
-		if !r.Accepted {
-			verdict = "**refused**: " + r.Reason
-		}
-		b.WriteString(fmt.Sprintf("- last decision: %s by %s, %s\n", r.Name, r.Identity, verdict))
-	}
-	if m.st.SoakUntil != nil && m.st.Phase == PhaseSoak {
-		b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`)\n", m.st.SoakUntil.Format(time.RFC3339)))
-	}
-	if m.st.Error != "" {
-		b.WriteString(fmt.Sprintf("- error: %s\n", m.st.Error))
-	}
-	for _, s := range m.st.ManualAttention {
-		b.WriteString(fmt.Sprintf("- **manual attention:** %s\n", s))
-	}
-	workflow.SetCurrentDetails(m.dctx, b.String())
-}
+func (m *move) details() { workflow.SetCurrentDetails(m.dctx, m.detailsText()) }
 
 // host returns the host a block runs on.
 func (m *move) host(on string) activities.Host {
@@ -181,12 +145,17 @@ func (m *move) seed(ctx workflow.Context) bool {
 		var res activities.CopyResult
 		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
 		if err != nil {
+			m.noteRefusalsOf(set, activities.PhaseSeed, err)
 			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
 				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
 			return false
 		}
 		m.st.Copies = append(m.st.Copies, res)
 		m.seedRate[set.Name] = res.BytesPerSec
+		if why := m.refusalsFail(ctx, set, activities.PhaseSeed, res); why != "" {
+			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("seed refused: %s; nothing changed on the source", why))
+			return false
+		}
 	}
 	return true
 }

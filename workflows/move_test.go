@@ -2,10 +2,13 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/activities"
 )
@@ -195,7 +198,8 @@ func TestWindowDelaysCutover(t *testing.T) {
 }
 
 // A window too short for the predicted cutover does not start it; a
-// reschedule to a longer window does.
+// reschedule to a longer window voids the approvals, and the cutover
+// starts in the new window once the quorum approved again.
 func TestWindowTooShortThenReschedule(t *testing.T) {
 	env, f := newEnv(t)
 	in := finance()
@@ -218,10 +222,15 @@ func TestWindowTooShortThenReschedule(t *testing.T) {
 		env.SignalWorkflow(SignalReschedule, map[string]any{"by": "mallory", "not_before": newOpen.Format(time.RFC3339), "duration": "6h"})
 		env.SignalWorkflow(SignalReschedule, map[string]any{"by": "c.yilmaz", "not_before": newOpen.Format(time.RFC3339), "duration": "6h", "comment": "CHG-4712"})
 	})
+	approve(env, 2*time.Hour, "a.meier")
+	approve(env, 3*time.Hour, "c.yilmaz")
 	env.ExecuteWorkflow(MoveWorkflow, in)
 	st := result(t, env)
 	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseAwaitingApproval, PhaseCutover, PhaseSoak, PhaseCommitted)
 	wantRefused(t, st, SignalReschedule, "mallory is not a listed approver")
+	if !slices.Equal(st.Approvals, []string{"a.meier", "c.yilmaz"}) {
+		t.Fatalf("approvals = %v, want the ones given after the reschedule", st.Approvals)
+	}
 	if got := phaseAt(st, PhaseCutover); !got.Equal(newOpen) {
 		t.Fatalf("cutover at %v, want at the new window %v", got, newOpen)
 	}
@@ -386,21 +395,18 @@ func TestCancelWhileAwaitingApproval(t *testing.T) {
 	}
 }
 
-// The CLI's updates: the validator refuses the starter at once (nothing
-// recorded by the workflow itself), the CLI then records the refusal with
-// the refused_update signal; an accepted update returns the status.
+// The CLI's updates (and the Web UI's Send an Update): a refused update is
+// accepted, recorded by the workflow and completes with the reason as a
+// Refused failure; an accepted update returns the status.
 func TestUpdates(t *testing.T) {
 	env, _ := newEnv(t)
-	var rejected error
+	var refused error
 	var accepted Status
 	at(env, time.Minute, func() {
 		env.UpdateWorkflow(SignalApprove, "u1", &testsuiteCallbacks{
-			reject: func(err error) { rejected = err },
-			done:   func(any, error) { t.Error("refused update completed") },
+			reject: func(err error) { t.Errorf("validator rejected (leaves no history): %v", err) },
+			done:   func(_ any, err error) { refused = err },
 		}, ApproveSignal{Approver: "ops"})
-	})
-	at(env, 2*time.Minute, func() {
-		env.SignalWorkflow(SignalRefusedUpdate, RefusedUpdate{Name: SignalApprove, Identity: "ops", Reason: "four-eyes: ops started this move and cannot approve it"})
 	})
 	at(env, 3*time.Minute, func() {
 		env.UpdateWorkflow(SignalApprove, "u2", &testsuiteCallbacks{
@@ -417,8 +423,9 @@ func TestUpdates(t *testing.T) {
 	at(env, 4*time.Minute, func() { env.CancelWorkflow() })
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
-	if rejected == nil || !strings.Contains(rejected.Error(), "four-eyes: ops started this move") {
-		t.Fatalf("validator error = %v", rejected)
+	var app *temporal.ApplicationError
+	if !errors.As(refused, &app) || app.Type() != RefusedErrorType || !strings.Contains(app.Error(), "four-eyes: ops started this move") {
+		t.Fatalf("refused update outcome = %v", refused)
 	}
 	if !slices.Equal(accepted.Approvals, []string{"a.meier"}) || accepted.ApprovalsNeeded != 1 {
 		t.Fatalf("update result = %+v", accepted)

@@ -50,7 +50,7 @@ func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Con
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second, // it heartbeats every 5s
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,
@@ -61,19 +61,28 @@ func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Con
 	})
 }
 
+// CopyHeartbeatTimeout is how soon the server notices a copy whose worker
+// died: the copy heartbeats every few seconds while it advances (or is
+// within its own no-progress bound), so a retry starts on a restarted
+// worker within about CopyHeartbeatTimeout + the first retry interval.
+const CopyHeartbeatTimeout = 20 * time.Second
+
 // copyOptions: a copy runs on the TARGET's queue, heartbeats its progress
-// (a restarted worker resumes from the target state) and may take days.
+// (a restarted worker resumes from the target state, partial files from
+// their last verified chunk) and may take days. Permanent failures (host
+// key, authentication, full target) come back non-retryable; a stalled
+// attempt fails after its no-progress bound and is retried at once.
 func copyOptions(ctx workflow.Context, target activities.Host) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 72 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    CopyHeartbeatTimeout,
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    10 * time.Second,
+			InitialInterval:    2 * time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Minute,
-			MaximumAttempts:    10,
+			MaximumAttempts:    12,
 		},
 	})
 }
@@ -83,9 +92,9 @@ func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Cont
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    CopyHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 5,
 		},
 	})
@@ -93,8 +102,10 @@ func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Cont
 
 // commandOptions: one step or check command on host h. A command that
 // ran returns its exit code as a result; only failures to run it (host
-// unreachable) are retried, a few times, because a retry re-runs the
-// command. The activity heartbeats, so a lost worker is noticed quickly.
+// unreachable, worker lost) are retried, a few times. A retry never runs
+// the command a second time: it reads the attempt record on the host and
+// takes over a run an earlier attempt started. The activity heartbeats,
+// so a lost worker is noticed quickly.
 func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout

@@ -28,6 +28,7 @@ var recorded = []struct {
 	{"v0/move_rollback.json", PhaseRolledBack},
 	{"v0/move_rejected.json", PhaseRejected},
 	{"v0/wave.json", ""},
+	{"decisions/move_decisions.json", PhaseCommitted},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

@@ -7,9 +7,10 @@ import (
 )
 
 // rollback is the saga: the completed steps' undo commands in reverse
-// order. It runs on the disconnected context, so cancelling the move
-// rolls back rather than stopping halfway, and an unreachable host is
-// retried without limit (capped backoff, see undoOptions). An undo that
+// order, starting with the step that failed or timed out (it may have run
+// in part; see notePartial). It runs on the disconnected context, so
+// cancelling the move rolls back rather than stopping halfway, and an
+// unreachable host is retried without limit (capped backoff, see undoOptions). An undo that
 // runs but exits non-zero is tried UndoAttempts times, then handed to a
 // human in ManualAttention; the saga continues with the next undo.
 func (m *move) rollback(why string) {
@@ -19,15 +20,24 @@ func (m *move) rollback(why string) {
 	for i := len(m.done) - 1; i >= 0; i-- {
 		b := m.done[i]
 		h := m.host(b.On)
+		partial := i == len(m.done)-1 && m.partial == b.Name
+		note := ""
+		if partial {
+			note = " (the step failed or timed out and may have run in part)"
+		}
 		if b.Undo == "" {
-			m.st.ManualAttention = append(m.st.ManualAttention,
-				fmt.Sprintf("step %s has no undo; the %s (%s) may need manual attention", b.Name, b.On, h.Name))
+			msg := fmt.Sprintf("step %s has no undo; the %s (%s) may need manual attention", b.Name, b.On, h.Name)
+			if partial {
+				msg = fmt.Sprintf("step %s failed or timed out and may have run in part; it has no undo, so check the %s (%s) by hand and finish or reverse `%s` there",
+					b.Name, b.On, h.Name, b.Run)
+			}
+			m.st.ManualAttention = append(m.st.ManualAttention, msg)
 			continue
 		}
 		for k := 1; ; k++ {
 			res, err := m.command(ctx, undoOptions(ctx, h, b.Timeout), "undo", b, b.Undo, "undo "+b.Name)
 			if err == nil && res.ExitCode == 0 {
-				m.st.Undone = append(m.st.Undone, fmt.Sprintf("undo %s on %s: exit 0", b.Name, h.Name))
+				m.st.Undone = append(m.st.Undone, fmt.Sprintf("undo %s on %s: exit 0%s", b.Name, h.Name, note))
 				break
 			}
 			if k >= UndoAttempts {

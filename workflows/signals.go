@@ -9,54 +9,67 @@ import (
 )
 
 // A decision is one signal/update pair (approve, reject, rollback, commit,
-// reschedule). The signal (Web UI) and the update (CLI) share check, so the
-// update's validator refuses exactly what the signal handler refuses.
+// reschedule). The signal (Web UI's Send a Signal) and the update (the CLI,
+// the Web UI's Send an Update) share one handler: every decision, accepted
+// or refused, is recorded in the move's state. Updates have no validator,
+// because a validator's refusal leaves no trace in history; a refused
+// update is accepted and completes with the refusal as its failure.
 type decision[T any] struct {
 	name, desc string
-	// ident returns identity, comment and plan digest for the record.
-	ident func(T) (identity, comment, sha string)
+	// ident fills identity, comment and digests of the record.
+	ident func(T) SignalRecord
 	// check returns why p is refused now, or "". It must not mutate.
 	check func(p T) string
 	apply func(p T)
 }
 
+// RefusedErrorType is the application error type of a refused update.
+const RefusedErrorType = "Refused"
+
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.
 const (
-	descApprove = `Approve the cutover (phase awaiting_approval; listed approvers only, four-eyes). ` +
+	descApprove = `Approve the cutover (phase awaiting_approval, which opens after seed; listed approvers only, four-eyes). ` +
 		`JSON: {"approver": "b.schulz", "comment": "CHG-4711"} ` +
-		`optional "plan_sha256": the plan digest you reviewed.`
+		`optional "plan_sha256" and "run_digest": the digests you reviewed (Current Details, umzug plan).`
 	descReject = `Reject the cutover: the move ends as rejected, nothing changed (phase awaiting_approval; listed approvers). ` +
 		`JSON: {"approver": "b.schulz", "reason": "not this weekend"}`
-	descRollback = `During soak: undo the cutover, run the source again. ` +
+	descRollback = `During soak: undo the cutover, run the source again (the plan's operators, else its approvers). ` +
 		`JSON: {"by": "a.meier", "reason": "reports broken"}`
-	descCommit     = `During soak: end the soak now and keep the target. JSON: {"by": "a.meier"}`
+	descCommit = `During soak: end the soak now and keep the target (the plan's operators, else its approvers). ` +
+		`JSON: {"by": "a.meier"}`
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
-	descRefused = `Internal: the umzug CLI sends it to record an approve/reject/... that was refused at once. ` +
+	descRefused = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
 		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
 )
 
 func (m *move) registerHandlers(ctx workflow.Context) error {
+	m.initDecisions(ctx)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) { return m.st, nil },
 		workflow.QueryHandlerOptions{Description: "phase, approvals, window, steps and rollback of this move"}); err != nil {
 		return err
 	}
 	regs := []func(workflow.Context, *move) error{
 		decision[ApproveSignal]{name: SignalApprove, desc: descApprove,
-			ident: func(p ApproveSignal) (string, string, string) { return p.Approver, p.Comment, p.PlanSHA256 },
+			ident: func(p ApproveSignal) SignalRecord {
+				return SignalRecord{Identity: p.Approver, Comment: p.Comment, PlanSHA256: p.PlanSHA256, RunDigest: p.RunDigest}
+			},
 			check: m.checkApprove, apply: m.applyApprove}.listen,
 		decision[RejectSignal]{name: SignalReject, desc: descReject,
-			ident: func(p RejectSignal) (string, string, string) { return p.Approver, p.Reason, p.PlanSHA256 },
+			ident: func(p RejectSignal) SignalRecord {
+				return SignalRecord{Identity: p.Approver, Comment: p.Reason, PlanSHA256: p.PlanSHA256}
+			},
 			check: m.checkReject, apply: func(p RejectSignal) { m.rejected = &p }}.listen,
 		decision[RollbackSignal]{name: SignalRollback, desc: descRollback,
-			ident: func(p RollbackSignal) (string, string, string) { return p.By, p.Reason, "" },
+			ident: func(p RollbackSignal) SignalRecord { return SignalRecord{Identity: p.By, Comment: p.Reason} },
 			check: func(p RollbackSignal) string { return m.checkSoak(SignalRollback, p.By) }, apply: func(p RollbackSignal) { m.rollbackReq = &p }}.listen,
 		decision[CommitSignal]{name: SignalCommit, desc: descCommit,
-			ident: func(p CommitSignal) (string, string, string) { return p.By, "", "" },
+			ident: func(p CommitSignal) SignalRecord { return SignalRecord{Identity: p.By} },
 			check: func(p CommitSignal) string { return m.checkSoak(SignalCommit, p.By) }, apply: func(p CommitSignal) { m.commitReq = &p }}.listen,
 		decision[RescheduleSignal]{name: SignalReschedule, desc: descReschedule,
-			ident: func(p RescheduleSignal) (string, string, string) {
-				return p.By, strings.TrimSpace(fmt.Sprintf("%s %s %s", p.NotBefore.Format("2006-01-02T15:04:05Z07:00"), p.Duration, p.Comment)), ""
+			ident: func(p RescheduleSignal) SignalRecord {
+				return SignalRecord{Identity: p.By, Comment: strings.TrimSpace(fmt.Sprintf("%s %s %s",
+					p.NotBefore.Format("2006-01-02T15:04:05Z07:00"), p.Duration, p.Comment))}
 			},
 			check: m.checkReschedule, apply: m.applyReschedule}.listen,
 	}
@@ -68,7 +81,13 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 	// Refusals of updates, recorded only.
 	ch := workflow.GetSignalChannelWithOptions(ctx, SignalRefusedUpdate, workflow.SignalChannelOptions{Description: descRefused})
 	rec := func(p RefusedUpdate) {
-		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: "update", PlanSHA256: p.PlanSHA256})
+		// Anyone can send this signal; under the decision rules its record
+		// says so rather than passing for the workflow's own refusal.
+		via := "update"
+		if m.dec.strict {
+			via = SignalRefusedUpdate + " (reported by the sender)"
+		}
+		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: via, PlanSHA256: p.PlanSHA256})
 	}
 	workflow.Go(m.dctx, func(gctx workflow.Context) {
 		for {
@@ -92,9 +111,11 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 // recorded or refused) and registers the update of the same name.
 func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 	handle := func(p T, via string) string {
-		id, comment, sha := d.ident(p)
+		rec := d.ident(p)
+		rec.Name, rec.Via = d.name, via
 		reason := d.check(p)
-		m.record(SignalRecord{Name: d.name, Identity: id, Comment: comment, Accepted: reason == "", Reason: reason, Via: via, PlanSHA256: sha})
+		rec.Accepted, rec.Reason = reason == "", reason
+		m.record(rec)
 		if reason == "" {
 			d.apply(p)
 			m.details()
@@ -119,22 +140,14 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 	})
 	return workflow.SetUpdateHandlerWithOptions(ctx, d.name,
 		func(ctx workflow.Context, p T) (Status, error) {
-			// The validator ran the same check in this workflow task, so
-			// this refuses only if state changed in between (it cannot).
+			// Recorded either way; a refusal is the update's failure, so
+			// the caller (umzug approve, the Web UI) sees the reason at once.
 			if reason := handle(p, "update"); reason != "" {
-				return m.st, temporal.NewApplicationError(reason, "Refused")
+				return m.st, temporal.NewNonRetryableApplicationError(reason, RefusedErrorType, nil)
 			}
 			return m.st, nil
 		},
-		workflow.UpdateHandlerOptions{
-			Description: d.desc,
-			Validator: func(ctx workflow.Context, p T) error {
-				if reason := d.check(p); reason != "" {
-					return fmt.Errorf("%s", reason)
-				}
-				return nil
-			},
-		})
+		workflow.UpdateHandlerOptions{Description: d.desc})
 }
 
 // record appends one decision with the workflow time.

@@ -7,8 +7,8 @@ import (
 )
 
 // Workflow, signal, update and query names. The Web UI's signal dialog
-// sends the signals; the CLI uses the updates of the same names, whose
-// validators answer at once.
+// sends the signals; the CLI uses the updates of the same names, which
+// answer at once with the verdict.
 const (
 	MoveWorkflow = "umzug.Move"
 	WaveWorkflow = "umzug.Wave"
@@ -24,10 +24,15 @@ const (
 	QueryStatus = "status"
 
 	// SignalRefusedUpdate records, in history, an update that a validator
-	// refused: Temporal keeps no trace of validator rejections, and the
-	// audit must show every refused decision. The workflow only records it;
-	// it never changes state.
+	// refused: Temporal keeps no trace of validator rejections. Today's
+	// updates have no validator (the handler records every refusal); the
+	// CLI still sends it when a worker built before that rejects one. The
+	// workflow only records it; it never changes state.
 	SignalRefusedUpdate = "refused_update"
+
+	// RecordApprovalsVoided names the decision record written when a
+	// reschedule voids the approvals given so far.
+	RecordApprovalsVoided = "approvals_voided"
 
 	DefaultTaskQueue = "umzug"
 )
@@ -82,6 +87,9 @@ type MoveInput struct {
 	Cutover   Cutover              `json:"cutover"`
 	Soak      time.Duration        `json:"soak"`
 	DependsOn []string             `json:"depends_on,omitempty"`
+	// RunDigest binds approvals to the plan files and the resolved
+	// variable values (plans.RunDigest); "" in histories from before it.
+	RunDigest string `json:"run_digest,omitempty"`
 	// SearchAttributes is set when the cluster has the umzug search
 	// attributes registered; the workflow then upserts the phase.
 	SearchAttributes bool `json:"search_attributes,omitempty"`
@@ -107,6 +115,12 @@ type ApprovalRule struct {
 	Quorum    int           `json:"quorum"`
 	FourEyes  bool          `json:"four_eyes"`
 	Timeout   time.Duration `json:"timeout,omitempty"` // 0 means no timeout
+	// Operators may commit and roll back during soak; empty means the
+	// approvers. Compared as canonical identities, like the approvers.
+	Operators []string `json:"operators,omitempty"`
+	// RequireRunDigest refuses approvals that carry no run digest or one
+	// that differs from the move's.
+	RequireRunDigest bool `json:"require_run_digest,omitempty"`
 }
 
 // Block is one step, final_sync or check inside cutover.
@@ -120,6 +134,9 @@ type Block struct {
 	// Checks only.
 	Retries  int           `json:"retries,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
+	// Secrets names the sensitive plan variables Run and Undo refer to as
+	// ${UMZUG_SECRET_<name>}; the worker supplies their values.
+	Secrets []string `json:"secrets,omitempty"`
 }
 
 // Signal payloads (DESIGN.md §4). JSON names are what the Web UI sends.
@@ -127,6 +144,8 @@ type ApproveSignal struct {
 	Approver   string `json:"approver"`
 	Comment    string `json:"comment,omitempty"`
 	PlanSHA256 string `json:"plan_sha256,omitempty"`
+	// RunDigest is the run digest the approver reviewed (`umzug plan`).
+	RunDigest string `json:"run_digest,omitempty"`
 }
 
 type RejectSignal struct {
@@ -164,6 +183,7 @@ type SignalRecord struct {
 	Reason     string    `json:"reason,omitempty"` // why refused
 	Via        string    `json:"via"`              // "signal" or "update"
 	PlanSHA256 string    `json:"plan_sha256,omitempty"`
+	RunDigest  string    `json:"run_digest,omitempty"`
 }
 
 // StepRecord is one command that ran (step, undo or check attempt).
@@ -195,14 +215,21 @@ type Status struct {
 	ApprovalsNeeded  int        `json:"approvals_needed"`            // still needed
 	PendingApprovers []string   `json:"pending_approvers,omitempty"` // who may still approve
 	ApprovalDeadline *time.Time `json:"approval_deadline,omitempty"`
-	Window           *Window    `json:"window,omitempty"`
-	WindowNote       string     `json:"window_note,omitempty"`
-	SoakUntil        *time.Time `json:"soak_until,omitempty"`
+	// RunDigest is the move's run digest; approvals may be bound to it.
+	RunDigest string `json:"run_digest,omitempty"`
+	// Voided lists approvals a reschedule voided ("a.meier by c.yilmaz").
+	Voided     []string   `json:"voided,omitempty"`
+	Window     *Window    `json:"window,omitempty"`
+	WindowNote string     `json:"window_note,omitempty"`
+	SoakUntil  *time.Time `json:"soak_until,omitempty"`
 	// Records.
 	Signals   []SignalRecord              `json:"signals,omitempty"`
 	Steps     []StepRecord                `json:"steps,omitempty"`
 	Copies    []activities.CopyResult     `json:"copies,omitempty"`
 	Preflight *activities.PreflightResult `json:"preflight,omitempty"`
+	// Refusals lists, per copy set and phase, what a copy left out: counts
+	// per kind, accepted or not, and the first paths (see CopyRefusals).
+	Refusals []CopyRefusals `json:"refusals,omitempty"`
 	// Rollback.
 	Undone          []string `json:"undone,omitempty"`
 	ManualAttention []string `json:"manual_attention,omitempty"`

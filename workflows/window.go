@@ -10,17 +10,30 @@ import (
 	"github.com/umzug-dev/umzug/activities"
 )
 
+// windowOutcome is how waiting for the window ended.
+type windowOutcome int
+
+const (
+	windowUsable windowOutcome = iota // the cutover may start now
+	windowEnded                       // the move ended (rejected, expired, failed)
+	windowVoided                      // a reschedule voided the approvals
+)
+
 // awaitWindow holds an approved move until it may start inside its window
 // and the predicted cutover fits in what is left of it. Waiting for the
 // window to open does not expire (the approval was given); a window that
 // is too short or over waits for a reschedule, a reject, or the approval
 // timeout. Reschedule and reject are accepted throughout: the phase is
-// still awaiting_approval.
-func (m *move) awaitWindow(ctx workflow.Context) bool {
+// still awaiting_approval. A reschedule that voided the approvals sends
+// the move back to the quorum.
+func (m *move) awaitWindow(ctx workflow.Context) windowOutcome {
 	for {
+		if m.quorumLost() {
+			return windowVoided
+		}
 		w := m.st.Window
 		if w == nil {
-			return true
+			return windowUsable
 		}
 		gen := m.reschedules
 		changed := func() bool { return m.rejected != nil || m.reschedules != gen }
@@ -32,11 +45,11 @@ func (m *move) awaitWindow(ctx workflow.Context) bool {
 			m.details()
 			if _, err := workflow.AwaitWithTimeout(ctx, w.NotBefore.Sub(now), changed); err != nil {
 				m.endBeforeCutover(PhaseRejected, "move cancelled while waiting for its window; nothing changed on the source")
-				return false
+				return windowEnded
 			}
 			if m.rejected != nil {
 				m.endRejected()
-				return false
+				return windowEnded
 			}
 			continue // opened, or rescheduled: look again
 		}
@@ -46,12 +59,12 @@ func (m *move) awaitWindow(ctx workflow.Context) bool {
 			predicted, breakdown, err := m.predict(ctx)
 			if err != nil {
 				m.endBeforeCutover(PhaseFailed, failedBefore(ctx, "final-sync estimate", err))
-				return false
+				return windowEnded
 			}
 			left := end.Sub(now)
 			if predicted <= left {
 				m.st.WindowNote = fmt.Sprintf("cutover predicted %s (%s), window closes in %s", dur(predicted), breakdown, dur(left))
-				return true
+				return windowUsable
 			}
 			note = fmt.Sprintf("predicted %s (%s), window closes in %s", dur(predicted), breakdown, dur(left))
 		} else {
@@ -63,13 +76,13 @@ func (m *move) awaitWindow(ctx workflow.Context) bool {
 		switch {
 		case m.rejected != nil:
 			m.endRejected()
-			return false
+			return windowEnded
 		case err != nil:
 			m.endBeforeCutover(PhaseRejected, "move cancelled while waiting for a cutover window; nothing changed on the source")
-			return false
+			return windowEnded
 		case !ok:
 			m.endBeforeCutover(PhaseExpired, fmt.Sprintf("approval timeout passed without a usable window (%s); nothing changed on the source", note))
-			return false
+			return windowEnded
 		}
 	}
 }
@@ -147,6 +160,9 @@ func (m *move) checkReschedule(p RescheduleSignal) string {
 	if p.By == "" {
 		return `reschedule needs who decides: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h"}`
 	}
+	if r := m.identityProblem(p.By); r != "" {
+		return r
+	}
 	if r := m.notInPhase(SignalReschedule, PhaseAwaitingApproval); r != "" {
 		return r
 	}
@@ -171,6 +187,7 @@ func (m *move) applyReschedule(p RescheduleSignal) {
 	m.st.Window = &Window{NotBefore: p.NotBefore, Duration: d}
 	m.st.WindowNote = fmt.Sprintf("rescheduled by %s to %s for %s", p.By, stamp(p.NotBefore), dur(d))
 	m.reschedules++
+	m.voidApprovals(p.By)
 }
 
 func stamp(t time.Time) string { return t.Format(time.RFC3339) }

@@ -63,6 +63,16 @@ the target tree equals the source tree.`,
 
 func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	began := time.Now()
+	// The Temporal ports first: a busy one means another demo or dev
+	// server, and nothing may be wiped before that is known.
+	if err := demo.CheckListen("Temporal frontend", fmt.Sprintf("127.0.0.1:%d", o.embedded.port)); err != nil {
+		return err
+	}
+	if !o.embedded.noUI {
+		if err := demo.CheckListen("Web UI", fmt.Sprintf("127.0.0.1:%d", o.embedded.uiPort)); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "umzug demo: preparing two data centers in %s …\n", o.dir)
 	env, err := demo.Setup(demo.Options{Dir: o.dir, PaderbornAddr: o.paderbornAddr, LemgoAddr: o.lemgoAddr, Scale: o.scale, Seed: 4711})
 	if err != nil {
@@ -112,6 +122,10 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 
 	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui, bar: newCopyBar(out)}
 	final, err := w.run()
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintf(out, "\nstopped by Ctrl-C; the demo server and its moves end with it\n")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -129,6 +143,8 @@ type demoWatcher struct {
 	o     demoOptions
 	ui    string
 	bar   *copyBar
+	// quorumShown is set once "quorum reached" was printed.
+	quorumShown bool
 }
 
 func (w *demoWatcher) printf(format string, args ...any) {
@@ -136,8 +152,30 @@ func (w *demoWatcher) printf(format string, args ...any) {
 	fmt.Fprintf(w.out, format, args...)
 }
 
+// errInterrupted is Ctrl-C while the move is under way: the user's choice,
+// not a failure.
+var errInterrupted = errors.New("interrupted")
+
+// printDecisions prints the decisions recorded since the last call, and
+// when the quorum is complete.
+func (w *demoWatcher) printDecisions(st *workflows.Status, shown *int) {
+	for ; *shown < len(st.Signals); *shown++ {
+		r := st.Signals[*shown]
+		verdict := "accepted"
+		if !r.Accepted {
+			verdict = "refused: " + r.Reason
+		}
+		w.printf("%s by %s (%s): %s\n", r.Name, r.Identity, r.Via, verdict)
+	}
+	if !w.quorumShown && len(st.Approvals) > 0 && st.ApprovalsNeeded == 0 {
+		w.quorumShown = true
+		w.printf("quorum reached: approved by %s\n", strings.Join(st.Approvals, ", "))
+	}
+}
+
 func (w *demoWatcher) run() (workflows.Status, error) {
 	seen := map[string]bool{}
+	shown := 0
 	for {
 		var st workflows.Status
 		v, err := w.c.QueryWorkflow(w.ctx, w.id, "", workflows.QueryStatus)
@@ -167,9 +205,12 @@ func (w *demoWatcher) run() (workflows.Status, error) {
 			}
 			return res, nil
 		}
+		if !w.o.autoApprove {
+			w.printDecisions(&st, &shown)
+		}
 		select {
 		case <-w.ctx.Done():
-			return st, errors.New("interrupted; the move stays where it was (Temporal keeps it)")
+			return st, errInterrupted
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
@@ -202,9 +243,9 @@ func (w *demoWatcher) enter(st workflows.Status) error {
 	case workflows.PhaseSoak:
 		w.printf("soak: the target runs; rollback is still possible until %s\n", fmtTime(st.SoakUntil))
 		if w.o.autoApprove {
-			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "demo-operator"}, "demo-operator")
+			w.decide(workflows.SignalCommit, workflows.CommitSignal{By: "b.schulz"}, "b.schulz")
 		} else {
-			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as YOU (or signal commit {\"by\": \"YOU\"} in the UI)\n", w.id)
+			fmt.Fprintf(w.out, "           commit now: umzug commit %s --as b.schulz (an approver; or signal commit {\"by\": \"b.schulz\"} in the UI)\n", w.id)
 		}
 	default:
 		w.printf("%s\n", st.Phase)
@@ -235,7 +276,8 @@ func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
 	fmt.Fprintln(w.out, "    (once per approver; the UI answers \"Workflow signaled.\" either way: whether it counted")
 	fmt.Fprintln(w.out, "     shows in the User Metadata tab's Current Details and in `umzug status`; an approval")
 	fmt.Fprintln(w.out, "     as the starter is refused and recorded)")
-	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  (no umzug on PATH? `go install ./cmd/umzug` once, or use `go run ./cmd/umzug`)\n\n")
 }
 
 func firstOr(s []string, def string) string {
@@ -279,15 +321,9 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	}
 	fmt.Fprintf(w.out, "  moved %d files, %s; after the final sync %d files verified by %s; %s from start to %s\n",
 		files, humanBytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
-	if st.Phase != workflows.PhaseCommitted {
-		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
-	}
-	sum, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded})
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
-		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
+	outcome := w.checkOutcome(st, env)
+	// The audit report is written whatever the outcome: a rolled-back
+	// move is exactly what an auditor wants to read.
 	auditDir := filepath.Join(env.Dir, "audit")
 	rep, replayErr, err := writeAudit(w.ctx, w.c, w.id, auditDir)
 	if err != nil {
@@ -297,10 +333,29 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	if replayErr != nil {
 		return &exitError{code: 1, err: replayErr}
 	}
-	if !w.o.autoApprove {
-		fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
-		<-w.ctx.Done()
+	if w.o.autoApprove {
+		return outcome
 	}
+	if outcome != nil {
+		fmt.Fprintf(w.out, "  %v\n", outcome)
+	}
+	fmt.Fprintln(w.out, "The server and Web UI keep running so you can look at the history; Ctrl-C stops.")
+	<-w.ctx.Done()
+	return nil
+}
+
+// checkOutcome is nil when the move committed and the target tree equals
+// the source tree; otherwise it says what is wrong (exit 1 unattended).
+func (w *demoWatcher) checkOutcome(st workflows.Status, env *demo.Env) error {
+	if st.Phase != workflows.PhaseCommitted {
+		return &exitError{code: 1, err: fmt.Errorf("the move ended %s: %s", st.Phase, st.Error)}
+	}
+	sum, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
+		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
 	return nil
 }
 

@@ -18,12 +18,17 @@ func newDevCmd() *cobra.Command {
 		Long: `dev runs a single-process Temporal server on SQLite, the Temporal Web UI
 and an umzug worker. With --db the state survives restarts: running moves
 carry on where they were. Without it, the database lives in memory.
-Ctrl-C stops everything.`,
+The worker reads sensitive plan variables from its environment
+(UMZUG_SECRET_<name>) or --secrets-file. Ctrl-C stops everything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			st, err := startStack(ctx, o, nil)
+			acts, err := workerActivities(o.secretsFile)
+			if err != nil {
+				return err
+			}
+			st, err := startStack(ctx, o, acts)
 			if err != nil {
 				return err
 			}
@@ -46,6 +51,7 @@ Ctrl-C stops everything.`,
 		},
 	}
 	addEmbeddedFlags(cmd, &o)
+	addSecretsFileFlag(cmd, &o.secretsFile)
 	return cmd
 }
 

@@ -120,7 +120,8 @@ const financeID = "umzug/finance/finance"
 // approvers and an auditor walk through with the CLI.
 func TestMoveApprovedCommittedAudited(t *testing.T) {
 	e := startE2E(t)
-	code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...)
+	planArgs := e.planArgs() // window_start=now: the same values for run and approve
+	code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, planArgs...)...)
 	if code != 0 || !strings.Contains(out, financeID) {
 		t.Fatalf("run: exit %d, output %q", code, out)
 	}
@@ -135,7 +136,19 @@ func TestMoveApprovedCommittedAudited(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "four-eyes") {
 		t.Fatalf("starter approval: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, _ := cli(t, "approve", financeID, "--as", "b.schulz", "--comment", "CHG-4711 reviewed"); code != 0 {
+	// Identities are canonical: A.MEIER is the starter too.
+	if code, _, errOut := cli(t, "approve", financeID, "--as", " A.MEIER "); code != 1 || !strings.Contains(errOut, "four-eyes") {
+		t.Fatalf("starter approval in capitals: exit %d, stderr %q", code, errOut)
+	}
+	// An approval computed from other variable values is refused, and
+	// recorded: the run digest differs.
+	other := append([]string{"approve", financeID, "--as", "b.schulz", "--plan"}, planArgs...)
+	other = append(other, "--var", "window_start=2030-01-05T18:00:00+01:00")
+	if code, _, errOut := cli(t, other...); code != 1 || !strings.Contains(errOut, "approval is for run digest") {
+		t.Fatalf("approval for other values: exit %d, stderr %q", code, errOut)
+	}
+	bound := append([]string{"approve", financeID, "--as", "b.schulz", "--comment", "CHG-4711 reviewed", "--plan"}, planArgs...)
+	if code, out, _ := cli(t, bound...); code != 0 || !strings.Contains(out, "binding the approval to run digest") {
 		t.Fatalf("b.schulz approval: exit %d", code)
 	}
 	if st := e.status(t, financeID); st.Phase != workflows.PhaseAwaitingApproval || st.ApprovalsNeeded != 1 {
@@ -151,10 +164,14 @@ func TestMoveApprovedCommittedAudited(t *testing.T) {
 	if got := readState(t, e.env.Lemgo); got != "running" {
 		t.Fatalf("target app after cutover: %s, want running", got)
 	}
-	if code, out, _ := cli(t, "status", financeID); code != 0 || !strings.Contains(out, "soak") {
+	if code, out, _ := cli(t, "status", financeID); code != 0 || !strings.Contains(out, "soak") || !strings.Contains(out, "run digest  "+e.status(t, financeID).RunDigest) {
 		t.Fatalf("status: exit %d %q", code, out)
 	}
-	if code, _, _ := cli(t, "commit", financeID, "--as", "ops.on.call"); code != 0 {
+	// Only the plan's operators (here: its approvers) commit.
+	if code, _, errOut := cli(t, "commit", financeID, "--as", "nobody"); code != 1 || !strings.Contains(errOut, "nobody may not commit finance") {
+		t.Fatalf("commit by nobody: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := cli(t, "commit", financeID, "--as", "C.Yilmaz"); code != 0 {
 		t.Fatalf("commit: exit %d", code)
 	}
 	st := e.result(t, financeID)
@@ -184,10 +201,17 @@ func TestMoveApprovedCommittedAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"b.schulz", "CHG-4711 reviewed", "c.yilmaz", "a.meier", "four-eyes", "financectl stop", "committed", "consistent"} {
+	for _, want := range []string{"b.schulz", "CHG-4711 reviewed", "c.yilmaz", "a.meier", "four-eyes", "financectl stop", "committed", "consistent",
+		"Run digest", st.RunDigest, "approval is for run digest", "nobody may not commit finance",
+		// in the server's history: the refused update completed with the reason as its failure
+		"| update | commit | nobody@umzug-cli | `{\"by\":\"nobody\"}` | failed: nobody may not commit finance",
+		`failed: four-eyes: " A.MEIER " is the same identity as a.meier, who started this move`} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("audit report lacks %q", want)
 		}
+	}
+	if strings.Contains(string(report), workflows.SignalRefusedUpdate) {
+		t.Error("a refusal was recorded twice (refused_update signal besides the update's own outcome)")
 	}
 	if t.Failed() {
 		t.Logf("report:\n%s", report)
@@ -299,7 +323,7 @@ func TestDevRestartCarriesOn(t *testing.T) {
 		}
 	}
 	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "ops"); code != 0 {
+	if code, _, _ := cli(t, "commit", financeID, "--as", "c.yilmaz"); code != 0 {
 		t.Fatalf("commit: exit %d", code)
 	}
 	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {

@@ -20,6 +20,8 @@ type embeddedOptions struct {
 	port   int
 	uiPort int
 	noUI   bool
+	// secretsFile is the worker's secrets file (dev only).
+	secretsFile string
 }
 
 // stack is a running embedded server, a client and a worker.

@@ -85,6 +85,7 @@ applications are still shown. Sensitive variables are never printed.`,
 type planReport struct {
 	Plan         string           `json:"plan"`
 	SHA256       string           `json:"sha256"`
+	RunDigest    string           `json:"run_digest"`
 	Variables    []planVariable   `json:"variables,omitempty"`
 	Applications []planAppReport  `json:"applications"`
 	Waves        []planWaveReport `json:"waves,omitempty"`
@@ -96,6 +97,8 @@ type planVariable struct {
 	Name      string `json:"name"`
 	Value     string `json:"value"`
 	Sensitive bool   `json:"sensitive,omitempty"`
+	// WorkerEnv is where the workers read a sensitive value from.
+	WorkerEnv string `json:"worker_env,omitempty"`
 }
 
 type planHost struct {
@@ -143,6 +146,9 @@ type planApproval struct {
 	Quorum    int      `json:"quorum"`
 	FourEyes  bool     `json:"four_eyes"`
 	Timeout   string   `json:"timeout,omitempty"`
+	// Operators may commit and roll back (the approvers when empty).
+	Operators        []string `json:"operators,omitempty"`
+	RequireRunDigest bool     `json:"require_run_digest,omitempty"`
 }
 
 type planWindow struct {
@@ -160,6 +166,9 @@ type planStep struct {
 	Timeout  string `json:"timeout,omitempty"`
 	Retries  int    `json:"retries,omitempty"`
 	Interval string `json:"interval,omitempty"`
+	// Secrets are the sensitive variables the commands refer to as
+	// ${UMZUG_SECRET_<name>}; the workers supply them.
+	Secrets []string `json:"secrets,omitempty"`
 }
 
 type planWaveReport struct {
@@ -169,12 +178,12 @@ type planWaveReport struct {
 }
 
 func buildPlanReport(p *plans.Plan) *planReport {
-	r := &planReport{Plan: p.Name, SHA256: p.SHA256}
+	r := &planReport{Plan: p.Name, SHA256: p.SHA256, RunDigest: p.RunDigest()}
 	red := p.Redact
 	for _, v := range p.Variables {
 		pv := planVariable{Name: v.Name, Value: red(v.Value), Sensitive: v.Sensitive}
 		if v.Sensitive {
-			pv.Value = "(sensitive)"
+			pv.Value, pv.WorkerEnv = "(sensitive)", v.SecretEnv()
 		}
 		r.Variables = append(r.Variables, pv)
 	}
@@ -201,7 +210,8 @@ func buildPlanReport(p *plans.Plan) *planReport {
 		if co := app.Cutover; co != nil {
 			ar.HasCutover = true
 			if ap := co.Approval; ap != nil {
-				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes}
+				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes,
+					Operators: ap.Operators, RequireRunDigest: ap.RequireRunDigest}
 				if ap.Timeout > 0 {
 					ar.Approval.Timeout = shortDuration(ap.Timeout)
 				}
@@ -210,7 +220,8 @@ func buildPlanReport(p *plans.Plan) *planReport {
 				ar.Window = &planWindow{NotBefore: w.NotBefore, Duration: shortDuration(w.Duration)}
 			}
 			for _, b := range co.Blocks {
-				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo), Retries: b.Retries}
+				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo),
+					Retries: b.Retries, Secrets: b.Secrets}
 				switch b.On {
 				case "source":
 					st.Host = app.Source.Name
@@ -311,9 +322,14 @@ func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j 
 
 func printPlanReport(w io.Writer, r *planReport) {
 	fmt.Fprintf(w, "plan %s (sha256 %s)\n", r.Plan, r.SHA256)
+	fmt.Fprintf(w, "run digest %s (files and these variable values; umzug approve --plan … --var … binds to it)\n", r.RunDigest)
 	if len(r.Variables) > 0 {
 		fmt.Fprintln(w, "variables:")
 		for _, v := range r.Variables {
+			if v.Sensitive {
+				fmt.Fprintf(w, "  %s = (sensitive: the workers read %s)\n", v.Name, v.WorkerEnv)
+				continue
+			}
 			fmt.Fprintf(w, "  %s = %s\n", v.Name, v.Value)
 		}
 	}
@@ -392,7 +408,15 @@ func printPlanReport(w io.Writer, r *planReport) {
 				if ap.Timeout != "" {
 					rule += "; expires after " + ap.Timeout
 				}
+				if ap.RequireRunDigest {
+					rule += "; approvals must carry the run digest"
+				}
 				fmt.Fprintf(w, "  approval: %s\n", rule)
+				ops := "the approvers"
+				if len(ap.Operators) > 0 {
+					ops = strings.Join(ap.Operators, ", ")
+				}
+				fmt.Fprintf(w, "  commit and rollback during soak: %s\n", ops)
 			} else {
 				fmt.Fprintln(w, "  approval: none (rehearsal)")
 			}
@@ -414,6 +438,7 @@ func printPlanReport(w io.Writer, r *planReport) {
 					if s.Timeout != "" {
 						fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
 					}
+					printStepSecrets(w, s.Secrets)
 				case plans.KindCheck:
 					extra := fmt.Sprintf("%d retries", s.Retries)
 					if s.Interval != "" {
@@ -423,6 +448,7 @@ func printPlanReport(w io.Writer, r *planReport) {
 						extra += ", timeout " + s.Timeout
 					}
 					fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", i+1, s.Name, s.On, s.Host, s.Run, extra)
+					printStepSecrets(w, s.Secrets)
 				}
 			}
 		}
@@ -483,4 +509,11 @@ func shortDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// printStepSecrets names the values a step's commands get from the worker.
+func printStepSecrets(w io.Writer, names []string) {
+	if len(names) > 0 {
+		fmt.Fprintf(w, "         secrets from the worker: %s\n", strings.Join(names, ", "))
+	}
 }

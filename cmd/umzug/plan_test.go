@@ -74,7 +74,7 @@ application "app" {
   source = host.h1
   target = host.h2
   copy "c" {
-    from = "/srv/${var.token}"
+    from = "/srv/app"
     to   = "/srv/app"
   }
   cutover {
@@ -91,29 +91,64 @@ application "app" {
 }
 `
 
+// TestPlanNeverPrintsSensitiveValues: the commands show the reference the
+// worker fills in, never the value, even a value that is a shell payload.
 func TestPlanNeverPrintsSensitiveValues(t *testing.T) {
-	const secret = "hunter2-very-secret"
+	const secret = "hunter2'; touch /tmp/pwned; echo '"
 	f := filepath.Join(t.TempDir(), "secret.hcl")
 	os.WriteFile(f, []byte(secretPlan), 0o644)
 	for _, args := range [][]string{
 		{"plan", "--offline", f, "--var", "token=" + secret},
 		{"plan", "--offline", "--json", f, "--var", "token=" + secret},
 		{"plan", f, "--var", "token=" + secret}, // online: errors name paths
+		{"plan", "--offline", f},                // the value may be left to the workers
 	} {
 		code, out, errOut := umzugCLI(t, args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
 		}
-		if strings.Contains(out+errOut, secret) {
+		if strings.Contains(out+errOut, "hunter2") || strings.Contains(out+errOut, "pwned") {
 			t.Fatalf("%v printed the secret:\n%s%s", args, out, errOut)
 		}
-		if !strings.Contains(out, "(sensitive)") {
-			t.Errorf("%v: no (sensitive) placeholder:\n%s", args, out)
+		if !strings.Contains(out, "notify --token=${UMZUG_SECRET_token}") {
+			t.Errorf("%v: the command does not show the reference:\n%s", args, out)
+		}
+		if args[2] != "--json" && !strings.Contains(out, "token = (sensitive: the workers read UMZUG_SECRET_token)") {
+			t.Errorf("%v: the variable line does not say where the value comes from:\n%s", args, out)
 		}
 		// Online, the unreachable source is an error line, not a crash.
-		if args[1] == f && !strings.Contains(out, "ERROR   cannot measure on the hosts: copy c: scan h1:/srv/(sensitive) and h2:/srv/app: ") {
+		if args[1] == f && !strings.Contains(out, "ERROR   cannot measure on the hosts: copy c: scan h1:/srv/app and h2:/srv/app: ") {
 			t.Errorf("no per-application error line for the unreachable host:\n%s", out)
 		}
+	}
+}
+
+// TestSensitiveOutsideCommandsRefused: a sensitive variable in a copy path
+// would reach history, so validate refuses it and says where.
+func TestSensitiveOutsideCommandsRefused(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "secret.hcl")
+	src := strings.Replace(secretPlan, `from = "/srv/app"`, `from = "/srv/${var.token}"`, 1)
+	os.WriteFile(f, []byte(src), 0o644)
+	code, _, errOut := umzugCLI(t, "validate", f, "--var", "token=hunter2-secret")
+	if code != 1 || !strings.Contains(errOut, f+":25:12:") ||
+		!strings.Contains(errOut, "sensitive variable token can only be used in step, undo and check commands") {
+		t.Fatalf("exit %d, want 1 and the position:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "hunter2") {
+		t.Fatalf("the message shows the value:\n%s", errOut)
+	}
+}
+
+// TestLiteralSecretRefusedByValidate: a password written into a command
+// would be kept in history; validate refuses it and says what to do.
+func TestLiteralSecretRefusedByValidate(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "literal.hcl")
+	src := strings.Replace(secretPlan, `run  = "notify --token=${var.token}"`, `run  = "PGPASSWORD=hunter2 psql -c 'select 1'"`, 1)
+	os.WriteFile(f, []byte(src), 0o644)
+	code, _, errOut := umzugCLI(t, "validate", f)
+	if code != 1 || !strings.Contains(errOut, f+":34:14:") || !strings.Contains(errOut, "Literal secret in command") ||
+		!strings.Contains(errOut, "PGPASSWORD=… has a value written in the plan") || !strings.Contains(errOut, "sensitive = true") {
+		t.Fatalf("exit %d, want 1 with the position and the fix:\n%s", code, errOut)
 	}
 }
 
@@ -230,5 +265,34 @@ func TestPlanOnlineAgainstDemoHosts(t *testing.T) {
 	after, _ := os.ReadDir(env.Lemgo.Root)
 	if len(after) != len(before) {
 		t.Errorf("plan wrote on the target: %d entries before, %d after", len(before), len(after))
+	}
+}
+
+// `umzug plan` shows the run digest, which follows the variable values
+// where the plan SHA-256 does not.
+func TestPlanShowsRunDigest(t *testing.T) {
+	digest := func(args ...string) (sha, run string) {
+		t.Helper()
+		code, out, errOut := umzugCLI(t, append([]string{"plan", "--offline", "../../examples/finance.hcl"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(l, "plan finance (sha256 "); ok {
+				sha = strings.TrimSuffix(v, ")")
+			}
+			if v, ok := strings.CutPrefix(l, "run digest "); ok {
+				run, _, _ = strings.Cut(v, " ")
+			}
+		}
+		if len(sha) != 64 || len(run) != 64 {
+			t.Fatalf("no sha256/run digest in:\n%s", out)
+		}
+		return sha, run
+	}
+	sha1, run1 := digest()
+	sha2, run2 := digest("--var", "window_start=2026-12-01T09:00:00Z")
+	if sha1 != sha2 || run1 == run2 {
+		t.Fatalf("sha256 %s/%s, run digest %s/%s: want same sha, different run digest", sha1, sha2, run1, run2)
 	}
 }

@@ -29,7 +29,11 @@ TEMPORAL_ADDRESS. Workflow IDs are stable (umzug/<plan>/<application>), so
 running the same plan twice never starts a move twice.
 
 Without --app or --wave it starts every wave of the plan, and every
-application that is in no wave as a move of its own.`,
+application that is in no wave as a move of its own.
+
+Sensitive variables never travel with the move: a value given here (--var,
+--var-file, UMZUG_VAR_<name>) is only validated; the workers read the value
+from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := loadPlan(cmd, args, &vf)
@@ -61,6 +65,7 @@ application that is in no wave as a move of its own.`,
 				return err
 			}
 			fmt.Fprintf(out, "plan %s sha256 %s, started by %s\n", p.Name, p.SHA256, as)
+			printSecretNotes(out, p)
 			if !wait {
 				return nil
 			}

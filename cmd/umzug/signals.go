@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -26,7 +27,7 @@ func init() {
 // workflow's validator can refuse it at once with the reason.
 func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) error {
 	ctx := cmd.Context()
-	c, err := dialFromEnv(ctx, identity+"@umzug-cli")
+	c, err := dialFromEnv(ctx, strings.TrimSpace(identity)+"@umzug-cli")
 	if err != nil {
 		return err
 	}
@@ -37,6 +38,11 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 	case errors.As(err, &notFound):
 		return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
 	case err != nil:
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.Type() == workflows.RefusedErrorType {
+			// The reason alone; the workflow recorded it.
+			return &exitError{code: 1, err: fmt.Errorf("%s of %s refused (recorded in its history): %s", name, id, app.Message())}
+		}
 		return &exitError{code: 1, err: fmt.Errorf("%s of %s refused: %w", name, id, err)}
 	}
 	out := cmd.OutOrStdout()
@@ -47,11 +53,13 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 	return nil
 }
 
-// decide sends one decision as an Update and waits for its outcome. A
-// refusal is also signalled as refused_update: Temporal keeps no trace of a
-// validator's refusal, and the audit must show it. The workflow only
-// records that signal; it never acts on it. The CLI and the demo both
-// decide through here.
+// decide sends one decision as an Update and waits for its outcome. The
+// workflow records every decision it handles, refused ones too, and a
+// refusal comes back as a Refused application error with the reason. A
+// refusal of another kind (the validator of a worker built before every
+// refusal was recorded) is signalled as refused_update, which the workflow
+// only records, so the audit shows it either way. The CLI and the demo
+// both decide through here.
 func decide(ctx context.Context, c client.Client, id, name string, arg any, identity string) (workflows.Status, error) {
 	var st workflows.Status
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -65,11 +73,11 @@ func decide(ctx context.Context, c client.Client, id, name string, arg any, iden
 		return st, err
 	}
 	if err == nil {
-		// A validator's refusal arrives here, as the update's outcome.
 		err = h.Get(ctx, &st)
 	}
-	if err == nil {
-		return st, nil
+	var app *temporal.ApplicationError
+	if err == nil || (errors.As(err, &app) && app.Type() == workflows.RefusedErrorType) {
+		return st, err // recorded by the workflow
 	}
 	rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
 	switch a := arg.(type) {
@@ -88,48 +96,57 @@ func decide(ctx context.Context, c client.Client, id, name string, arg any, iden
 	return st, err
 }
 
-// planDigest computes the SHA-256 an approval is bound to from the plan
-// files the approver reviewed; "" when none was given.
-func planDigest(cmd *cobra.Command, paths []string) (string, error) {
+// reviewed computes what an approval is bound to from the plan the
+// approver reviewed: the plan SHA-256 (files) and the run digest (files
+// and the variable values given with --var, --var-file, UMZUG_VAR_*).
+// Both are "" when no plan was given.
+func reviewed(cmd *cobra.Command, paths []string, vf *varFlags) (planSHA, runDigest string, err error) {
 	if len(paths) == 0 {
-		return "", nil
+		return "", "", nil
 	}
-	// The digest covers the files as read, whatever their variables: an
-	// approver binds to the text reviewed, not to one evaluation of it.
-	p, diags := plans.Load(paths, plans.LoadOptions{})
-	if p == nil {
-		return "", &exitError{code: 1, err: fmt.Errorf("plan %v cannot be read: %s", paths, diags.Error())}
+	p, err := loadPlan(cmd, paths, vf)
+	if err != nil {
+		return "", "", err
 	}
-	return p.SHA256, nil
+	return p.SHA256, p.RunDigest(), nil
 }
 
 func newApproveCmd() *cobra.Command {
 	var as, comment string
 	var planFiles []string
+	var vf varFlags
 	cmd := &cobra.Command{
-		Use:   "approve ID --as USER [--comment TEXT] [--plan FILE]",
+		Use:   "approve ID --as USER [--comment TEXT] [--plan FILE [--var NAME=VALUE …]]",
 		Short: "Approve a move's cutover (the Web UI's approve signal, checked at once)",
 		Long: `approve records USER's approval of the move ID. It is refused, with the
 reason, when USER is not a listed approver, started the move (four-eyes),
-has approved already, or the move is not awaiting approval. With --plan the
-approval is bound to that plan file's SHA-256 and refused if the move runs
-a different plan.`,
+has approved already, or the move is not awaiting approval; identities are
+compared trimmed, case-folded and Unicode-normalized. With --plan the
+approval is bound to that plan's SHA-256 and to its run digest, computed
+from the plan files and the variable values given here (--var, --var-file,
+UMZUG_VAR_*): it is refused if the move runs other files or other values.
+A plan with require_run_digest = true refuses approvals without --plan.
+Refusals are recorded in the move's history either way.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if as == "" {
 				return fmt.Errorf("approve needs --as USER: the approver's identity as listed in the plan")
 			}
-			digest, err := planDigest(cmd, planFiles)
+			sha, run, err := reviewed(cmd, planFiles, &vf)
 			if err != nil {
 				return err
 			}
+			if run != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "binding the approval to run digest %s\n", run)
+			}
 			return sendUpdate(cmd, args[0], workflows.SignalApprove,
-				workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: digest}, as)
+				workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: sha, RunDigest: run}, as)
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
 	cmd.Flags().StringVar(&comment, "comment", "", "comment, e.g. the change number")
-	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed; binds the approval to their SHA-256")
+	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed; binds the approval to their SHA-256 and the run digest")
+	vf.register(cmd)
 	return cmd
 }
 
@@ -144,7 +161,7 @@ func newRejectCmd() *cobra.Command {
 			if as == "" {
 				return fmt.Errorf("reject needs --as USER: a listed approver")
 			}
-			digest, err := planDigest(cmd, planFiles)
+			digest, _, err := reviewed(cmd, planFiles, nil)
 			if err != nil {
 				return err
 			}

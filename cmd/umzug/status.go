@@ -127,6 +127,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)
 	fmt.Fprintf(w, "from → to   %s → %s\n", st.Source, st.Target)
 	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
+	printDecisionBinding(w, st)
 	for _, p := range progress {
 		pct := 0.0
 		if p.BytesTotal > 0 {
@@ -162,6 +163,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 		fmt.Fprintf(w, "copy        %s %s: %d files, %s; copied %d files (%s), verified %d by %s\n",
 			cr.Set, cr.Phase, cr.Files, humanBytes(cr.Bytes), cr.CopiedFiles, humanBytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
 	}
+	printRefusals(w, st.Refusals)
 	for _, s := range st.Steps {
 		fmt.Fprintf(w, "%-11s %s on %s (%s): exit %d\n", s.Kind, s.Name, s.Host, s.Command, s.ExitCode)
 	}

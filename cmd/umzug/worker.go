@@ -16,24 +16,32 @@ import (
 func init() { register(newWorkerCmd) }
 
 func newWorkerCmd() *cobra.Command {
-	var queue string
+	var queue, secretsFile string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker against an existing Temporal cluster",
 		Long: `worker serves umzug workflows and activities for the cluster at
 TEMPORAL_ADDRESS (default 127.0.0.1:7233), namespace TEMPORAL_NAMESPACE.
 With --queue SITE it runs only the activities for hosts in data centers whose
-worker_queue is SITE; start it inside that site's network.`,
+worker_queue is SITE; start it inside that site's network.
+
+Sensitive plan variables never travel through Temporal: the worker reads
+their values from its environment (UMZUG_SECRET_<name>) or from
+--secrets-file, and hands them to the remote commands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			acts, err := workerActivities(secretsFile)
+			if err != nil {
+				return err
+			}
 			c, err := dialFromEnv(ctx, "umzug-worker@"+hostname())
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			o := workers.Options{TaskQueue: queue}
+			o := workers.Options{TaskQueue: queue, Activities: acts}
 			if queue != workflows.DefaultTaskQueue {
 				o.ActivitiesOnly = true
 			}
@@ -44,6 +52,7 @@ worker_queue is SITE; start it inside that site's network.`,
 		},
 	}
 	cmd.Flags().StringVar(&queue, "queue", workflows.DefaultTaskQueue, "task queue to serve (a datacenter's worker_queue)")
+	addSecretsFileFlag(cmd, &secretsFile)
 	return cmd
 }
 

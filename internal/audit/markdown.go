@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/umzug-dev/umzug/workflows"
 )
 
 func ts(t time.Time) string {
@@ -31,6 +33,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| Workflow | %s (%s), run %s |\n", cell(r.WorkflowID), cell(r.WorkflowType), cell(r.RunID))
 	fmt.Fprintf(&b, "| Plan | %s |\n", cell(r.PlanName))
 	fmt.Fprintf(&b, "| Plan SHA-256 | `%s` |\n", r.PlanSHA256)
+	if r.RunDigest != "" {
+		fmt.Fprintf(&b, "| Run digest (files and variable values) | `%s` |\n", r.RunDigest)
+	}
 	if r.Application != "" {
 		fmt.Fprintf(&b, "| Application | %s |\n", cell(r.Application))
 		fmt.Fprintf(&b, "| Source | %s |\n| Target | %s |\n", cell(r.Source), cell(r.Target))
@@ -59,13 +64,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Decisions) == 0 {
 		b.WriteString("No signal was received.\n\n")
 	} else {
-		b.WriteString("| time | signal | identity | comment | via | decision | plan SHA-256 given |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| time | signal | identity | comment | via | decision | plan SHA-256 given | run digest given |\n|---|---|---|---|---|---|---|---|\n")
 		for _, d := range r.Decisions {
 			verdict := "accepted"
 			if !d.Accepted {
 				verdict = "refused: " + d.Reason
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", ts(d.At), d.Name, cell(d.Identity), cell(d.Comment), d.Via, cell(verdict), cell(d.PlanSHA256))
+			if d.Name == workflows.RecordApprovalsVoided {
+				verdict = "approvals voided"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", ts(d.At), d.Name, cell(d.Identity), cell(d.Comment), d.Via,
+				cell(verdict), cell(d.PlanSHA256), cell(d.RunDigest))
 		}
 		b.WriteString("\n")
 	}
@@ -97,6 +106,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s (%s) | `%s` | %s |\n", ts(start), cell(c.Purpose), cell(c.Host), cell(c.Address), strings.ReplaceAll(c.Command, "|", `\|`), cell(exit))
 		}
 		b.WriteString("\n")
+		r.writeAttempts(&b)
 	}
 
 	b.WriteString("## Copies and verification\n\n")
@@ -111,6 +121,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\nEach manifest lives on the target host; `sha256sum` of it must equal the digest above.\n\n")
 	}
+
+	writeRefusals(&b, r.Refusals)
 
 	if len(r.Undone) > 0 || len(r.Attention) > 0 {
 		b.WriteString("## Rollback\n\n")

@@ -26,9 +26,11 @@ type Report struct {
 	StartedBy     string `json:"started_by"`
 	PlanName      string `json:"plan_name"`
 	PlanSHA256    string `json:"plan_sha256"`
-	Application   string `json:"application,omitempty"`
-	Source        string `json:"source,omitempty"`
-	Target        string `json:"target,omitempty"`
+	// RunDigest covers the plan files and the resolved variable values.
+	RunDigest   string `json:"run_digest,omitempty"`
+	Application string `json:"application,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Target      string `json:"target,omitempty"`
 
 	// Received lists every signal and update as the server recorded it,
 	// with the sender's client identity.
@@ -38,7 +40,10 @@ type Report struct {
 	Decisions []workflows.SignalRecord `json:"decisions,omitempty"`
 	Commands  []Command                `json:"commands"`
 	Copies    []activities.CopyResult  `json:"copies"`
-	Phases    []workflows.PhaseChange  `json:"phases,omitempty"`
+	// Refusals lists per copy set and phase what a copy left out, by kind,
+	// and whether the plan accepted it (from the workflow's records).
+	Refusals []workflows.CopyRefusals `json:"refusals,omitempty"`
+	Phases   []workflows.PhaseChange  `json:"phases,omitempty"`
 
 	Closed     bool      `json:"closed"`
 	CloseState string    `json:"close_state,omitempty"` // Temporal's: completed, failed, ...
@@ -74,6 +79,9 @@ type Command struct {
 	Started   time.Time `json:"started,omitempty"`
 	Finished  time.Time `json:"finished,omitempty"`
 	Failure   string    `json:"failure,omitempty"`
+	// Attempts lists every activity attempt with host, start, end and
+	// exit status (see attempts.go).
+	Attempts []Attempt `json:"attempts,omitempty"`
 }
 
 var dc = converter.GetDefaultDataConverter()
@@ -118,7 +126,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 				var in workflows.MoveInput
 				if decode(a.GetInput(), &in) {
 					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
-					r.Application = in.Application
+					r.Application, r.RunDigest = in.Application, in.RunDigest
 					r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)
 					r.Target = fmt.Sprintf("%s (%s, %s)", in.Target.Name, in.Target.Address, in.Target.Datacenter)
 				}
@@ -168,6 +176,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 					code := res.ExitCode
 					r.Commands[i].ExitCode = &code
 					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
+					r.Commands[i].Attempts = attemptsOf(res)
 				}
 			case activities.NameCopyTree:
 				var res activities.CopyResult
@@ -179,6 +188,10 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 			a := ev.GetActivityTaskFailedEventAttributes()
 			if i, ok := commands[a.GetScheduledEventId()]; ok {
 				r.Commands[i].Failure = a.GetFailure().GetMessage()
+				if res, ok := failedCommandResult(a); ok {
+					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
+					r.Commands[i].Attempts = attemptsOf(res)
+				}
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 			a := ev.GetActivityTaskTimedOutEventAttributes()
@@ -218,6 +231,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
 	r.Decisions = st.Signals
 	r.Phases = st.Phases
+	r.Refusals = st.Refusals
 	r.Undone = st.Undone
 	r.Attention = st.ManualAttention
 	if st.Error != "" {

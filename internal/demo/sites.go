@@ -52,6 +52,8 @@ type Env struct {
 	Vars map[string]string
 	// Data is what was generated on the source.
 	Data DataStats
+	// release drops the directory lock taken by Setup.
+	release func()
 	// Excluded are the source paths (relative to the data root) that the
 	// plan's excludes leave behind, for tree comparison.
 	Excluded []string
@@ -70,7 +72,20 @@ func Setup(o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Fail on a busy lock or port before touching any file, so a second
+	// demo never wipes a running one.
+	release, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range []struct{ what, addr string }{{"Paderborn SSH", o.PaderbornAddr}, {"Lemgo SSH", o.LemgoAddr}} {
+		if err := CheckListen(a.what, a.addr); err != nil {
+			release()
+			return nil, err
+		}
+	}
 	if err := prepareDir(dir); err != nil {
+		release()
 		return nil, err
 	}
 	keys := filepath.Join(dir, "keys")
@@ -78,7 +93,7 @@ func Setup(o Options) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo client key: %w", err)
 	}
-	e := &Env{Dir: dir}
+	e := &Env{Dir: dir, release: release}
 	var lines []string
 	for _, s := range []struct {
 		name, addr string
@@ -188,11 +203,16 @@ func makeWritable(dir string) error {
 	})
 }
 
-// Close stops both servers; the files stay for inspection.
+// Close stops both servers and releases the directory; the files stay
+// for inspection.
 func (e *Env) Close() {
 	for _, s := range []*Site{e.Paderborn, e.Lemgo} {
 		if s != nil && s.Server != nil {
 			s.Server.Close()
 		}
+	}
+	if e.release != nil {
+		e.release()
+		e.release = nil
 	}
 }

@@ -57,6 +57,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			Delete:               c.Delete,
 			BandwidthBytesPerSec: c.Bandwidth,
 			Concurrency:          c.Concurrency,
+			AcceptRefusals:       c.AcceptRefusals,
 		})
 	}
 	if co := app.Cutover; co != nil {
@@ -72,6 +73,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			in.Cutover.Blocks = append(in.Cutover.Blocks, workflows.Block{
 				Kind: b.Kind, Name: b.Name, On: b.On, Run: b.Run, Undo: b.Undo,
 				Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval,
+				Secrets: b.Secrets,
 			})
 		}
 	}

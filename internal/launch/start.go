@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/umzug-dev/umzug/internal/identity"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -49,7 +50,11 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 	if o.StartedBy == "" {
 		return nil, errors.New("no identity to start the move as; pass --as USER (four-eyes compares approvers with it)")
 	}
+	if _, err := identity.Canonical(o.StartedBy); err != nil {
+		return nil, fmt.Errorf("cannot start as %q: %w (four-eyes compares approvers with it)", o.StartedBy, err)
+	}
 	sa := hasSearchAttributes(ctx, c, o.Namespace)
+	digest := p.RunDigest()
 
 	type job struct {
 		id, kind, name string
@@ -61,6 +66,7 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 	moveJob := func(app *plans.Application) job {
 		in := MoveInput(p, app, o.StartedBy)
 		in.SearchAttributes = sa
+		BindDecisions(&in, app, digest)
 		j := job{id: workflows.MoveID(p.Name, app.Name), kind: "move", name: app.Name, input: in, wf: workflows.MoveWorkflow}
 		if sa {
 			j.attrs = temporal.NewSearchAttributes(
@@ -79,6 +85,7 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 		for _, app := range w.Applications {
 			mi := MoveInput(p, app, o.StartedBy)
 			mi.SearchAttributes = sa
+			BindDecisions(&mi, app, digest)
 			in.Moves = append(in.Moves, mi)
 		}
 		j := job{id: workflows.WaveID(p.Name, w.Name), kind: "wave", name: w.Name, input: in, wf: workflows.WaveWorkflow}
@@ -133,7 +140,10 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
 			TypedSearchAttributes:                    j.attrs,
-			StaticSummary:                            fmt.Sprintf("%s %s of plan %s (sha256 %.12s), started by %s", j.kind, j.name, p.Name, p.SHA256, o.StartedBy),
+			// The memo shows in the Web UI and `temporal workflow describe`.
+			Memo: map[string]any{"plan_sha256": p.SHA256, "run_digest": digest},
+			StaticSummary: fmt.Sprintf("%s %s of plan %s (sha256 %.12s, run digest %.12s), started by %s",
+				j.kind, j.name, p.Name, p.SHA256, digest, o.StartedBy),
 		}
 		run, err := c.ExecuteWorkflow(ctx, opts, j.wf, j.input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -147,6 +157,20 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 		}
 	}
 	return out, nil
+}
+
+// BindDecisions adds the decision rules and the run digest to a move's
+// input: who may commit and roll back, whether approvals must carry the
+// run digest, and the digest itself (plans.Plan.RunDigest), which the
+// workflow compares with the one an approval carries.
+func BindDecisions(in *workflows.MoveInput, app *plans.Application, runDigest string) {
+	in.RunDigest = runDigest
+	if app.Cutover == nil || app.Cutover.Approval == nil || in.Cutover.Approval == nil {
+		return
+	}
+	a := app.Cutover.Approval
+	in.Cutover.Approval.Operators = a.Operators
+	in.Cutover.Approval.RequireRunDigest = a.RequireRunDigest
 }
 
 // hasSearchAttributes reports whether the umzug search attributes exist on

@@ -25,6 +25,10 @@ type Options struct {
 	Dir string
 	// AuthorizedKeyFile is a public key file (.pub) allowed to log in.
 	AuthorizedKeyFile string
+	// User is the account tests log in as; empty means whoever runs the
+	// tests. Another user needs read access to Dir (authorized_keys is
+	// then written world-readable: it holds only a public key).
+	User string
 }
 
 // Server is a running sshd.
@@ -85,8 +89,15 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authorized key: %w", err)
 	}
+	login, authMode := u.Username, os.FileMode(0o600)
+	if o.User != "" && o.User != u.Username {
+		login, authMode = o.User, 0o644
+	}
 	authFile := filepath.Join(o.Dir, "authorized_keys")
-	if err := os.WriteFile(authFile, authorized, 0o600); err != nil {
+	if err := os.WriteFile(authFile, authorized, authMode); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(authFile, authMode); err != nil {
 		return nil, err
 	}
 	port, err := freePort()
@@ -111,7 +122,7 @@ MaxSessions 64
 MaxStartups 64:30:128
 Subsystem sftp %s
 LogLevel ERROR
-`, port, hostKey, filepath.Join(o.Dir, "sshd.pid"), authFile, u.Username, sftpServer)
+`, port, hostKey, filepath.Join(o.Dir, "sshd.pid"), authFile, login, sftpServer)
 	confFile := filepath.Join(o.Dir, "sshd_config")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		return nil, err
@@ -133,7 +144,7 @@ LogLevel ERROR
 		return nil, fmt.Errorf("start %s: %w", Binary, err)
 	}
 	s := &Server{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, User: u.Username,
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, User: login,
 		HostKeyPub: fields[0] + " " + fields[1], cmd: cmd, log: logFile, done: make(chan error, 1),
 	}
 	go func() { s.done <- cmd.Wait(); lf.Close() }()

@@ -1,0 +1,112 @@
+//go:build interop
+
+package activities
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/realsshd"
+)
+
+const interopUser = realsshd.CIUser
+
+// unprivilegedUser returns the uid and gid of interopUser, creating the account
+// when running as root, or skips with the reason.
+func unprivilegedUser(t *testing.T) (int, int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("needs root to give %s a tree it cannot fully read", realsshd.CIUser)
+	}
+	uid, gid, err := realsshd.EnsureUser(realsshd.CIUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uid, gid
+}
+
+// TestCopyTreeInteropNonRootUnreadable copies, as a non-root SSH user
+// against real OpenSSH, a tree holding a directory and a file that user
+// cannot read: the copy must fail and name both, not succeed without them.
+func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
+	if err := realsshd.Available(); err != nil {
+		t.Fatal(err)
+	}
+	uid, gid := unprivilegedUser(t)
+	base, err := os.MkdirTemp("", "umzug-interop-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(base, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	sshd := filepath.Join(base, "sshd")
+	if err := os.Mkdir(sshd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := realsshd.Start(realsshd.Options{Dir: sshd, AuthorizedKeyFile: key + ".pub", User: interopUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	kh := filepath.Join(base, "known_hosts")
+	if err := os.WriteFile(kh, []byte(s.KnownHostsLine()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := Host{Name: "old-dc", Address: s.Addr, User: interopUser, IdentityFile: key, KnownHosts: kh}
+
+	src, dst := filepath.Join(base, "src", "payroll"), filepath.Join(base, "dst", "payroll")
+	mt := time.Unix(1700000000, 0)
+	writeFile(t, filepath.Join(src, "2025", "nov.csv"), []byte("nov"), 0o644, mt)
+	writeFile(t, filepath.Join(src, "payroll-2026", "dec.csv"), []byte("dec"), 0o644, mt)
+	writeFile(t, filepath.Join(src, "bonus.csv"), []byte("bonus"), 0o600, mt)
+	for _, d := range []string{filepath.Join(base, "src"), src, filepath.Join(src, "2025")} {
+		os.Chmod(d, 0o755)
+	}
+	if err := os.Chmod(filepath.Join(src, "payroll-2026"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Dir(dst), uid, gid); err != nil {
+		t.Fatal(err)
+	}
+
+	a := &Activities{}
+	in := CopyInput{MoveID: "umzug/interop/payroll", Phase: PhaseSeed, Source: host, Target: host,
+		Set: CopySet{Name: "payroll", From: src, To: dst, Verify: VerifySHA256}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = a.CopyTree(ctx, in)
+	res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"payroll-2026" (unreadable`, `"bonus.csv" (unreadable`, `accept_refusals = ["unreadable"]`)
+	if res.RefusedByKind[RefusalUnreadable] != 2 {
+		t.Errorf("refused by kind %v, want 2 unreadable", res.RefusedByKind)
+	}
+	// Everything readable was copied, and no entry was refused as changed:
+	// real paths and listings agree on a tree that holds still.
+	if b, err := os.ReadFile(filepath.Join(dst, "2025", "nov.csv")); err != nil || string(b) != "nov" {
+		t.Errorf("readable file: %q %v", b, err)
+	}
+	if res.RefusedByKind[RefusalChanged] != 0 {
+		t.Errorf("refused as changed on a still tree: %+v", res.RefusalList)
+	}
+
+	// Accepted explicitly, the copy succeeds and lists what it left out.
+	in.Set.AcceptRefusals = []string{RefusalUnreadable}
+	res, err = a.CopyTree(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, res, "payroll-2026", RefusalUnreadable, true)
+	wantRefusal(t, res, "bonus.csv", RefusalUnreadable, true)
+}

@@ -1,0 +1,147 @@
+//go:build interop
+
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/treecmp"
+)
+
+// realFixture is a copy fixture whose two hosts are real OpenSSH daemons
+// on loopback (sftp-server reports ENOSPC as SSH_FX_FAILURE).
+func realFixture(t *testing.T) *copyFixture {
+	t.Helper()
+	if err := realsshd.Available(); err != nil {
+		t.Fatal(err) // the interop lane must not pass without sshd
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	var lines []string
+	var srv [2]*realsshd.Server
+	for i, name := range []string{"src", "dst"} {
+		d := filepath.Join(dir, "sshd-"+name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: key + ".pub"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		srv[i] = s
+		lines = append(lines, s.KnownHostsLine())
+	}
+	kh := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(kh, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := func(name string, s *realsshd.Server) Host {
+		return Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: key, KnownHosts: kh}
+	}
+	f := &copyFixture{
+		a:   &Activities{},
+		src: host("fin_pb", srv[0]), dst: host("fin_lg", srv[1]),
+		dir: dir, srcRoot: filepath.Join(dir, "src", "data"), dstRoot: filepath.Join(dir, "dst", "data"),
+	}
+	for _, d := range []string{f.srcRoot, filepath.Dir(f.dstRoot)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// Out of bytes, out of inodes and a read-only file system on a real
+// OpenSSH target fail the copy at once, non-retryably, naming the cause.
+func TestInteropFullTargetIsPermanent(t *testing.T) {
+	t.Run("bytes", func(t *testing.T) {
+		f := realFixture(t)
+		mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
+		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
+		testHooks.beforeCopy = func(string) {
+			os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 1500<<10), 0o644)
+		}
+		defer func() { testHooks.beforeCopy = nil }()
+		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		wantPermanent(t, err, ErrTypeNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
+	})
+	t.Run("inodes", func(t *testing.T) {
+		f := realFixture(t)
+		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
+		for i := range 100 {
+			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
+		}
+		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		wantPermanent(t, err, ErrTypeNoInodes, "target fin_lg is out of inodes")
+	})
+	t.Run("read-only", func(t *testing.T) {
+		f := realFixture(t)
+		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,ro")
+		writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
+		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+		wantPermanent(t, err, ErrTypeReadOnly, "read-only file system")
+	})
+}
+
+// A host key that changed between phases fails the copy, a command and
+// a preflight at once.
+func TestInteropHostKeyChangedIsPermanent(t *testing.T) {
+	f := realFixture(t)
+	buildTree(t, f.srcRoot)
+	f.copy(t, f.input(CopySet{}))
+	// The target is "reinstalled": it gets a new host key.
+	d := filepath.Join(f.dir, "sshd-dst")
+	key := filepath.Join(d, "ssh_host_ed25519_key")
+	os.Remove(key)
+	os.Remove(key + ".pub")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	// sshd re-executes for each connection and so offers the new key;
+	// known_hosts still pins the old one.
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg", "host key CHANGED")
+	_, err = f.a.RunCommand(context.Background(), CommandInput{Host: f.dst, Command: "true", Purpose: "check"})
+	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg")
+}
+
+// A big file interrupted mid-way resumes on OpenSSH hosts from its last
+// verified chunk (dd and sha256sum on each host).
+func TestInteropResumesPartialFile(t *testing.T) {
+	f := realFixture(t)
+	const size = 41<<20 + 7
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(21, size), 0o600, time.Unix(1700000000, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= 20<<20 {
+			once.Do(cancel)
+		}
+	}
+	f.a.CopyTree(ctx, f.input(CopySet{}))
+	faultHooks.afterWrite = nil
+	if len(listPartial(t, f.dstRoot)) != 1 {
+		t.Fatal("no partial file after the interruption")
+	}
+	res := f.copy(t, f.input(CopySet{}))
+	t.Logf("resumed %d bytes, re-sent %d", res.ResumedBytes, res.ResentBytes)
+	if res.ResumedBytes < 18<<20 || res.ResentBytes > chunkSize {
+		t.Errorf("resumed %d re-sent %d; want >= %d kept and <= one chunk (%d) sent again", res.ResumedBytes, res.ResentBytes, 18<<20, chunkSize)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

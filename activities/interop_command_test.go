@@ -1,0 +1,139 @@
+//go:build interop
+
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/realsshd"
+)
+
+// NonRootUser is the account the interop lane runs commands as besides
+// root; CI creates it (useradd -m umzugci) when it runs as root.
+const NonRootUser = realsshd.CIUser
+
+// realHost starts OpenSSH's sshd for login (empty: the current user) and
+// returns the host and a work directory that user can write.
+func realHost(t *testing.T, login string) (Host, string) {
+	t.Helper()
+	if err := realsshd.Available(); err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.MkdirTemp("", "umzug-interop-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755)
+	work := filepath.Join(base, "work")
+	os.Mkdir(work, 0o755)
+	if login != "" {
+		u, err := user.Lookup(login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(work, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sshdDir := filepath.Join(base, "sshd")
+	os.Mkdir(sshdDir, 0o755)
+	key := filepath.Join(base, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	s, err := realsshd.Start(realsshd.Options{Dir: sshdDir, AuthorizedKeyFile: key + ".pub", User: login})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sshd log: %s", s.Log())
+		}
+		s.Close()
+	})
+	kh := filepath.Join(base, "known_hosts")
+	os.WriteFile(kh, []byte(s.KnownHostsLine()+"\n"), 0o600)
+	return Host{Name: "real_" + s.User, Address: s.Addr, User: s.User, IdentityFile: key, KnownHosts: kh}, work
+}
+
+// nonRootUser makes sure the non-root account exists and can log in with
+// a key (root only).
+func nonRootUser(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("the interop lane runs as root so it can test both root and %s", NonRootUser)
+	}
+	if _, _, err := realsshd.EnsureUser(NonRootUser); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// OpenSSH refuses SSH signal requests from root sessions; the timeout must
+// still end the whole process group, as root and as another user.
+func TestInteropCommandTimeoutEndsGroup(t *testing.T) {
+	nonRootUser(t)
+	for _, login := range []string{"", NonRootUser} {
+		t.Run("user="+map[bool]string{true: "root", false: login}[login == ""], func(t *testing.T) {
+			h, work := realHost(t, login)
+			assertTimeoutEndsGroup(t, &Activities{}, h, work)
+		})
+	}
+}
+
+// A retry against real sshd takes over the running command.
+func TestInteropCommandRetryTakesOver(t *testing.T) {
+	nonRootUser(t)
+	for _, login := range []string{"", NonRootUser} {
+		t.Run("user="+map[bool]string{true: "root", false: login}[login == ""], func(t *testing.T) {
+			h, work := realHost(t, login)
+			a := &Activities{RemoteStateDir: filepath.Join(work, "state")}
+			counter, release := filepath.Join(work, "counter"), filepath.Join(work, "release")
+			in := CommandInput{Host: h, Purpose: "step stop_app", Timeout: time.Minute,
+				Command: fmt.Sprintf("echo ran >> %s; while [ ! -f %s ]; do sleep 0.1; done", ShellQuote(counter), ShellQuote(release))}
+			key := attemptKey{Dir: "wf/5-step", Attempt: 1}
+			ctx1, stop := context.WithCancel(context.WithValue(context.Background(), leaveRunningKey{}, true))
+			errc := make(chan error, 1)
+			go func() { _, err := a.runCommand(ctx1, in, key); errc <- err }()
+			waitForFile(t, counter)
+			stop()
+			<-errc
+			key.Attempt = 2
+			done := make(chan CommandResult, 1)
+			go func() {
+				r, err := a.runCommand(context.Background(), in, key)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- r
+			}()
+			os.WriteFile(release, nil, 0o666)
+			res := <-done
+			if n := lines(t, counter); n != 1 || res.ExitCode != 0 || len(res.Attempts) != 2 || !res.Attempts[1].TakenOver {
+				t.Fatalf("ran %d times; result %+v", n, res)
+			}
+		})
+	}
+}
+
+// Secrets reach the remote shell on stdin through real sshd.
+func TestInteropCommandSecretOverStdin(t *testing.T) {
+	nonRootUser(t)
+	t.Setenv("UMZUG_SECRET_db_password", testSecret)
+	for _, login := range []string{"", NonRootUser} {
+		t.Run("user="+map[bool]string{true: "root", false: login}[login == ""], func(t *testing.T) {
+			h, work := realHost(t, login)
+			assertSecretHandoff(t, &Activities{RemoteStateDir: filepath.Join(work, "state")}, h, work)
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+func TestManifestStateDirIsNotFollowedThroughSymlinks(t *testing.T) {
+	for _, which := range []string{".umzug", ".umzug/umzug_test_finance"} {
+		t.Run(which, func(t *testing.T) {
+			f := newCopyFixture(t)
+			writeFile(t, filepath.Join(f.srcRoot, "x"), []byte("x"), 0o644, time.Unix(1700000000, 0))
+			elsewhere := filepath.Join(f.dir, "elsewhere")
+			if err := os.Mkdir(elsewhere, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(filepath.Dir(f.dstRoot), which)
+			os.MkdirAll(filepath.Dir(link), 0o755)
+			if err := os.Symlink(elsewhere, link); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) || ae.Type() != ErrTypeCopyRefused || !ae.NonRetryable() ||
+				!strings.Contains(err.Error(), link+" on fin_lg is a symlink") {
+				t.Fatalf("want non-retryable %s naming the symlinked %s, got %v", ErrTypeCopyRefused, link, err)
+			}
+			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+				t.Errorf("wrote through the symlink: %v", ents)
+			}
+		})
+	}
+}
+
+func TestManifestRecordsNonUTF8NamesLosslessly(t *testing.T) {
+	f := newCopyFixture(t)
+	mt := time.Unix(1700000000, 0)
+	odd := "caf\xe9 \xff\xfe.txt" // Latin-1 and stray bytes: not UTF-8
+	writeFile(t, filepath.Join(f.srcRoot, "d\xe4ten", odd), []byte("latin-1"), 0o644, mt)
+	writeFile(t, filepath.Join(f.srcRoot, "plain.txt"), []byte("plain"), 0o644, mt)
+	if err := os.Symlink(odd, filepath.Join(f.srcRoot, "d\xe4ten", "l\xff")); err != nil {
+		t.Fatal(err)
+	}
+	res := f.copy(t, f.input(CopySet{}))
+	data, err := os.ReadFile(res.ManifestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	links := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var e manifestEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, e.name())
+		if e.Type == "symlink" {
+			links[e.name()] = e.target()
+		}
+	}
+	// The manifest names exactly what is on the target, byte for byte.
+	var onDisk []string
+	filepath.Walk(f.dstRoot, func(p string, _ os.FileInfo, err error) error {
+		if err == nil && p != f.dstRoot {
+			rel, _ := filepath.Rel(f.dstRoot, p)
+			onDisk = append(onDisk, rel)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	sort.Strings(onDisk)
+	if len(names) != 4 || len(names) != len(onDisk) {
+		t.Fatalf("manifest names %q, target holds %q", names, onDisk)
+	}
+	for i := range names {
+		if names[i] != onDisk[i] {
+			t.Errorf("manifest name %q, target entry %q", names[i], onDisk[i])
+		}
+	}
+	if got := links["d\xe4ten/l\xff"]; got != odd {
+		t.Errorf("symlink target in the manifest %q, want %q", got, odd)
+	}
+	if !bytes.Contains(data, []byte(`"path":"plain.txt","type"`)) {
+		t.Errorf("a UTF-8 name is not written plainly: %s", data)
+	}
+}

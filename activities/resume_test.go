@@ -1,0 +1,148 @@
+package activities
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/treecmp"
+)
+
+// listPartial returns the resumable partial files under root.
+func listPartial(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range listTmp(t, root) {
+		if strings.HasPrefix(filepath.Base(p), tmpPrefix+partialTag) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A copy interrupted in the middle of a big file leaves the partial file;
+// the next attempt keeps its verified prefix and sends at most one chunk
+// of it again. The result is byte-identical.
+func TestCopyTreeResumesPartialFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		conns int
+	}{{"one lane", 1}, {"two lanes", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newCopyFixture(t)
+			testHooks.conns = tc.conns
+			oldBig := bigFile
+			bigFile = 8 << 20
+			defer func() { testHooks.conns, bigFile = 0, oldBig }()
+			const size = 41<<20 + 123
+			writeFile(t, filepath.Join(f.srcRoot, "db/big.bin"), randBytes(11, size), 0o640, time.Unix(1700000000, 0))
+			writeFile(t, filepath.Join(f.srcRoot, "db/small"), []byte("s"), 0o644, time.Unix(1700000000, 0))
+
+			ctx, cancel := context.WithCancel(context.Background())
+			var once sync.Once
+			faultHooks.afterWrite = func(_ string, end int64) {
+				if end >= 20<<20 {
+					once.Do(cancel) // the worker dies mid-file
+				}
+			}
+			_, err := f.a.CopyTree(ctx, f.input(CopySet{}))
+			faultHooks.afterWrite = nil
+			if err == nil {
+				t.Fatal("interrupted copy returned no error")
+			}
+			parts := listPartial(t, f.dstRoot)
+			if len(parts) != 1 {
+				t.Fatalf("partial files after the interruption: %v", parts)
+			}
+			fi, _ := os.Stat(parts[0])
+			t.Logf("partial file holds %d of %d bytes", fi.Size(), size)
+
+			res := f.copy(t, f.input(CopySet{}))
+			t.Logf("resumed %d bytes, re-sent %d", res.ResumedBytes, res.ResentBytes)
+			if res.ResumedBytes < 18<<20 {
+				t.Errorf("resumed %d bytes; want the verified prefix (at least %d) kept", res.ResumedBytes, 18<<20)
+			}
+			if res.ResentBytes > chunkSize {
+				t.Errorf("re-sent %d bytes of the partial file; want at most one chunk (%d)", res.ResentBytes, chunkSize)
+			}
+			if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
+				t.Errorf("temporary files left: %v", tmp)
+			}
+		})
+	}
+}
+
+// A partial file whose content differs from the source (the target was
+// written to behind our back) is not trusted beyond the chunks that match.
+func TestCopyTreeResumeChecksContent(t *testing.T) {
+	f := newCopyFixture(t)
+	const size = 9<<20 + 5
+	data := randBytes(12, size)
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), data, 0o644, time.Unix(1700000000, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= 6<<20 {
+			once.Do(cancel)
+		}
+	}
+	f.a.CopyTree(ctx, f.input(CopySet{}))
+	faultHooks.afterWrite = nil
+	parts := listPartial(t, f.dstRoot)
+	if len(parts) != 1 {
+		t.Fatalf("partial files: %v", parts)
+	}
+	// Corrupt the second chunk of the partial file.
+	pf, err := os.OpenFile(parts[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf.WriteAt([]byte("garbage"), chunkSize+10)
+	pf.Close()
+	res := f.copy(t, f.input(CopySet{}))
+	if res.ResumedBytes != chunkSize {
+		t.Errorf("resumed %d bytes; want only the first chunk (%d)", res.ResumedBytes, chunkSize)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A partial file of another version of the source file (it changed since
+// the interrupted attempt) is not resumed: the walk removes it.
+func TestCopyTreeDropsStalePartial(t *testing.T) {
+	f := newCopyFixture(t)
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(13, 5<<20), 0o644, time.Unix(1700000000, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= 2<<20 {
+			once.Do(cancel)
+		}
+	}
+	f.a.CopyTree(ctx, f.input(CopySet{}))
+	faultHooks.afterWrite = nil
+	parts := listPartial(t, f.dstRoot)
+	if len(parts) != 1 {
+		t.Fatalf("partial files: %v", parts)
+	}
+	// The source file changes (new mtime) before the retry.
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(14, 5<<20), 0o644, time.Unix(1700000100, 0))
+	res := f.copy(t, f.input(CopySet{}))
+	if res.ResumedBytes != 0 {
+		t.Errorf("resumed %d bytes of a partial file of another version", res.ResumedBytes)
+	}
+	if _, err := os.Lstat(parts[0]); !os.IsNotExist(err) {
+		t.Errorf("stale partial file %s not removed: %v", parts[0], err)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

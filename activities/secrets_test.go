@@ -1,0 +1,177 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/sshserver"
+	"go.temporal.io/sdk/temporal"
+)
+
+const testSecret = `S3cr3t-'$(touch /tmp/pwned)"x` // quotes and a payload
+
+func TestResolveSecretsFromEnvAndFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secrets")
+	os.WriteFile(file, []byte("# worker secrets\n\nUMZUG_SECRET_api_token=tok-123=x\n"), 0o600)
+	t.Setenv("UMZUG_SECRET_db_password", testSecret)
+	a := &Activities{SecretsFile: file}
+	got, err := a.resolveSecrets([]string{"db_password", "api_token"})
+	if err != nil || got["db_password"] != testSecret || got["api_token"] != "tok-123=x" {
+		t.Fatalf("%q %v", got, err)
+	}
+
+	_, err = a.resolveSecrets([]string{"nope"})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != SecretMissingError || !ae.NonRetryable() {
+		t.Fatalf("missing: %v", err)
+	}
+	wantAll(t, err.Error(), "UMZUG_SECRET_nope", file)
+	t.Setenv(SecretsFileEnv, "")
+	_, err = (&Activities{}).resolveSecrets([]string{"nope"})
+	wantAll(t, fmt.Sprint(err), "UMZUG_SECRET_nope", "no secrets file", SecretsFileEnv)
+	t.Setenv(SecretsFileEnv, file)
+	if got, err := (&Activities{}).resolveSecrets([]string{"api_token"}); err != nil || got["api_token"] != "tok-123=x" {
+		t.Fatalf("file from %s: %q %v", SecretsFileEnv, got, err)
+	}
+
+	os.Chmod(file, 0o640)
+	_, err = a.resolveSecrets([]string{"api_token"})
+	wantAll(t, fmt.Sprint(err), "mode 0640", "chmod 600")
+	if strings.Contains(fmt.Sprint(err), "tok-123") {
+		t.Fatal("error shows the value")
+	}
+
+	os.Chmod(file, 0o600)
+	os.WriteFile(file, []byte("tok-secret-line-without-key\n"), 0o600)
+	_, err = a.resolveSecrets([]string{"api_token"})
+	if err == nil || strings.Contains(err.Error(), "tok-secret") {
+		t.Fatalf("malformed line: %v", err)
+	}
+}
+
+// The value reaches the remote shell over stdin: the command sees it, no
+// process's argv holds it, the records on the host do not hold it, and the
+// output tails show (sensitive) instead.
+func TestRunCommandSecretOverStdin(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	dir := t.TempDir()
+	t.Setenv("UMZUG_SECRET_db_password", testSecret)
+	a := &Activities{RemoteStateDir: filepath.Join(dir, "state")}
+	assertSecretHandoff(t, a, ts.host, dir)
+}
+
+func assertSecretHandoff(t *testing.T, a *Activities, h Host, dir string) {
+	t.Helper()
+	ready, release := filepath.Join(dir, "ready"), filepath.Join(dir, "release")
+	seen := filepath.Join(dir, "seen")
+	cmd := fmt.Sprintf(`printf %%s "${UMZUG_SECRET_db_password}" > %s; echo "pw=${UMZUG_SECRET_db_password}"; echo "err ${UMZUG_SECRET_db_password}" >&2; touch %s; while [ ! -f %s ]; do sleep 0.1; done; exit 4`,
+		ShellQuote(seen), ShellQuote(ready), ShellQuote(release))
+	type out struct {
+		res CommandResult
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, err := a.RunCommand(context.Background(), CommandInput{Host: h, Command: cmd, Purpose: "step migrate_db", Secrets: []string{"db_password"}})
+		done <- out{r, err}
+	}()
+	waitForFile(t, ready)
+	if p := argvHolding(testSecret); p != "" {
+		t.Errorf("a process has the secret in its argv: %s", p)
+	}
+	os.WriteFile(release, nil, 0o644)
+	o := <-done
+	if o.err != nil || o.res.ExitCode != 4 {
+		t.Fatalf("%+v %v", o.res, o.err)
+	}
+	if got := readFile(t, seen); got != testSecret {
+		t.Fatalf("the command saw %q", got)
+	}
+	if o.res.Stdout != "pw=(sensitive)\n" || o.res.Stderr != "err (sensitive)\n" {
+		t.Fatalf("tails %q %q", o.res.Stdout, o.res.Stderr)
+	}
+	if _, err := os.Stat("/tmp/pwned"); err == nil {
+		t.Fatal("the secret's payload ran")
+	}
+	if a.RemoteStateDir != "" {
+		assertNoSecretInRecords(t, a.RemoteStateDir)
+	}
+}
+
+// argvHolding returns the command line of a process whose argv holds s.
+func argvHolding(s string) string {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), s) {
+			return p + ": " + strings.ReplaceAll(string(b), "\x00", " ")
+		}
+	}
+	return ""
+}
+
+// assertNoSecretInRecords: the attempt records hold no value (the
+// command's own output files hold what it printed, readable by the SSH
+// user only).
+func assertNoSecretInRecords(t *testing.T, root string) {
+	t.Helper()
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || fi.Name() == "stdout" || fi.Name() == "stderr" {
+			return nil
+		}
+		if strings.Contains(readFile(t, p), testSecret) {
+			t.Errorf("%s holds the secret", p)
+		}
+		return nil
+	})
+}
+
+func TestRunCommandMissingSecretFailsBeforeRunning(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	marker := filepath.Join(t.TempDir(), "ran")
+	_, err := (&Activities{}).RunCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step x",
+		Command: "touch " + ShellQuote(marker), Secrets: []string{"absent_one"}})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != SecretMissingError || !ae.NonRetryable() {
+		t.Fatalf("%v", err)
+	}
+	wantAll(t, err.Error(), "UMZUG_SECRET_absent_one")
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("command ran without its secret")
+	}
+}
+
+// A timed-out command's error and result never show the value.
+func TestRunCommandRedactsErrors(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	t.Setenv("UMZUG_SECRET_tok", "tok-98765")
+	res, err := (&Activities{RemoteStateDir: t.TempDir()}).RunCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step x",
+		Command: `echo "$UMZUG_SECRET_tok"; sleep 5`, Timeout: 300 * time.Millisecond, Secrets: []string{"tok"}})
+	if err == nil || strings.Contains(err.Error(), "tok-98765") || strings.Contains(fmt.Sprintf("%+v", res), "tok-98765") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var ae *temporal.ApplicationError
+	var details CommandResult
+	if !errors.As(err, &ae) || ae.Details(&details) != nil || details.Stdout != "(sensitive)\n" {
+		t.Fatalf("details %+v of %v", details, err)
+	}
+}
+
+func TestTailTextNeverShowsPartOfASecret(t *testing.T) {
+	red := newRedactor(map[string]string{"a": "ABCDEFGH"})
+	// The fetched tail begins inside a secret: "EFGH" is its end.
+	got := tailText("EFGH rest ABCDEFGH end", 1000, red)
+	if strings.Contains(got, "EFGH") || !strings.Contains(got, "rest (sensitive) end") || !strings.Contains(got, "earlier bytes cut") {
+		t.Fatalf("%q", got)
+	}
+	if got := tailText("x ABCDEFGH", 10, red); got != "x (sensitive)" {
+		t.Fatalf("%q", got)
+	}
+}

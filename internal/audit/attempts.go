@@ -1,0 +1,78 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// Attempt is one activity attempt of a command as its host recorded it:
+// the attempt that ran the command, and any that took over its result
+// after a lost worker or connection (they did not run it again).
+type Attempt struct {
+	Attempt   int       `json:"attempt"`
+	Host      string    `json:"host"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished,omitempty"`
+	ExitCode  int       `json:"exit_code"`
+	TakenOver bool      `json:"taken_over,omitempty"`
+	Note      string    `json:"note,omitempty"`
+}
+
+// attemptsOf converts a result's attempt records. A result without them
+// (older histories) counts as a single attempt.
+func attemptsOf(res activities.CommandResult) []Attempt {
+	var out []Attempt
+	for _, a := range res.Attempts {
+		out = append(out, Attempt{Attempt: a.Attempt, Host: a.Host, Started: a.Started, Finished: a.Finished,
+			ExitCode: a.ExitCode, TakenOver: a.TakenOver, Note: a.Note})
+	}
+	if len(out) == 0 && !res.Started.IsZero() {
+		out = append(out, Attempt{Attempt: 1, Host: res.Host, Started: res.Started, Finished: res.Finished, ExitCode: res.ExitCode})
+	}
+	return out
+}
+
+// failedCommandResult decodes the result a failed command carries as
+// details (timeouts and lost commands keep their attempts).
+func failedCommandResult(a *historypb.ActivityTaskFailedEventAttributes) (activities.CommandResult, bool) {
+	var res activities.CommandResult
+	ok := decode(a.GetFailure().GetApplicationFailureInfo().GetDetails(), &res)
+	return res, ok
+}
+
+// writeAttempts lists every attempt of every command: host, start, end
+// and exit status, so a retried step shows each try.
+func (r *Report) writeAttempts(b *strings.Builder) {
+	n := 0
+	for _, c := range r.Commands {
+		n += len(c.Attempts)
+	}
+	if n == 0 {
+		return
+	}
+	b.WriteString("### Attempts\n\nEvery activity attempt of each command, as recorded on its host. " +
+		"An attempt that took over did not run the command again: it waited for the run an earlier attempt started.\n\n")
+	b.WriteString("| purpose | attempt | host | started | ended | exit status | |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Commands {
+		for _, a := range c.Attempts {
+			role := "ran the command"
+			if a.TakenOver {
+				role = "took over"
+			}
+			if a.Note != "" {
+				role += "; " + a.Note
+			}
+			exit := fmt.Sprint(a.ExitCode)
+			if a.ExitCode == -1 {
+				exit = "none (killed or unknown)"
+			}
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cell(c.Purpose), a.Attempt, cell(a.Host), ts(a.Started), ts(a.Finished), exit, cell(role))
+		}
+	}
+	b.WriteString("\n")
+}

@@ -1,0 +1,198 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// DetailsDecisions is how many of the latest decisions Current Details lists.
+const DetailsDecisions = 5
+
+// localTime shows a window time in the offset the plan wrote it with
+// (RFC 3339 keeps it), so "18:00 +01:00" reads as agreed.
+const localTime = "Mon 2006-01-02 15:04 -07:00"
+
+// detailsText is the markdown of the Web UI's Current Details: what an
+// approver needs to decide (window, fit, steps per host, seed result, run
+// digest, latest decisions) and, later, soak and rollback state.
+func (m *move) detailsText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase)
+	switch m.st.Phase {
+	case "", PhasePreflight, PhaseSeed:
+		if m.in.Cutover.Approval != nil {
+			b.WriteString("- approval opens after seed: approvals sent now are refused; approve when the phase is awaiting_approval\n")
+		}
+	case PhaseAwaitingApproval:
+		m.approvalLines(&b)
+		m.windowLines(&b)
+		m.stepLines(&b)
+		m.seedLines(&b)
+	case PhaseCutover:
+		m.approvalLines(&b)
+		if m.st.WindowNote != "" {
+			fmt.Fprintf(&b, "- window: %s\n", m.st.WindowNote)
+		}
+	case PhaseSoak:
+		if m.st.SoakUntil != nil {
+			fmt.Fprintf(&b, "- soak until %s (signal `commit` or `rollback`", m.st.SoakUntil.Format(time.RFC3339))
+			if r := m.in.Cutover.Approval; r != nil && m.dec.strict {
+				fmt.Fprintf(&b, "; may decide: %s", strings.Join(operators(r), ", "))
+			}
+			b.WriteString(")\n")
+		}
+	}
+	if m.st.RunDigest != "" {
+		fmt.Fprintf(&b, "- run digest: `%s` (plan sha256 `%.16s…`)\n", m.st.RunDigest, m.st.PlanSHA256)
+	}
+	m.decisionLines(&b)
+	for _, r := range m.st.Refusals {
+		verdict := "all accepted by the plan"
+		if r.Unaccepted > 0 {
+			verdict = fmt.Sprintf("**%d not accepted**", r.Unaccepted)
+		}
+		fmt.Fprintf(&b, "- refused in %s %s: %d, %s (`umzug status` lists them)\n", r.Set, r.Phase, r.Total, verdict)
+	}
+	if m.st.Error != "" {
+		fmt.Fprintf(&b, "- error: %s\n", m.st.Error)
+	}
+	for _, s := range m.st.ManualAttention {
+		fmt.Fprintf(&b, "- **manual attention:** %s\n", s)
+	}
+	return b.String()
+}
+
+func (m *move) approvalLines(b *strings.Builder) {
+	r := m.in.Cutover.Approval
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(b, "- approvals: %d of %d", len(m.st.Approvals), quorum(r))
+	if len(m.st.Approvals) > 0 {
+		fmt.Fprintf(b, " (%s)", strings.Join(m.st.Approvals, ", "))
+	}
+	if m.st.Phase == PhaseAwaitingApproval && m.st.ApprovalsNeeded > 0 {
+		fmt.Fprintf(b, "; may approve: %s", strings.Join(m.st.PendingApprovers, ", "))
+	}
+	b.WriteString("\n")
+	if r.RequireRunDigest && m.st.Phase == PhaseAwaitingApproval {
+		b.WriteString("- approvals must carry the run digest below (`umzug approve --plan FILE --var …`, or \"run_digest\" in the signal)\n")
+	}
+	if m.st.ApprovalDeadline != nil && m.st.Phase == PhaseAwaitingApproval {
+		dl := *m.st.ApprovalDeadline
+		if w := m.st.Window; w != nil {
+			dl = dl.In(w.NotBefore.Location()) // the plan's offset, like the window
+		}
+		fmt.Fprintf(b, "- approval deadline: %s\n", dl.Format(localTime))
+	}
+}
+
+// windowLines shows the window in the plan's own offset and whether the
+// cutover predicted from the plan fits; the final-sync delta is measured
+// once the quorum is in, so before that the prediction is a lower bound.
+func (m *move) windowLines(b *strings.Builder) {
+	w := m.st.Window
+	if w == nil {
+		b.WriteString("- window: none; the cutover starts once approved\n")
+		return
+	}
+	end := w.NotBefore.Add(w.Duration).In(w.NotBefore.Location())
+	fmt.Fprintf(b, "- window: %s – %s (%s)\n", w.NotBefore.Format(localTime), end.Format(localTime), dur(w.Duration))
+	least := m.predictFloor()
+	now := workflow.Now(m.dctx)
+	left := min(w.Duration, end.Sub(now))
+	fit := fmt.Sprintf("fits (%s of the window left)", dur(left))
+	switch {
+	case !now.Before(end):
+		fit = "the window has passed: reschedule it"
+	case least > left:
+		fit = fmt.Sprintf("does **not** fit the %s left: reschedule it", dur(left))
+	}
+	fmt.Fprintf(b, "- predicted cutover: at least %s (steps, checks, final sync without its delta, which is measured once approved): %s\n", dur(least), fit)
+	if m.st.WindowNote != "" {
+		fmt.Fprintf(b, "- window state: %s\n", m.st.WindowNote)
+	}
+}
+
+// predictFloor is predict without the delta scan: command estimates and
+// the fixed cost of every copy set. It runs no activity.
+func (m *move) predictFloor() time.Duration {
+	var d time.Duration
+	for _, b := range m.in.Cutover.Blocks {
+		switch b.Kind {
+		case BlockStep:
+			d += commandEstimate(b)
+		case BlockFinalSync:
+			d += time.Duration(len(m.in.Copies)) * PerSetOverhead
+		case BlockCheck:
+			n := attempts(b)
+			d += time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+		}
+	}
+	return d
+}
+
+// stepLines lists what will run, in order, and on which host.
+func (m *move) stepLines(b *strings.Builder) {
+	b.WriteString("- cutover runs:\n")
+	for i, blk := range m.in.Cutover.Blocks {
+		switch blk.Kind {
+		case BlockFinalSync:
+			var sets []string
+			for _, c := range m.in.Copies {
+				sets = append(sets, fmt.Sprintf("%s (%s → %s, verify %s)", c.Name, c.From, c.To, c.Verify))
+			}
+			fmt.Fprintf(b, "  %d. final_sync %s → %s: %s\n", i+1, m.in.Source.Name, m.in.Target.Name, strings.Join(sets, "; "))
+		case BlockCheck:
+			h := m.host(blk.On)
+			fmt.Fprintf(b, "  %d. check %s on %s %s (%s), up to %d attempt(s)\n", i+1, blk.Name, blk.On, h.Name, h.Address, attempts(blk))
+		default:
+			h := m.host(blk.On)
+			undo := "no undo"
+			if blk.Undo != "" {
+				undo = "undo on rollback"
+			}
+			fmt.Fprintf(b, "  %d. step %s on %s %s (%s), %s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo)
+		}
+	}
+}
+
+// seedLines shows what the seed copied and how it was verified.
+func (m *move) seedLines(b *strings.Builder) {
+	for _, c := range m.st.Copies {
+		if c.Phase != activities.PhaseSeed {
+			continue
+		}
+		how := c.Verify
+		if c.VerifiedBy != "" {
+			how += " by " + c.VerifiedBy
+		}
+		fmt.Fprintf(b, "- seed %s: %d files, %s; %d verified (%s); %d refused; manifest sha256 `%.16s…`\n",
+			c.Set, c.Files, humanize.IBytes(uint64(max(c.Bytes, 0))), c.Verified, how, c.Refused, c.ManifestSHA256)
+	}
+}
+
+// decisionLines lists the latest decisions, newest last.
+func (m *move) decisionLines(b *strings.Builder) {
+	recs := m.st.Signals
+	if len(recs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "- last decisions (%d in all):\n", len(recs))
+	for _, r := range recs[max(0, len(recs)-DetailsDecisions):] {
+		verdict := "accepted"
+		switch {
+		case r.Name == RecordApprovalsVoided:
+			verdict = r.Comment
+		case !r.Accepted:
+			verdict = "**refused**: " + r.Reason
+		}
+		fmt.Fprintf(b, "  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Identity, r.Via, verdict)
+	}
+}

@@ -1,0 +1,44 @@
+package workflows
+
+import (
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/umzug-dev/umzug/activities"
+)
+
+// TestCommandsCarrySecretNames: each command activity gets the names of
+// the secrets its own text refers to, so the worker can supply the values.
+func TestCommandsCarrySecretNames(t *testing.T) {
+	env, f := newEnv(t)
+	in := finance()
+	in.Cutover.Approval = nil
+	in.Cutover.Blocks = slices.Insert(in.Cutover.Blocks, 1, Block{
+		Kind: BlockStep, Name: "db", On: "target",
+		Run:     `PGPASSWORD="${UMZUG_SECRET_pg_password}" psql -c "select 1"`,
+		Undo:    `curl -H "Authorization: Bearer ${UMZUG_SECRET_api_token}" -X DELETE https://lb/fin`,
+		Secrets: []string{"api_token", "pg_password"},
+	})
+	var mu sync.Mutex
+	got := map[string][]string{}
+	f.exit = func(c activities.CommandInput) int {
+		mu.Lock()
+		got[c.Purpose] = c.Secrets
+		mu.Unlock()
+		return failHealth(c)
+	}
+	env.ExecuteWorkflow(MoveWorkflow, in)
+	if st := result(t, env); st.Phase != PhaseRolledBack {
+		t.Fatalf("phase %s", st.Phase)
+	}
+	if s := got["step db"]; !slices.Equal(s, []string{"pg_password"}) {
+		t.Errorf("step db secrets %v", s)
+	}
+	if s := got["undo db"]; !slices.Equal(s, []string{"api_token"}) {
+		t.Errorf("undo db secrets %v", s)
+	}
+	if s := got["step stop_app"]; s != nil {
+		t.Errorf("step stop_app secrets %v", s)
+	}
+}
