@@ -36,8 +36,21 @@ type Report struct {
 	// with the sender's client identity.
 	Received []Received `json:"received"`
 	// Decisions are the workflow's own records of accepting or refusing
-	// them (from its result, or its latest status for a running move).
-	Decisions []workflows.SignalRecord `json:"decisions,omitempty"`
+	// them (from its result, or its latest status for a running move),
+	// each re-checked against the approval rule.
+	Decisions []Decision `json:"decisions,omitempty"`
+	// Approval is the rule the move ran under (nil: rehearsal, no wait);
+	// ApprovalDeadline is when pending approvals expired.
+	Approval         *workflows.ApprovalRule `json:"approval_rule,omitempty"`
+	ApprovalDeadline *time.Time              `json:"approval_deadline,omitempty"`
+	// Window is the agreed window and whether the cutover kept to it.
+	Window *WindowCheck `json:"window,omitempty"`
+	// HostKeys are the fingerprints preflight verified for each host.
+	HostKeys []HostKey `json:"host_keys,omitempty"`
+	// Manifests lists every copy manifest with its digest in history.
+	Manifests []Manifest `json:"manifests,omitempty"`
+	// Wave lists a wave's moves in dependency order with their outcome.
+	Wave []WaveMove `json:"wave_moves,omitempty"`
 	Commands  []Command                `json:"commands"`
 	Copies    []activities.CopyResult  `json:"copies"`
 	// Refusals lists per copy set and phase what a copy left out, by kind,
@@ -56,6 +69,14 @@ type Report struct {
 	Events int `json:"events"`
 	// Replay is "consistent" or the replay error.
 	Replay string `json:"replay"`
+
+	// What the evidence is derived from (see evidence.go).
+	in        *workflows.MoveInput
+	wave      *workflows.WaveInput
+	signals   []workflows.SignalRecord
+	window    *workflows.Window
+	deadline  *time.Time
+	preflight *activities.PreflightResult
 }
 
 // Received is one signal or update event.
@@ -82,6 +103,8 @@ type Command struct {
 	// Attempts lists every activity attempt with host, start, end and
 	// exit status (see attempts.go).
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// OutputTail is the bounded, redacted end of a failed command's output.
+	OutputTail string `json:"output_tail,omitempty"`
 }
 
 var dc = converter.GetDefaultDataConverter()
@@ -125,6 +148,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 			case workflows.MoveWorkflow:
 				var in workflows.MoveInput
 				if decode(a.GetInput(), &in) {
+					r.in, r.Approval = &in, in.Cutover.Approval
 					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
 					r.Application, r.RunDigest = in.Application, in.RunDigest
 					r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)
@@ -133,6 +157,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 			case workflows.WaveWorkflow:
 				var in workflows.WaveInput
 				if decode(a.GetInput(), &in) {
+					r.wave = &in
 					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
 				}
 			}
@@ -177,6 +202,9 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 					r.Commands[i].ExitCode = &code
 					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
 					r.Commands[i].Attempts = attemptsOf(res)
+					if code != 0 {
+						r.Commands[i].OutputTail = outputTail(res)
+					}
 				}
 			case activities.NameCopyTree:
 				var res activities.CopyResult
@@ -191,6 +219,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 				if res, ok := failedCommandResult(a); ok {
 					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
 					r.Commands[i].Attempts = attemptsOf(res)
+					r.Commands[i].OutputTail = outputTail(res)
 				}
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
@@ -221,6 +250,8 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 	if r.WorkflowType == "" {
 		return nil, fmt.Errorf("history of %s has no start event", workflowID)
 	}
+	r.waveMoves(h)
+	r.deriveEvidence()
 	return r, nil
 }
 
@@ -229,7 +260,9 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 // status query of a running one.
 func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
-	r.Decisions = st.Signals
+	r.signals = st.Signals
+	r.window, r.deadline, r.preflight = st.Window, st.ApprovalDeadline, st.Preflight
+	r.ApprovalDeadline = st.ApprovalDeadline
 	r.Phases = st.Phases
 	r.Refusals = st.Refusals
 	r.Undone = st.Undone
@@ -237,6 +270,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	if st.Error != "" {
 		r.Error = st.Error
 	}
+	r.deriveEvidence()
 }
 
 // ApplyRunningStatus is for a move that has not closed yet.
