@@ -50,9 +50,9 @@ type Report struct {
 	// Manifests lists every copy manifest with its digest in history.
 	Manifests []Manifest `json:"manifests,omitempty"`
 	// Wave lists a wave's moves in dependency order with their outcome.
-	Wave []WaveMove `json:"wave_moves,omitempty"`
-	Commands  []Command                `json:"commands"`
-	Copies    []activities.CopyResult  `json:"copies"`
+	Wave     []WaveMove              `json:"wave_moves,omitempty"`
+	Commands []Command               `json:"commands"`
+	Copies   []activities.CopyResult `json:"copies"`
 	// Refusals lists per copy set and phase what a copy left out, by kind,
 	// and whether the plan accepted it (from the workflow's records).
 	Refusals []workflows.CopyRefusals `json:"refusals,omitempty"`
