@@ -1,0 +1,187 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// Timeline is the geometry of the report's SVG picture, in user units of
+// a fixed viewBox: the window as a band, one lane of phases, one of
+// decisions and one row per command attempt.
+type Timeline struct {
+	Width, Height float64
+	Left, Right   float64 // plot area x range
+	Band          *Rect   // the window, clipped to the plot
+	BandLabel     string
+	Phases        []Rect
+	Marks         []Mark
+	Bars          []Rect
+	Ticks         []Tick
+	Lanes         []Tick // lane labels (Y in X's place is unused)
+	Empty         bool
+}
+
+// Rect is a labelled bar; Class picks its colour in the stylesheet.
+type Rect struct {
+	X, Y, W, H float64
+	Class      string
+	Label      string
+	Title      string
+}
+
+// Mark is one decision: a symbol at a time.
+type Mark struct {
+	X, Y  float64
+	Class string // accepted, refused, operator
+	Title string
+}
+
+// Tick is a labelled position.
+type Tick struct {
+	X, Y  float64
+	Label string
+}
+
+const (
+	tlWidth   = 1000.0
+	tlLeft    = 150.0
+	tlRight   = 980.0
+	tlTop     = 28.0
+	tlRow     = 18.0
+	tlMaxRows = 40
+)
+
+// timeline lays out the report's events on one time axis.
+func (r *Report) timeline() *Timeline {
+	t := &Timeline{Width: tlWidth, Left: tlLeft, Right: tlRight}
+	from, to := r.timeRange()
+	if from.IsZero() || !to.After(from) {
+		t.Empty, t.Height = true, 40
+		return t
+	}
+	x := func(at time.Time) float64 {
+		f := float64(at.Sub(from)) / float64(to.Sub(from))
+		return tlLeft + min(max(f, 0), 1)*(tlRight-tlLeft)
+	}
+	y := tlTop
+	t.Lanes = append(t.Lanes, Tick{Y: y + 12, Label: "phases"})
+	for i, p := range r.Phases {
+		end := r.ClosedAt
+		if i+1 < len(r.Phases) {
+			end = r.Phases[i+1].At
+		}
+		if end.IsZero() {
+			end = to
+		}
+		t.Phases = append(t.Phases, Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 16, Class: "ph-" + p.Phase,
+			Label: p.Phase, Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))})
+	}
+	y += 26
+	t.Lanes = append(t.Lanes, Tick{Y: y + 8, Label: "decisions"})
+	for _, d := range r.Decisions {
+		t.Marks = append(t.Marks, Mark{X: x(d.At), Y: y + 6, Class: markClass(d),
+			Title: fmt.Sprintf("%s %s by %s: %s", ts(d.At), d.Name, visible(d.Identity), decisionVerdict(d))})
+	}
+	y += 22
+	rows := 0
+	for _, c := range r.Commands {
+		for _, a := range c.Attempts {
+			if rows == tlMaxRows {
+				break
+			}
+			end := a.Finished
+			if end.IsZero() {
+				end = a.Started
+			}
+			t.Lanes = append(t.Lanes, Tick{Y: y + 10, Label: shorten(fmt.Sprintf("%s #%d", visible(c.Purpose), a.Attempt), 24)})
+			t.Bars = append(t.Bars, Rect{X: x(a.Started), Y: y, W: max(x(end)-x(a.Started), 2), H: 12, Class: barClass(c, a),
+				Title: fmt.Sprintf("%s attempt %d on %s: %s to %s, exit %s", visible(c.Purpose), a.Attempt, visible(a.Host), ts(a.Started), ts(a.Finished), attemptExit(a.ExitCode))})
+			y += tlRow
+			rows++
+		}
+	}
+	t.Height = y + 24
+	if w := r.Window; w != nil {
+		bx, ex := x(w.NotBefore), x(w.Closes)
+		t.Band = &Rect{X: bx, Y: tlTop - 8, W: max(ex-bx, 1), H: y - tlTop + 12, Class: "window"}
+		t.BandLabel = "window " + ts(w.NotBefore) + " – " + ts(w.Closes)
+	}
+	for i := 0; i <= 4; i++ {
+		at := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
+		t.Ticks = append(t.Ticks, Tick{X: x(at), Y: y + 16, Label: at.UTC().Format("15:04:05")})
+	}
+	return t
+}
+
+// timeRange spans everything drawn; the window widens it only when that
+// keeps the events readable (at most three times their own span).
+func (r *Report) timeRange() (from, to time.Time) {
+	add := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if from.IsZero() || t.Before(from) {
+			from = t
+		}
+		if to.IsZero() || t.After(to) {
+			to = t
+		}
+	}
+	add(r.Started)
+	add(r.ClosedAt)
+	for _, p := range r.Phases {
+		add(p.At)
+	}
+	for _, d := range r.Decisions {
+		add(d.At)
+	}
+	for _, c := range r.Commands {
+		for _, a := range c.Attempts {
+			add(a.Started)
+			add(a.Finished)
+		}
+	}
+	if w := r.Window; w != nil && !from.IsZero() {
+		span := to.Sub(from)
+		if from.Sub(w.NotBefore) <= 2*span {
+			add(w.NotBefore)
+		}
+		if w.Closes.Sub(to) <= 2*span {
+			add(w.Closes)
+		}
+	}
+	pad := to.Sub(from) / 40
+	return from.Add(-pad), to.Add(pad)
+}
+
+func markClass(d Decision) string {
+	switch {
+	case !d.Accepted || d.Violation:
+		return "refused"
+	case d.Name == workflows.SignalApprove:
+		return "accepted"
+	case d.Name == workflows.SignalRollback:
+		return "rollback"
+	}
+	return "operator"
+}
+
+func barClass(c Command, a Attempt) string {
+	switch {
+	case strings.HasPrefix(c.Purpose, "undo"):
+		return "undo"
+	case a.ExitCode != 0:
+		return "failed"
+	}
+	return "ok"
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
