@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -97,9 +98,18 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 	if r.in == nil {
 		return
 	}
+	var hostErr error // one unreachable host is not dialled again
 	for i := range r.Manifests {
 		m := &r.Manifests[i]
+		if hostErr != nil {
+			m.Note = hostErr.Error()
+			continue
+		}
 		b, err := src.ReadFile(ctx, r.in.Target, m.Path)
+		var de *activities.DialError
+		if errors.As(err, &de) {
+			hostErr = err
+		}
 		if err != nil {
 			m.Note = err.Error()
 			continue

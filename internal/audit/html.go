@@ -13,6 +13,7 @@ import (
 var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(commonFuncs()).Funcs(template.FuncMap{
 	"f":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"sub": func(a, b float64) float64 { return a - b },
+	"add": func(a, b float64) float64 { return a + b },
 }).ParseFS(templateFS, "templates/report.html.tmpl"))
 
 // htmlView adds the timeline to the report for the template.

@@ -77,6 +77,7 @@ type Report struct {
 	window    *workflows.Window
 	deadline  *time.Time
 	preflight *activities.PreflightResult
+	copyEnded []time.Time // completion time of each of Copies
 }
 
 // Received is one signal or update event.
@@ -210,6 +211,7 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 				var res activities.CopyResult
 				if decode(a.GetResult(), &res) {
 					r.Copies = append(r.Copies, res)
+					r.copyEnded = append(r.copyEnded, at)
 				}
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:

@@ -39,18 +39,19 @@ type Mark struct {
 	Title string
 }
 
-// Tick is a labelled position.
+// Tick is a labelled position; Anchor is the SVG text-anchor.
 type Tick struct {
-	X, Y  float64
-	Label string
+	X, Y   float64
+	Label  string
+	Anchor string
 }
 
 const (
-	tlWidth   = 1000.0
+	tlWidth   = 720.0
 	tlLeft    = 150.0
-	tlRight   = 980.0
-	tlTop     = 28.0
-	tlRow     = 18.0
+	tlRight   = 705.0
+	tlTop     = 30.0
+	tlRow     = 17.0
 	tlMaxRows = 40
 )
 
@@ -76,16 +77,34 @@ func (r *Report) timeline() *Timeline {
 		if end.IsZero() {
 			end = to
 		}
-		t.Phases = append(t.Phases, Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 16, Class: "ph-" + p.Phase,
-			Label: p.Phase, Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))})
+		ph := Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 18, Class: "ph-" + p.Phase,
+			Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))}
+		if ph.W >= 6.5*float64(len(p.Phase)) {
+			ph.Label = p.Phase
+		}
+		t.Phases = append(t.Phases, ph)
 	}
-	y += 26
+	y += 28
 	t.Lanes = append(t.Lanes, Tick{Y: y + 8, Label: "decisions"})
 	for _, d := range r.Decisions {
-		t.Marks = append(t.Marks, Mark{X: x(d.At), Y: y + 6, Class: markClass(d),
+		mx := x(d.At)
+		if n := len(t.Marks); n > 0 && mx < t.Marks[n-1].X+9 {
+			mx = t.Marks[n-1].X + 9 // decisions in the same instant side by side
+		}
+		t.Marks = append(t.Marks, Mark{X: mx, Y: y + 6, Class: markClass(d),
 			Title: fmt.Sprintf("%s %s by %s: %s", ts(d.At), d.Name, visible(d.Identity), decisionVerdict(d))})
 	}
 	y += 22
+	for i, c := range r.Copies {
+		if i >= len(r.copyEnded) {
+			break
+		}
+		end := r.copyEnded[i]
+		t.Lanes = append(t.Lanes, Tick{Y: y + 10, Label: shorten("copy "+visible(c.Set)+" "+c.Phase, 24)})
+		t.Bars = append(t.Bars, Rect{X: x(end.Add(-c.Duration)), Y: y, W: max(x(end)-x(end.Add(-c.Duration)), 2), H: 12, Class: "copy",
+			Title: fmt.Sprintf("copy %s %s: %d files copied, %d verified, ended %s", visible(c.Set), c.Phase, c.CopiedFiles, c.Verified, ts(end))})
+		y += tlRow
+	}
 	rows := 0
 	for _, c := range r.Commands {
 		for _, a := range c.Attempts {
@@ -111,7 +130,11 @@ func (r *Report) timeline() *Timeline {
 	}
 	for i := 0; i <= 4; i++ {
 		at := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
-		t.Ticks = append(t.Ticks, Tick{X: x(at), Y: y + 16, Label: at.UTC().Format("15:04:05")})
+		anchor := map[int]string{0: "start", 4: "end"}[i]
+		if anchor == "" {
+			anchor = "middle"
+		}
+		t.Ticks = append(t.Ticks, Tick{X: x(at), Y: y + 16, Label: at.UTC().Format("15:04:05"), Anchor: anchor})
 	}
 	return t
 }
@@ -137,6 +160,11 @@ func (r *Report) timeRange() (from, to time.Time) {
 	}
 	for _, d := range r.Decisions {
 		add(d.At)
+	}
+	for i, c := range r.Copies {
+		if i < len(r.copyEnded) {
+			add(r.copyEnded[i].Add(-c.Duration))
+		}
 	}
 	for _, c := range r.Commands {
 		for _, a := range c.Attempts {
