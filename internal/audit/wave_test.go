@@ -85,4 +85,3 @@ func TestWaveBundleCoversEveryMove(t *testing.T) {
 		t.Fatalf("tampered move manifest: %+v", v)
 	}
 }
-
