@@ -14,6 +14,9 @@ var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(commonFu
 	"f":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"sub": func(a, b float64) float64 { return a - b },
 	"add": func(a, b float64) float64 { return a + b },
+	// vis shows control characters (CR as ␍, LF as ␊) that HTML would
+	// fold into spaces, so a crafted comment looks as odd as it is.
+	"vis": visible,
 }).ParseFS(templateFS, "templates/report.html.tmpl"))
 
 // htmlView adds the timeline to the report for the template.

@@ -16,10 +16,12 @@ import (
 // directory is git-ignored.
 const artifacts = "testdata/artifacts"
 
-// demoReport renders report.html of the demo's recorded move.
-func demoReport(t *testing.T) []byte {
+// demoReport renders report.html of a recorded demo move: demo_move
+// committed; demo_rollback was rolled back during soak after a refused
+// approval from mallory with CR, LF and | in her comment.
+func demoReport(t *testing.T, name string) []byte {
 	t.Helper()
-	e, err := NewEvidence("umzug/finance/finance", loadHistory(t, "testdata/demo_move.json"))
+	e, err := NewEvidence("umzug/finance/finance", loadHistory(t, "testdata/"+name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func demoReport(t *testing.T) []byte {
 
 // report.html needs nothing from the network and no script.
 func TestHTMLIsSelfContained(t *testing.T) {
-	html := string(demoReport(t))
+	html := string(demoReport(t, "demo_move"))
 	for _, bad := range []string{"<script", "<link", "<img", "@import", "url("} {
 		if strings.Contains(strings.ToLower(html), bad) {
 			t.Errorf("report.html contains %q", bad)
@@ -55,16 +57,22 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Skip("chromium is not installed (apt-get install chromium)")
 	}
-	tmp := t.TempDir()
-	page := filepath.Join(tmp, "report.html")
-	if err := os.WriteFile(page, demoReport(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	shot, _ := filepath.Abs(filepath.Join(artifacts, "demo-move.png"))
-	pdf, _ := filepath.Abs(filepath.Join(artifacts, "demo-move.pdf"))
+	for _, name := range []string{"demo_move", "demo_rollback"} {
+		t.Run(name, func(t *testing.T) { renderInChromium(t, chromium, name) })
+	}
+}
+
+func renderInChromium(t *testing.T, chromium, name string) {
+	tmp := t.TempDir()
+	page := filepath.Join(tmp, "report.html")
+	if err := os.WriteFile(page, demoReport(t, name), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot, _ := filepath.Abs(filepath.Join(artifacts, name+".png"))
+	pdf, _ := filepath.Abs(filepath.Join(artifacts, name+".pdf"))
 	os.Remove(shot)
 	os.Remove(pdf)
 	run := func(args ...string) {

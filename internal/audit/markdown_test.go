@@ -57,3 +57,29 @@ func cells(row string) int {
 	}
 	return n - 1
 }
+
+// The same in a recorded demo move: mallory's refused approval with CR,
+// LF and | in its comment is one row in each table, and its decision row
+// keeps nine cells.
+func TestRecordedMalloryCommentStaysInItsCell(t *testing.T) {
+	e, err := NewEvidence("umzug/finance/finance", loadHistory(t, "testdata/demo_rollback.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := e.Report.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.Contains(l, "mallory") {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 2 || cells(rows[0]) != 9 || cells(rows[1]) != 6 {
+		t.Fatalf("mallory rows %q", rows)
+	}
+	if !strings.Contains(rows[0], `| ok␍\| fake \| row␊\| x |`) || strings.Contains(b.String(), "\r") {
+		t.Fatalf("comment not escaped: %q", rows[0])
+	}
+}

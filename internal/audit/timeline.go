@@ -77,6 +77,9 @@ func (r *Report) timeline() *Timeline {
 		if end.IsZero() {
 			end = to
 		}
+		if i == len(r.Phases)-1 && r.Closed { // the outcome: a visible end cap
+			end = maxTime(end, p.At.Add((to.Sub(from))/60))
+		}
 		ph := Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 18, Class: "ph-" + p.Phase,
 			Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))}
 		if ph.W >= 6.5*float64(len(p.Phase)) {
@@ -212,4 +215,11 @@ func shorten(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
