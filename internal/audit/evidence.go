@@ -64,8 +64,17 @@ type Decision struct {
 func (r *Report) deriveEvidence() {
 	r.Window = r.windowCheck()
 	r.Decisions = r.Decisions[:0]
-	for _, d := range r.signals {
-		r.Decisions = append(r.Decisions, r.checkDecision(d))
+	approvals := 0 // accepted since the start or the last voiding
+	for _, s := range r.signals {
+		d := r.checkDecision(s)
+		switch {
+		case s.Name == workflows.RecordApprovalsVoided:
+			approvals = 0
+		case s.Name == workflows.SignalApprove && s.Accepted && r.Approval != nil:
+			approvals++
+			d.RuleCheck = fmt.Sprintf("approval %d of quorum %d; %s", approvals, r.Approval.Quorum, d.RuleCheck)
+		}
+		r.Decisions = append(r.Decisions, d)
 	}
 	r.HostKeys = nil
 	if r.in != nil && r.preflight != nil {

@@ -58,7 +58,7 @@ func VerifyBundle(dir string, allowed []AllowedKey) *Verdict {
 	listed := v.checkSums(dir, sums)
 	v.checkUnlisted(dir, listed)
 	for _, h := range histories(listed) {
-		v.checkHistory(dir, h, listed)
+		v.checkHistory(dir, h)
 	}
 	return v
 }
@@ -116,7 +116,7 @@ func histories(listed map[string]bool) []string {
 
 // checkHistory rebuilds the report of one history, replays it, and
 // compares the manifests in the bundle with the digests it records.
-func (v *Verdict) checkHistory(dir, name string, listed map[string]bool) {
+func (v *Verdict) checkHistory(dir, name string) {
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 	if err != nil {
 		return // already reported by checkSums
