@@ -91,8 +91,8 @@ func writeAuditBundle(ctx context.Context, c client.Client, id string, o auditOp
 	}
 	if ev.Report.WorkflowType == workflows.WaveWorkflow {
 		for _, m := range ev.Report.Wave {
-			if m.WorkflowID == "" {
-				continue
+			if m.WorkflowID == "" || strings.HasPrefix(m.Outcome, "could not start") {
+				continue // never ran: no history of its own
 			}
 			child, err := collectEvidence(ctx, c, m.WorkflowID)
 			if err != nil {
