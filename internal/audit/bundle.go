@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -49,6 +51,9 @@ func WriteBundle(dir string, e *Evidence) ([]WrittenFile, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if err := checkStale(dir, files); err != nil {
+		return nil, err
+	}
 	var out []WrittenFile
 	var sums bytes.Buffer
 	for _, n := range names {
@@ -65,6 +70,32 @@ func WriteBundle(dir string, e *Evidence) ([]WrittenFile, error) {
 	}
 	sum := sha256.Sum256(sums.Bytes())
 	return append(out, WrittenFile{Name: SumsFile, SHA256: hex.EncodeToString(sum[:])}), nil
+}
+
+// checkStale refuses to mix a new bundle with files of an older one in
+// dir, which verify would report as added; an old signature is removed
+// because the new SHA256SUMS differs.
+func checkStale(dir string, files map[string][]byte) error {
+	var stale []string
+	err := fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == SumsFile || p == SigFile {
+			return nil
+		}
+		if _, ok := files[p]; !ok {
+			stale = append(stale, p)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read audit directory %s: %w", dir, err)
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("audit directory %s holds files that are not part of this bundle (%s); remove them or choose another --out", dir, strings.Join(stale, ", "))
+	}
+	if err := os.Remove(filepath.Join(dir, SigFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove old signature: %w", err)
+	}
+	return nil
 }
 
 // files renders the evidence into name -> content under prefix.

@@ -181,3 +181,23 @@ func names(v *Verdict, file string) bool {
 	}
 	return false
 }
+
+// Writing a bundle again into the same directory replaces it (and drops
+// the old signature); files of another bundle there are refused.
+func TestBundleRewriteAndStaleFiles(t *testing.T) {
+	dir, _, _ := recordedBundle(t)
+	e, err := NewEvidence("umzug/record/finance", loadHistory(t, "../../workflows/testdata/move_approve_commit.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteBundle(dir, e); err == nil || !strings.Contains(err.Error(), "manifests/ledger-seed.jsonl") {
+		t.Fatalf("stale manifests not refused: %v", err)
+	}
+	os.RemoveAll(filepath.Join(dir, "manifests"))
+	if _, err := WriteBundle(dir, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, SigFile)); !os.IsNotExist(err) {
+		t.Fatalf("old signature kept: %v", err)
+	}
+}
