@@ -60,7 +60,7 @@ Check a bundle with 'umzug audit verify DIR --allowed-signers FILE'.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.out, "out", "", "output directory (default audit-<id>)")
-	cmd.Flags().StringVar(&o.signKey, "sign-key", "", "OpenSSH private key (unencrypted) to sign SHA256SUMS with")
+	cmd.Flags().StringVar(&o.signKey, "sign-key", "", "OpenSSH private key (unencrypted) to sign SHA256SUMS with, or its .pub to sign with the key in the SSH agent")
 	cmd.Flags().BoolVar(&o.noFetch, "no-fetch", false, "do not fetch the manifests from the target hosts")
 	cmd.AddCommand(newAuditVerifyCmd())
 	return cmd

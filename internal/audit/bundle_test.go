@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/umzug-dev/umzug/activities"
 )
@@ -199,5 +200,45 @@ func TestBundleRewriteAndStaleFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, SigFile)); !os.IsNotExist(err) {
 		t.Fatalf("old signature kept: %v", err)
+	}
+}
+
+// With a public key as --sign-key the SSH agent signs, as with
+// ssh-keygen -Y sign -f key.pub; an encrypted key file is refused with
+// that advice.
+func TestSignWithAgentKey(t *testing.T) {
+	dir, key, allowed := recordedBundle(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Skipf("ssh-agent: %v", err)
+	}
+	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", key)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	os.Remove(filepath.Join(dir, SigFile))
+	if _, err := SignBundle(dir, key+".pub"); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := LoadAllowedSigners(allowed)
+	if v := VerifyBundle(dir, keys); !v.OK() {
+		t.Fatalf("agent-signed bundle: %+v", v)
+	}
+	enc := filepath.Join(t.TempDir(), "enc")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "secret pass", "-f", enc).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	if _, err := SignBundle(dir, enc); err == nil || !strings.Contains(err.Error(), "ssh-add") {
+		t.Fatalf("encrypted key: %v", err)
 	}
 }
