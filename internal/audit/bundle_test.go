@@ -16,11 +16,11 @@ import (
 // fakeManifests serves manifests from memory, keyed by path.
 type fakeManifests map[string][]byte
 
-func (f fakeManifests) ReadFile(_ context.Context, _ activities.Host, p string) ([]byte, error) {
+func (f fakeManifests) ReadFile(_ context.Context, _ activities.Host, p string) ([]byte, string, error) {
 	if b, ok := f[p]; ok {
-		return b, nil
+		return b, "SHA256:tgt", nil
 	}
-	return nil, os.ErrNotExist
+	return nil, "", os.ErrNotExist
 }
 
 // recordedBundle writes a signed bundle of the recorded committed move
@@ -240,5 +240,31 @@ func TestSignWithAgentKey(t *testing.T) {
 	}
 	if _, err := SignBundle(dir, enc); err == nil || !strings.Contains(err.Error(), "ssh-add") {
 		t.Fatalf("encrypted key: %v", err)
+	}
+}
+
+// otherKey serves the manifests from a target whose key is not the one
+// preflight verified.
+type otherKey struct{ fakeManifests }
+
+func (o otherKey) ReadFile(ctx context.Context, h activities.Host, p string) ([]byte, string, error) {
+	b, _, err := o.fakeManifests.ReadFile(ctx, h, p)
+	return b, "SHA256:other", err
+}
+
+// The report records the key the fetch saw and says when it differs from
+// the key preflight verified.
+func TestFetchNotesChangedHostKey(t *testing.T) {
+	e, err := NewEvidence("umzug/record/finance", loadHistory(t, "../../workflows/testdata/move_approve_commit.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.FetchManifests(context.Background(), otherKey{fakeManifests{"/var/lib/umzug/seed.jsonl": []byte("test")}})
+	m := e.Report.Manifests
+	if !m[0].Fetched || !m[0].Matched || m[0].HostKey != "SHA256:other" || !strings.Contains(m[0].Note, "target host key is now SHA256:other, preflight verified SHA256:tgt") {
+		t.Fatalf("seed manifest %+v", m[0])
+	}
+	if m[1].Fetched || m[1].Note == "" {
+		t.Fatalf("missing manifest %+v", m[1])
 	}
 }

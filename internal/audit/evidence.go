@@ -31,6 +31,8 @@ type HostKey struct {
 	Host        string `json:"host"`
 	Address     string `json:"address"`
 	Fingerprint string `json:"fingerprint"`
+	// KnownHosts is the file every connection checked the key against.
+	KnownHosts string `json:"known_hosts"`
 }
 
 // Manifest is one copy manifest: where it lives on the target, its
@@ -44,9 +46,11 @@ type Manifest struct {
 	Entries int64  `json:"entries"`
 	Fetched bool   `json:"fetched"`
 	Matched bool   `json:"matched"`
-	// File is the manifest's path inside the bundle.
-	File string `json:"file,omitempty"`
-	Note string `json:"note,omitempty"`
+	// File is the manifest's path inside the bundle; HostKey is the
+	// target's key fingerprint the fetch verified.
+	File    string `json:"file,omitempty"`
+	HostKey string `json:"host_key,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Decision is the workflow's record of a signal or update and how it met
@@ -79,8 +83,8 @@ func (r *Report) deriveEvidence() {
 	r.HostKeys = nil
 	if r.in != nil && r.preflight != nil {
 		r.HostKeys = []HostKey{
-			{Role: "source", Host: r.in.Source.Name, Address: r.in.Source.Address, Fingerprint: r.preflight.SourceFingerprint},
-			{Role: "target", Host: r.in.Target.Name, Address: r.in.Target.Address, Fingerprint: r.preflight.TargetFingerprint},
+			{Role: "source", Host: r.in.Source.Name, Address: r.in.Source.Address, Fingerprint: r.preflight.SourceFingerprint, KnownHosts: r.in.Source.KnownHosts},
+			{Role: "target", Host: r.in.Target.Name, Address: r.in.Target.Address, Fingerprint: r.preflight.TargetFingerprint, KnownHosts: r.in.Target.KnownHosts},
 		}
 	}
 	old := map[string]Manifest{}
@@ -94,7 +98,7 @@ func (r *Report) deriveEvidence() {
 		}
 		m := Manifest{Set: c.Set, Phase: c.Phase, Path: c.ManifestPath, SHA256: c.ManifestSHA256, Entries: c.ManifestEntries}
 		if o, ok := old[c.ManifestPath]; ok {
-			m.Fetched, m.Matched, m.File, m.Note = o.Fetched, o.Matched, o.File, o.Note
+			m.Fetched, m.Matched, m.File, m.HostKey, m.Note = o.Fetched, o.Matched, o.File, o.HostKey, o.Note
 		}
 		r.Manifests = append(r.Manifests, m)
 	}

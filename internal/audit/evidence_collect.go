@@ -41,9 +41,10 @@ func NewEvidence(id string, h *historypb.History) (*Evidence, error) {
 	return e, nil
 }
 
-// ManifestSource reads a manifest file from a host.
+// ManifestSource reads a manifest file from a host; it also returns the
+// fingerprint of the host key it verified ("" when not over SSH).
 type ManifestSource interface {
-	ReadFile(ctx context.Context, h activities.Host, path string) ([]byte, error)
+	ReadFile(ctx context.Context, h activities.Host, path string) (data []byte, fingerprint string, err error)
 }
 
 // maxManifest bounds what is read of one manifest (a JSON line per entry).
@@ -57,33 +58,33 @@ type SSHManifests struct {
 }
 
 // ReadFile implements ManifestSource.
-func (s SSHManifests) ReadFile(ctx context.Context, h activities.Host, p string) ([]byte, error) {
+func (s SSHManifests) ReadFile(ctx context.Context, h activities.Host, p string) ([]byte, string, error) {
 	d := s.Dialer
 	if d == nil {
 		d = activities.DefaultDialer{}
 	}
 	conn, err := d.Dial(ctx, h)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer conn.Close()
 	sc, err := conn.SFTP()
 	if err != nil {
-		return nil, fmt.Errorf("open SFTP to %s: %w", h.Name, err)
+		return nil, "", fmt.Errorf("open SFTP to %s: %w", h.Name, err)
 	}
 	f, err := sc.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("open %s on %s: %w", p, h.Name, err)
+		return nil, "", fmt.Errorf("open %s on %s: %w", p, h.Name, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s on %s: %w", p, h.Name, err)
+		return nil, "", fmt.Errorf("read %s on %s: %w", p, h.Name, err)
 	}
 	if len(b) > maxManifest {
-		return nil, fmt.Errorf("%s on %s is larger than %d bytes", p, h.Name, maxManifest)
+		return nil, "", fmt.Errorf("%s on %s is larger than %d bytes", p, h.Name, maxManifest)
 	}
-	return b, nil
+	return b, conn.Fingerprint, nil
 }
 
 // FetchManifests reads every manifest named in the copy results from the
@@ -105,7 +106,7 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 			m.Note = hostErr.Error()
 			continue
 		}
-		b, err := src.ReadFile(ctx, r.in.Target, m.Path)
+		b, fp, err := src.ReadFile(ctx, r.in.Target, m.Path)
 		var de *activities.DialError
 		if errors.As(err, &de) {
 			hostErr = err
@@ -114,8 +115,11 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 			m.Note = err.Error()
 			continue
 		}
-		m.Fetched = true
+		m.Fetched, m.HostKey = true, fp
 		m.File = manifestFile(*m)
+		if r.preflight != nil && fp != "" && fp != r.preflight.TargetFingerprint {
+			m.Note = fmt.Sprintf("target host key is now %s, preflight verified %s", fp, r.preflight.TargetFingerprint)
+		}
 		sum := sha256.Sum256(b)
 		m.Matched = hex.EncodeToString(sum[:]) == m.SHA256
 		e.Manifests[m.File] = b
