@@ -166,6 +166,9 @@ func printBundle(w io.Writer, id, dir string, ev *audit.Evidence, files []audit.
 			} else if m.Fetched {
 				state = "fetched, DOES NOT MATCH the digest in history"
 			}
+			if m.Fetched && m.Note != "" {
+				state += "; " + m.Note
+			}
 			fmt.Fprintf(w, "  manifest %s (%s %s): %s\n", m.Path, m.Set, m.Phase, state)
 		}
 	}
