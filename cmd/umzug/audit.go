@@ -56,6 +56,9 @@ Check a bundle with 'umzug audit verify DIR --allowed-signers FILE'.`,
 			if err := replayErrors(ev); err != nil {
 				return &exitError{code: 1, err: err}
 			}
+			if bad := mismatchedManifests(ev); len(bad) > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("manifests on the target differ from the digests in history: %s", strings.Join(bad, ", "))}
+			}
 			return nil
 		},
 	}
@@ -150,6 +153,20 @@ func replayErrors(ev *audit.Evidence) error {
 		return nil
 	}
 	return fmt.Errorf("history does not replay against this build: %s", strings.Join(bad, "; "))
+}
+
+// mismatchedManifests lists fetched manifests whose digest is not the one
+// history records: the target's record changed after the copy.
+func mismatchedManifests(ev *audit.Evidence) []string {
+	var bad []string
+	for _, e := range append([]*audit.Evidence{ev}, ev.Moves...) {
+		for _, m := range e.Report.Manifests {
+			if m.Fetched && !m.Matched {
+				bad = append(bad, m.Path)
+			}
+		}
+	}
+	return bad
 }
 
 func printBundle(w io.Writer, id, dir string, ev *audit.Evidence, files []audit.WrittenFile) {
