@@ -98,4 +98,15 @@ func TestAuditSignedWaveBundle(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "FAILED moves/app/manifests/data-seed.jsonl") {
 		t.Fatalf("verify of a tampered manifest: exit %d", code)
 	}
+
+	// A manifest changed on the target after the move: the new bundle
+	// records the mismatch and audit exits 1.
+	onTarget := filepath.Join(e.env.Lemgo.Root, "srv", ".umzug", "umzug_q4_base", "data-final_sync.jsonl")
+	if err := os.WriteFile(onTarget, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, "audit", "umzug/q4/wave/q4", "--out", filepath.Join(tmp, "again"))
+	if code != 1 || !strings.Contains(out, onTarget+" (data final_sync): fetched, DOES NOT MATCH the digest in history") {
+		t.Fatalf("audit after the target's manifest changed: exit %d", code)
+	}
 }
