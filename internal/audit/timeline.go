@@ -67,64 +67,9 @@ func (r *Report) timeline() *Timeline {
 		f := float64(at.Sub(from)) / float64(to.Sub(from))
 		return tlLeft + min(max(f, 0), 1)*(tlRight-tlLeft)
 	}
-	y := tlTop
-	t.Lanes = append(t.Lanes, Tick{Y: y + 12, Label: "phases"})
-	for i, p := range r.Phases {
-		end := r.ClosedAt
-		if i+1 < len(r.Phases) {
-			end = r.Phases[i+1].At
-		}
-		if end.IsZero() {
-			end = to
-		}
-		if i == len(r.Phases)-1 && r.Closed { // the outcome: a visible end cap
-			end = maxTime(end, p.At.Add((to.Sub(from))/60))
-		}
-		ph := Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 18, Class: "ph-" + p.Phase,
-			Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))}
-		if ph.W >= 6.5*float64(len(p.Phase)) {
-			ph.Label = p.Phase
-		}
-		t.Phases = append(t.Phases, ph)
-	}
-	y += 28
-	t.Lanes = append(t.Lanes, Tick{Y: y + 8, Label: "decisions"})
-	for _, d := range r.Decisions {
-		mx := x(d.At)
-		if n := len(t.Marks); n > 0 && mx < t.Marks[n-1].X+9 {
-			mx = t.Marks[n-1].X + 9 // decisions in the same instant side by side
-		}
-		t.Marks = append(t.Marks, Mark{X: mx, Y: y + 6, Class: markClass(d),
-			Title: fmt.Sprintf("%s %s by %s: %s", ts(d.At), d.Name, visible(d.Identity), decisionVerdict(d))})
-	}
-	y += 22
-	for i, c := range r.Copies {
-		if i >= len(r.copyEnded) {
-			break
-		}
-		end := r.copyEnded[i]
-		t.Lanes = append(t.Lanes, Tick{Y: y + 10, Label: shorten("copy "+visible(c.Set)+" "+c.Phase, 24)})
-		t.Bars = append(t.Bars, Rect{X: x(end.Add(-c.Duration)), Y: y, W: max(x(end)-x(end.Add(-c.Duration)), 2), H: 12, Class: "copy",
-			Title: fmt.Sprintf("copy %s %s: %d files copied, %d verified, ended %s", visible(c.Set), c.Phase, c.CopiedFiles, c.Verified, ts(end))})
-		y += tlRow
-	}
-	rows := 0
-	for _, c := range r.Commands {
-		for _, a := range c.Attempts {
-			if rows == tlMaxRows {
-				break
-			}
-			end := a.Finished
-			if end.IsZero() {
-				end = a.Started
-			}
-			t.Lanes = append(t.Lanes, Tick{Y: y + 10, Label: shorten(fmt.Sprintf("%s #%d", visible(c.Purpose), a.Attempt), 24)})
-			t.Bars = append(t.Bars, Rect{X: x(a.Started), Y: y, W: max(x(end)-x(a.Started), 2), H: 12, Class: barClass(c, a),
-				Title: fmt.Sprintf("%s attempt %d on %s: %s to %s, exit %s", visible(c.Purpose), a.Attempt, visible(a.Host), ts(a.Started), ts(a.Finished), attemptExit(a.ExitCode))})
-			y += tlRow
-			rows++
-		}
-	}
+	y := t.phaseLane(r, x, to, tlTop)
+	y = t.decisionLane(r, x, y)
+	y = t.barLanes(r, x, y)
 	t.Height = y + 24
 	if w := r.Window; w != nil {
 		bx, ex := x(w.NotBefore), x(w.Closes)
@@ -222,4 +167,76 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// phaseLane draws one bar per phase, labelled where it fits.
+func (t *Timeline) phaseLane(r *Report, x func(time.Time) float64, to time.Time, y float64) float64 {
+	t.Lanes = append(t.Lanes, Tick{Y: y + 12, Label: "phases"})
+	from := r.Started
+	for i, p := range r.Phases {
+		end := r.ClosedAt
+		if i+1 < len(r.Phases) {
+			end = r.Phases[i+1].At
+		}
+		if end.IsZero() {
+			end = to
+		}
+		if i == len(r.Phases)-1 && r.Closed { // the outcome: a visible end cap
+			end = maxTime(end, p.At.Add(to.Sub(from)/60))
+		}
+		ph := Rect{X: x(p.At), Y: y, W: max(x(end)-x(p.At), 1.5), H: 18, Class: "ph-" + p.Phase,
+			Title: fmt.Sprintf("%s from %s", p.Phase, ts(p.At))}
+		if ph.W >= 6.5*float64(len(p.Phase)) {
+			ph.Label = p.Phase
+		}
+		t.Phases = append(t.Phases, ph)
+	}
+	return y + 28
+}
+
+// decisionLane draws one dot per decision.
+func (t *Timeline) decisionLane(r *Report, x func(time.Time) float64, y float64) float64 {
+	t.Lanes = append(t.Lanes, Tick{Y: y + 8, Label: "decisions"})
+	for _, d := range r.Decisions {
+		mx := x(d.At)
+		if n := len(t.Marks); n > 0 && mx < t.Marks[n-1].X+9 {
+			mx = t.Marks[n-1].X + 9 // decisions in the same instant side by side
+		}
+		t.Marks = append(t.Marks, Mark{X: mx, Y: y + 6, Class: markClass(d),
+			Title: fmt.Sprintf("%s %s by %s: %s", ts(d.At), d.Name, visible(d.Identity), decisionVerdict(d))})
+	}
+	return y + 22
+}
+
+// barLanes draws one row per copy and per command attempt.
+func (t *Timeline) barLanes(r *Report, x func(time.Time) float64, y float64) float64 {
+	bar := func(label string, from, to time.Time, class, title string) {
+		t.Lanes = append(t.Lanes, Tick{Y: y + 10, Label: shorten(label, 24)})
+		t.Bars = append(t.Bars, Rect{X: x(from), Y: y, W: max(x(to)-x(from), 2), H: 12, Class: class, Title: title})
+		y += tlRow
+	}
+	for i, c := range r.Copies {
+		if i >= len(r.copyEnded) {
+			break
+		}
+		end := r.copyEnded[i]
+		bar("copy "+visible(c.Set)+" "+c.Phase, end.Add(-c.Duration), end, "copy",
+			fmt.Sprintf("copy %s %s: %d files copied, %d verified, ended %s", visible(c.Set), c.Phase, c.CopiedFiles, c.Verified, ts(end)))
+	}
+	rows := 0
+	for _, c := range r.Commands {
+		for _, a := range c.Attempts {
+			if rows == tlMaxRows {
+				return y
+			}
+			end := a.Finished
+			if end.IsZero() {
+				end = a.Started
+			}
+			bar(fmt.Sprintf("%s #%d", visible(c.Purpose), a.Attempt), a.Started, end, barClass(c, a),
+				fmt.Sprintf("%s attempt %d on %s: %s to %s, exit %s", visible(c.Purpose), a.Attempt, visible(a.Host), ts(a.Started), ts(a.Finished), attemptExit(a.ExitCode)))
+			rows++
+		}
+	}
+	return y
 }
