@@ -220,8 +220,12 @@ func (t *Timeline) barLanes(r *Report, x func(time.Time) float64, y float64) flo
 			break
 		}
 		end := r.copyEnded[i]
-		bar("copy "+visible(c.Set)+" "+c.Phase, end.Add(-c.Duration), end, "copy",
-			fmt.Sprintf("copy %s %s: %d files copied, %d verified, ended %s", visible(c.Set), c.Phase, c.CopiedFiles, c.Verified, ts(end)))
+		class, label := "copy", "copy "+visible(c.Set)+" "+c.Phase
+		if c.Refused > 0 { // the copy left entries out: see Refusals
+			class, label = "copyrefused", fmt.Sprintf("%s (%d refused)", label, c.Refused)
+		}
+		bar(label, end.Add(-c.Duration), end, class,
+			fmt.Sprintf("copy %s %s: %d files copied, %d verified, %d refused, ended %s", visible(c.Set), c.Phase, c.CopiedFiles, c.Verified, c.Refused, ts(end)))
 	}
 	rows := 0
 	for _, c := range r.Commands {
