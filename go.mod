@@ -22,6 +22,8 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
+require github.com/hiddeco/sshsig v0.2.0 // indirect
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cloud.google.com/go v0.123.0 // indirect

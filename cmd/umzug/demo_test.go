@@ -79,8 +79,10 @@ func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
 		t.Fatalf("rollback exit %d", code)
 	}
 	waitOutput(t, out, "The server and Web UI keep running")
-	if _, err := os.Stat(filepath.Join(dir, "audit", "report.md")); err != nil {
-		t.Fatalf("a rolled-back demo must still write its audit report: %v", err)
+	for _, f := range []string{"report.md", "report.html", "SHA256SUMS"} {
+		if _, err := os.Stat(filepath.Join(dir, "audit", f)); err != nil {
+			t.Fatalf("a rolled-back demo must still write its audit report: %v", err)
+		}
 	}
 	select {
 	case err := <-done:

@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
@@ -43,36 +41,4 @@ func failedCommandResult(a *historypb.ActivityTaskFailedEventAttributes) (activi
 	var res activities.CommandResult
 	ok := decode(a.GetFailure().GetApplicationFailureInfo().GetDetails(), &res)
 	return res, ok
-}
-
-// writeAttempts lists every attempt of every command: host, start, end
-// and exit status, so a retried step shows each try.
-func (r *Report) writeAttempts(b *strings.Builder) {
-	n := 0
-	for _, c := range r.Commands {
-		n += len(c.Attempts)
-	}
-	if n == 0 {
-		return
-	}
-	b.WriteString("### Attempts\n\nEvery activity attempt of each command, as recorded on its host. " +
-		"An attempt that took over did not run the command again: it waited for the run an earlier attempt started.\n\n")
-	b.WriteString("| purpose | attempt | host | started | ended | exit status | |\n|---|---|---|---|---|---|---|\n")
-	for _, c := range r.Commands {
-		for _, a := range c.Attempts {
-			role := "ran the command"
-			if a.TakenOver {
-				role = "took over"
-			}
-			if a.Note != "" {
-				role += "; " + a.Note
-			}
-			exit := fmt.Sprint(a.ExitCode)
-			if a.ExitCode == -1 {
-				exit = "none (killed or unknown)"
-			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cell(c.Purpose), a.Attempt, cell(a.Host), ts(a.Started), ts(a.Finished), exit, cell(role))
-		}
-	}
-	b.WriteString("\n")
 }

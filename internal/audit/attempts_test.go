@@ -51,7 +51,7 @@ func commandHistory(t *testing.T) *historypb.History {
 	done := ev(3, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, t0.Add(76*time.Second))
 	done.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
 		ScheduledEventId: 2, Result: payloads(t, ran)}}
-	timedOut := activities.CommandResult{Host: "fin_pb", ExitCode: -1, Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second),
+	timedOut := activities.CommandResult{Host: "fin_pb", ExitCode: -1, Stderr: "draining\nlogin with password=hunter2 failed\n", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second),
 		Attempts: []activities.CommandAttempt{{Attempt: 1, Host: "fin_pb", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second), ExitCode: -1}}}
 	failed := ev(5, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, t0.Add(83*time.Second))
 	failed.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
@@ -75,13 +75,17 @@ func TestAuditListsEveryAttempt(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{
-		"| step stop_app | 1 | fin_pb | 2026-12-12 18:00:00Z | 2026-12-12 18:00:20Z | 0 | ran the command; process group 4242 |",
-		"| step stop_app | 2 | fin_pb | 2026-12-12 18:01:15Z | 2026-12-12 18:01:16Z | 0 | took over |",
-		"| step drain | 1 | fin_pb | 2026-12-12 18:01:20Z | 2026-12-12 18:01:23Z | none (killed or unknown) | ran the command |",
+		"| step stop_app | 1 | fin_pb | 2026-12-12 18:00:00Z | 2026-12-12 18:00:20Z | 20s | 0 | ran the command; process group 4242 |",
+		"| step stop_app | 2 | fin_pb | 2026-12-12 18:01:15Z | 2026-12-12 18:01:16Z | 1s | 0 | took over |",
+		"| step drain | 1 | fin_pb | 2026-12-12 18:01:20Z | 2026-12-12 18:01:23Z | 3s | none (killed or unknown) | ran the command |",
+		"    login with password=(redacted) failed",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	if strings.Contains(md, "hunter2") {
+		t.Error("report shows a password")
 	}
 	if t.Failed() {
 		t.Log(md)

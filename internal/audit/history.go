@@ -3,10 +3,13 @@ package audit
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/umzug-dev/umzug/workflows"
@@ -30,9 +33,12 @@ func Fetch(ctx context.Context, c client.Client, workflowID string) (*historypb.
 }
 
 // Replay runs the history through this build's workflow code. An error
-// means the code no longer produces the recorded decisions.
+// means the code no longer produces the recorded decisions. The
+// replayer's own log (a stack trace per mismatch) is discarded: the error
+// says what differs.
 func Replay(h *historypb.History) error {
 	r := worker.NewWorkflowReplayer()
 	workflows.Register(r)
-	return r.ReplayWorkflowHistory(nil, h)
+	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return r.ReplayWorkflowHistory(quiet, h)
 }

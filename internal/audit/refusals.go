@@ -1,45 +1,30 @@
 package audit
 
 import (
-	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/umzug-dev/umzug/workflows"
 )
 
-// writeRefusals lists what each copy left out, per kind and per path,
-// and whether the plan accepted it: a move commits only when every
-// refusal was accepted.
-func writeRefusals(b *strings.Builder, list []workflows.CopyRefusals) {
-	b.WriteString("## Refusals\n\n")
-	if len(list) == 0 {
-		b.WriteString("No copy left anything out.\n\n")
-		return
+// The Refusals section lists what each copy left out, per kind and per
+// path, and whether the plan accepted it: a move commits only when every
+// refusal was accepted. These helpers feed the templates.
+
+func sortedKinds(m map[string]int64) []string {
+	kinds := make([]string, 0, len(m))
+	for k := range m {
+		kinds = append(kinds, k)
 	}
-	b.WriteString("| set | phase | kind | count | accepted by the plan |\n|---|---|---|---|---|\n")
-	for _, r := range list {
-		kinds := make([]string, 0, len(r.ByKind))
-		for k := range r.ByKind {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		for _, k := range kinds {
-			fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", cell(r.Set), r.Phase, k, r.ByKind[k], yesNo(slices.Contains(r.AcceptedKinds, k)))
-		}
-	}
-	b.WriteString("\n| set | phase | path | kind | reason | accepted |\n|---|---|---|---|---|---|\n")
-	for _, r := range list {
-		for _, p := range r.Paths {
-			fmt.Fprintf(b, "| %s | %s | `%s` | %s | %s | %s |\n", cell(r.Set), r.Phase, strings.ReplaceAll(p.Path, "|", `\|`), p.Kind, cell(p.Reason), yesNo(p.Accepted))
-		}
-		if n := r.Total - int64(len(r.Paths)); n > 0 {
-			fmt.Fprintf(b, "| %s | %s | … %d more not listed | | | |\n", cell(r.Set), r.Phase, n)
-		}
-	}
-	b.WriteString("\n")
+	sort.Strings(kinds)
+	return kinds
 }
+
+func acceptedKind(r workflows.CopyRefusals, kind string) bool {
+	return slices.Contains(r.AcceptedKinds, kind)
+}
+
+func unlisted(r workflows.CopyRefusals) int64 { return r.Total - int64(len(r.Paths)) }
 
 func yesNo(ok bool) string {
 	if ok {

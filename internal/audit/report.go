@@ -6,7 +6,6 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
@@ -36,10 +35,23 @@ type Report struct {
 	// with the sender's client identity.
 	Received []Received `json:"received"`
 	// Decisions are the workflow's own records of accepting or refusing
-	// them (from its result, or its latest status for a running move).
-	Decisions []workflows.SignalRecord `json:"decisions,omitempty"`
-	Commands  []Command                `json:"commands"`
-	Copies    []activities.CopyResult  `json:"copies"`
+	// them (from its result, or its latest status for a running move),
+	// each re-checked against the approval rule.
+	Decisions []Decision `json:"decisions,omitempty"`
+	// Approval is the rule the move ran under (nil: rehearsal, no wait);
+	// ApprovalDeadline is when pending approvals expired.
+	Approval         *workflows.ApprovalRule `json:"approval_rule,omitempty"`
+	ApprovalDeadline *time.Time              `json:"approval_deadline,omitempty"`
+	// Window is the agreed window and whether the cutover kept to it.
+	Window *WindowCheck `json:"window,omitempty"`
+	// HostKeys are the fingerprints preflight verified for each host.
+	HostKeys []HostKey `json:"host_keys,omitempty"`
+	// Manifests lists every copy manifest with its digest in history.
+	Manifests []Manifest `json:"manifests,omitempty"`
+	// Wave lists a wave's moves in dependency order with their outcome.
+	Wave     []WaveMove              `json:"wave_moves,omitempty"`
+	Commands []Command               `json:"commands"`
+	Copies   []activities.CopyResult `json:"copies"`
 	// Refusals lists per copy set and phase what a copy left out, by kind,
 	// and whether the plan accepted it (from the workflow's records).
 	Refusals []workflows.CopyRefusals `json:"refusals,omitempty"`
@@ -56,6 +68,15 @@ type Report struct {
 	Events int `json:"events"`
 	// Replay is "consistent" or the replay error.
 	Replay string `json:"replay"`
+
+	// What the evidence is derived from (see evidence.go).
+	in        *workflows.MoveInput
+	wave      *workflows.WaveInput
+	signals   []workflows.SignalRecord
+	window    *workflows.Window
+	deadline  *time.Time
+	preflight *activities.PreflightResult
+	copyEnded []time.Time // completion time of each of Copies
 }
 
 // Received is one signal or update event.
@@ -82,6 +103,8 @@ type Command struct {
 	// Attempts lists every activity attempt with host, start, end and
 	// exit status (see attempts.go).
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// OutputTail is the bounded, redacted end of a failed command's output.
+	OutputTail string `json:"output_tail,omitempty"`
 }
 
 var dc = converter.GetDefaultDataConverter()
@@ -108,119 +131,20 @@ func raw(p *commonpb.Payloads) json.RawMessage {
 // Build derives the report from a history. The replay result is filled
 // in by the caller (see Replay).
 func Build(workflowID string, h *historypb.History) (*Report, error) {
-	r := &Report{WorkflowID: workflowID, Events: len(h.GetEvents())}
-	scheduled := map[int64]*historypb.ActivityTaskScheduledEventAttributes{}
-	commands := map[int64]int{} // scheduled event id -> index in r.Commands
-	updates := map[string]int{} // update protocol id -> index in r.Received
+	b := &builder{r: &Report{WorkflowID: workflowID, Events: len(h.GetEvents())},
+		scheduled: map[int64]*historypb.ActivityTaskScheduledEventAttributes{}, commands: map[int64]int{}, updates: map[string]int{}}
 	for _, ev := range h.GetEvents() {
 		at := ev.GetEventTime().AsTime()
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			a := ev.GetWorkflowExecutionStartedEventAttributes()
-			r.WorkflowType = a.GetWorkflowType().GetName()
-			r.RunID = a.GetOriginalExecutionRunId()
-			r.Started = at
-			r.StartIdentity = a.GetIdentity()
-			switch r.WorkflowType {
-			case workflows.MoveWorkflow:
-				var in workflows.MoveInput
-				if decode(a.GetInput(), &in) {
-					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
-					r.Application, r.RunDigest = in.Application, in.RunDigest
-					r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)
-					r.Target = fmt.Sprintf("%s (%s, %s)", in.Target.Name, in.Target.Address, in.Target.Datacenter)
-				}
-			case workflows.WaveWorkflow:
-				var in workflows.WaveInput
-				if decode(a.GetInput(), &in) {
-					r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
-				}
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-			a := ev.GetWorkflowExecutionSignaledEventAttributes()
-			r.Received = append(r.Received, Received{At: at, Kind: "signal", Name: a.GetSignalName(),
-				Identity: a.GetIdentity(), Payload: raw(a.GetInput())})
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
-			req := a.GetAcceptedRequest()
-			r.Received = append(r.Received, Received{At: at, Kind: "update", Name: req.GetInput().GetName(),
-				Identity: req.GetMeta().GetIdentity(), Payload: raw(req.GetInput().GetArgs()), Outcome: "accepted"})
-			updates[a.GetProtocolInstanceId()] = len(r.Received) - 1
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-			a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
-			if i, ok := updates[a.GetMeta().GetUpdateId()]; ok {
-				if f := a.GetOutcome().GetFailure(); f != nil {
-					r.Received[i].Outcome = "failed: " + f.GetMessage()
-				} else {
-					r.Received[i].Outcome = "completed"
-				}
-			}
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			a := ev.GetActivityTaskScheduledEventAttributes()
-			scheduled[ev.GetEventId()] = a
-			if a.GetActivityType().GetName() == activities.NameRunCommand {
-				var in activities.CommandInput
-				if decode(a.GetInput(), &in) {
-					r.Commands = append(r.Commands, Command{Scheduled: at, Purpose: in.Purpose,
-						Host: in.Host.Name, Address: in.Host.Address, Command: in.Command})
-					commands[ev.GetEventId()] = len(r.Commands) - 1
-				}
-			}
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			a := ev.GetActivityTaskCompletedEventAttributes()
-			s := scheduled[a.GetScheduledEventId()]
-			switch s.GetActivityType().GetName() {
-			case activities.NameRunCommand:
-				var res activities.CommandResult
-				if i, ok := commands[a.GetScheduledEventId()]; ok && decode(a.GetResult(), &res) {
-					code := res.ExitCode
-					r.Commands[i].ExitCode = &code
-					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
-					r.Commands[i].Attempts = attemptsOf(res)
-				}
-			case activities.NameCopyTree:
-				var res activities.CopyResult
-				if decode(a.GetResult(), &res) {
-					r.Copies = append(r.Copies, res)
-				}
-			}
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-			a := ev.GetActivityTaskFailedEventAttributes()
-			if i, ok := commands[a.GetScheduledEventId()]; ok {
-				r.Commands[i].Failure = a.GetFailure().GetMessage()
-				if res, ok := failedCommandResult(a); ok {
-					r.Commands[i].Started, r.Commands[i].Finished = res.Started, res.Finished
-					r.Commands[i].Attempts = attemptsOf(res)
-				}
-			}
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-			a := ev.GetActivityTaskTimedOutEventAttributes()
-			if i, ok := commands[a.GetScheduledEventId()]; ok {
-				r.Commands[i].Failure = "timed out: " + a.GetFailure().GetMessage()
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-			r.Closed, r.CloseState, r.ClosedAt = true, "completed", at
-			var st workflows.Status
-			if r.WorkflowType == workflows.MoveWorkflow && decode(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &st) {
-				r.applyStatus(st)
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-			r.Closed, r.CloseState, r.ClosedAt = true, "failed", at
-			r.Error = ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
-			r.Closed, r.CloseState, r.ClosedAt = true, "terminated", at
-			r.Error = "terminated: " + ev.GetWorkflowExecutionTerminatedEventAttributes().GetReason()
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
-			r.Closed, r.CloseState, r.ClosedAt = true, "canceled", at
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
-			r.Closed, r.CloseState, r.ClosedAt = true, "timed out", at
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-			r.Closed, r.CloseState, r.ClosedAt = true, "continued as new", at
+		if !b.started(ev, at) && !b.received(ev, at) && !b.activity(ev, at) {
+			b.closed(ev, at)
 		}
 	}
+	r := b.r
 	if r.WorkflowType == "" {
 		return nil, fmt.Errorf("history of %s has no start event", workflowID)
 	}
+	r.waveMoves(h)
+	r.deriveEvidence()
 	return r, nil
 }
 
@@ -229,7 +153,9 @@ func Build(workflowID string, h *historypb.History) (*Report, error) {
 // status query of a running one.
 func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
-	r.Decisions = st.Signals
+	r.signals = st.Signals
+	r.window, r.deadline, r.preflight = st.Window, st.ApprovalDeadline, st.Preflight
+	r.ApprovalDeadline = st.ApprovalDeadline
 	r.Phases = st.Phases
 	r.Refusals = st.Refusals
 	r.Undone = st.Undone
@@ -237,6 +163,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	if st.Error != "" {
 		r.Error = st.Error
 	}
+	r.deriveEvidence()
 }
 
 // ApplyRunningStatus is for a move that has not closed yet.
