@@ -22,6 +22,22 @@ type embeddedOptions struct {
 	noUI   bool
 	// secretsFile is the worker's secrets file (dev only).
 	secretsFile string
+	// tlsCert, tlsKey make the frontend serve TLS; tlsClientCA makes it
+	// require client certificates (dev only).
+	tlsCert, tlsKey, tlsClientCA string
+	// noWorker leaves the workers to `umzug worker` processes.
+	noWorker bool
+}
+
+// serverTLS is the frontend TLS the options ask for, or nil.
+func (o embeddedOptions) serverTLS() (*devserver.TLSOptions, error) {
+	if o.tlsCert == "" && o.tlsKey == "" && o.tlsClientCA == "" {
+		return nil, nil
+	}
+	if o.tlsCert == "" || o.tlsKey == "" {
+		return nil, fmt.Errorf("serving TLS needs both --tls-cert-path and --tls-key-path")
+	}
+	return &devserver.TLSOptions{CertFile: o.tlsCert, KeyFile: o.tlsKey, ClientCAFile: o.tlsClientCA}, nil
 }
 
 // stack is a running embedded server, a client and a worker.
@@ -38,7 +54,12 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if o.noUI {
 		ui = 0
 	}
+	serverTLS, err := o.serverTLS()
+	if err != nil {
+		return nil, err
+	}
 	srv, err := devserver.Start(devserver.Options{
+		TLS:          serverTLS,
 		FrontendPort: o.port,
 		UIPort:       ui,
 		DBFile:       o.db,
@@ -52,23 +73,41 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	c, err := dialTemporal(ctx, srv.Address(), srv.Namespace(), "umzug-worker@"+hostname())
+	c, err := dialEmbedded(ctx, srv)
 	if err != nil {
 		srv.Stop()
 		return nil, err
 	}
-	w := workers.New(c, workers.Options{Activities: acts})
-	if err := w.Start(); err != nil {
+	st := &stack{server: srv, client: c}
+	if o.noWorker {
+		return st, nil
+	}
+	st.worker = workers.New(c, workers.Options{Activities: acts})
+	if err := st.worker.Start(); err != nil {
 		c.Close()
 		srv.Stop()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	return &stack{server: srv, client: c, worker: w}, nil
+	return st, nil
+}
+
+// dialEmbedded connects this process to the embedded frontend, over TLS
+// with the server's internal identity when it serves TLS.
+func dialEmbedded(ctx context.Context, srv *devserver.Server) (client.Client, error) {
+	t, err := srv.ClientTLS()
+	if err != nil {
+		return nil, err
+	}
+	o := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()}
+	o.ConnectionOptions.TLS = t
+	return dialWith(ctx, o, "umzug-worker@"+hostname())
 }
 
 // Stop stops the worker, the client and the server, in that order.
 func (s *stack) Stop() {
-	s.worker.Stop()
+	if s.worker != nil {
+		s.worker.Stop()
+	}
 	s.client.Close()
 	s.server.Stop()
 }

@@ -25,6 +25,16 @@ func Dial(ctx context.Context, o client.Options) (client.Client, error) {
 func Explain(o client.Options, err error) error {
 	at := fmt.Sprintf("the Temporal frontend at %s (namespace %s)", o.HostPort, o.Namespace)
 	msg := err.Error()
+	if UsesTLS(o) && o.ConnectionOptions.TLS.GetClientCertificate == nil {
+		if p, ok := probeCert(o); ok {
+			if p.asked && !HasClientCert(o) {
+				return fmt.Errorf("%s requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or --tls-cert-path and --tls-key-path): %w", at, err)
+			}
+			if p.rejected != nil && HasClientCert(o) && strings.Contains(p.rejected.Error(), "certificate") {
+				return fmt.Errorf("%s refused our client certificate (%v): use one signed by the CA the frontend trusts: %w", at, p.rejected, err)
+			}
+		}
+	}
 	switch {
 	case UsesTLS(o) && !HasClientCert(o) && refusedCert(msg):
 		return fmt.Errorf("%s requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or --tls-cert-path and --tls-key-path): %w", at, err)

@@ -115,7 +115,6 @@ func HasClientCert(o client.Options) bool {
 	return t != nil && (len(t.Certificates) > 0 || t.GetClientCertificate != nil)
 }
 
-
 // optionalBool is a bool flag that remembers whether it was given.
 type optionalBool struct {
 	value, set bool
