@@ -100,7 +100,7 @@ func dialEmbedded(ctx context.Context, srv *devserver.Server) (client.Client, er
 	}
 	o := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()}
 	o.ConnectionOptions.TLS = t
-	return dialWith(ctx, o, "umzug-worker@"+hostname())
+	return dialWith(ctx, o, workerIdentity(workflows.DefaultTaskQueue))
 }
 
 // Stop stops the worker, the client and the server, in that order.

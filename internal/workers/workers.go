@@ -20,6 +20,9 @@ type Options struct {
 	// ActivitiesOnly registers no workflows: a site worker (`--queue lemgo`)
 	// only runs the activities that touch its site's hosts.
 	ActivitiesOnly bool
+	// StopTimeout is how long Stop lets running activities finish before
+	// cancelling them; 0 cancels at once.
+	StopTimeout time.Duration
 }
 
 // New returns a worker with everything registered; the caller starts it.
@@ -35,6 +38,7 @@ func New(c client.Client, o Options) worker.Worker {
 		// details; send them every few seconds, not the SDK's 30–60 s.
 		MaxHeartbeatThrottleInterval:     3 * time.Second,
 		DefaultHeartbeatThrottleInterval: 3 * time.Second,
+		WorkerStopTimeout:                o.StopTimeout,
 	})
 	if !o.ActivitiesOnly {
 		workflows.Register(w)
