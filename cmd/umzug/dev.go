@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -50,6 +51,9 @@ The worker reads sensitive plan variables from its environment
 				}
 				fmt.Fprintf(out, "Frontend TLS:    %s\n", mode)
 			}
+			if st.metrics != nil {
+				fmt.Fprintf(out, "Metrics:         http://%s/metrics, health on /healthz\n", st.metrics.Addr())
+			}
 			if o.noWorker {
 				fmt.Fprintln(out, "Worker:          none (--no-worker); start `umzug worker --queue Q` per task queue")
 			} else {
@@ -64,6 +68,8 @@ The worker reads sensitive plan variables from its environment
 	addEmbeddedFlags(cmd, &o)
 	addSecretsFileFlag(cmd, &o.secretsFile)
 	addDevServerFlags(cmd, &o)
+	addObserveFlags(cmd, &o.observe)
+	o.observe.level = slog.LevelWarn
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,7 @@ func init() { register(newWorkerCmd) }
 type workerOptions struct {
 	queue, secretsFile string
 	stopTimeout        time.Duration
+	observe            observeOptions
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -44,6 +46,8 @@ their values from its environment (UMZUG_SECRET_<name>) or from
 	addQueueFlag(cmd, &o.queue, "task queue to serve (a datacenter's worker_queue)")
 	cmd.Flags().DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "on SIGTERM, how long running activities may finish before they are cancelled")
 	addSecretsFileFlag(cmd, &o.secretsFile)
+	addObserveFlags(cmd, &o.observe)
+	o.observe.level = slog.LevelInfo
 	return cmd
 }
 
@@ -54,20 +58,36 @@ func runWorker(cmd *cobra.Command, o workerOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := dialFromEnv(ctx, workerIdentity(o.queue))
+	co, err := connectionOptions()
+	if err != nil {
+		return err
+	}
+	u, err := o.observe.instrument(&co)
+	if err != nil {
+		return err
+	}
+	id := workerIdentity(o.queue)
+	c, err := dialWith(ctx, co, id)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	wo := workers.Options{TaskQueue: o.queue, Activities: acts, StopTimeout: o.stopTimeout}
-	if o.queue != workflows.DefaultTaskQueue {
-		wo.ActivitiesOnly = true
-	}
+	wo := workers.Options{TaskQueue: o.queue, Activities: acts, StopTimeout: o.stopTimeout, Metrics: u,
+		ActivitiesOnly: o.queue != workflows.DefaultTaskQueue}
 	w := workers.New(c, wo)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", o.queue, err)
 	}
 	out := cmd.OutOrStdout()
+	ms, err := o.observe.serve(u, c, co.Namespace, workers.PollingHealth(c, co.Namespace, o.queue, id, wo.ActivitiesOnly))
+	if err != nil {
+		w.Stop()
+		return err
+	}
+	if ms != nil {
+		defer ms.Close()
+		fmt.Fprintf(out, "metrics on http://%s/metrics, health on /healthz\n", ms.Addr())
+	}
 	fmt.Fprintf(out, "worker %s on %s namespace %s, task queue %s; SIGTERM or Ctrl-C stops\n",
 		workerIdentity(o.queue), temporalAddress(), temporalNamespace(), o.queue)
 	<-ctx.Done()
