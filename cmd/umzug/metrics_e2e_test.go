@@ -125,9 +125,9 @@ func TestMetricsDuringAMove(t *testing.T) {
 			seedBytes, finalBytes, len(added), seedFiles, finalFiles)
 	}
 	for name, filters := range map[string][]string{
-		"umzug_moves_awaiting_approval":      nil,
-		"umzug_commands_total":               {`queue="umzug"`},
-		"umzug_phase_duration_seconds_count": {`phase="awaiting_approval"`},
+		"umzug_moves_awaiting_approval":                     nil,
+		"umzug_commands_total":                              {`queue="umzug"`},
+		"umzug_phase_duration_seconds_count":                {`phase="awaiting_approval"`},
 		"temporal_activity_execution_latency_seconds_count": {`activity_type="CopyTree"`},
 	} {
 		v := scrape(t, addr, name, filters...)
