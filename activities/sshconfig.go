@@ -52,8 +52,8 @@ func (c *SSHConfig) get(alias, key string) string {
 }
 
 // Apply fills what the plan leaves open from the Host blocks matching
-// h's address, as ssh does: HostName and Port (a port in the plan's
-// address wins), User, IdentityFile (unless the plan names a key or the
+// h's address, as ssh does: HostName and Port (a port other than 22 in
+// the plan's address wins), User, IdentityFile (unless the plan names a key or the
 // agent), ProxyJump (unless the plan names a jump host) and
 // UserKnownHostsFile. Values the plan sets always win.
 func (c *SSHConfig) Apply(h Host) Host { return c.apply(h, 0) }
@@ -71,8 +71,10 @@ func (c *SSHConfig) apply(h Host, depth int) Host {
 	if v := c.get(alias, "HostName"); v != "" {
 		host = strings.ReplaceAll(v, "%h", alias)
 	}
-	if !hasPort {
-		port = c.get(alias, "Port")
+	// Plans fill in port 22 when the address has none, so only another
+	// port counts as the plan's choice.
+	if v := c.get(alias, "Port"); v != "" && (!hasPort || port == "22") {
+		port = v
 	}
 	if port != "" {
 		h.Address = net.JoinHostPort(host, port)

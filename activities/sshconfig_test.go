@@ -56,9 +56,9 @@ func TestSSHConfigFillsWhatThePlanLeavesOpen(t *testing.T) {
 	if got.Jump == nil || got.Jump.Address != "bastion.lemgo.example:2200" || got.Jump.User != "ops" || got.Jump.Queue != "lemgo" || got.Jump.IdentityFile != "~/.ssh/id_db1" {
 		t.Fatalf("jump host: %+v", got.Jump)
 	}
-	plan := Host{Name: "db", Address: "db1:22", User: "migrate", IdentityFile: "/etc/umzug/key", KnownHosts: "/etc/umzug/kh", Jump: &Host{Name: "j", Address: "j:22"}}
+	plan := Host{Name: "db", Address: "db1:2022", User: "migrate", IdentityFile: "/etc/umzug/key", KnownHosts: "/etc/umzug/kh", Jump: &Host{Name: "j", Address: "j:22"}}
 	got = c.Apply(plan)
-	if got.Address != "db1.lemgo.example:22" || got.IdentityFile != "/etc/umzug/key" || got.KnownHosts != "/etc/umzug/kh" || got.Jump.Name != "j" {
+	if got.Address != "db1.lemgo.example:2022" || got.IdentityFile != "/etc/umzug/key" || got.KnownHosts != "/etc/umzug/kh" || got.Jump.Name != "j" {
 		t.Fatalf("plan values must win: %+v", got)
 	}
 	if got := c.Apply(Host{Address: "other", User: "u"}); got.Address != "other:22" || got.Jump != nil {
