@@ -72,6 +72,10 @@ var (
 
 // Dial connects to h, verifying its host key against h.KnownHosts.
 func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
+	h, err := applyUserSSHConfig(h) // ~/.ssh/config fills what the plan leaves open
+	if err != nil {
+		return nil, err
+	}
 	timeout := d.Timeout
 	if timeout <= 0 {
 		timeout = 20 * time.Second

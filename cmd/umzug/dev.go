@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -43,7 +44,21 @@ The worker reads sensitive plan variables from its environment
 			} else {
 				fmt.Fprintln(out, "Database:        in memory (use --db FILE to keep moves across restarts)")
 			}
-			fmt.Fprintln(out, "Worker:          running on task queue umzug")
+			if o.tlsCert != "" {
+				mode := "TLS"
+				if o.tlsClientCA != "" {
+					mode = "mTLS (client certificates signed by " + o.tlsClientCA + ")"
+				}
+				fmt.Fprintf(out, "Frontend TLS:    %s\n", mode)
+			}
+			if st.metrics != nil {
+				fmt.Fprintf(out, "Metrics:         http://%s/metrics, health on /healthz\n", st.metrics.Addr())
+			}
+			if o.noWorker {
+				fmt.Fprintln(out, "Worker:          none (--no-worker); start `umzug worker --queue Q` per task queue")
+			} else {
+				fmt.Fprintln(out, "Worker:          running on task queue umzug")
+			}
 			fmt.Fprintln(out, "Start a move in another terminal: umzug run PLAN --as YOU. Ctrl-C stops.")
 			<-ctx.Done()
 			fmt.Fprintln(out, "stopping…")
@@ -52,6 +67,9 @@ The worker reads sensitive plan variables from its environment
 	}
 	addEmbeddedFlags(cmd, &o)
 	addSecretsFileFlag(cmd, &o.secretsFile)
+	addDevServerFlags(cmd, &o)
+	addObserveFlags(cmd, &o.observe)
+	o.observe.level = slog.LevelWarn
 	return cmd
 }
 
@@ -60,4 +78,16 @@ func addEmbeddedFlags(cmd *cobra.Command, o *embeddedOptions) {
 	cmd.Flags().IntVar(&o.port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
 	cmd.Flags().IntVar(&o.uiPort, "ui-port", 8233, "Web UI port on 127.0.0.1")
 	cmd.Flags().BoolVar(&o.noUI, "headless", false, "do not start the Web UI")
+}
+
+// addDevServerFlags are the server side of TLS. dev has no client
+// connection flags, so the names follow the issue and the Temporal
+// server's own wording: the frontend's certificate and key, and the CA
+// whose client certificates it accepts.
+func addDevServerFlags(cmd *cobra.Command, o *embeddedOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.tlsCert, "tls-cert-path", "", "serve the frontend with TLS using this certificate (PEM)")
+	f.StringVar(&o.tlsKey, "tls-key-path", "", "private key of --tls-cert-path (PEM)")
+	f.StringVar(&o.tlsClientCA, "tls-client-ca-path", "", "require client certificates signed by this CA (mTLS)")
+	f.BoolVar(&o.noWorker, "no-worker", false, "run no worker in this process; start `umzug worker` processes instead")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/metrics"
 	"github.com/umzug-dev/umzug/internal/workers"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -22,13 +23,32 @@ type embeddedOptions struct {
 	noUI   bool
 	// secretsFile is the worker's secrets file (dev only).
 	secretsFile string
+	// tlsCert, tlsKey make the frontend serve TLS; tlsClientCA makes it
+	// require client certificates (dev only).
+	tlsCert, tlsKey, tlsClientCA string
+	// noWorker leaves the workers to `umzug worker` processes.
+	noWorker bool
+	// observe sets logging and metrics (dev only).
+	observe observeOptions
+}
+
+// serverTLS is the frontend TLS the options ask for, or nil.
+func (o embeddedOptions) serverTLS() (*devserver.TLSOptions, error) {
+	if o.tlsCert == "" && o.tlsKey == "" && o.tlsClientCA == "" {
+		return nil, nil
+	}
+	if o.tlsCert == "" || o.tlsKey == "" {
+		return nil, fmt.Errorf("serving TLS needs both --tls-cert-path and --tls-key-path")
+	}
+	return &devserver.TLSOptions{CertFile: o.tlsCert, KeyFile: o.tlsKey, ClientCAFile: o.tlsClientCA}, nil
 }
 
 // stack is a running embedded server, a client and a worker.
 type stack struct {
-	server *devserver.Server
-	client client.Client
-	worker worker.Worker
+	server  *devserver.Server
+	client  client.Client
+	worker  worker.Worker
+	metrics *metrics.Server
 }
 
 // startStack starts the embedded Temporal server (with the umzug search
@@ -38,7 +58,12 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if o.noUI {
 		ui = 0
 	}
+	serverTLS, err := o.serverTLS()
+	if err != nil {
+		return nil, err
+	}
 	srv, err := devserver.Start(devserver.Options{
+		TLS:          serverTLS,
 		FrontendPort: o.port,
 		UIPort:       ui,
 		DBFile:       o.db,
@@ -52,23 +77,63 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	c, err := dialTemporal(ctx, srv.Address(), srv.Namespace(), "umzug-worker@"+hostname())
-	if err != nil {
-		srv.Stop()
+	st := &stack{server: srv}
+	if err := st.startClientAndWorker(ctx, o, acts); err != nil {
+		st.Stop()
 		return nil, err
 	}
-	w := workers.New(c, workers.Options{Activities: acts})
-	if err := w.Start(); err != nil {
-		c.Close()
-		srv.Stop()
-		return nil, fmt.Errorf("start worker: %w", err)
+	return st, nil
+}
+
+// startClientAndWorker connects to the embedded server, starts the
+// in-process worker (unless --no-worker) and the metrics endpoint.
+func (s *stack) startClientAndWorker(ctx context.Context, o embeddedOptions, acts *activities.Activities) error {
+	co, err := embeddedClientOptions(s.server)
+	if err != nil {
+		return err
 	}
-	return &stack{server: srv, client: c, worker: w}, nil
+	u, err := o.observe.instrument(&co)
+	if err != nil {
+		return err
+	}
+	id := workerIdentity(workflows.DefaultTaskQueue)
+	if s.client, err = dialWith(ctx, co, id); err != nil {
+		return err
+	}
+	health := frontendHealth(s.client)
+	if !o.noWorker {
+		s.worker = workers.New(s.client, workers.Options{Activities: acts, Metrics: u})
+		if err := s.worker.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		health = workers.PollingHealth(s.client, co.Namespace, workflows.DefaultTaskQueue, id, false)
+	}
+	s.metrics, err = o.observe.serve(u, s.client, co.Namespace, health)
+	return err
+}
+
+// embeddedClientOptions reach the embedded frontend, over TLS with the
+// server's internal identity when it serves TLS.
+func embeddedClientOptions(srv *devserver.Server) (client.Options, error) {
+	t, err := srv.ClientTLS()
+	if err != nil {
+		return client.Options{}, err
+	}
+	o := client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()}
+	o.ConnectionOptions.TLS = t
+	return o, nil
 }
 
 // Stop stops the worker, the client and the server, in that order.
 func (s *stack) Stop() {
-	s.worker.Stop()
-	s.client.Close()
+	if s.metrics != nil {
+		s.metrics.Close()
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.client != nil {
+		s.client.Close()
+	}
 	s.server.Stop()
 }

@@ -32,14 +32,17 @@ func newRoot() *cobra.Command {
 cut over in an approved window, verify, switch, and roll back on failure.
 Every step is a durable Temporal workflow; every decision is in its history.
 
-Temporal connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233) and
-TEMPORAL_NAMESPACE (default "default").`,
+Temporal connection, as the Temporal CLI reads it: the flags --address,
+--namespace, --profile, --api-key, --tls-* over the TEMPORAL_* variables
+over the profile in ~/.config/temporalio/temporal.toml (default
+127.0.0.1:7233, namespace "default"). See docs/operations.md.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	addConnectionFlags(root)
 	return root
 }
 

@@ -109,6 +109,8 @@ type planHost struct {
 	DCDesc     string `json:"datacenter_description,omitempty"`
 	Queue      string `json:"worker_queue,omitempty"`
 	Jump       string `json:"jump,omitempty"`
+	// SSHConfig is what ~/.ssh/config changes: the effective values.
+	SSHConfig string `json:"ssh_config,omitempty"`
 }
 
 type planAppReport struct {
@@ -256,6 +258,9 @@ func planHostOf(h *plans.Host, red func(string) string) planHost {
 	}
 	if h.Jump != nil {
 		ph.Jump = h.Jump.Name
+	}
+	if red(h.Address) == h.Address {
+		ph.SSHConfig = sshConfigNote(h)
 	}
 	return ph
 }
@@ -475,6 +480,9 @@ func hostLine(h planHost) string {
 	}
 	if h.Jump != "" {
 		s += "  via host." + h.Jump
+	}
+	if h.SSHConfig != "" {
+		s += "\n          ~/.ssh/config: " + h.SSHConfig
 	}
 	return s
 }

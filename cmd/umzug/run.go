@@ -91,7 +91,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	cmd.Flags().StringVar(&wave, "wave", "", "start only this wave")
 	cmd.Flags().StringVar(&as, "as", "", "who starts the move; four-eyes refuses this identity's approvals (default $USER)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
-	cmd.Flags().StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "task queue of the workers")
+	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
 }
 

@@ -71,6 +71,7 @@ func newStatusCmd() *cobra.Command {
 				}{st, progress})
 			}
 			printStatus(out, id, st, progress)
+			printQueueWaits(ctx, out, c, id)
 			return nil
 		},
 	}

@@ -2,28 +2,55 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
+	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/umzug-dev/umzug/internal/connect"
 )
 
-// Temporal connection settings, read as the Temporal CLI reads them.
-func temporalAddress() string {
-	if a := os.Getenv("TEMPORAL_ADDRESS"); a != "" {
-		return a
+// temporalCommands are the subcommands that talk to a Temporal cluster;
+// each gets the Temporal CLI's connection flags.
+var temporalCommands = map[string]bool{
+	"run": true, "worker": true, "status": true, "audit": true,
+	"approve": true, "reject": true, "rollback": true, "commit": true, "reschedule": true,
+}
+
+// conn holds the connection flags of the command line being run; newRoot
+// replaces it for every command line.
+var conn = &connect.Settings{}
+
+// addConnectionFlags gives every Temporal command the connection flags.
+func addConnectionFlags(root *cobra.Command) {
+	conn = &connect.Settings{}
+	for _, c := range root.Commands() {
+		if temporalCommands[c.Name()] {
+			connect.Register(c.Flags(), conn)
+		}
 	}
-	return "127.0.0.1:7233"
+}
+
+// connectionOptions resolves flags, environment and profile.
+func connectionOptions() (client.Options, error) { return conn.ClientOptions() }
+
+// temporalAddress and temporalNamespace are the resolved values, for
+// messages and links; a broken configuration falls back to the defaults
+// here and fails loudly at dial time.
+func temporalAddress() string {
+	if p, err := conn.Resolve(); err == nil {
+		return p.Address
+	}
+	return connect.DefaultAddress
 }
 
 func temporalNamespace() string {
-	if n := os.Getenv("TEMPORAL_NAMESPACE"); n != "" {
-		return n
+	if p, err := conn.Resolve(); err == nil {
+		return p.Namespace
 	}
-	return "default"
+	return connect.DefaultNamespace
 }
 
 // uiBase is where workflow links point: TEMPORAL_UI_URL, or the embedded
@@ -41,26 +68,28 @@ func quietLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
-// dialTemporal connects to the cluster with a clear error when nothing
-// listens there.
+// dialTemporal connects to a plain-gRPC frontend (the embedded server).
 func dialTemporal(ctx context.Context, address, namespace, identity string) (client.Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Identity:  identity,
-		Logger:    quietLogger(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; start one with `umzug dev` or set TEMPORAL_ADDRESS", address, namespace, err)
-	}
-	return c, nil
+	return dialWith(ctx, client.Options{HostPort: address, Namespace: namespace}, identity)
 }
 
-// dialFromEnv connects with TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
+// dialWith connects with options o (address, namespace, TLS set).
+func dialWith(ctx context.Context, o client.Options, identity string) (client.Client, error) {
+	o.Identity = identity
+	if o.Logger == nil {
+		o.Logger = quietLogger()
+	}
+	return connect.Dial(ctx, o)
+}
+
+// dialFromEnv connects as the flags, TEMPORAL_* variables and the client
+// config profile say.
 func dialFromEnv(ctx context.Context, identity string) (client.Client, error) {
-	return dialTemporal(ctx, temporalAddress(), temporalNamespace(), identity)
+	o, err := connectionOptions()
+	if err != nil {
+		return nil, err
+	}
+	return dialWith(ctx, o, identity)
 }
 
 func currentUser() string {

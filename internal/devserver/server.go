@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,6 +45,8 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// Logger receives server logs; nil discards them.
 	Logger log.Logger
+	// TLS, when set, makes the frontend serve TLS (mTLS with a client CA).
+	TLS *TLSOptions
 }
 
 // Server is a running embedded Temporal server and UI.
@@ -51,6 +54,16 @@ type Server struct {
 	opts   Options
 	server temporal.Server
 	ui     *uiserver.Server
+	tls    *tlsState
+}
+
+// ClientTLS is the TLS configuration for clients in this process (the
+// in-process worker), or nil when the frontend serves plain gRPC.
+func (s *Server) ClientTLS() (*tls.Config, error) {
+	if s.tls == nil {
+		return nil, nil
+	}
+	return s.tls.clientTLS()
 }
 
 // Address is the frontend host:port for SDK clients.
@@ -96,6 +109,13 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tlsSt *tlsState
+	if opts.TLS != nil {
+		if tlsSt, err = loadTLS(opts.TLS, opts.IP); err != nil {
+			return nil, err
+		}
+		tlsSt.apply(conf, opts.TLS)
+	}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal authorizer: %w", err)
@@ -132,30 +152,43 @@ func Start(opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{opts: opts, server: srv}
+	s := &Server{opts: opts, server: srv, tls: tlsSt}
 	if opts.UIPort != 0 {
-		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
-			Host:                opts.IP,
-			Port:                opts.UIPort,
-			TemporalGRPCAddress: s.Address(),
-			EnableUI:            true,
-			CORS:                uiconfig.CORS{CookieInsecure: true},
-			HideLogs:            true,
-			DisableNewsFetch:    true, // no internet; do not try.
-		}))
-		errc := make(chan error, 1)
-		go func() { errc <- s.ui.Start() }()
-		// The UI's Start blocks; give it a moment to fail on a bad port.
-		select {
-		case err := <-errc:
-			if err != nil && !errors.Is(err, net.ErrClosed) {
-				srv.Stop()
-				return nil, fmt.Errorf("start web UI on port %d: %w", opts.UIPort, err)
-			}
-		case <-time.After(200 * time.Millisecond):
+		if err := s.startUI(); err != nil {
+			srv.Stop()
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// startUI starts the Web UI against the frontend, over TLS when the
+// frontend serves it.
+func (s *Server) startUI() error {
+	uiConf := &uiconfig.Config{
+		Host:                s.opts.IP,
+		Port:                s.opts.UIPort,
+		TemporalGRPCAddress: s.Address(),
+		EnableUI:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		HideLogs:            true,
+		DisableNewsFetch:    true, // no internet; do not try.
+	}
+	if s.tls != nil {
+		uiConf.TLS = s.tls.uiTLS()
+	}
+	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConf))
+	errc := make(chan error, 1)
+	go func() { errc <- s.ui.Start() }()
+	// The UI's Start blocks; give it a moment to fail on a bad port.
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("start web UI on port %d: %w", s.opts.UIPort, err)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+	return nil
 }
 
 // Stop shuts the UI and the server down.

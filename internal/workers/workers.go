@@ -5,9 +5,11 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/internal/metrics"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -20,6 +22,11 @@ type Options struct {
 	// ActivitiesOnly registers no workflows: a site worker (`--queue lemgo`)
 	// only runs the activities that touch its site's hosts.
 	ActivitiesOnly bool
+	// StopTimeout is how long Stop lets running activities finish before
+	// cancelling them; 0 cancels at once.
+	StopTimeout time.Duration
+	// Metrics, when set, receives umzug's own metrics from this worker.
+	Metrics *metrics.Umzug
 }
 
 // New returns a worker with everything registered; the caller starts it.
@@ -30,11 +37,17 @@ func New(c client.Client, o Options) worker.Worker {
 	if o.Activities == nil {
 		o.Activities = &activities.Activities{}
 	}
+	var icpt []interceptor.WorkerInterceptor
+	if o.Metrics != nil {
+		icpt = append(icpt, newMetricsInterceptor(o.Metrics))
+	}
 	w := worker.New(c, o.TaskQueue, worker.Options{
+		Interceptors: icpt,
 		// Copy progress reaches `umzug status` and the UI through heartbeat
 		// details; send them every few seconds, not the SDK's 30–60 s.
 		MaxHeartbeatThrottleInterval:     3 * time.Second,
 		DefaultHeartbeatThrottleInterval: 3 * time.Second,
+		WorkerStopTimeout:                o.StopTimeout,
 	})
 	if !o.ActivitiesOnly {
 		workflows.Register(w)

@@ -1,0 +1,3 @@
+// Package deploy holds deployment files (the systemd unit of a site's
+// worker); its test checks them with the tools that read them.
+package deploy
