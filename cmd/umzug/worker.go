@@ -36,7 +36,7 @@ their values from its environment (UMZUG_SECRET_<name>) or from
 			if err != nil {
 				return err
 			}
-			c, err := dialFromEnv(ctx, "umzug-worker@"+hostname())
+			c, err := dialChecked(ctx, "umzug-worker@"+hostname(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
