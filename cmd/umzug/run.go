@@ -44,7 +44,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 				as = currentUser()
 			}
 			ctx := cmd.Context()
-			c, err := dialFromEnv(ctx, as+"@umzug-cli")
+			c, err := dialChecked(ctx, as+"@umzug-cli", cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

@@ -72,6 +72,9 @@ func runWorker(cmd *cobra.Command, o workerOptions) error {
 		return err
 	}
 	defer c.Close()
+	if err := checkSetup(ctx, c, cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	wo := workers.Options{TaskQueue: o.queue, Activities: acts, StopTimeout: o.stopTimeout, Metrics: u,
 		ActivitiesOnly: o.queue != workflows.DefaultTaskQueue}
 	w := workers.New(c, wo)
