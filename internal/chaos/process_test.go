@@ -32,13 +32,13 @@ const (
 	faultRestart = "Temporal server restart"
 )
 
-// pointWithin bounds how long one wave of moves may take to reach its
-// points; a move that does not is hit wherever it stands (and says so).
-const pointWithin = 4 * time.Minute
+// pointWithin bounds how long the moves may take to reach their points;
+// a move that does not is hit wherever it stands (and says so).
+const pointWithin = 6 * time.Minute
 
-// slow is the copy bandwidth that keeps seed and final sync running long
-// enough to be hit.
-const slow = "128KiB/s"
+// slow is the copy bandwidth that keeps a copy from finishing between the
+// check that it is under way and the proxy's hold.
+const slow = "512KiB/s"
 
 func pointOptions(point string) cellOptions {
 	switch point {
@@ -100,33 +100,21 @@ func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane
 }
 
 // processEvent brings every cell to its point, stops the process at a
-// seeded random moment, restarts it and lets the moves finish. Gated
-// points (steps, rollback) can wait, copies cannot: the gated moves go
-// first, then the final syncs, and the seeds start last.
+// seeded random moment, restarts it and lets the moves finish. Steps and
+// undos wait at a gate; copies wait because the target's proxy holds
+// their bytes once they are under way.
 func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *devProc, rng *rand.Rand, cells []*cell) {
 	var wg sync.WaitGroup
 	ready := make([]string, len(cells))
-	for _, wave := range []func(c *cell) bool{
-		func(c *cell) bool { return c.o.gateStop || c.o.gateUndo },
-		func(c *cell) bool { return c.o.profile == profileBigDelta },
-		func(c *cell) bool { return c.o.profile == profileBigSeed },
-	} {
-		var started sync.WaitGroup
-		deadline := time.Now().Add(pointWithin)
-		for i, c := range cells {
-			if !wave(c) {
-				continue
+	deadline := time.Now().Add(pointWithin)
+	for i, c := range cells {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.toPoint(d, deadline); err != nil {
+				ready[i] = err.Error()
 			}
-			wg.Add(1)
-			started.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := c.toPoint(d, deadline, started.Done); err != nil {
-					ready[i] = err.Error()
-				}
-			}()
-		}
-		started.Wait()
+		}()
 	}
 	wg.Wait()
 	delay := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
@@ -146,11 +134,15 @@ func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *
 		}
 	}
 	began := time.Now()
-	d.stop(sig)
-	stopped := time.Since(began)
-	for _, c := range cells {
-		_ = os.WriteFile(c.gate, nil, 0o644)
+	if sig == syscall.SIGKILL {
+		d.stop(sig)
+	} else {
+		// A graceful stop waits for activities to give up; let them.
+		go func() { time.Sleep(100 * time.Millisecond); release(cells) }()
+		d.stop(sig)
 	}
+	stopped := time.Since(began)
+	release(cells)
 	if err := d.start(); err != nil {
 		t.Errorf("restart umzug dev: %v", err)
 		return
@@ -170,17 +162,22 @@ func (s *suite) processEvent(t *testing.T, fault string, sig syscall.Signal, d *
 	wg.Wait()
 }
 
-// toPoint runs the move until it stands where the fault should hit it.
-// It calls started once the next wave may begin: at the gate, once the
-// final sync is approved, or once the seed is under way.
-func (c *cell) toPoint(d *devProc, deadline time.Time, started func()) error {
-	var once sync.Once
-	defer once.Do(started)
+// release opens every gate and lets the proxies forward again.
+func release(cells []*cell) {
+	for _, c := range cells {
+		_ = os.WriteFile(c.gate, nil, 0o644)
+		c.proxy.Hold(false)
+	}
+}
+
+// toPoint runs the move until it stands where the fault should hit it and
+// holds it there.
+func (c *cell) toPoint(d *devProc, deadline time.Time) error {
 	if err := c.start(d); err != nil {
 		return err
 	}
 	if !c.o.gateStop && !c.o.gateUndo && c.o.profile == profileBigSeed {
-		return c.until(deadline, func() bool { return treeBytes(c.dstData) > 256<<10 })
+		return c.holdWhen(deadline, func() bool { return treeBytes(c.dstData) > 256<<10 })
 	}
 	if err := c.untilApproval(d, deadline, nil); err != nil {
 		return err
@@ -191,11 +188,19 @@ func (c *cell) toPoint(d *devProc, deadline time.Time, started func()) error {
 	case c.o.gateUndo:
 		return c.until(deadline, func() bool { return exists(c.undoEntered) })
 	}
-	once.Do(started)
 	seeded := treeBytes(c.dstData)
-	return c.until(deadline, func() bool {
+	return c.holdWhen(deadline, func() bool {
 		return readState(c.srcState) == "stopped" && treeBytes(c.dstData) > seeded+256<<10
 	})
+}
+
+// holdWhen waits for cond and then holds the target's proxy.
+func (c *cell) holdWhen(deadline time.Time, cond func() bool) error {
+	if err := c.until(deadline, cond); err != nil {
+		return err
+	}
+	c.proxy.Hold(true)
+	return nil
 }
 
 // atPoint reports whether the move still stands at its point: gated

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Proxy forwards TCP connections from a loopback port to an upstream
@@ -20,6 +21,7 @@ type Proxy struct {
 	sent     atomic.Int64 // client → upstream bytes since start
 	cutAt    atomic.Int64 // absolute sent count that triggers the cut; 0 = none
 	cuts     atomic.Int64
+	held     atomic.Bool
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -57,6 +59,10 @@ func (p *Proxy) Cuts() int64 { return p.cuts.Load() }
 
 // CutAt drops all connections once n more client bytes have passed.
 func (p *Proxy) CutAt(n int64) { p.cutAt.Store(p.sent.Load() + n) }
+
+// Hold stops (true) or resumes (false) forwarding client bytes: a copy
+// stands still mid-transfer, however loaded the machine, until released.
+func (p *Proxy) Hold(on bool) { p.held.Store(on) }
 
 // Close stops accepting and drops every connection.
 func (p *Proxy) Close() error {
@@ -101,6 +107,9 @@ func (p *Proxy) pipe(dst, src net.Conn, counted bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		for counted && p.held.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if n > 0 {
 			if counted && p.count(int64(n)) {
 				p.dropAll()
