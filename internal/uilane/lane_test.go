@@ -143,8 +143,15 @@ func checkAudit(t *testing.T, c cli, dir, uiError string) {
 	if rep.FinalPhase != workflows.PhaseCommitted || rep.Replay != "consistent" {
 		t.Errorf("audit: final phase %q, replay %q; want committed, consistent", rep.FinalPhase, rep.Replay)
 	}
-	checkApprovals(t, "audit report.json", rep.Decisions)
-	reason := checkRefusal(t, "audit report.json", rep.Decisions, uiError)
+	recs := make([]workflows.SignalRecord, len(rep.Decisions))
+	for i, d := range rep.Decisions {
+		recs[i] = d.SignalRecord
+		if d.Violation {
+			t.Errorf("audit report.json: decision %s by %s flagged as breaking the rule: %s", d.Name, d.Identity, d.RuleCheck)
+		}
+	}
+	checkApprovals(t, "audit report.json", recs)
+	reason := checkRefusal(t, "audit report.json", recs, uiError)
 	if reason == "" {
 		return
 	}
