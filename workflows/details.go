@@ -23,7 +23,7 @@ const localTime = "Mon 2006-01-02 15:04 -07:00"
 // digest, latest decisions) and, later, soak and rollback state.
 func (m *move) detailsText() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase)
+	b.WriteString(fmt.Sprintf("**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase))
 	switch m.st.Phase {
 	case "", PhasePreflight, PhaseSeed:
 		if m.in.Cutover.Approval != nil {
@@ -37,19 +37,19 @@ func (m *move) detailsText() string {
 	case PhaseCutover:
 		m.approvalLines(&b)
 		if m.st.WindowNote != "" {
-			fmt.Fprintf(&b, "- window: %s\n", m.st.WindowNote)
+			b.WriteString(fmt.Sprintf("- window: %s\n", m.st.WindowNote))
 		}
 	case PhaseSoak:
 		if m.st.SoakUntil != nil {
-			fmt.Fprintf(&b, "- soak until %s (signal `commit` or `rollback`", m.st.SoakUntil.Format(time.RFC3339))
+			b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`", m.st.SoakUntil.Format(time.RFC3339)))
 			if r := m.in.Cutover.Approval; r != nil && m.dec.strict {
-				fmt.Fprintf(&b, "; may decide: %s", strings.Join(operators(r), ", "))
+				b.WriteString(fmt.Sprintf("; may decide: %s", strings.Join(operators(r), ", ")))
 			}
 			b.WriteString(")\n")
 		}
 	}
 	if m.st.RunDigest != "" {
-		fmt.Fprintf(&b, "- run digest: `%s` (plan sha256 `%.16s…`)\n", m.st.RunDigest, m.st.PlanSHA256)
+		b.WriteString(fmt.Sprintf("- run digest: `%s` (plan sha256 `%.16s…`)\n", m.st.RunDigest, m.st.PlanSHA256))
 	}
 	m.decisionLines(&b)
 	for _, r := range m.st.Refusals {
@@ -57,13 +57,13 @@ func (m *move) detailsText() string {
 		if r.Unaccepted > 0 {
 			verdict = fmt.Sprintf("**%d not accepted**", r.Unaccepted)
 		}
-		fmt.Fprintf(&b, "- refused in %s %s: %d, %s (`umzug status` lists them)\n", r.Set, r.Phase, r.Total, verdict)
+		b.WriteString(fmt.Sprintf("- refused in %s %s: %d, %s (`umzug status` lists them)\n", r.Set, r.Phase, r.Total, verdict))
 	}
 	if m.st.Error != "" {
-		fmt.Fprintf(&b, "- error: %s\n", m.st.Error)
+		b.WriteString(fmt.Sprintf("- error: %s\n", m.st.Error))
 	}
 	for _, s := range m.st.ManualAttention {
-		fmt.Fprintf(&b, "- **manual attention:** %s\n", s)
+		b.WriteString(fmt.Sprintf("- **manual attention:** %s\n", s))
 	}
 	return b.String()
 }
@@ -73,12 +73,12 @@ func (m *move) approvalLines(b *strings.Builder) {
 	if r == nil {
 		return
 	}
-	fmt.Fprintf(b, "- approvals: %d of %d", len(m.st.Approvals), quorum(r))
+	b.WriteString(fmt.Sprintf("- approvals: %d of %d", len(m.st.Approvals), quorum(r)))
 	if len(m.st.Approvals) > 0 {
-		fmt.Fprintf(b, " (%s)", strings.Join(m.st.Approvals, ", "))
+		b.WriteString(fmt.Sprintf(" (%s)", strings.Join(m.st.Approvals, ", ")))
 	}
 	if m.st.Phase == PhaseAwaitingApproval && m.st.ApprovalsNeeded > 0 {
-		fmt.Fprintf(b, "; may approve: %s", strings.Join(m.st.PendingApprovers, ", "))
+		b.WriteString(fmt.Sprintf("; may approve: %s", strings.Join(m.st.PendingApprovers, ", ")))
 	}
 	b.WriteString("\n")
 	if r.RequireRunDigest && m.st.Phase == PhaseAwaitingApproval {
@@ -89,7 +89,7 @@ func (m *move) approvalLines(b *strings.Builder) {
 		if w := m.st.Window; w != nil {
 			dl = dl.In(w.NotBefore.Location()) // the plan's offset, like the window
 		}
-		fmt.Fprintf(b, "- approval deadline: %s\n", dl.Format(localTime))
+		b.WriteString(fmt.Sprintf("- approval deadline: %s\n", dl.Format(localTime)))
 	}
 }
 
@@ -103,7 +103,7 @@ func (m *move) windowLines(b *strings.Builder) {
 		return
 	}
 	end := w.NotBefore.Add(w.Duration).In(w.NotBefore.Location())
-	fmt.Fprintf(b, "- window: %s – %s (%s)\n", w.NotBefore.Format(localTime), end.Format(localTime), dur(w.Duration))
+	b.WriteString(fmt.Sprintf("- window: %s – %s (%s)\n", w.NotBefore.Format(localTime), end.Format(localTime), dur(w.Duration)))
 	least := m.predictFloor()
 	now := workflow.Now(m.dctx)
 	left := min(w.Duration, end.Sub(now))
@@ -114,9 +114,9 @@ func (m *move) windowLines(b *strings.Builder) {
 	case least > left:
 		fit = fmt.Sprintf("does **not** fit the %s left: reschedule it", dur(left))
 	}
-	fmt.Fprintf(b, "- predicted cutover: at least %s (steps, checks, final sync without its delta, which is measured once approved): %s\n", dur(least), fit)
+	b.WriteString(fmt.Sprintf("- predicted cutover: at least %s (steps, checks, final sync without its delta, which is measured once approved): %s\n", dur(least), fit))
 	if m.st.WindowNote != "" {
-		fmt.Fprintf(b, "- window state: %s\n", m.st.WindowNote)
+		b.WriteString(fmt.Sprintf("- window state: %s\n", m.st.WindowNote))
 	}
 }
 
@@ -148,17 +148,17 @@ func (m *move) stepLines(b *strings.Builder) {
 			for _, c := range m.in.Copies {
 				sets = append(sets, fmt.Sprintf("%s (%s → %s, verify %s)", c.Name, c.From, c.To, c.Verify))
 			}
-			fmt.Fprintf(b, "  %d. final_sync %s → %s: %s\n", i+1, m.in.Source.Name, m.in.Target.Name, strings.Join(sets, "; "))
+			b.WriteString(fmt.Sprintf("  %d. final_sync %s → %s: %s\n", i+1, m.in.Source.Name, m.in.Target.Name, strings.Join(sets, "; ")))
 		case BlockCheck:
 			h := m.host(blk.On)
-			fmt.Fprintf(b, "  %d. check %s on %s %s (%s), up to %d attempt(s)\n", i+1, blk.Name, blk.On, h.Name, h.Address, attempts(blk))
+			b.WriteString(fmt.Sprintf("  %d. check %s on %s %s (%s), up to %d attempt(s)\n", i+1, blk.Name, blk.On, h.Name, h.Address, attempts(blk)))
 		default:
 			h := m.host(blk.On)
 			undo := "no undo"
 			if blk.Undo != "" {
 				undo = "undo on rollback"
 			}
-			fmt.Fprintf(b, "  %d. step %s on %s %s (%s), %s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo)
+			b.WriteString(fmt.Sprintf("  %d. step %s on %s %s (%s), %s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo))
 		}
 	}
 }
@@ -173,8 +173,8 @@ func (m *move) seedLines(b *strings.Builder) {
 		if c.VerifiedBy != "" {
 			how += " by " + c.VerifiedBy
 		}
-		fmt.Fprintf(b, "- seed %s: %d files, %s; %d verified (%s); %d refused; manifest sha256 `%.16s…`\n",
-			c.Set, c.Files, humanize.IBytes(uint64(max(c.Bytes, 0))), c.Verified, how, c.Refused, c.ManifestSHA256)
+		b.WriteString(fmt.Sprintf("- seed %s: %d files, %s; %d verified (%s); %d refused; manifest sha256 `%.16s…`\n",
+			c.Set, c.Files, humanize.IBytes(uint64(max(c.Bytes, 0))), c.Verified, how, c.Refused, c.ManifestSHA256))
 	}
 }
 
@@ -184,7 +184,7 @@ func (m *move) decisionLines(b *strings.Builder) {
 	if len(recs) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "- last decisions (%d in all):\n", len(recs))
+	b.WriteString(fmt.Sprintf("- last decisions (%d in all):\n", len(recs)))
 	for _, r := range recs[max(0, len(recs)-DetailsDecisions):] {
 		verdict := "accepted"
 		switch {
@@ -193,6 +193,6 @@ func (m *move) decisionLines(b *strings.Builder) {
 		case !r.Accepted:
 			verdict = "**refused**: " + r.Reason
 		}
-		fmt.Fprintf(b, "  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Identity, r.Via, verdict)
+		b.WriteString(fmt.Sprintf("  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Identity, r.Via, verdict))
 	}
 }
