@@ -196,7 +196,9 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	emptyHome := filepath.Join(sites.root, "home-central")
 	os.MkdirAll(emptyHome, 0o700)
 	central := startUmzug(t, "central", append(conn, "HOME="+emptyHome), "worker umzug-worker/umzug@", "worker")
-	pb := startUmzug(t, "paderborn", append(conn, "HOME="+sites.pbHome), "task queue paderborn", "worker", "--queue", "paderborn")
+	pb := startUmzug(t, "paderborn", append(conn, "HOME="+sites.pbHome), "metrics on http://", "worker", "--queue", "paderborn",
+		"--metrics-address", "127.0.0.1:0", "--log-format", "json")
+	checkSiteWorkerHealth(t, pb)
 
 	planFile := filepath.Join(sites.root, "app.hcl")
 	os.WriteFile(planFile, []byte(sitesPlan), 0o644)
@@ -241,8 +243,29 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 			t.Errorf("%s did not stop gracefully:\n%s", p.name, out)
 		}
 	}
+	if b, _ := os.ReadFile(pb.log); !bytes.Contains(b, []byte(`{"time":`)) {
+		t.Errorf("--log-format json wrote no JSON log line:\n%s", b)
+	}
 	dev.cmd.Process.Signal(syscall.SIGINT)
 	dev.cmd.Wait()
+}
+
+// checkSiteWorkerHealth reads the worker's metrics address from its
+// output and waits until /healthz says the cluster sees it poll.
+func checkSiteWorkerHealth(t *testing.T, p *umzugProc) {
+	t.Helper()
+	b, _ := os.ReadFile(p.log)
+	_, rest, _ := strings.Cut(string(b), "metrics on http://")
+	addr, _, _ := strings.Cut(rest, "/metrics")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		code, body := get(t, "http://"+addr+"/healthz")
+		if code == 200 && strings.HasPrefix(body, "ok: umzug-worker/paderborn@") && strings.Contains(body, "polls task queue paderborn") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("site worker health: %d %q", code, body)
+		}
+	}
 }
 
 // checkActivitySites reads the history: every activity ran on a worker of
