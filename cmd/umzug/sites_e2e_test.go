@@ -62,6 +62,10 @@ application "app" {
     to   = "${var.root}/lemgo/srv/app"
   }
   cutover {
+    approval {
+      approvers = ["b.schulz"]
+      quorum    = 1
+    }
     final_sync {}
     step "stop" {
       on   = "source"
@@ -209,19 +213,25 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	}
 	// Lemgo's worker is not running: the target's activities wait, and
 	// status says which queue lacks its worker.
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		_, out, _ := cli(t, "status", id)
-		if strings.Contains(out, "task queue lemgo has no worker polling") && strings.Contains(out, "umzug worker --queue lemgo") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never named the missing lemgo worker:\n%s", out)
-		}
-	}
+	waitStatus(t, id, "task queue lemgo has no worker polling; [Preflight] waiting")
 	if _, err := os.Stat(filepath.Join(sites.root, "lemgo/srv/app")); err == nil {
 		t.Fatal("the target was written without its site's worker")
 	}
-	lg := startUmzug(t, "lemgo", append(conn, "HOME="+sites.lgHome), "task queue lemgo", "worker", "--queue", "lemgo")
+	lgArgs := []string{"worker", "--queue", "lemgo"}
+	lg := startUmzug(t, "lemgo", append(conn, "HOME="+sites.lgHome), "task queue lemgo", lgArgs...)
+	waitStatus(t, id, "phase       "+workflows.PhaseAwaitingApproval)
+
+	// Lemgo's worker stops (SIGTERM) while the move waits for approval:
+	// the final sync waits for it, status names the queue whose worker
+	// takes no tasks, and the move goes on once the worker is back.
+	if out := lg.stop(t); !strings.Contains(out, "worker stopped") {
+		t.Fatalf("lemgo worker did not stop gracefully:\n%s", out)
+	}
+	if code, _, _ := cli(t, "approve", id, "--as", "b.schulz"); code != 0 {
+		t.Fatalf("approve: exit %d", code)
+	}
+	waitStatus(t, id, "task queue lemgo has no worker taking tasks (last poll by umzug-worker/lemgo@")
+	lg = startUmzug(t, "lemgo-again", append(conn, "HOME="+sites.lgHome), "task queue lemgo", lgArgs...)
 
 	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default"})
 	if err != nil {
@@ -248,6 +258,20 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	}
 	dev.cmd.Process.Signal(syscall.SIGINT)
 	dev.cmd.Wait()
+}
+
+// waitStatus waits until `umzug status id` prints want.
+func waitStatus(t *testing.T, id, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		_, out, _ := cli(t, "status", id)
+		if strings.Contains(out, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never said %q:\n%s", want, out)
+		}
+	}
 }
 
 // checkSiteWorkerHealth reads the worker's metrics address from its
