@@ -24,7 +24,10 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
-require github.com/BurntSushi/toml v1.4.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.4.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect
