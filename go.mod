@@ -26,7 +26,10 @@ require (
 
 require github.com/hiddeco/sshsig v0.2.0
 
-require github.com/BurntSushi/toml v1.4.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.4.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect

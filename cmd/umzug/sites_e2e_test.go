@@ -62,6 +62,10 @@ application "app" {
     to   = "${var.root}/lemgo/srv/app"
   }
   cutover {
+    approval {
+      approvers = ["b.schulz"]
+      quorum    = 1
+    }
     final_sync {}
     step "stop" {
       on   = "source"
@@ -196,7 +200,9 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	emptyHome := filepath.Join(sites.root, "home-central")
 	os.MkdirAll(emptyHome, 0o700)
 	central := startUmzug(t, "central", append(conn, "HOME="+emptyHome), "worker umzug-worker/umzug@", "worker")
-	pb := startUmzug(t, "paderborn", append(conn, "HOME="+sites.pbHome), "task queue paderborn", "worker", "--queue", "paderborn")
+	pb := startUmzug(t, "paderborn", append(conn, "HOME="+sites.pbHome), "metrics on http://", "worker", "--queue", "paderborn",
+		"--metrics-address", "127.0.0.1:0", "--log-format", "json")
+	checkSiteWorkerHealth(t, pb)
 
 	planFile := filepath.Join(sites.root, "app.hcl")
 	os.WriteFile(planFile, []byte(sitesPlan), 0o644)
@@ -207,19 +213,25 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	}
 	// Lemgo's worker is not running: the target's activities wait, and
 	// status says which queue lacks its worker.
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		_, out, _ := cli(t, "status", id)
-		if strings.Contains(out, "task queue lemgo has no worker polling") && strings.Contains(out, "umzug worker --queue lemgo") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never named the missing lemgo worker:\n%s", out)
-		}
-	}
+	waitStatus(t, id, "task queue lemgo has no worker polling; [Preflight] waiting")
 	if _, err := os.Stat(filepath.Join(sites.root, "lemgo/srv/app")); err == nil {
 		t.Fatal("the target was written without its site's worker")
 	}
-	lg := startUmzug(t, "lemgo", append(conn, "HOME="+sites.lgHome), "task queue lemgo", "worker", "--queue", "lemgo")
+	lgArgs := []string{"worker", "--queue", "lemgo"}
+	lg := startUmzug(t, "lemgo", append(conn, "HOME="+sites.lgHome), "task queue lemgo", lgArgs...)
+	waitStatus(t, id, "phase       "+workflows.PhaseAwaitingApproval)
+
+	// Lemgo's worker stops (SIGTERM) while the move waits for approval:
+	// the final sync waits for it, status names the queue whose worker
+	// takes no tasks, and the move goes on once the worker is back.
+	if out := lg.stop(t); !strings.Contains(out, "worker stopped") {
+		t.Fatalf("lemgo worker did not stop gracefully:\n%s", out)
+	}
+	if code, _, _ := cli(t, "approve", id, "--as", "b.schulz"); code != 0 {
+		t.Fatalf("approve: exit %d", code)
+	}
+	waitStatus(t, id, "task queue lemgo has no worker taking tasks (last poll by umzug-worker/lemgo@")
+	lg = startUmzug(t, "lemgo-again", append(conn, "HOME="+sites.lgHome), "task queue lemgo", lgArgs...)
 
 	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default"})
 	if err != nil {
@@ -241,8 +253,43 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 			t.Errorf("%s did not stop gracefully:\n%s", p.name, out)
 		}
 	}
+	if b, _ := os.ReadFile(pb.log); !bytes.Contains(b, []byte(`{"time":`)) {
+		t.Errorf("--log-format json wrote no JSON log line:\n%s", b)
+	}
 	dev.cmd.Process.Signal(syscall.SIGINT)
 	dev.cmd.Wait()
+}
+
+// waitStatus waits until `umzug status id` prints want.
+func waitStatus(t *testing.T, id, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		_, out, _ := cli(t, "status", id)
+		if strings.Contains(out, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never said %q:\n%s", want, out)
+		}
+	}
+}
+
+// checkSiteWorkerHealth reads the worker's metrics address from its
+// output and waits until /healthz says the cluster sees it poll.
+func checkSiteWorkerHealth(t *testing.T, p *umzugProc) {
+	t.Helper()
+	b, _ := os.ReadFile(p.log)
+	_, rest, _ := strings.Cut(string(b), "metrics on http://")
+	addr, _, _ := strings.Cut(rest, "/metrics")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		code, body := get(t, "http://"+addr+"/healthz")
+		if code == 200 && strings.HasPrefix(body, "ok: umzug-worker/paderborn@") && strings.Contains(body, "polls task queue paderborn") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("site worker health: %d %q", code, body)
+		}
+	}
 }
 
 // checkActivitySites reads the history: every activity ran on a worker of

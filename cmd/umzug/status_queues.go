@@ -18,11 +18,20 @@ import (
 // while the server remembers pollers for minutes after they stopped.
 const pollerFresh = 75 * time.Second
 
-// queueWait is a task queue with activities of a move waiting on it and
-// no worker polling it.
+// untakenAfter is how long a scheduled activity may wait before a queue
+// with a recent poll counts as stalled: a live, idle worker takes a task
+// within moments, but the server lists a stopped worker's last poll for
+// minutes.
+const untakenAfter = 15 * time.Second
+
+// queueWait is a task queue with activities of a move waiting on it that
+// no worker takes: none polls it, or none has taken them for a while.
 type queueWait struct {
-	Queue      string   `json:"queue"`
-	Activities []string `json:"activities"`
+	Queue      string        `json:"queue"`
+	Activities []string      `json:"activities"`
+	Waiting    time.Duration `json:"waiting"`
+	// LastPoll names the last poller the server remembers, when any.
+	LastPoll string `json:"last_poll,omitempty"`
 }
 
 // idleQueues finds the move's scheduled-but-not-started activities and
@@ -32,10 +41,14 @@ func idleQueues(ctx context.Context, c client.Client, id string) ([]queueWait, e
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", id, err)
 	}
-	waiting := map[string]string{} // activity ID → type
+	waiting := map[string]string{}      // activity ID → type
+	since := map[string]time.Duration{} // activity ID → time waiting
 	for _, pa := range d.GetPendingActivities() {
 		if pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED {
 			waiting[pa.GetActivityId()] = pa.GetActivityType().GetName()
+			if st := pa.GetScheduledTime(); st != nil {
+				since[pa.GetActivityId()] = max(0, time.Since(st.AsTime()))
+			}
 		}
 	}
 	if len(waiting) == 0 {
@@ -45,19 +58,27 @@ func idleQueues(ctx context.Context, c client.Client, id string) ([]queueWait, e
 	if err != nil {
 		return nil, err
 	}
-	byQueue := map[string][]string{}
+	byQueue := map[string]*queueWait{}
 	for aid, typ := range waiting {
-		if q := queues[aid]; q != "" {
-			byQueue[q] = append(byQueue[q], typ)
-		}
-	}
-	var out []queueWait
-	for q, acts := range byQueue {
-		if polled, err := hasPoller(ctx, c, q); err != nil || polled {
+		q := queues[aid]
+		if q == "" {
 			continue
 		}
-		sort.Strings(acts)
-		out = append(out, queueWait{Queue: q, Activities: acts})
+		if byQueue[q] == nil {
+			byQueue[q] = &queueWait{Queue: q}
+		}
+		byQueue[q].Activities = append(byQueue[q].Activities, typ)
+		byQueue[q].Waiting = max(byQueue[q].Waiting, since[aid])
+	}
+	var out []queueWait
+	for q, w := range byQueue {
+		last, fresh, err := lastPoll(ctx, c, q)
+		if err != nil || (fresh && w.Waiting < untakenAfter) {
+			continue
+		}
+		w.LastPoll = last
+		sort.Strings(w.Activities)
+		out = append(out, *w)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
 	return out, nil
@@ -80,21 +101,29 @@ func activityQueues(ctx context.Context, c client.Client, id string) (map[string
 	return out, nil
 }
 
-func hasPoller(ctx context.Context, c client.Client, queue string) (bool, error) {
+// lastPoll describes the most recent poller of queue's activity tasks
+// and whether it polled within pollerFresh.
+func lastPoll(ctx context.Context, c client.Client, queue string) (string, bool, error) {
 	resp, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
 		Namespace:     temporalNamespace(),
 		TaskQueue:     &taskqueuepb.TaskQueue{Name: queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY,
 	})
 	if err != nil {
-		return false, fmt.Errorf("describe task queue %s: %w", queue, err)
+		return "", false, fmt.Errorf("describe task queue %s: %w", queue, err)
 	}
+	var newest time.Time
+	who := ""
 	for _, p := range resp.GetPollers() {
-		if t := p.GetLastAccessTime(); t != nil && time.Since(t.AsTime()) < pollerFresh {
-			return true, nil
+		if t := p.GetLastAccessTime(); t != nil && t.AsTime().After(newest) {
+			newest, who = t.AsTime(), p.GetIdentity()
 		}
 	}
-	return false, nil
+	if who == "" {
+		return "", false, nil
+	}
+	age := time.Since(newest)
+	return fmt.Sprintf("%s %s ago", who, age.Round(time.Second)), age < pollerFresh, nil
 }
 
 // printQueueWaits tells which site's worker is missing.
@@ -105,7 +134,11 @@ func printQueueWaits(ctx context.Context, w io.Writer, c client.Client, id strin
 		return
 	}
 	for _, q := range waits {
-		fmt.Fprintf(w, "NO WORKER   task queue %s has no worker polling; %v wait for it: start `umzug worker --queue %s` in that site\n",
-			q.Queue, q.Activities, q.Queue)
+		state := "has no worker polling"
+		if q.LastPoll != "" {
+			state = fmt.Sprintf("has no worker taking tasks (last poll by %s)", q.LastPoll)
+		}
+		fmt.Fprintf(w, "NO WORKER   task queue %s %s; %v waiting %s: start `umzug worker --queue %s` in that site\n",
+			q.Queue, state, q.Activities, q.Waiting.Round(time.Second), q.Queue)
 	}
 }
