@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/template"
 )
 
