@@ -19,15 +19,36 @@ type engineFault struct {
 }
 
 // killRestart kills a service with SIGKILL and starts it again after 8 s.
+// Meanwhile `umzug status` must return (answered or refused), not hang.
 func killRestart(svc string) func(*testing.T, *onCluster, string) {
-	return func(t *testing.T, oc *onCluster, _ string) {
+	return func(t *testing.T, oc *onCluster, moveID string) {
 		if err := oc.Kill(svc); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(8 * time.Second)
+		down := time.Now()
+		statusReturns(t, moveID)
+		time.Sleep(8*time.Second - time.Since(down))
 		if err := oc.StartService(svc); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// statusReturns runs `umzug status` in the background and fails the test
+// if it has not returned after two minutes.
+func statusReturns(t *testing.T, moveID string) {
+	t.Helper()
+	done := make(chan int, 1)
+	began := time.Now()
+	go func() {
+		code, _, _ := cli(t, "status", moveID)
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		t.Logf("umzug status with a service down: exit %d after %s", code, time.Since(began).Round(time.Second))
+	case <-time.After(2 * time.Minute):
+		t.Errorf("umzug status with a service down did not return within 2 minutes")
 	}
 }
 

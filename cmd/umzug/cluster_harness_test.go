@@ -54,7 +54,7 @@ func startCluster(t *testing.T, setup bool, n int) *onCluster {
 	if !setup {
 		return oc
 	}
-	waitFrontend(t)
+	waitFrontend(t, cl)
 	if code, _, _ := cli(t, "setup"); code != 0 {
 		t.Fatalf("umzug setup: exit %d", code)
 	}
@@ -65,7 +65,7 @@ func startCluster(t *testing.T, setup bool, n int) *onCluster {
 
 // waitFrontend waits until the frontend answers; the services join their
 // membership ring for a while after they start.
-func waitFrontend(t *testing.T) {
+func waitFrontend(t *testing.T, cl *cluster.Cluster) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -73,6 +73,9 @@ func waitFrontend(t *testing.T) {
 		if err == nil {
 			c.Close()
 			return
+		}
+		if dead := cl.Exited(); len(dead) > 0 {
+			t.Fatalf("%s exited while the frontend was awaited (logs in %s)", strings.Join(dead, ", "), cl.Dir())
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("frontend never answered: %v", err)

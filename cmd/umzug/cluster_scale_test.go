@@ -18,7 +18,7 @@ import (
 
 var (
 	clusterScale = flag.Bool("cluster.scale", false, "measure wave throughput on the cluster (100-move wave with 2 and 4 workers)")
-	clusterBig   = flag.Bool("cluster.big", false, "with -cluster.scale, also the 1,000-move wave")
+	clusterBig   = flag.Bool("cluster.big", false, "with -cluster.scale, also the 1,000-move wave (100 chains of 10, max_parallel 50)")
 )
 
 // TestClusterScale measures moves per minute and history events per move
@@ -33,7 +33,7 @@ func TestClusterScale(t *testing.T) {
 	type wave struct{ chains, length, maxParallel int }
 	waves := []wave{{10, 10, 20}}
 	if *clusterBig {
-		waves = append(waves, wave{10, 100, 50})
+		waves = append(waves, wave{100, 10, 50})
 	}
 	for _, workers := range []int{2, 4} {
 		if workers > oc.workers {

@@ -23,7 +23,7 @@ import (
 // wave of dependency chains commits.
 func TestClusterSetupMoveWave(t *testing.T) {
 	oc := startCluster(t, false, 0)
-	waitFrontend(t)
+	waitFrontend(t, oc.Cluster)
 	e := oc.demoOn(t, "cl_finance", 11)
 
 	code, _, errOut := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...)

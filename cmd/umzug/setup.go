@@ -122,11 +122,13 @@ func ensureNamespace(ctx context.Context, c client.Client, ns string, retention 
 	return nil
 }
 
-// ensureSearchAttributes adds the missing ones. A namespace registered a
-// moment ago reaches every frontend only after its cache refreshes, so
-// "not found" is retried for a while.
+// ensureSearchAttributes adds the missing ones.
 func ensureSearchAttributes(ctx context.Context, c client.Client, ns string, out io.Writer) error {
-	missing, err := missingSearchAttributes(ctx, c, ns)
+	var missing []string
+	err := whileNamespaceUnknown(ctx, func() (err error) {
+		missing, err = missingSearchAttributes(ctx, c, ns)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -138,13 +140,28 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, ns string, out
 	for _, n := range missing {
 		add[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
+	err = whileNamespaceUnknown(ctx, func() error {
+		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: add})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("register search attributes %s on namespace %s: %w", strings.Join(missing, ", "), ns, err)
+	}
+	fmt.Fprintf(out, "search attributes %s: registered (keyword)\n", strings.Join(missing, ", "))
+	return nil
+}
+
+// whileNamespaceUnknown retries f for up to a minute while it fails with
+// "not found": a namespace registered a moment ago reaches the services
+// only when their namespace cache refreshes (every 10 s by default).
+func whileNamespaceUnknown(ctx context.Context, f func() error) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: add})
+		err := f()
 		var nf *serviceerror.NamespaceNotFound
 		var nf2 *serviceerror.NotFound
 		if err == nil || !(errors.As(err, &nf) || errors.As(err, &nf2)) || time.Now().After(deadline) {
-			break
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -152,11 +169,6 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, ns string, out
 		case <-time.After(time.Second):
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("register search attributes %s on namespace %s: %w", strings.Join(missing, ", "), ns, err)
-	}
-	fmt.Fprintf(out, "search attributes %s: registered (keyword)\n", strings.Join(missing, ", "))
-	return nil
 }
 
 func missingSearchAttributes(ctx context.Context, c client.Client, ns string) ([]string, error) {

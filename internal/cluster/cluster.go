@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,13 +77,43 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err = c.setupSchema(ctx); err != nil {
 		return c, err
 	}
-	for _, s := range Services {
+	// The first service initialises the cluster metadata; services that
+	// start together race for it and lose, so the frontend goes first.
+	if err = c.StartService("frontend"); err != nil {
+		return c, err
+	}
+	if err = c.awaitListen(ctx, "frontend", c.Address()); err != nil {
+		return c, err
+	}
+	for _, s := range Services[1:] {
 		if err = c.StartService(s); err != nil {
 			return c, err
 		}
 	}
 	c.log("frontend on %s", c.Address())
 	return c, nil
+}
+
+// awaitListen waits until addr accepts connections or the process ends.
+func (c *Cluster) awaitListen(ctx context.Context, name, addr string) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			return nil
+		}
+		for _, n := range c.Exited() {
+			if n == name {
+				return fmt.Errorf("%s exited before listening on %s; see %s", name, addr, filepath.Join(c.dir, name+".log"))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s did not listen on %s within 3 minutes; see %s", name, addr, filepath.Join(c.dir, name+".log"))
 }
 
 // Address is the frontend's gRPC address (TEMPORAL_ADDRESS).
@@ -198,4 +229,20 @@ func (c *Cluster) Stop() {
 	if c.ownDir && os.Getenv("UMZUG_CLUSTER_KEEP") == "" {
 		_ = os.RemoveAll(c.dir)
 	}
+}
+
+// Exited names the started processes that have ended on their own (a
+// service that failed to start, a crashed worker).
+func (c *Cluster) Exited() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for n, p := range c.procs {
+		select {
+		case <-p.done:
+			out = append(out, n)
+		default:
+		}
+	}
+	return out
 }

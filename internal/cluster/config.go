@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/template"
 )
 
@@ -28,7 +30,6 @@ func freePorts() (ports, error) {
 		return l.Addr().(*net.TCPAddr).Port, nil
 	}
 	p.GRPC, p.Membership = map[string]int{}, map[string]int{}
-	// Hold all listeners' ports distinct: take them in one go.
 	seen := map[int]bool{}
 	next := func() (int, error) {
 		for {
@@ -38,6 +39,24 @@ func freePorts() (ports, error) {
 				return n, err
 			}
 		}
+	}
+	// The server stores membership ports as a PostgreSQL smallint, so
+	// they must stay below 32768, under Linux's ephemeral range.
+	low := func() (int, error) {
+		for i := 0; i < 1000; i++ {
+			n := 20000 + rand.IntN(12000)
+			if seen[n] {
+				continue
+			}
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(n))
+			if err != nil {
+				continue
+			}
+			l.Close()
+			seen[n] = true
+			return n, nil
+		}
+		return 0, fmt.Errorf("no free loopback port in 20000-32000 for membership")
 	}
 	var err error
 	if p.Postgres, err = next(); err != nil {
@@ -50,7 +69,7 @@ func freePorts() (ports, error) {
 		if p.GRPC[s], err = next(); err != nil {
 			return p, err
 		}
-		if p.Membership[s], err = next(); err != nil {
+		if p.Membership[s], err = low(); err != nil {
 			return p, err
 		}
 	}
