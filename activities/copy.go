@@ -251,10 +251,6 @@ func (e *engine) run(parent context.Context) (CopyResult, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	e.cancel = cancel
-	// SFTP requests take no context: once the activity is cancelled,
-	// closing the connections is what ends requests stuck on a hung link.
-	stopAbort := context.AfterFunc(parent, func() { e.src.abort(); e.dst.abort() })
-	defer stopAbort()
 	stopHB := e.prog.heartbeat(parent)
 	res, err := e.runInner(ctx)
 	stopHB()

@@ -92,13 +92,14 @@ func TestCopyTreeReturnsWhenExtraConnHangsOpening(t *testing.T) {
 }
 
 // A copy whose activity is cancelled while its link hangs returns: SFTP
-// requests take no context, so the engine closes the connections.
+// requests take no context, so the no-progress bound still closes the
+// connections after the cancel.
 func TestCopyTreeReturnsWhenCancelledOnHungLink(t *testing.T) {
 	f := newCopyFixture(t)
 	var proxy *freezeProxy
 	f.src, proxy = proxied(t, f.src)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(5, 4<<20), 0o644, time.Unix(1700000000, 0))
-	f.a.NoProgress = time.Hour
+	f.a.NoProgress = 300 * time.Millisecond
 	testHooks.conns = 1
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
