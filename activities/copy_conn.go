@@ -38,6 +38,9 @@ type endpoint struct {
 	mu    sync.RWMutex
 	conns []*Conn
 	cls   []*sftp.Client
+	// aborted is set by abort: a connection that grow brings up later is
+	// closed at once rather than used.
+	aborted bool
 
 	growOnce sync.Once
 	growWG   sync.WaitGroup
@@ -82,7 +85,14 @@ func (ep *endpoint) dialOne(ctx context.Context) (*Conn, *sftp.Client, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s for copying: %w", ep.name, err)
 	}
+	// Opening the SFTP session waits for the host without a context: on
+	// a hung link only closing the connection ends it.
+	stop := context.AfterFunc(ctx, func() { c.Client.Close() })
 	cl, err := c.SFTP()
+	if !stop() {
+		c.Client.Close()
+		return nil, nil, fmt.Errorf("open SFTP session on %s (%s): %w", ep.name, ep.host.Address, ctx.Err())
+	}
 	if err != nil {
 		c.Close()
 		return nil, nil, fmt.Errorf("open SFTP session on %s (%s): %w; the host must offer the sftp subsystem", ep.name, ep.host.Address, err)
@@ -101,9 +111,13 @@ func (ep *endpoint) grow(ctx context.Context) {
 					return
 				}
 				ep.mu.Lock()
+				defer ep.mu.Unlock()
+				if ep.aborted {
+					c.Client.Close()
+					return
+				}
 				ep.conns = append(ep.conns, c)
 				ep.cls = append(ep.cls, cl)
-				ep.mu.Unlock()
 			})
 		}
 		go func() { ep.growWG.Wait(); close(ep.grown) }()
@@ -136,6 +150,9 @@ func (ep *endpoint) close() {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	for _, c := range ep.conns {
+		// The SSH connection first: closing an SFTP client waits for its
+		// server's answer, which a hung link never brings.
+		c.Client.Close()
 		c.Close()
 	}
 }
@@ -147,6 +164,7 @@ func (ep *endpoint) abort() {
 		return
 	}
 	ep.mu.Lock()
+	ep.aborted = true
 	conns := append([]*Conn(nil), ep.conns...)
 	ep.mu.Unlock()
 	for _, c := range conns {

@@ -130,12 +130,16 @@ func (p *progress) watch(ctx context.Context, inActivity bool, done <-chan struc
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	lastPos, lastMove, lastBeat := p.position(), time.Now(), time.Time{}
+	cancelled := ctx.Done()
 	for {
 		select {
 		case <-done:
 			return
-		case <-ctx.Done():
-			return
+		case <-cancelled:
+			// The copy winds down and cleans up; SFTP requests take no
+			// context, so one stuck on a hung link is still ended by the
+			// bound. No more heartbeats: the activity is over.
+			cancelled, inActivity = nil, false
 		case now := <-t.C:
 			if pos := p.position(); pos != lastPos {
 				lastPos, lastMove = pos, now
@@ -144,9 +148,7 @@ func (p *progress) watch(ctx context.Context, inActivity bool, done <-chan struc
 			}
 			idle := now.Sub(lastMove)
 			if p.onStall != nil && p.stallAfter > 0 && idle >= p.stallAfter {
-				p.onStall(temporal.NewApplicationError(fmt.Sprintf(
-					"no progress for %s copying %s from %s; retrying on a fresh connection",
-					p.stallAfter, p.set, p.host), ErrTypeNoProgress))
+				p.onStall(p.stallError(ctx))
 				return
 			}
 			if inActivity && now.Sub(lastBeat) >= copyHeartbeatEvery {
@@ -155,6 +157,17 @@ func (p *progress) watch(ctx context.Context, inActivity bool, done <-chan struc
 			}
 		}
 	}
+}
+
+// stallError says why the watchdog ended the copy.
+func (p *progress) stallError(ctx context.Context) error {
+	msg := fmt.Sprintf("no progress for %s copying %s from %s; retrying on a fresh connection",
+		p.stallAfter, p.set, p.host)
+	if ctx.Err() != nil {
+		msg = fmt.Sprintf("copy of %s from %s was stopped (%v) and moved nothing for %s since; closing its connections",
+			p.set, p.host, context.Cause(ctx), p.stallAfter)
+	}
+	return temporal.NewApplicationError(msg, ErrTypeNoProgress)
 }
 
 // noProgressBound is the copy's no-progress bound: the Activities', else
