@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -105,7 +106,7 @@ func printQueueWaits(ctx context.Context, w io.Writer, c client.Client, id strin
 		return
 	}
 	for _, q := range waits {
-		fmt.Fprintf(w, "NO WORKER   task queue %s has no worker polling; %v wait for it: start `umzug worker --queue %s` in that site\n",
-			q.Queue, q.Activities, q.Queue)
+		fmt.Fprintf(w, "NO WORKER   task queue %s has no worker polling; %s wait for it: start `umzug worker --queue %s` in that site\n",
+			q.Queue, strings.Join(q.Activities, ", "), q.Queue)
 	}
 }
