@@ -155,16 +155,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
 	printDecisionBinding(w, st)
 	for _, p := range progress {
-		pct := 0.0
-		if p.BytesTotal > 0 {
-			pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
-		}
-		eta := ""
-		if p.BytesPerSec > 0 && p.BytesTotal > p.BytesDone {
-			eta = ", ETA " + (time.Duration(float64(p.BytesTotal-p.BytesDone)/p.BytesPerSec) * time.Second).Round(time.Second).String()
-		}
-		fmt.Fprintf(w, "copying     %s (%s): %d/%d files, %s/%s (%.0f%%), %s/s%s\n", p.Set, p.Phase,
-			p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, humanBytes(int64(p.BytesPerSec)), eta)
+		fmt.Fprintf(w, "copying     %s\n", progressLine(p))
 	}
 	if st.Phase == workflows.PhaseAwaitingApproval {
 		got := "none yet"
