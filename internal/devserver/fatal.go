@@ -1,7 +1,6 @@
 package devserver
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -25,14 +24,18 @@ func (l fatalPanics) With(tags ...tag.Tag) log.Logger {
 
 func (l fatalPanics) Fatal(msg string, tags ...tag.Tag) {
 	l.Logger.Error(msg, tags...)
-	err := errors.New(msg)
+	var cause, addr string
 	for _, t := range tags {
-		v := fmt.Sprint(t.Value())
-		if t.Key() == "error" && strings.Contains(v, "address already in use") {
-			err = fmt.Errorf("%s: %s: %w", msg, v, syscall.EADDRINUSE)
-		} else if t.Key() == "error" || t.Key() == "address" {
-			err = fmt.Errorf("%w (%s %s)", err, t.Key(), v)
+		switch t.Key() {
+		case "error":
+			cause = fmt.Sprint(t.Value())
+		case "address":
+			addr = " on " + fmt.Sprint(t.Value())
 		}
+	}
+	err := fmt.Errorf("%s%s: %s", msg, addr, cause)
+	if strings.Contains(cause, "address already in use") {
+		err = fmt.Errorf("%s%s: %w", msg, addr, syscall.EADDRINUSE)
 	}
 	panic(fatalError{err})
 }
