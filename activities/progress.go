@@ -72,6 +72,7 @@ func (p *progress) snapshot() CopyProgress {
 		FilesTotal: p.filesTotal.Load(),
 		BytesDone:  p.bytesDone.Load(),
 		BytesTotal: p.bytesTotal.Load(),
+		Walking:    !p.walkDone.Load(),
 	}
 	if el > 0 {
 		cp.BytesPerSec = float64(cp.BytesDone) / el

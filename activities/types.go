@@ -156,6 +156,9 @@ type CopyProgress struct {
 	// ETASeconds estimates the time left from the average rate; 0 while
 	// the walk is still discovering work (totals still grow) or unknown.
 	ETASeconds float64 `json:"eta_seconds,omitempty"`
+	// Walking tells that the walk still discovers work: the totals are
+	// what was found so far, not the final size.
+	Walking bool `json:"walking,omitempty"`
 	// Done lists nothing per file; resume relies on the target state
 	// (size+mtime of finished files), so the heartbeat stays small.
 }

@@ -113,6 +113,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 		env.Lemgo.Server.Addr(), env.TargetData(), st.server.Address(), st.server.Namespace())
 	if ui != "" {
 		fmt.Fprintf(out, "  Web UI              %s\n", ui)
+		fmt.Fprint(out, uiExportHint(ui))
 	}
 	fmt.Fprintf(out, "  Move                %s, started by %s, plan sha256 %.16s…\n", id, o.as, p.SHA256)
 	if ui != "" {

@@ -68,8 +68,12 @@ func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
 
 	const id = "umzug/finance/finance"
 	waitOutput(t, out, "awaiting_approval:")
+	var last string
 	for _, who := range []string{"a.meier", "b.schulz", "c.yilmaz"} {
-		cli(t, "approve", id, "--as", who, "--comment", "CHG-4711")
+		_, last, _ = cli(t, "approve", id, "--as", who, "--comment", "CHG-4711")
+	}
+	if !strings.Contains(last, "quorum reached (approved by b.schulz, c.yilmaz): the cutover starts") {
+		t.Errorf("the last needed approval must say the quorum is reached and what follows: %q", last)
 	}
 	waitOutput(t, out, "approve by a.meier (update): refused")
 	waitOutput(t, out, "approve by c.yilmaz (update): accepted")
@@ -92,11 +96,30 @@ func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
 	if code, _, _ := cli(t, "status", id); code != 0 {
 		t.Fatalf("status after rollback: exit %d; the server must still answer", code)
 	}
+	waitListedPhase(t, id, "rolled_back")
 	interrupt()
 	if err := <-done; err != nil {
 		t.Fatalf("Ctrl-C must end the demo without an error, got %v", err)
 	}
 	if !strings.Contains(out.String(), "rolled_back") {
 		t.Fatalf("output lacks the rolled_back phase:\n%s", out.String())
+	}
+}
+
+// waitListedPhase waits until `umzug status` (the list, read from the
+// server's visibility store like the Web UI's list) shows id in phase:
+// the UmzugPhase search attribute follows every phase change.
+func waitListedPhase(t *testing.T, id, phase string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, out, _ := cli(t, "status", "-o", "json")
+		if strings.Contains(out, `"id": "`+id+`",`) && strings.Contains(out, `"phase": "`+phase+`"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the move list never showed %s in phase %s:\n%s", id, phase, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

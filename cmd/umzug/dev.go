@@ -38,6 +38,7 @@ The worker reads sensitive plan variables from its environment
 			fmt.Fprintf(out, "Temporal server: %s (namespace %s)\n", st.server.Address(), st.server.Namespace())
 			if u := st.server.UIURL(); u != "" {
 				fmt.Fprintf(out, "Web UI:          %s\n", u)
+				fmt.Fprint(out, uiExportHint(u))
 			}
 			if o.db != "" {
 				fmt.Fprintf(out, "Database:        %s\n", o.db)

@@ -42,12 +42,9 @@ func startE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := startStack(ctx, embeddedOptions{port: port, noUI: true}, nil)
+	// Port 0: the server binds any free port and reports it.
+	st, err := startStack(ctx, embeddedOptions{port: 0, noUI: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,11 +293,7 @@ func TestDevRestartCarriesOn(t *testing.T) {
 	defer env.Close()
 	db := filepath.Join(t.TempDir(), "dev.db")
 	start := func() *e2e {
-		port, err := devserver.FreePort("127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true, db: db}, nil)
+		st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true, db: db}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

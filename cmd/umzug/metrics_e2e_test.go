@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -76,11 +75,7 @@ func TestMetricsDuringAMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true,
+	st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true,
 		observe: observeOptions{metricsAddr: "127.0.0.1:0", logFormat: "json"}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -13,13 +13,16 @@ import (
 )
 
 // copyBar shows a running copy's heartbeated progress: a progress bar on a
-// terminal (schollz/progressbar: rate, ETA, redraw handled), a plain line
-// every few seconds anywhere else, so logs stay readable.
+// terminal (schollz/progressbar redraws it), a plain line every few
+// seconds anywhere else, so logs stay readable. The counts, totals and
+// rate printed are the copy's own (rate: bytes copied over the attempt's
+// wall time), not the bar's: heartbeats arrive in jumps, and a rate from
+// one jump over the redraw interval is meaningless.
 type copyBar struct {
 	out      io.Writer
 	tty      bool
 	bar      *progressbar.ProgressBar
-	key      string // set/phase the bar belongs to
+	key      string // set/phase/walking the bar belongs to
 	lastLine time.Time
 }
 
@@ -28,35 +31,57 @@ func newCopyBar(out io.Writer) *copyBar {
 	return &copyBar{out: out, tty: ok && term.IsTerminal(int(f.Fd()))}
 }
 
-// update draws p; a new set or phase starts a new bar.
+// update draws p; a new set or phase, or the walk's end, starts a new bar.
 func (b *copyBar) update(p activities.CopyProgress) {
-	key := p.Set + "/" + p.Phase
+	key := fmt.Sprintf("%s/%s/%t", p.Set, p.Phase, p.Walking)
 	if !b.tty {
 		if time.Since(b.lastLine) < 5*time.Second && key == b.key {
 			return
 		}
 		b.key, b.lastLine = key, time.Now()
-		fmt.Fprintf(b.out, "           copying %s (%s): %d/%d files, %s/%s, %s/s\n", p.Set, p.Phase,
-			p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), humanBytes(int64(p.BytesPerSec)))
+		fmt.Fprintf(b.out, "           copying %s\n", progressLine(p))
 		return
 	}
 	if key != b.key || b.bar == nil {
 		b.finish()
 		b.key = key
-		b.bar = progressbar.NewOptions64(p.BytesTotal,
+		total := p.BytesTotal
+		if p.Walking {
+			total = -1 // a spinner: no percentage of a total still growing
+		}
+		b.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(b.out),
-			progressbar.OptionSetDescription(fmt.Sprintf("           %s %s", p.Set, p.Phase)),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	if p.BytesTotal > 0 && b.bar.GetMax64() != p.BytesTotal {
+	b.bar.Describe("           " + progressLine(p))
+	if !p.Walking && p.BytesTotal > 0 && b.bar.GetMax64() != p.BytesTotal {
 		b.bar.ChangeMax64(p.BytesTotal)
 	}
 	_ = b.bar.Set64(p.BytesDone)
+}
+
+// progressLine describes a copy's position. While the walk runs, the
+// totals are what it found so far: no percentage, no ETA.
+func progressLine(p activities.CopyProgress) string {
+	rate := humanBytes(int64(p.BytesPerSec)) + "/s"
+	if p.Walking {
+		return fmt.Sprintf("%s (%s): %d files, %s copied of %d files, %s found so far (walk running), %s",
+			p.Set, p.Phase, p.FilesDone, humanBytes(p.BytesDone), p.FilesTotal, humanBytes(p.BytesTotal), rate)
+	}
+	pct := 100.0
+	if p.BytesTotal > 0 {
+		pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
+	}
+	eta := ""
+	if p.BytesPerSec > 0 && p.BytesTotal > p.BytesDone {
+		left := time.Duration(float64(p.BytesTotal-p.BytesDone) / p.BytesPerSec * float64(time.Second))
+		eta = ", ETA " + left.Round(time.Second).String()
+	}
+	return fmt.Sprintf("%s (%s): %d/%d files, %s/%s (%.0f%%), %s%s", p.Set, p.Phase,
+		p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, rate, eta)
 }
 
 // finish removes the bar before other output is printed.

@@ -45,12 +45,30 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		}
 		return &exitError{code: 1, err: fmt.Errorf("%s of %s refused: %w", name, id, err)}
 	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%s accepted for %s; phase %s\n", name, id, st.Phase)
-	if st.Phase == workflows.PhaseAwaitingApproval && st.ApprovalsNeeded > 0 {
-		fmt.Fprintf(out, "still needed: %d more approval(s) from %v\n", st.ApprovalsNeeded, st.PendingApprovers)
-	}
+	fmt.Fprint(cmd.OutOrStdout(), decisionOutcome(name, id, st, time.Now()))
 	return nil
+}
+
+// decisionOutcome says what an accepted decision changed and what comes
+// next: more approvals needed, or the quorum reached and when the cutover
+// starts.
+func decisionOutcome(name, id string, st workflows.Status, now time.Time) string {
+	head := fmt.Sprintf("%s accepted for %s", name, id)
+	if name != workflows.SignalApprove {
+		return fmt.Sprintf("%s; phase %s\n", head, st.Phase)
+	}
+	if st.ApprovalsNeeded > 0 {
+		return fmt.Sprintf("%s; still needed: %d more approval(s) from %s\n",
+			head, st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
+	}
+	next := "the cutover starts now"
+	if st.Window != nil && st.Window.NotBefore.After(now) {
+		next = "the cutover starts when the window opens at " + st.Window.NotBefore.Local().Format(time.RFC3339)
+	}
+	if st.Phase != workflows.PhaseAwaitingApproval {
+		next = "phase " + st.Phase
+	}
+	return fmt.Sprintf("%s; quorum reached (approved by %s): %s\n", head, strings.Join(st.Approvals, ", "), next)
 }
 
 // decide sends one decision as an Update and waits for its outcome. The

@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/dustin/go-humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -40,44 +42,67 @@ func newStatusCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			out := cmd.OutOrStdout()
 			if len(args) == 0 {
 				return listMoves(cmd, c, output)
 			}
-			id := args[0]
-			if strings.Contains(id, "/wave/") {
-				var ws workflows.WaveStatus
-				if err := queryStatus(cmd, c, id, &ws); err != nil {
-					return err
-				}
-				if output == "json" {
-					return writeJSON(out, ws)
-				}
-				printWave(out, id, ws)
-				return nil
-			}
-			if watch {
-				return watchMove(cmd, c, id)
-			}
-			var st workflows.Status
-			if err := queryStatus(cmd, c, id, &st); err != nil {
-				return err
-			}
-			progress := copyProgress(cmd, c, id)
-			if output == "json" {
-				return writeJSON(out, struct {
-					workflows.Status
-					Progress []activities.CopyProgress `json:"progress,omitempty"`
-				}{st, progress})
-			}
-			printStatus(out, id, st, progress)
-			printQueueWaits(ctx, out, c, id)
-			return nil
+			return showStatus(cmd, c, args[0], output, watch)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the move: phase changes and a copy progress bar, until it ends")
 	return cmd
+}
+
+// showStatus prints one move or wave. Which one it is comes from the
+// workflow's type: a move's ID may contain "/wave/" (a plan named wave).
+func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bool) error {
+	out := cmd.OutOrStdout()
+	kind, err := workflowType(cmd.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	if kind == workflows.WaveWorkflow {
+		var ws workflows.WaveStatus
+		if err := queryStatus(cmd, c, id, &ws); err != nil {
+			return err
+		}
+		if output == "json" {
+			return writeJSON(out, ws)
+		}
+		printWave(out, id, ws)
+		return nil
+	}
+	if watch {
+		return watchMove(cmd, c, id)
+	}
+	var st workflows.Status
+	if err := queryStatus(cmd, c, id, &st); err != nil {
+		return err
+	}
+	progress := copyProgress(cmd, c, id)
+	if output == "json" {
+		return writeJSON(out, struct {
+			workflows.Status
+			Progress []activities.CopyProgress `json:"progress,omitempty"`
+		}{st, progress})
+	}
+	printStatus(out, id, st, progress)
+	printQueueWaits(cmd.Context(), out, c, id)
+	return nil
+}
+
+// workflowType names the type of workflow id runs (umzug.Move or
+// umzug.Wave); an unknown ID is reported as such, not as a missing worker.
+func workflowType(ctx context.Context, c client.Client, id string) (string, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return "", fmt.Errorf("no move or wave %s exists on this server: `umzug status` (without ID) lists the moves", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("describe %s: %w (is the Temporal server reachable? see TEMPORAL_ADDRESS)", id, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetType().GetName(), nil
 }
 
 func queryStatus(cmd *cobra.Command, c client.Client, id string, into any) error {
@@ -130,16 +155,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
 	printDecisionBinding(w, st)
 	for _, p := range progress {
-		pct := 0.0
-		if p.BytesTotal > 0 {
-			pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
-		}
-		eta := ""
-		if p.BytesPerSec > 0 && p.BytesTotal > p.BytesDone {
-			eta = ", ETA " + (time.Duration(float64(p.BytesTotal-p.BytesDone)/p.BytesPerSec) * time.Second).Round(time.Second).String()
-		}
-		fmt.Fprintf(w, "copying     %s (%s): %d/%d files, %s/%s (%.0f%%), %s/s%s\n", p.Set, p.Phase,
-			p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, humanBytes(int64(p.BytesPerSec)), eta)
+		fmt.Fprintf(w, "copying     %s\n", progressLine(p))
 	}
 	if st.Phase == workflows.PhaseAwaitingApproval {
 		got := "none yet"
@@ -151,11 +167,8 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []activit
 			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
 		}
 	}
-	if st.Window != nil {
-		fmt.Fprintf(w, "window      %s for %s\n", st.Window.NotBefore.Format(time.RFC3339), st.Window.Duration)
-	}
-	if st.WindowNote != "" {
-		fmt.Fprintf(w, "            %s\n", st.WindowNote)
+	if !pastCutover(st) {
+		printWindow(w, st)
 	}
 	if st.SoakUntil != nil && st.Phase == workflows.PhaseSoak {
 		fmt.Fprintf(w, "soak until  %s (umzug commit / umzug rollback)\n", st.SoakUntil.Format(time.RFC3339))
@@ -267,4 +280,28 @@ func watchMove(cmd *cobra.Command, c client.Client, id string) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// printWindow shows the cutover window and its prediction; both only
+// matter until the cutover has started.
+func printWindow(w io.Writer, st workflows.Status) {
+	if st.Window != nil {
+		fmt.Fprintf(w, "window      %s for %s\n", st.Window.NotBefore.Format(time.RFC3339), st.Window.Duration)
+	}
+	if st.WindowNote != "" {
+		fmt.Fprintf(w, "            %s\n", st.WindowNote)
+	}
+}
+
+// pastCutover tells whether the move has entered its cutover.
+func pastCutover(st workflows.Status) bool {
+	if st.Phase == workflows.PhaseCutover || st.Phase == workflows.PhaseSoak {
+		return true
+	}
+	for _, pc := range st.Phases {
+		if pc.Phase == workflows.PhaseCutover {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -138,7 +139,7 @@ func printQueueWaits(ctx context.Context, w io.Writer, c client.Client, id strin
 		if q.LastPoll != "" {
 			state = fmt.Sprintf("has no worker taking tasks (last poll by %s)", q.LastPoll)
 		}
-		fmt.Fprintf(w, "NO WORKER   task queue %s %s; %v waiting %s: start `umzug worker --queue %s` in that site\n",
-			q.Queue, state, q.Activities, q.Waiting.Round(time.Second), q.Queue)
+		fmt.Fprintf(w, "NO WORKER   task queue %s %s; %s waiting %s: start `umzug worker --queue %s` in that site\n",
+			q.Queue, state, strings.Join(q.Activities, ", "), q.Waiting.Round(time.Second), q.Queue)
 	}
 }

@@ -53,15 +53,6 @@ func temporalNamespace() string {
 	return connect.DefaultNamespace
 }
 
-// uiBase is where workflow links point: TEMPORAL_UI_URL, or the embedded
-// UI's default address.
-func uiBase() string {
-	if u := os.Getenv("TEMPORAL_UI_URL"); u != "" {
-		return u
-	}
-	return "http://127.0.0.1:8233"
-}
-
 // quietLogger keeps SDK chatter (worker start, poller) off the terminal;
 // warnings and errors still show.
 func quietLogger() sdklog.Logger {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -32,7 +33,8 @@ import (
 type Options struct {
 	// IP to bind every service to; defaults to 127.0.0.1.
 	IP string
-	// FrontendPort is the gRPC port clients and workers dial (default 7233).
+	// FrontendPort is the gRPC port clients and workers dial; 0 takes any
+	// free port (see Server.Address).
 	FrontendPort int
 	// UIPort is the Web UI port; 0 disables the UI.
 	UIPort int
@@ -47,6 +49,10 @@ type Options struct {
 	Logger log.Logger
 	// TLS, when set, makes the frontend serve TLS (mTLS with a client CA).
 	TLS *TLSOptions
+
+	// beforeBind runs after the ports are chosen, before the server binds
+	// them (tests take the port here to prove the retry).
+	beforeBind func(frontendPort int)
 }
 
 // Server is a running embedded Temporal server and UI.
@@ -82,14 +88,17 @@ func (s *Server) UIURL() string {
 // Namespace is the namespace the server was started with.
 func (s *Server) Namespace() string { return s.opts.Namespace }
 
+// startTries bounds the starts with fresh ports when a port chosen free
+// was taken before the server bound it.
+const startTries = 5
+
 // Start builds and starts the server, then the UI. It returns once the
-// frontend accepts connections.
+// frontend accepts connections. A FrontendPort of 0 takes any free port
+// (Address reports it); a bind that fails because another process took a
+// chosen port in the meantime starts again with fresh ports.
 func Start(opts Options) (*Server, error) {
 	if opts.IP == "" {
 		opts.IP = "127.0.0.1"
-	}
-	if opts.FrontendPort == 0 {
-		opts.FrontendPort = 7233
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
@@ -97,17 +106,39 @@ func Start(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNoopLogger()
 	}
-	if err := portFree(opts.IP, opts.FrontendPort); err != nil {
-		return nil, fmt.Errorf("temporal frontend port: %w (another Temporal server running? use --port)", err)
+	if opts.FrontendPort != 0 {
+		if err := portFree(opts.IP, opts.FrontendPort); err != nil {
+			return nil, fmt.Errorf("temporal frontend port: %w (another Temporal server running? use --port)", err)
+		}
 	}
 	if opts.UIPort != 0 {
 		if err := portFree(opts.IP, opts.UIPort); err != nil {
 			return nil, fmt.Errorf("web UI port: %w (use --ui-port)", err)
 		}
 	}
+	var err error
+	for range startTries {
+		var s *Server
+		if s, err = startOnce(opts); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+			return s, err
+		}
+	}
+	return nil, fmt.Errorf("start temporal server on %s: ports taken by other processes %d times in a row: %w", opts.IP, startTries, err)
+}
+
+// startOnce starts the server on the ports it chooses now.
+func startOnce(opts Options) (s *Server, err error) {
+	if opts.FrontendPort == 0 {
+		if opts.FrontendPort, err = freePort(opts.IP); err != nil {
+			return nil, err
+		}
+	}
 	conf, err := buildConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.beforeBind != nil {
+		opts.beforeBind(opts.FrontendPort)
 	}
 	var tlsSt *tlsState
 	if opts.TLS != nil {
@@ -116,11 +147,30 @@ func Start(opts Options) (*Server, error) {
 		}
 		tlsSt.apply(conf, opts.TLS)
 	}
+	srv, err := newTemporal(opts, conf)
+	if err != nil {
+		return nil, err
+	}
+	s = &Server{opts: opts, server: srv, tls: tlsSt}
+	if opts.UIPort != 0 {
+		if err := s.startUI(); err != nil {
+			srv.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newTemporal builds and starts the Temporal services on conf; a listener
+// the server cannot bind comes back as an error.
+func newTemporal(opts Options, conf *config.Config) (srv temporal.Server, err error) {
+	defer recoverFatal(&err)
+	logger := fatalPanics{opts.Logger}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal authorizer: %w", err)
 	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, opts.Logger)
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
 	if err != nil {
 		return nil, fmt.Errorf("temporal claim mapper: %w", err)
 	}
@@ -137,11 +187,11 @@ func Start(opts Options) (*Server, error) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 	}
-	srv, err := temporal.NewServer(
+	srv, err = temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(opts.Logger),
+		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dyn),
@@ -152,14 +202,7 @@ func Start(opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{opts: opts, server: srv, tls: tlsSt}
-	if opts.UIPort != 0 {
-		if err := s.startUI(); err != nil {
-			srv.Stop()
-			return nil, err
-		}
-	}
-	return s, nil
+	return srv, nil
 }
 
 // startUI starts the Web UI against the frontend, over TLS when the
