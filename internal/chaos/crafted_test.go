@@ -117,10 +117,11 @@ func (w *swapper) run() {
 // source is whole again when the final sync runs.
 func driveSwap(c *cell, d *devProc, deadline time.Time) outcome {
 	w := &swapper{c: c, rng: rand.New(rand.NewPCG(c.rng.Uint64(), 1))}
+	// Every caller waits for the swapper: the checks after the move must
+	// see the source whole again, not a swap in progress.
 	stopSwap := func() error {
-		if !w.stop.Swap(true) {
-			w.wg.Wait()
-		}
+		w.stop.Store(true)
+		w.wg.Wait()
 		return nil
 	}
 	w.wg.Add(1)
