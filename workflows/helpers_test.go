@@ -140,7 +140,7 @@ func (f *fakes) find(name, purposePrefix string) []call {
 	return out
 }
 
-// finance is the move of DESIGN §2: quorum 2 of four listed approvers
+// finance is the demo move: quorum 2 of four listed approvers
 // (ops, the starter, is listed to prove four-eyes), 72h timeout, 24h soak.
 func finance() MoveInput {
 	return MoveInput{

@@ -33,7 +33,7 @@ type move struct {
 	drainers    []func() bool
 }
 
-// Move moves one application (DESIGN §1). It completes with the Status as
+// Move moves one application (docs/design.md). It completes with the Status as
 // its result for every business outcome (committed, failed, rejected,
 // expired, rolled_back) so that the audit reads it; an error means a bug.
 //

@@ -35,7 +35,7 @@ const (
 )
 
 // queueFor routes an activity that touches h to the workers that can reach
-// it (DESIGN §7): the host's queue, else the workflow's own task queue.
+// it (docs/design.md, routing rule): the host's queue, else the workflow's own task queue.
 func queueFor(ctx workflow.Context, h activities.Host) string {
 	if h.Queue != "" {
 		return h.Queue

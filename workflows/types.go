@@ -44,7 +44,7 @@ const (
 	SearchAttrPhase       = "UmzugPhase"
 )
 
-// Phases of a move (DESIGN.md §1).
+// Phases of a move, in the order a successful move passes them.
 const (
 	PhasePreflight        = "preflight"
 	PhaseSeed             = "seed"
@@ -139,7 +139,7 @@ type Block struct {
 	Secrets []string `json:"secrets,omitempty"`
 }
 
-// Signal payloads (DESIGN.md §4). JSON names are what the Web UI sends.
+// Signal payloads. JSON names are what the Web UI sends.
 type ApproveSignal struct {
 	Approver   string `json:"approver"`
 	Comment    string `json:"comment,omitempty"`
