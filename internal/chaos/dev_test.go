@@ -42,7 +42,25 @@ func newDev(bin, dir string) (*devProc, error) {
 }
 
 // Addr is the Temporal frontend the CLI dials.
-func (d *devProc) Addr() string { return "127.0.0.1:" + strconv.Itoa(d.port) }
+func (d *devProc) Addr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return "127.0.0.1:" + strconv.Itoa(d.port)
+}
+
+// newPortIfTaken picks another frontend port when the last start found
+// its port taken (another lane's server or sshd may have bound it).
+func (d *devProc) newPortIfTaken() {
+	log, _ := os.ReadFile(d.logPath)
+	if !strings.Contains(string(log), "address already in use") {
+		return
+	}
+	if p, err := devserver.FreePort("127.0.0.1"); err == nil {
+		d.mu.Lock()
+		d.port = p
+		d.mu.Unlock()
+	}
+}
 
 // Env is the environment for CLI processes that talk to this server.
 func (d *devProc) Env() []string {
@@ -69,6 +87,7 @@ func (d *devProc) start() error {
 		if !strings.Contains(err.Error(), "exited at start") {
 			break
 		}
+		d.newPortIfTaken()
 		_ = os.Rename(d.logPath, fmt.Sprintf("%s.failed-%d", d.logPath, len(errs)))
 	}
 	return fmt.Errorf("start umzug dev: %s", strings.Join(errs, "; "))
@@ -79,7 +98,8 @@ func (d *devProc) startOnce() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(d.bin, "dev", "--db", d.db, "--port", strconv.Itoa(d.port), "--headless")
+	addr := d.Addr()
+	cmd := exec.Command(d.bin, "dev", "--db", d.db, "--port", addr[strings.LastIndexByte(addr, ':')+1:], "--headless")
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
