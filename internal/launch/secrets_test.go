@@ -1,0 +1,78 @@
+package launch
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/plans"
+)
+
+// The plan language and the activities name the worker's variables alike.
+func TestSecretPrefixesAgree(t *testing.T) {
+	if plans.SecretEnvPrefix != activities.SecretEnvPrefix {
+		t.Fatalf("plans %q, activities %q", plans.SecretEnvPrefix, activities.SecretEnvPrefix)
+	}
+}
+
+const secretPlan = `
+variable "pg_password" {
+  sensitive = true
+}
+datacenter "a" {}
+host "h1" {
+  datacenter  = datacenter.a
+  address     = "h1"
+  user        = "u"
+  agent       = true
+  known_hosts = "/k"
+}
+host "h2" {
+  datacenter  = datacenter.a
+  address     = "h2"
+  user        = "u"
+  agent       = true
+  known_hosts = "/k"
+}
+application "db" {
+  source = host.h1
+  target = host.h2
+  cutover {
+    step "load" {
+      on   = "target"
+      run  = "PGPASSWORD=\"${var.pg_password}\" psql -f dump.sql"
+      undo = "dropdb app"
+    }
+  }
+}
+`
+
+// TestMoveInputCarriesNoSecret: a sensitive value given to `umzug run`
+// stays out of the workflow input; the step names the variable instead.
+func TestMoveInputCarriesNoSecret(t *testing.T) {
+	const secret = "S3cr3t-'; rm -rf / #"
+	f := filepath.Join(t.TempDir(), "db.hcl")
+	if err := os.WriteFile(f, []byte(secretPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plans.Load([]string{f}, plans.LoadOptions{Vars: map[string]string{"pg_password": secret}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	in := MoveInput(p, p.Applications[0], "a.meier")
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "S3cr3t") {
+		t.Fatalf("the workflow input holds the secret: %s", b)
+	}
+	step := in.Cutover.Blocks[0]
+	if step.Run != `PGPASSWORD="${UMZUG_SECRET_pg_password}" psql -f dump.sql` || !reflect.DeepEqual(step.Secrets, []string{"pg_password"}) {
+		t.Fatalf("step %+v", step)
+	}
+}
