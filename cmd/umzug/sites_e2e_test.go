@@ -213,7 +213,7 @@ func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	}
 	// Lemgo's worker is not running: the target's activities wait, and
 	// status says which queue lacks its worker.
-	waitStatus(t, id, "task queue lemgo has no worker polling; [Preflight] waiting")
+	waitStatus(t, id, "task queue lemgo has no worker polling; Preflight waiting")
 	if _, err := os.Stat(filepath.Join(sites.root, "lemgo/srv/app")); err == nil {
 		t.Fatal("the target was written without its site's worker")
 	}
