@@ -148,6 +148,8 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
+	kept                                         atomic.Int64 // unchanged files that kept an earlier verified digest
+	ids                                          *identState  // verified identities; nil: hash every unchanged file
 	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
 	rootMode                                     fs.FileMode  // of the source root
 	links                                        *linkResolver
@@ -270,6 +272,8 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		return CopyResult{}, err
 	}
 	tracef("prepared %v", time.Since(t0))
+	e.loadIdentities(ctx)
+	tracef("identities %v", time.Since(t0))
 	e.links = newLinkResolver(e)
 	wait := e.startWorkers(ctx)
 	if err := e.walk(ctx); err != nil {
@@ -325,6 +329,9 @@ func (e *engine) finish() (CopyResult, error) {
 				return e.result(), err
 			}
 		}
+	}
+	if !e.opt.dry {
+		e.writeIdentState(context.Background())
 	}
 	res := e.result()
 	if e.opt.dry {

@@ -28,6 +28,14 @@ func (e *engine) worker(ctx context.Context, idx int) {
 				e.fail(err)
 				continue
 			}
+			if sum, ok := e.keepVerified(t.rel, t.fi); ok {
+				e.unchanged.Add(1)
+				e.verified.Add(1)
+				e.kept.Add(1)
+				e.prog.filesDone.Add(1)
+				e.man.add(manifestOf(t.rel, t.fi, sum, ""))
+				continue
+			}
 			if e.opt.verifySHA {
 				e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
 				continue
@@ -331,6 +339,7 @@ func (e *engine) comparer(ctx context.Context) {
 		var serr, derr error
 		var wg sync.WaitGroup
 		var dRead int
+		ids := e.dstIdents(ctx, dp)
 		wg.Go(func() { ss, _, serr = hashSide(ctx, e.src, sp) })
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
 		t0 := time.Now()
@@ -348,6 +357,7 @@ func (e *engine) comparer(ctx context.Context) {
 				e.verified.Add(1)
 				e.prog.filesDone.Add(1)
 				e.man.add(manifestOf(it.rel, it.fi, ss[i], ""))
+				e.ids.add(it.rel, ss[i], ids[dp[i]])
 				continue
 			}
 			// Same size and mtime, different content: copy it again.
@@ -385,6 +395,7 @@ func (e *engine) verifier(ctx context.Context) {
 		for i, it := range b {
 			dp[i] = e.dstPath(it.rel)
 		}
+		ids := e.dstIdents(ctx, dp)
 		got, nRead, err := hashSide(ctx, e.dst, dp)
 		if err == nil {
 			e.verRead.Add(int64(nRead))
@@ -418,6 +429,8 @@ func (e *engine) verifier(ctx context.Context) {
 					return
 				}
 				sum = s2
+			} else {
+				e.ids.add(it.rel, sum, ids[dp[i]])
 			}
 			e.verified.Add(1)
 			e.prog.filesDone.Add(1)
