@@ -125,9 +125,10 @@ type fileTask struct {
 }
 
 type sumItem struct {
-	rel string
-	fi  os.FileInfo
-	sum string // SHA-256 of what was streamed ("" for unchanged files)
+	rel    string
+	fi     os.FileInfo
+	sum    string // SHA-256 of what was streamed ("" for unchanged files)
+	listed bool   // the source identities were listed before the file was read
 }
 
 type engine struct {
@@ -150,6 +151,7 @@ type engine struct {
 	changedFiles, changedBytes, need             atomic.Int64
 	kept                                         atomic.Int64 // unchanged files that kept an earlier verified digest
 	ids                                          *identState  // verified identities; nil: hash every unchanged file
+	idsDone                                      chan struct{} // closed once ids is set
 	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
 	rootMode                                     fs.FileMode  // of the source root
 	links                                        *linkResolver
@@ -272,8 +274,12 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		return CopyResult{}, err
 	}
 	tracef("prepared %v", time.Since(t0))
-	e.loadIdentities(ctx)
-	tracef("identities %v", time.Since(t0))
+	e.idsDone = make(chan struct{})
+	go func() {
+		defer close(e.idsDone)
+		e.loadIdentities(ctx)
+		tracef("identities %v", time.Since(t0))
+	}()
 	e.links = newLinkResolver(e)
 	wait := e.startWorkers(ctx)
 	if err := e.walk(ctx); err != nil {
@@ -331,6 +337,7 @@ func (e *engine) finish() (CopyResult, error) {
 		}
 	}
 	if !e.opt.dry {
+		<-e.idsDone
 		e.writeIdentState(context.Background())
 	}
 	res := e.result()

@@ -28,7 +28,7 @@ func (e *engine) worker(ctx context.Context, idx int) {
 				e.fail(err)
 				continue
 			}
-			if sum, ok := e.keepVerified(t.rel, t.fi); ok {
+			if sum, ok := e.keepVerified(ctx, t.rel, t.fi); ok {
 				e.unchanged.Add(1)
 				e.verified.Add(1)
 				e.kept.Add(1)
@@ -45,6 +45,7 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			e.man.add(manifestOf(t.rel, t.fi, "", ""))
 			continue
 		}
+		listed := e.idsListed(ctx)
 		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
 		if err != nil {
 			if err := e.notCopied(t.rel, t.fi, err); err != nil {
@@ -52,16 +53,16 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			}
 			continue
 		}
-		e.copied(t.rel, t.fi, sum)
+		e.copied(t.rel, t.fi, sum, listed)
 	}
 }
 
 // copied records a placed file and hands it to verification.
-func (e *engine) copied(rel string, fi os.FileInfo, sum string) {
+func (e *engine) copied(rel string, fi os.FileInfo, sum string, listed bool) {
 	e.copiedFiles.Add(1)
 	e.copiedBytes.Add(fi.Size())
 	if e.opt.verifySHA {
-		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum}
+		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum, listed: listed}
 		return
 	}
 	e.prog.filesDone.Add(1)
@@ -339,6 +340,7 @@ func (e *engine) comparer(ctx context.Context) {
 		var serr, derr error
 		var wg sync.WaitGroup
 		var dRead int
+		listed := e.idsListed(ctx)
 		ids := e.dstIdents(ctx, dp)
 		wg.Go(func() { ss, _, serr = hashSide(ctx, e.src, sp) })
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
@@ -357,7 +359,9 @@ func (e *engine) comparer(ctx context.Context) {
 				e.verified.Add(1)
 				e.prog.filesDone.Add(1)
 				e.man.add(manifestOf(it.rel, it.fi, ss[i], ""))
-				e.ids.add(it.rel, ss[i], ids[dp[i]])
+				if listed {
+					e.ids.add(it.rel, ss[i], ids[dp[i]])
+				}
 				continue
 			}
 			// Same size and mtime, different content: copy it again.
@@ -370,7 +374,7 @@ func (e *engine) comparer(ctx context.Context) {
 				continue
 			}
 			e.prog.bytesTotal.Add(it.fi.Size())
-			e.copied(it.rel, it.fi, sum)
+			e.copied(it.rel, it.fi, sum, listed)
 		}
 	})
 }
@@ -429,7 +433,7 @@ func (e *engine) verifier(ctx context.Context) {
 					return
 				}
 				sum = s2
-			} else {
+			} else if it.listed {
 				e.ids.add(it.rel, sum, ids[dp[i]])
 			}
 			e.verified.Add(1)

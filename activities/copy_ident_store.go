@@ -88,7 +88,15 @@ func (e *engine) readIdentState() map[string]verifiedRec {
 
 // keepVerified reports the digest verified earlier for an unchanged file
 // when its identity on both hosts is still the one recorded then.
-func (e *engine) keepVerified(rel string, fi os.FileInfo) (string, bool) {
+func (e *engine) keepVerified(ctx context.Context, rel string, fi os.FileInfo) (string, bool) {
+	if !e.opt.verifySHA {
+		return "", false
+	}
+	select {
+	case <-e.idsDone:
+	case <-ctx.Done():
+		return "", false
+	}
 	st := e.ids
 	if st == nil || st.prev == nil {
 		return "", false
@@ -112,6 +120,18 @@ func (e *engine) keepVerified(rel string, fi os.FileInfo) (string, bool) {
 	return r.SHA256, true
 }
 
+// idsListed waits for the identity listings, so that what a copy reads
+// from now on was listed before: a listing of the source takes a fraction
+// of a copy's time, and a file read before it could not be recorded.
+func (e *engine) idsListed(ctx context.Context) bool {
+	select {
+	case <-e.idsDone:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // add records a file verified by this copy with the target identity
 // listed before the target hashed it.
 func (st *identState) add(rel, sum string, dst fileIdent) {
@@ -126,7 +146,7 @@ func (st *identState) add(rel, sum string, dst fileIdent) {
 // dstIdents lists the target identities of paths about to be hashed, when
 // this copy records them.
 func (e *engine) dstIdents(ctx context.Context, paths []string) map[string]fileIdent {
-	if e.ids == nil || !e.ids.write {
+	if !e.idsListed(ctx) || e.ids == nil || !e.ids.write {
 		return nil
 	}
 	return identsOfPaths(ctx, e.dst, paths)
