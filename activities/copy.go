@@ -149,11 +149,11 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
-	kept                                         atomic.Int64 // unchanged files that kept an earlier verified digest
-	ids                                          *identState  // verified identities; nil: hash every unchanged file
+	kept                                         atomic.Int64  // unchanged files that kept an earlier verified digest
+	ids                                          *identState   // verified identities; nil: hash every unchanged file
 	idsDone                                      chan struct{} // closed once ids is set
-	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
-	rootMode                                     fs.FileMode  // of the source root
+	verSum, verRead                              atomic.Int64  // how the target\'s digests were obtained
+	rootMode                                     fs.FileMode   // of the source root
 	links                                        *linkResolver
 	refMu                                        sync.Mutex
 	refs                                         refusals
