@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -254,27 +255,71 @@ func (e *engine) placeTmp(dcl *sftp.Client, tmp, dst string, fi os.FileInfo, ear
 // batches over exec where the host has it, read-back over SFTP otherwise
 // or for paths the command did not report. readBack counts the latter.
 func hashSide(ctx context.Context, ep *endpoint, paths []string) (sums []string, readBack int, err error) {
-	sums, err = remoteSums(ctx, ep, paths)
+	return hashSideSized(ctx, ep, paths, -1)
+}
+
+// readBackBelow: a batch of copied files holding less than this is read
+// back over the SFTP session already open instead of starting an exec
+// session for sha256sum, which costs more than reading a few small files
+// (the final sync of a few changed files, inside the window).
+const readBackBelow = 4 << 20
+
+// hashSideSized is hashSide for paths known to hold size bytes in all
+// (-1: unknown).
+func hashSideSized(ctx context.Context, ep *endpoint, paths []string, size int64) (sums []string, readBack int, err error) {
+	if size >= 0 && size < readBackBelow {
+		sums = make([]string, len(paths))
+	} else {
+		sums, err = remoteSums(ctx, ep, paths)
+	}
 	if err != nil {
 		// The exec channel failed (not a missing file): read back instead.
 		sums = make([]string, len(paths))
 	}
+	return readBackMissing(ctx, ep, paths, sums)
+}
+
+// readBackParallel is how many files are read back at once: each is a
+// few round trips, which a single file at a time would wait out.
+const readBackParallel = 8
+
+// readBackMissing reads back, over SFTP, the paths without a digest.
+func readBackMissing(ctx context.Context, ep *endpoint, paths, sums []string) ([]string, int, error) {
 	cls := ep.clients()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	n := 0
+	sem := make(chan struct{}, readBackParallel)
 	for i, p := range paths {
 		if sums[i] != "" {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			mu.Lock()
+			first = cmp.Or(first, err)
+			mu.Unlock()
+			break
 		}
-		s, err := readBackSum(cls[i%len(cls)], ep.name, p)
-		if err != nil {
-			return nil, 0, err
-		}
-		sums[i] = s
-		readBack++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s, err := readBackSum(cls[i%len(cls)], ep.name, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				first = cmp.Or(first, err)
+				return
+			}
+			sums[i] = s
+			n++
+		})
 	}
-	return sums, readBack, nil
+	wg.Wait()
+	if first != nil {
+		return nil, 0, first
+	}
+	return sums, n, nil
 }
 
 // Hash batches: one remote command per batch (a session start can cost
@@ -400,7 +445,14 @@ func (e *engine) verifier(ctx context.Context) {
 			dp[i] = e.dstPath(it.rel)
 		}
 		ids := e.dstIdents(ctx, dp)
-		got, nRead, err := hashSide(ctx, e.dst, dp)
+		size := int64(-1)
+		if e.in.Phase == PhaseFinalSync {
+			size = 0
+			for _, it := range b {
+				size += it.fi.Size()
+			}
+		}
+		got, nRead, err := hashSideSized(ctx, e.dst, dp, size)
 		if err == nil {
 			e.verRead.Add(int64(nRead))
 			e.verSum.Add(int64(len(b) - nRead))
