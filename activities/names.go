@@ -7,6 +7,7 @@ const (
 	NameCopyTree      = "CopyTree"
 	NameEstimateDelta = "EstimateDelta"
 	NameRunCommand    = "RunCommand"
+	NameRehash        = "RehashAfterSwitch"
 )
 
 // DeltaEstimate is the result of a dry delta scan: what a final sync would

@@ -45,6 +45,9 @@ type CopySet struct {
 	// accepts: entries of those kinds are left out and listed, and the copy
 	// still succeeds. Any other refusal fails the copy.
 	AcceptRefusals []string `json:"accept_refusals,omitempty"`
+	// Rehash is RehashNone or RehashAfterSwitch: hash every file again on
+	// both hosts during soak, after the switch, off the window.
+	Rehash string `json:"rehash,omitempty"`
 }
 
 // Refusal kinds: why a source entry was not copied. A copy fails when it
