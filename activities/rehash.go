@@ -158,7 +158,7 @@ func readManifestFiles(ep *endpoint, p, want string) ([]manifestEntry, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read manifest %s on %s: %w", p, ep.name, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); want != "" && got != want {
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"manifest %s on %s has sha256 %s, but the final sync wrote %s: it was changed since; the re-hash cannot trust it",
 			p, ep.name, got, want), ErrTypeVerificationFailed, nil)
