@@ -149,6 +149,7 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
+	hashFiles, hashBytes                         atomic.Int64  // dry: unchanged files a sync would hash
 	kept                                         atomic.Int64  // unchanged files that kept an earlier verified digest
 	ids                                          *identState   // verified identities; nil: hash every unchanged file
 	idsDone                                      chan struct{} // closed once ids is set

@@ -40,7 +40,7 @@ func identStatePath(to, moveID, set string) string {
 // trees, all at once. It leaves e.ids nil when the source host cannot
 // list identities (SFTP only): every unchanged file is then hashed.
 func (e *engine) loadIdentities(ctx context.Context) {
-	if !e.opt.verifySHA || e.opt.dry {
+	if !e.opt.verifySHA {
 		return
 	}
 	st := &identState{write: e.in.Phase == PhaseSeed, rec: map[string]verifiedRec{}}

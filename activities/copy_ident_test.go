@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,5 +82,28 @@ func TestParseIdents(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%q: got %+v want %+v", k, got[k], v)
 		}
+	}
+}
+
+// EstimateDelta tells the window predictor which unchanged files a final
+// sync would still hash: none after a seed, one after a sneaky edit.
+func TestEstimateDeltaCountsFilesToHash(t *testing.T) {
+	f := newCopyFixture(t)
+	buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	f.copy(t, in)
+	in.Phase = PhaseFinalSync
+	est, err := f.a.EstimateDelta(context.Background(), in)
+	if err != nil || est.HashFiles != 0 || est.ChangedFiles != 0 {
+		t.Fatalf("after seed: %+v, %v; want nothing to hash or copy", est, err)
+	}
+	p := filepath.Join(f.srcRoot, "secret.key")
+	st, _ := os.Stat(p)
+	time.Sleep(10 * time.Millisecond)
+	os.Chmod(p, 0o600) // moves ctime only
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	est, err = f.a.EstimateDelta(context.Background(), in)
+	if err != nil || est.HashFiles != 1 || est.HashBytes != 3000 {
+		t.Fatalf("after a ctime change: %+v, %v; want 1 file, 3000 bytes to hash", est, err)
 	}
 }
