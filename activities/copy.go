@@ -153,8 +153,11 @@ type engine struct {
 	kept                                         atomic.Int64  // unchanged files that kept an earlier verified digest
 	ids                                          *identState   // verified identities; nil: hash every unchanged file
 	idsDone                                      chan struct{} // closed once ids is set
-	verSum, verRead                              atomic.Int64  // how the target\'s digests were obtained
-	rootMode                                     fs.FileMode   // of the source root
+	parkMu                                       sync.Mutex
+	parked                                       []fileTask // unchanged files waiting for the identity listings
+	parkDone                                     bool
+	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
+	rootMode                                     fs.FileMode  // of the source root
 	links                                        *linkResolver
 	refMu                                        sync.Mutex
 	refs                                         refusals
@@ -309,6 +312,7 @@ func (e *engine) startWorkers(ctx context.Context) (wait func()) {
 		for i := range e.opt.concurrency {
 			workers.Go(func() { e.worker(ctx, i) })
 		}
+		workers.Go(func() { e.keeper(ctx) })
 		for range 2 {
 			checkers.Go(func() { e.comparer(ctx) })
 			verifiers.Go(func() { e.verifier(ctx) })

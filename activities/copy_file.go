@@ -29,16 +29,10 @@ func (e *engine) worker(ctx context.Context, idx int) {
 				e.fail(err)
 				continue
 			}
-			if sum, ok := e.keepVerified(ctx, t.rel, t.fi); ok {
-				e.unchanged.Add(1)
-				e.verified.Add(1)
-				e.kept.Add(1)
-				e.prog.filesDone.Add(1)
-				e.man.add(manifestOf(t.rel, t.fi, sum, ""))
-				continue
-			}
 			if e.opt.verifySHA {
-				e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+				if !e.deferUntilListed(t) {
+					e.keepOrCompare(ctx, t)
+				}
 				continue
 			}
 			e.unchanged.Add(1)

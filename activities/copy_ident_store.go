@@ -120,10 +120,66 @@ func (e *engine) keepVerified(ctx context.Context, rel string, fi os.FileInfo) (
 	return r.SHA256, true
 }
 
+// keepOrCompare keeps the verified digest of an unchanged file or hands
+// it to the comparer (verify = "sha256").
+func (e *engine) keepOrCompare(ctx context.Context, t fileTask) {
+	if sum, ok := e.keepVerified(ctx, t.rel, t.fi); ok {
+		e.unchanged.Add(1)
+		e.verified.Add(1)
+		e.kept.Add(1)
+		e.prog.filesDone.Add(1)
+		e.man.add(manifestOf(t.rel, t.fi, sum, ""))
+		return
+	}
+	e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+}
+
+// deferUntilListed parks an unchanged file while the identity listings
+// still run, so that the walk and the copies of changed files go on
+// meanwhile; keeper takes the parked files up once they are done.
+func (e *engine) deferUntilListed(t fileTask) bool {
+	e.parkMu.Lock()
+	defer e.parkMu.Unlock()
+	if e.parkDone {
+		return false
+	}
+	e.parked = append(e.parked, t)
+	return true
+}
+
+// keeper waits for the identity listings and then decides the parked
+// files; from then on workers decide unchanged files themselves.
+func (e *engine) keeper(ctx context.Context) {
+	select {
+	case <-e.idsDone:
+	case <-ctx.Done():
+	}
+	for {
+		e.parkMu.Lock()
+		batch := e.parked
+		e.parked = nil
+		if len(batch) == 0 {
+			e.parkDone = true
+		}
+		e.parkMu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for _, t := range batch {
+			if e.failed() == nil && ctx.Err() == nil {
+				e.keepOrCompare(ctx, t)
+			}
+		}
+	}
+}
+
 // idsListed waits for the identity listings, so that what a copy reads
 // from now on was listed before: a listing of the source takes a fraction
 // of a copy's time, and a file read before it could not be recorded.
 func (e *engine) idsListed(ctx context.Context) bool {
+	if e.in.Phase != PhaseSeed {
+		return false // only a seed records identities
+	}
 	select {
 	case <-e.idsDone:
 		return true
