@@ -23,7 +23,9 @@ import (
 // directories and sets their metadata; copy_refusals.go records refusals
 // and decides whether the copy may succeed with them; copy_counters.go
 // gathers the result; copy_file.go copies and verifies files;
-// manifest.go writes the manifest.
+// manifest.go writes the manifest; copy_ident_state.go and
+// copy_ident_store.go keep the digests of files verified earlier whose
+// identity did not change; rehash.go checks a final sync again in soak.
 
 // Copy engine defaults. Two cores measured here: 16 files in flight keep
 // both SSH connections busy on trees of small files; 2 connections per
@@ -80,6 +82,12 @@ var testHooks struct {
 // when the target user is root; symlinks keep the owner of whoever
 // created them. A source file that vanishes between the walk and its
 // copy (seed runs live) is noted and skipped.
+//
+// With verify = "sha256", an unchanged file (same size and mtime) whose
+// identity (size, ns mtime and ctime, inode, device, from `find -printf`)
+// on both hosts equals the one recorded when a seed verified it keeps that
+// digest without being read (Kept); other unchanged files are hashed on
+// both hosts. See copy_ident_state.go.
 //
 // Tuning (environment of the worker): UMZUG_COPY_CONNS sets the SSH
 // connections per host (default 2), UMZUG_COPY_CONCURRENCY the files in
