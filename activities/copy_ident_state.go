@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -56,48 +57,97 @@ func identTreeCmd(root string) string {
 const identPathsCmd = "LC_ALL=C exec xargs -0 sh -c 'exec find \"$@\" -maxdepth 0 -type f -printf \"" + identFindFmt + "\"' sh"
 
 // listIdents runs a find command on a host and returns the identity of
-// each absolute path it printed. It returns nil when the host cannot
-// run it (no exec channel, no GNU find): callers then hash instead.
-func listIdents(ctx context.Context, ep *endpoint, cmd string, stdin []byte) map[string]fileIdent {
-	if ep == nil || ep.run == nil {
+// each path it printed, keyed by the path without the prefix strip. It
+// returns nil when the host cannot run it (no exec channel, no GNU find):
+// callers then hash instead.
+func listIdents(ctx context.Context, ep *endpoint, cmd string, stdin []byte, strip string) map[string]fileIdent {
+	res := map[string]fileIdent{}
+	if !eachIdent(ctx, ep, cmd, stdin, func(p string, id fileIdent) {
+		if k, ok := strings.CutPrefix(p, strip); ok {
+			res[k] = id
+		}
+	}) {
 		return nil
 	}
-	var out, errb bytes.Buffer
+	return res
+}
+
+// eachIdent runs a find command and calls fn for each record as it
+// arrives, so that a listing of many files is never held whole. A
+// non-zero exit may only mean an unreadable directory: what was printed
+// is still right, and what was not printed is hashed.
+func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn func(string, fileIdent)) bool {
+	if ep == nil || ep.run == nil {
+		return false
+	}
 	var in io.Reader
 	if stdin != nil {
 		in = bytes.NewReader(stdin)
 	}
-	if _, err := ep.run.Run(ctx, cmd, in, &out, &errb); err != nil {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		br := bufio.NewReaderSize(pr, 64<<10)
+		for {
+			rec, err := br.ReadSlice(0)
+			if err == bufio.ErrBufferFull {
+				for err == bufio.ErrBufferFull { // a record longer than any path: skip it
+					_, err = br.ReadSlice(0)
+				}
+				continue
+			}
+			if len(rec) > 0 && err == nil {
+				if p, id, ok := parseIdent(rec[:len(rec)-1]); ok {
+					fn(p, id)
+				}
+			}
+			if err != nil {
+				_, _ = io.Copy(io.Discard, pr)
+				return
+			}
+		}
+	}()
+	var errb bytes.Buffer
+	_, err := ep.run.Run(ctx, cmd, in, pw, &errb)
+	pw.Close()
+	<-done
+	if err != nil {
 		tracef("identity listing on %s: %v", ep.name, err)
-		return nil
+		return false
 	}
-	// A non-zero exit may only mean an unreadable directory: what was
-	// printed is still right, and what was not printed is hashed.
-	return parseIdents(out.Bytes())
+	return true
 }
 
-// parseIdents parses find output in identFindFmt; records that do not
-// parse (a find without -printf prints none) are skipped.
+// parseIdents parses find output in identFindFmt.
 func parseIdents(out []byte) map[string]fileIdent {
 	res := map[string]fileIdent{}
 	for _, rec := range bytes.Split(out, []byte{0}) {
-		f := strings.SplitN(string(rec), " ", 7)
-		if len(f) != 7 || f[0] != "f" {
-			continue
+		if p, id, ok := parseIdent(rec); ok {
+			res[p] = id
 		}
-		var id fileIdent
-		var err [6]error
-		id.Size, err[0] = strconv.ParseInt(f[1], 10, 64)
-		id.MtimeNs, err[1] = parseFindTime(f[2])
-		id.CtimeNs, err[2] = parseFindTime(f[3])
-		id.Inode, err[3] = strconv.ParseUint(f[4], 10, 64)
-		id.Dev, err[4] = strconv.ParseUint(f[5], 10, 64)
-		if firstErr(err[:]...) != nil || id.Inode == 0 || f[6] == "" {
-			continue
-		}
-		res[f[6]] = id
 	}
 	return res
+}
+
+// parseIdent parses one record; records that do not parse (a find
+// without -printf prints none) are skipped.
+func parseIdent(rec []byte) (string, fileIdent, bool) {
+	f := strings.SplitN(string(rec), " ", 7)
+	if len(f) != 7 || f[0] != "f" {
+		return "", fileIdent{}, false
+	}
+	var id fileIdent
+	var err [5]error
+	id.Size, err[0] = strconv.ParseInt(f[1], 10, 64)
+	id.MtimeNs, err[1] = parseFindTime(f[2])
+	id.CtimeNs, err[2] = parseFindTime(f[3])
+	id.Inode, err[3] = strconv.ParseUint(f[4], 10, 64)
+	id.Dev, err[4] = strconv.ParseUint(f[5], 10, 64)
+	if firstErr(err[:]...) != nil || id.Inode == 0 || f[6] == "" {
+		return "", fileIdent{}, false
+	}
+	return f[6], id, true
 }
 
 // parseFindTime turns find's "%T@" (seconds, a dot, 10 fraction digits
@@ -123,5 +173,5 @@ func identsOfPaths(ctx context.Context, ep *endpoint, paths []string) map[string
 		in.WriteString(p)
 		in.WriteByte(0)
 	}
-	return listIdents(ctx, ep, identPathsCmd, in.Bytes())
+	return listIdents(ctx, ep, identPathsCmd, in.Bytes(), "")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 	"sync"
 )
 
@@ -25,7 +26,7 @@ type verifiedRec struct {
 // when this copy started, and the files this copy verified (rec).
 type identState struct {
 	prev           map[string]verifiedRec
-	srcNow, dstNow map[string]fileIdent // by absolute path
+	srcNow, dstNow map[string]fileIdent // by path relative to the root
 	write          bool                 // this copy writes the state file (seed)
 	mu             sync.Mutex
 	rec            map[string]verifiedRec
@@ -46,8 +47,8 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	st := &identState{write: e.in.Phase == PhaseSeed, rec: map[string]verifiedRec{}}
 	var wg sync.WaitGroup
 	wg.Go(func() { st.prev = e.readIdentState() })
-	wg.Go(func() { st.srcNow = listIdents(ctx, e.src, identTreeCmd(e.from), nil) })
-	wg.Go(func() { st.dstNow = listIdents(ctx, e.dst, identTreeCmd(e.to), nil) })
+	wg.Go(func() { st.srcNow = listIdents(ctx, e.src, identTreeCmd(e.from), nil, e.from+"/") })
+	wg.Go(func() { st.dstNow = listIdents(ctx, e.dst, identTreeCmd(e.to), nil, e.to+"/") })
 	wg.Wait()
 	if st.srcNow == nil {
 		return
@@ -105,8 +106,8 @@ func (e *engine) keepVerified(ctx context.Context, rel string, fi os.FileInfo) (
 	if !ok {
 		return "", false
 	}
-	s, sok := st.srcNow[e.srcPath(rel)]
-	d, dok := st.dstNow[e.dstPath(rel)]
+	s, sok := st.srcNow[rel]
+	d, dok := st.dstNow[rel]
 	if !sok || !dok || s != r.Src || d != r.Dst {
 		return "", false
 	}
@@ -220,10 +221,6 @@ func (e *engine) writeIdentState(ctx context.Context) {
 	final := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	cl := e.dst.primary
 	_ = cl.Remove(final)
-	post := listIdents(ctx, e.src, identTreeCmd(e.from), nil)
-	if post == nil {
-		return
-	}
 	tmp := path.Join(path.Dir(final), tmpPrefix+path.Base(final)+"."+randomSuffix())
 	err := func() error {
 		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
@@ -232,19 +229,26 @@ func (e *engine) writeIdentState(ctx context.Context) {
 		}
 		bw := bufio.NewWriterSize(f, 1<<16)
 		enc := json.NewEncoder(bw)
-		for rel, r := range st.rec {
-			sp := e.srcPath(rel)
-			a, ok1 := st.srcNow[sp]
-			b, ok2 := post[sp]
-			if !ok1 || !ok2 || a != b {
-				continue
+		var werr error
+		// The second listing is streamed, never held: for each file whose
+		// source identity did not move while the copy ran, one line.
+		prefix := e.from + "/"
+		ok := eachIdent(ctx, e.src, identTreeCmd(e.from), nil, func(p string, b fileIdent) {
+			rel, found := strings.CutPrefix(p, prefix)
+			r, recorded := st.rec[rel]
+			if !found || !recorded || werr != nil {
+				return
 			}
-			r.Src = a
+			if a, ok := st.srcNow[rel]; !ok || a != b {
+				return
+			}
+			r.Src = b
 			r.Path, r.PathB64 = lossless(rel)
-			if err := enc.Encode(r); err != nil {
-				f.Close()
-				return err
-			}
+			werr = enc.Encode(r)
+		})
+		if !ok || werr != nil {
+			f.Close()
+			return firstErr(werr, fmt.Errorf("list %s on %s again", e.from, e.src.name))
 		}
 		if err := bw.Flush(); err != nil {
 			f.Close()
