@@ -23,7 +23,9 @@ import (
 // directories and sets their metadata; copy_refusals.go records refusals
 // and decides whether the copy may succeed with them; copy_counters.go
 // gathers the result; copy_file.go copies and verifies files;
-// manifest.go writes the manifest.
+// manifest.go writes the manifest; copy_ident_state.go and
+// copy_ident_store.go keep the digests of files verified earlier whose
+// identity did not change; rehash.go checks a final sync again in soak.
 
 // Copy engine defaults. Two cores measured here: 16 files in flight keep
 // both SSH connections busy on trees of small files; 2 connections per
@@ -81,6 +83,12 @@ var testHooks struct {
 // created them. A source file that vanishes between the walk and its
 // copy (seed runs live) is noted and skipped.
 //
+// With verify = "sha256", an unchanged file (same size and mtime) whose
+// identity (size, ns mtime and ctime, inode, device, from `find -printf`)
+// on both hosts equals the one recorded when a seed verified it keeps that
+// digest without being read (Kept); other unchanged files are hashed on
+// both hosts. See copy_ident_state.go.
+//
 // Tuning (environment of the worker): UMZUG_COPY_CONNS sets the SSH
 // connections per host (default 2), UMZUG_COPY_CONCURRENCY the files in
 // flight when the copy set does not say (default 16); UMZUG_COPY_TRACE=1
@@ -125,9 +133,10 @@ type fileTask struct {
 }
 
 type sumItem struct {
-	rel string
-	fi  os.FileInfo
-	sum string // SHA-256 of what was streamed ("" for unchanged files)
+	rel    string
+	fi     os.FileInfo
+	sum    string // SHA-256 of what was streamed ("" for unchanged files)
+	listed bool   // the source identities were listed before the file was read
 }
 
 type engine struct {
@@ -148,6 +157,13 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
+	hashFiles, hashBytes                         atomic.Int64  // dry: unchanged files a sync would hash
+	kept                                         atomic.Int64  // unchanged files that kept an earlier verified digest
+	ids                                          *identState   // verified identities; nil: hash every unchanged file
+	idsDone                                      chan struct{} // closed once ids is set
+	parkMu                                       sync.Mutex
+	parked                                       []fileTask // unchanged files waiting for the identity listings
+	parkDone                                     bool
 	verSum, verRead                              atomic.Int64 // how the target\'s digests were obtained
 	rootMode                                     fs.FileMode  // of the source root
 	links                                        *linkResolver
@@ -270,6 +286,12 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		return CopyResult{}, err
 	}
 	tracef("prepared %v", time.Since(t0))
+	e.idsDone = make(chan struct{})
+	go func() {
+		defer close(e.idsDone)
+		e.loadIdentities(ctx)
+		tracef("identities %v", time.Since(t0))
+	}()
 	e.links = newLinkResolver(e)
 	wait := e.startWorkers(ctx)
 	if err := e.walk(ctx); err != nil {
@@ -298,6 +320,7 @@ func (e *engine) startWorkers(ctx context.Context) (wait func()) {
 		for i := range e.opt.concurrency {
 			workers.Go(func() { e.worker(ctx, i) })
 		}
+		workers.Go(func() { e.keeper(ctx) })
 		for range 2 {
 			checkers.Go(func() { e.comparer(ctx) })
 			verifiers.Go(func() { e.verifier(ctx) })
@@ -325,6 +348,10 @@ func (e *engine) finish() (CopyResult, error) {
 				return e.result(), err
 			}
 		}
+	}
+	if !e.opt.dry {
+		<-e.idsDone
+		e.writeIdentState(context.Background())
 	}
 	res := e.result()
 	if e.opt.dry {

@@ -10,6 +10,7 @@ func (e *engine) result() CopyResult {
 		Excluded: e.excluded.Load(),
 		Verify:   VerifySizeMtime,
 		Verified: e.verified.Load(),
+		Kept:     e.kept.Load(),
 	}
 	if e.opt.verifySHA {
 		r.Verify = VerifySHA256
@@ -21,6 +22,8 @@ func (e *engine) result() CopyResult {
 			r.VerifiedBy = verifiedBySum
 		case byRead > 0:
 			r.VerifiedBy = verifiedByReadBack
+		case r.Kept > 0:
+			r.VerifiedBy = verifiedByIdentity
 		default:
 			r.VerifiedBy = ""
 		}

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,9 @@ func (e *engine) worker(ctx context.Context, idx int) {
 				continue
 			}
 			if e.opt.verifySHA {
-				e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+				if !e.deferUntilListed(t) {
+					e.keepOrCompare(ctx, t)
+				}
 				continue
 			}
 			e.unchanged.Add(1)
@@ -37,6 +40,7 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			e.man.add(manifestOf(t.rel, t.fi, "", ""))
 			continue
 		}
+		listed := e.idsListed(ctx)
 		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
 		if err != nil {
 			if err := e.notCopied(t.rel, t.fi, err); err != nil {
@@ -44,16 +48,16 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			}
 			continue
 		}
-		e.copied(t.rel, t.fi, sum)
+		e.copied(t.rel, t.fi, sum, listed)
 	}
 }
 
 // copied records a placed file and hands it to verification.
-func (e *engine) copied(rel string, fi os.FileInfo, sum string) {
+func (e *engine) copied(rel string, fi os.FileInfo, sum string, listed bool) {
 	e.copiedFiles.Add(1)
 	e.copiedBytes.Add(fi.Size())
 	if e.opt.verifySHA {
-		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum}
+		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum, listed: listed}
 		return
 	}
 	e.prog.filesDone.Add(1)
@@ -245,27 +249,71 @@ func (e *engine) placeTmp(dcl *sftp.Client, tmp, dst string, fi os.FileInfo, ear
 // batches over exec where the host has it, read-back over SFTP otherwise
 // or for paths the command did not report. readBack counts the latter.
 func hashSide(ctx context.Context, ep *endpoint, paths []string) (sums []string, readBack int, err error) {
-	sums, err = remoteSums(ctx, ep, paths)
+	return hashSideSized(ctx, ep, paths, -1)
+}
+
+// readBackBelow: a batch of copied files holding less than this is read
+// back over the SFTP session already open instead of starting an exec
+// session for sha256sum, which costs more than reading a few small files
+// (the final sync of a few changed files, inside the window).
+const readBackBelow = 4 << 20
+
+// hashSideSized is hashSide for paths known to hold size bytes in all
+// (-1: unknown).
+func hashSideSized(ctx context.Context, ep *endpoint, paths []string, size int64) (sums []string, readBack int, err error) {
+	if size >= 0 && size < readBackBelow {
+		sums = make([]string, len(paths))
+	} else {
+		sums, err = remoteSums(ctx, ep, paths)
+	}
 	if err != nil {
 		// The exec channel failed (not a missing file): read back instead.
 		sums = make([]string, len(paths))
 	}
+	return readBackMissing(ctx, ep, paths, sums)
+}
+
+// readBackParallel is how many files are read back at once: each is a
+// few round trips, which a single file at a time would wait out.
+const readBackParallel = 8
+
+// readBackMissing reads back, over SFTP, the paths without a digest.
+func readBackMissing(ctx context.Context, ep *endpoint, paths, sums []string) ([]string, int, error) {
 	cls := ep.clients()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	n := 0
+	sem := make(chan struct{}, readBackParallel)
 	for i, p := range paths {
 		if sums[i] != "" {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			mu.Lock()
+			first = cmp.Or(first, err)
+			mu.Unlock()
+			break
 		}
-		s, err := readBackSum(cls[i%len(cls)], ep.name, p)
-		if err != nil {
-			return nil, 0, err
-		}
-		sums[i] = s
-		readBack++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s, err := readBackSum(cls[i%len(cls)], ep.name, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				first = cmp.Or(first, err)
+				return
+			}
+			sums[i] = s
+			n++
+		})
 	}
-	return sums, readBack, nil
+	wg.Wait()
+	if first != nil {
+		return nil, 0, first
+	}
+	return sums, n, nil
 }
 
 // Hash batches: one remote command per batch (a session start can cost
@@ -331,6 +379,8 @@ func (e *engine) comparer(ctx context.Context) {
 		var serr, derr error
 		var wg sync.WaitGroup
 		var dRead int
+		listed := e.idsListed(ctx)
+		ids := e.dstIdents(ctx, dp)
 		wg.Go(func() { ss, _, serr = hashSide(ctx, e.src, sp) })
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
 		t0 := time.Now()
@@ -348,6 +398,9 @@ func (e *engine) comparer(ctx context.Context) {
 				e.verified.Add(1)
 				e.prog.filesDone.Add(1)
 				e.man.add(manifestOf(it.rel, it.fi, ss[i], ""))
+				if listed {
+					e.ids.add(it.rel, ss[i], ids[dp[i]])
+				}
 				continue
 			}
 			// Same size and mtime, different content: copy it again.
@@ -360,7 +413,7 @@ func (e *engine) comparer(ctx context.Context) {
 				continue
 			}
 			e.prog.bytesTotal.Add(it.fi.Size())
-			e.copied(it.rel, it.fi, sum)
+			e.copied(it.rel, it.fi, sum, listed)
 		}
 	})
 }
@@ -385,7 +438,15 @@ func (e *engine) verifier(ctx context.Context) {
 		for i, it := range b {
 			dp[i] = e.dstPath(it.rel)
 		}
-		got, nRead, err := hashSide(ctx, e.dst, dp)
+		ids := e.dstIdents(ctx, dp)
+		size := int64(-1)
+		if e.in.Phase == PhaseFinalSync {
+			size = 0
+			for _, it := range b {
+				size += it.fi.Size()
+			}
+		}
+		got, nRead, err := hashSideSized(ctx, e.dst, dp, size)
 		if err == nil {
 			e.verRead.Add(int64(nRead))
 			e.verSum.Add(int64(len(b) - nRead))
@@ -418,6 +479,8 @@ func (e *engine) verifier(ctx context.Context) {
 					return
 				}
 				sum = s2
+			} else if it.listed {
+				e.ids.add(it.rel, sum, ids[dp[i]])
 			}
 			e.verified.Add(1)
 			e.prog.filesDone.Add(1)

@@ -210,6 +210,12 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 		}
 	}
 	if e.opt.dry {
+		if same && e.opt.verifySHA {
+			if _, ok := e.keepVerified(ctx, rel, fi); !ok {
+				e.hashFiles.Add(1)
+				e.hashBytes.Add(size)
+			}
+		}
 		return nil
 	}
 	if !same {

@@ -9,7 +9,10 @@ import (
 // or differs in size or mtime (content is not hashed), and with in.Delete
 // the target entries a copy would remove (files, symlinks and directories,
 // counted recursively). A missing target root means everything changed.
-// Stale temporary files are neither counted nor removed.
+// Stale temporary files are neither counted nor removed. With verify =
+// "sha256", HashFiles and HashBytes are the unchanged files a sync would
+// still hash on both hosts: those without an identity kept since the seed
+// verified them (see copy_ident_state.go).
 func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEstimate, error) {
 	e, err := a.newEngine(ctx, in, true)
 	if err != nil {
@@ -26,5 +29,7 @@ func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEsti
 		ChangedFiles: e.changedFiles.Load(),
 		ChangedBytes: e.changedBytes.Load(),
 		DeletedFiles: e.deleted.Load(),
+		HashFiles:    e.hashFiles.Load(),
+		HashBytes:    e.hashBytes.Load(),
 	}, nil
 }

@@ -7,6 +7,7 @@ const (
 	NameCopyTree      = "CopyTree"
 	NameEstimateDelta = "EstimateDelta"
 	NameRunCommand    = "RunCommand"
+	NameRehash        = "RehashAfterSwitch"
 )
 
 // DeltaEstimate is the result of a dry delta scan: what a final sync would
@@ -20,4 +21,8 @@ type DeltaEstimate struct {
 	ChangedFiles int64 `json:"changed_files"`
 	ChangedBytes int64 `json:"changed_bytes"`
 	DeletedFiles int64 `json:"deleted_files"`
+	// HashFiles and HashBytes: unchanged files whose verified digest
+	// cannot be kept, which a sha256 sync hashes on both hosts.
+	HashFiles int64 `json:"hash_files,omitempty"`
+	HashBytes int64 `json:"hash_bytes,omitempty"`
 }

@@ -45,6 +45,9 @@ type CopySet struct {
 	// accepts: entries of those kinds are left out and listed, and the copy
 	// still succeeds. Any other refusal fails the copy.
 	AcceptRefusals []string `json:"accept_refusals,omitempty"`
+	// Rehash is RehashNone or RehashAfterSwitch: hash every file again on
+	// both hosts during soak, after the switch, off the window.
+	Rehash string `json:"rehash,omitempty"`
 }
 
 // Refusal kinds: why a source entry was not copied. A copy fails when it
@@ -132,7 +135,11 @@ type CopyResult struct {
 	Excluded      int64            `json:"excluded"`
 	Verify        string           `json:"verify"`
 	Verified      int64            `json:"verified"`              // files whose digest the target confirmed
-	VerifiedBy    string           `json:"verified_by,omitempty"` // "sha256sum" or "read-back"
+	VerifiedBy    string           `json:"verified_by,omitempty"` // "sha256sum", "read-back" or "identity"
+	// Kept counts unchanged files that kept the digest an earlier copy
+	// verified, their identity (size, ns mtime, ctime, inode, device)
+	// unchanged on both hosts since; they are neither read nor hashed.
+	Kept int64 `json:"kept_verified,omitempty"`
 	// Manifest is a JSON Lines file on the target host (path, size, mode,
 	// mtime, sha256 per entry); history keeps only its path and digest.
 	ManifestPath    string        `json:"manifest_path"`

@@ -16,6 +16,9 @@ import (
 const (
 	verifiedBySum      = "sha256sum"
 	verifiedByReadBack = "read-back"
+	// verifiedByIdentity: every file kept the digest verified by an
+	// earlier copy, its identity unchanged on both hosts.
+	verifiedByIdentity = "identity"
 )
 
 // Batch limits for remote sha256sum: the command line stays well below the

@@ -127,8 +127,15 @@ func (e *env) sshCmd(s *realsshd.Server) []string {
 
 func (e *env) umzug(b *testing.B, name, from, to, verify string, del bool) (activities.CopyResult, float64, float64) {
 	b.Helper()
+	return e.umzugPhase(b, name, from, to, verify, activities.PhaseSeed, del)
+}
+
+// umzugPhase runs one copy in the given phase: a final sync keeps the
+// digests the last seed verified for files whose identity is unchanged.
+func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del bool) (activities.CopyResult, float64, float64) {
+	b.Helper()
 	in := activities.CopyInput{
-		MoveID: "bench", Phase: activities.PhaseSeed,
+		MoveID: "bench", Phase: phase,
 		Source: e.host("src", e.src), Target: e.host("dst", e.dst),
 		Set:    activities.CopySet{Name: "bench", From: from, To: to, Verify: verify},
 		Delete: del,
@@ -246,7 +253,7 @@ func BenchmarkLargeFile(b *testing.B) {
 	}
 	defer os.RemoveAll(root)
 	for b.Loop() {
-		tarS, rsS := 1e9, 1e9
+		tarS, rsS, finalS := 1e9, 1e9, 1e9
 		best := map[string]float64{}
 		var rssMax float64
 		// Interleaved repetitions: load from other processes on the
@@ -260,6 +267,13 @@ func BenchmarkLargeFile(b *testing.B) {
 				dst := filepath.Join(root, "umzug-"+v)
 				_, wall, rss := e.umzug(b, "large-"+v, src, dst, v, false)
 				mustEqual(b, src, dst)
+				if v == activities.VerifySHA256 {
+					res, fw, _ := e.umzugPhase(b, "large-final-"+v, src, dst, v, activities.PhaseFinalSync, false)
+					if res.CopiedFiles != 0 || res.Kept != 1 {
+						b.Fatalf("no-change final sync of the large file: copied %d kept %d", res.CopiedFiles, res.Kept)
+					}
+					finalS = min(finalS, fw)
+				}
 				os.RemoveAll(dst)
 				if old, ok := best[v]; !ok || wall < old {
 					best[v] = wall
@@ -273,6 +287,7 @@ func BenchmarkLargeFile(b *testing.B) {
 			b.ReportMetric(float64(size)/1e6/best[v], "umzug-"+v+"-MB/s")
 		}
 		e.record(row{Case: name, Tool: "tar pipe (2 hops)", Seconds: tarS, Files: 1, Bytes: size})
+		e.record(row{Case: fmt.Sprintf("(h) final sync, nothing changed, 1 file %d MiB (best of %d)", size>>20, *reps), Tool: "umzug final_sync verify=sha256", Seconds: finalS, Files: 1})
 		e.record(row{Case: name, Tool: "rsync -a", Seconds: rsS, Files: 1, Bytes: size})
 		b.ReportMetric(float64(size)/1e6/tarS, "tar-MB/s")
 		b.ReportMetric(float64(size)/1e6/rsS, "rsync-MB/s")
@@ -358,7 +373,49 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 			e.record(row{Case: caseD, Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
 			e.record(row{Case: caseD, Tool: "umzug verify=" + v, Seconds: us, Files: int64(cf), Bytes: cb, RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
 		}
+		e.finalSyncCases(b, src, rdst, udst, n)
 	}
+}
+
+// (f) final sync in the window, nothing changed since seed, and (g) with
+// 1 % changed: verify = "sha256", the seed's verified digests kept for
+// files whose identity did not change.
+func (e *env) finalSyncCases(b *testing.B, src, rdst, udst string, n int) {
+	v := activities.VerifySHA256
+	e.umzug(b, "final-reseed", src, udst, v, false)
+	rs, us, rssMax := 1e9, 1e9, 0.0
+	for range *reps {
+		rs = min(rs, e.rsync(b, src, rdst))
+		res, wall, rss := e.umzugPhase(b, "final-nochange", src, udst, v, activities.PhaseFinalSync, false)
+		if res.CopiedFiles != 0 || res.Kept != int64(n) {
+			b.Fatalf("no-change final sync: copied %d kept %d of %d", res.CopiedFiles, res.Kept, n)
+		}
+		us, rssMax = min(us, wall), max(rssMax, rss)
+	}
+	caseF := fmt.Sprintf("(f) final sync, nothing changed (best of %d)", *reps)
+	e.record(row{Case: caseF, Tool: "rsync -a", Seconds: rs, Files: int64(n)})
+	e.record(row{Case: caseF, Tool: "umzug final_sync verify=sha256", Seconds: us, Files: int64(n), RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
+	rs, us, rssMax = 1e9, 1e9, 0.0
+	var cf int
+	var cb int64
+	for i := range *reps {
+		e.umzug(b, "final-reseed", src, udst, v, false) // the seed before the window
+		var err error
+		cf, cb, err = ModifyFraction(src, 0.01, uint64(100+i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = min(rs, e.rsync(b, src, rdst))
+		res, wall, rss := e.umzugPhase(b, "final-1pct", src, udst, v, activities.PhaseFinalSync, false)
+		if res.CopiedFiles != int64(cf) || res.Kept != int64(n-cf) {
+			b.Fatalf("1%% final sync copied %d kept %d, want %d, %d", res.CopiedFiles, res.Kept, cf, n-cf)
+		}
+		mustEqual(b, src, udst)
+		us, rssMax = min(us, wall), max(rssMax, rss)
+	}
+	caseG := fmt.Sprintf("(g) final sync, 1%% changed (best of %d)", *reps)
+	e.record(row{Case: caseG, Tool: "rsync -a", Seconds: rs, Files: int64(cf), Bytes: cb})
+	e.record(row{Case: caseG, Tool: "umzug final_sync verify=sha256", Seconds: us, Files: int64(cf), Bytes: cb, RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
 }
 
 // (e) memory on a tree of many tiny files: peak RSS must stay bounded.

@@ -149,5 +149,14 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 		}
 	}
 	c.AcceptRefusals = l.acceptRefusals(attrs["accept_refusals"], c.Name)
+	if a := attrs["rehash"]; a != nil {
+		if s, ok := l.str(a, "rehash"); ok {
+			if s != "after_switch" {
+				l.errorf(a.Expr.Range(), "Invalid rehash",
+					"copy %q: rehash must be \"after_switch\" (hash every file again during soak, after the switch), not %q; remove it to keep the digests verified in the window.", c.Name, s)
+			}
+			c.Rehash = s
+		}
+	}
 	return c
 }

@@ -78,6 +78,7 @@ var copySchema = &hcl.BodySchema{
 		{Name: "bandwidth"},
 		{Name: "concurrency"},
 		{Name: "accept_refusals"},
+		{Name: "rehash"},
 	},
 }
 

@@ -82,8 +82,11 @@ type Copy struct {
 	// AcceptRefusals lists the refusal kinds (internal/refusal) the move
 	// accepts: such entries are left out and listed instead of failing it.
 	AcceptRefusals []string
-	Range          hcl.Range
-	toRange        hcl.Range // the `to` expression, for the overlap check
+	// Rehash is "" or "after_switch": hash every file again on both hosts
+	// during soak, off the window; a mismatch rolls back.
+	Rehash  string
+	Range   hcl.Range
+	toRange hcl.Range // the `to` expression, for the overlap check
 }
 
 type Cutover struct {

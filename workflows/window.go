@@ -138,6 +138,9 @@ func syncEstimate(est activities.DeltaEstimate, bytesPerSec float64) time.Durati
 		bytesPerSec = FallbackBytesPerSec
 	}
 	d := time.Duration(float64(est.ChangedBytes) / bytesPerSec * float64(time.Second))
+	// Unchanged files keep the digest seed verified; those that cannot
+	// are hashed on both hosts at once (zero in histories from before).
+	d += time.Duration(float64(est.HashBytes) / HashBytesPerSec * float64(time.Second))
 	return d + time.Duration(est.ChangedFiles+est.DeletedFiles)*PerFileOverhead + PerSetOverhead
 }
 

@@ -319,7 +319,9 @@ func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j 
 	}
 	if rate > 0 && !math.IsInf(rate, 0) {
 		cr.BytesPerSec = rate
-		cr.SeedSeconds = float64(d.ChangedBytes) / rate
+		// Files already on the target are hashed on both hosts, at once,
+		// unless a seed verified them and their identity did not change.
+		cr.SeedSeconds = float64(d.ChangedBytes)/rate + float64(d.HashBytes)/workflows.HashBytesPerSec
 		cr.SecondsPerGiB = float64(1<<30) / rate
 	}
 	return nil

@@ -58,6 +58,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			BandwidthBytesPerSec: c.Bandwidth,
 			Concurrency:          c.Concurrency,
 			AcceptRefusals:       c.AcceptRefusals,
+			Rehash:               c.Rehash,
 		})
 	}
 	if co := app.Cutover; co != nil {

@@ -1,0 +1,177 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Verified identities let a re-sync keep the digest of a file verified by
+// an earlier copy instead of hashing it again on both hosts, so that the
+// final sync inside the window costs in proportion to what changed.
+//
+// A file's identity is what its host's own `find -printf` shows without
+// reading it: size, mtime and ctime in nanoseconds, inode and device.
+// ctime cannot be set by a user: any write, truncate, chmod, chown or
+// rename of the file moves it, and a file replaced by another one has a
+// different inode. A file keeps its verified digest only when its identity
+// on both hosts equals the one recorded when it was verified:
+//
+//   - source: listed before the copy read it and again after the copy
+//     ended; recorded only when both listings agree, so a write during the
+//     copy leaves the file without an identity (it is hashed next time);
+//   - target: listed just before the target's sha256sum confirmed it.
+//
+// Hosts that allow SFTP only (no exec, no GNU find) show second mtimes and
+// no inode or ctime: there no identity is recorded and every unchanged
+// file is hashed on both hosts as before, never compared by a weaker test.
+//
+// The identities live in a state file next to the manifests on the target
+// (<parent of To>/.umzug/<move>/<set>-verified.jsonl), written by seed
+// copies and read by later ones; workflow history never holds them.
+
+// fileIdent is a regular file's identity as its host shows it.
+type fileIdent struct {
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtime_ns"`
+	CtimeNs int64  `json:"ctime_ns"`
+	Inode   uint64 `json:"inode"`
+	Dev     uint64 `json:"dev"`
+}
+
+// identFindFmt prints type, size, mtime, ctime, inode, device and path,
+// NUL-terminated so that any name survives.
+const identFindFmt = `%y %s %T@ %C@ %i %D %p\0`
+
+// identTreeCmd lists every regular file under root (never following
+// symlinks, the root included).
+func identTreeCmd(root string) string {
+	return "LC_ALL=C exec find " + ShellQuote(root) + " -type f -printf '" + identFindFmt + "'"
+}
+
+// identPathsCmd lists the NUL-separated absolute paths given on stdin.
+const identPathsCmd = "LC_ALL=C exec xargs -0 sh -c 'exec find \"$@\" -maxdepth 0 -type f -printf \"" + identFindFmt + "\"' sh"
+
+// listIdents runs a find command on a host and returns the identity of
+// each path it printed, keyed by the path without the prefix strip. It
+// returns nil when the host cannot run it (no exec channel, no GNU find):
+// callers then hash instead.
+func listIdents(ctx context.Context, ep *endpoint, cmd string, stdin []byte, strip string) map[string]fileIdent {
+	res := map[string]fileIdent{}
+	if !eachIdent(ctx, ep, cmd, stdin, func(p string, id fileIdent) {
+		if k, ok := strings.CutPrefix(p, strip); ok {
+			res[k] = id
+		}
+	}) {
+		return nil
+	}
+	return res
+}
+
+// eachIdent runs a find command and calls fn for each record as it
+// arrives, so that a listing of many files is never held whole. A
+// non-zero exit may only mean an unreadable directory: what was printed
+// is still right, and what was not printed is hashed.
+func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn func(string, fileIdent)) bool {
+	if ep == nil || ep.run == nil {
+		return false
+	}
+	var in io.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		br := bufio.NewReaderSize(pr, 64<<10)
+		for {
+			rec, err := br.ReadSlice(0)
+			if err == bufio.ErrBufferFull {
+				for err == bufio.ErrBufferFull { // a record longer than any path: skip it
+					_, err = br.ReadSlice(0)
+				}
+				continue
+			}
+			if len(rec) > 0 && err == nil {
+				if p, id, ok := parseIdent(rec[:len(rec)-1]); ok {
+					fn(p, id)
+				}
+			}
+			if err != nil {
+				_, _ = io.Copy(io.Discard, pr)
+				return
+			}
+		}
+	}()
+	var errb bytes.Buffer
+	_, err := ep.run.Run(ctx, cmd, in, pw, &errb)
+	pw.Close()
+	<-done
+	if err != nil {
+		tracef("identity listing on %s: %v", ep.name, err)
+		return false
+	}
+	return true
+}
+
+// parseIdents parses find output in identFindFmt.
+func parseIdents(out []byte) map[string]fileIdent {
+	res := map[string]fileIdent{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if p, id, ok := parseIdent(rec); ok {
+			res[p] = id
+		}
+	}
+	return res
+}
+
+// parseIdent parses one record; records that do not parse (a find
+// without -printf prints none) are skipped.
+func parseIdent(rec []byte) (string, fileIdent, bool) {
+	f := strings.SplitN(string(rec), " ", 7)
+	if len(f) != 7 || f[0] != "f" {
+		return "", fileIdent{}, false
+	}
+	var id fileIdent
+	var err [5]error
+	id.Size, err[0] = strconv.ParseInt(f[1], 10, 64)
+	id.MtimeNs, err[1] = parseFindTime(f[2])
+	id.CtimeNs, err[2] = parseFindTime(f[3])
+	id.Inode, err[3] = strconv.ParseUint(f[4], 10, 64)
+	id.Dev, err[4] = strconv.ParseUint(f[5], 10, 64)
+	if firstErr(err[:]...) != nil || id.Inode == 0 || f[6] == "" {
+		return "", fileIdent{}, false
+	}
+	return f[6], id, true
+}
+
+// parseFindTime turns find's "%T@" (seconds, a dot, 10 fraction digits
+// in GNU find) into nanoseconds.
+func parseFindTime(s string) (int64, error) {
+	sec, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("find time %q: %w", s, err)
+	}
+	frac = (frac + "000000000")[:9]
+	ns, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("find time %q: not seconds.fraction", s)
+	}
+	return n*1e9 + ns, nil
+}
+
+// identsOfPaths lists the given absolute paths on a host.
+func identsOfPaths(ctx context.Context, ep *endpoint, paths []string) map[string]fileIdent {
+	var in bytes.Buffer
+	for _, p := range paths {
+		in.WriteString(p)
+		in.WriteByte(0)
+	}
+	return listIdents(ctx, ep, identPathsCmd, in.Bytes(), "")
+}

@@ -1,0 +1,266 @@
+package activities
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+)
+
+// verifiedRec is one line of the verified-identity state file.
+type verifiedRec struct {
+	Path    string    `json:"path"`
+	PathB64 string    `json:"path_b64,omitempty"`
+	SHA256  string    `json:"sha256"`
+	Src     fileIdent `json:"src"`
+	Dst     fileIdent `json:"dst"`
+}
+
+// identState is what a copy knows of verified identities: the records of
+// the last seed (prev, by relative path), both trees' identities listed
+// when this copy started, and the files this copy verified (rec).
+type identState struct {
+	prev           map[string]verifiedRec
+	srcNow, dstNow map[string]fileIdent // by path relative to the root
+	write          bool                 // this copy writes the state file (seed)
+	mu             sync.Mutex
+	rec            map[string]verifiedRec
+}
+
+// identStatePath is where the state file of a copy set lives.
+func identStatePath(to, moveID, set string) string {
+	return manifestPath(to, moveID, set, "verified")
+}
+
+// loadIdentities reads the last seed's verified identities and lists both
+// trees, all at once. It leaves e.ids nil when the source host cannot
+// list identities (SFTP only): every unchanged file is then hashed.
+func (e *engine) loadIdentities(ctx context.Context) {
+	if !e.opt.verifySHA {
+		return
+	}
+	st := &identState{write: e.in.Phase == PhaseSeed, rec: map[string]verifiedRec{}}
+	var wg sync.WaitGroup
+	wg.Go(func() { st.prev = e.readIdentState() })
+	wg.Go(func() { st.srcNow = listIdents(ctx, e.src, identTreeCmd(e.from), nil, e.from+"/") })
+	wg.Go(func() { st.dstNow = listIdents(ctx, e.dst, identTreeCmd(e.to), nil, e.to+"/") })
+	wg.Wait()
+	if st.srcNow == nil {
+		return
+	}
+	if st.dstNow == nil {
+		st.prev = nil
+	}
+	e.ids = st
+}
+
+// readIdentState reads the state file; a missing or unreadable one is
+// empty (files are then hashed).
+func (e *engine) readIdentState() map[string]verifiedRec {
+	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
+	f, err := e.dst.primary.Open(p)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			tracef("read %s on %s: %v", p, e.dst.name, err)
+		}
+		return nil
+	}
+	defer f.Close()
+	out := map[string]verifiedRec{}
+	sc := bufio.NewScanner(bufio.NewReaderSize(f, 1<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var r verifiedRec
+		if json.Unmarshal(sc.Bytes(), &r) != nil || len(r.SHA256) != 64 {
+			continue
+		}
+		out[exactName(r.Path, r.PathB64)] = r
+	}
+	if sc.Err() != nil {
+		return nil
+	}
+	return out
+}
+
+// keepVerified reports the digest verified earlier for an unchanged file
+// when its identity on both hosts is still the one recorded then.
+func (e *engine) keepVerified(ctx context.Context, rel string, fi os.FileInfo) (string, bool) {
+	if !e.opt.verifySHA {
+		return "", false
+	}
+	select {
+	case <-e.idsDone:
+	case <-ctx.Done():
+		return "", false
+	}
+	st := e.ids
+	if st == nil || st.prev == nil {
+		return "", false
+	}
+	r, ok := st.prev[rel]
+	if !ok {
+		return "", false
+	}
+	s, sok := st.srcNow[rel]
+	d, dok := st.dstNow[rel]
+	if !sok || !dok || s != r.Src || d != r.Dst {
+		return "", false
+	}
+	// The walk's own listing must show the same file.
+	if s.Size != fi.Size() || s.MtimeNs/1e9 != fi.ModTime().Unix() {
+		return "", false
+	}
+	if st.write {
+		st.add(rel, r.SHA256, r.Dst)
+	}
+	return r.SHA256, true
+}
+
+// keepOrCompare keeps the verified digest of an unchanged file or hands
+// it to the comparer (verify = "sha256").
+func (e *engine) keepOrCompare(ctx context.Context, t fileTask) {
+	if sum, ok := e.keepVerified(ctx, t.rel, t.fi); ok {
+		e.unchanged.Add(1)
+		e.verified.Add(1)
+		e.kept.Add(1)
+		e.prog.filesDone.Add(1)
+		e.man.add(manifestOf(t.rel, t.fi, sum, ""))
+		return
+	}
+	e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+}
+
+// deferUntilListed parks an unchanged file while the identity listings
+// still run, so that the walk and the copies of changed files go on
+// meanwhile; keeper takes the parked files up once they are done.
+func (e *engine) deferUntilListed(t fileTask) bool {
+	e.parkMu.Lock()
+	defer e.parkMu.Unlock()
+	if e.parkDone {
+		return false
+	}
+	e.parked = append(e.parked, t)
+	return true
+}
+
+// keeper waits for the identity listings and then decides the parked
+// files; from then on workers decide unchanged files themselves.
+func (e *engine) keeper(ctx context.Context) {
+	select {
+	case <-e.idsDone:
+	case <-ctx.Done():
+	}
+	for {
+		e.parkMu.Lock()
+		batch := e.parked
+		e.parked = nil
+		if len(batch) == 0 {
+			e.parkDone = true
+		}
+		e.parkMu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for _, t := range batch {
+			if e.failed() == nil && ctx.Err() == nil {
+				e.keepOrCompare(ctx, t)
+			}
+		}
+	}
+}
+
+// idsListed waits for the identity listings, so that what a copy reads
+// from now on was listed before: a listing of the source takes a fraction
+// of a copy's time, and a file read before it could not be recorded.
+func (e *engine) idsListed(ctx context.Context) bool {
+	if e.in.Phase != PhaseSeed {
+		return false // only a seed records identities
+	}
+	select {
+	case <-e.idsDone:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// add records a file verified by this copy with the target identity
+// listed before the target hashed it.
+func (st *identState) add(rel, sum string, dst fileIdent) {
+	if st == nil || !st.write || dst.Inode == 0 {
+		return
+	}
+	st.mu.Lock()
+	st.rec[rel] = verifiedRec{SHA256: sum, Dst: dst}
+	st.mu.Unlock()
+}
+
+// dstIdents lists the target identities of paths about to be hashed, when
+// this copy records them.
+func (e *engine) dstIdents(ctx context.Context, paths []string) map[string]fileIdent {
+	if !e.idsListed(ctx) || e.ids == nil || !e.ids.write {
+		return nil
+	}
+	return identsOfPaths(ctx, e.dst, paths)
+}
+
+// writeIdentState lists the source again and writes, for every file this
+// copy verified whose source identity did not change while it ran, both
+// identities and the digest. A failure only costs hashing next time, so
+// it removes the old state and is not an error of the copy.
+func (e *engine) writeIdentState(ctx context.Context) {
+	st := e.ids
+	if st == nil || !st.write {
+		return
+	}
+	final := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
+	cl := e.dst.primary
+	_ = cl.Remove(final)
+	tmp := path.Join(path.Dir(final), tmpPrefix+path.Base(final)+"."+randomSuffix())
+	err := func() error {
+		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f, 1<<16)
+		enc := json.NewEncoder(bw)
+		var werr error
+		// The second listing is streamed, never held: for each file whose
+		// source identity did not move while the copy ran, one line.
+		prefix := e.from + "/"
+		ok := eachIdent(ctx, e.src, identTreeCmd(e.from), nil, func(p string, b fileIdent) {
+			rel, found := strings.CutPrefix(p, prefix)
+			r, recorded := st.rec[rel]
+			if !found || !recorded || werr != nil {
+				return
+			}
+			if a, ok := st.srcNow[rel]; !ok || a != b {
+				return
+			}
+			r.Src = b
+			r.Path, r.PathB64 = lossless(rel)
+			werr = enc.Encode(r)
+		})
+		if !ok || werr != nil {
+			f.Close()
+			return firstErr(werr, fmt.Errorf("list %s on %s again", e.from, e.src.name))
+		}
+		if err := bw.Flush(); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return renameReplace(cl, tmp, final)
+	}()
+	if err != nil {
+		_ = cl.Remove(tmp)
+		e.note(fmt.Sprintf("note: could not record verified identities in %s on %s (%v); the next sync hashes every unchanged file", final, e.dst.name, err))
+	}
+}

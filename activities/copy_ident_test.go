@@ -1,0 +1,109 @@
+package activities
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/treecmp"
+)
+
+// A final sync keeps the digests seed verified for files whose identity
+// did not change on either host, and hashes and recopies exactly the files
+// that changed, even when size and mtime were put back.
+func TestCopyTreeFinalSyncKeepsSeedVerifiedDigests(t *testing.T) {
+	f := newCopyFixture(t)
+	files, _ := buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	seed := f.copy(t, in)
+	if seed.Kept != 0 || seed.Verified != int64(files) {
+		t.Fatalf("seed: kept %d verified %d, want 0, %d", seed.Kept, seed.Verified, files)
+	}
+	state := identStatePath(f.dstRoot, in.MoveID, in.Set.Name)
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("seed left no verified-identity state: %v", err)
+	}
+
+	in.Phase = PhaseFinalSync
+	res := f.copy(t, in)
+	if res.Kept != int64(files) || res.CopiedFiles != 0 || res.Verified != int64(files) || res.VerifiedBy != verifiedByIdentity {
+		t.Errorf("no-change final sync: kept %d copied %d verified %d by %q; want %d, 0, %d by identity",
+			res.Kept, res.CopiedFiles, res.Verified, res.VerifiedBy, files, files)
+	}
+	checkManifest(t, f, res, files+7+1)
+
+	// Same size, same mtime to the nanosecond, different bytes: on the
+	// source and on the target. Only ctime tells.
+	sneak := func(p string) {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(p)
+		data[0] ^= 0xff
+		if err := os.WriteFile(p, data, st.Mode()); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, st.ModTime(), st.ModTime())
+	}
+	time.Sleep(10 * time.Millisecond) // let ctime move past the listing's
+	sneak(filepath.Join(f.srcRoot, "README"))
+	sneak(filepath.Join(f.dstRoot, "bin/run.sh"))
+	res = f.copy(t, in)
+	if res.CopiedFiles != 2 || res.Kept != int64(files-2) || res.Verified != int64(files) {
+		t.Errorf("final sync after sneaky edits: copied %d kept %d verified %d; want 2, %d, %d", res.CopiedFiles, res.Kept, res.Verified, files-2, files)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without the state (or with an SFTP-only host) every file is hashed.
+	os.Remove(state)
+	res = f.copy(t, in)
+	if res.Kept != 0 || res.Verified != int64(files) || res.VerifiedBy != verifiedBySum {
+		t.Errorf("without state: kept %d verified %d by %q; want 0, %d by sha256sum", res.Kept, res.Verified, res.VerifiedBy, files)
+	}
+}
+
+func TestParseIdents(t *testing.T) {
+	out := []byte("f 12 1796099515.2380853160 1796099516.0000000010 611 65024 /a/b c\x00" +
+		"d 4096 1.0 1.0 7 1 /a\x00f 3 1.5 2 9 1 /a/new\nline\x00f x 1 1 1 1 /bad\x00")
+	got := parseIdents(out)
+	want := map[string]fileIdent{
+		"/a/b c":       {Size: 12, MtimeNs: 1796099515238085316, CtimeNs: 1796099516000000001, Inode: 611, Dev: 65024},
+		"/a/new\nline": {Size: 3, MtimeNs: 1500000000, CtimeNs: 2000000000, Inode: 9, Dev: 1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%q: got %+v want %+v", k, got[k], v)
+		}
+	}
+}
+
+// EstimateDelta tells the window predictor which unchanged files a final
+// sync would still hash: none after a seed, one after a sneaky edit.
+func TestEstimateDeltaCountsFilesToHash(t *testing.T) {
+	f := newCopyFixture(t)
+	buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	f.copy(t, in)
+	in.Phase = PhaseFinalSync
+	est, err := f.a.EstimateDelta(context.Background(), in)
+	if err != nil || est.HashFiles != 0 || est.ChangedFiles != 0 {
+		t.Fatalf("after seed: %+v, %v; want nothing to hash or copy", est, err)
+	}
+	p := filepath.Join(f.srcRoot, "secret.key")
+	st, _ := os.Stat(p)
+	time.Sleep(10 * time.Millisecond)
+	os.Chmod(p, 0o600) // moves ctime only
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	est, err = f.a.EstimateDelta(context.Background(), in)
+	if err != nil || est.HashFiles != 1 || est.HashBytes != 3000 {
+		t.Fatalf("after a ctime change: %+v, %v; want 1 file, 3000 bytes to hash", est, err)
+	}
+}
