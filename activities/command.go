@@ -11,10 +11,11 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 const (
-	defaultCommandTimeout = 10 * time.Minute
 	// outputTailBytes caps each of stdout and stderr in the result, which
 	// is stored in workflow history.
 	outputTailBytes = 4096
@@ -22,19 +23,6 @@ const (
 	// workflow sets for command activities.
 	commandHeartbeatEvery = 10 * time.Second
 )
-
-// CommandTimeoutError is the ApplicationError type of a command that ran
-// past its timeout (not retried: the workflow decides).
-const CommandTimeoutError = "CommandTimeout"
-
-// CommandLostError is the ApplicationError type of a command whose runner
-// vanished from its host without an exit record (host rebooted, processes
-// killed): it may have run in part, and running it again is not safe.
-const CommandLostError = "CommandLost"
-
-// BadCommandError is the ApplicationError type of a command umzug cannot
-// start at all (empty, or a host without setsid or a state directory).
-const BadCommandError = "BadCommand"
 
 // RunCommand runs one cutover step, undo or check on its host, at most
 // once per scheduled activity: a retry takes over the run an earlier
@@ -50,11 +38,11 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 	res := CommandResult{Host: in.Host.Name, Address: withDefaultPort(in.Host.Address), Command: in.Command, ExitCode: -1}
 	timeout := in.Timeout
 	if timeout <= 0 {
-		timeout = defaultCommandTimeout
+		timeout = contract.DefaultCommandTimeout
 	}
 	if strings.TrimSpace(in.Command) == "" {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s: empty command for host %s", in.Purpose, in.Host.Name), BadCommandError, nil)
+			fmt.Sprintf("%s: empty command for host %s", in.Purpose, in.Host.Name), contract.ErrBadCommand, nil)
 	}
 	vals, err := a.resolveSecrets(in.Secrets)
 	if err != nil {
@@ -83,7 +71,7 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 	if err != nil {
 		var le *launchError
 		if errors.As(err, &le) {
-			return res, red.Error(temporal.NewNonRetryableApplicationError(in.Purpose+": "+le.msg, BadCommandError, nil))
+			return res, red.Error(temporal.NewNonRetryableApplicationError(in.Purpose+": "+le.msg, contract.ErrBadCommand, nil))
 		}
 		return res, red.Error(fmt.Errorf("%s: %w", in.Purpose, err))
 	}
@@ -199,7 +187,7 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 	case endLost:
 		fail = temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s: %q on %s: the command's runner (started by attempt %d) is gone without an exit record (host rebooted or processes killed); the command may have run in part",
-			in.Purpose, in.Command, where, st.Owner), CommandLostError, nil)
+			in.Purpose, in.Command, where, st.Owner), contract.ErrCommandLost, nil)
 	}
 	res.Finished = time.Now().UTC()
 	res.Attempts = attemptsFrom(st, in.Host.Name, key.Attempt, res.Finished, res.ExitCode)
@@ -239,7 +227,7 @@ func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, 
 	}
 	if kerr != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s %s and could not be ended: %v; end process group %d there by hand (kill -KILL -%d)",
-			in.Purpose, in.Command, where, what, kerr, pg, pg), CommandTimeoutError, nil)
+			in.Purpose, in.Command, where, what, kerr, pg, pg), contract.ErrCommandTimeout, nil)
 	}
 	if end == endCancelled {
 		return fmt.Errorf("%s: %q on %s %s; process group %d on %s ended", in.Purpose, in.Command, where, what, pg, in.Host.Name)
@@ -249,7 +237,7 @@ func (a *Activities) endGroup(in CommandInput, rr *remoteRun, st *remoteStatus, 
 
 func timeoutError(in CommandInput, where string, timeout time.Duration, pg int) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q on %s timed out after %s; process group %d on %s ended",
-		in.Purpose, in.Command, where, timeout, pg, in.Host.Name), CommandTimeoutError, nil)
+		in.Purpose, in.Command, where, timeout, pg, in.Host.Name), contract.ErrCommandTimeout, nil)
 }
 
 // leaveRunningKey marks a context whose cancellation must leave the

@@ -11,6 +11,8 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func TestRunCommandExitCodesAndOutput(t *testing.T) {
@@ -75,8 +77,8 @@ func TestRunCommandTimeout(t *testing.T) {
 	res, err := (&Activities{}).RunCommand(context.Background(), CommandInput{Host: ts.host,
 		Command: "echo begun; sleep 3; touch " + ShellQuote(marker), Timeout: 400 * time.Millisecond, Purpose: "step slow"})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != CommandTimeoutError || !ae.NonRetryable() {
-		t.Fatalf("want non-retryable %s, got %v", CommandTimeoutError, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrCommandTimeout || !ae.NonRetryable() {
+		t.Fatalf("want non-retryable %s, got %v", contract.ErrCommandTimeout, err)
 	}
 	wantAll(t, err.Error(), "fin_lg", "sleep 3", "timed out after 400ms")
 	if res.ExitCode != -1 || res.Stdout != "begun\n" {
@@ -100,8 +102,8 @@ func TestRunCommandDialFailures(t *testing.T) {
 	}
 	_, err := (&Activities{}).RunCommand(context.Background(), CommandInput{Host: h, Command: "true"})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != DialHostKeyUnknown || !ae.NonRetryable() {
-		t.Fatalf("unknown host key: want non-retryable %s, got %v", DialHostKeyUnknown, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrHostKeyUnknown || !ae.NonRetryable() {
+		t.Fatalf("unknown host key: want non-retryable %s, got %v", contract.ErrHostKeyUnknown, err)
 	}
 	wantAll(t, err.Error(), "is not in known_hosts file")
 

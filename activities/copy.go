@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // The copy engine, one concern per file: copy.go runs a copy (CopyTree,
@@ -41,13 +43,6 @@ const (
 	// Extra connections are dialed once this much is queued for copying.
 	growAfterFiles = 256
 	growAfterBytes = 64 << 20
-)
-
-// Error types of non-retryable copy failures (temporal ApplicationError).
-const (
-	ErrTypeCopyRefused        = "CopyRefused"
-	ErrTypeNoSpace            = "TargetNoSpace"
-	ErrTypeVerificationFailed = "VerificationFailed"
 )
 
 // testHooks let tests force code paths that a real host decides.
@@ -183,14 +178,14 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	set := in.Set
 	from, to := path.Clean(set.From), path.Clean(set.To)
 	if !path.IsAbs(from) || !path.IsAbs(to) {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: from %q and to %q must be absolute paths", set.Name, set.From, set.To), ErrTypeCopyRefused, nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: from %q and to %q must be absolute paths", set.Name, set.From, set.To), contract.ErrCopyRefused, nil)
 	}
 	if to == "/" {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: refusing to copy onto / on %s; name a directory", set.Name, hostLabel(in.Target)), ErrTypeCopyRefused, nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: refusing to copy onto / on %s; name a directory", set.Name, hostLabel(in.Target)), contract.ErrCopyRefused, nil)
 	}
 	flt, err := NewFilter(set.Exclude, set.Include)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: %v", set.Name, err), ErrTypeCopyRefused, err)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: %v", set.Name, err), contract.ErrCopyRefused, err)
 	}
 	conc := set.Concurrency
 	if conc <= 0 {

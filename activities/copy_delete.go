@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // inside reports whether p is strictly inside the target root: the guard
@@ -67,7 +69,7 @@ func (e *engine) leftovers(dirRel string, tgt map[string]os.FileInfo) error {
 // to lie strictly inside the target root first.
 func (e *engine) removeEntry(p string, fi os.FileInfo) error {
 	if !e.inside(p) {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("refusing to delete %s on %s: outside the copy root %s", p, e.dst.name, e.to), ErrTypeCopyRefused, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("refusing to delete %s on %s: outside the copy root %s", p, e.dst.name, e.to), contract.ErrCopyRefused, nil)
 	}
 	cl := e.dst.primary
 	if fi.IsDir() {
@@ -143,7 +145,7 @@ func (e *engine) replaceDir(rel string, fi, old os.FileInfo) (bool, error) {
 			e.refuse(rel, RefusalTargetConflict, fmt.Sprintf(
 				"the source now has a %s here, the target a directory holding %d entries the source does not have (e.g. %q); "+
 					"without delete = true umzug never removes them: move them away on the target or set delete = true",
-				fileType(fi.Mode()), len(kept), kept[0]))
+				kindName(fi.Mode()), len(kept), kept[0]))
 			return false, nil
 		}
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // errVanished: a source file listed by the walk was gone when opened.
@@ -475,7 +477,7 @@ func (e *engine) verifier(ctx context.Context) {
 				if g2[0] != s2 {
 					e.fail(temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 						"verification failed twice for %s on %s: the target holds sha256 %s, the source stream had %s; check the target's disk and memory before retrying",
-						dp[i], e.dst.name, g2[0], s2), ErrTypeVerificationFailed, nil))
+						dp[i], e.dst.name, g2[0], s2), contract.ErrVerificationFailed, nil))
 					return
 				}
 				sum = s2

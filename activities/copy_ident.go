@@ -135,11 +135,3 @@ func dirDiff(listed fs.FileMode, now os.FileInfo) string {
 	}
 	return fmt.Sprintf("mode %v when listed, now %v", listed, now.Mode())
 }
-
-// kindName names any entry type for messages.
-func kindName(m fs.FileMode) string {
-	if m.IsDir() {
-		return "directory"
-	}
-	return fileKind(m)
-}

@@ -17,6 +17,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/internal/treecmp"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 var secretBytes = []byte("OUTSIDE-SECRET-7c1f: payroll master key, never leaves the host")
@@ -121,7 +123,7 @@ func TestCopyTreeFileSwappedForSymlinkAfterListing(t *testing.T) {
 	in := f.input(CopySet{})
 	in.Phase = PhaseFinalSync
 	_, err := f.a.CopyTree(context.Background(), in)
-	res = wantCopyError(t, err, ErrTypeCopyChanged, false, "a/victim.txt", "changed")
+	res = wantCopyError(t, err, contract.ErrCopyChanged, false, "a/victim.txt", "changed")
 	wantRefusal(t, res, "a/victim.txt", RefusalChanged, false)
 	noForeignBytes(t, filepath.Dir(f.dstRoot), secretBytes)
 	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
@@ -150,7 +152,7 @@ func TestCopyTreeFileChangedWhileRead(t *testing.T) {
 	in := f.input(CopySet{})
 	in.Phase = PhaseFinalSync
 	_, err := f.a.CopyTree(context.Background(), in)
-	res := wantCopyError(t, err, ErrTypeCopyChanged, false, "log.txt", "while it was copied")
+	res := wantCopyError(t, err, contract.ErrCopyChanged, false, "log.txt", "while it was copied")
 	wantRefusal(t, res, "log.txt", RefusalChanged, false)
 	if _, err := os.Lstat(filepath.Join(f.dstRoot, "log.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a file that changed while read was placed: %v", err)
@@ -182,7 +184,7 @@ func TestCopyTreeDirSwappedForSymlinkAfterListing(t *testing.T) {
 	in := f.input(CopySet{})
 	in.Phase = PhaseFinalSync
 	_, err := f.a.CopyTree(context.Background(), in)
-	wantCopyError(t, err, ErrTypeCopyChanged, false, `"d"`, "source directory changed")
+	wantCopyError(t, err, contract.ErrCopyChanged, false, `"d"`, "source directory changed")
 	noForeignBytes(t, filepath.Dir(f.dstRoot), secretBytes)
 }
 
@@ -214,7 +216,7 @@ func TestCopyTreeRefusesEscapingSymlinkChain(t *testing.T) {
 	link("loop1", "loop2")
 
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantCopyError(t, err, ErrTypeCopyRefused, true, `"esc"`, `accept_refusals = ["escaping_symlink"]`)
+	wantCopyError(t, err, contract.ErrCopyRefused, true, `"esc"`, `accept_refusals = ["escaping_symlink"]`)
 
 	res := f.copy(t, f.input(CopySet{AcceptRefusals: []string{RefusalEscapingSymlink}}))
 	for _, p := range []string{"esc", "bad2", "zup", "loop1", "loop2"} {
@@ -263,7 +265,7 @@ func TestCopyTreeKeepsTargetOnlyEntriesWithoutDelete(t *testing.T) {
 			}
 			in.Phase = PhaseFinalSync
 			_, err := f.a.CopyTree(context.Background(), in)
-			res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"cfg"`, "holding 2 entries", "delete = true")
+			res := wantCopyError(t, err, contract.ErrCopyRefused, true, `"cfg"`, "holding 2 entries", "delete = true")
 			wantRefusal(t, res, "cfg", RefusalTargetConflict, false)
 			if b, err := os.ReadFile(local); err != nil || string(b) != "target's own" {
 				t.Fatalf("delete = false removed a target-only file: %q %v", b, err)
@@ -287,7 +289,7 @@ func TestCopyTreeRefusesReservedSourceNames(t *testing.T) {
 	writeFile(t, filepath.Join(f.srcRoot, "x", tmpPrefix+"mine"), []byte("the app's own file"), 0o644, mt)
 	writeFile(t, filepath.Join(f.srcRoot, "x", "y"), []byte("y"), 0o644, mt)
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	res := wantCopyError(t, err, ErrTypeCopyRefused, true, "x/"+tmpPrefix+"mine", RefusalReservedName)
+	res := wantCopyError(t, err, contract.ErrCopyRefused, true, "x/"+tmpPrefix+"mine", RefusalReservedName)
 	if res.RefusedByKind[RefusalReservedName] != 1 {
 		t.Errorf("refused by kind: %v", res.RefusedByKind)
 	}
@@ -310,7 +312,7 @@ func TestCopyTreeRefusalKindsAndAcceptance(t *testing.T) {
 	// Only sockets accepted: the FIFO still fails the copy, and the
 	// message offers exactly the kind left to accept.
 	_, err = f.a.CopyTree(context.Background(), f.input(CopySet{AcceptRefusals: []string{RefusalSocket}}))
-	res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"run/pipe" (fifo`, `accept_refusals = ["fifo"]`, "1 source entry was not copied")
+	res := wantCopyError(t, err, contract.ErrCopyRefused, true, `"run/pipe" (fifo`, `accept_refusals = ["fifo"]`, "1 source entry was not copied")
 	if res.RefusedByKind[RefusalSocket] != 1 || res.RefusedByKind[RefusalFIFO] != 1 || res.Refused != 2 {
 		t.Errorf("counts: %d %v", res.Refused, res.RefusedByKind)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 const interopUser = realsshd.CIUser
@@ -97,7 +99,7 @@ func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := a.CopyTree(ctx, in)
-	res := wantCopyError(t, err, ErrTypeCopyRefused, true, `"payroll-2026" (unreadable`, `"bonus.csv" (unreadable`, `accept_refusals = ["unreadable"]`)
+	res := wantCopyError(t, err, contract.ErrCopyRefused, true, `"payroll-2026" (unreadable`, `"bonus.csv" (unreadable`, `accept_refusals = ["unreadable"]`)
 	if res.RefusedByKind[RefusalUnreadable] != 2 {
 		t.Errorf("refused by kind %v, want 2 unreadable", res.RefusedByKind)
 	}
@@ -145,7 +147,7 @@ func TestCopyTreeInteropSwapsAfterListing(t *testing.T) {
 	defer func() { testHooks.afterList, testHooks.beforeCopy = nil, nil }()
 	in.Phase = PhaseFinalSync
 	_, err := (&Activities{}).CopyTree(context.Background(), in)
-	res := wantCopyError(t, err, ErrTypeCopyChanged, false, `"a.txt"`, `"d"`)
+	res := wantCopyError(t, err, contract.ErrCopyChanged, false, `"a.txt"`, `"d"`)
 	wantRefusal(t, res, "a.txt", RefusalChanged, false)
 	wantRefusal(t, res, "d", RefusalChanged, false)
 	noForeignBytes(t, filepath.Dir(dst), secretBytes)

@@ -8,6 +8,8 @@ import (
 	"path"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // prepare checks both roots, resolves the source root, checks the target
@@ -47,7 +49,7 @@ func (e *engine) prepare(ctx context.Context) error {
 
 // refusedSet is a non-retryable error about the copy set's configuration.
 func (e *engine) refusedSet(err error, format string, a ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: ", e.in.Set.Name)+fmt.Sprintf(format, a...), ErrTypeCopyRefused, err)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: ", e.in.Set.Name)+fmt.Sprintf(format, a...), contract.ErrCopyRefused, err)
 }
 
 // prepareSource checks the source root and resolves it to its real path

@@ -10,11 +10,9 @@ import (
 
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
-)
 
-// ErrTypeCopyChanged marks a final sync that found source entries changing
-// under it; the error is retryable, so the next attempt lists again.
-const ErrTypeCopyChanged = "CopyChanged"
+	"github.com/umzug-dev/umzug/activities/contract"
+)
 
 // maxRefusalsInError bounds the paths an error message names.
 const maxRefusalsInError = 20
@@ -143,13 +141,13 @@ func (e *engine) refusalPolicy(res CopyResult) error {
 		e.in.Set.Name, e.in.Phase, e.from, e.src.name, n, what, refusalLines(res.RefusalList, n))
 	if len(kinds) == 1 && kinds[0] == RefusalChanged {
 		return temporal.NewApplicationError(msg+"; they changed while being read, the next attempt lists the tree again",
-			ErrTypeCopyChanged, res)
+			contract.ErrCopyChanged, res)
 	}
 	msg += "; the target would lack them. Fix them on the source (permissions, names, links) and retry"
 	if k := slices.DeleteFunc(kinds, func(k string) bool { return k == RefusalChanged }); len(k) > 0 {
 		msg += fmt.Sprintf(", or leave them out on purpose with accept_refusals = [%s] on the copy block", quoteKinds(k))
 	}
-	return temporal.NewNonRetryableApplicationError(msg, ErrTypeCopyRefused, nil, res)
+	return temporal.NewNonRetryableApplicationError(msg, contract.ErrCopyRefused, nil, res)
 }
 
 // refusalLines lists the first unaccepted refusals, "and N more" after.

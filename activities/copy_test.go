@@ -27,6 +27,8 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"github.com/umzug-dev/umzug/internal/treecmp"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // copyFixture is two in-process SSH/SFTP servers ("source" and "target")
@@ -315,7 +317,7 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 	}
 	_, err := f2.a.CopyTree(context.Background(), f2.input(CopySet{}))
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeVerificationFailed || !strings.Contains(err.Error(), "bin/run.sh") {
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrVerificationFailed || !strings.Contains(err.Error(), "bin/run.sh") {
 		t.Fatalf("want non-retryable VerificationFailed naming bin/run.sh, got %v", err)
 	}
 	if tmp := listTmp(t, filepath.Dir(f2.dstRoot)); len(tmp) > 0 {
@@ -381,8 +383,8 @@ func TestCopyTreeRefusesEscapes(t *testing.T) {
 	// and how to accept them; the result still comes with the error.
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeCopyRefused {
-		t.Fatalf("want non-retryable %s, got %v", ErrTypeCopyRefused, err)
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrCopyRefused {
+		t.Fatalf("want non-retryable %s, got %v", contract.ErrCopyRefused, err)
 	}
 	for _, want := range []string{`"a/up" (escaping_symlink`, `"abs" (escaping_symlink`, `"fifo" (fifo`, `accept_refusals = ["escaping_symlink", "fifo"]`} {
 		if !strings.Contains(err.Error(), want) {
@@ -620,8 +622,8 @@ func TestCopyTreeRefusesWhenTargetTooSmall(t *testing.T) {
 	defer func() { testHooks.freeBytes = 0 }()
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeNoSpace {
-		t.Fatalf("want non-retryable %s, got %v", ErrTypeNoSpace, err)
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrTargetNoSpace {
+		t.Fatalf("want non-retryable %s, got %v", contract.ErrTargetNoSpace, err)
 	}
 	if !strings.Contains(err.Error(), "target fin_lg has 1.0 MiB free at ") || !strings.Contains(err.Error(), "needs at least") {
 		t.Errorf("message: %v", err)

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // walkDir is a directory waiting to be visited.
@@ -165,7 +167,7 @@ func (e *engine) entry(ctx context.Context, rel string, fi, old os.FileInfo) (*w
 		return nil, e.symlinkEntry(rel, fi, old)
 	default:
 		kind := specialKind(mode)
-		e.refuse(rel, kind, fmt.Sprintf("not a regular file, directory or symlink (%s); devices, sockets and FIFOs are not copied", fileKind(mode)))
+		e.refuse(rel, kind, fmt.Sprintf("not a regular file, directory or symlink (%s); devices, sockets and FIFOs are not copied", kindName(mode)))
 		return nil, nil
 	}
 }
@@ -248,7 +250,7 @@ func (e *engine) needSpace(size int64, old os.FileInfo) error {
 	if need := e.need.Add(grow); e.free >= 0 && need > e.free && !e.opt.dry {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"target %s has %s free at %s, needs at least %s for copy set %s; free space there or choose another target path",
-			e.dst.name, humanBytes(e.free), e.freeAt, humanBytes(need), e.in.Set.Name), ErrTypeNoSpace, nil)
+			e.dst.name, humanBytes(e.free), e.freeAt, humanBytes(need), e.in.Set.Name), contract.ErrTargetNoSpace, nil)
 	}
 	return nil
 }

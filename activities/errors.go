@@ -10,30 +10,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
-)
 
-// Error types (temporal ApplicationError.Type) of activity failures. The
-// permanent ones are returned non-retryable: a retry cannot succeed until
-// an operator acts, and a move whose source is already stopped should roll
-// back at once instead of waiting out the retry policy. The dial kinds are
-// the DialError.Kind values; ErrTypeCopyRefused, ErrTypeNoSpace and
-// ErrTypeVerificationFailed are declared with the copy engine.
-const (
-	ErrTypeSSHConfig      = DialConfig         // known_hosts or identity missing
-	ErrTypeHostKeyUnknown = DialHostKeyUnknown // host key not in known_hosts
-	ErrTypeHostKeyChanged = DialHostKeyChanged // known_hosts has another key
-	ErrTypeHostKeyRevoked = DialHostKeyRevoked // key marked @revoked
-	ErrTypeAuth           = DialAuth           // the server refused our keys
-	// ErrTypePathDenied: the SSH user may not read or write a path (file
-	// permissions, or an SFTP server confined to other directories).
-	ErrTypePathDenied = "PathDenied"
-	// ErrTypeNoInodes: the target file system has no free inodes.
-	ErrTypeNoInodes = "TargetNoInodes"
-	// ErrTypeReadOnly: the target file system is mounted read-only.
-	ErrTypeReadOnly = "TargetReadOnly"
-	// ErrTypeNoProgress (retryable): a copy attempt moved nothing for the
-	// no-progress bound; the retry starts on fresh connections.
-	ErrTypeNoProgress = "NoProgress"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // permanent returns err as a non-retryable ApplicationError, with err's
@@ -62,7 +40,7 @@ func permanent(err error) error {
 	if isDenied(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error()+
 			"; the SSH user may not access this path (file permissions, or an SFTP server confined to other directories): grant access or change the copy set's paths, then retry the move",
-			ErrTypePathDenied, nil)
+			contract.ErrPathDenied, nil)
 	}
 	return err
 }
@@ -114,17 +92,17 @@ func fullFromStat(err error, host, p string, st *sftp.StatVFS) error {
 	if st.Flag&stRdonly != 0 {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"target %s has %s on a read-only file system: %v; remount it read-write or choose another `to`, then retry the move",
-			host, path.Dir(p), err), ErrTypeReadOnly, nil)
+			host, path.Dir(p), err), contract.ErrTargetReadOnly, nil)
 	}
 	if st.Files > 0 && (st.Favail == 0 || st.Ffree == 0) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"target %s is out of inodes at %s (0 of %d free): %v; delete files there or choose a file system with more inodes for `to`, then retry the move",
-			host, path.Dir(p), st.Files, err), ErrTypeNoInodes, nil)
+			host, path.Dir(p), st.Files, err), contract.ErrTargetNoInodes, nil)
 	}
 	if st.Bavail*st.Frsize < lowSpace {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"target %s is out of space at %s (%s free of %s): %v; free space there or choose another `to`, then retry the move",
-			host, path.Dir(p), humanBytes(int64(st.Bavail*st.Frsize)), humanBytes(int64(st.Blocks*st.Frsize)), err), ErrTypeNoSpace, nil)
+			host, path.Dir(p), humanBytes(int64(st.Bavail*st.Frsize)), humanBytes(int64(st.Blocks*st.Frsize)), err), contract.ErrTargetNoSpace, nil)
 	}
 	return err
 }

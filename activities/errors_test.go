@@ -16,6 +16,8 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // wantPermanent asserts err is a top-level non-retryable ApplicationError
@@ -52,12 +54,12 @@ func TestCopyTreeHostKeyChangedIsPermanent(t *testing.T) {
 	}
 	f.dst.KnownHosts = kh
 	_, err = f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg", "host key CHANGED", kh)
+	wantPermanent(t, err, contract.ErrHostKeyChanged, "fin_lg", "host key CHANGED", kh)
 
 	_, err = f.a.RunCommand(context.Background(), CommandInput{Host: f.dst, Command: "true", Purpose: "check"})
-	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg")
+	wantPermanent(t, err, contract.ErrHostKeyChanged, "fin_lg")
 	_, err = f.a.EstimateDelta(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg")
+	wantPermanent(t, err, contract.ErrHostKeyChanged, "fin_lg")
 }
 
 // A refused key is not retried: the same key is refused again.
@@ -70,12 +72,12 @@ func TestCopyTreeAuthRefusedIsPermanent(t *testing.T) {
 	}
 	f.src.IdentityFile = wrong
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypeAuth, "fin_pb", "refused", "authorized_keys")
+	wantPermanent(t, err, contract.ErrSSHAuthFailed, "fin_pb", "refused", "authorized_keys")
 
 	_, err = f.a.RunCommand(context.Background(), CommandInput{Host: f.src, Command: "true", Purpose: "check"})
-	wantPermanent(t, err, ErrTypeAuth, "fin_pb")
+	wantPermanent(t, err, contract.ErrSSHAuthFailed, "fin_pb")
 	_, err = f.a.Preflight(context.Background(), PreflightInput{MoveID: "m", Source: f.src, Target: f.dst})
-	wantPermanent(t, err, PreflightFailedError, "fin_pb", "refused")
+	wantPermanent(t, err, contract.ErrPreflightFailed, "fin_pb", "refused")
 }
 
 // A target path the SSH user may not write is not retried.
@@ -90,7 +92,7 @@ func TestCopyTreePathDeniedIsPermanent(t *testing.T) {
 	}
 	defer os.Chmod(filepath.Dir(f.dstRoot), 0o755)
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypePathDenied, f.dstRoot, "grant access")
+	wantPermanent(t, err, contract.ErrPathDenied, f.dstRoot, "grant access")
 }
 
 // OpenSSH's sftp-server reports ENOSPC as a generic failure: the target's
@@ -102,9 +104,9 @@ func TestFullTargetClassifiedByStatVFS(t *testing.T) {
 		st   sftp.StatVFS
 		want string
 	}{
-		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 0, Files: 100, Ffree: 50, Favail: 50}, ErrTypeNoSpace},
-		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 0, Favail: 0}, ErrTypeNoInodes},
-		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 9, Favail: 9, Flag: stRdonly}, ErrTypeReadOnly},
+		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 0, Files: 100, Ffree: 50, Favail: 50}, contract.ErrTargetNoSpace},
+		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 0, Favail: 0}, contract.ErrTargetNoInodes},
+		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 9, Favail: 9, Flag: stRdonly}, contract.ErrTargetReadOnly},
 		{sftp.StatVFS{Frsize: 4096, Blocks: 512, Bavail: 100, Files: 64, Ffree: 9, Favail: 9}, ""},
 	}
 	for _, c := range cases {
@@ -131,10 +133,10 @@ func TestFullTargetClassifiedByStatVFS(t *testing.T) {
 // engine already marked permanent, however deeply it is wrapped.
 func TestPermanentClassification(t *testing.T) {
 	denied := fmt.Errorf("create /srv/data/x on fin_lg: %w", &sftp.StatusError{Code: uint32(sftp.ErrSSHFxPermissionDenied)})
-	wantPermanent(t, permanent(denied), ErrTypePathDenied, "/srv/data/x on fin_lg", "grant access")
-	inner := temporal.NewNonRetryableApplicationError("target root is a symlink", ErrTypeCopyRefused, nil)
+	wantPermanent(t, permanent(denied), contract.ErrPathDenied, "/srv/data/x on fin_lg", "grant access")
+	inner := temporal.NewNonRetryableApplicationError("target root is a symlink", contract.ErrCopyRefused, nil)
 	wrapped := fmt.Errorf("copy set ledger: %w", inner)
-	wantPermanent(t, permanent(wrapped), ErrTypeCopyRefused, "copy set ledger: target root is a symlink")
+	wantPermanent(t, permanent(wrapped), contract.ErrCopyRefused, "copy set ledger: target root is a symlink")
 	lost := fmt.Errorf("read: %w", errors.New("connection lost"))
 	if permanent(lost) != lost {
 		t.Error("a lost connection became permanent")
@@ -147,7 +149,7 @@ func TestCopyTreeReadOnlyTarget(t *testing.T) {
 	mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,ro")
 	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypeReadOnly, "read-only file system", "remount")
+	wantPermanent(t, err, contract.ErrTargetReadOnly, "read-only file system", "remount")
 }
 
 // Real full file systems on the in-process server (which, like OpenSSH,
@@ -165,7 +167,7 @@ func TestCopyTreeFullTmpfs(t *testing.T) {
 		}
 		defer func() { testHooks.beforeCopy = nil }()
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
-		wantPermanent(t, err, ErrTypeNoSpace, "target fin_lg is out of space")
+		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space")
 	})
 	t.Run("inodes", func(t *testing.T) {
 		f := newCopyFixture(t)
@@ -174,7 +176,7 @@ func TestCopyTreeFullTmpfs(t *testing.T) {
 			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
 		}
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
-		wantPermanent(t, err, ErrTypeNoInodes, "target fin_lg is out of inodes")
+		wantPermanent(t, err, contract.ErrTargetNoInodes, "target fin_lg is out of inodes")
 	})
 }
 

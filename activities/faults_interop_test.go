@@ -17,6 +17,8 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
 	"github.com/umzug-dev/umzug/internal/treecmp"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // realFixture is a copy fixture whose two hosts are real OpenSSH daemons
@@ -84,7 +86,7 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 		}
 		defer func() { testHooks.beforeCopy = nil }()
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
-		wantPermanent(t, err, ErrTypeNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
+		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
 	})
 	t.Run("inodes", func(t *testing.T) {
 		f := realFixture(t)
@@ -93,14 +95,14 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
 		}
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
-		wantPermanent(t, err, ErrTypeNoInodes, "target fin_lg is out of inodes")
+		wantPermanent(t, err, contract.ErrTargetNoInodes, "target fin_lg is out of inodes")
 	})
 	t.Run("read-only", func(t *testing.T) {
 		f := realFixture(t)
 		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,ro")
 		writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-		wantPermanent(t, err, ErrTypeReadOnly, "read-only file system")
+		wantPermanent(t, err, contract.ErrTargetReadOnly, "read-only file system")
 	})
 }
 
@@ -121,9 +123,9 @@ func TestInteropHostKeyChangedIsPermanent(t *testing.T) {
 	// sshd re-executes for each connection and so offers the new key;
 	// known_hosts still pins the old one.
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg", "host key CHANGED")
+	wantPermanent(t, err, contract.ErrHostKeyChanged, "fin_lg", "host key CHANGED")
 	_, err = f.a.RunCommand(context.Background(), CommandInput{Host: f.dst, Command: "true", Purpose: "check"})
-	wantPermanent(t, err, ErrTypeHostKeyChanged, "fin_lg")
+	wantPermanent(t, err, contract.ErrHostKeyChanged, "fin_lg")
 }
 
 // A big file interrupted mid-way resumes on OpenSSH hosts from its last
@@ -226,5 +228,5 @@ func TestInteropPathDeniedIsPermanent(t *testing.T) {
 	f.dst.User = realsshd.CIUser
 	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
-	wantPermanent(t, err, ErrTypePathDenied, f.dstRoot, "grant access")
+	wantPermanent(t, err, contract.ErrPathDenied, f.dstRoot, "grant access")
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/base64"
 	"errors"
-	"io/fs"
 	"unicode/utf8"
 
 	"crypto/rand"
@@ -20,6 +19,8 @@ import (
 	"sync"
 
 	"github.com/pkg/sftp"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // The manifest of a copy lives in a state directory on the target host,
@@ -83,20 +84,9 @@ func lossless(s string) (text, b64 string) {
 	return strings.ToValidUTF8(s, "\uFFFD"), base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-func fileType(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "dir"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	default:
-		return "file"
-	}
-}
-
 func manifestOf(rel string, fi os.FileInfo, sum, link string) manifestEntry {
 	me := manifestEntry{
-		Type: fileType(fi.Mode()), Mode: fmt.Sprintf("%04o", uint32(fi.Mode().Perm())),
+		Type: manifestType(fi.Mode()), Mode: fmt.Sprintf("%04o", uint32(fi.Mode().Perm())),
 		Mtime: fi.ModTime().Unix(), SHA256: sum,
 	}
 	me.Path, me.PathB64 = lossless(rel)
@@ -177,7 +167,7 @@ func mkdirNoFollow(cl *sftp.Client, host, base string, elems ...string) error {
 		if !fi.IsDir() {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"state directory %s on %s is a %s, not a directory; umzug does not write its manifests through it: remove it or point `to` elsewhere",
-				p, host, kindName(fi.Mode())), ErrTypeCopyRefused, nil)
+				p, host, kindName(fi.Mode())), contract.ErrCopyRefused, nil)
 		}
 	}
 	return nil

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func TestManifestStateDirIsNotFollowedThroughSymlinks(t *testing.T) {
@@ -32,9 +34,9 @@ func TestManifestStateDirIsNotFollowedThroughSymlinks(t *testing.T) {
 			}
 			_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 			var ae *temporal.ApplicationError
-			if !errors.As(err, &ae) || ae.Type() != ErrTypeCopyRefused || !ae.NonRetryable() ||
+			if !errors.As(err, &ae) || ae.Type() != contract.ErrCopyRefused || !ae.NonRetryable() ||
 				!strings.Contains(err.Error(), link+" on fin_lg is a symlink") {
-				t.Fatalf("want non-retryable %s naming the symlinked %s, got %v", ErrTypeCopyRefused, link, err)
+				t.Fatalf("want non-retryable %s naming the symlinked %s, got %v", contract.ErrCopyRefused, link, err)
 			}
 			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
 				t.Errorf("wrote through the symlink: %v", ents)

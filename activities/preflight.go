@@ -14,11 +14,9 @@ import (
 
 	"github.com/pkg/sftp"
 	"go.temporal.io/sdk/temporal"
-)
 
-// PreflightFailedError is the ApplicationError type of a failed preflight;
-// its message lists every problem found.
-const PreflightFailedError = "PreflightFailed"
+	"github.com/umzug-dev/umzug/activities/contract"
+)
 
 // Preflight checks, without writing anything, that a move can start: both
 // hosts answer with verified host keys, every source directory exists, the
@@ -182,7 +180,7 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 	}
 
 	if len(problems) > 0 {
-		return res, temporal.NewNonRetryableApplicationError(preflightMessage(problems), PreflightFailedError, nil, res)
+		return res, temporal.NewNonRetryableApplicationError(preflightMessage(problems), contract.ErrPreflightFailed, nil, res)
 	}
 	return res, nil
 }
@@ -244,7 +242,7 @@ func checkSource(ctx context.Context, cl *sftp.Client, hostName string, cs CopyS
 		}
 	}
 	if !st.IsDir() {
-		return 0, 0, warnings, []string{fmt.Sprintf("%s is a %s, not a directory; from must name a directory", where, fileKind(st.Mode()))}
+		return 0, 0, warnings, []string{fmt.Sprintf("%s is a %s, not a directory; from must name a directory", where, kindName(st.Mode()))}
 	}
 	bytes, files, err = preflightWalk(ctx, cl, cs.From, filter, progress)
 	if err != nil {
@@ -308,7 +306,7 @@ func checkTargetDir(cl *sftp.Client, hostName string, cs CopySet) (ancestor stri
 		st, err := cl.Stat(p)
 		if err == nil {
 			if !st.IsDir() {
-				return "", nil, []string{fmt.Sprintf("%s: %s exists and is a %s, not a directory", where, p, fileKind(st.Mode()))}
+				return "", nil, []string{fmt.Sprintf("%s: %s exists and is a %s, not a directory", where, p, kindName(st.Mode()))}
 			}
 			if st.Mode().Perm()&0o222 == 0 {
 				return "", nil, []string{fmt.Sprintf("%s: %s is not writable (mode %s); fix its permissions or the target user", where, p, st.Mode().Perm())}
@@ -385,24 +383,4 @@ func hasWord(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// fileKind names a file type for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "regular file"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	default:
-		return "special file"
-	}
 }

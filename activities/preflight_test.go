@@ -12,6 +12,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func writeTree(t *testing.T, root string, files map[string]string) {
@@ -120,8 +122,8 @@ func TestPreflightListsAllProblems(t *testing.T) {
 	}
 	_, err := (&Activities{}).Preflight(context.Background(), in)
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != PreflightFailedError || !ae.NonRetryable() {
-		t.Fatalf("want non-retryable %s, got %v", PreflightFailedError, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrPreflightFailed || !ae.NonRetryable() {
+		t.Fatalf("want non-retryable %s, got %v", contract.ErrPreflightFailed, err)
 	}
 	wantAll(t, err.Error(),
 		"preflight found 6 problems",
@@ -144,7 +146,7 @@ func TestPreflightHostKeyProblemsAreListed(t *testing.T) {
 	_, err := (&Activities{}).Preflight(context.Background(), PreflightInput{Source: src.host, Target: h,
 		Copies: []CopySet{{Name: "s", From: filepath.Join(t.TempDir(), "gone"), To: "/tmp/x"}}})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != PreflightFailedError {
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrPreflightFailed {
 		t.Fatalf("got %v", err)
 	}
 	wantAll(t, err.Error(), "host fin_lg", "is not in known_hosts file", "copy set s: source fin_pb:")

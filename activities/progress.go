@@ -12,6 +12,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 const (
@@ -168,7 +170,7 @@ func (p *progress) stallError(ctx context.Context) error {
 		msg = fmt.Sprintf("copy of %s from %s was stopped (%v) and moved nothing for %s since; closing its connections",
 			p.set, p.host, context.Cause(ctx), p.stallAfter)
 	}
-	return temporal.NewApplicationError(msg, ErrTypeNoProgress)
+	return temporal.NewApplicationError(msg, contract.ErrNoProgress)
 }
 
 // noProgressBound is the copy's no-progress bound: the Activities', else

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/internal/treecmp"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // freezeProxy forwards TCP connections to addr until frozen; then it holds
@@ -187,8 +189,8 @@ func TestCopyTreeNoProgressFailsAttempt(t *testing.T) {
 		t.Fatalf("the hung copy was not ended by the no-progress bound: %v", err)
 	}
 	ae, ok := err.(*temporal.ApplicationError)
-	if !ok || ae.Type() != ErrTypeNoProgress || ae.NonRetryable() {
-		t.Fatalf("want a retryable %s ApplicationError, got %T %v", ErrTypeNoProgress, err, err)
+	if !ok || ae.Type() != contract.ErrNoProgress || ae.NonRetryable() {
+		t.Fatalf("want a retryable %s ApplicationError, got %T %v", contract.ErrNoProgress, err, err)
 	}
 	wantAll(t, err.Error(), "no progress for 300ms copying ledger from fin_pb; retrying on a fresh connection")
 

@@ -14,35 +14,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
-
-// Rehash modes of a copy set (CopySet.Rehash).
-const (
-	// RehashNone: the final sync's digests stand as verified (files
-	// unchanged since seed keep the digest seed verified, by identity).
-	RehashNone = ""
-	// RehashAfterSwitch: during soak, off the window, every file of the
-	// final sync's manifest is hashed again on both hosts; a mismatch fails
-	// the soak, which rolls back.
-	RehashAfterSwitch = "after_switch"
-)
-
-// RehashInput names the final sync whose manifest is checked; its digest
-// comes from history, so a manifest changed on the target is refused.
-type RehashInput struct {
-	Copy           CopyInput `json:"copy"`
-	ManifestSHA256 string    `json:"manifest_sha256"`
-}
-
-// RehashResult is what history keeps of a re-hash: counts only.
-type RehashResult struct {
-	Set           string        `json:"set"`
-	Files         int64         `json:"files"`
-	Bytes         int64         `json:"bytes"`
-	TargetChecked int64         `json:"target_checked"`
-	TargetSkipped int64         `json:"target_skipped"` // changed on the target since (by the application)
-	Duration      time.Duration `json:"duration"`
-}
 
 // rehashBatch bounds one sha256sum command's files.
 const rehashBatch = 2048
@@ -90,7 +64,7 @@ func (a *Activities) RehashAfterSwitch(ctx context.Context, in RehashInput) (Reh
 	if len(bad) > 0 {
 		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"re-hash after the switch: %d file(s) of copy set %s no longer match the digest verified for them: %s; roll back and check both hosts' disks",
-			len(bad), c.Set.Name, strings.Join(bad[:min(len(bad), 10)], "; ")), ErrTypeVerificationFailed, nil)
+			len(bad), c.Set.Name, strings.Join(bad[:min(len(bad), 10)], "; ")), contract.ErrVerificationFailed, nil)
 	}
 	return res, nil
 }
@@ -161,7 +135,7 @@ func readManifestFiles(ep *endpoint, p, want string) ([]manifestEntry, error) {
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"manifest %s on %s has sha256 %s, but the final sync wrote %s: it was changed since; the re-hash cannot trust it",
-			p, ep.name, got, want), ErrTypeVerificationFailed, nil)
+			p, ep.name, got, want), contract.ErrVerificationFailed, nil)
 	}
 	return out, nil
 }

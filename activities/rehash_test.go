@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // The re-hash after the switch passes on an unchanged move, skips target
@@ -45,7 +47,7 @@ func TestRehashAfterSwitch(t *testing.T) {
 	os.Chtimes(p, st.ModTime(), st.ModTime())
 	res, err = f.a.RehashAfterSwitch(ctx, rin)
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != ErrTypeVerificationFailed || !strings.Contains(err.Error(), "jan.csv") {
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrVerificationFailed || !strings.Contains(err.Error(), "jan.csv") {
 		t.Fatalf("want non-retryable VerificationFailed naming jan.csv, got %v", err)
 	}
 	if res.TargetSkipped != 1 || strings.Contains(err.Error(), "README") {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // waitForFile polls for a file the remote command creates; the command's
@@ -73,8 +75,8 @@ func assertTimeoutEndsGroup(t *testing.T, a *Activities, h Host, dir string) {
 	res, err := a.RunCommand(context.Background(), CommandInput{Host: h, Command: cmd, Timeout: 2 * time.Second, Purpose: "step stop_app"})
 	t.Logf("timed out and ended in %s", time.Since(t0).Round(time.Millisecond))
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != CommandTimeoutError || !ae.NonRetryable() {
-		t.Fatalf("want non-retryable %s, got %v", CommandTimeoutError, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrCommandTimeout || !ae.NonRetryable() {
+		t.Fatalf("want non-retryable %s, got %v", contract.ErrCommandTimeout, err)
 	}
 	wantAll(t, err.Error(), "timed out after 2s", fmt.Sprintf("process group %d on %s ended", res.ProcessGroup, h.Name))
 	if _, err := os.Stat(stopped); err != nil {
@@ -219,8 +221,8 @@ func TestRunCommandLostRunnerIsNotRerun(t *testing.T) {
 	_, err := a.runCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step z",
 		Command: "touch " + ShellQuote(marker)}, attemptKey{Dir: "wf/9-step_z", Attempt: 2})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != CommandLostError || !ae.NonRetryable() {
-		t.Fatalf("want %s, got %v", CommandLostError, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrCommandLost || !ae.NonRetryable() {
+		t.Fatalf("want %s, got %v", contract.ErrCommandLost, err)
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the command ran a second time")
@@ -279,8 +281,8 @@ func TestRunCommandTimeoutHoldsWithoutWorker(t *testing.T) {
 	key.Attempt = 2
 	res, err := a.runCommand(context.Background(), in, key)
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != CommandTimeoutError {
-		t.Fatalf("want %s, got %v", CommandTimeoutError, err)
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrCommandTimeout {
+		t.Fatalf("want %s, got %v", contract.ErrCommandTimeout, err)
 	}
 	wantAll(t, err.Error(), "timed out after 1s", fmt.Sprintf("process group %d on fin_pb ended", res.ProcessGroup))
 	assertGroupEnded(t, res.ProcessGroup)

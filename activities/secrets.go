@@ -10,12 +10,9 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
-)
 
-// SecretMissingError is the ApplicationError type of a command whose
-// secret the worker cannot resolve; retrying cannot help until an
-// operator provides it.
-const SecretMissingError = "SecretMissing"
+	"github.com/umzug-dev/umzug/activities/contract"
+)
 
 // Redacted replaces a secret value wherever it would leave the worker.
 const Redacted = "(sensitive)"
@@ -37,7 +34,7 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 	for _, n := range names {
 		if !secretName.MatchString(n) {
 			return nil, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("secret name %q is not a valid shell variable name (letters, digits, _)", n), SecretMissingError, nil)
+				fmt.Sprintf("secret name %q is not a valid shell variable name (letters, digits, _)", n), contract.ErrSecretMissing, nil)
 		}
 		env := SecretEnvPrefix + n
 		if v, ok := os.LookupEnv(env); ok {
@@ -49,18 +46,18 @@ func (a *Activities) resolveSecrets(names []string) (map[string]string, error) {
 			loaded = true
 		}
 		if fileErr != nil {
-			return nil, temporal.NewNonRetryableApplicationError(fileErr.Error(), SecretMissingError, nil)
+			return nil, temporal.NewNonRetryableApplicationError(fileErr.Error(), contract.ErrSecretMissing, nil)
 		}
 		if v, ok := file[env]; ok {
 			vals[n] = v
 			continue
 		}
-		return nil, temporal.NewNonRetryableApplicationError(missingSecret(n, path), SecretMissingError, nil)
+		return nil, temporal.NewNonRetryableApplicationError(missingSecret(n, path), contract.ErrSecretMissing, nil)
 	}
 	for n, v := range vals {
 		if strings.ContainsRune(v, 0) {
 			return nil, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("secret %s contains a NUL byte, which no shell variable can hold", n), SecretMissingError, nil)
+				fmt.Sprintf("secret %s contains a NUL byte, which no shell variable can hold", n), contract.ErrSecretMissing, nil)
 		}
 	}
 	return vals, nil

@@ -12,6 +12,8 @@ import (
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 const testSecret = `S3cr3t-'$(touch /tmp/pwned)"x` // quotes and a payload
@@ -29,7 +31,7 @@ func TestResolveSecretsFromEnvAndFile(t *testing.T) {
 
 	_, err = a.resolveSecrets([]string{"nope"})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != SecretMissingError || !ae.NonRetryable() {
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrSecretMissing || !ae.NonRetryable() {
 		t.Fatalf("missing: %v", err)
 	}
 	wantAll(t, err.Error(), "UMZUG_SECRET_nope", file)
@@ -139,7 +141,7 @@ func TestRunCommandMissingSecretFailsBeforeRunning(t *testing.T) {
 	_, err := (&Activities{}).RunCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step x",
 		Command: "touch " + ShellQuote(marker), Secrets: []string{"absent_one"}})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != SecretMissingError || !ae.NonRetryable() {
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrSecretMissing || !ae.NonRetryable() {
 		t.Fatalf("%v", err)
 	}
 	wantAll(t, err.Error(), "UMZUG_SECRET_absent_one")

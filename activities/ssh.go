@@ -16,6 +16,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // DefaultDialer opens SSH connections the way OpenSSH would with
@@ -27,23 +29,13 @@ type DefaultDialer struct {
 	Timeout time.Duration
 }
 
-// Dial kinds of failure, as DialError.Kind. Host-key, configuration and
-// authentication problems do not heal by retrying; network failures may.
-const (
-	DialConfig         = "SSHConfig"         // plan/setup: known_hosts or identity missing
-	DialHostKeyUnknown = "HostKeyUnknown"    // host key not in known_hosts
-	DialHostKeyChanged = "HostKeyChanged"    // known_hosts has another key for the host
-	DialHostKeyRevoked = "HostKeyRevoked"    // key marked @revoked
-	DialAuth           = "SSHAuthFailed"     // server refused our keys
-	DialNetwork        = "SSHConnectFailed"  // refused, timeout, unreachable
-	DialHandshake      = "SSHHandshakeError" // protocol-level failure
-)
-
 // DialError is a failed Dial with what went wrong and what to do.
+// Host-key, configuration and authentication problems do not heal by
+// retrying; network failures may.
 type DialError struct {
 	Host    string
 	Address string
-	Kind    string
+	Kind    string // a dial error type of package contract (ErrSSHConfig …)
 	Msg     string // full explanation including the advice
 	Err     error
 }
@@ -55,7 +47,7 @@ func (e *DialError) Unwrap() error { return e.Err }
 // by an operator. A refused key is not retried: the same key is refused
 // again, and repeated failures can lock the account.
 func (e *DialError) Retryable() bool {
-	return e.Kind == DialNetwork || e.Kind == DialHandshake
+	return e.Kind == contract.ErrSSHConnectFailed || e.Kind == contract.ErrSSHHandshakeError
 }
 
 // Cipher and MAC preferences: AES-GCM is fastest on CPUs with AES-NI, which
@@ -86,31 +78,31 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 			Msg: fmt.Sprintf("host %s (%s): ", h.Name, addr) + fmt.Sprintf(format, args...)}
 	}
 	if h.Address == "" {
-		return nil, fail(DialConfig, nil, "no address; set address = \"host:port\" in host %q of the plan", h.Name)
+		return nil, fail(contract.ErrSSHConfig, nil, "no address; set address = \"host:port\" in host %q of the plan", h.Name)
 	}
 	if h.User == "" {
-		return nil, fail(DialConfig, nil, "no user; set user in host %q of the plan", h.Name)
+		return nil, fail(contract.ErrSSHConfig, nil, "no user; set user in host %q of the plan", h.Name)
 	}
 
 	// Host key verification is never skipped.
 	if h.KnownHosts == "" {
-		return nil, fail(DialConfig, nil, "no known_hosts file configured; set known_hosts = \"~/.ssh/known_hosts\" (or another file holding the host's key) in host %q of the plan", h.Name)
+		return nil, fail(contract.ErrSSHConfig, nil, "no known_hosts file configured; set known_hosts = \"~/.ssh/known_hosts\" (or another file holding the host's key) in host %q of the plan", h.Name)
 	}
 	khPath, err := expandHome(h.KnownHosts)
 	if err != nil {
-		return nil, fail(DialConfig, err, "known_hosts %s: %v", h.KnownHosts, err)
+		return nil, fail(contract.ErrSSHConfig, err, "known_hosts %s: %v", h.KnownHosts, err)
 	}
 	khCallback, err := knownhosts.New(khPath)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fail(DialConfig, err, "known_hosts file %s does not exist; create it with the host's verified key (ssh-keyscan -p %s %s >> %s, after checking the fingerprint out of band) or fix known_hosts in host %q of the plan", khPath, portOf(addr), hostOf(addr), khPath, h.Name)
+			return nil, fail(contract.ErrSSHConfig, err, "known_hosts file %s does not exist; create it with the host's verified key (ssh-keyscan -p %s %s >> %s, after checking the fingerprint out of band) or fix known_hosts in host %q of the plan", khPath, portOf(addr), hostOf(addr), khPath, h.Name)
 		}
-		return nil, fail(DialConfig, err, "read known_hosts file %s: %v", khPath, err)
+		return nil, fail(contract.ErrSSHConfig, err, "read known_hosts file %s: %v", khPath, err)
 	}
 
 	auth, authDesc, cleanup, err := authMethods(h)
 	if err != nil {
-		return nil, fail(DialConfig, err, "%v", err)
+		return nil, fail(contract.ErrSSHConfig, err, "%v", err)
 	}
 	defer cleanup()
 
@@ -154,13 +146,13 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 		cancel()
 		if err != nil {
 			jump.Close()
-			return nil, fail(DialNetwork, err, "connect to %s through jump host %s (%s) failed: %v; check that the jump host can reach the address", addr, h.Jump.Name, h.Jump.Address, err)
+			return nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s through jump host %s (%s) failed: %v; check that the jump host can reach the address", addr, h.Jump.Name, h.Jump.Address, err)
 		}
 	} else {
 		nd := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 		netCon, err = nd.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return nil, fail(DialNetwork, err, "connect to %s failed: %v; check the address in the plan, that sshd listens there and that the firewall lets this worker through", addr, err)
+			return nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s failed: %v; check the address in the plan, that sshd listens there and that the firewall lets this worker through", addr, err)
 		}
 	}
 
@@ -179,13 +171,13 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 		case hostKeyErr != nil:
 			return nil, hostKeyErr
 		case !stopped:
-			return nil, fail(DialNetwork, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+			return nil, fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, fail(DialAuth, err, "authentication as user %q with %s was refused; check that the matching public key is in ~%s/.ssh/authorized_keys on the host", h.User, authDesc, h.User)
+			return nil, fail(contract.ErrSSHAuthFailed, err, "authentication as user %q with %s was refused; check that the matching public key is in ~%s/.ssh/authorized_keys on the host", h.User, authDesc, h.User)
 		case isNetErr(err):
-			return nil, fail(DialNetwork, err, "SSH handshake with %s failed: %v", addr, err)
+			return nil, fail(contract.ErrSSHConnectFailed, err, "SSH handshake with %s failed: %v", addr, err)
 		default:
-			return nil, fail(DialHandshake, err, "SSH handshake failed: %v", err)
+			return nil, fail(contract.ErrSSHHandshakeError, err, "SSH handshake failed: %v", err)
 		}
 	}
 	if !stopped {
@@ -194,7 +186,7 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 		if jump != nil {
 			jump.Close()
 		}
-		return nil, fail(DialNetwork, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+		return nil, fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
 	}
 	netCon.SetDeadline(time.Time{})
 	client := ssh.NewClient(c, chans, reqs)
@@ -217,20 +209,20 @@ func hostKeyError(h Host, addr, khPath string, key ssh.PublicKey, err error) err
 	var re *knownhosts.RevokedError
 	switch {
 	case errors.As(err, &re):
-		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyRevoked, Err: err,
+		return &DialError{Host: h.Name, Address: addr, Kind: contract.ErrHostKeyRevoked, Err: err,
 			Msg: prefix + fmt.Sprintf("host key %s (%s) is marked @revoked in %s:%d; do not connect until the host has a new key", fp, key.Type(), re.Revoked.Filename, re.Revoked.Line)}
 	case errors.As(err, &ke) && len(ke.Want) == 0:
-		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyUnknown, Err: err,
+		return &DialError{Host: h.Name, Address: addr, Kind: contract.ErrHostKeyUnknown, Err: err,
 			Msg: prefix + fmt.Sprintf("host key %s (%s) is not in known_hosts file %s; verify the fingerprint out of band, then add it (ssh-keyscan -p %s %s >> %s)", fp, key.Type(), khPath, portOf(addr), hostOf(addr), khPath)}
 	case errors.As(err, &ke):
 		var known []string
 		for _, w := range ke.Want {
 			known = append(known, fmt.Sprintf("%s (%s) at %s:%d", ssh.FingerprintSHA256(w.Key), w.Key.Type(), w.Filename, w.Line))
 		}
-		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyChanged, Err: err,
+		return &DialError{Host: h.Name, Address: addr, Kind: contract.ErrHostKeyChanged, Err: err,
 			Msg: prefix + fmt.Sprintf("host key CHANGED: the host offered %s (%s) but known_hosts has %s; possible man-in-the-middle or reinstalled host; do not continue until verified, then correct that line", fp, key.Type(), strings.Join(known, ", "))}
 	default:
-		return &DialError{Host: h.Name, Address: addr, Kind: DialHostKeyUnknown, Err: err,
+		return &DialError{Host: h.Name, Address: addr, Kind: contract.ErrHostKeyUnknown, Err: err,
 			Msg: prefix + fmt.Sprintf("host key %s (%s) could not be verified against %s: %v", fp, key.Type(), khPath, err)}
 	}
 }

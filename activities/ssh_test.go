@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // testSSH is an in-process SSH server plus a Host that reaches it with a
@@ -120,7 +122,7 @@ func TestDialUnknownHostKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	de := dialErr(t, h)
-	if de.Kind != DialHostKeyUnknown || de.Retryable() {
+	if de.Kind != contract.ErrHostKeyUnknown || de.Retryable() {
 		t.Fatalf("kind %s", de.Kind)
 	}
 	_, port, _ := net.SplitHostPort(ts.srv.Addr())
@@ -144,7 +146,7 @@ func TestDialChangedHostKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	de := dialErr(t, h)
-	if de.Kind != DialHostKeyChanged || de.Retryable() {
+	if de.Kind != contract.ErrHostKeyChanged || de.Retryable() {
 		t.Fatalf("kind %s", de.Kind)
 	}
 	wantAll(t, de.Error(), "CHANGED", h.KnownHosts+":2", ssh.FingerprintSHA256(other.PublicKey()),
@@ -157,7 +159,7 @@ func TestDialConfigErrors(t *testing.T) {
 	h := ts.host
 	h.KnownHosts = ""
 	de := dialErr(t, h)
-	if de.Kind != DialConfig {
+	if de.Kind != contract.ErrSSHConfig {
 		t.Fatalf("kind %s", de.Kind)
 	}
 	wantAll(t, de.Error(), "no known_hosts file configured", `set known_hosts = "~/.ssh/known_hosts"`, `host "fin_pb"`)
@@ -169,7 +171,7 @@ func TestDialConfigErrors(t *testing.T) {
 	h = ts.host
 	h.IdentityFile = filepath.Join(t.TempDir(), "no_such_key")
 	de = dialErr(t, h)
-	if de.Kind != DialConfig {
+	if de.Kind != contract.ErrSSHConfig {
 		t.Fatalf("kind %s", de.Kind)
 	}
 	wantAll(t, de.Error(), "identity file "+h.IdentityFile+" does not exist", "set identity_file")
@@ -193,7 +195,7 @@ func TestDialAuthAndNetworkErrors(t *testing.T) {
 	h := ts.host
 	h.IdentityFile = wrong
 	de := dialErr(t, h)
-	if de.Kind != DialAuth {
+	if de.Kind != contract.ErrSSHAuthFailed {
 		t.Fatalf("kind %s: %v", de.Kind, de)
 	}
 	wantAll(t, de.Error(), `user "migrate"`, "identity file "+wrong, "authorized_keys")
@@ -208,7 +210,7 @@ func TestDialAuthAndNetworkErrors(t *testing.T) {
 	h = ts.host
 	h.Address = addr
 	de = dialErr(t, h)
-	if de.Kind != DialNetwork || !de.Retryable() {
+	if de.Kind != contract.ErrSSHConnectFailed || !de.Retryable() {
 		t.Fatalf("kind %s", de.Kind)
 	}
 	wantAll(t, de.Error(), "connect to "+addr, "refused")
@@ -252,7 +254,7 @@ func TestDialThroughJumpHost(t *testing.T) {
 	// The target's host key is still checked through the tunnel.
 	h.KnownHosts = jump.host.KnownHosts // has only the bastion's key
 	de := dialErr(t, h)
-	if de.Kind != DialHostKeyUnknown || de.Host != "fin_lg" {
+	if de.Kind != contract.ErrHostKeyUnknown || de.Host != "fin_lg" {
 		t.Fatalf("want unknown key of fin_lg, got %s %v", de.Kind, de)
 	}
 	// A jump host that refuses forwarding names both hosts.
@@ -386,7 +388,7 @@ func TestDialWithAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	de := dialErr(t, h)
-	if de.Kind != DialAuth {
+	if de.Kind != contract.ErrSSHAuthFailed {
 		t.Fatalf("kind %s: %v", de.Kind, de)
 	}
 	wantAll(t, de.Error(), "ssh-agent at "+sock)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/kevinburke/ssh_config"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // UserSSHConfig is the OpenSSH client configuration a worker honours for
@@ -154,7 +156,7 @@ func expandTokens(v, host, alias, remoteUser string) string {
 func applyUserSSHConfig(h Host) (Host, error) {
 	c, err := LoadSSHConfig(UserSSHConfig)
 	if err != nil {
-		return h, &DialError{Host: h.Name, Address: h.Address, Kind: DialConfig, Err: err,
+		return h, &DialError{Host: h.Name, Address: h.Address, Kind: contract.ErrSSHConfig, Err: err,
 			Msg: fmt.Sprintf("host %s (%s): %v; fix or move the file", h.Name, h.Address, err)}
 	}
 	return c.Apply(h), nil

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/realsshd"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
@@ -112,8 +113,8 @@ func setup() (*env, error) {
 	return e, nil
 }
 
-func (e *env) host(name string, s *realsshd.Server) activities.Host {
-	return activities.Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: e.key, KnownHosts: e.kh}
+func (e *env) host(name string, s *realsshd.Server) contract.Host {
+	return contract.Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: e.key, KnownHosts: e.kh}
 }
 
 // sshCmd is the OpenSSH client command line for one daemon. Both baselines
@@ -125,19 +126,19 @@ func (e *env) sshCmd(s *realsshd.Server) []string {
 		"-c", "aes128-gcm@openssh.com", "-T"}
 }
 
-func (e *env) umzug(b *testing.B, name, from, to, verify string, del bool) (activities.CopyResult, float64, float64) {
+func (e *env) umzug(b *testing.B, name, from, to, verify string, del bool) (contract.CopyResult, float64, float64) {
 	b.Helper()
-	return e.umzugPhase(b, name, from, to, verify, activities.PhaseSeed, del)
+	return e.umzugPhase(b, name, from, to, verify, contract.PhaseSeed, del)
 }
 
 // umzugPhase runs one copy in the given phase: a final sync keeps the
 // digests the last seed verified for files whose identity is unchanged.
-func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del bool) (activities.CopyResult, float64, float64) {
+func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del bool) (contract.CopyResult, float64, float64) {
 	b.Helper()
-	in := activities.CopyInput{
+	in := contract.CopyInput{
 		MoveID: "bench", Phase: phase,
 		Source: e.host("src", e.src), Target: e.host("dst", e.dst),
-		Set:    activities.CopySet{Name: "bench", From: from, To: to, Verify: verify},
+		Set:    contract.CopySet{Name: "bench", From: from, To: to, Verify: verify},
 		Delete: del,
 	}
 	data, _ := json.Marshal(in)
@@ -160,8 +161,8 @@ func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del
 	}
 	wall := time.Since(start).Seconds()
 	var o struct {
-		Result   activities.CopyResult `json:"result"`
-		VmHWMKiB int64                 `json:"vm_hwm_kib"`
+		Result   contract.CopyResult `json:"result"`
+		VmHWMKiB int64               `json:"vm_hwm_kib"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
 		b.Fatalf("umzugcopy output %q: %v", out.String(), err)
@@ -263,12 +264,12 @@ func BenchmarkLargeFile(b *testing.B) {
 			os.RemoveAll(filepath.Join(root, "tar"))
 			rsS = min(rsS, e.rsync(b, src, filepath.Join(root, "rsync")))
 			os.RemoveAll(filepath.Join(root, "rsync"))
-			for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			for _, v := range []string{contract.VerifySizeMtime, contract.VerifySHA256} {
 				dst := filepath.Join(root, "umzug-"+v)
 				_, wall, rss := e.umzug(b, "large-"+v, src, dst, v, false)
 				mustEqual(b, src, dst)
-				if v == activities.VerifySHA256 {
-					res, fw, _ := e.umzugPhase(b, "large-final-"+v, src, dst, v, activities.PhaseFinalSync, false)
+				if v == contract.VerifySHA256 {
+					res, fw, _ := e.umzugPhase(b, "large-final-"+v, src, dst, v, contract.PhaseFinalSync, false)
 					if res.CopiedFiles != 0 || res.Kept != 1 {
 						b.Fatalf("no-change final sync of the large file: copied %d kept %d", res.CopiedFiles, res.Kept)
 					}
@@ -282,7 +283,7 @@ func BenchmarkLargeFile(b *testing.B) {
 			}
 		}
 		name := fmt.Sprintf("(a) 1 file %d MiB (best of %d)", size>>20, *reps)
-		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+		for _, v := range []string{contract.VerifySizeMtime, contract.VerifySHA256} {
 			e.record(row{Case: name, Tool: "umzug verify=" + v, Seconds: best[v], Files: 1, Bytes: size, RSSMiB: rssMax, Baseline: "tar pipe", BaselineSeconds: tarS})
 			b.ReportMetric(float64(size)/1e6/best[v], "umzug-"+v+"-MB/s")
 		}
@@ -313,14 +314,14 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 	for b.Loop() {
 		caseB := fmt.Sprintf("(b) %d files 1–64 KiB (best of %d)", n, *reps)
 		rs, wall, rss := 1e9, 1e9, 0.0
-		var res activities.CopyResult
+		var res contract.CopyResult
 		for i := range *reps {
 			if i > 0 {
 				os.RemoveAll(rdst)
 				os.RemoveAll(udst)
 			}
 			rs = min(rs, e.rsync(b, src, rdst))
-			r, w, m := e.umzug(b, "small-seed", src, udst, activities.VerifySHA256, false)
+			r, w, m := e.umzug(b, "small-seed", src, udst, contract.VerifySHA256, false)
 			mustEqual(b, src, udst)
 			res, wall, rss = r, min(wall, w), max(rss, m)
 		}
@@ -335,7 +336,7 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 		var rssMax float64
 		for range *reps {
 			rs = min(rs, e.rsync(b, src, rdst))
-			for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+			for _, v := range []string{contract.VerifySizeMtime, contract.VerifySHA256} {
 				res, wall, rss = e.umzug(b, "resync-"+v, src, udst, v, false)
 				if res.CopiedFiles != 0 {
 					b.Fatalf("re-sync copied %d files", res.CopiedFiles)
@@ -347,11 +348,11 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 			}
 		}
 		e.record(row{Case: caseC, Tool: "rsync -a", Seconds: rs, Files: int64(n)})
-		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+		for _, v := range []string{contract.VerifySizeMtime, contract.VerifySHA256} {
 			e.record(row{Case: caseC, Tool: "umzug verify=" + v, Seconds: best[v], Files: int64(n), RSSMiB: rssMax, Baseline: "rsync -a", BaselineSeconds: rs})
 		}
 
-		for _, v := range []string{activities.VerifySizeMtime, activities.VerifySHA256} {
+		for _, v := range []string{contract.VerifySizeMtime, contract.VerifySHA256} {
 			caseD := fmt.Sprintf("(d) re-sync, 1%% changed (best of %d)", *reps)
 			rs, us, rssMax := 1e9, 1e9, 0.0
 			var cf int
@@ -381,12 +382,12 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 // 1 % changed: verify = "sha256", the seed's verified digests kept for
 // files whose identity did not change.
 func (e *env) finalSyncCases(b *testing.B, src, rdst, udst string, n int) {
-	v := activities.VerifySHA256
+	v := contract.VerifySHA256
 	e.umzug(b, "final-reseed", src, udst, v, false)
 	rs, us, rssMax := 1e9, 1e9, 0.0
 	for range *reps {
 		rs = min(rs, e.rsync(b, src, rdst))
-		res, wall, rss := e.umzugPhase(b, "final-nochange", src, udst, v, activities.PhaseFinalSync, false)
+		res, wall, rss := e.umzugPhase(b, "final-nochange", src, udst, v, contract.PhaseFinalSync, false)
 		if res.CopiedFiles != 0 || res.Kept != int64(n) {
 			b.Fatalf("no-change final sync: copied %d kept %d of %d", res.CopiedFiles, res.Kept, n)
 		}
@@ -406,7 +407,7 @@ func (e *env) finalSyncCases(b *testing.B, src, rdst, udst string, n int) {
 			b.Fatal(err)
 		}
 		rs = min(rs, e.rsync(b, src, rdst))
-		res, wall, rss := e.umzugPhase(b, "final-1pct", src, udst, v, activities.PhaseFinalSync, false)
+		res, wall, rss := e.umzugPhase(b, "final-1pct", src, udst, v, contract.PhaseFinalSync, false)
 		if res.CopiedFiles != int64(cf) || res.Kept != int64(n-cf) {
 			b.Fatalf("1%% final sync copied %d kept %d, want %d, %d", res.CopiedFiles, res.Kept, cf, n-cf)
 		}
@@ -434,7 +435,7 @@ func BenchmarkManyFilesMemory(b *testing.B) {
 	defer os.RemoveAll(root)
 	for b.Loop() {
 		dst := filepath.Join(root, "umzug")
-		res, wall, rss := e.umzug(b, "many", src, dst, activities.VerifySHA256, false)
+		res, wall, rss := e.umzug(b, "many", src, dst, contract.VerifySHA256, false)
 		if res.CopiedFiles != int64(n) {
 			b.Fatalf("copied %d of %d files", res.CopiedFiles, n)
 		}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/umzug-dev/umzug/internal/refusal"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // acceptRefusals reads a copy block's accept_refusals: a list of refusal
@@ -27,10 +27,10 @@ func (l *loader) acceptRefusals(a *hcl.Attribute, copyName string) []string {
 	var out []string
 	for i, k := range kinds {
 		switch {
-		case !refusal.Known(k):
+		case !contract.KnownRefusal(k):
 			l.errorf(at(i), "Unknown refusal kind",
 				"copy %q: accept_refusals has %q, which is not a refusal kind.%s The kinds are: %s.",
-				copyName, k, didYouMean(k, refusal.Kinds), strings.Join(refusal.Kinds, ", "))
+				copyName, k, didYouMean(k, contract.RefusalKinds), strings.Join(contract.RefusalKinds, ", "))
 		case seen[k]:
 			l.warnf(at(i), "Duplicate refusal kind", "copy %q: %q is listed twice in accept_refusals.", copyName, k)
 		default:

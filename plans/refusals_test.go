@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/internal/refusal"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Every refusal kind a plan may accept is explained in the plan language
@@ -21,7 +21,7 @@ func TestDocListsRefusalKinds(t *testing.T) {
 			rows[strings.TrimSpace(f[1])] = true
 		}
 	}
-	for _, k := range refusal.Kinds {
+	for _, k := range contract.RefusalKinds {
 		if !rows["`"+k+"`"] {
 			t.Errorf("refusal kind %s has no row in %s", k, docPath)
 		}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Plan is a loaded, validated plan. Every reference is resolved: hosts,
@@ -79,7 +81,7 @@ type Copy struct {
 	Delete      bool
 	Bandwidth   int64 // bytes per second, 0 = unlimited
 	Concurrency int   // 0 = default
-	// AcceptRefusals lists the refusal kinds (internal/refusal) the move
+	// AcceptRefusals lists the refusal kinds (contract.RefusalKinds) the move
 	// accepts: such entries are left out and listed instead of failing it.
 	AcceptRefusals []string
 	// Rehash is "" or "after_switch": hash every file again on both hosts
@@ -116,7 +118,7 @@ type Approval struct {
 // Block kinds.
 const (
 	KindStep      = "step"
-	KindFinalSync = "final_sync"
+	KindFinalSync = contract.PhaseFinalSync // the copy phase a final_sync block runs
 	KindCheck     = "check"
 )
 

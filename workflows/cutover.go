@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // cutover runs the cutover blocks in the order written. Any failure, or a
@@ -40,13 +40,13 @@ func (m *move) cutover(ctx workflow.Context) bool {
 
 // command runs one command and records it in Steps. A command that could
 // not run at all has exit code -1 in the record and returns the error.
-func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (activities.CommandResult, error) {
+func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (contract.CommandResult, error) {
 	h, name, on := m.host(b.On), b.Name, b.On
-	in := activities.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout,
+	in := contract.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout,
 		Secrets: secretsIn(command, b.Secrets)}
 	started := workflow.Now(ctx)
-	var res activities.CommandResult
-	err := workflow.ExecuteActivity(opts, activities.NameRunCommand, in).Get(ctx, &res)
+	var res contract.CommandResult
+	err := workflow.ExecuteActivity(opts, contract.NameRunCommand, in).Get(ctx, &res)
 	if err != nil {
 		resultOfFailure(err, &res)
 	}
@@ -101,10 +101,10 @@ func (m *move) notePartial(ctx workflow.Context, b Block) {
 
 // resultOfFailure recovers the result a failed command carries as error
 // details (a timed-out or lost command keeps its output and attempts).
-func resultOfFailure(err error, res *activities.CommandResult) {
+func resultOfFailure(err error, res *contract.CommandResult) {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) && ae.HasDetails() {
-		var r activities.CommandResult
+		var r contract.CommandResult
 		if ae.Details(&r) == nil {
 			*res = r
 		}
@@ -146,22 +146,22 @@ func (m *move) runCheck(ctx workflow.Context, b Block) error {
 // gone from the source where the set says delete = true.
 func (m *move) finalSync(ctx workflow.Context) error {
 	for _, set := range m.in.Copies {
-		in := activities.CopyInput{MoveID: m.id, Phase: activities.PhaseFinalSync, Source: m.in.Source,
+		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: m.in.Source,
 			Target: m.in.Target, Set: set, Delete: set.Delete}
 		started := workflow.Now(ctx)
-		var res activities.CopyResult
-		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
+		var res contract.CopyResult
+		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameCopyTree, in).Get(ctx, &res)
 		rec := StepRecord{Kind: BlockFinalSync, Name: set.Name, On: "target", Host: m.in.Target.Name,
 			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
 			Started: started, Finished: workflow.Now(ctx)}
 		if err != nil {
-			m.noteRefusalsOf(set, activities.PhaseFinalSync, err)
+			m.noteRefusalsOf(set, contract.PhaseFinalSync, err)
 			rec.ExitCode, rec.Error = -1, cause(err)
 			m.st.Steps = append(m.st.Steps, rec)
 			return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, m.in.Target.Name, cause(err))
 		}
 		m.st.Copies = append(m.st.Copies, res)
-		if why := m.refusalsFail(ctx, set, activities.PhaseFinalSync, res); why != "" {
+		if why := m.refusalsFail(ctx, set, contract.PhaseFinalSync, res); why != "" {
 			rec.ExitCode, rec.Error = -1, why
 			m.st.Steps = append(m.st.Steps, rec)
 			return fmt.Errorf("final_sync refused: %s", why)
@@ -171,7 +171,7 @@ func (m *move) finalSync(ctx workflow.Context) error {
 	return nil
 }
 
-func stderrNote(res activities.CommandResult) string {
+func stderrNote(res contract.CommandResult) string {
 	if t := tail(res.Stderr); t != "" {
 		return ": " + t
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // DetailsDecisions is how many of the latest decisions Current Details lists.
@@ -166,7 +166,7 @@ func (m *move) stepLines(b *strings.Builder) {
 // seedLines shows what the seed copied and how it was verified.
 func (m *move) seedLines(b *strings.Builder) {
 	for _, c := range m.st.Copies {
-		if c.Phase != activities.PhaseSeed {
+		if c.Phase != contract.PhaseSeed {
 			continue
 		}
 		how := c.Verify

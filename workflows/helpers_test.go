@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // t0 is the workflow start time of every test.
@@ -42,11 +42,11 @@ type fakes struct {
 	calls []call
 
 	// exit returns the exit code of a command; nil means 0.
-	exit func(in activities.CommandInput) int
+	exit func(in contract.CommandInput) int
 	// copyErr returns an error for a copy; nil means success.
-	copyErr func(in activities.CopyInput) error
+	copyErr func(in contract.CopyInput) error
 	// preflightErr fails preflight of a move.
-	preflightErr func(in activities.PreflightInput) error
+	preflightErr func(in contract.PreflightInput) error
 	// changedBytes is what EstimateDelta reports; seedRate the seed's bytes/s.
 	changedBytes int64
 	seedRate     float64
@@ -61,10 +61,10 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakes) {
 	env.SetTestTimeout(30 * time.Second)
 	Register(env)
 	f := &fakes{env: env, seedRate: 50 << 20}
-	env.RegisterActivityWithOptions(f.preflight, activity.RegisterOptions{Name: activities.NamePreflight})
-	env.RegisterActivityWithOptions(f.copyTree, activity.RegisterOptions{Name: activities.NameCopyTree})
-	env.RegisterActivityWithOptions(f.estimate, activity.RegisterOptions{Name: activities.NameEstimateDelta})
-	env.RegisterActivityWithOptions(f.runCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
+	env.RegisterActivityWithOptions(f.preflight, activity.RegisterOptions{Name: contract.NamePreflight})
+	env.RegisterActivityWithOptions(f.copyTree, activity.RegisterOptions{Name: contract.NameCopyTree})
+	env.RegisterActivityWithOptions(f.estimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
+	env.RegisterActivityWithOptions(f.runCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
 	return env, f
 }
 
@@ -75,39 +75,39 @@ func (f *fakes) add(c call) {
 	f.calls = append(f.calls, c)
 }
 
-func (f *fakes) preflight(ctx context.Context, in activities.PreflightInput) (activities.PreflightResult, error) {
-	f.add(call{Name: activities.NamePreflight, MoveID: in.MoveID, Host: in.Target.Name})
+func (f *fakes) preflight(ctx context.Context, in contract.PreflightInput) (contract.PreflightResult, error) {
+	f.add(call{Name: contract.NamePreflight, MoveID: in.MoveID, Host: in.Target.Name})
 	if f.preflightErr != nil {
 		if err := f.preflightErr(in); err != nil {
-			return activities.PreflightResult{}, err
+			return contract.PreflightResult{}, err
 		}
 	}
-	return activities.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt", SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40}, nil
+	return contract.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt", SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40}, nil
 }
 
-func (f *fakes) copyTree(ctx context.Context, in activities.CopyInput) (activities.CopyResult, error) {
-	f.add(call{Name: activities.NameCopyTree, MoveID: in.MoveID, Host: in.Target.Name, Phase: in.Phase, Purpose: in.Set.Name})
+func (f *fakes) copyTree(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
+	f.add(call{Name: contract.NameCopyTree, MoveID: in.MoveID, Host: in.Target.Name, Phase: in.Phase, Purpose: in.Set.Name})
 	if f.copyErr != nil {
 		if err := f.copyErr(in); err != nil {
-			return activities.CopyResult{}, err
+			return contract.CopyResult{}, err
 		}
 	}
-	return activities.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Bytes: 3 << 20, CopiedFiles: 3, CopiedBytes: 3 << 20,
+	return contract.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Bytes: 3 << 20, CopiedFiles: 3, CopiedBytes: 3 << 20,
 		Verify: in.Set.Verify, Verified: 3, ManifestSHA256: "m-" + in.Phase, ManifestEntries: 3, BytesPerSec: f.seedRate}, nil
 }
 
-func (f *fakes) estimate(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error) {
-	f.add(call{Name: activities.NameEstimateDelta, MoveID: in.MoveID, Host: in.Target.Name, Purpose: in.Set.Name})
-	return activities.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: f.changedBytes}, nil
+func (f *fakes) estimate(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error) {
+	f.add(call{Name: contract.NameEstimateDelta, MoveID: in.MoveID, Host: in.Target.Name, Purpose: in.Set.Name})
+	return contract.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: f.changedBytes}, nil
 }
 
-func (f *fakes) runCommand(ctx context.Context, in activities.CommandInput) (activities.CommandResult, error) {
-	f.add(call{Name: activities.NameRunCommand, Host: in.Host.Name, Purpose: in.Purpose})
+func (f *fakes) runCommand(ctx context.Context, in contract.CommandInput) (contract.CommandResult, error) {
+	f.add(call{Name: contract.NameRunCommand, Host: in.Host.Name, Purpose: in.Purpose})
 	code := 0
 	if f.exit != nil {
 		code = f.exit(in)
 	}
-	r := activities.CommandResult{Host: in.Host.Name, Address: in.Host.Address, Command: in.Command, ExitCode: code,
+	r := contract.CommandResult{Host: in.Host.Name, Address: in.Host.Address, Command: in.Command, ExitCode: code,
 		Started: f.env.Now(), Finished: f.env.Now()}
 	if code != 0 {
 		r.Stderr = "curl: (7) Failed to connect to 127.0.0.1 port 8080"
@@ -121,7 +121,7 @@ func (f *fakes) commands() []string {
 	defer f.mu.Unlock()
 	var out []string
 	for _, c := range f.calls {
-		if c.Name == activities.NameRunCommand {
+		if c.Name == contract.NameRunCommand {
 			out = append(out, c.Purpose)
 		}
 	}
@@ -145,9 +145,9 @@ func (f *fakes) find(name, purposePrefix string) []call {
 func finance() MoveInput {
 	return MoveInput{
 		PlanName: "q4", PlanSHA256: planSHA, Application: "finance", StartedBy: "ops",
-		Source: activities.Host{Name: "fin_pb", Address: "10.20.1.15:22"},
-		Target: activities.Host{Name: "fin_lg", Address: "10.40.7.21:22"},
-		Copies: []activities.CopySet{{Name: "ledger", From: "/srv/finance/data", To: "/srv/finance/data", Verify: "sha256", Delete: true}},
+		Source: contract.Host{Name: "fin_pb", Address: "10.20.1.15:22"},
+		Target: contract.Host{Name: "fin_lg", Address: "10.40.7.21:22"},
+		Copies: []contract.CopySet{{Name: "ledger", From: "/srv/finance/data", To: "/srv/finance/data", Verify: "sha256", Delete: true}},
 		Cutover: Cutover{
 			Approval: &ApprovalRule{Approvers: []string{"a.meier", "b.schulz", "c.yilmaz", "ops"}, Quorum: 2, FourEyes: true, Timeout: 72 * time.Hour},
 			Blocks: []Block{

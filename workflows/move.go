@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // move is the state of one Move run. Signal and update handlers mutate it;
@@ -107,7 +107,7 @@ func (m *move) setPhase(p string) {
 func (m *move) details() { workflow.SetCurrentDetails(m.dctx, m.detailsText()) }
 
 // host returns the host a block runs on.
-func (m *move) host(on string) activities.Host {
+func (m *move) host(on string) contract.Host {
 	if on == "source" {
 		return m.in.Source
 	}
@@ -124,12 +124,12 @@ func (m *move) endBeforeCutover(p, why string) {
 func (m *move) preflight(ctx workflow.Context) bool {
 	m.setPhase(PhasePreflight)
 	src, tgt := m.commandWords()
-	in := activities.PreflightInput{
+	in := contract.PreflightInput{
 		MoveID: m.id, Source: m.in.Source, Target: m.in.Target, Copies: m.in.Copies,
 		SourceCommands: src, TargetCommands: tgt,
 	}
-	var res activities.PreflightResult
-	err := workflow.ExecuteActivity(preflightOptions(ctx, m.in.Target), activities.NamePreflight, in).Get(ctx, &res)
+	var res contract.PreflightResult
+	err := workflow.ExecuteActivity(preflightOptions(ctx, m.in.Target), contract.NamePreflight, in).Get(ctx, &res)
 	if err != nil {
 		m.endBeforeCutover(PhaseFailed, failedBefore(ctx, "preflight", err))
 		return false
@@ -141,18 +141,18 @@ func (m *move) preflight(ctx workflow.Context) bool {
 func (m *move) seed(ctx workflow.Context) bool {
 	m.setPhase(PhaseSeed)
 	for _, set := range m.in.Copies {
-		in := activities.CopyInput{MoveID: m.id, Phase: activities.PhaseSeed, Source: m.in.Source, Target: m.in.Target, Set: set}
-		var res activities.CopyResult
-		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameCopyTree, in).Get(ctx, &res)
+		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseSeed, Source: m.in.Source, Target: m.in.Target, Set: set}
+		var res contract.CopyResult
+		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameCopyTree, in).Get(ctx, &res)
 		if err != nil {
-			m.noteRefusalsOf(set, activities.PhaseSeed, err)
+			m.noteRefusalsOf(set, contract.PhaseSeed, err)
 			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
 				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
 			return false
 		}
 		m.st.Copies = append(m.st.Copies, res)
 		m.seedRate[set.Name] = res.BytesPerSec
-		if why := m.refusalsFail(ctx, set, activities.PhaseSeed, res); why != "" {
+		if why := m.refusalsFail(ctx, set, contract.PhaseSeed, res); why != "" {
 			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("seed refused: %s; nothing changed on the source", why))
 			return false
 		}

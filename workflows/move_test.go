@@ -10,7 +10,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func wantPhases(t *testing.T, st Status, want ...string) {
@@ -87,11 +87,11 @@ func TestQuorumRefusalsAndCommit(t *testing.T) {
 	if len(st.Steps) != 4 || st.Steps[0].Host != "fin_pb" || st.Steps[1].Kind != BlockFinalSync || st.Steps[2].Command != "systemctl start finance" {
 		t.Fatalf("steps = %+v", st.Steps)
 	}
-	if len(st.Copies) != 2 || st.Copies[0].Phase != activities.PhaseSeed || st.Copies[1].Phase != activities.PhaseFinalSync {
+	if len(st.Copies) != 2 || st.Copies[0].Phase != contract.PhaseSeed || st.Copies[1].Phase != contract.PhaseFinalSync {
 		t.Fatalf("copies = %+v", st.Copies)
 	}
 	// final_sync deletes, the seed never does; the copy runs on the target's side.
-	for _, c := range f.find(activities.NameCopyTree, "") {
+	for _, c := range f.find(contract.NameCopyTree, "") {
 		if c.Host != "fin_lg" {
 			t.Fatalf("copy ran for host %s", c.Host)
 		}
@@ -239,7 +239,7 @@ func TestWindowTooShortThenReschedule(t *testing.T) {
 	}
 }
 
-func failHealth(in activities.CommandInput) int {
+func failHealth(in contract.CommandInput) int {
 	if strings.HasPrefix(in.Purpose, "check health") {
 		return 7
 	}
@@ -281,7 +281,7 @@ func TestRollbackManualAttention(t *testing.T) {
 	in := finance()
 	in.Cutover.Approval = nil
 	in.Cutover.Blocks = slices.Insert(in.Cutover.Blocks, 1, Block{Kind: BlockStep, Name: "dns", On: "source", Run: "dnsswitch fin"})
-	f.exit = func(c activities.CommandInput) int {
+	f.exit = func(c contract.CommandInput) int {
 		if c.Purpose == "undo stop_app" {
 			return 1
 		}
@@ -304,8 +304,8 @@ func TestRollbackManualAttention(t *testing.T) {
 
 func TestFailedFinalSyncRollsBack(t *testing.T) {
 	env, f := newEnv(t)
-	f.copyErr = func(in activities.CopyInput) error {
-		if in.Phase == activities.PhaseFinalSync {
+	f.copyErr = func(in contract.CopyInput) error {
+		if in.Phase == contract.PhaseFinalSync {
 			return nonRetryable("sha256 mismatch after recopy: /srv/finance/data/ledger.db")
 		}
 		return nil
@@ -325,7 +325,7 @@ func TestFailedFinalSyncRollsBack(t *testing.T) {
 
 func TestSeedFailureChangesNothing(t *testing.T) {
 	env, f := newEnv(t)
-	f.copyErr = func(in activities.CopyInput) error { return nonRetryable("target fin_lg has 1 GiB free") }
+	f.copyErr = func(in contract.CopyInput) error { return nonRetryable("target fin_lg has 1 GiB free") }
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
 	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseFailed)
@@ -424,7 +424,7 @@ func TestUpdates(t *testing.T) {
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
 	var app *temporal.ApplicationError
-	if !errors.As(refused, &app) || app.Type() != RefusedErrorType || !strings.Contains(app.Error(), "four-eyes: ops started this move") {
+	if !errors.As(refused, &app) || app.Type() != contract.ErrRefused || !strings.Contains(app.Error(), "four-eyes: ops started this move") {
 		t.Fatalf("refused update outcome = %v", refused)
 	}
 	if !slices.Equal(accepted.Approvals, []string{"a.meier"}) || accepted.ApprovalsNeeded != 1 {

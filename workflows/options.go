@@ -6,14 +6,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Estimates and limits the workflow uses when a plan leaves them open.
 const (
-	// DefaultCommandTimeout is what RunCommand applies when a step sets
-	// no timeout (the activity's own default).
-	DefaultCommandTimeout = 10 * time.Minute
 	// DefaultCommandEstimate is the predicted length of a step or check
 	// command without a timeout. Steps are usually quick service commands;
 	// counting the full 10m default for each would refuse most windows. A
@@ -39,7 +36,7 @@ const (
 
 // queueFor routes an activity that touches h to the workers that can reach
 // it (docs/design.md, routing rule): the host's queue, else the workflow's own task queue.
-func queueFor(ctx workflow.Context, h activities.Host) string {
+func queueFor(ctx workflow.Context, h contract.Host) string {
 	if h.Queue != "" {
 		return h.Queue
 	}
@@ -49,7 +46,7 @@ func queueFor(ctx workflow.Context, h activities.Host) string {
 // preflightOptions: preflight reads both hosts; it runs with the target
 // (like the copy, which pulls from the source). Its own problems are
 // non-retryable (PreflightFailed); unreachable hosts are retried a while.
-func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+func preflightOptions(ctx workflow.Context, target contract.Host) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 2 * time.Hour,
@@ -59,7 +56,7 @@ func preflightOptions(ctx workflow.Context, target activities.Host) workflow.Con
 			BackoffCoefficient:     2,
 			MaximumInterval:        2 * time.Minute,
 			MaximumAttempts:        5,
-			NonRetryableErrorTypes: []string{activities.PreflightFailedError},
+			NonRetryableErrorTypes: []string{contract.ErrPreflightFailed},
 		},
 	})
 }
@@ -75,7 +72,7 @@ const CopyHeartbeatTimeout = 20 * time.Second
 // their last verified chunk) and may take days. Permanent failures (host
 // key, authentication, full target) come back non-retryable; a stalled
 // attempt fails after its no-progress bound and is retried at once.
-func copyOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+func copyOptions(ctx workflow.Context, target contract.Host) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 72 * time.Hour,
@@ -91,7 +88,7 @@ func copyOptions(ctx workflow.Context, target activities.Host) workflow.Context 
 }
 
 // estimateOptions: a dry delta scan, read-only, on the target's queue.
-func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Context {
+func estimateOptions(ctx workflow.Context, target contract.Host) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, target),
 		StartToCloseTimeout: 2 * time.Hour,
@@ -109,9 +106,9 @@ func estimateOptions(ctx workflow.Context, target activities.Host) workflow.Cont
 // the command a second time: it reads the attempt record on the host and
 // takes over a run an earlier attempt started. The activity heartbeats,
 // so a lost worker is noticed quickly.
-func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
+func commandOptions(ctx workflow.Context, h contract.Host, timeout time.Duration) workflow.Context {
 	if timeout <= 0 {
-		timeout = DefaultCommandTimeout
+		timeout = contract.DefaultCommandTimeout
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, h),
@@ -121,16 +118,16 @@ func commandOptions(ctx workflow.Context, h activities.Host, timeout time.Durati
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 3,
-			NonRetryableErrorTypes: []string{activities.CommandTimeoutError},
+			NonRetryableErrorTypes: []string{contract.ErrCommandTimeout},
 		},
 	})
 }
 
 // undoOptions: rollback must reach the source again, however long a host
 // stays unreachable: no attempt limit, backoff capped at 5 minutes.
-func undoOptions(ctx workflow.Context, h activities.Host, timeout time.Duration) workflow.Context {
+func undoOptions(ctx workflow.Context, h contract.Host, timeout time.Duration) workflow.Context {
 	if timeout <= 0 {
-		timeout = DefaultCommandTimeout
+		timeout = contract.DefaultCommandTimeout
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           queueFor(ctx, h),
@@ -140,7 +137,7 @@ func undoOptions(ctx workflow.Context, h activities.Host, timeout time.Duration)
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 5 * time.Minute, MaximumAttempts: 0,
 			// A timed-out undo counts as one failed attempt (see rollback).
-			NonRetryableErrorTypes: []string{activities.CommandTimeoutError},
+			NonRetryableErrorTypes: []string{contract.ErrCommandTimeout},
 		},
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // A worker killed mid-copy is noticed by the heartbeat timeout; with the
@@ -17,7 +17,7 @@ func TestCopyResumesWithin30sOfAWorkerRestart(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	wf := func(ctx workflow.Context) (workflow.ActivityOptions, error) {
-		return workflow.GetActivityOptions(copyOptions(ctx, activities.Host{Name: "fin_lg"})), nil
+		return workflow.GetActivityOptions(copyOptions(ctx, contract.Host{Name: "fin_lg"})), nil
 	}
 	env.RegisterWorkflow(wf)
 	env.ExecuteWorkflow(wf)

@@ -10,18 +10,18 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // runMove runs in with RunCommand answered by cmd, and returns the result
 // and the purposes of every command, in order.
-func runMove(t *testing.T, in MoveInput, cmd func(activities.CommandInput) (activities.CommandResult, error)) (Status, []string) {
+func runMove(t *testing.T, in MoveInput, cmd func(contract.CommandInput) (contract.CommandResult, error)) (Status, []string) {
 	t.Helper()
 	env, _ := newEnv(t)
 	var mu sync.Mutex
 	var got []string
-	env.OnActivity(activities.NameRunCommand, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, c activities.CommandInput) (activities.CommandResult, error) {
+	env.OnActivity(contract.NameRunCommand, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, c contract.CommandInput) (contract.CommandResult, error) {
 			mu.Lock()
 			got = append(got, c.Purpose)
 			mu.Unlock()
@@ -32,9 +32,9 @@ func runMove(t *testing.T, in MoveInput, cmd func(activities.CommandInput) (acti
 }
 
 // failing answers purpose with err, or exit code 3 when err is nil.
-func failing(purpose string, err error) func(activities.CommandInput) (activities.CommandResult, error) {
-	return func(c activities.CommandInput) (activities.CommandResult, error) {
-		res := activities.CommandResult{Host: c.Host.Name, Command: c.Command}
+func failing(purpose string, err error) func(contract.CommandInput) (contract.CommandResult, error) {
+	return func(c contract.CommandInput) (contract.CommandResult, error) {
+		res := contract.CommandResult{Host: c.Host.Name, Command: c.Command}
 		if c.Purpose != purpose {
 			return res, nil
 		}
@@ -56,7 +56,7 @@ func unapproved() MoveInput {
 // rollback runs its undo, and says why.
 func TestTimedOutStepIsUndone(t *testing.T) {
 	timeout := temporal.NewNonRetryableApplicationError(
-		"step stop_app: timed out after 2m0s; process group 4242 on fin_pb ended", activities.CommandTimeoutError, nil)
+		"step stop_app: timed out after 2m0s; process group 4242 on fin_pb ended", contract.ErrCommandTimeout, nil)
 	st, got := runMove(t, unapproved(), failing("step stop_app", timeout))
 	if st.Phase != PhaseRolledBack {
 		t.Fatalf("phase %s", st.Phase)
@@ -91,9 +91,9 @@ func TestFailedStepWithoutUndoNeedsAttention(t *testing.T) {
 // A lost command is undone too, and its result (carried as error details)
 // lands in the step record.
 func TestLostStepIsUndoneAndKeepsDetails(t *testing.T) {
-	lost := temporal.NewNonRetryableApplicationError("step stop_app: runner gone", activities.CommandLostError, nil,
-		activities.CommandResult{Host: "fin_pb", ExitCode: -1, Stderr: "half way", ProcessGroup: 77,
-			Attempts: []activities.CommandAttempt{{Attempt: 1, Host: "fin_pb", ExitCode: -1}}})
+	lost := temporal.NewNonRetryableApplicationError("step stop_app: runner gone", contract.ErrCommandLost, nil,
+		contract.CommandResult{Host: "fin_pb", ExitCode: -1, Stderr: "half way", ProcessGroup: 77,
+			Attempts: []contract.CommandAttempt{{Attempt: 1, Host: "fin_pb", ExitCode: -1}}})
 	st, got := runMove(t, unapproved(), failing("step stop_app", lost))
 	if want := []string{"step stop_app", "undo stop_app"}; !slices.Equal(got, want) {
 		t.Fatalf("commands %v", got)

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
 )
 
@@ -44,10 +44,10 @@ func TestRecordDecisions(t *testing.T) {
 	defer c.Close()
 	w := worker.New(c, recordQueue, worker.Options{})
 	Register(w)
-	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: activities.NamePreflight})
-	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: activities.NameCopyTree})
-	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: activities.NameEstimateDelta})
-	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
+	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: contract.NamePreflight})
+	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: contract.NameCopyTree})
+	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
+	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func (r *recorder) ok(id, name string, arg any) {
 func (r *recorder) refused(id, name string, arg any) {
 	r.t.Helper()
 	var app *temporal.ApplicationError
-	if err := r.update(id, name, arg); !errors.As(err, &app) || app.Type() != RefusedErrorType {
+	if err := r.update(id, name, arg); !errors.As(err, &app) || app.Type() != contract.ErrRefused {
 		r.t.Fatalf("%s %+v: %v, want a Refused outcome", name, arg, err)
 	}
 }

@@ -28,7 +28,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
 )
 
@@ -36,28 +36,28 @@ const recordQueue = "umzug-record"
 
 // Fake activities with fixed results: the recorded history must not
 // depend on the machine it was recorded on.
-func recPreflight(ctx context.Context, in activities.PreflightInput) (activities.PreflightResult, error) {
+func recPreflight(ctx context.Context, in contract.PreflightInput) (contract.PreflightResult, error) {
 	if strings.HasSuffix(in.MoveID, "/broken") {
-		return activities.PreflightResult{}, temporal.NewNonRetryableApplicationError(
+		return contract.PreflightResult{}, temporal.NewNonRetryableApplicationError(
 			"source fin_pb: /srv/finance/data does not exist", "PreflightFailed", errors.New("missing"))
 	}
-	return activities.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt",
+	return contract.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt",
 		SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40, TargetHasSHA256: true}, nil
 }
 
-func recCopy(ctx context.Context, in activities.CopyInput) (activities.CopyResult, error) {
-	return activities.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Dirs: 1, Bytes: 3 << 20, CopiedFiles: 3,
+func recCopy(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
+	return contract.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Dirs: 1, Bytes: 3 << 20, CopiedFiles: 3,
 		CopiedBytes: 3 << 20, Verify: in.Set.Verify, Verified: 3, VerifiedBy: "sha256sum",
 		ManifestPath: "/var/lib/umzug/" + in.Phase + ".jsonl", ManifestSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		ManifestEntries: 4, Duration: time.Second, BytesPerSec: 3 << 20}, nil
 }
 
-func recEstimate(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error) {
-	return activities.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: 1 << 20}, nil
+func recEstimate(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error) {
+	return contract.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: 1 << 20}, nil
 }
 
-func recCommand(ctx context.Context, in activities.CommandInput) (activities.CommandResult, error) {
-	r := activities.CommandResult{Host: in.Host.Name, Address: in.Host.Address, Command: in.Command,
+func recCommand(ctx context.Context, in contract.CommandInput) (contract.CommandResult, error) {
+	r := contract.CommandResult{Host: in.Host.Name, Address: in.Host.Address, Command: in.Command,
 		Started: time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC), Finished: time.Date(2026, 12, 5, 18, 0, 1, 0, time.UTC)}
 	if strings.Contains(in.Command, "/health-broken") {
 		r.ExitCode, r.Stderr = 22, "curl: (22) The requested URL returned error: 503"
@@ -105,10 +105,10 @@ func TestRecord(t *testing.T) {
 	defer c.Close()
 	w := worker.New(c, recordQueue, worker.Options{})
 	Register(w)
-	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: activities.NamePreflight})
-	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: activities.NameCopyTree})
-	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: activities.NameEstimateDelta})
-	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
+	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: contract.NamePreflight})
+	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: contract.NameCopyTree})
+	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
+	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

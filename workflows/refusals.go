@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // changeRefusalsFail guards the workflow's own check of copy refusals:
@@ -22,7 +22,7 @@ const changeRefusalsFail = "copy-refusals-fail-the-move"
 const refusalKindUnclassified = "unclassified"
 
 // maxRefusalPathsInError bounds the paths named in a failure message; the
-// status lists up to activities.MaxRefusalsListed per copy.
+// status lists up to contract.MaxRefusalsListed per copy.
 const maxRefusalPathsInError = 10
 
 // CopyRefusals is what one copy (a set in one phase) left out: counts
@@ -38,19 +38,19 @@ type CopyRefusals struct {
 	// AcceptedKinds are the kinds the plan accepts for this set
 	// (accept_refusals; a seed also accepts "changed").
 	AcceptedKinds []string `json:"accepted_kinds,omitempty"`
-	// Paths are the first activities.MaxRefusalsListed refusals, each
+	// Paths are the first contract.MaxRefusalsListed refusals, each
 	// marked accepted or not.
-	Paths []activities.Refusal `json:"paths,omitempty"`
+	Paths []contract.Refusal `json:"paths,omitempty"`
 }
 
 // acceptedKinds are the refusal kinds a copy of set in phase may leave
 // out without failing: the plan's accept_refusals, and for the seed also
 // entries that changed while listed (final_sync copies them again with
 // the application stopped).
-func acceptedKinds(set activities.CopySet, phase string) []string {
+func acceptedKinds(set contract.CopySet, phase string) []string {
 	kinds := slices.Clone(set.AcceptRefusals)
-	if phase == activities.PhaseSeed && !slices.Contains(kinds, activities.RefusalChanged) {
-		kinds = append(kinds, activities.RefusalChanged)
+	if phase == contract.PhaseSeed && !slices.Contains(kinds, contract.RefusalChanged) {
+		kinds = append(kinds, contract.RefusalChanged)
 	}
 	return kinds
 }
@@ -58,7 +58,7 @@ func acceptedKinds(set activities.CopySet, phase string) []string {
 // summarizeRefusals builds the status record of one copy's refusals, or
 // nil when it refused nothing. Refusals counted without a kind (an engine
 // that predates kinds) are never accepted.
-func summarizeRefusals(set activities.CopySet, phase string, res activities.CopyResult) *CopyRefusals {
+func summarizeRefusals(set contract.CopySet, phase string, res contract.CopyResult) *CopyRefusals {
 	byKind := map[string]int64{}
 	var classified int64
 	for _, k := range sortedKinds(res.RefusedByKind) {
@@ -83,7 +83,7 @@ func summarizeRefusals(set activities.CopySet, phase string, res activities.Copy
 		}
 	}
 	for _, p := range res.RefusalList {
-		if len(r.Paths) == activities.MaxRefusalsListed {
+		if len(r.Paths) == contract.MaxRefusalsListed {
 			break
 		}
 		p.Accepted = slices.Contains(accepted, p.Kind)
@@ -94,7 +94,7 @@ func summarizeRefusals(set activities.CopySet, phase string, res activities.Copy
 
 // noteRefusals records a copy's refusals in the status. Recording adds
 // no command, so it needs no version guard.
-func (m *move) noteRefusals(set activities.CopySet, phase string, res activities.CopyResult) *CopyRefusals {
+func (m *move) noteRefusals(set contract.CopySet, phase string, res contract.CopyResult) *CopyRefusals {
 	r := summarizeRefusals(set, phase, res)
 	if r != nil {
 		m.st.Refusals = append(m.st.Refusals, *r)
@@ -104,12 +104,12 @@ func (m *move) noteRefusals(set activities.CopySet, phase string, res activities
 
 // noteRefusalsOf records the refusals a failed copy carried in its error
 // details (an activity that refuses a copy returns its CopyResult there).
-func (m *move) noteRefusalsOf(set activities.CopySet, phase string, err error) {
+func (m *move) noteRefusalsOf(set contract.CopySet, phase string, err error) {
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || app.Type() != activities.ErrTypeCopyRefused || !app.HasDetails() {
+	if !errors.As(err, &app) || app.Type() != contract.ErrCopyRefused || !app.HasDetails() {
 		return
 	}
-	var res activities.CopyResult
+	var res contract.CopyResult
 	if app.Details(&res) != nil {
 		return
 	}
@@ -118,7 +118,7 @@ func (m *move) noteRefusalsOf(set activities.CopySet, phase string, err error) {
 
 // refusalsFail records the refusals of a successful copy and returns why
 // the move must not go on, or "" when every refusal is accepted.
-func (m *move) refusalsFail(ctx workflow.Context, set activities.CopySet, phase string, res activities.CopyResult) string {
+func (m *move) refusalsFail(ctx workflow.Context, set contract.CopySet, phase string, res contract.CopyResult) string {
 	r := m.noteRefusals(set, phase, res)
 	if workflow.GetVersion(ctx, changeRefusalsFail, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return ""
@@ -160,7 +160,7 @@ func (r *CopyRefusals) explain(source string) string {
 	if len(paths) > 0 {
 		named = ": " + strings.Join(paths, ", ")
 		if int64(len(paths)) < r.Unaccepted {
-			named += fmt.Sprintf(" and %d more (umzug status lists up to %d)", r.Unaccepted-int64(len(paths)), activities.MaxRefusalsListed)
+			named += fmt.Sprintf(" and %d more (umzug status lists up to %d)", r.Unaccepted-int64(len(paths)), contract.MaxRefusalsListed)
 		}
 	}
 	entries := "entries"

@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // refusingCopy makes CopyTree report, per phase, the refusals given; the
 // copy itself succeeds, as a copy whose kinds the engine accepted does.
-func refusingCopy(f *fakes, byPhase map[string][]activities.Refusal) {
-	f.env.OnActivity(activities.NameCopyTree, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.CopyInput) (activities.CopyResult, error) {
+func refusingCopy(f *fakes, byPhase map[string][]contract.Refusal) {
+	f.env.OnActivity(contract.NameCopyTree, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
 			res, err := f.copyTree(ctx, in)
 			for _, r := range byPhase[in.Phase] {
 				if res.RefusedByKind == nil {
@@ -32,7 +32,7 @@ func refusingCopy(f *fakes, byPhase map[string][]activities.Refusal) {
 		})
 }
 
-var pipe = activities.Refusal{Path: "run/app.fifo", Kind: activities.RefusalFIFO, Reason: "named pipe"}
+var pipe = contract.Refusal{Path: "run/app.fifo", Kind: contract.RefusalFIFO, Reason: "named pipe"}
 
 // approveAndCommit drives a move through approval and soak.
 func approveAndCommit(env interface {
@@ -47,7 +47,7 @@ func approveAndCommit(env interface {
 // before approval: nothing ran on the source, and status names the path.
 func TestUnacceptedSeedRefusalFailsBeforeApproval(t *testing.T) {
 	env, f := newEnv(t)
-	refusingCopy(f, map[string][]activities.Refusal{activities.PhaseSeed: {pipe}})
+	refusingCopy(f, map[string][]contract.Refusal{contract.PhaseSeed: {pipe}})
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
 
@@ -68,10 +68,10 @@ func TestUnacceptedSeedRefusalFailsBeforeApproval(t *testing.T) {
 // Accepted kinds do not stop the move; status lists them as accepted.
 func TestAcceptedRefusalsCommitAndAreListed(t *testing.T) {
 	env, f := newEnv(t)
-	refusingCopy(f, map[string][]activities.Refusal{activities.PhaseSeed: {pipe}, activities.PhaseFinalSync: {pipe}})
+	refusingCopy(f, map[string][]contract.Refusal{contract.PhaseSeed: {pipe}, contract.PhaseFinalSync: {pipe}})
 	approveAndCommit(env, func(d time.Duration, fn func()) { at(env, d, fn) })
 	in := finance()
-	in.Copies[0].AcceptRefusals = []string{activities.RefusalFIFO}
+	in.Copies[0].AcceptRefusals = []string{contract.RefusalFIFO}
 	env.ExecuteWorkflow(MoveWorkflow, in)
 	st := result(t, env)
 
@@ -80,7 +80,7 @@ func TestAcceptedRefusalsCommitAndAreListed(t *testing.T) {
 		t.Fatalf("status refusals = %+v, want one per phase", st.Refusals)
 	}
 	for _, r := range st.Refusals {
-		if r.Unaccepted != 0 || r.Total != 1 || r.ByKind[activities.RefusalFIFO] != 1 || !r.Paths[0].Accepted {
+		if r.Unaccepted != 0 || r.Total != 1 || r.ByKind[contract.RefusalFIFO] != 1 || !r.Paths[0].Accepted {
 			t.Fatalf("refusals of %s = %+v, want the fifo accepted", r.Phase, r)
 		}
 	}
@@ -90,8 +90,8 @@ func TestAcceptedRefusalsCommitAndAreListed(t *testing.T) {
 // application is started again and the move never commits.
 func TestUnacceptedFinalSyncRefusalRollsBack(t *testing.T) {
 	env, f := newEnv(t)
-	unreadable := activities.Refusal{Path: "payroll-2026", Kind: activities.RefusalUnreadable, Reason: "permission denied"}
-	refusingCopy(f, map[string][]activities.Refusal{activities.PhaseFinalSync: {unreadable}})
+	unreadable := contract.Refusal{Path: "payroll-2026", Kind: contract.RefusalUnreadable, Reason: "permission denied"}
+	refusingCopy(f, map[string][]contract.Refusal{contract.PhaseFinalSync: {unreadable}})
 	approveAndCommit(env, func(d time.Duration, fn func()) { at(env, d, fn) })
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
@@ -109,8 +109,8 @@ func TestUnacceptedFinalSyncRefusalRollsBack(t *testing.T) {
 // them with the application stopped); a final_sync does not.
 func TestChangedIsAcceptedOnlyBySeed(t *testing.T) {
 	env, f := newEnv(t)
-	changed := activities.Refusal{Path: "ledger.db", Kind: activities.RefusalChanged, Reason: "size changed while copying"}
-	refusingCopy(f, map[string][]activities.Refusal{activities.PhaseSeed: {changed}, activities.PhaseFinalSync: {changed}})
+	changed := contract.Refusal{Path: "ledger.db", Kind: contract.RefusalChanged, Reason: "size changed while copying"}
+	refusingCopy(f, map[string][]contract.Refusal{contract.PhaseSeed: {changed}, contract.PhaseFinalSync: {changed}})
 	approveAndCommit(env, func(d time.Duration, fn func()) { at(env, d, fn) })
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)
@@ -125,14 +125,14 @@ func TestChangedIsAcceptedOnlyBySeed(t *testing.T) {
 // left out only harmless entries.
 func TestUnclassifiedRefusalsFail(t *testing.T) {
 	env, f := newEnv(t)
-	f.env.OnActivity(activities.NameCopyTree, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.CopyInput) (activities.CopyResult, error) {
+	f.env.OnActivity(contract.NameCopyTree, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
 			res, err := f.copyTree(ctx, in)
 			res.Refused, res.Refusals = 1, []string{"dev/sda: device"}
 			return res, err
 		})
 	in := finance()
-	in.Copies[0].AcceptRefusals = activities.RefusalKinds
+	in.Copies[0].AcceptRefusals = contract.RefusalKinds
 	env.ExecuteWorkflow(MoveWorkflow, in)
 	st := result(t, env)
 	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseFailed)
@@ -145,11 +145,11 @@ func TestUnclassifiedRefusalsFail(t *testing.T) {
 // it returns as error details reach the status.
 func TestRefusedCopyErrorDetailsReachStatus(t *testing.T) {
 	env, f := newEnv(t)
-	f.copyErr = func(in activities.CopyInput) error {
-		res := activities.CopyResult{Set: in.Set.Name, Phase: in.Phase, Refused: 1,
-			RefusedByKind: map[string]int64{activities.RefusalSocket: 1},
-			RefusalList:   []activities.Refusal{{Path: "run/app.sock", Kind: activities.RefusalSocket, Reason: "socket"}}}
-		return temporal.NewNonRetryableApplicationError("copy set ledger: refused 1 entry: run/app.sock (socket)", activities.ErrTypeCopyRefused, nil, res)
+	f.copyErr = func(in contract.CopyInput) error {
+		res := contract.CopyResult{Set: in.Set.Name, Phase: in.Phase, Refused: 1,
+			RefusedByKind: map[string]int64{contract.RefusalSocket: 1},
+			RefusalList:   []contract.Refusal{{Path: "run/app.sock", Kind: contract.RefusalSocket, Reason: "socket"}}}
+		return temporal.NewNonRetryableApplicationError("copy set ledger: refused 1 entry: run/app.sock (socket)", contract.ErrCopyRefused, nil, res)
 	}
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	st := result(t, env)

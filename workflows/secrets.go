@@ -3,7 +3,7 @@ package workflows
 import (
 	"strings"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // secretsIn lists the names of a block's secrets that command refers to
@@ -12,7 +12,7 @@ import (
 func secretsIn(command string, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if strings.Contains(command, "${"+activities.SecretEnvPrefix+n+"}") {
+		if strings.Contains(command, "${"+contract.SecretEnvPrefix+n+"}") {
 			out = append(out, n)
 		}
 	}

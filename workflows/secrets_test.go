@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // TestCommandsCarrySecretNames: each command activity gets the names of
@@ -22,7 +22,7 @@ func TestCommandsCarrySecretNames(t *testing.T) {
 	})
 	var mu sync.Mutex
 	got := map[string][]string{}
-	f.exit = func(c activities.CommandInput) int {
+	f.exit = func(c contract.CommandInput) int {
 		mu.Lock()
 		got[c.Purpose] = c.Secrets
 		mu.Unlock()

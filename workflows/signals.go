@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // A decision is one signal/update pair (approve, reject, rollback, commit,
@@ -22,9 +24,6 @@ type decision[T any] struct {
 	check func(p T) string
 	apply func(p T)
 }
-
-// RefusedErrorType is the application error type of a refused update.
-const RefusedErrorType = "Refused"
 
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.
 const (
@@ -143,7 +142,7 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 			// Recorded either way; a refusal is the update's failure, so
 			// the caller (umzug approve, the Web UI) sees the reason at once.
 			if reason := handle(p, "update"); reason != "" {
-				return m.st, temporal.NewNonRetryableApplicationError(reason, RefusedErrorType, nil)
+				return m.st, temporal.NewNonRetryableApplicationError(reason, contract.ErrRefused, nil)
 			}
 			return m.st, nil
 		},

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // changeSoakRehash is the workflow.GetVersion change ID for the re-hash
@@ -62,9 +62,9 @@ func (r *rehashRun) done() bool { return r.pending == 0 || r.err != nil }
 // against its final sync's manifest (path and digest from history).
 func (m *move) startRehash(ctx workflow.Context) *rehashRun {
 	r := &rehashRun{}
-	var sets []activities.CopySet
+	var sets []contract.CopySet
 	for _, s := range m.in.Copies {
-		if s.Rehash == activities.RehashAfterSwitch && s.Verify != activities.VerifySizeMtime {
+		if s.Rehash == contract.RehashAfterSwitch && s.Verify != contract.VerifySizeMtime {
 			sets = append(sets, s)
 		}
 	}
@@ -72,12 +72,12 @@ func (m *move) startRehash(ctx workflow.Context) *rehashRun {
 		return r
 	}
 	for _, set := range sets {
-		in := activities.RehashInput{Copy: activities.CopyInput{MoveID: m.id, Phase: activities.PhaseFinalSync,
+		in := contract.RehashInput{Copy: contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync,
 			Source: m.in.Source, Target: m.in.Target, Set: set}, ManifestSHA256: m.finalManifest(set.Name)}
-		f := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), activities.NameRehash, in)
+		f := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameRehash, in)
 		r.pending++
 		workflow.Go(ctx, func(gctx workflow.Context) {
-			var res activities.RehashResult
+			var res contract.RehashResult
 			if err := f.Get(gctx, &res); err != nil && r.err == nil {
 				r.err = fmt.Errorf("copy set %s: %w", set.Name, err)
 			}
@@ -90,7 +90,7 @@ func (m *move) startRehash(ctx workflow.Context) *rehashRun {
 // finalManifest is the digest of the last final sync's manifest of a set.
 func (m *move) finalManifest(set string) string {
 	for i := len(m.st.Copies) - 1; i >= 0; i-- {
-		if c := m.st.Copies[i]; c.Set == set && c.Phase == activities.PhaseFinalSync {
+		if c := m.st.Copies[i]; c.Set == set && c.Phase == contract.PhaseFinalSync {
 			return c.ManifestSHA256
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // A copy set with rehash = "after_switch" is hashed again during soak
@@ -18,23 +18,23 @@ import (
 func TestSoakRehashAfterSwitch(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		env, _ := newEnv(t)
-		var got []activities.RehashInput
-		env.RegisterActivityWithOptions(func(ctx context.Context, in activities.RehashInput) (activities.RehashResult, error) {
+		var got []contract.RehashInput
+		env.RegisterActivityWithOptions(func(ctx context.Context, in contract.RehashInput) (contract.RehashResult, error) {
 			got = append(got, in)
 			if fail {
-				return activities.RehashResult{}, temporal.NewNonRetryableApplicationError(
-					"re-hash after the switch: 1 file(s) of copy set ledger no longer match", activities.ErrTypeVerificationFailed, nil)
+				return contract.RehashResult{}, temporal.NewNonRetryableApplicationError(
+					"re-hash after the switch: 1 file(s) of copy set ledger no longer match", contract.ErrVerificationFailed, nil)
 			}
-			return activities.RehashResult{Set: in.Copy.Set.Name, Files: 3}, nil
-		}, activity.RegisterOptions{Name: activities.NameRehash})
+			return contract.RehashResult{Set: in.Copy.Set.Name, Files: 3}, nil
+		}, activity.RegisterOptions{Name: contract.NameRehash})
 		in := finance()
 		in.Cutover.Approval = nil
 		for i := range in.Copies {
-			in.Copies[i].Rehash = activities.RehashAfterSwitch
+			in.Copies[i].Rehash = contract.RehashAfterSwitch
 		}
 		env.ExecuteWorkflow(MoveWorkflow, in)
 		st := result(t, env)
-		if len(got) != len(in.Copies) || got[0].ManifestSHA256 != "m-"+activities.PhaseFinalSync || got[0].Copy.Phase != activities.PhaseFinalSync {
+		if len(got) != len(in.Copies) || got[0].ManifestSHA256 != "m-"+contract.PhaseFinalSync || got[0].Copy.Phase != contract.PhaseFinalSync {
 			t.Fatalf("fail=%v: re-hash calls %+v", fail, got)
 		}
 		if fail {

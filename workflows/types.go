@@ -3,7 +3,7 @@ package workflows
 import (
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Workflow, signal, update and query names. The Web UI's signal dialog
@@ -61,7 +61,7 @@ const (
 // Block kinds inside cutover.
 const (
 	BlockStep      = "step"
-	BlockFinalSync = "final_sync"
+	BlockFinalSync = contract.PhaseFinalSync // the copy phase the block runs
 	BlockCheck     = "check"
 )
 
@@ -80,13 +80,13 @@ type MoveInput struct {
 	Description string `json:"description,omitempty"`
 	// StartedBy is the identity given to `umzug run --as`; four-eyes refuses
 	// its approvals.
-	StartedBy string               `json:"started_by"`
-	Source    activities.Host      `json:"source"`
-	Target    activities.Host      `json:"target"`
-	Copies    []activities.CopySet `json:"copies,omitempty"`
-	Cutover   Cutover              `json:"cutover"`
-	Soak      time.Duration        `json:"soak"`
-	DependsOn []string             `json:"depends_on,omitempty"`
+	StartedBy string             `json:"started_by"`
+	Source    contract.Host      `json:"source"`
+	Target    contract.Host      `json:"target"`
+	Copies    []contract.CopySet `json:"copies,omitempty"`
+	Cutover   Cutover            `json:"cutover"`
+	Soak      time.Duration      `json:"soak"`
+	DependsOn []string           `json:"depends_on,omitempty"`
 	// RunDigest binds approvals to the plan files and the resolved
 	// variable values (plans.RunDigest); "" in histories from before it.
 	RunDigest string `json:"run_digest,omitempty"`
@@ -223,10 +223,10 @@ type Status struct {
 	WindowNote string     `json:"window_note,omitempty"`
 	SoakUntil  *time.Time `json:"soak_until,omitempty"`
 	// Records.
-	Signals   []SignalRecord              `json:"signals,omitempty"`
-	Steps     []StepRecord                `json:"steps,omitempty"`
-	Copies    []activities.CopyResult     `json:"copies,omitempty"`
-	Preflight *activities.PreflightResult `json:"preflight,omitempty"`
+	Signals   []SignalRecord            `json:"signals,omitempty"`
+	Steps     []StepRecord              `json:"steps,omitempty"`
+	Copies    []contract.CopyResult     `json:"copies,omitempty"`
+	Preflight *contract.PreflightResult `json:"preflight,omitempty"`
 	// Refusals lists, per copy set and phase, what a copy left out: counts
 	// per kind, accepted or not, and the first paths (see CopyRefusals).
 	Refusals []CopyRefusals `json:"refusals,omitempty"`

@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // app is a move without approval that soaks one hour.
@@ -22,7 +22,7 @@ func app(name string, deps ...string) MoveInput {
 // starts returns when each application's preflight ran (workflow time).
 func (f *fakes) starts() map[string]time.Time {
 	out := map[string]time.Time{}
-	for _, c := range f.find(activities.NamePreflight, "") {
+	for _, c := range f.find(contract.NamePreflight, "") {
 		out[strings.TrimPrefix(c.MoveID, "umzug/q4/")] = c.At
 	}
 	return out
@@ -81,7 +81,7 @@ func TestWaveOrderAndParallelism(t *testing.T) {
 // still commits; a dependency outside the wave is ignored with a note.
 func TestWaveBlocksDependantsOfFailure(t *testing.T) {
 	ws, f := runWave(t, func(f *fakes) {
-		f.preflightErr = func(in activities.PreflightInput) error {
+		f.preflightErr = func(in contract.PreflightInput) error {
 			if in.MoveID == MoveID("q4", "a") {
 				return temporal.NewNonRetryableApplicationError("source fin_pb: /srv/finance/data missing", "PreflightFailed", errors.New("missing"))
 			}

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // windowOutcome is how waiting for the window ended.
@@ -109,10 +109,10 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 			}
 			synced = true
 			for _, set := range m.in.Copies {
-				in := activities.CopyInput{MoveID: m.id, Phase: activities.PhaseFinalSync, Source: m.in.Source,
+				in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: m.in.Source,
 					Target: m.in.Target, Set: set, Delete: set.Delete}
-				var est activities.DeltaEstimate
-				if err := workflow.ExecuteActivity(estimateOptions(ctx, m.in.Target), activities.NameEstimateDelta, in).Get(ctx, &est); err != nil {
+				var est contract.DeltaEstimate
+				if err := workflow.ExecuteActivity(estimateOptions(ctx, m.in.Target), contract.NameEstimateDelta, in).Get(ctx, &est); err != nil {
 					return 0, "", fmt.Errorf("estimate delta of copy set %s: %w", set.Name, err)
 				}
 				sync += syncEstimate(est, m.seedRate[set.Name])
@@ -133,7 +133,7 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 }
 
 // syncEstimate is the time to copy a delta at the seed's rate.
-func syncEstimate(est activities.DeltaEstimate, bytesPerSec float64) time.Duration {
+func syncEstimate(est contract.DeltaEstimate, bytesPerSec float64) time.Duration {
 	if bytesPerSec <= 0 {
 		bytesPerSec = FallbackBytesPerSec
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func init() { register(newDemoCmd) }
@@ -308,7 +310,7 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	for _, c := range st.Copies {
 		files += c.CopiedFiles
 		bytes += c.CopiedBytes
-		if c.Phase == "final_sync" {
+		if c.Phase == contract.PhaseFinalSync {
 			verified += c.Verified // the last word on each set
 		}
 		if c.VerifiedBy != "" {

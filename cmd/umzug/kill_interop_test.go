@@ -18,7 +18,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/realsshd"
 	"github.com/umzug-dev/umzug/internal/treecmp"
@@ -172,7 +172,7 @@ func TestInteropKilledWorkerResumesQuickly(t *testing.T) {
 			continue
 		}
 		for _, pa := range d.PendingActivities {
-			if pa.ActivityType.GetName() == activities.NameCopyTree && pa.Attempt >= 2 &&
+			if pa.ActivityType.GetName() == contract.NameCopyTree && pa.Attempt >= 2 &&
 				pa.State == enumspb.PENDING_ACTIVITY_STATE_STARTED && pa.LastStartedTime.AsTime().After(restarted) {
 				resumedAt = pa.LastStartedTime.AsTime()
 			}
@@ -182,9 +182,9 @@ func TestInteropKilledWorkerResumesQuickly(t *testing.T) {
 	e := &e2e{c: c}
 	e.waitPhase(t, payrollID, workflows.PhaseAwaitingApproval)
 	st := e.status(t, payrollID)
-	var seed activities.CopyResult
+	var seed contract.CopyResult
 	for _, r := range st.Copies {
-		if r.Phase == activities.PhaseSeed {
+		if r.Phase == contract.PhaseSeed {
 			seed = r
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/launch"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
@@ -22,8 +23,8 @@ func init() { register(newPlanCmd) }
 // set without changing anything; the activities are called directly, not
 // through Temporal.
 type estimator interface {
-	EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error)
-	SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error)
+	EstimateDelta(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error)
+	SampleThroughput(ctx context.Context, src contract.Host, dir string, maxBytes int64) (float64, error)
 }
 
 var _ estimator = (*activities.Activities)(nil)
@@ -132,8 +133,8 @@ type planAppReport struct {
 }
 
 type planCopyReport struct {
-	activities.CopySet
-	Estimate *activities.DeltaEstimate `json:"estimate,omitempty"`
+	contract.CopySet
+	Estimate *contract.DeltaEstimate `json:"estimate,omitempty"`
 	// BytesPerSec is the measured (or bandwidth-limited) rate.
 	BytesPerSec float64 `json:"bytes_per_sec,omitempty"`
 	SeedSeconds float64 `json:"seed_seconds,omitempty"`
@@ -296,9 +297,9 @@ func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j 
 		}
 	}()
 	set := mi.Copies[j]
-	in := activities.CopyInput{
+	in := contract.CopyInput{
 		MoveID: workflows.MoveID(mi.PlanName, mi.Application),
-		Phase:  activities.PhaseSeed,
+		Phase:  contract.PhaseSeed,
 		Source: mi.Source,
 		Target: mi.Target,
 		Set:    set,

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/demo"
 )
 
@@ -154,12 +154,12 @@ func TestLiteralSecretRefusedByValidate(t *testing.T) {
 
 // fakeEstimator answers like the activities would, per source host.
 type fakeEstimator struct {
-	delta map[string]activities.DeltaEstimate
+	delta map[string]contract.DeltaEstimate
 	rate  float64
-	seen  []activities.CopyInput
+	seen  []contract.CopyInput
 }
 
-func (f *fakeEstimator) EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error) {
+func (f *fakeEstimator) EstimateDelta(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error) {
 	f.seen = append(f.seen, in)
 	d, ok := f.delta[in.Source.Name]
 	if !ok {
@@ -169,14 +169,14 @@ func (f *fakeEstimator) EstimateDelta(ctx context.Context, in activities.CopyInp
 	return d, nil
 }
 
-func (f *fakeEstimator) SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error) {
+func (f *fakeEstimator) SampleThroughput(ctx context.Context, src contract.Host, dir string, maxBytes int64) (float64, error) {
 	return f.rate, nil
 }
 
 func TestPlanOnlineEstimatesAndUnreachableHosts(t *testing.T) {
 	fake := &fakeEstimator{
 		rate: 100 << 20,
-		delta: map[string]activities.DeltaEstimate{
+		delta: map[string]contract.DeltaEstimate{
 			"dir_pb": {SourceFiles: 1200, SourceBytes: 10 << 30, ChangedFiles: 1200, ChangedBytes: 10 << 30, DeletedFiles: 3},
 		},
 	}

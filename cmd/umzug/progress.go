@@ -9,7 +9,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // copyBar shows a running copy's heartbeated progress: a progress bar on a
@@ -32,7 +32,7 @@ func newCopyBar(out io.Writer) *copyBar {
 }
 
 // update draws p; a new set or phase, or the walk's end, starts a new bar.
-func (b *copyBar) update(p activities.CopyProgress) {
+func (b *copyBar) update(p contract.CopyProgress) {
 	key := fmt.Sprintf("%s/%s/%t", p.Set, p.Phase, p.Walking)
 	if !b.tty {
 		if time.Since(b.lastLine) < 5*time.Second && key == b.key {
@@ -65,7 +65,7 @@ func (b *copyBar) update(p activities.CopyProgress) {
 
 // progressLine describes a copy's position. While the walk runs, the
 // totals are what it found so far: no percentage, no ETA.
-func progressLine(p activities.CopyProgress) string {
+func progressLine(p contract.CopyProgress) string {
 	rate := humanBytes(int64(p.BytesPerSec)) + "/s"
 	if p.Walking {
 		return fmt.Sprintf("%s (%s): %d files, %s copied of %d files, %s found so far (walk running), %s",

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // TestCopyBarWhileWalking: a heartbeat jump must not show as an absurd
@@ -13,7 +13,7 @@ import (
 // percentage of them (the demo showed "99 %, 198/200 MB, 116 TB/s" while
 // copying 366 MiB).
 func TestCopyBarWhileWalking(t *testing.T) {
-	p := activities.CopyProgress{Set: "data", Phase: "seed", FilesDone: 90, FilesTotal: 100,
+	p := contract.CopyProgress{Set: "data", Phase: "seed", FilesDone: 90, FilesTotal: 100,
 		BytesDone: 198 << 20, BytesTotal: 200 << 20, BytesPerSec: 10 << 20, Walking: true}
 	for _, tty := range []bool{true, false} {
 		var out bytes.Buffer

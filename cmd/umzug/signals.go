@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/workflows"
+
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func init() {
@@ -39,7 +41,7 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		return &exitError{code: 1, err: fmt.Errorf("no running move %s: %w (see `umzug status`)", id, err)}
 	case err != nil:
 		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.Type() == workflows.RefusedErrorType {
+		if errors.As(err, &app) && app.Type() == contract.ErrRefused {
 			// The reason alone; the workflow recorded it.
 			return &exitError{code: 1, err: fmt.Errorf("%s of %s refused (recorded in its history): %s", name, id, app.Message())}
 		}
@@ -94,7 +96,7 @@ func decide(ctx context.Context, c client.Client, id, name string, arg any, iden
 		err = h.Get(ctx, &st)
 	}
 	var app *temporal.ApplicationError
-	if err == nil || (errors.As(err, &app) && app.Type() == workflows.RefusedErrorType) {
+	if err == nil || (errors.As(err, &app) && app.Type() == contract.ErrRefused) {
 		return st, err // recorded by the workflow
 	}
 	rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -83,7 +83,7 @@ func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bo
 	if output == "json" {
 		return writeJSON(out, struct {
 			workflows.Status
-			Progress []activities.CopyProgress `json:"progress,omitempty"`
+			Progress []contract.CopyProgress `json:"progress,omitempty"`
 		}{st, progress})
 	}
 	printStatus(out, id, st, progress)
@@ -118,22 +118,22 @@ func queryStatus(cmd *cobra.Command, c client.Client, id string, into any) error
 
 // copyProgress reads the heartbeat details of running copies: progress is
 // heartbeated, not written to history.
-func copyProgress(cmd *cobra.Command, c client.Client, id string) []activities.CopyProgress {
+func copyProgress(cmd *cobra.Command, c client.Client, id string) []contract.CopyProgress {
 	return pendingCopies(cmd.Context(), c, id)
 }
 
-func pendingCopies(ctx context.Context, c client.Client, id string) []activities.CopyProgress {
+func pendingCopies(ctx context.Context, c client.Client, id string) []contract.CopyProgress {
 	d, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return nil
 	}
-	var out []activities.CopyProgress
+	var out []contract.CopyProgress
 	dc := converter.GetDefaultDataConverter()
 	for _, pa := range d.GetPendingActivities() {
-		if pa.GetActivityType().GetName() != activities.NameCopyTree || pa.GetHeartbeatDetails() == nil {
+		if pa.GetActivityType().GetName() != contract.NameCopyTree || pa.GetHeartbeatDetails() == nil {
 			continue
 		}
-		var p activities.CopyProgress
+		var p contract.CopyProgress
 		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &p); err == nil {
 			out = append(out, p)
 		}
@@ -147,7 +147,7 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printStatus(w io.Writer, id string, st workflows.Status, progress []activities.CopyProgress) {
+func printStatus(w io.Writer, id string, st workflows.Status, progress []contract.CopyProgress) {
 	fmt.Fprintf(w, "move        %s\n", id)
 	fmt.Fprintf(w, "phase       %s\n", st.Phase)
 	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -16,7 +16,7 @@ func TestPrintStatusShowsRefusals(t *testing.T) {
 		Set: "data", Phase: "seed", Total: 2, Unaccepted: 1,
 		ByKind:        map[string]int64{"fifo": 1, "socket": 1},
 		AcceptedKinds: []string{"socket", "changed"},
-		Paths: []activities.Refusal{
+		Paths: []contract.Refusal{
 			{Path: "run/app.sock", Kind: "socket", Reason: "socket", Accepted: true},
 			{Path: "run/app.fifo", Kind: "fifo", Reason: "named pipe"},
 		},

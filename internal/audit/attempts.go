@@ -5,7 +5,7 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Attempt is one activity attempt of a command as its host recorded it:
@@ -23,7 +23,7 @@ type Attempt struct {
 
 // attemptsOf converts a result's attempt records. A result without them
 // (older histories) counts as a single attempt.
-func attemptsOf(res activities.CommandResult) []Attempt {
+func attemptsOf(res contract.CommandResult) []Attempt {
 	var out []Attempt
 	for _, a := range res.Attempts {
 		out = append(out, Attempt{Attempt: a.Attempt, Host: a.Host, Started: a.Started, Finished: a.Finished,
@@ -37,8 +37,8 @@ func attemptsOf(res activities.CommandResult) []Attempt {
 
 // failedCommandResult decodes the result a failed command carries as
 // details (timeouts and lost commands keep their attempts).
-func failedCommandResult(a *historypb.ActivityTaskFailedEventAttributes) (activities.CommandResult, bool) {
-	var res activities.CommandResult
+func failedCommandResult(a *historypb.ActivityTaskFailedEventAttributes) (contract.CommandResult, bool) {
+	var res contract.CommandResult
 	ok := decode(a.GetFailure().GetApplicationFailureInfo().GetDetails(), &res)
 	return res, ok
 }

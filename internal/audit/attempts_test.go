@@ -11,7 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -32,7 +32,7 @@ func ev(id int64, typ enumspb.EventType, at time.Time) *historypb.HistoryEvent {
 // after a lost worker, and one step that timed out.
 func commandHistory(t *testing.T) *historypb.History {
 	t0 := time.Date(2026, 12, 12, 18, 0, 0, 0, time.UTC)
-	host := activities.Host{Name: "fin_pb", Address: "10.0.0.1:22"}
+	host := contract.Host{Name: "fin_pb", Address: "10.0.0.1:22"}
 	started := ev(1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, t0)
 	started.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType: &commonpb.WorkflowType{Name: workflows.MoveWorkflow},
@@ -40,24 +40,24 @@ func commandHistory(t *testing.T) *historypb.History {
 	sched := func(id int64, purpose string) *historypb.HistoryEvent {
 		e := ev(id, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, t0)
 		e.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
-			ActivityType: &commonpb.ActivityType{Name: activities.NameRunCommand},
-			Input:        payloads(t, activities.CommandInput{Host: host, Command: "financectl stop", Purpose: purpose})}}
+			ActivityType: &commonpb.ActivityType{Name: contract.NameRunCommand},
+			Input:        payloads(t, contract.CommandInput{Host: host, Command: "financectl stop", Purpose: purpose})}}
 		return e
 	}
-	ran := activities.CommandResult{Host: "fin_pb", ExitCode: 0, Started: t0, Finished: t0.Add(20 * time.Second), Attempts: []activities.CommandAttempt{
+	ran := contract.CommandResult{Host: "fin_pb", ExitCode: 0, Started: t0, Finished: t0.Add(20 * time.Second), Attempts: []contract.CommandAttempt{
 		{Attempt: 1, Host: "fin_pb", Started: t0, Finished: t0.Add(20 * time.Second), ExitCode: 0, Note: "process group 4242"},
 		{Attempt: 2, Host: "fin_pb", Started: t0.Add(75 * time.Second), Finished: t0.Add(76 * time.Second), ExitCode: 0, TakenOver: true},
 	}}
 	done := ev(3, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, t0.Add(76*time.Second))
 	done.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
 		ScheduledEventId: 2, Result: payloads(t, ran)}}
-	timedOut := activities.CommandResult{Host: "fin_pb", ExitCode: -1, Stderr: "draining\nlogin with password=hunter2 failed\n", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second),
-		Attempts: []activities.CommandAttempt{{Attempt: 1, Host: "fin_pb", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second), ExitCode: -1}}}
+	timedOut := contract.CommandResult{Host: "fin_pb", ExitCode: -1, Stderr: "draining\nlogin with password=hunter2 failed\n", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second),
+		Attempts: []contract.CommandAttempt{{Attempt: 1, Host: "fin_pb", Started: t0.Add(80 * time.Second), Finished: t0.Add(83 * time.Second), ExitCode: -1}}}
 	failed := ev(5, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, t0.Add(83*time.Second))
 	failed.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
 		ScheduledEventId: 4, Failure: &failurepb.Failure{Message: "timed out after 3s; process group 4343 on fin_pb ended",
 			FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
-				Type: activities.CommandTimeoutError, NonRetryable: true, Details: payloads(t, timedOut)}}}}}
+				Type: contract.ErrCommandTimeout, NonRetryable: true, Details: payloads(t, timedOut)}}}}}
 	return &historypb.History{Events: []*historypb.HistoryEvent{started, sched(2, "step stop_app"), done, sched(4, "step drain"), failed}}
 }
 

@@ -7,7 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -87,8 +87,8 @@ func (b *builder) activity(ev *historypb.HistoryEvent, at time.Time) bool {
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		a := ev.GetActivityTaskScheduledEventAttributes()
 		b.scheduled[ev.GetEventId()] = a
-		var in activities.CommandInput
-		if a.GetActivityType().GetName() == activities.NameRunCommand && decode(a.GetInput(), &in) {
+		var in contract.CommandInput
+		if a.GetActivityType().GetName() == contract.NameRunCommand && decode(a.GetInput(), &in) {
 			r.Commands = append(r.Commands, Command{Scheduled: at, Purpose: in.Purpose,
 				Host: in.Host.Name, Address: in.Host.Address, Command: in.Command})
 			b.commands[ev.GetEventId()] = len(r.Commands) - 1
@@ -120,8 +120,8 @@ func (b *builder) activity(ev *historypb.HistoryEvent, at time.Time) bool {
 func (b *builder) completed(a *historypb.ActivityTaskCompletedEventAttributes, at time.Time) {
 	r := b.r
 	switch b.scheduled[a.GetScheduledEventId()].GetActivityType().GetName() {
-	case activities.NameRunCommand:
-		var res activities.CommandResult
+	case contract.NameRunCommand:
+		var res contract.CommandResult
 		if i, ok := b.commands[a.GetScheduledEventId()]; ok && decode(a.GetResult(), &res) {
 			code := res.ExitCode
 			r.Commands[i].ExitCode = &code
@@ -131,8 +131,8 @@ func (b *builder) completed(a *historypb.ActivityTaskCompletedEventAttributes, a
 				r.Commands[i].OutputTail = outputTail(res)
 			}
 		}
-	case activities.NameCopyTree:
-		var res activities.CopyResult
+	case contract.NameCopyTree:
+		var res contract.CopyResult
 		if decode(a.GetResult(), &res) {
 			r.Copies = append(r.Copies, res)
 			r.copyEnded = append(r.copyEnded, at)

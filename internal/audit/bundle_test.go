@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // fakeManifests serves manifests from memory, keyed by path.
 type fakeManifests map[string][]byte
 
-func (f fakeManifests) ReadFile(_ context.Context, _ activities.Host, p string) ([]byte, string, error) {
+func (f fakeManifests) ReadFile(_ context.Context, _ contract.Host, p string) ([]byte, string, error) {
 	if b, ok := f[p]; ok {
 		return b, "SHA256:tgt", nil
 	}
@@ -247,7 +247,7 @@ func TestSignWithAgentKey(t *testing.T) {
 // preflight verified.
 type otherKey struct{ fakeManifests }
 
-func (o otherKey) ReadFile(ctx context.Context, h activities.Host, p string) ([]byte, string, error) {
+func (o otherKey) ReadFile(ctx context.Context, h contract.Host, p string) ([]byte, string, error) {
 	b, _, err := o.fakeManifests.ReadFile(ctx, h, p)
 	return b, "SHA256:other", err
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/identity"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -225,7 +225,7 @@ const (
 var credential = regexp.MustCompile(`(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*|\s+)("[^"]*"|'[^']*'|\S+)`)
 
 // outputTail returns the redacted last lines of a failed command's output.
-func outputTail(res activities.CommandResult) string {
+func outputTail(res contract.CommandResult) string {
 	s := strings.TrimRight(res.Stdout, "\n")
 	if e := strings.TrimRight(res.Stderr, "\n"); e != "" {
 		if s != "" {

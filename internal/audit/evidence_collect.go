@@ -12,6 +12,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Evidence is one workflow's exported history, its report, the manifests
@@ -44,7 +45,7 @@ func NewEvidence(id string, h *historypb.History) (*Evidence, error) {
 // ManifestSource reads a manifest file from a host; it also returns the
 // fingerprint of the host key it verified ("" when not over SSH).
 type ManifestSource interface {
-	ReadFile(ctx context.Context, h activities.Host, path string) (data []byte, fingerprint string, err error)
+	ReadFile(ctx context.Context, h contract.Host, path string) (data []byte, fingerprint string, err error)
 }
 
 // maxManifest bounds what is read of one manifest (a JSON line per entry).
@@ -58,7 +59,7 @@ type SSHManifests struct {
 }
 
 // ReadFile implements ManifestSource.
-func (s SSHManifests) ReadFile(ctx context.Context, h activities.Host, p string) ([]byte, string, error) {
+func (s SSHManifests) ReadFile(ctx context.Context, h contract.Host, p string) ([]byte, string, error) {
 	d := s.Dialer
 	if d == nil {
 		d = activities.DefaultDialer{}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -16,7 +16,7 @@ func TestReportListsRefusals(t *testing.T) {
 	r := &Report{WorkflowID: "umzug/p/a"}
 	r.applyStatus(workflows.Status{Phase: workflows.PhaseCommitted, Refusals: []workflows.CopyRefusals{{
 		Set: "data", Phase: "final_sync", Total: 1, ByKind: map[string]int64{"fifo": 1}, AcceptedKinds: []string{"fifo"},
-		Paths: []activities.Refusal{{Path: "run/app.fifo", Kind: "fifo", Reason: "named pipe", Accepted: true}},
+		Paths: []contract.Refusal{{Path: "run/app.fifo", Kind: "fifo", Reason: "named pipe", Accepted: true}},
 	}}})
 	var md bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {

@@ -9,7 +9,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -49,9 +49,9 @@ type Report struct {
 	// Manifests lists every copy manifest with its digest in history.
 	Manifests []Manifest `json:"manifests,omitempty"`
 	// Wave lists a wave's moves in dependency order with their outcome.
-	Wave     []WaveMove              `json:"wave_moves,omitempty"`
-	Commands []Command               `json:"commands"`
-	Copies   []activities.CopyResult `json:"copies"`
+	Wave     []WaveMove            `json:"wave_moves,omitempty"`
+	Commands []Command             `json:"commands"`
+	Copies   []contract.CopyResult `json:"copies"`
 	// Refusals lists per copy set and phase what a copy left out, by kind,
 	// and whether the plan accepted it (from the workflow's records).
 	Refusals []workflows.CopyRefusals `json:"refusals,omitempty"`
@@ -75,7 +75,7 @@ type Report struct {
 	signals   []workflows.SignalRecord
 	window    *workflows.Window
 	deadline  *time.Time
-	preflight *activities.PreflightResult
+	preflight *contract.PreflightResult
 	copyEnded []time.Time // completion time of each of Copies
 }
 

@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
 // HostInput converts a plan host into the activity's host description:
 // addresses and key paths only, never key material.
-func HostInput(h *plans.Host) activities.Host {
-	out := activities.Host{
+func HostInput(h *plans.Host) contract.Host {
+	out := contract.Host{
 		Name:         h.Name,
 		Address:      h.Address,
 		User:         h.User,
@@ -47,7 +47,7 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 		in.DependsOn = append(in.DependsOn, d.Name)
 	}
 	for _, c := range app.Copies {
-		in.Copies = append(in.Copies, activities.CopySet{
+		in.Copies = append(in.Copies, contract.CopySet{
 			Name:                 c.Name,
 			From:                 c.From,
 			To:                   c.To,

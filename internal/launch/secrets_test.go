@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/plans"
 )
 
 // The plan language and the activities name the worker's variables alike.
 func TestSecretPrefixesAgree(t *testing.T) {
-	if plans.SecretEnvPrefix != activities.SecretEnvPrefix {
-		t.Fatalf("plans %q, activities %q", plans.SecretEnvPrefix, activities.SecretEnvPrefix)
+	if plans.SecretEnvPrefix != contract.SecretEnvPrefix {
+		t.Fatalf("plans %q, activities %q", plans.SecretEnvPrefix, contract.SecretEnvPrefix)
 	}
 }
 

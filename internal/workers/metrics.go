@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/metrics"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -25,11 +25,11 @@ type metricsInterceptor struct {
 	m *metrics.Umzug
 
 	mu   sync.Mutex
-	last map[string]activities.CopyProgress // per move, activity and set
+	last map[string]contract.CopyProgress // per move, activity and set
 }
 
 func newMetricsInterceptor(m *metrics.Umzug) *metricsInterceptor {
-	return &metricsInterceptor{m: m, last: map[string]activities.CopyProgress{}}
+	return &metricsInterceptor{m: m, last: map[string]contract.CopyProgress{}}
 }
 
 func (mi *metricsInterceptor) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
@@ -43,7 +43,7 @@ func (mi *metricsInterceptor) InterceptWorkflow(ctx workflow.Context, next inter
 // progress adds what a copy moved since its last report. A retry that
 // resumes below the last position adds nothing until it passes it, so
 // nothing is counted twice.
-func (mi *metricsInterceptor) progress(info activity.Info, p activities.CopyProgress) {
+func (mi *metricsInterceptor) progress(info activity.Info, p contract.CopyProgress) {
 	key := info.WorkflowExecution.ID + "\x00" + info.ActivityID + "\x00" + p.Set
 	mi.mu.Lock()
 	prev := mi.last[key]
@@ -85,18 +85,18 @@ func (a *activityMetrics) ExecuteActivity(ctx context.Context, in *interceptor.E
 	info := activity.GetInfo(ctx)
 	m := a.mi.m
 	switch r := res.(type) {
-	case activities.CommandResult:
+	case contract.CommandResult:
 		m.CommandsRun.WithLabelValues(info.TaskQueue).Inc()
 		if err != nil || r.ExitCode != 0 {
 			m.CommandsFailed.WithLabelValues(info.TaskQueue).Inc()
 		}
-	case activities.CopyResult:
+	case contract.CopyResult:
 		a.mi.forget(info)
 		for kind, n := range r.RefusedByKind {
 			m.Refusals.WithLabelValues(kind).Add(float64(n))
 		}
 	default:
-		if info.ActivityType.Name == activities.NameRunCommand {
+		if info.ActivityType.Name == contract.NameRunCommand {
 			m.CommandsRun.WithLabelValues(info.TaskQueue).Inc()
 			m.CommandsFailed.WithLabelValues(info.TaskQueue).Inc()
 		}
@@ -111,7 +111,7 @@ type heartbeatMetrics struct {
 
 func (h *heartbeatMetrics) RecordHeartbeat(ctx context.Context, details ...any) {
 	for _, d := range details {
-		if p, ok := d.(activities.CopyProgress); ok {
+		if p, ok := d.(contract.CopyProgress); ok {
 			h.mi.progress(activity.GetInfo(ctx), p)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/sshserver"
@@ -29,15 +30,15 @@ import (
 func takeoverWorker(c client.Client, queue string, a *activities.Activities) worker.Worker {
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
-	w.RegisterActivityWithOptions(func(context.Context, activities.PreflightInput) (activities.PreflightResult, error) {
-		return activities.PreflightResult{}, nil
-	}, activity.RegisterOptions{Name: activities.NamePreflight})
+	w.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	w.RegisterActivityWithOptions(func(context.Context, contract.PreflightInput) (contract.PreflightResult, error) {
+		return contract.PreflightResult{}, nil
+	}, activity.RegisterOptions{Name: contract.NamePreflight})
 	return w
 }
 
 // sshHost starts an in-process SSH server and returns a host reaching it.
-func sshHost(t *testing.T, dir string) activities.Host {
+func sshHost(t *testing.T, dir string) contract.Host {
 	t.Helper()
 	key := filepath.Join(dir, "id_ed25519")
 	signer, err := sshserver.WriteKeyPair(key)
@@ -53,7 +54,7 @@ func sshHost(t *testing.T, dir string) activities.Host {
 	if err := sshserver.WriteKnownHosts(kh, srv.KnownHostsLine()); err != nil {
 		t.Fatal(err)
 	}
-	return activities.Host{Name: "fin_pb", Address: srv.Addr(), User: "migrate", IdentityFile: key, KnownHosts: kh}
+	return contract.Host{Name: "fin_pb", Address: srv.Addr(), User: "migrate", IdentityFile: key, KnownHosts: kh}
 }
 
 // A worker stops while a cutover step runs; the worker that takes its

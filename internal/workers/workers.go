@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/metrics"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -58,9 +59,9 @@ func New(c client.Client, o Options) worker.Worker {
 
 // RegisterActivities registers every activity under its stable name.
 func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
-	r.RegisterActivityWithOptions(a.Preflight, activity.RegisterOptions{Name: activities.NamePreflight})
-	r.RegisterActivityWithOptions(a.CopyTree, activity.RegisterOptions{Name: activities.NameCopyTree})
-	r.RegisterActivityWithOptions(a.EstimateDelta, activity.RegisterOptions{Name: activities.NameEstimateDelta})
-	r.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
-	r.RegisterActivityWithOptions(a.RehashAfterSwitch, activity.RegisterOptions{Name: activities.NameRehash})
+	r.RegisterActivityWithOptions(a.Preflight, activity.RegisterOptions{Name: contract.NamePreflight})
+	r.RegisterActivityWithOptions(a.CopyTree, activity.RegisterOptions{Name: contract.NameCopyTree})
+	r.RegisterActivityWithOptions(a.EstimateDelta, activity.RegisterOptions{Name: contract.NameEstimateDelta})
+	r.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	r.RegisterActivityWithOptions(a.RehashAfterSwitch, activity.RegisterOptions{Name: contract.NameRehash})
 }

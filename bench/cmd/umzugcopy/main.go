@@ -17,17 +17,18 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Output is what umzugcopy prints on stdout (one JSON object).
 type Output struct {
-	Result   activities.CopyResult `json:"result"`
-	Seconds  float64               `json:"seconds"`
-	VmHWMKiB int64                 `json:"vm_hwm_kib"`
+	Result   contract.CopyResult `json:"result"`
+	Seconds  float64             `json:"seconds"`
+	VmHWMKiB int64               `json:"vm_hwm_kib"`
 }
 
 func main() {
-	in := flag.String("in", "", "JSON file with an activities.CopyInput")
+	in := flag.String("in", "", "JSON file with an contract.CopyInput")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile here")
 	mem := flag.String("memprofile", "", "write a heap profile here")
 	flag.Parse()
@@ -35,7 +36,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	var ci activities.CopyInput
+	var ci contract.CopyInput
 	if err := json.Unmarshal(data, &ci); err != nil {
 		fail(fmt.Errorf("parse %s: %w", *in, err))
 	}

@@ -1,14 +1,4 @@
-package activities
-
-// Activity names as registered with the worker. Workflows call activities
-// by these names so that they do not depend on the implementation.
-const (
-	NamePreflight     = "Preflight"
-	NameCopyTree      = "CopyTree"
-	NameEstimateDelta = "EstimateDelta"
-	NameRunCommand    = "RunCommand"
-	NameRehash        = "RehashAfterSwitch"
-)
+package contract
 
 // DeltaEstimate is the result of a dry delta scan: what a final sync would
 // copy now, without copying anything.

@@ -1,0 +1,44 @@
+package contract
+
+// Refusal kinds: why a source entry was not copied. A copy fails when it
+// refused an entry whose kind the copy set does not accept, so a move never
+// commits while the target lacks something it was not told to leave out.
+const (
+	RefusalUnreadable      = "unreadable"       // a file or directory the SSH user cannot read or list
+	RefusalEscapingSymlink = "escaping_symlink" // absolute, or resolving outside the copy root
+	RefusalDevice          = "device"           // block or character device
+	RefusalSocket          = "socket"
+	RefusalFIFO            = "fifo"
+	RefusalReservedName    = "reserved_name" // .umzug-tmp.* names are the engine's temporary files
+	RefusalBadName         = "bad_name"      // a name the target cannot hold
+	RefusalChanged         = "changed"       // type or identity changed between listing and reading
+	// RefusalTargetConflict: the source entry is now a file or symlink
+	// where the target has a directory holding entries of its own, which
+	// a copy without delete never removes.
+	RefusalTargetConflict = "target_conflict"
+)
+
+// RefusalKinds lists every refusal kind, in the order the documentation
+// gives them; the plan loader validates accept_refusals against it.
+var RefusalKinds = []string{
+	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket, RefusalFIFO,
+	RefusalReservedName, RefusalBadName, RefusalChanged, RefusalTargetConflict,
+}
+
+// KnownRefusal reports whether kind is one of RefusalKinds.
+func KnownRefusal(kind string) bool {
+	for _, k := range RefusalKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Refusal is one source entry that was not copied.
+type Refusal struct {
+	Path     string `json:"path"` // relative to the copy root
+	Kind     string `json:"kind"` // a Refusal* constant
+	Reason   string `json:"reason"`
+	Accepted bool   `json:"accepted,omitempty"` // the copy set accepts this kind
+}
