@@ -26,98 +26,140 @@ const (
 // are the moves' own stable IDs (MoveID), with duplicates rejected, so a
 // move started before on its own is not run twice; it counts as failed.
 func Wave(ctx workflow.Context, in WaveInput) (WaveStatus, error) {
-	ws := WaveStatus{Wave: in.Wave, Phases: map[string]string{}, BlockedBy: map[string]string{}}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (WaveStatus, error) { return ws, nil },
+	w := &waveRun{in: in, ws: WaveStatus{Wave: in.Wave, Phases: map[string]string{}, BlockedBy: map[string]string{}}}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (WaveStatus, error) { return w.ws, nil },
 		workflow.QueryHandlerOptions{Description: "phase of every application of this wave"}); err != nil {
-		return ws, fmt.Errorf("register status query of wave %s: %w", in.Wave, err)
+		return w.ws, fmt.Errorf("register status query of wave %s: %w", in.Wave, err)
 	}
+	w.deps = w.dependencies()
+	w.cctx, _ = workflow.NewDisconnectedContext(ctx)
+	w.sel = workflow.NewSelector(ctx)
+	w.sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { w.cancelled = true })
+	for {
+		w.blockDependantsOfFailures()
+		w.startReady()
+		if w.running == 0 {
+			break
+		}
+		w.sel.Select(ctx)
+		if w.cancelled {
+			w.ws.Notes = append(w.ws.Notes, fmt.Sprintf("wave cancelled: %d running move(s) continue on their own (see umzug status); pending moves were not started", w.running))
+			break
+		}
+	}
+	w.blockCycles()
+	w.ws.Done = true
+	return w.ws, nil
+}
+
+// waveRun is the state of one Wave execution.
+type waveRun struct {
+	in        WaveInput
+	ws        WaveStatus
+	deps      map[string][]string // application -> its dependencies inside the wave
+	cctx      workflow.Context    // disconnected: cancelling the wave never cancels a move
+	sel       workflow.Selector
+	running   int
+	cancelled bool
+}
+
+// dependencies marks every application pending and returns its
+// dependencies inside the wave; one outside the wave is noted and ignored.
+func (w *waveRun) dependencies() map[string][]string {
 	inWave := map[string]bool{}
-	for _, mv := range in.Moves {
+	for _, mv := range w.in.Moves {
 		inWave[mv.Application] = true
-		ws.Phases[mv.Application] = WavePending
+		w.ws.Phases[mv.Application] = WavePending
 	}
 	deps := map[string][]string{}
-	for _, mv := range in.Moves {
+	for _, mv := range w.in.Moves {
 		for _, d := range mv.DependsOn {
 			if inWave[d] {
 				deps[mv.Application] = append(deps[mv.Application], d)
 			} else {
-				ws.Notes = append(ws.Notes, fmt.Sprintf("%s depends on %s, which is not in wave %s: ignored here (make sure it has moved)",
-					mv.Application, d, in.Wave))
+				w.ws.Notes = append(w.ws.Notes, fmt.Sprintf("%s depends on %s, which is not in wave %s: ignored here (make sure it has moved)",
+					mv.Application, d, w.in.Wave))
 			}
 		}
 	}
+	return deps
+}
 
-	cctx, _ := workflow.NewDisconnectedContext(ctx)
-	sel := workflow.NewSelector(ctx)
-	cancelled := false
-	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
-	running := 0
-	final := func(p string) bool { return p != WavePending && p != WaveRunning }
+// waveFinal reports whether an application's wave phase will not change.
+func waveFinal(p string) bool { return p != WavePending && p != WaveRunning }
 
-	for {
-		// Block dependants of anything that ended without committing,
-		// transitively, naming the application that failed.
-		for changed := true; changed; {
-			changed = false
-			for _, mv := range in.Moves {
-				app := mv.Application
-				if ws.Phases[app] != WavePending {
-					continue
-				}
-				for _, d := range deps[app] {
-					if p := ws.Phases[d]; final(p) && p != PhaseCommitted {
-						root := d
-						if p == WaveBlocked {
-							root = ws.BlockedBy[d]
-						}
-						ws.Phases[app], ws.BlockedBy[app] = WaveBlocked, root
-						changed = true
-						break
-					}
-				}
-			}
-		}
-		// Start what is ready, in the order given.
-		for _, mv := range in.Moves {
+// blockDependantsOfFailures blocks the pending dependants of anything that
+// ended without committing, transitively, naming the application that
+// failed.
+func (w *waveRun) blockDependantsOfFailures() {
+	for changed := true; changed; {
+		changed = false
+		for _, mv := range w.in.Moves {
 			app := mv.Application
-			if cancelled || (in.MaxParallel > 0 && running >= in.MaxParallel) {
-				break
-			}
-			if ws.Phases[app] != WavePending || slices.ContainsFunc(deps[app], func(d string) bool { return ws.Phases[d] != PhaseCommitted }) {
+			if w.ws.Phases[app] != WavePending {
 				continue
 			}
-			ws.Phases[app] = WaveRunning
-			running++
-			f := workflow.ExecuteChildWorkflow(childOptions(cctx, in, mv), MoveWorkflow, mv)
-			sel.AddFuture(f, func(f workflow.Future) {
-				running--
-				var st Status
-				if err := f.Get(cctx, &st); err != nil {
-					ws.Phases[app] = PhaseFailed
-					ws.Notes = append(ws.Notes, fmt.Sprintf("move %s (%s) did not complete: %v", app, MoveID(in.PlanName, app), err))
-					return
+			for _, d := range w.deps[app] {
+				if p := w.ws.Phases[d]; waveFinal(p) && p != PhaseCommitted {
+					root := d
+					if p == WaveBlocked {
+						root = w.ws.BlockedBy[d]
+					}
+					w.ws.Phases[app], w.ws.BlockedBy[app] = WaveBlocked, root
+					changed = true
+					break
 				}
-				ws.Phases[app] = st.Phase
-			})
-		}
-		if running == 0 {
-			break
-		}
-		sel.Select(ctx)
-		if cancelled {
-			ws.Notes = append(ws.Notes, fmt.Sprintf("wave cancelled: %d running move(s) continue on their own (see umzug status); pending moves were not started", running))
-			break
+			}
 		}
 	}
-	for _, mv := range in.Moves {
-		if app := mv.Application; ws.Phases[app] == WavePending && !cancelled {
-			ws.Phases[app] = WaveBlocked
-			ws.BlockedBy[app] = "depends_on cycle"
+}
+
+// startReady starts, in the order given, every pending application whose
+// dependencies all committed, up to MaxParallel running moves.
+func (w *waveRun) startReady() {
+	for _, mv := range w.in.Moves {
+		app := mv.Application
+		if w.cancelled || (w.in.MaxParallel > 0 && w.running >= w.in.MaxParallel) {
+			break
+		}
+		if w.ws.Phases[app] != WavePending || slices.ContainsFunc(w.deps[app], func(d string) bool { return w.ws.Phases[d] != PhaseCommitted }) {
+			continue
+		}
+		w.startMove(mv)
+	}
+}
+
+// startMove starts mv's child Move and records its outcome when it ends.
+func (w *waveRun) startMove(mv MoveInput) {
+	app := mv.Application
+	w.ws.Phases[app] = WaveRunning
+	w.running++
+	f := workflow.ExecuteChildWorkflow(childOptions(w.cctx, w.in, mv), MoveWorkflow, mv)
+	w.sel.AddFuture(f, func(f workflow.Future) {
+		w.running--
+		var st Status
+		if err := f.Get(w.cctx, &st); err != nil {
+			w.ws.Phases[app] = PhaseFailed
+			w.ws.Notes = append(w.ws.Notes, fmt.Sprintf("move %s (%s) did not complete: %v", app, MoveID(w.in.PlanName, app), err))
+			return
+		}
+		w.ws.Phases[app] = st.Phase
+	})
+}
+
+// blockCycles marks what is still pending after all moves ended as
+// blocked by a depends_on cycle (not after a cancel: those were never
+// started on purpose).
+func (w *waveRun) blockCycles() {
+	if w.cancelled {
+		return
+	}
+	for _, mv := range w.in.Moves {
+		if app := mv.Application; w.ws.Phases[app] == WavePending {
+			w.ws.Phases[app] = WaveBlocked
+			w.ws.BlockedBy[app] = "depends_on cycle"
 		}
 	}
-	ws.Done = true
-	return ws, nil
 }
 
 func childOptions(ctx workflow.Context, in WaveInput, mv MoveInput) workflow.Context {
