@@ -10,4 +10,8 @@
 // run instead of starting it twice (remote_exec.go). Secret values are
 // resolved on the worker and reach the remote shell on stdin only
 // (secrets.go).
+//
+// The inputs, results, names and error types are declared in package
+// contract, which the workflows import instead of this package;
+// types.go gives them their short names here as aliases.
 package activities

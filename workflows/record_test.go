@@ -39,7 +39,7 @@ const recordQueue = "umzug-record"
 func recPreflight(ctx context.Context, in contract.PreflightInput) (contract.PreflightResult, error) {
 	if strings.HasSuffix(in.MoveID, "/broken") {
 		return contract.PreflightResult{}, temporal.NewNonRetryableApplicationError(
-			"source fin_pb: /srv/finance/data does not exist", "PreflightFailed", errors.New("missing"))
+			"source fin_pb: /srv/finance/data does not exist", contract.ErrPreflightFailed, errors.New("missing"))
 	}
 	return contract.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt",
 		SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40, TargetHasSHA256: true}, nil

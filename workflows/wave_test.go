@@ -83,7 +83,7 @@ func TestWaveBlocksDependantsOfFailure(t *testing.T) {
 	ws, f := runWave(t, func(f *fakes) {
 		f.preflightErr = func(in contract.PreflightInput) error {
 			if in.MoveID == MoveID("q4", "a") {
-				return temporal.NewNonRetryableApplicationError("source fin_pb: /srv/finance/data missing", "PreflightFailed", errors.New("missing"))
+				return temporal.NewNonRetryableApplicationError("source fin_pb: /srv/finance/data missing", contract.ErrPreflightFailed, errors.New("missing"))
 			}
 			return nil
 		}
