@@ -34,7 +34,8 @@ type CopySet struct {
 // RefusedByKind still counts every refusal.
 const MaxRefusalsListed = 100
 
-// Copy phases.
+// Copy phases. PhaseFinalSync is also the name of a plan's final_sync
+// block (plans.KindFinalSync, workflows.BlockFinalSync).
 const (
 	PhaseSeed      = "seed"
 	PhaseFinalSync = "final_sync"
