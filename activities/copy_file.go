@@ -84,113 +84,186 @@ func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
 
 // copyFile streams one file to a temporary name next to its final place,
 // sets owner, mode and mtime, and renames it over the final name. On any
-// error the temporary file is removed. It returns the SHA-256 of the bytes
+// error the temporary file is removed (a big file's partial file may be
+// kept for a retry to resume). It returns the SHA-256 of the bytes
 // streamed.
 func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.FileInfo) (sum string, err error) {
-	if h := testHooks.beforeCopy; h != nil {
-		h(rel)
-	}
-	src, dst := e.srcPath(rel), e.dstPath(rel)
+	call(e.hooks.beforeCopy, rel)
 	scls, dcls, lanes, release, err := e.lanesFor(ctx, fi.Size())
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	n := len(scls)
-	base := idx % n
-	dcl := dcls[base]
-	srcs := make([]*sftp.File, 0, lanes)
-	dsts := make([]*sftp.File, 0, lanes)
-	var tmp string // partial files of big files are resumed by a retry
-	created := false
-	defer func() {
-		// Nothing depends on the source handles' close: do not wait.
-		go func(fs []*sftp.File) {
-			for _, f := range fs {
-				f.Close()
-			}
-		}(srcs)
-		for _, f := range dsts {
-			f.Close()
-		}
-		if err != nil && created && !e.keepTmpOn(tmp, err) {
-			_ = dcl.Remove(tmp)
-		}
-	}()
-	for k := range lanes {
-		f, err := scls[(base+k)%n].Open(src)
-		if err != nil && k == 0 && errors.Is(err, os.ErrNotExist) {
-			return "", errVanished
-		}
-		if err != nil && isPerm(err) {
-			return "", &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
-		}
-		if err != nil {
-			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
-		}
-		srcs = append(srcs, f)
-		if err := e.checkSource(f, fi, "since it was listed"); err != nil {
-			return "", err
-		}
-		if h := testHooks.afterOpen; h != nil && k == 0 {
-			h(rel)
-		}
+	c := e.newFileCopy(rel, fi, scls, dcls, idx, lanes)
+	defer func() { c.cleanup(err) }()
+	if err := c.openSources(); err != nil {
+		return "", err
 	}
-	tmp, f, from, err := e.openTmp(ctx, dcl, src, dst, rel, fi)
+	if err := c.openTarget(ctx); err != nil {
+		return "", err
+	}
+	if lanes > 1 {
+		sum, err = c.copyLarge(ctx)
+	} else {
+		sum, err = c.transfer(ctx)
+	}
 	if err != nil {
 		return "", err
 	}
-	created = true
-	dsts = append(dsts, f)
-	// Restrictive modes are applied right away (access is checked at
-	// open, so writing through this handle still works), so a 0600 file
-	// is never readable by others while it is written. A mode that grants
-	// at least 0644 cannot be tighter than the server's default for new
-	// files, so it is set with the mtime after the writes: one request
-	// less per file. Set-id bits always come last (writes clear them).
-	perm := fi.Mode().Perm()
-	early := perm&0o644 != 0o644
-	if early {
-		if err := f.Chmod(perm); err != nil {
-			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
-		}
-	}
-	for k := 1; k < lanes; k++ {
-		g, err := dcls[(base+k)%n].OpenFile(tmp, os.O_WRONLY)
-		if err != nil {
-			return "", fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
-		}
-		dsts = append(dsts, g)
-	}
-	_, sum, err = e.streamFrom(ctx, srcs, dsts, from, fi.Size())
-	if err != nil {
-		return "", e.readFailed(srcs[0], fi, fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err))
-	}
-	if from > 0 {
-		if sum, err = e.wholeSum(ctx, src); err != nil {
-			return "", fmt.Errorf("hash resumed %s on %s: %w", src, e.src.name, err)
-		}
-	}
-	for i, g := range dsts {
-		if err := g.Close(); err != nil {
-			dsts = dsts[i+1:]
-			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err), tmp)
-		}
-	}
-	dsts = nil
-	// What was read must still be the file that was listed.
-	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
+	if err := c.place(); err != nil {
 		return "", err
-	}
-	if err := e.placeTmp(dcl, tmp, dst, fi, early); err != nil {
-		return "", err
-	}
-	created = false
-	e.markParentDirty(rel)
-	if h := testHooks.afterPlace; h != nil {
-		h(rel)
 	}
 	return sum, nil
+}
+
+// fileCopy is one file on its way: its handles on both hosts (one per
+// lane) and its temporary name on the target.
+type fileCopy struct {
+	e          *engine
+	rel        string
+	fi         os.FileInfo
+	src, dst   string
+	scls, dcls []*sftp.Client // lane k uses scls[k], dcls[k]
+	srcs, dsts []*sftp.File
+	tmp        string
+	from       int64 // resumed: the target already holds the bytes before
+	created    bool  // tmp exists on the target
+	early      bool  // the mode was set right after creating tmp
+}
+
+// newFileCopy assigns the file its lanes, starting at connection idx mod
+// N so that files in flight spread over the connections.
+func (e *engine) newFileCopy(rel string, fi os.FileInfo, scls, dcls []*sftp.Client, idx, lanes int) *fileCopy {
+	n := len(scls)
+	c := &fileCopy{e: e, rel: rel, fi: fi, src: e.srcPath(rel), dst: e.dstPath(rel)}
+	for k := range lanes {
+		c.scls = append(c.scls, scls[(idx+k)%n])
+		c.dcls = append(c.dcls, dcls[(idx+k)%n])
+	}
+	return c
+}
+
+// openSources opens the source file once per lane and checks each handle
+// against the listing.
+func (c *fileCopy) openSources() error {
+	e := c.e
+	for k, cl := range c.scls {
+		f, err := cl.Open(c.src)
+		switch {
+		case err != nil && k == 0 && errors.Is(err, os.ErrNotExist):
+			return errVanished
+		case err != nil && isPerm(err):
+			return &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
+		case err != nil:
+			return fmt.Errorf("open %s on %s: %w", c.src, e.src.name, err)
+		}
+		c.srcs = append(c.srcs, f)
+		if err := e.checkSource(f, c.fi, "since it was listed"); err != nil {
+			return err
+		}
+		if k == 0 {
+			call(e.hooks.afterOpen, c.rel)
+		}
+	}
+	return nil
+}
+
+// openTarget creates the temporary file (or reopens a partial one to
+// resume) and opens it once more per extra lane.
+//
+// Restrictive modes are applied right away (access is checked at open, so
+// writing through this handle still works), so a 0600 file is never
+// readable by others while it is written. A mode that grants at least
+// 0644 cannot be tighter than the server's default for new files, so it
+// is set with the mtime after the writes: one request less per file.
+// Set-id bits always come last (writes clear them).
+func (c *fileCopy) openTarget(ctx context.Context) error {
+	e := c.e
+	tmp, f, from, err := e.openTmp(ctx, c.dcls[0], c.src, c.dst, c.rel, c.fi)
+	c.tmp = tmp
+	if err != nil {
+		return err
+	}
+	c.created, c.from = true, from
+	c.dsts = append(c.dsts, f)
+	perm := c.fi.Mode().Perm()
+	if c.early = perm&0o644 != 0o644; c.early {
+		if err := f.Chmod(perm); err != nil {
+			return fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	for _, cl := range c.dcls[1:] {
+		g, err := cl.OpenFile(tmp, os.O_WRONLY)
+		if err != nil {
+			return fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
+		}
+		c.dsts = append(c.dsts, g)
+	}
+	return nil
+}
+
+// copyLarge copies a big file striped over every lane (chunk i over lane
+// i mod N), hashing in order.
+func (c *fileCopy) copyLarge(ctx context.Context) (string, error) {
+	return c.transfer(ctx)
+}
+
+// transfer streams the file's bytes from the source handles to the
+// target handles and returns the SHA-256 of the whole file (read again on
+// the source when a resume skipped its first bytes), then closes the
+// target handles.
+func (c *fileCopy) transfer(ctx context.Context) (string, error) {
+	e := c.e
+	_, sum, err := e.streamFrom(ctx, c.srcs, c.dsts, c.from, c.fi.Size())
+	if err != nil {
+		return "", e.readFailed(c.srcs[0], c.fi, fmt.Errorf("copy %s from %s to %s on %s: %w", c.src, e.src.name, c.tmp, e.dst.name, err))
+	}
+	if c.from > 0 {
+		if sum, err = e.wholeSum(ctx, c.src); err != nil {
+			return "", fmt.Errorf("hash resumed %s on %s: %w", c.src, e.src.name, err)
+		}
+	}
+	for len(c.dsts) > 0 {
+		g := c.dsts[0]
+		c.dsts = c.dsts[1:]
+		if err := g.Close(); err != nil {
+			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", c.tmp, e.dst.name, err), c.tmp)
+		}
+	}
+	return sum, nil
+}
+
+// place checks that what was read is still the file that was listed and
+// renames the temporary file into place with the source's metadata.
+func (c *fileCopy) place() error {
+	e := c.e
+	if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+		return err
+	}
+	if err := e.placeTmp(c.dcls[0], c.tmp, c.dst, c.fi, c.early); err != nil {
+		return err
+	}
+	c.created = false
+	e.markParentDirty(c.rel)
+	call(e.hooks.afterPlace, c.rel)
+	return nil
+}
+
+// cleanup closes what is still open and, after a failure, removes the
+// temporary file unless a retry may resume it.
+func (c *fileCopy) cleanup(err error) {
+	// Nothing depends on the source handles' close: do not wait.
+	go func(fs []*sftp.File) {
+		for _, f := range fs {
+			f.Close()
+		}
+	}(c.srcs)
+	for _, f := range c.dsts {
+		f.Close()
+	}
+	if err != nil && c.created && !c.e.keepTmpOn(c.tmp, err) {
+		_ = c.dcls[0].Remove(c.tmp)
+	}
 }
 
 // lanesFor picks the connections for one file: one lane, or every
@@ -385,7 +458,7 @@ func (e *engine) comparer(ctx context.Context) {
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
 		t0 := time.Now()
 		wg.Wait()
-		tracef("compare batch of %d: %v (target read back %d)", len(b), time.Since(t0), dRead)
+		e.tracef("compare batch of %d: %v (target read back %d)", len(b), time.Since(t0), dRead)
 		if serr != nil || derr != nil {
 			e.fail(fmt.Errorf("compare unchanged files of copy set %s: %w", e.in.Set.Name, firstErr(serr, derr)))
 			return
