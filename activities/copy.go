@@ -15,8 +15,10 @@ import (
 )
 
 // The copy engine, one concern per file: copy.go runs a copy (CopyTree,
-// the engine, its workers); copy_prepare.go checks both roots; copy_walk.go
-// walks the source tree; copy_ident.go checks that what is read is what was
+// the engine, its workers); copy_options.go holds its tuning;
+// copy_prepare.go checks both roots; copy_walk.go walks the source tree;
+// copy_tree.go lists whole trees with one find per host for a final
+// sync's walk; copy_ident.go checks that what is read is what was
 // listed; copy_symlink.go copies links and resolves their targets;
 // copy_delete.go removes target entries; copy_dirmeta.go creates
 // directories and sets their metadata; copy_refusals.go records refusals

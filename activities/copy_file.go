@@ -3,6 +3,8 @@ package activities
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -96,24 +98,14 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	defer release()
 	c := e.newFileCopy(rel, fi, scls, dcls, idx, lanes)
 	defer func() { c.cleanup(err) }()
-	if err := c.openSources(); err != nil {
-		return "", err
+	switch {
+	case lanes > 1:
+		return c.copyLarge(ctx)
+	case fi.Size() <= chunkSize:
+		return c.copySmall(ctx)
+	default:
+		return c.copyStreamed(ctx)
 	}
-	if err := c.openTarget(ctx); err != nil {
-		return "", err
-	}
-	if lanes > 1 {
-		sum, err = c.copyLarge(ctx)
-	} else {
-		sum, err = c.transfer(ctx)
-	}
-	if err != nil {
-		return "", err
-	}
-	if err := c.place(); err != nil {
-		return "", err
-	}
-	return sum, nil
 }
 
 // fileCopy is one file on its way: its handles on both hosts (one per
@@ -129,6 +121,7 @@ type fileCopy struct {
 	from       int64 // resumed: the target already holds the bytes before
 	created    bool  // tmp exists on the target
 	early      bool  // the mode was set right after creating tmp
+	checked    bool  // the source was checked after it was read whole
 }
 
 // newFileCopy assigns the file its lanes, starting at connection idx mod
@@ -143,9 +136,9 @@ func (e *engine) newFileCopy(rel string, fi os.FileInfo, scls, dcls []*sftp.Clie
 	return c
 }
 
-// openSources opens the source file once per lane and checks each handle
-// against the listing.
-func (c *fileCopy) openSources() error {
+// openSources opens the source file once per lane and, with check, checks
+// each handle against the listing.
+func (c *fileCopy) openSources(check bool) error {
 	e := c.e
 	for k, cl := range c.scls {
 		f, err := cl.Open(c.src)
@@ -158,8 +151,10 @@ func (c *fileCopy) openSources() error {
 			return fmt.Errorf("open %s on %s: %w", c.src, e.src.name, err)
 		}
 		c.srcs = append(c.srcs, f)
-		if err := e.checkSource(f, c.fi, "since it was listed"); err != nil {
-			return err
+		if check {
+			if err := e.checkSource(f, c.fi, "since it was listed"); err != nil {
+				return err
+			}
 		}
 		if k == 0 {
 			call(e.hooks.afterOpen, c.rel)
@@ -205,7 +200,64 @@ func (c *fileCopy) openTarget(ctx context.Context) error {
 // copyLarge copies a big file striped over every lane (chunk i over lane
 // i mod N), hashing in order.
 func (c *fileCopy) copyLarge(ctx context.Context) (string, error) {
-	return c.transfer(ctx)
+	return c.copyStreamed(ctx)
+}
+
+// copyStreamed copies a file through the chunk pipeline, with one lane
+// or, for a big file, with every lane.
+func (c *fileCopy) copyStreamed(ctx context.Context) (string, error) {
+	if err := c.openSources(true); err != nil {
+		return "", err
+	}
+	if err := c.openTarget(ctx); err != nil {
+		return "", err
+	}
+	sum, err := c.transfer(ctx)
+	if err != nil {
+		return "", err
+	}
+	return sum, c.place()
+}
+
+// copySmall copies a file of at most one chunk with one request less on
+// the source: it is read whole and then checked through its handle (one
+// fstat, which covers the open and the read) before the target file is
+// even created, so no byte of a file that is not the listed one is ever
+// written.
+func (c *fileCopy) copySmall(ctx context.Context) (string, error) {
+	e := c.e
+	if err := c.openSources(false); err != nil {
+		return "", err
+	}
+	size := c.fi.Size()
+	b, release := getBuf(int(size))
+	defer release()
+	n, err := readFullAt(c.srcs[0], (*b)[:size], 0)
+	if err != nil {
+		return "", e.readFailed(c.srcs[0], c.fi, fmt.Errorf("read %s on %s: %w", c.src, e.src.name, err))
+	}
+	if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+		return "", err
+	}
+	c.checked = true
+	if err := c.openTarget(ctx); err != nil {
+		return "", err
+	}
+	buf := (*b)[:n]
+	sum := sha256.Sum256(buf)
+	if err := e.limit.wait(ctx, n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		if _, err := c.dsts[0].WriteAt(buf, 0); err != nil {
+			return "", e.dst.fullError(fmt.Errorf("write %s on %s: %w", c.tmp, e.dst.name, err), c.tmp)
+		}
+	}
+	e.prog.bytesDone.Add(int64(n))
+	if err := c.closeTargets(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), c.place()
 }
 
 // transfer streams the file's bytes from the source handles to the
@@ -223,22 +275,30 @@ func (c *fileCopy) transfer(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("hash resumed %s on %s: %w", c.src, e.src.name, err)
 		}
 	}
+	return sum, c.closeTargets()
+}
+
+// closeTargets closes the target handles; a failed close (a full disk
+// reported late) fails the copy.
+func (c *fileCopy) closeTargets() error {
 	for len(c.dsts) > 0 {
 		g := c.dsts[0]
 		c.dsts = c.dsts[1:]
 		if err := g.Close(); err != nil {
-			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", c.tmp, e.dst.name, err), c.tmp)
+			return c.e.dst.fullError(fmt.Errorf("close %s on %s: %w", c.tmp, c.e.dst.name, err), c.tmp)
 		}
 	}
-	return sum, nil
+	return nil
 }
 
 // place checks that what was read is still the file that was listed and
 // renames the temporary file into place with the source's metadata.
 func (c *fileCopy) place() error {
 	e := c.e
-	if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
-		return err
+	if !c.checked {
+		if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+			return err
+		}
 	}
 	if err := e.placeTmp(c.dcls[0], c.tmp, c.dst, c.fi, c.early); err != nil {
 		return err

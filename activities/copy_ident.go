@@ -16,7 +16,9 @@ import (
 // from outside the copy root. So each file is checked through its open
 // handle (fstat) against the listing, once after opening and once after
 // reading, and each directory's real path and type are checked around its
-// listing. A mismatch refuses the entry as RefusalChanged. SFTP shows no
+// listing (a final sync walking find's listing checks a directory before
+// any work in it, copy_tree.go). A mismatch refuses the entry as
+// RefusalChanged. SFTP shows no
 // inode numbers: a swap for a file with the same type, size, mtime, mode
 // and owner is beyond what these checks can see.
 

@@ -78,7 +78,7 @@ type copyHooks struct {
 	afterPlace    func(rel string) // called after each file is renamed into place
 	beforeCopy    func(rel string) // called before each file is opened
 	afterList     func(rel string) // called when the walk takes up a listed source directory
-	afterOpen     func(rel string) // called once a file's source handles are open and checked
+	afterOpen     func(rel string) // called once a file's source handles are open (streamed files: and checked)
 	freeBytes     int64            // pretend the target has this much free space
 }
 

@@ -46,26 +46,16 @@ func getBuf(n int) (*[]byte, func()) {
 // was truncated while being copied, as live files may be during seed).
 var errShrunk = errors.New("source file shrank while copying")
 
-// stream copies size bytes from the source files (one handle per lane, all
-// the same file) to the target files, hashing in order. Chunk i travels
-// over lane i mod len(srcs); each lane has up to three buffers of its own so
-// reads, hashing and writes overlap and memory stays at 3 chunks per lane. It
-// returns the number of bytes copied (less than size if the file shrank)
-// and the SHA-256 of exactly those bytes.
-func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64) (int64, string, error) {
-	return e.streamFrom(ctx, srcs, dsts, 0, size)
-}
-
-// streamFrom is stream starting at offset from, a multiple of chunkSize
-// (a resumed partial file holds the bytes before it, and maybe some chunks
-// after it): it copies and hashes only the bytes from there on that the
-// target lacks.
+// streamFrom copies size bytes from the source files (one handle per
+// lane, all the same file) to the target files, hashing in order, from
+// offset from, a multiple of chunkSize (a resumed partial file holds the
+// bytes before it, and maybe some chunks after it): it copies and hashes
+// only the bytes from there on that the target lacks. Chunk i travels
+// over lane i mod len(srcs). It returns the number of bytes copied (less
+// than size if the file shrank) and the SHA-256 of exactly those bytes.
 func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) (int64, string, error) {
 	if size <= from {
 		return 0, hex.EncodeToString(sha256.New().Sum(nil)), nil
-	}
-	if size <= chunkSize && from == 0 {
-		return e.streamSmall(ctx, srcs[0], dsts[0], size)
 	}
 	p := e.newPipe(ctx, srcs, dsts, from, size)
 	defer p.release()
@@ -266,30 +256,6 @@ func (p *pipe) result(ctx context.Context, total int64, h hash.Hash) (int64, str
 		return total, "", fmt.Errorf("wrote %d of %d bytes", w, total)
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// streamSmall copies a file of at most one chunk without the pipeline's
-// goroutines: on trees of small files their cost per file adds up.
-func (e *engine) streamSmall(ctx context.Context, src, dst *sftp.File, size int64) (int64, string, error) {
-	b, release := getBuf(int(size))
-	defer release()
-	buf := (*b)[:size]
-	n, err := readFullAt(src, buf, 0)
-	if err != nil && !errors.Is(err, errShrunk) {
-		return 0, "", err
-	}
-	buf = buf[:n]
-	sum := sha256.Sum256(buf)
-	if err := e.limit.wait(ctx, n); err != nil {
-		return 0, "", err
-	}
-	if n > 0 {
-		if _, err := dst.WriteAt(buf, 0); err != nil {
-			return 0, "", e.dst.fullError(fmt.Errorf("write at offset 0: %w", err), dst.Name())
-		}
-	}
-	e.prog.bytesDone.Add(int64(n))
-	return int64(n), hex.EncodeToString(sum[:]), nil
 }
 
 // renameReplace moves tmp over final atomically where the server offers
