@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -106,5 +107,49 @@ func TestCopyTreeFinalSyncTreeWalkChecksSwappedDir(t *testing.T) {
 	noForeignBytes(t, filepath.Dir(f.dstRoot), secretBytes)
 	if !strings.Contains(trace.String(), "walk from one find listing per host") {
 		t.Errorf("final sync did not walk the find listings; trace:\n%s", trace.String())
+	}
+}
+
+// fakeRunner prints out and exits with code, whatever the command.
+type fakeRunner struct {
+	out  string
+	code int
+}
+
+func (f fakeRunner) Run(_ context.Context, _ string, _ io.Reader, stdout, _ io.Writer) (int, error) {
+	io.WriteString(stdout, f.out)
+	return f.code, nil
+}
+
+// A tree listing groups entries by directory; one that reports any error
+// (an unreadable directory: its entries would be missing and their
+// targets deleted) or holds a record it cannot read is not used.
+func TestListTreeFallsBackOnAnyError(t *testing.T) {
+	rec := func(typ, p string) string { return typ + " 755 0 0 5 1.5 1.5 9 1 " + p + "\x00" }
+	out := rec("d", "/r") + rec("d", "/r/a") + rec("f", "/r/a/x") + rec("f", "/r/y")
+	nop := func(string, ...any) {}
+	tl := listTree(context.Background(), fakeRunner{out: out}, "h", "/r", false, nop)
+	if tl == nil || len(tl.dirs[""]) != 2 || len(tl.dirs["a"]) != 1 || tl.dirs["a"][0].Name() != "x" || tl.ids["a/x"].Inode != 9 || len(tl.ids) != 2 {
+		t.Fatalf("listing: %+v", tl)
+	}
+	if tl := listTree(context.Background(), fakeRunner{out: out, code: 1}, "h", "/r", false, nop); tl != nil {
+		t.Error("a listing whose find failed was used")
+	}
+	if tl := listTree(context.Background(), fakeRunner{out: out + "garbage\x00"}, "h", "/r", false, nop); tl != nil {
+		t.Error("a listing with an unreadable record was used")
+	}
+	if tl := listTree(context.Background(), fakeRunner{out: out + rec("f", "/elsewhere/z")}, "h", "/r", false, nop); tl != nil {
+		t.Error("a listing with a path outside the root was used")
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	var o Options
+	if o.conns() != DefaultConns || o.concurrency(0) != DefaultConcurrency || o.noProgress() != DefaultNoProgress {
+		t.Errorf("zero Options: conns %d concurrency %d no-progress %v", o.conns(), o.concurrency(0), o.noProgress())
+	}
+	o = Options{Conns: 99, Concurrency: 5, NoProgress: time.Second}
+	if o.conns() != MaxConns || o.concurrency(0) != 5 || o.concurrency(7) != 7 || o.noProgress() != time.Second {
+		t.Errorf("set Options: conns %d concurrency %d/%d no-progress %v", o.conns(), o.concurrency(0), o.concurrency(7), o.noProgress())
 	}
 }
