@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -23,10 +22,12 @@ type Activities struct {
 	// host; empty means /var/lib/umzug/attempts for root and
 	// ~/.umzug/attempts for other users.
 	RemoteStateDir string
-	// NoProgress bounds how long a copy attempt may move nothing before
-	// it fails (retryable) and starts again on fresh connections; 0 means
-	// UMZUG_COPY_NO_PROGRESS or DefaultNoProgress (2m).
-	NoProgress time.Duration
+	// Options tune the copy engine (connections, files in flight, the
+	// no-progress bound, tracing); the zero value means the defaults.
+	Options Options
+
+	// hooks are set by this package's tests only.
+	hooks copyHooks
 }
 
 // Dialer opens a verified SSH connection to a host.

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +17,10 @@ import (
 )
 
 // The copy engine, one concern per file: copy.go runs a copy (CopyTree,
-// the engine, its workers); copy_prepare.go checks both roots; copy_walk.go
-// walks the source tree; copy_ident.go checks that what is read is what was
+// the engine, its workers); copy_options.go holds its tuning;
+// copy_prepare.go checks both roots; copy_walk.go walks the source tree;
+// copy_tree.go lists whole trees with one find per host for a final
+// sync's walk; copy_ident.go checks that what is read is what was
 // listed; copy_symlink.go copies links and resolves their targets;
 // copy_delete.go removes target entries; copy_dirmeta.go creates
 // directories and sets their metadata; copy_refusals.go records refusals
@@ -29,14 +30,9 @@ import (
 // copy_ident_store.go keep the digests of files verified earlier whose
 // identity did not change; rehash.go checks a final sync again in soak.
 
-// Copy engine defaults. Two cores measured here: 16 files in flight keep
-// both SSH connections busy on trees of small files; 2 connections per
-// side spread the encryption over the cores (see bench/README.md).
+// Copy engine limits.
 const (
-	defaultConcurrency = 16
-	defaultConns       = 2
-	maxConns           = 8
-	maxRefusals        = 10
+	maxRefusals = 10
 	// bigFilesAtOnce bounds how many big files use every lane at once, so
 	// memory stays at bigFilesAtOnce*lanes*3 chunks whatever the tree.
 	bigFilesAtOnce = 2
@@ -45,16 +41,6 @@ const (
 	growAfterBytes = 64 << 20
 )
 
-// testHooks let tests force code paths that a real host decides.
-var testHooks struct {
-	forceReadBack bool             // verify by reading back even where sha256sum exists
-	afterPlace    func(rel string) // called after each file is renamed into place
-	beforeCopy    func(rel string) // called before each file is opened
-	afterList     func(rel string) // called when the walk takes up a listed source directory
-	afterOpen     func(rel string) // called once a file's source handles are open and checked
-	conns         int              // SSH connections per side; 0 = default
-	freeBytes     int64            // pretend the target has this much free space
-}
 
 // CopyTree brings in.Set.To on in.Target up to date with in.Set.From on
 // in.Source.
@@ -84,14 +70,12 @@ var testHooks struct {
 // digest without being read (Kept); other unchanged files are hashed on
 // both hosts. See copy_ident_state.go.
 //
-// Tuning (environment of the worker): UMZUG_COPY_CONNS sets the SSH
-// connections per host (default 2), UMZUG_COPY_CONCURRENCY the files in
-// flight when the copy set does not say (default 16); UMZUG_COPY_TRACE=1
-// prints phase timings to stderr. Figures: bench/README.md.
+// Tuning: a.Options (connections per host, files in flight, the
+// no-progress bound, tracing). Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
 	start := time.Now()
 	e, err := a.newEngine(ctx, in, false)
-	tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)
+	a.Options.tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)
 	if err != nil {
 		return CopyResult{}, permanent(err)
 	}
@@ -137,6 +121,8 @@ type sumItem struct {
 type engine struct {
 	src, dst *endpoint
 	in       CopyInput
+	opts     Options
+	hooks    copyHooks
 	from, to string
 	opt      copyOptions
 	filter   *Filter
@@ -172,6 +158,10 @@ type engine struct {
 	cancel                                       context.CancelFunc
 	tasks                                        chan fileTask
 	cmpQ, verQ                                   chan sumItem
+	// A final sync walks both trees from one find listing per host
+	// (copy_tree.go); nil: over SFTP.
+	srcTreeC, dstTreeC chan *treeListing
+	srcTree, dstTree   *treeListing
 }
 
 func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*engine, error) {
@@ -187,19 +177,14 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: %v", set.Name, err), contract.ErrCopyRefused, err)
 	}
-	conc := set.Concurrency
-	if conc <= 0 {
-		conc = defaultConcurrency
-		if n, err := strconv.Atoi(os.Getenv("UMZUG_COPY_CONCURRENCY")); err == nil && n > 0 {
-			conc = n
-		}
-	}
-	n := connsPerSide()
+	conc := a.Options.concurrency(set.Concurrency)
+	n := a.Options.conns()
 	if dry {
 		n = 1
 	}
 	e := &engine{
 		in: in, from: from, to: to, filter: flt,
+		opts: a.Options, hooks: a.hooks,
 		opt: copyOptions{
 			dry:         dry,
 			delete:      in.Delete,
@@ -214,8 +199,9 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	}
 	var serr, derr error
 	var wg sync.WaitGroup
-	wg.Go(func() { e.src, serr = a.openEndpoint(ctx, in.Source, n) })
-	wg.Go(func() { e.dst, derr = a.openEndpoint(ctx, in.Target, n) })
+	onSrc, onDst := e.startTrees(ctx, a)
+	wg.Go(func() { e.src, serr = a.openEndpoint(ctx, in.Source, n, onSrc) })
+	wg.Go(func() { e.dst, derr = a.openEndpoint(ctx, in.Target, n, onDst) })
 	wg.Wait()
 	if serr != nil || derr != nil {
 		e.src.close()
@@ -280,12 +266,14 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 	if err := e.prepare(ctx); err != nil {
 		return CopyResult{}, err
 	}
-	tracef("prepared %v", time.Since(t0))
+	e.tracef("prepared %v", time.Since(t0))
+	e.awaitTrees(ctx)
+	e.tracef("trees listed %v (walk %s)", time.Since(t0), e.walkSource())
 	e.idsDone = make(chan struct{})
 	go func() {
 		defer close(e.idsDone)
 		e.loadIdentities(ctx)
-		tracef("identities %v", time.Since(t0))
+		e.tracef("identities %v", time.Since(t0))
 	}()
 	e.links = newLinkResolver(e)
 	wait := e.startWorkers(ctx)
@@ -293,9 +281,9 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		e.fail(err)
 	}
 	e.prog.walkDone.Store(true)
-	tracef("walked %v", time.Since(t0))
+	e.tracef("walked %v", time.Since(t0))
 	wait()
-	tracef("verified %v", time.Since(t0))
+	e.tracef("verified %v", time.Since(t0))
 	if err := firstErr(e.failed(), ctx.Err()); err != nil {
 		return e.result(), err
 	}
@@ -368,8 +356,5 @@ func (e *engine) finish() (CopyResult, error) {
 // humanBytes formats a byte count with binary units ("1.2 GiB").
 func humanBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
-func tracef(f string, a ...any) {
-	if os.Getenv("UMZUG_COPY_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "umzug copy: "+f+"\n", a...)
-	}
-}
+// tracef writes one line of phase timings when tracing is on.
+func (e *engine) tracef(f string, a ...any) { e.opts.tracef(f, a...) }

@@ -3,26 +3,11 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/pkg/sftp"
 )
-
-// connsPerSide is how many SSH connections (each with its own SFTP
-// session, hence its own sftp-server process on OpenSSH) a copy opens per
-// host once there is data to move. UMZUG_COPY_CONNS overrides it (1..8).
-func connsPerSide() int {
-	if n := testHooks.conns; n > 0 {
-		return min(n, maxConns)
-	}
-	if n, err := strconv.Atoi(os.Getenv("UMZUG_COPY_CONNS")); err == nil && n > 0 {
-		return min(n, maxConns)
-	}
-	return defaultConns
-}
 
 // endpoint is one side of a copy: a primary SSH connection (SFTP for the
 // walk and metadata, exec for sha256sum) and, once there is data to move,
@@ -69,9 +54,11 @@ func (ep *endpoint) setTool(t sumTool) {
 	ep.tool, ep.toolKnown = t, true
 }
 
-func (a *Activities) openEndpoint(ctx context.Context, h Host, want int) (*endpoint, error) {
+// openEndpoint connects to a host; onConn (if set) is called with the
+// first connection as soon as it is up, before its SFTP session starts.
+func (a *Activities) openEndpoint(ctx context.Context, h Host, want int, onConn func(*Conn)) (*endpoint, error) {
 	ep := &endpoint{a: a, host: h, name: hostLabel(h), want: want, grown: make(chan struct{})}
-	c, cl, err := ep.dialOne(ctx)
+	c, cl, err := ep.dialOne(ctx, onConn)
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +67,13 @@ func (a *Activities) openEndpoint(ctx context.Context, h Host, want int) (*endpo
 	return ep, nil
 }
 
-func (ep *endpoint) dialOne(ctx context.Context) (*Conn, *sftp.Client, error) {
+func (ep *endpoint) dialOne(ctx context.Context, onConn func(*Conn)) (*Conn, *sftp.Client, error) {
 	c, err := ep.a.dial(ctx, ep.host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s for copying: %w", ep.name, err)
+	}
+	if onConn != nil {
+		onConn(c)
 	}
 	// Opening the SFTP session waits for the host without a context: on
 	// a hung link only closing the connection ends it.
@@ -106,7 +96,7 @@ func (ep *endpoint) grow(ctx context.Context) {
 	ep.growOnce.Do(func() {
 		for range ep.want - 1 {
 			ep.growWG.Go(func() {
-				c, cl, err := ep.dialOne(ctx)
+				c, cl, err := ep.dialOne(ctx, nil)
 				if err != nil {
 					return
 				}

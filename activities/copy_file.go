@@ -3,6 +3,8 @@ package activities
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,113 +88,244 @@ func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
 
 // copyFile streams one file to a temporary name next to its final place,
 // sets owner, mode and mtime, and renames it over the final name. On any
-// error the temporary file is removed. It returns the SHA-256 of the bytes
+// error the temporary file is removed (a big file's partial file may be
+// kept for a retry to resume). It returns the SHA-256 of the bytes
 // streamed.
 func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.FileInfo) (sum string, err error) {
-	if h := testHooks.beforeCopy; h != nil {
-		h(rel)
-	}
-	src, dst := e.srcPath(rel), e.dstPath(rel)
+	call(e.hooks.beforeCopy, rel)
 	scls, dcls, lanes, release, err := e.lanesFor(ctx, fi.Size())
 	if err != nil {
 		return "", err
 	}
 	defer release()
+	c := e.newFileCopy(rel, fi, scls, dcls, idx, lanes)
+	defer func() { c.cleanup(err) }()
+	switch {
+	case lanes > 1:
+		return c.copyLarge(ctx)
+	case fi.Size() <= chunkSize:
+		return c.copySmall(ctx)
+	default:
+		return c.copyStreamed(ctx)
+	}
+}
+
+// fileCopy is one file on its way: its handles on both hosts (one per
+// lane) and its temporary name on the target.
+type fileCopy struct {
+	e          *engine
+	rel        string
+	fi         os.FileInfo
+	src, dst   string
+	scls, dcls []*sftp.Client // lane k uses scls[k], dcls[k]
+	srcs, dsts []*sftp.File
+	tmp        string
+	from       int64 // resumed: the target already holds the bytes before
+	created    bool  // tmp exists on the target
+	early      bool  // the mode was set right after creating tmp
+	checked    bool  // the source was checked after it was read whole
+}
+
+// newFileCopy assigns the file its lanes, starting at connection idx mod
+// N so that files in flight spread over the connections.
+func (e *engine) newFileCopy(rel string, fi os.FileInfo, scls, dcls []*sftp.Client, idx, lanes int) *fileCopy {
 	n := len(scls)
-	base := idx % n
-	dcl := dcls[base]
-	srcs := make([]*sftp.File, 0, lanes)
-	dsts := make([]*sftp.File, 0, lanes)
-	var tmp string // partial files of big files are resumed by a retry
-	created := false
-	defer func() {
-		// Nothing depends on the source handles' close: do not wait.
-		go func(fs []*sftp.File) {
-			for _, f := range fs {
-				f.Close()
+	c := &fileCopy{e: e, rel: rel, fi: fi, src: e.srcPath(rel), dst: e.dstPath(rel)}
+	for k := range lanes {
+		c.scls = append(c.scls, scls[(idx+k)%n])
+		c.dcls = append(c.dcls, dcls[(idx+k)%n])
+	}
+	return c
+}
+
+// openSources opens the source file once per lane and, with check, checks
+// each handle against the listing.
+func (c *fileCopy) openSources(check bool) error {
+	e := c.e
+	for k, cl := range c.scls {
+		f, err := cl.Open(c.src)
+		switch {
+		case err != nil && k == 0 && errors.Is(err, os.ErrNotExist):
+			return errVanished
+		case err != nil && isPerm(err):
+			return &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
+		case err != nil:
+			return fmt.Errorf("open %s on %s: %w", c.src, e.src.name, err)
+		}
+		c.srcs = append(c.srcs, f)
+		if check {
+			if err := e.checkSource(f, c.fi, "since it was listed"); err != nil {
+				return err
 			}
-		}(srcs)
-		for _, f := range dsts {
+		}
+		if k == 0 {
+			call(e.hooks.afterOpen, c.rel)
+		}
+	}
+	return nil
+}
+
+// openTarget creates the temporary file (or reopens a partial one to
+// resume) and opens it once more per extra lane.
+//
+// Restrictive modes are applied right away (access is checked at open, so
+// writing through this handle still works), so a 0600 file is never
+// readable by others while it is written. A mode that grants at least
+// 0644 cannot be tighter than the server's default for new files, so it
+// is set with the mtime after the writes: one request less per file.
+// Set-id bits always come last (writes clear them).
+func (c *fileCopy) openTarget(ctx context.Context) error {
+	e := c.e
+	tmp, f, from, err := e.openTmp(ctx, c.dcls[0], c.src, c.dst, c.rel, c.fi)
+	c.tmp = tmp
+	if err != nil {
+		return err
+	}
+	c.created, c.from = true, from
+	c.dsts = append(c.dsts, f)
+	perm := c.fi.Mode().Perm()
+	if c.early = perm&0o644 != 0o644; c.early {
+		if err := f.Chmod(perm); err != nil {
+			return fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
+		}
+	}
+	for _, cl := range c.dcls[1:] {
+		g, err := cl.OpenFile(tmp, os.O_WRONLY)
+		if err != nil {
+			return fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
+		}
+		c.dsts = append(c.dsts, g)
+	}
+	return nil
+}
+
+// copyLarge copies a big file striped over every lane (chunk i over lane
+// i mod N), hashing in order.
+func (c *fileCopy) copyLarge(ctx context.Context) (string, error) {
+	return c.copyStreamed(ctx)
+}
+
+// copyStreamed copies a file through the chunk pipeline, with one lane
+// or, for a big file, with every lane.
+func (c *fileCopy) copyStreamed(ctx context.Context) (string, error) {
+	if err := c.openSources(true); err != nil {
+		return "", err
+	}
+	if err := c.openTarget(ctx); err != nil {
+		return "", err
+	}
+	sum, err := c.transfer(ctx)
+	if err != nil {
+		return "", err
+	}
+	return sum, c.place()
+}
+
+// copySmall copies a file of at most one chunk with one request less on
+// the source: it is read whole and then checked through its handle (one
+// fstat, which covers the open and the read) before the target file is
+// even created, so no byte of a file that is not the listed one is ever
+// written.
+func (c *fileCopy) copySmall(ctx context.Context) (string, error) {
+	e := c.e
+	if err := c.openSources(false); err != nil {
+		return "", err
+	}
+	size := c.fi.Size()
+	b, release := getBuf(int(size))
+	defer release()
+	n, err := readFullAt(c.srcs[0], (*b)[:size], 0)
+	if err != nil {
+		return "", e.readFailed(c.srcs[0], c.fi, fmt.Errorf("read %s on %s: %w", c.src, e.src.name, err))
+	}
+	if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+		return "", err
+	}
+	c.checked = true
+	if err := c.openTarget(ctx); err != nil {
+		return "", err
+	}
+	buf := (*b)[:n]
+	sum := sha256.Sum256(buf)
+	if err := e.limit.wait(ctx, n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		if _, err := c.dsts[0].WriteAt(buf, 0); err != nil {
+			return "", e.dst.fullError(fmt.Errorf("write %s on %s: %w", c.tmp, e.dst.name, err), c.tmp)
+		}
+	}
+	e.prog.bytesDone.Add(int64(n))
+	if err := c.closeTargets(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), c.place()
+}
+
+// transfer streams the file's bytes from the source handles to the
+// target handles and returns the SHA-256 of the whole file (read again on
+// the source when a resume skipped its first bytes), then closes the
+// target handles.
+func (c *fileCopy) transfer(ctx context.Context) (string, error) {
+	e := c.e
+	_, sum, err := e.streamFrom(ctx, c.srcs, c.dsts, c.from, c.fi.Size())
+	if err != nil {
+		return "", e.readFailed(c.srcs[0], c.fi, fmt.Errorf("copy %s from %s to %s on %s: %w", c.src, e.src.name, c.tmp, e.dst.name, err))
+	}
+	if c.from > 0 {
+		if sum, err = e.wholeSum(ctx, c.src); err != nil {
+			return "", fmt.Errorf("hash resumed %s on %s: %w", c.src, e.src.name, err)
+		}
+	}
+	return sum, c.closeTargets()
+}
+
+// closeTargets closes the target handles; a failed close (a full disk
+// reported late) fails the copy.
+func (c *fileCopy) closeTargets() error {
+	for len(c.dsts) > 0 {
+		g := c.dsts[0]
+		c.dsts = c.dsts[1:]
+		if err := g.Close(); err != nil {
+			return c.e.dst.fullError(fmt.Errorf("close %s on %s: %w", c.tmp, c.e.dst.name, err), c.tmp)
+		}
+	}
+	return nil
+}
+
+// place checks that what was read is still the file that was listed and
+// renames the temporary file into place with the source's metadata.
+func (c *fileCopy) place() error {
+	e := c.e
+	if !c.checked {
+		if err := e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+			return err
+		}
+	}
+	if err := e.placeTmp(c.dcls[0], c.tmp, c.dst, c.fi, c.early); err != nil {
+		return err
+	}
+	c.created = false
+	e.markParentDirty(c.rel)
+	call(e.hooks.afterPlace, c.rel)
+	return nil
+}
+
+// cleanup closes what is still open and, after a failure, removes the
+// temporary file unless a retry may resume it.
+func (c *fileCopy) cleanup(err error) {
+	// Nothing depends on the source handles' close: do not wait.
+	go func(fs []*sftp.File) {
+		for _, f := range fs {
 			f.Close()
 		}
-		if err != nil && created && !e.keepTmpOn(tmp, err) {
-			_ = dcl.Remove(tmp)
-		}
-	}()
-	for k := range lanes {
-		f, err := scls[(base+k)%n].Open(src)
-		if err != nil && k == 0 && errors.Is(err, os.ErrNotExist) {
-			return "", errVanished
-		}
-		if err != nil && isPerm(err) {
-			return "", &refusedError{kind: RefusalUnreadable, reason: "open source file: permission denied for the SSH user"}
-		}
-		if err != nil {
-			return "", fmt.Errorf("open %s on %s: %w", src, e.src.name, err)
-		}
-		srcs = append(srcs, f)
-		if err := e.checkSource(f, fi, "since it was listed"); err != nil {
-			return "", err
-		}
-		if h := testHooks.afterOpen; h != nil && k == 0 {
-			h(rel)
-		}
+	}(c.srcs)
+	for _, f := range c.dsts {
+		f.Close()
 	}
-	tmp, f, from, err := e.openTmp(ctx, dcl, src, dst, rel, fi)
-	if err != nil {
-		return "", err
+	if err != nil && c.created && !c.e.keepTmpOn(c.tmp, err) {
+		_ = c.dcls[0].Remove(c.tmp)
 	}
-	created = true
-	dsts = append(dsts, f)
-	// Restrictive modes are applied right away (access is checked at
-	// open, so writing through this handle still works), so a 0600 file
-	// is never readable by others while it is written. A mode that grants
-	// at least 0644 cannot be tighter than the server's default for new
-	// files, so it is set with the mtime after the writes: one request
-	// less per file. Set-id bits always come last (writes clear them).
-	perm := fi.Mode().Perm()
-	early := perm&0o644 != 0o644
-	if early {
-		if err := f.Chmod(perm); err != nil {
-			return "", fmt.Errorf("chmod %s on %s: %w", tmp, e.dst.name, err)
-		}
-	}
-	for k := 1; k < lanes; k++ {
-		g, err := dcls[(base+k)%n].OpenFile(tmp, os.O_WRONLY)
-		if err != nil {
-			return "", fmt.Errorf("open %s on %s: %w", tmp, e.dst.name, err)
-		}
-		dsts = append(dsts, g)
-	}
-	_, sum, err = e.streamFrom(ctx, srcs, dsts, from, fi.Size())
-	if err != nil {
-		return "", e.readFailed(srcs[0], fi, fmt.Errorf("copy %s from %s to %s on %s: %w", src, e.src.name, tmp, e.dst.name, err))
-	}
-	if from > 0 {
-		if sum, err = e.wholeSum(ctx, src); err != nil {
-			return "", fmt.Errorf("hash resumed %s on %s: %w", src, e.src.name, err)
-		}
-	}
-	for i, g := range dsts {
-		if err := g.Close(); err != nil {
-			dsts = dsts[i+1:]
-			return "", e.dst.fullError(fmt.Errorf("close %s on %s: %w", tmp, e.dst.name, err), tmp)
-		}
-	}
-	dsts = nil
-	// What was read must still be the file that was listed.
-	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
-		return "", err
-	}
-	if err := e.placeTmp(dcl, tmp, dst, fi, early); err != nil {
-		return "", err
-	}
-	created = false
-	e.markParentDirty(rel)
-	if h := testHooks.afterPlace; h != nil {
-		h(rel)
-	}
-	return sum, nil
 }
 
 // lanesFor picks the connections for one file: one lane, or every
@@ -387,7 +520,7 @@ func (e *engine) comparer(ctx context.Context) {
 		wg.Go(func() { ds, dRead, derr = hashSide(ctx, e.dst, dp) })
 		t0 := time.Now()
 		wg.Wait()
-		tracef("compare batch of %d: %v (target read back %d)", len(b), time.Since(t0), dRead)
+		e.tracef("compare batch of %d: %v (target read back %d)", len(b), time.Since(t0), dRead)
 		if serr != nil || derr != nil {
 			e.fail(fmt.Errorf("compare unchanged files of copy set %s: %w", e.in.Set.Name, firstErr(serr, derr)))
 			return

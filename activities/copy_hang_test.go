@@ -72,19 +72,19 @@ func TestCopyTreeReturnsWhenExtraConnHangsOpening(t *testing.T) {
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(4, 4<<20), 0o644, time.Unix(1700000000, 0))
 	d := &freezeOnSecondDial{addr: f.src.Address, proxy: proxy, frozen: make(chan struct{})}
 	f.a.Dialer = d
-	f.a.NoProgress = 300 * time.Millisecond
-	testHooks.conns = 2
+	f.a.Options.NoProgress = 300 * time.Millisecond
+	f.a.Options.Conns = 2
 	// The file is opened only once the link is frozen.
-	testHooks.beforeCopy = func(string) { <-d.frozen }
-	defer func() { testHooks.conns, testHooks.beforeCopy = 0, nil }()
+	f.a.hooks.beforeCopy = func(string) { <-d.frozen }
+	defer func() { f.a.Options.Conns, f.a.hooks.beforeCopy = 0, nil }()
 
 	err := copyReturns(t, f.a, context.Background(), f.input(CopySet{Concurrency: 1}))
 	if err == nil || !strings.Contains(err.Error(), "no progress for 300ms") {
 		t.Fatalf("want the no-progress failure, got %v", err)
 	}
-	testHooks.beforeCopy = nil
+	f.a.hooks.beforeCopy = nil
 	proxy.freeze(false)
-	f.a.NoProgress = 0
+	f.a.Options.NoProgress = 0
 	f.copy(t, f.input(CopySet{Concurrency: 1}))
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
@@ -99,16 +99,16 @@ func TestCopyTreeReturnsWhenCancelledOnHungLink(t *testing.T) {
 	var proxy *freezeProxy
 	f.src, proxy = proxied(t, f.src)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(5, 4<<20), 0o644, time.Unix(1700000000, 0))
-	f.a.NoProgress = 300 * time.Millisecond
-	testHooks.conns = 1
+	f.a.Options.NoProgress = 300 * time.Millisecond
+	f.a.Options.Conns = 1
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Cancel once the file's open request is held by the frozen link.
-	testHooks.beforeCopy = func(string) {
+	f.a.hooks.beforeCopy = func(string) {
 		proxy.freeze(true)
 		go func() { <-proxy.holding(); cancel() }()
 	}
-	defer func() { testHooks.conns, testHooks.beforeCopy = 0, nil }()
+	defer func() { f.a.Options.Conns, f.a.hooks.beforeCopy = 0, nil }()
 
 	if err := copyReturns(t, f.a, ctx, f.input(CopySet{Concurrency: 1})); err == nil {
 		t.Fatal("a cancelled copy reported success")

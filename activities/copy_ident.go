@@ -16,7 +16,9 @@ import (
 // from outside the copy root. So each file is checked through its open
 // handle (fstat) against the listing, once after opening and once after
 // reading, and each directory's real path and type are checked around its
-// listing. A mismatch refuses the entry as RefusalChanged. SFTP shows no
+// listing (a final sync walking find's listing checks a directory before
+// any work in it, copy_tree.go). A mismatch refuses the entry as
+// RefusalChanged. SFTP shows no
 // inode numbers: a swap for a file with the same type, size, mtime, mode
 // and owner is beyond what these checks can see.
 
@@ -87,17 +89,45 @@ func (e *engine) readFailed(f *sftp.File, listed os.FileInfo, err error) error {
 // parent's listing showed; it checks again after the listing that
 // nothing changed meanwhile. A directory that fails is refused whole.
 func (e *engine) listSource(d walkDir) ([]os.FileInfo, error) {
+	pre, err := e.checkSourceDir(d)
+	if err != nil {
+		return nil, err
+	}
+	p := e.srcPath(d.rel)
+	ents, err := e.src.primary.ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	post, err := e.statSourceDir(d.rel)
+	if err != nil {
+		return nil, err
+	}
+	if d := identityDiff(pre, post); d != "" {
+		return nil, changedDir("while it was listed: " + d)
+	}
+	return ents, nil
+}
+
+// statSourceDir stats a source directory without following a symlink
+// (the root, which prepare resolved, is followed).
+func (e *engine) statSourceDir(rel string) (os.FileInfo, error) {
+	if rel == "" {
+		return e.src.primary.Stat(e.srcPath(rel))
+	}
+	return e.src.primary.Lstat(e.srcPath(rel))
+}
+
+// checkSourceDir checks that a source directory's real path is where the
+// walk expects it and that it is still the directory its parent's
+// listing showed; it returns what it found.
+func (e *engine) checkSourceDir(d walkDir) (os.FileInfo, error) {
 	cl := e.src.primary
 	p := e.srcPath(d.rel)
-	stat := cl.Lstat
-	if d.rel == "" {
-		stat = cl.Stat // the root was resolved by prepare
-	}
 	var real string
 	var rerr error
 	var wg sync.WaitGroup
 	wg.Go(func() { real, rerr = cl.RealPath(p) })
-	pre, err := stat(p)
+	pre, err := e.statSourceDir(d.rel)
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -111,18 +141,7 @@ func (e *engine) listSource(d walkDir) ([]os.FileInfo, error) {
 	if real != path.Clean(p) { // Clean: a root of "/" joins to "//name"
 		return nil, changedDir(fmt.Sprintf("it resolves to %s (a symlink in its path)", real))
 	}
-	ents, err := cl.ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	post, err := stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if d := identityDiff(pre, post); d != "" {
-		return nil, changedDir("while it was listed: " + d)
-	}
-	return ents, nil
+	return pre, nil
 }
 
 func changedDir(why string) error {

@@ -80,6 +80,23 @@ func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn f
 	if ep == nil || ep.run == nil {
 		return false
 	}
+	_, err := eachRecord(ctx, ep.run, cmd, stdin, func(rec []byte) {
+		if p, id, ok := parseIdent(rec); ok {
+			fn(p, id)
+		}
+	})
+	if err != nil {
+		ep.a.Options.tracef("identity listing on %s: %v", ep.name, err)
+		return false
+	}
+	return true
+}
+
+// eachRecord runs a command and calls fn for each NUL-terminated record
+// of its output as it arrives, and returns the command's exit status;
+// records longer than 64 KiB (longer than
+// any path) are skipped.
+func eachRecord(ctx context.Context, r Runner, cmd string, stdin []byte, fn func([]byte)) (int, error) {
 	var in io.Reader
 	if stdin != nil {
 		in = bytes.NewReader(stdin)
@@ -92,15 +109,13 @@ func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn f
 		for {
 			rec, err := br.ReadSlice(0)
 			if err == bufio.ErrBufferFull {
-				for err == bufio.ErrBufferFull { // a record longer than any path: skip it
+				for err == bufio.ErrBufferFull {
 					_, err = br.ReadSlice(0)
 				}
 				continue
 			}
 			if len(rec) > 0 && err == nil {
-				if p, id, ok := parseIdent(rec[:len(rec)-1]); ok {
-					fn(p, id)
-				}
+				fn(rec[:len(rec)-1])
 			}
 			if err != nil {
 				_, _ = io.Copy(io.Discard, pr)
@@ -108,15 +123,10 @@ func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn f
 			}
 		}
 	}()
-	var errb bytes.Buffer
-	_, err := ep.run.Run(ctx, cmd, in, pw, &errb)
+	code, err := r.Run(ctx, cmd, in, pw, io.Discard)
 	pw.Close()
 	<-done
-	if err != nil {
-		tracef("identity listing on %s: %v", ep.name, err)
-		return false
-	}
-	return true
+	return code, err
 }
 
 // parseIdents parses find output in identFindFmt.

@@ -47,8 +47,12 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	st := &identState{write: e.in.Phase == PhaseSeed, rec: map[string]verifiedRec{}}
 	var wg sync.WaitGroup
 	wg.Go(func() { st.prev = e.readIdentState() })
-	wg.Go(func() { st.srcNow = listIdents(ctx, e.src, identTreeCmd(e.from), nil, e.from+"/") })
-	wg.Go(func() { st.dstNow = listIdents(ctx, e.dst, identTreeCmd(e.to), nil, e.to+"/") })
+	if e.srcTree != nil {
+		st.srcNow, st.dstNow = e.srcTree.ids, e.dstTree.ids
+	} else {
+		wg.Go(func() { st.srcNow = listIdents(ctx, e.src, identTreeCmd(e.from), nil, e.from+"/") })
+		wg.Go(func() { st.dstNow = listIdents(ctx, e.dst, identTreeCmd(e.to), nil, e.to+"/") })
+	}
 	wg.Wait()
 	if st.srcNow == nil {
 		return
@@ -66,7 +70,7 @@ func (e *engine) readIdentState() map[string]verifiedRec {
 	f, err := e.dst.primary.Open(p)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			tracef("read %s on %s: %v", p, e.dst.name, err)
+			e.tracef("read %s on %s: %v", p, e.dst.name, err)
 		}
 		return nil
 	}

@@ -99,12 +99,12 @@ func TestCopyTreeFileSwappedForSymlinkAfterListing(t *testing.T) {
 	writeFile(t, filepath.Join(f.srcRoot, "a", "ok.txt"), []byte("fine"), 0o644, mt)
 	restore := func() { os.Remove(victim); writeFile(t, victim, []byte("listed content"), 0o644, mt) }
 	restore()
-	testHooks.beforeCopy = func(rel string) {
+	f.a.hooks.beforeCopy = func(rel string) {
 		if rel == "a/victim.txt" {
 			swapForLink(t, victim, secret)
 		}
 	}
-	defer func() { testHooks.beforeCopy = nil }()
+	defer func() { f.a.hooks.beforeCopy = nil }()
 
 	// Seed: the application still runs, so the file is left for the
 	// final sync, reported, and the seed succeeds.
@@ -131,7 +131,7 @@ func TestCopyTreeFileSwappedForSymlinkAfterListing(t *testing.T) {
 	}
 
 	// Once the tree holds still, the next attempt copies it.
-	testHooks.beforeCopy = nil
+	f.a.hooks.beforeCopy = nil
 	restore()
 	f.copy(t, in)
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
@@ -143,12 +143,12 @@ func TestCopyTreeFileChangedWhileRead(t *testing.T) {
 	f := newCopyFixture(t)
 	p := filepath.Join(f.srcRoot, "log.txt")
 	writeFile(t, p, []byte("first line\n"), 0o644, time.Unix(1700000000, 0))
-	testHooks.afterOpen = func(rel string) {
+	f.a.hooks.afterOpen = func(rel string) {
 		if rel == "log.txt" {
 			writeFile(t, p, []byte("rewritten while read\n"), 0o644, time.Unix(1700000100, 0))
 		}
 	}
-	defer func() { testHooks.afterOpen = nil }()
+	defer func() { f.a.hooks.afterOpen = nil }()
 	in := f.input(CopySet{})
 	in.Phase = PhaseFinalSync
 	_, err := f.a.CopyTree(context.Background(), in)
@@ -165,12 +165,12 @@ func TestCopyTreeDirSwappedForSymlinkAfterListing(t *testing.T) {
 	mt := time.Unix(1700000000, 0)
 	writeFile(t, filepath.Join(f.srcRoot, "d", "f.txt"), []byte("in tree"), 0o644, mt)
 	writeFile(t, filepath.Join(f.srcRoot, "top.txt"), []byte("top"), 0o644, mt)
-	testHooks.afterList = func(rel string) {
+	f.a.hooks.afterList = func(rel string) {
 		if rel == "" {
 			swapForLink(t, filepath.Join(f.srcRoot, "d"), outside)
 		}
 	}
-	defer func() { testHooks.afterList = nil }()
+	defer func() { f.a.hooks.afterList = nil }()
 	res := f.copy(t, f.input(CopySet{}))
 	wantRefusal(t, res, "d", RefusalChanged, true)
 	noForeignBytes(t, filepath.Dir(f.dstRoot), secretBytes)

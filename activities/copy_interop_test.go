@@ -134,19 +134,19 @@ func TestCopyTreeInteropSwapsAfterListing(t *testing.T) {
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("listed file"), 0o644, mt)
 	writeFile(t, filepath.Join(src, "d", "f.txt"), []byte("listed dir"), 0o644, mt)
 	os.Chmod(filepath.Join(src, "d"), 0o755)
-	testHooks.afterList = func(rel string) {
+	a := &Activities{}
+	a.hooks.afterList = func(rel string) {
 		if rel == "" {
 			swapForLink(t, filepath.Join(src, "d"), outside)
 		}
 	}
-	testHooks.beforeCopy = func(rel string) {
+	a.hooks.beforeCopy = func(rel string) {
 		if rel == "a.txt" {
 			swapForLink(t, filepath.Join(src, "a.txt"), filepath.Join(outside, "secret"))
 		}
 	}
-	defer func() { testHooks.afterList, testHooks.beforeCopy = nil, nil }()
 	in.Phase = PhaseFinalSync
-	_, err := (&Activities{}).CopyTree(context.Background(), in)
+	_, err := a.CopyTree(context.Background(), in)
 	res := wantCopyError(t, err, contract.ErrCopyChanged, false, `"a.txt"`, `"d"`)
 	wantRefusal(t, res, "a.txt", RefusalChanged, false)
 	wantRefusal(t, res, "d", RefusalChanged, false)

@@ -15,7 +15,7 @@ import (
 // prepare checks both roots, resolves the source root, checks the target
 // root and its free space and opens the manifest.
 func (e *engine) prepare(ctx context.Context) error {
-	if testHooks.forceReadBack {
+	if e.hooks.forceReadBack {
 		e.dst.setTool(sumTool{})
 	}
 	fi, err := e.prepareSource()
@@ -124,7 +124,7 @@ func (e *engine) measureFree(targetExists bool) {
 			e.free = int64(st.Bavail) * int64(st.Frsize)
 		}
 	}
-	if testHooks.freeBytes > 0 {
-		e.free = testHooks.freeBytes
+	if e.hooks.freeBytes > 0 {
+		e.free = e.hooks.freeBytes
 	}
 }

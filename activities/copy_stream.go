@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
@@ -45,213 +46,216 @@ func getBuf(n int) (*[]byte, func()) {
 // was truncated while being copied, as live files may be during seed).
 var errShrunk = errors.New("source file shrank while copying")
 
-// stream copies size bytes from the source files (one handle per lane, all
-// the same file) to the target files, hashing in order. Chunk i travels
-// over lane i mod len(srcs); each lane has up to three buffers of its own so
-// reads, hashing and writes overlap and memory stays at 3 chunks per lane. It
-// returns the number of bytes copied (less than size if the file shrank)
-// and the SHA-256 of exactly those bytes.
-func (e *engine) stream(ctx context.Context, srcs, dsts []*sftp.File, size int64) (int64, string, error) {
-	return e.streamFrom(ctx, srcs, dsts, 0, size)
+// streamFrom copies size bytes from the source files (one handle per
+// lane, all the same file) to the target files, hashing in order, from
+// offset from, a multiple of chunkSize (a resumed partial file holds the
+// bytes before it, and maybe some chunks after it): it copies and hashes
+// only the bytes from there on that the target lacks. Chunk i travels
+// over lane i mod len(srcs). It returns the number of bytes copied (less
+// than size if the file shrank) and the SHA-256 of exactly those bytes.
+func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) (int64, string, error) {
+	if size <= from {
+		return 0, hex.EncodeToString(sha256.New().Sum(nil)), nil
+	}
+	p := e.newPipe(ctx, srcs, dsts, from, size)
+	defer p.release()
+	var wg sync.WaitGroup
+	for j := range p.lanes {
+		wg.Go(func() { p.read(j) })
+		wg.Go(func() { p.write(j) })
+	}
+	total, h := p.hash()
+	for j := range p.lanes {
+		close(p.writeCh[j])
+	}
+	p.cancel()
+	wg.Wait()
+	return p.result(ctx, total, h)
 }
 
-// streamFrom is stream starting at offset from, a multiple of chunkSize
-// (a resumed partial file holds the bytes before it, and maybe some chunks
-// after it): it copies and hashes only the bytes from there on that the
-// target lacks.
-func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) (int64, string, error) {
-	h := sha256.New()
-	if size <= from {
-		return 0, hex.EncodeToString(h.Sum(nil)), nil
-	}
-	if size <= chunkSize && from == 0 {
-		return e.streamSmall(ctx, srcs[0], dsts[0], size)
-	}
-	cs := int64(chunkSize)
-	nchunks := int((size - from + cs - 1) / cs)
-	lanes := len(srcs)
-	if lanes > nchunks {
-		lanes = nchunks
-	}
-	// Three buffers per lane keep a read, a hash and a write in flight at
-	// once; a one-chunk file needs only two (read, then write).
-	bufsPerLane := 2
-	if nchunks > lanes {
-		bufsPerLane = 3
-	}
-	type piece struct {
-		off  int64
-		buf  []byte
-		n    int
-		err  error
-		skip bool // a resumed partial file holds this chunk already
-		done func()
-	}
-	held := e.heldChunks(dsts[0].Name())
-	hashCh := make([]chan *piece, lanes)
-	writeCh := make([]chan *piece, lanes)
-	free := make([]chan *piece, lanes)
-	var releases []func()
-	for j := range lanes {
-		hashCh[j] = make(chan *piece, 1)
-		writeCh[j] = make(chan *piece, bufsPerLane)
-		free[j] = make(chan *piece, bufsPerLane)
-		for range bufsPerLane {
-			b, rel := getBuf(int(cs))
-			releases = append(releases, rel)
-			free[j] <- &piece{buf: (*b)[:cs]}
-		}
-	}
-	defer func() {
-		for _, r := range releases {
-			r()
-		}
-	}()
+// piece is one chunk on its way through the pipeline.
+type piece struct {
+	off  int64
+	buf  []byte
+	n    int
+	err  error
+	skip bool // a resumed partial file holds this chunk already
+}
 
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		firstE error
-	)
+// pipe is the copy pipeline of one file: per lane a reader, the shared
+// hasher (the caller) and a writer, passing pieces over channels. Each
+// lane owns up to three buffers, so a read, a hash and a write are in
+// flight at once and memory stays at three chunks per lane.
+type pipe struct {
+	e          *engine
+	srcs, dsts []*sftp.File
+	from, size int64
+	lanes      int
+	nchunks    int
+	held       map[int64]bool
+	hashCh     []chan *piece
+	writeCh    []chan *piece
+	free       []chan *piece
+	written    []int64
+	releases   []func()
 	// Readers stop on rctx; writers always drain what the hasher handed
 	// them (skipping the writes once something failed).
-	rctx, rcancel := context.WithCancel(ctx)
-	defer rcancel()
-	fail := func(err error) {
-		mu.Lock()
-		if firstE == nil {
-			firstE = err
+	rctx   context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	err    error
+}
+
+func (e *engine) newPipe(ctx context.Context, srcs, dsts []*sftp.File, from, size int64) *pipe {
+	cs := int64(chunkSize)
+	p := &pipe{e: e, srcs: srcs, dsts: dsts, from: from, size: size}
+	p.nchunks = int((size - from + cs - 1) / cs)
+	p.lanes = min(len(srcs), p.nchunks)
+	// A one-chunk-per-lane file needs only two buffers (read, then write).
+	bufsPerLane := 2
+	if p.nchunks > p.lanes {
+		bufsPerLane = 3
+	}
+	p.held = e.heldChunks(dsts[0].Name())
+	p.written = make([]int64, p.lanes)
+	for range p.lanes {
+		p.hashCh = append(p.hashCh, make(chan *piece, 1))
+		p.writeCh = append(p.writeCh, make(chan *piece, bufsPerLane))
+		free := make(chan *piece, bufsPerLane)
+		for range bufsPerLane {
+			b, rel := getBuf(int(cs))
+			p.releases = append(p.releases, rel)
+			free <- &piece{buf: (*b)[:cs]}
 		}
-		mu.Unlock()
-		rcancel()
+		p.free = append(p.free, free)
 	}
-	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstE != nil }
-	// Readers: lane j reads chunks j, j+lanes, ... in order.
-	for j := range lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := j; i < nchunks; i += lanes {
-				var p *piece
-				select {
-				case p = <-free[j]:
-				case <-rctx.Done():
-					return
-				}
-				p.off = from + int64(i)*cs
-				want := min(cs, size-p.off)
-				if p.skip = held[p.off]; p.skip {
-					p.n, p.err = int(want), nil
-				} else {
-					p.n, p.err = readFullAt(srcs[j], p.buf[:want], p.off)
-				}
-				select {
-				case hashCh[j] <- p:
-				case <-rctx.Done():
-					return
-				}
-				if p.err != nil {
-					return
-				}
-			}
-		}()
+	p.rctx, p.cancel = context.WithCancel(ctx)
+	return p
+}
+
+func (p *pipe) release() {
+	p.cancel()
+	for _, r := range p.releases {
+		r()
 	}
-	// Writers: lane j writes what the hasher hands it, in order.
-	written := make([]int64, lanes)
-	for j := range lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range writeCh[j] {
-				if p.skip {
-					written[j] += int64(p.n)
-				} else if !failed() {
-					if _, err := dsts[j].WriteAt(p.buf[:p.n], p.off); err != nil {
-						fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", p.off, err), dsts[j].Name()))
-					} else {
-						written[j] += int64(p.n)
-						e.prog.bytesDone.Add(int64(p.n))
-						if h := faultHooks.afterWrite; h != nil {
-							h(dsts[j].Name(), p.off+int64(p.n))
-						}
-					}
-				}
-				free[j] <- p
-			}
-		}()
+}
+
+func (p *pipe) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
 	}
-	// Hasher (this goroutine): takes chunks in file order.
-	var total int64
-	for i := range nchunks {
-		j := i % lanes
-		var p *piece
+	p.mu.Unlock()
+	p.cancel()
+}
+
+func (p *pipe) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil
+}
+
+// read is lane j's reader: chunks j, j+lanes, ... in order.
+func (p *pipe) read(j int) {
+	cs := int64(chunkSize)
+	for i := j; i < p.nchunks; i += p.lanes {
+		var pc *piece
 		select {
-		case p = <-hashCh[j]:
-		case <-rctx.Done():
+		case pc = <-p.free[j]:
+		case <-p.rctx.Done():
+			return
 		}
-		if p == nil {
-			break
+		pc.off = p.from + int64(i)*cs
+		want := min(cs, p.size-pc.off)
+		if pc.skip = p.held[pc.off]; pc.skip {
+			pc.n, pc.err = int(want), nil
+		} else {
+			pc.n, pc.err = readFullAt(p.srcs[j], pc.buf[:want], pc.off)
 		}
-		if p.err != nil && !errors.Is(p.err, errShrunk) {
-			fail(p.err)
-			break
+		select {
+		case p.hashCh[j] <- pc:
+		case <-p.rctx.Done():
+			return
 		}
-		total += int64(p.n)
-		if !p.skip {
-			h.Write(p.buf[:p.n])
-			if err := e.limit.wait(rctx, p.n); err != nil {
-				fail(err)
+		if pc.err != nil {
+			return
+		}
+	}
+}
+
+// write is lane j's writer: it writes what the hasher hands it, in order.
+func (p *pipe) write(j int) {
+	e := p.e
+	for pc := range p.writeCh[j] {
+		switch {
+		case pc.skip:
+			p.written[j] += int64(pc.n)
+		case p.failed():
+		default:
+			if _, err := p.dsts[j].WriteAt(pc.buf[:pc.n], pc.off); err != nil {
+				p.fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", pc.off, err), p.dsts[j].Name()))
 				break
 			}
+			p.written[j] += int64(pc.n)
+			e.prog.bytesDone.Add(int64(pc.n))
+			if h := faultHooks.afterWrite; h != nil {
+				h(p.dsts[j].Name(), pc.off+int64(pc.n))
+			}
 		}
-		writeCh[j] <- p
-		if p.err != nil { // the file shrank: this was its last piece
-			break
+		p.free[j] <- pc
+	}
+}
+
+// hash takes the chunks in file order, hashes them (within the bandwidth
+// limit) and hands them to their lane's writer. It returns the bytes
+// taken and the hash.
+func (p *pipe) hash() (int64, hash.Hash) {
+	h := sha256.New()
+	var total int64
+	for i := range p.nchunks {
+		j := i % p.lanes
+		var pc *piece
+		select {
+		case pc = <-p.hashCh[j]:
+		case <-p.rctx.Done():
+			return total, h
+		}
+		if pc.err != nil && !errors.Is(pc.err, errShrunk) {
+			p.fail(pc.err)
+			return total, h
+		}
+		total += int64(pc.n)
+		if !pc.skip {
+			h.Write(pc.buf[:pc.n])
+			if err := p.e.limit.wait(p.rctx, pc.n); err != nil {
+				p.fail(err)
+				return total, h
+			}
+		}
+		p.writeCh[j] <- pc
+		if pc.err != nil { // the file shrank: this was its last piece
+			return total, h
 		}
 	}
-	for j := range lanes {
-		close(writeCh[j])
+	return total, h
+}
+
+// result checks that every byte taken was written.
+func (p *pipe) result(ctx context.Context, total int64, h hash.Hash) (int64, string, error) {
+	if p.err == nil && ctx.Err() != nil {
+		p.err = ctx.Err()
 	}
-	rcancel()
-	wg.Wait()
-	if firstE == nil && ctx.Err() != nil {
-		firstE = ctx.Err()
-	}
-	if firstE != nil {
-		return total, "", firstE
+	if p.err != nil {
+		return total, "", p.err
 	}
 	var w int64
-	for _, x := range written {
+	for _, x := range p.written {
 		w += x
 	}
 	if w != total {
 		return total, "", fmt.Errorf("wrote %d of %d bytes", w, total)
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// streamSmall copies a file of at most one chunk without the pipeline's
-// goroutines: on trees of small files their cost per file adds up.
-func (e *engine) streamSmall(ctx context.Context, src, dst *sftp.File, size int64) (int64, string, error) {
-	b, release := getBuf(int(size))
-	defer release()
-	buf := (*b)[:size]
-	n, err := readFullAt(src, buf, 0)
-	if err != nil && !errors.Is(err, errShrunk) {
-		return 0, "", err
-	}
-	buf = buf[:n]
-	sum := sha256.Sum256(buf)
-	if err := e.limit.wait(ctx, n); err != nil {
-		return 0, "", err
-	}
-	if n > 0 {
-		if _, err := dst.WriteAt(buf, 0); err != nil {
-			return 0, "", e.dst.fullError(fmt.Errorf("write at offset 0: %w", err), dst.Name())
-		}
-	}
-	e.prog.bytesDone.Add(int64(n))
-	return int64(n), hex.EncodeToString(sum[:]), nil
 }
 
 // renameReplace moves tmp over final atomically where the server offers

@@ -289,12 +289,12 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 		}
 	}
 	var once atomic.Bool
-	testHooks.afterPlace = func(rel string) {
+	f.a.hooks.afterPlace = func(rel string) {
 		if rel == "bin/run.sh" && once.CompareAndSwap(false, true) {
 			corrupt(rel)
 		}
 	}
-	defer func() { testHooks.afterPlace = nil }()
+	defer func() { f.a.hooks.afterPlace = nil }()
 	res := f.copy(t, f.input(CopySet{}))
 	if res.Recopied != 1 {
 		t.Errorf("recopied %d, want 1", res.Recopied)
@@ -306,7 +306,7 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 	// A target that corrupts every write fails loudly and non-retryably.
 	f2 := newCopyFixture(t)
 	buildTree(t, f2.srcRoot)
-	testHooks.afterPlace = func(rel string) {
+	f2.a.hooks.afterPlace = func(rel string) {
 		if rel == "bin/run.sh" {
 			p := filepath.Join(f2.dstRoot, rel)
 			st, _ := os.Stat(p)
@@ -333,13 +333,13 @@ func TestCopyTreeResumesAfterKill(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var placed atomic.Int64
-	testHooks.afterPlace = func(string) {
+	f.a.hooks.afterPlace = func(string) {
 		if placed.Add(1) == 100 {
 			cancel() // the worker "dies" here
 		}
 	}
 	_, err := f.a.CopyTree(ctx, f.input(CopySet{Concurrency: 4}))
-	testHooks.afterPlace = nil
+	f.a.hooks.afterPlace = nil
 	if err == nil {
 		t.Fatal("cancelled copy returned no error")
 	}
@@ -531,8 +531,7 @@ func TestCopyTreeReadBackVerification(t *testing.T) {
 	// The forced path (hook) on a host that has sha256sum behaves the same.
 	f2 := newCopyFixture(t)
 	buildTree(t, f2.srcRoot)
-	testHooks.forceReadBack = true
-	defer func() { testHooks.forceReadBack = false }()
+	f2.a.hooks.forceReadBack = true
 	res2 := f2.copy(t, f2.input(CopySet{}))
 	if res2.VerifiedBy != "read-back" || res2.Verified != int64(files) {
 		t.Errorf("forced: verified %d by %q", res2.Verified, res2.VerifiedBy)
@@ -618,8 +617,8 @@ func TestParseSHA256Sum(t *testing.T) {
 func TestCopyTreeRefusesWhenTargetTooSmall(t *testing.T) {
 	f := newCopyFixture(t)
 	buildTree(t, f.srcRoot)
-	testHooks.freeBytes = 1 << 20
-	defer func() { testHooks.freeBytes = 0 }()
+	f.a.hooks.freeBytes = 1 << 20
+	defer func() { f.a.hooks.freeBytes = 0 }()
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrTargetNoSpace {
@@ -683,12 +682,12 @@ func TestCopyTreeInActivityHeartbeats(t *testing.T) {
 func TestCopyTreeSourceFileVanishes(t *testing.T) {
 	f := newCopyFixture(t)
 	files, _ := buildTree(t, f.srcRoot)
-	testHooks.beforeCopy = func(rel string) {
+	f.a.hooks.beforeCopy = func(rel string) {
 		if rel == "README" {
 			os.Remove(filepath.Join(f.srcRoot, rel))
 		}
 	}
-	defer func() { testHooks.beforeCopy = nil }()
+	defer func() { f.a.hooks.beforeCopy = nil }()
 	res := f.copy(t, f.input(CopySet{}))
 	// Gone is not refused: the final sync sees the tree as it is then.
 	if res.Files != int64(files-1) || res.Refused != 0 || !strings.Contains(strings.Join(res.Refusals, ""), "vanished") {

@@ -36,6 +36,9 @@ type listing struct {
 const walkAhead = 8
 
 func (e *engine) startListing(d walkDir) *listing {
+	if e.srcTree != nil {
+		return e.treeListingOf(d)
+	}
 	l := &listing{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
@@ -99,9 +102,7 @@ func (e *engine) visit(ctx context.Context, d walkDir) ([]walkDir, error) {
 		// Not listed means nothing below is copied or deleted.
 		return nil, e.refuseErr(d.rel, l.err, "list source directory")
 	}
-	if h := testHooks.afterList; h != nil {
-		h(d.rel)
-	}
+	call(e.hooks.afterList, d.rel)
 	ents := l.ents
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	e.links.enter(d.rel, ents)
@@ -114,6 +115,9 @@ func (e *engine) visit(ctx context.Context, d walkDir) ([]walkDir, error) {
 		for _, t := range l.tents {
 			tgt[t.Name()] = t
 		}
+	}
+	if err := e.treeDirCheck(ctx, d, ents, tgt); err != nil {
+		return nil, e.refuseErr(d.rel, err, "check source directory")
 	}
 	var sub []walkDir
 	for _, fi := range ents {

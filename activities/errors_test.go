@@ -161,11 +161,11 @@ func TestCopyTreeFullTmpfs(t *testing.T) {
 		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
 		// Another writer fills the file system after the copy checked
 		// its free space.
-		testHooks.beforeCopy = func(string) {
+		f.a.hooks.beforeCopy = func(string) {
 			big := make([]byte, 1500<<10)
 			os.WriteFile(filepath.Join(mnt, "filler"), big, 0o644)
 		}
-		defer func() { testHooks.beforeCopy = nil }()
+		defer func() { f.a.hooks.beforeCopy = nil }()
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
 		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space")
 	})

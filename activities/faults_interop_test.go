@@ -81,10 +81,10 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 		f := realFixture(t)
 		mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
 		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
-		testHooks.beforeCopy = func(string) {
+		f.a.hooks.beforeCopy = func(string) {
 			os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 1500<<10), 0o644)
 		}
-		defer func() { testHooks.beforeCopy = nil }()
+		defer func() { f.a.hooks.beforeCopy = nil }()
 		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
 		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
 	})

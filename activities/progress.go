@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,18 +172,6 @@ func (p *progress) stallError(ctx context.Context) error {
 	return temporal.NewApplicationError(msg, contract.ErrNoProgress)
 }
 
-// noProgressBound is the copy's no-progress bound: the Activities', else
-// UMZUG_COPY_NO_PROGRESS (a Go duration), else DefaultNoProgress.
-func (a *Activities) noProgressBound() time.Duration {
-	if a.NoProgress > 0 {
-		return a.NoProgress
-	}
-	if d, err := time.ParseDuration(os.Getenv("UMZUG_COPY_NO_PROGRESS")); err == nil && d > 0 {
-		return d
-	}
-	return DefaultNoProgress
-}
-
 // watchProgress arms the engine's no-progress bound: a stall fails the
 // copy and closes every connection, and remote commands count as
 // progress while the hosts answer.
@@ -195,7 +182,7 @@ func (e *engine) watchProgress(a *Activities) {
 			ep.run = progressRunner{ep.run, e.prog}
 		}
 	}
-	e.prog.watchdog(a.noProgressBound(), e.src.name, func(err error) {
+	e.prog.watchdog(a.Options.noProgress(), e.src.name, func(err error) {
 		e.fail(err)
 		e.src.abort()
 		e.dst.abort()

@@ -175,8 +175,8 @@ func TestCopyTreeNoProgressFailsAttempt(t *testing.T) {
 	f.src, proxy = proxied(t, f.src)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(3, 9<<20), 0o644, time.Unix(1700000000, 0))
 	writeFile(t, filepath.Join(f.srcRoot, "small"), []byte("x"), 0o644, time.Unix(1700000000, 0))
-	f.a.NoProgress = 300 * time.Millisecond
-	testHooks.beforeCopy = func(rel string) {
+	f.a.Options.NoProgress = 300 * time.Millisecond
+	f.a.hooks.beforeCopy = func(rel string) {
 		if rel == "big.bin" {
 			proxy.freeze(true)
 		}
@@ -184,7 +184,7 @@ func TestCopyTreeNoProgressFailsAttempt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := f.a.CopyTree(ctx, f.input(CopySet{Concurrency: 1}))
-	testHooks.beforeCopy = nil
+	f.a.hooks.beforeCopy = nil
 	if ctx.Err() != nil {
 		t.Fatalf("the hung copy was not ended by the no-progress bound: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestCopyTreeNoProgressFailsAttempt(t *testing.T) {
 	proxy.freeze(false)
 	// The retry runs with the default bound: on a loaded machine 300ms
 	// without progress happens on a healthy link too.
-	f.a.NoProgress = 0
+	f.a.Options.NoProgress = 0
 	f.copy(t, f.input(CopySet{Concurrency: 1}))
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)

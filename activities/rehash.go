@@ -34,8 +34,8 @@ func (a *Activities) RehashAfterSwitch(ctx context.Context, in RehashInput) (Reh
 	var src, dst *endpoint
 	var serr, derr error
 	var wg sync.WaitGroup
-	wg.Go(func() { src, serr = a.openEndpoint(ctx, c.Source, 1) })
-	wg.Go(func() { dst, derr = a.openEndpoint(ctx, c.Target, 1) })
+	wg.Go(func() { src, serr = a.openEndpoint(ctx, c.Source, 1, nil) })
+	wg.Go(func() { dst, derr = a.openEndpoint(ctx, c.Target, 1, nil) })
 	wg.Wait()
 	defer src.close()
 	defer dst.close()

@@ -30,8 +30,8 @@ const partialTag = "part."
 
 // resumeWindow is how many chunks below the partial file's end are checked
 // one by one: writes of the chunks in flight (three per lane, up to
-// maxConns lanes) may have finished out of order.
-const resumeWindow = 3*maxConns + 1
+// MaxConns lanes) may have finished out of order.
+const resumeWindow = 3*MaxConns + 1
 
 // partialName returns the resumable temporary name for rel at dst, or ""
 // when the final name is too long to keep in it.
@@ -149,7 +149,7 @@ func (e *engine) resumeOffset(ctx context.Context, src, tmp string, size, have i
 	wg.Go(func() { ds, derr = chunkSums(ctx, e.dst, tmp, base, end) })
 	wg.Wait()
 	if serr != nil || derr != nil || len(ss) != len(ds) || ss[0] != ds[0] {
-		tracef("resume %s: no verified prefix (%v %v)", tmp, serr, derr)
+		e.tracef("resume %s: no verified prefix (%v %v)", tmp, serr, derr)
 		return 0, nil
 	}
 	n := base

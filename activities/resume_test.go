@@ -34,10 +34,10 @@ func TestCopyTreeResumesPartialFile(t *testing.T) {
 	}{{"one lane", 1}, {"two lanes", 2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newCopyFixture(t)
-			testHooks.conns = tc.conns
+			f.a.Options.Conns = tc.conns
 			oldBig := bigFile
 			bigFile = 8 << 20
-			defer func() { testHooks.conns, bigFile = 0, oldBig }()
+			defer func() { f.a.Options.Conns, bigFile = 0, oldBig }()
 			const size = 41<<20 + 123
 			writeFile(t, filepath.Join(f.srcRoot, "db/big.bin"), randBytes(11, size), 0o640, time.Unix(1700000000, 0))
 			writeFile(t, filepath.Join(f.srcRoot, "db/small"), []byte("s"), 0o644, time.Unix(1700000000, 0))

@@ -23,8 +23,11 @@ import (
 )
 
 var (
-	profileDir = flag.String("umzug.profile", "", "write CPU and heap profiles of umzug's runs into this directory")
-	reps       = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
+	profileDir  = flag.String("umzug.profile", "", "write CPU and heap profiles of umzug's runs into this directory")
+	conns       = flag.Int("umzug.conns", 0, "SSH connections per host for umzug (0: the engine's default)")
+	concurrency = flag.Int("umzug.concurrency", 0, "files in flight for umzug (0: the engine's default)")
+	trace       = flag.Bool("umzug.trace", false, "log umzug's phase timings")
+	reps        = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
 )
 
 // env is two OpenSSH daemons ("source" and "target") on loopback sharing
@@ -144,7 +147,10 @@ func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del
 	data, _ := json.Marshal(in)
 	inFile := filepath.Join(e.dir, "input.json")
 	os.WriteFile(inFile, data, 0o600)
-	args := []string{"-in", inFile}
+	args := []string{"-in", inFile, "-conns", strconv.Itoa(*conns), "-concurrency", strconv.Itoa(*concurrency)}
+	if *trace {
+		args = append(args, "-trace")
+	}
 	if *profileDir != "" {
 		os.MkdirAll(*profileDir, 0o755)
 		args = append(args, "-cpuprofile", filepath.Join(*profileDir, name+".cpu.pprof"), "-memprofile", filepath.Join(*profileDir, name+".mem.pprof"))

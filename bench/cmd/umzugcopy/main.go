@@ -3,6 +3,7 @@
 // benchmarks can measure the copy engine's memory in a process of its own.
 //
 //	umzugcopy -in input.json [-cpuprofile cpu.pprof] [-memprofile mem.pprof]
+//	          [-conns N] [-concurrency N] [-trace]
 package main
 
 import (
@@ -31,6 +32,10 @@ func main() {
 	in := flag.String("in", "", "JSON file with an contract.CopyInput")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile here")
 	mem := flag.String("memprofile", "", "write a heap profile here")
+	var opts activities.Options
+	flag.IntVar(&opts.Conns, "conns", 0, "SSH connections per host (0: the engine's default)")
+	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
+	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
 	flag.Parse()
 	data, err := os.ReadFile(*in)
 	if err != nil {
@@ -48,7 +53,10 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	a := &activities.Activities{}
+	if *trace {
+		opts.Trace = os.Stderr
+	}
+	a := &activities.Activities{Options: opts}
 	start := time.Now()
 	res, err := a.CopyTree(context.Background(), ci)
 	el := time.Since(start)
