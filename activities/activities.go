@@ -27,6 +27,13 @@ type Activities struct {
 	// it fails (retryable) and starts again on fresh connections; 0 means
 	// UMZUG_COPY_NO_PROGRESS or DefaultNoProgress (2m).
 	NoProgress time.Duration
+	// StripeFrom is the file size from which a file is copied over every
+	// SSH connection at once and, with verify = "sha256", hashed on the
+	// target as it lands; 0 means 64 MiB.
+	StripeFrom int64
+	// StripeBytes is how much landed data the target hashes at a time
+	// (rounded to 2 MiB chunks); 0 means 32 MiB.
+	StripeBytes int64
 }
 
 // Dialer opens a verified SSH connection to a host.

@@ -177,6 +177,8 @@ type engine struct {
 	cancel                                       context.CancelFunc
 	tasks                                        chan fileTask
 	cmpQ, verQ                                   chan sumItem
+	landing                                      sync.Map // temporary name -> *landedVerifier (copy_striped_verify.go)
+	landedOK                                     sync.Map // rel -> landedRec: verified as it landed
 }
 
 func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*engine, error) {

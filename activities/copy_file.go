@@ -41,7 +41,7 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			continue
 		}
 		listed := e.idsListed(ctx)
-		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
+		sum, err := e.copyFileChecked(ctx, idx, t.rel, t.fi, t.old)
 		if err != nil {
 			if err := e.notCopied(t.rel, t.fi, err); err != nil {
 				e.fail(err)
@@ -57,6 +57,9 @@ func (e *engine) copied(rel string, fi os.FileInfo, sum string, listed bool) {
 	e.copiedFiles.Add(1)
 	e.copiedBytes.Add(fi.Size())
 	if e.opt.verifySHA {
+		if e.landedVerified(rel, fi, sum, listed) {
+			return // hashed on the target as it landed (copy_striped.go)
+		}
 		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum, listed: listed}
 		return
 	}
@@ -142,6 +145,9 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	}
 	created = true
 	dsts = append(dsts, f)
+	// Big files are hashed on the target as they land (copy_striped.go).
+	sv := e.startLanded(ctx, tmp, fi.Size(), from)
+	defer sv.stop()
 	// Restrictive modes are applied right away (access is checked at
 	// open, so writing through this handle still works), so a 0600 file
 	// is never readable by others while it is written. A mode that grants
@@ -182,10 +188,17 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 	if err := e.checkSource(srcs[0], fi, "while it was copied"); err != nil {
 		return "", err
 	}
+	inFlight, err := sv.finish(ctx, sum)
+	if err != nil {
+		return "", err
+	}
 	if err := e.placeTmp(dcl, tmp, dst, fi, early); err != nil {
 		return "", err
 	}
 	created = false
+	if inFlight {
+		e.landedOK.Store(rel, landedRec{sum: sum})
+	}
 	e.markParentDirty(rel)
 	if h := testHooks.afterPlace; h != nil {
 		h(rel)
@@ -197,14 +210,14 @@ func (e *engine) copyFile(ctx context.Context, idx int, rel string, fi, old os.F
 // connection for a big file, at most bigFilesAtOnce such files at a time
 // (release frees the slot). Both slices have the same length.
 func (e *engine) lanesFor(ctx context.Context, size int64) (scls, dcls []*sftp.Client, lanes int, release func(), err error) {
-	if size >= bigFile {
+	if size >= e.stripeFrom() {
 		e.src.waitGrown(ctx)
 		e.dst.waitGrown(ctx)
 	}
 	scls, dcls = e.src.clients(), e.dst.clients()
 	n := min(len(scls), len(dcls))
 	scls, dcls = scls[:n], dcls[:n]
-	if size < bigFile || n == 1 {
+	if size < e.stripeFrom() || n == 1 {
 		return scls, dcls, 1, func() {}, nil
 	}
 	select {
@@ -404,7 +417,7 @@ func (e *engine) comparer(ctx context.Context) {
 				continue
 			}
 			// Same size and mtime, different content: copy it again.
-			sum, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
+			sum, err := e.copyFileChecked(ctx, i, it.rel, it.fi, nil)
 			if err != nil {
 				if err := e.notCopied(it.rel, it.fi, err); err != nil {
 					e.fail(err)

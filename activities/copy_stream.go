@@ -165,11 +165,13 @@ func (e *engine) streamFrom(ctx context.Context, srcs, dsts []*sftp.File, from, 
 			for p := range writeCh[j] {
 				if p.skip {
 					written[j] += int64(p.n)
+					e.landedAt(dsts[j].Name(), p.off, p.n)
 				} else if !failed() {
 					if _, err := dsts[j].WriteAt(p.buf[:p.n], p.off); err != nil {
 						fail(e.dst.fullError(fmt.Errorf("write at offset %d: %w", p.off, err), dsts[j].Name()))
 					} else {
 						written[j] += int64(p.n)
+						e.landedAt(dsts[j].Name(), p.off, p.n)
 						e.prog.bytesDone.Add(int64(p.n))
 						if h := faultHooks.afterWrite; h != nil {
 							h(dsts[j].Name(), p.off+int64(p.n))
