@@ -234,3 +234,61 @@ func TestCopyTreeStripedResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The target hashes with sha256sum where openssl is missing, and a target
+// without dd has the file verified after placement instead.
+func TestCopyTreeStripedTargetTools(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		tools    []string
+		inFlight bool
+	}{
+		{"sha256sum without openssl", []string{"sha256sum", "dd", "xargs"}, true},
+		{"no dd", []string{"sha256sum", "xargs"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := t.TempDir()
+			for _, tool := range tc.tools {
+				if err := os.Symlink("/usr/bin/"+tool, filepath.Join(bin, tool)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := newCopyFixture(t, "PATH="+bin)
+			f.a.StripeFrom, f.a.StripeBytes = 4<<20, 4<<20
+			const size = 11<<20 + 9
+			data := randBytes(26, size)
+			writeFile(t, filepath.Join(f.srcRoot, "big.bin"), data, 0o644, time.Unix(1700000000, 0))
+			// Verified as it lands, a stripe corrupted before its hash
+			// is caught before the file is placed. Verified after
+			// placement (no dd), a file corrupted once placed is caught
+			// and placed again.
+			var log hashLog
+			var once sync.Once
+			log.install(t, size, func(tmp string, off, n int64) {
+				if off > 0 && tc.inFlight {
+					once.Do(func() { corruptAt(t, tmp, off) })
+				}
+			})
+			var placed atomic.Int64
+			testHooks.afterPlace = func(rel string) {
+				if placed.Add(1) == 1 && !tc.inFlight {
+					corruptAt(t, filepath.Join(f.dstRoot, rel), 5)
+				}
+			}
+			defer func() { testHooks.afterPlace = nil }()
+			res := f.copy(t, f.input(CopySet{}))
+			if res.Verified != 1 || res.Recopied != 1 || res.VerifiedBy != "sha256sum" {
+				t.Errorf("verified %d by %q, recopied %d", res.Verified, res.VerifiedBy, res.Recopied)
+			}
+			if want := map[bool]int64{true: 1, false: 2}[tc.inFlight]; placed.Load() != want {
+				t.Errorf("placed %d times, want %d (in flight: %v)", placed.Load(), want, tc.inFlight)
+			}
+			if got := manifestSum(t, res, "big.bin"); got != sumHex(data) {
+				t.Errorf("manifest sha256 %s, want %s", got, sumHex(data))
+			}
+			if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
