@@ -292,3 +292,22 @@ func TestCopyTreeStripedTargetTools(t *testing.T) {
 		})
 	}
 }
+
+// The target's hasher runs as long as the copy of a striped file; it must
+// not hide a data stream that stopped moving from the no-progress bound.
+func TestCopyTreeStripedStallIsNoProgress(t *testing.T) {
+	f := stripedFixture(t)
+	f.a.NoProgress = 500 * time.Millisecond
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(27, 17<<20), 0o644, time.Unix(1700000000, 0))
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= 6<<20 {
+			once.Do(func() { time.Sleep(5 * time.Second) }) // the target stops taking writes
+		}
+	}
+	defer func() { faultHooks.afterWrite = nil }()
+	err := copyReturns(t, f.a, context.Background(), f.input(CopySet{}))
+	if err == nil || !strings.Contains(err.Error(), "no progress for 500ms") {
+		t.Fatalf("want the no-progress failure, got %v", err)
+	}
+}

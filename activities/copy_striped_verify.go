@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // A big file copied with verify = "sha256" is hashed on the target while
@@ -35,7 +36,7 @@ if command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r </dev/null >/de
 elif command -v sha256sum >/dev/null 2>&1; then h=sha256sum
 else exit 97; fi
 command -v dd >/dev/null 2>&1 || exit 97
-while read o n; do dd if="$f" bs=%d skip="$o" count="$n" 2>/dev/null || { echo "dd failed reading chunks $o+$n of $f" >&2; exit 1; }; done | $h`
+while read o n; do dd if="$f" bs=%d skip="$o" count="$n" 2>/dev/null || { echo "dd failed reading $n chunks from chunk $o of $f" >&2; exit 1; }; echo + >&2; done | $h`
 
 // stripeHooks let tests act on the target file between a stripe landing
 // and its hashing.
@@ -60,7 +61,8 @@ type landedVerifier struct {
 	pw         *io.PipeWriter
 	cancel     context.CancelFunc
 	done       chan struct{}
-	out, errb  bytes.Buffer
+	out        bytes.Buffer
+	errb       stripeMarks
 	code       int
 	err        error
 	stopOnce   sync.Once
@@ -85,9 +87,17 @@ func (e *engine) startLanded(ctx context.Context, tmp string, size, from int64) 
 		pr:     pr, pw: pw, cancel: cancel, done: make(chan struct{}),
 	}
 	cmd := fmt.Sprintf(landedHashScript, ShellQuote(tmp), chunkSize)
+	// The hasher runs as long as the copy: counted as a running remote
+	// command it would hide a stalled data stream from the watchdog.
+	// Each stripe it has hashed counts as progress instead.
+	run := e.dst.run
+	if wr, ok := run.(progressRunner); ok {
+		run = wr.r
+	}
+	v.errb.moved = &e.prog.moved
 	go func() {
 		defer close(v.done)
-		v.code, v.err = e.dst.run.Run(rctx, cmd, pr, &v.out, &v.errb)
+		v.code, v.err = run.Run(rctx, cmd, pr, &v.out, &v.errb)
 		// A hasher that ended early must not block the feeder.
 		pr.CloseWithError(io.ErrClosedPipe)
 	}()
@@ -182,8 +192,8 @@ func (v *landedVerifier) result(sum string) (bool, error) {
 	case v.code == 97:
 		tracef("in-flight verify of %s: no openssl or sha256sum, or no dd, on %s", v.tmp, host)
 		return false, nil
-	case v.code != 0 || v.errb.Len() > 0:
-		return false, fmt.Errorf("hash %s on %s while copying: exit %d: %s", v.tmp, host, v.code, strings.TrimSpace(v.errb.String()))
+	case v.code != 0 || v.errb.other.Len() > 0:
+		return false, fmt.Errorf("hash %s on %s while copying: exit %d: %s", v.tmp, host, v.code, strings.TrimSpace(v.errb.other.String()))
 	}
 	f := strings.Fields(v.out.String())
 	if len(f) == 0 || len(f[0]) != 64 {
@@ -212,4 +222,24 @@ func (v *landedVerifier) stop() {
 		v.pw.CloseWithError(io.ErrClosedPipe)
 		<-v.done
 	})
+}
+
+// stripeMarks takes the hasher's stderr: each "+" line is a stripe
+// hashed (progress for the watchdog); anything else is an error message.
+type stripeMarks struct {
+	moved *atomic.Int64
+	other bytes.Buffer
+}
+
+func (m *stripeMarks) Write(b []byte) (int, error) {
+	for _, c := range b {
+		switch c {
+		case '+':
+			m.moved.Add(1)
+		case '\n':
+		default:
+			m.other.WriteByte(c)
+		}
+	}
+	return len(b), nil
 }
