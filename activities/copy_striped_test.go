@@ -235,15 +235,18 @@ func TestCopyTreeStripedResumes(t *testing.T) {
 	}
 }
 
-// The target hashes with sha256sum where openssl is missing, and a target
-// without dd has the file verified after placement instead.
+// The target hashes with python3, else dd and openssl, else dd and
+// sha256sum; a target with none of them has the file verified after
+// placement instead.
 func TestCopyTreeStripedTargetTools(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		tools    []string
 		inFlight bool
 	}{
-		{"sha256sum without openssl", []string{"sha256sum", "dd", "xargs"}, true},
+		{"python3 alone", []string{"python3"}, true},
+		{"dd and openssl", []string{"openssl", "dd"}, true},
+		{"dd and sha256sum", []string{"sha256sum", "dd", "xargs"}, true},
 		{"no dd", []string{"sha256sum", "xargs"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
