@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A big file copied with verify = "sha256" is hashed on the target while
@@ -202,12 +203,14 @@ func (v *landedVerifier) finish(ctx context.Context, sum string) (ok bool, err e
 		v.stop()
 		return false, fmt.Errorf("verify %s on %s: %d of %d bytes reached the target's hasher", v.tmp, v.e.dst.name, fed, v.size)
 	}
+	t0 := time.Now()
 	select {
 	case <-v.done:
 	case <-ctx.Done():
 		v.stop()
 		return false, ctx.Err()
 	}
+	tracef("in-flight verify of %s: digest %v after the last chunk landed", v.tmp, time.Since(t0))
 	return v.result(sum)
 }
 
