@@ -41,7 +41,6 @@ const (
 	growAfterBytes = 64 << 20
 )
 
-
 // CopyTree brings in.Set.To on in.Target up to date with in.Set.From on
 // in.Source.
 //
@@ -162,6 +161,8 @@ type engine struct {
 	// (copy_tree.go); nil: over SFTP.
 	srcTreeC, dstTreeC chan *treeListing
 	srcTree, dstTree   *treeListing
+	landing            sync.Map // temporary name -> *landedVerifier (copy_striped_verify.go)
+	landedOK           sync.Map // rel -> landedRec: verified as it landed
 }
 
 func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*engine, error) {

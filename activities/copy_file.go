@@ -45,7 +45,7 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			continue
 		}
 		listed := e.idsListed(ctx)
-		sum, err := e.copyFile(ctx, idx, t.rel, t.fi, t.old)
+		sum, err := e.copyFileChecked(ctx, idx, t.rel, t.fi, t.old)
 		if err != nil {
 			if err := e.notCopied(t.rel, t.fi, err); err != nil {
 				e.fail(err)
@@ -61,6 +61,9 @@ func (e *engine) copied(rel string, fi os.FileInfo, sum string, listed bool) {
 	e.copiedFiles.Add(1)
 	e.copiedBytes.Add(fi.Size())
 	if e.opt.verifySHA {
+		if e.landedVerified(rel, fi, sum, listed) {
+			return // hashed on the target as it landed (copy_striped.go)
+		}
 		e.verQ <- sumItem{rel: rel, fi: fi, sum: sum, listed: listed}
 		return
 	}
@@ -214,11 +217,30 @@ func (c *fileCopy) copyStreamed(ctx context.Context) (string, error) {
 	if err := c.openTarget(ctx); err != nil {
 		return "", err
 	}
+	// Big files are hashed on the target as they land (copy_striped.go).
+	sv := c.e.startLanded(ctx, c.tmp, c.fi.Size(), c.from)
+	defer sv.stop()
 	sum, err := c.transfer(ctx)
 	if err != nil {
 		return "", err
 	}
-	return sum, c.place()
+	// What was read must still be the file that was listed before the
+	// target's digest is awaited.
+	if err := c.e.checkSource(c.srcs[0], c.fi, "while it was copied"); err != nil {
+		return "", err
+	}
+	c.checked = true
+	inFlight, err := sv.finish(ctx, sum)
+	if err != nil {
+		return "", err
+	}
+	if err := c.place(); err != nil {
+		return "", err
+	}
+	if inFlight {
+		c.e.landedOK.Store(c.rel, landedRec{sum: sum})
+	}
+	return sum, nil
 }
 
 // copySmall copies a file of at most one chunk with one request less on
@@ -332,14 +354,14 @@ func (c *fileCopy) cleanup(err error) {
 // connection for a big file, at most bigFilesAtOnce such files at a time
 // (release frees the slot). Both slices have the same length.
 func (e *engine) lanesFor(ctx context.Context, size int64) (scls, dcls []*sftp.Client, lanes int, release func(), err error) {
-	if size >= bigFile {
+	if size >= e.stripeFrom() {
 		e.src.waitGrown(ctx)
 		e.dst.waitGrown(ctx)
 	}
 	scls, dcls = e.src.clients(), e.dst.clients()
 	n := min(len(scls), len(dcls))
 	scls, dcls = scls[:n], dcls[:n]
-	if size < bigFile || n == 1 {
+	if size < e.stripeFrom() || n == 1 {
 		return scls, dcls, 1, func() {}, nil
 	}
 	select {
@@ -539,7 +561,7 @@ func (e *engine) comparer(ctx context.Context) {
 				continue
 			}
 			// Same size and mtime, different content: copy it again.
-			sum, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
+			sum, err := e.copyFileChecked(ctx, i, it.rel, it.fi, nil)
 			if err != nil {
 				if err := e.notCopied(it.rel, it.fi, err); err != nil {
 					e.fail(err)
@@ -594,7 +616,7 @@ func (e *engine) verifier(ctx context.Context) {
 			sum := it.sum
 			if got[i] != sum {
 				e.recopied.Add(1)
-				s2, err := e.copyFile(ctx, i, it.rel, it.fi, nil)
+				s2, err := e.copyFileChecked(ctx, i, it.rel, it.fi, nil)
 				if err != nil {
 					if err := e.notCopied(it.rel, it.fi, err); err != nil {
 						e.fail(err)

@@ -24,6 +24,13 @@ type Options struct {
 	// Trace receives the copy's phase timings, one line each; nil means
 	// none.
 	Trace io.Writer
+	// StripeFrom is the file size from which a file is copied over every
+	// SSH connection at once and, with verify = "sha256", hashed on the
+	// target as it lands; 0 means 64 MiB.
+	StripeFrom int64
+	// StripeBytes is how much landed data the target hashes at a time
+	// (rounded to 2 MiB chunks); 0 means 32 MiB.
+	StripeBytes int64
 }
 
 // Copy engine defaults. Two cores measured here: 16 files in flight keep

@@ -190,6 +190,7 @@ func (p *pipe) write(j int) {
 		switch {
 		case pc.skip:
 			p.written[j] += int64(pc.n)
+			e.landedAt(p.dsts[j].Name(), pc.off, pc.n)
 		case p.failed():
 		default:
 			if _, err := p.dsts[j].WriteAt(pc.buf[:pc.n], pc.off); err != nil {
@@ -197,6 +198,7 @@ func (p *pipe) write(j int) {
 				break
 			}
 			p.written[j] += int64(pc.n)
+			e.landedAt(p.dsts[j].Name(), pc.off, pc.n)
 			e.prog.bytesDone.Add(int64(pc.n))
 			if h := faultHooks.afterWrite; h != nil {
 				h(p.dsts[j].Name(), pc.off+int64(pc.n))

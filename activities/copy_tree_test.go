@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
