@@ -190,22 +190,35 @@ func TestApprovalsNeedARecentRehearsal(t *testing.T) {
 	if st.Rehearsed == nil || st.Rehearsed.ID != id {
 		t.Fatalf("move vouched by %+v, want %s", st.Rehearsed, id)
 	}
-	// stop = announce as measured (well under a second) + stop_app's 2m
-	// timeout; without the rehearsal announce would count a full minute.
-	if d, _ := rec.Of("step", "announce"); d >= time.Second {
-		t.Fatalf("announce measured %v", d)
+	// stop = announce as measured + stop_app's 2m timeout; without the
+	// rehearsal announce would count the default minute.
+	announce, ok1 := rec.Of("step", "announce")
+	marked, ok2 := rec.Of("check", "marked")
+	if !ok1 || !ok2 {
+		t.Fatalf("rehearsal record lacks announce or marked: %+v", rec.Durations)
 	}
-	if !strings.Contains(st.WindowNote, "(stop 2m, ") || !strings.Contains(st.WindowNote, "as measured in rehearsal "+id) {
-		t.Fatalf("window note %q does not use the rehearsal's durations", st.WindowNote)
+	if want := "(stop " + shortDur(2*time.Minute+announce) + ", "; !strings.Contains(st.WindowNote, want) ||
+		!strings.Contains(st.WindowNote, "as measured in rehearsal "+id) {
+		t.Fatalf("window note %q does not use the rehearsal's durations (want %q)", st.WindowNote, want)
 	}
-	// `umzug plan` finds the rehearsal and predicts from it.
-	// announce and marked as measured (~0), stop_app 2m, start_app and
-	// mark_real 1m each, health 6 attempts of 1m and 5 intervals of 2s.
+	// `umzug plan` finds the rehearsal and predicts from it: announce and
+	// marked as measured, stop_app 2m, start_app and mark_real 1m each,
+	// health 6 attempts of 1m and 5 intervals of 2s.
+	want := (10*time.Minute + 10*time.Second + announce + marked).Round(time.Second).String()
 	code, out, _ := cli(t, append([]string{"plan"}, args...)...)
-	if code != 0 || !strings.Contains(out, "rehearsed: "+id) || !strings.Contains(out, "steps and checks predicted 10m10s") ||
+	if code != 0 || !strings.Contains(out, "rehearsed: "+id) || !strings.Contains(out, "steps and checks predicted "+want) ||
 		!strings.Contains(out, "measured step announce:") {
-		t.Fatalf("plan after a rehearsal: exit %d %q", code, out)
+		t.Fatalf("plan after a rehearsal: exit %d, want prediction %s: %q", code, want, out)
 	}
+}
+
+// shortDur prints a duration as the window note does ("2m", "2m1s").
+func shortDur(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 // A failback copies back only what changed at the partner, runs the
