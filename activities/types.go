@@ -52,3 +52,9 @@ const (
 
 // RefusalKinds is contract.RefusalKinds (the same slice).
 var RefusalKinds = contract.RefusalKinds
+
+// Rehearsal cleanup (contract/cleanup.go).
+type (
+	CleanupInput  = contract.CleanupInput
+	CleanupResult = contract.CleanupResult
+)

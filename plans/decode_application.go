@@ -15,6 +15,7 @@ type appDecl struct {
 	depRefs  []ref // the deps that resolved, parallel to a.DependsOn
 	// copyRanges and cutover body facts for the cross checks.
 	hasCutover bool
+	rehTgt     *ref // the rehearsal block's target, if given
 }
 
 func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
@@ -46,7 +47,7 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 	}
 
 	copyNames := map[string]hcl.Range{}
-	var cutovers []*hcl.Block
+	var cutovers, extra []*hcl.Block
 	for _, cb := range content.Blocks {
 		switch cb.Type {
 		case "copy":
@@ -60,6 +61,8 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 			app.Copies = append(app.Copies, l.decodeCopyBlock(cb))
 		case "cutover":
 			cutovers = append(cutovers, cb)
+		case "rehearsal", "failback":
+			extra = append(extra, cb)
 		}
 	}
 	for i, cb := range cutovers {
@@ -71,6 +74,7 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 		app.Cutover = l.decodeCutoverBlock(cb, app)
 		ad.hasCutover = true
 	}
+	l.decodeRehearsalAndFailback(extra, ad)
 	return ad
 }
 

@@ -219,5 +219,6 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 	if a := attrs["interval"]; a != nil {
 		blk.Interval, _ = l.duration(a, "interval")
 	}
+	blk.Rehearse = l.rehearse(attrs["rehearse"], b.Type)
 	return blk
 }

@@ -68,6 +68,7 @@ func TestDocCoversSchema(t *testing.T) {
 		"datacenter": datacenterSchema, "host": hostSchema, "application": applicationSchema,
 		"copy": copySchema, "cutover": cutoverSchema, "window": windowSchema,
 		"approval": approvalSchema, "step": stepSchema, "check": checkSchema, "wave": waveSchema,
+		"rehearsal": rehearsalSchema, "failback": failbackSchema,
 	}
 	for owner, s := range schemas {
 		for _, a := range s.Attributes {

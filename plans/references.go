@@ -115,6 +115,9 @@ func (l *loader) resolveReferences() {
 	for _, ad := range l.appOrder {
 		ad.a.Source = host(ad.src)
 		ad.a.Target = host(ad.tgt)
+		if ad.a.Rehearsal != nil {
+			ad.a.Rehearsal.Target = host(ad.rehTgt)
+		}
 		for _, r := range ad.deps {
 			if a := app(r); a != nil {
 				ad.a.DependsOn = append(ad.a.DependsOn, a)

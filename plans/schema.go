@@ -64,6 +64,8 @@ var applicationSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "copy", LabelNames: []string{"name"}},
 		{Type: "cutover"},
+		{Type: "rehearsal"},
+		{Type: "failback"},
 	},
 }
 
@@ -116,6 +118,7 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "run", Required: true},
 		{Name: "undo"},
 		{Name: "timeout"},
+		{Name: "rehearse"},
 	},
 }
 
@@ -128,6 +131,7 @@ var checkSchema = &hcl.BodySchema{
 		{Name: "retries"},
 		{Name: "interval"},
 		{Name: "timeout"},
+		{Name: "rehearse"},
 	},
 }
 

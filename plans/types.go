@@ -69,6 +69,10 @@ type Application struct {
 	Cutover     *Cutover // nil when the plan has none
 	Soak        time.Duration
 	Range       hcl.Range
+	// Rehearsal is the rehearsal block; nil when the plan has none.
+	Rehearsal *Rehearsal
+	// Failback is the failback block; nil when the plan has none.
+	Failback *Failback
 }
 
 type Copy struct {
@@ -135,6 +139,9 @@ type Block struct {
 	Retries  int
 	Interval time.Duration
 	Range    hcl.Range
+	// Rehearse says the block runs in a rehearsal: `rehearse`, default
+	// false for steps and true for checks.
+	Rehearse bool
 }
 
 type Wave struct {
@@ -163,4 +170,31 @@ func (p *Plan) Application(name string) *Application {
 		}
 	}
 	return nil
+}
+
+// Rehearsal and failback.
+
+// Rehearsal is an application's rehearsal block: a run of the whole move
+// against a scratch root, which then vouches for the real move.
+type Rehearsal struct {
+	// Target is the scratch host; nil means the application's target.
+	Target *Host
+	// Root is the scratch root: every copy's `to` is re-rooted under it.
+	Root string
+	// RequiredWithin refuses approvals of the real move without a
+	// successful rehearsal this recent; 0 requires none.
+	RequiredWithin time.Duration
+	Range          hcl.Range
+}
+
+// Failback is an application's failback block: how a committed move (or
+// a failover) is reversed. Exactly one of FromUndo and Blocks is set.
+type Failback struct {
+	// FromUndo derives the reverse steps from the cutover: each step's
+	// undo, in reverse order, around the final_sync.
+	FromUndo bool
+	// Blocks are declared reverse steps; On names the original hosts
+	// ("source" is still the application's source).
+	Blocks []*Block
+	Range  hcl.Range
 }

@@ -15,6 +15,8 @@ func (l *loader) validatePlan(plan *Plan) {
 
 func (l *loader) checkApplication(ad *appDecl) {
 	a := ad.a
+	l.checkRehearsal(ad)
+	l.checkFailback(a)
 	if a.Source != nil && a.Target != nil {
 		if a.Source == a.Target {
 			l.errorf(ad.tgt.rng, "Source equals target",

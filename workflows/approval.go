@@ -171,6 +171,7 @@ func (m *move) checkApprove(p ApproveSignal) string {
 			}
 			return m.checkListed(p.Approver)
 		},
+		m.checkRehearsed,
 		func() string {
 			switch {
 			case r.FourEyes && m.dec.strict && m.identityProblem(m.in.StartedBy) != "":

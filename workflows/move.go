@@ -50,6 +50,7 @@ func Move(ctx workflow.Context, in MoveInput) (Status, error) {
 		st: Status{
 			PlanName: in.PlanName, PlanSHA256: in.PlanSHA256, Application: in.Application,
 			StartedBy: in.StartedBy, Source: in.Source.Name, Target: in.Target.Name,
+			Mode: in.Mode, Rehearsed: in.Rehearsed, FailbackOf: in.FailbackOf,
 		},
 	}
 	if in.Cutover.Window != nil {
@@ -60,6 +61,9 @@ func Move(ctx workflow.Context, in MoveInput) (Status, error) {
 		return m.st, fmt.Errorf("register handlers of move %s: %w", m.id, err)
 	}
 	m.run(ctx)
+	if in.Mode == ModeRehearsal {
+		m.endRehearsal(ctx)
+	}
 	m.finish()
 	return m.st, nil
 }

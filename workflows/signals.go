@@ -38,7 +38,8 @@ const (
 		`JSON: {"by": "a.meier"}`
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
-	descRefused = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
+	descRehearsed = `Internal: a rehearsal of this application sends it when it succeeded; approvals that need a recent rehearsal count from then.`
+	descRefused   = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
 		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
 )
 
@@ -71,6 +72,9 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 					p.NotBefore.Format("2006-01-02T15:04:05Z07:00"), p.Duration, p.Comment))}
 			},
 			check: m.checkReschedule, apply: m.applyReschedule}.listen,
+		decision[RehearsalRecord]{name: SignalRehearsed, desc: descRehearsed,
+			ident: func(p RehearsalRecord) SignalRecord { return SignalRecord{Identity: p.ID} },
+			check: m.checkRehearsedSignal, apply: func(p RehearsalRecord) { m.st.Rehearsed = &p }}.listen,
 	}
 	for _, r := range regs {
 		if err := r(ctx, m); err != nil {

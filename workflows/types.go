@@ -87,12 +87,26 @@ type MoveInput struct {
 	Cutover   Cutover            `json:"cutover"`
 	Soak      time.Duration      `json:"soak"`
 	DependsOn []string           `json:"depends_on,omitempty"`
+	Mode      string             `json:"mode,omitempty"`
 	// RunDigest binds approvals to the plan files and the resolved
 	// variable values (plans.RunDigest); "" in histories from before it.
 	RunDigest string `json:"run_digest,omitempty"`
 	// SearchAttributes is set when the cluster has the umzug search
 	// attributes registered; the workflow then upserts the phase.
 	SearchAttributes bool `json:"search_attributes,omitempty"`
+	// Rehearsal and failback (rehearsal.go, failback.go).
+	// RehearsalRoot is the scratch root a rehearsal cleans up afterwards.
+	RehearsalRoot string `json:"rehearsal_root,omitempty"`
+	// RehearsalRequired refuses approvals unless a successful rehearsal
+	// finished at most this long ago (0: none required).
+	RehearsalRequired time.Duration `json:"rehearsal_required,omitempty"`
+	// Rehearsed is the latest successful rehearsal when the move started.
+	Rehearsed *RehearsalRecord `json:"rehearsed,omitempty"`
+	// FailbackBlocks reverse this move for `umzug failback`; On names this
+	// move's hosts. Nil when the plan declares no failback.
+	FailbackBlocks []Block `json:"failback_blocks,omitempty"`
+	// FailbackOf is the workflow ID of the move a failback reverses.
+	FailbackOf string `json:"failback_of,omitempty"`
 }
 
 // Cutover is the cutover block of an application.
@@ -102,6 +116,14 @@ type Cutover struct {
 	// Blocks run in the order written.
 	Blocks []Block `json:"blocks"`
 }
+
+// Modes of a Move run. The empty mode is a one-way move.
+const (
+	ModeMove      = ""
+	ModeFailover  = "failover"
+	ModeFailback  = "failback"
+	ModeRehearsal = "rehearsal"
+)
 
 // Window is the agreed cutover window.
 type Window struct {
@@ -234,6 +256,14 @@ type Status struct {
 	Undone          []string `json:"undone,omitempty"`
 	ManualAttention []string `json:"manual_attention,omitempty"`
 	Error           string   `json:"error,omitempty"`
+	// Rehearsal and failback.
+	Mode string `json:"mode,omitempty"`
+	// Rehearsal is a rehearsal's own record: durations and cleanup.
+	Rehearsal *RehearsalRecord `json:"rehearsal,omitempty"`
+	// Rehearsed is the rehearsal that vouches for this move's approvals.
+	Rehearsed *RehearsalRecord `json:"rehearsed,omitempty"`
+	// FailbackOf is the move this failback reverses.
+	FailbackOf string `json:"failback_of,omitempty"`
 }
 
 // WaveInput starts one child move per application.

@@ -99,9 +99,9 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 		switch b.Kind {
 		case BlockStep:
 			if synced {
-				start += commandEstimate(b)
+				start += m.estimate(b)
 			} else {
-				stop += commandEstimate(b)
+				stop += m.estimate(b)
 			}
 		case BlockFinalSync:
 			if synced {
@@ -118,8 +118,7 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 				sync += syncEstimate(est, m.seedRate[set.Name])
 			}
 		case BlockCheck:
-			n := attempts(b)
-			checks += time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+			checks += m.checkEstimate(b)
 		}
 	}
 	parts := []string{}
@@ -128,6 +127,9 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 		d time.Duration
 	}{{"stop", stop}, {"final sync", sync}, {"start", start}, {"checks", checks}} {
 		parts = append(parts, p.n+" "+dur(p.d))
+	}
+	if r := m.st.Rehearsed; r != nil {
+		parts = append(parts, "steps and checks as measured in rehearsal "+r.ID)
 	}
 	return stop + sync + start + checks, strings.Join(parts, ", "), nil
 }

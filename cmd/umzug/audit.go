@@ -138,6 +138,9 @@ func collectEvidence(ctx context.Context, c client.Client, id string) (*audit.Ev
 			rep.ApplyRunningStatus(st)
 		}
 	}
+	if ev.Report.WorkflowType == workflows.MoveWorkflow {
+		ev.Report.FailedBackBy = failedBackBy(ctx, c, id)
+	}
 	return ev, nil
 }
 

@@ -66,6 +66,7 @@ applications are still shown. Sensitive variables are never printed.`,
 			rep := buildPlanReport(p)
 			if !offline {
 				estimatePlan(cmd.Context(), newEstimator(), p, rep, timeout)
+				addRehearsals(cmd.Context(), p, rep)
 			}
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), rep)
@@ -127,6 +128,8 @@ type planAppReport struct {
 	Steps       []planStep       `json:"cutover,omitempty"`
 	HasCutover  bool             `json:"has_cutover"`
 	Soak        string           `json:"soak,omitempty"`
+	// Rehearsal is the latest successful rehearsal (online only).
+	Rehearsal *planRehearsal `json:"rehearsal,omitempty"`
 	// Error says why the online part could not be done for this
 	// application (an unreachable host, say).
 	Error string `json:"error,omitempty"`
@@ -431,6 +434,7 @@ func printPlanReport(w io.Writer, r *planReport) {
 			if win := a.Window; win != nil {
 				fmt.Fprintf(w, "  window: from %s for %s\n", win.NotBefore.Format(time.RFC3339), win.Duration)
 			}
+			printPlanRehearsal(w, a.Rehearsal)
 			fmt.Fprintln(w, "  cutover, in this order (rollback runs the undos in reverse):")
 			for i, s := range a.Steps {
 				switch s.Kind {

@@ -20,6 +20,7 @@ func newRunCmd() *cobra.Command {
 		as    string
 		wait  bool
 		queue string
+		reh   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run PLAN",
@@ -49,9 +50,12 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 				return err
 			}
 			defer c.Close()
-			started, err := launch.Start(ctx, c, p, launch.Options{
-				Apps: apps, Wave: wave, StartedBy: as, TaskQueue: queue, Namespace: temporalNamespace(),
-			})
+			opts := launch.Options{Apps: apps, Wave: wave, StartedBy: as, TaskQueue: queue, Namespace: temporalNamespace()}
+			start := launch.Start
+			if reh {
+				start = launch.StartRehearsal
+			}
+			started, err := start(ctx, c, p, opts)
 			out := cmd.OutOrStdout()
 			for _, s := range started {
 				note := "started"
@@ -90,6 +94,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	cmd.Flags().StringSliceVar(&apps, "app", nil, "start only these applications (repeatable)")
 	cmd.Flags().StringVar(&wave, "wave", "", "start only this wave")
 	cmd.Flags().StringVar(&as, "as", "", "who starts the move; four-eyes refuses this identity's approvals (default $USER)")
+	cmd.Flags().BoolVar(&reh, "rehearsal", false, "rehearse instead: run the whole move against the plan's rehearsal root, then clean it up")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
@@ -114,6 +119,9 @@ func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, e
 	var st workflows.Status
 	if err := run.Get(cmd.Context(), &st); err != nil {
 		return "", fmt.Errorf("move %s: %w", id, err)
+	}
+	if st.Mode == workflows.ModeRehearsal && (st.Rehearsal == nil || !st.Rehearsal.Succeeded) {
+		return "failed (" + st.Error + ")", nil
 	}
 	return st.Phase, nil
 }

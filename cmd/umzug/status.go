@@ -87,6 +87,7 @@ func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bo
 		}{st, progress})
 	}
 	printStatus(out, id, st, progress)
+	printRehearsalAndFailback(out, st, failedBackBy(cmd.Context(), c, id))
 	printQueueWaits(cmd.Context(), out, c, id)
 	return nil
 }

@@ -80,11 +80,11 @@ func TestValidateReportsEveryFault(t *testing.T) {
 }
 
 func TestValidateWarningsDoNotFail(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "validate", "../../examples/rehearsal.hcl")
-	if code != 0 || !strings.HasPrefix(out, "plan rehearsal is valid") {
+	code, out, errOut := umzugCLI(t, "validate", "../../plans/testdata/faults/warnings.hcl")
+	if code != 0 || !strings.HasPrefix(out, "plan warnings is valid") {
 		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
-	for _, want := range []string{"Warning: Weak verification", "Warning: No approval", "rehearsal.hcl:43:15:"} {
+	for _, want := range []string{"Warning: Weak verification", "Warning: No approval", "warnings.hcl:28:14:"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

@@ -69,6 +69,15 @@ type Report struct {
 	// Replay is "consistent" or the replay error.
 	Replay string `json:"replay"`
 
+	// Rehearsal and failback: the mode, a rehearsal's record, the
+	// rehearsal that vouched for the approvals, and the links between a
+	// move and its failback (FailedBackBy is looked up by the caller).
+	Mode         string                     `json:"mode,omitempty"`
+	Rehearsal    *workflows.RehearsalRecord `json:"rehearsal,omitempty"`
+	Rehearsed    *workflows.RehearsalRecord `json:"rehearsed,omitempty"`
+	FailbackOf   string                     `json:"failback_of,omitempty"`
+	FailedBackBy string                     `json:"failed_back_by,omitempty"`
+
 	// What the evidence is derived from (see evidence.go).
 	in        *workflows.MoveInput
 	wave      *workflows.WaveInput
@@ -163,6 +172,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	if st.Error != "" {
 		r.Error = st.Error
 	}
+	r.applyPrintCenter(st)
 	r.deriveEvidence()
 }
 

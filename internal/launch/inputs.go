@@ -71,13 +71,10 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			}
 		}
 		for _, b := range co.Blocks {
-			in.Cutover.Blocks = append(in.Cutover.Blocks, workflows.Block{
-				Kind: b.Kind, Name: b.Name, On: b.On, Run: b.Run, Undo: b.Undo,
-				Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval,
-				Secrets: b.Secrets,
-			})
+			in.Cutover.Blocks = append(in.Cutover.Blocks, blockInput(b))
 		}
 	}
+	addFailbackAndRehearsal(&in, app)
 	return in
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -67,6 +66,7 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 		in := MoveInput(p, app, o.StartedBy)
 		in.SearchAttributes = sa
 		BindDecisions(&in, app, digest)
+		attachRehearsal(ctx, c, p, app, &in)
 		j := job{id: workflows.MoveID(p.Name, app.Name), kind: "move", name: app.Name, input: in, wf: workflows.MoveWorkflow}
 		if sa {
 			j.attrs = temporal.NewSearchAttributes(
@@ -86,6 +86,7 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 			mi := MoveInput(p, app, o.StartedBy)
 			mi.SearchAttributes = sa
 			BindDecisions(&mi, app, digest)
+			attachRehearsal(ctx, c, p, app, &mi)
 			in.Moves = append(in.Moves, mi)
 		}
 		j := job{id: workflows.WaveID(p.Name, w.Name), kind: "wave", name: w.Name, input: in, wf: workflows.WaveWorkflow}
@@ -134,17 +135,8 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 
 	var out []Started
 	for _, j := range jobs {
-		opts := client.StartWorkflowOptions{
-			ID:                                       j.id,
-			TaskQueue:                                o.TaskQueue,
-			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			WorkflowExecutionErrorWhenAlreadyStarted: true,
-			TypedSearchAttributes:                    j.attrs,
-			// The memo shows in the Web UI and `temporal workflow describe`.
-			Memo: map[string]any{"plan_sha256": p.SHA256, "run_digest": digest},
-			StaticSummary: fmt.Sprintf("%s %s of plan %s (sha256 %.12s, run digest %.12s), started by %s",
-				j.kind, j.name, p.Name, p.SHA256, digest, o.StartedBy),
-		}
+		opts := startOptions(j.id, j.kind, j.name, p.Name, p.SHA256, digest, o, false)
+		opts.TypedSearchAttributes = j.attrs
 		run, err := c.ExecuteWorkflow(ctx, opts, j.wf, j.input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {

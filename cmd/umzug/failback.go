@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newFailbackCmd) }
+
+func newFailbackCmd() *cobra.Command {
+	var (
+		as    string
+		wait  bool
+		queue string
+	)
+	cmd := &cobra.Command{
+		Use:   "failback ID --as USER",
+		Short: "Start the reverse of a committed move or failover",
+		Long: `failback starts the reverse of the committed move (or failover) ID as
+workflow ID/failback: source and target swapped, every copy set copied
+from its target back to its source, where only what changed at the
+partner is transferred. The reverse steps are the plan's failback block
+(its own steps, or the cutover's undo commands in reverse order with
+from_undo = true), as recorded when the move started. It needs the same
+approvals as the cutover (umzug approve ID/failback), then soaks and is
+committed like a move. The audits of the two moves name each other.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				as = currentUser()
+			}
+			ctx := cmd.Context()
+			c, err := dialChecked(ctx, as+"@umzug-cli", cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			s, err := launch.StartFailback(ctx, c, args[0], launch.Options{StartedBy: as, TaskQueue: queue})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			note := "started"
+			if s.AlreadyRunning {
+				note = "already started; not started again"
+			}
+			fmt.Fprintf(out, "failback of %s: %s (%s), started by %s\n  %s\n", args[0], s.ID, note, as,
+				launch.UILink(uiBase(), temporalNamespace(), s.ID))
+			if !wait {
+				return nil
+			}
+			phase, err := waitResult(cmd, c, s.ID, "move")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "failback %s ended: %s\n", s.ID, phase)
+			if phase != workflows.PhaseCommitted {
+				return &exitError{code: 1, err: fmt.Errorf("failback %s did not commit", s.ID)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "who starts the failback; four-eyes refuses this identity's approvals (default $USER)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the failback has ended; exit 1 unless it committed")
+	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
+	return cmd
+}
