@@ -125,7 +125,7 @@ func (e *env) sshTrue(b *testing.B) float64 {
 	b.Helper()
 	var ds []float64
 	for range 5 {
-		args := append(e.sshCmd(e.dst), "true")
+		args := append(e.sshCmd(e.dst), e.dst.User+"@127.0.0.1", "true")
 		t0 := time.Now()
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			b.Fatalf("ssh true: %v: %s", err, out)
