@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -28,6 +30,12 @@ type Activities struct {
 
 	// hooks are set by this package's tests only.
 	hooks copyHooks
+	// Pool tunes the SSH connection pool the activities share; see
+	// PoolOptions. Close closes it.
+	Pool PoolOptions
+
+	poolMu sync.Mutex
+	pool   *connPool
 }
 
 // Dialer opens a verified SSH connection to a host.
@@ -44,6 +52,10 @@ type Conn struct {
 	Fingerprint string
 
 	sftp *sftp.Client
+	// Set for a connection the pool lent out; see pool_conn.go.
+	pool    *connPool
+	poolKey string
+	broken  atomic.Bool
 }
 
 // SFTP returns the connection's SFTP client, opening it on first use with
@@ -67,6 +79,7 @@ func (c *Conn) SFTP() (*sftp.Client, error) {
 
 // Close closes the SFTP session and the SSH connection.
 func (c *Conn) Close() error {
+	c.markBroken()
 	if c.sftp != nil {
 		c.sftp.Close()
 	}
@@ -79,12 +92,16 @@ type Runner interface {
 	Run(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
 }
 
-// dial opens a verified connection with the configured dialer, or the
-// default known_hosts-checking one.
+// dial lends a verified connection from the pool, which dials with the
+// configured dialer (or the default known_hosts-checking one) when it has
+// none idle. Give it back with release, or Close it.
 func (a *Activities) dial(ctx context.Context, h Host) (*Conn, error) {
 	d := a.Dialer
 	if d == nil {
 		d = DefaultDialer{}
+	}
+	if p := a.connPool(); p != nil {
+		return p.get(ctx, d, h)
 	}
 	return d.Dial(ctx, h)
 }

@@ -59,7 +59,7 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 	if err != nil {
 		return res, dialFailure(err)
 	}
-	defer conn.Close()
+	defer a.release(ctx, conn)
 
 	rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
 	begun := time.Now().UTC()

@@ -14,6 +14,7 @@ import (
 // more connections that share the file streams.
 type endpoint struct {
 	a       *Activities
+	ctx     context.Context // the activity's: its end keeps connections out of the pool
 	host    Host
 	name    string
 	want    int
@@ -57,7 +58,7 @@ func (ep *endpoint) setTool(t sumTool) {
 // openEndpoint connects to a host; onConn (if set) is called with the
 // first connection as soon as it is up, before its SFTP session starts.
 func (a *Activities) openEndpoint(ctx context.Context, h Host, want int, onConn func(*Conn)) (*endpoint, error) {
-	ep := &endpoint{a: a, host: h, name: hostLabel(h), want: want, grown: make(chan struct{})}
+	ep := &endpoint{a: a, ctx: ctx, host: h, name: hostLabel(h), want: want, grown: make(chan struct{})}
 	c, cl, err := ep.dialOne(ctx, onConn)
 	if err != nil {
 		return nil, err
@@ -103,6 +104,7 @@ func (ep *endpoint) grow(ctx context.Context) {
 				ep.mu.Lock()
 				defer ep.mu.Unlock()
 				if ep.aborted {
+					c.markBroken()
 					c.Client.Close()
 					return
 				}
@@ -132,6 +134,10 @@ func (ep *endpoint) clients() []*sftp.Client {
 	return ep.cls[:len(ep.cls):len(ep.cls)]
 }
 
+// close gives the connections back to the pool after a copy that ended on
+// its own, and closes them after an abort (a hung link) or the end of the
+// activity (requests may still be in flight): such a connection must
+// never be lent again.
 func (ep *endpoint) close() {
 	if ep == nil {
 		return
@@ -139,12 +145,18 @@ func (ep *endpoint) close() {
 	ep.growWG.Wait()
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
+	keep := !ep.aborted && ep.ctx.Err() == nil
 	for _, c := range ep.conns {
+		if keep {
+			ep.a.release(ep.ctx, c)
+			continue
+		}
 		// The SSH connection first: closing an SFTP client waits for its
 		// server's answer, which a hung link never brings.
 		c.Client.Close()
 		c.Close()
 	}
+	ep.conns = nil
 }
 
 // abort closes every connection now, without waiting for dials in
@@ -158,6 +170,7 @@ func (ep *endpoint) abort() {
 	conns := append([]*Conn(nil), ep.conns...)
 	ep.mu.Unlock()
 	for _, c := range conns {
+		c.markBroken()
 		c.Client.Close()
 	}
 }
@@ -168,6 +181,10 @@ const aliveTimeout = 10 * time.Second
 // alive reports whether the primary connection answers a keepalive.
 func (ep *endpoint) alive() bool {
 	ep.mu.RLock()
+	if len(ep.conns) == 0 { // closed: nothing left to stall
+		ep.mu.RUnlock()
+		return true
+	}
 	c := ep.conns[0]
 	ep.mu.RUnlock()
 	res := make(chan error, 1)

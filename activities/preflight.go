@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,168 +22,69 @@ import (
 // Preflight checks, without writing anything, that a move can start: both
 // hosts answer with verified host keys, every source directory exists, the
 // target has room, and the commands of the cutover exist on their hosts.
-// It reports all problems at once.
+// It reports all problems at once. Source and target are checked at the
+// same time, each with one exec session for its commands.
 func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (PreflightResult, error) {
 	res := PreflightResult{TargetFreeBytes: -1}
-	var problems []string
 	var progress atomic.Int64 // entries walked, for the heartbeat
 	stopHB := heartbeatEvery(ctx, 5*time.Second, func() any {
 		return fmt.Sprintf("preflight %s: %d entries walked", in.MoveID, progress.Load())
 	})
 	defer stopHB()
 
-	// Dial both hosts before giving up, so one run names both problems.
-	var retryable []string
-	dialHost := func(h Host) *Conn {
-		c, err := a.dial(ctx, h)
-		if err == nil {
-			return c
-		}
-		var de *DialError
-		if errors.As(err, &de) && !de.Retryable() {
-			problems = append(problems, err.Error())
-		} else {
-			retryable = append(retryable, err.Error())
-		}
-		return nil
+	src, dst, problems, err := a.preflightDial(ctx, in)
+	defer a.release(ctx, src)
+	defer a.release(ctx, dst)
+	if err != nil {
+		return res, err
 	}
-	src := dialHost(in.Source)
 	if src != nil {
-		defer src.Close()
 		res.SourceFingerprint = src.Fingerprint
 	}
-	dst := dialHost(in.Target)
 	if dst != nil {
-		defer dst.Close()
 		res.TargetFingerprint = dst.Fingerprint
 	}
-	if len(retryable) > 0 && len(problems) == 0 {
-		return res, fmt.Errorf("preflight: %s", strings.Join(retryable, "; "))
+	var sf sourceFindings
+	var tf targetFindings
+	var wg sync.WaitGroup
+	wg.Go(func() { sf = checkSourceSide(ctx, src, in, &progress) })
+	wg.Go(func() { tf = checkTargetSide(ctx, dst, in, &progress) })
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
 	}
-	problems = append(problems, retryable...)
-
-	var srcCl, dstCl *sftp.Client
-	if src != nil {
-		var err error
-		if srcCl, err = src.SFTP(); err != nil {
-			problems = append(problems, fmt.Sprintf("source %s: open SFTP session: %v", in.Source.Name, err))
-		}
-	}
-	if dst != nil {
-		var err error
-		if dstCl, err = dst.SFTP(); err != nil {
-			problems = append(problems, fmt.Sprintf("target %s: open SFTP session: %v", in.Target.Name, err))
-		}
-	}
-
-	// Per copy set: source tree, target ancestor, space.
-	type need struct {
-		set   string
-		at    string
-		free  int64
-		bytes int64
-	}
-	var needs []need
-	for _, cs := range in.Copies {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		filter, err := NewFilter(cs.Exclude, cs.Include)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("copy set %s: %v", cs.Name, err))
-			continue
-		}
-		var srcBytes int64 = -1
-		if srcCl != nil {
-			files, bytes, warns, probs := checkSource(ctx, srcCl, in.Source.Name, cs, filter, &progress)
-			res.Warnings = append(res.Warnings, warns...)
-			problems = append(problems, probs...)
-			if len(probs) == 0 {
-				res.SourceFiles += files
-				res.SourceBytes += bytes
-				srcBytes = bytes
-			}
-		}
-		if dstCl == nil {
-			continue
-		}
-		anc, warns, probs := checkTargetDir(dstCl, in.Target.Name, cs)
-		res.Warnings = append(res.Warnings, warns...)
-		problems = append(problems, probs...)
-		if anc == "" {
-			continue
-		}
-		free := int64(-1)
-		if vfs, err := dstCl.StatVFS(anc); err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("target %s: free space at %s unknown (statvfs@openssh.com: %v); make sure %s fit", in.Target.Name, anc, err, fmtIEC(max(srcBytes, 0))))
-		} else {
-			free = int64(vfs.FreeSpace())
-			if res.TargetFreeBytes < 0 || free < res.TargetFreeBytes {
-				res.TargetFreeBytes = free
-			}
-		}
-		if srcBytes < 0 || free < 0 {
-			continue
-		}
-		// A resumed or repeated preflight: what is already there need not
-		// fit a second time.
-		have, _, _ := preflightWalk(ctx, dstCl, cs.To, filter, &progress)
-		needs = append(needs, need{cs.Name, anc, free, max(srcBytes-have, 0)})
-	}
-	// Sets that land on the same filesystem share its free space; the
-	// statvfs free figure is the same for them, so compare the sum.
-	byAt := map[string][]need{}
-	var order []string
-	for _, n := range needs {
-		if _, ok := byAt[n.at]; !ok {
-			order = append(order, n.at)
-		}
-		byAt[n.at] = append(byAt[n.at], n)
-	}
-	for _, at := range order {
-		ns := byAt[at]
-		var total int64
-		var names []string
-		for _, n := range ns {
-			total += n.bytes
-			names = append(names, n.set)
-		}
-		if total > ns[0].free {
-			problems = append(problems, spaceProblem(in.Target.Name, ns[0].free, at, total, names))
-		}
-	}
-
-	// Commands: one exec per host.
-	if src != nil {
-		missing, err := missingCommands(ctx, src, commandWords(in.SourceCommands))
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("source %s: check commands: %v", in.Source.Name, err))
-		}
-		for _, m := range missing {
-			problems = append(problems, fmt.Sprintf("source %s: command %q not found (command -v %s failed); install it or fix the step", in.Source.Name, m, m))
-		}
-	}
-	if dst != nil {
-		words := commandWords(in.TargetCommands)
-		missing, err := missingCommands(ctx, dst, append(words, "sha256sum"))
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("target %s: check commands: %v", in.Target.Name, err))
-		}
-		res.TargetHasSHA256 = err == nil
-		for _, m := range missing {
-			if m == "sha256sum" && !hasWord(words, "sha256sum") {
-				res.TargetHasSHA256 = false
-				res.Warnings = append(res.Warnings, fmt.Sprintf("target %s: no sha256sum; copies are verified by reading files back over SFTP (slower)", in.Target.Name))
-				continue
-			}
-			problems = append(problems, fmt.Sprintf("target %s: command %q not found (command -v %s failed); install it or fix the step", in.Target.Name, m, m))
-		}
-	}
-
+	problems = append(problems, mergeFindings(&res, in, sf, tf)...)
 	if len(problems) > 0 {
 		return res, temporal.NewNonRetryableApplicationError(preflightMessage(problems), contract.ErrPreflightFailed, nil, res)
 	}
 	return res, nil
+}
+
+// preflightDial connects to both hosts at once and keeps going when one
+// fails, so one run names both problems. Problems that do not heal by
+// retrying come back as problems; when all failures may heal, err is a
+// retryable error.
+func (a *Activities) preflightDial(ctx context.Context, in PreflightInput) (src, dst *Conn, problems []string, err error) {
+	var serr, derr error
+	var wg sync.WaitGroup
+	wg.Go(func() { src, serr = a.dial(ctx, in.Source) })
+	wg.Go(func() { dst, derr = a.dial(ctx, in.Target) })
+	wg.Wait()
+	var retryable []string
+	for _, err := range []error{serr, derr} {
+		var de *DialError
+		switch {
+		case err == nil:
+		case errors.As(err, &de) && !de.Retryable():
+			problems = append(problems, err.Error())
+		default:
+			retryable = append(retryable, err.Error())
+		}
+	}
+	if len(retryable) > 0 && len(problems) == 0 {
+		return src, dst, nil, fmt.Errorf("preflight: %s", strings.Join(retryable, "; "))
+	}
+	return src, dst, append(problems, retryable...), nil
 }
 
 // preflightMessage is the error text: every problem on its own line.

@@ -73,18 +73,65 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 		timeout = 20 * time.Second
 	}
 	addr := withDefaultPort(h.Address)
-	fail := func(kind string, err error, format string, args ...any) error {
+	fail := dialFailer(h, addr)
+	login, err := newLogin(h, addr, timeout, fail)
+	if err != nil {
+		return nil, err
+	}
+	defer login.cleanup()
+	netCon, jump, err := d.connect(ctx, h, addr, timeout, fail)
+	if err != nil {
+		return nil, err
+	}
+	client, err := login.handshake(ctx, netCon, addr, timeout)
+	if err != nil {
+		netCon.Close()
+		if jump != nil {
+			jump.Close()
+		}
+		return nil, err
+	}
+	if jump != nil {
+		// The jump connection lives exactly as long as the tunnelled one.
+		go func() {
+			client.Wait()
+			jump.Close()
+		}()
+	}
+	return &Conn{Host: h, Client: client, Fingerprint: login.fingerprint}, nil
+}
+
+// failFunc builds a DialError of a kind with a message.
+type failFunc func(kind string, err error, format string, args ...any) error
+
+func dialFailer(h Host, addr string) failFunc {
+	return func(kind string, err error, format string, args ...any) error {
 		return &DialError{Host: h.Name, Address: addr, Kind: kind, Err: err,
 			Msg: fmt.Sprintf("host %s (%s): ", h.Name, addr) + fmt.Sprintf(format, args...)}
 	}
+}
+
+// login is the client side of one SSH login: configuration, credentials
+// and what the host-key check found.
+type login struct {
+	h           Host
+	cfg         *ssh.ClientConfig
+	authDesc    string
+	cleanup     func()
+	fail        failFunc
+	hostKeyErr  error
+	fingerprint string
+}
+
+// newLogin checks the host's settings and reads known_hosts and the
+// credentials. Host key verification is never skipped.
+func newLogin(h Host, addr string, timeout time.Duration, fail failFunc) (*login, error) {
 	if h.Address == "" {
 		return nil, fail(contract.ErrSSHConfig, nil, "no address; set address = \"host:port\" in host %q of the plan", h.Name)
 	}
 	if h.User == "" {
 		return nil, fail(contract.ErrSSHConfig, nil, "no user; set user in host %q of the plan", h.Name)
 	}
-
-	// Host key verification is never skipped.
 	if h.KnownHosts == "" {
 		return nil, fail(contract.ErrSSHConfig, nil, "no known_hosts file configured; set known_hosts = \"~/.ssh/known_hosts\" (or another file holding the host's key) in host %q of the plan", h.Name)
 	}
@@ -99,105 +146,84 @@ func (d DefaultDialer) Dial(ctx context.Context, h Host) (*Conn, error) {
 		}
 		return nil, fail(contract.ErrSSHConfig, err, "read known_hosts file %s: %v", khPath, err)
 	}
-
 	auth, authDesc, cleanup, err := authMethods(h)
 	if err != nil {
 		return nil, fail(contract.ErrSSHConfig, err, "%v", err)
 	}
-	defer cleanup()
-
-	var (
-		hostKeyErr  error
-		fingerprint string
-	)
-	cfg := &ssh.ClientConfig{
+	l := &login{h: h, authDesc: authDesc, cleanup: cleanup, fail: fail}
+	l.cfg = &ssh.ClientConfig{
 		User:              h.User,
 		Auth:              auth,
 		HostKeyAlgorithms: hostKeyAlgorithms(khCallback, addr),
 		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-			fp := ssh.FingerprintSHA256(key)
-			err := khCallback(hostname, remote, key)
-			if err == nil {
-				fingerprint = fp
-				return nil
+			if err := khCallback(hostname, remote, key); err != nil {
+				l.hostKeyErr = hostKeyError(h, addr, khPath, key, err)
+				return l.hostKeyErr
 			}
-			hostKeyErr = hostKeyError(h, addr, khPath, key, err)
-			return hostKeyErr
+			l.fingerprint = ssh.FingerprintSHA256(key)
+			return nil
 		},
 		Timeout:       timeout,
 		ClientVersion: "SSH-2.0-umzug",
+		Config:        ssh.Config{Ciphers: preferredCiphers, MACs: preferredMACs},
 	}
-	cfg.Ciphers = preferredCiphers
-	cfg.MACs = preferredMACs
+	return l, nil
+}
 
-	// Jump hosts: the TCP connection to addr is a channel of the jump
-	// host's SSH connection, as with ProxyJump.
-	var (
-		jump   *Conn
-		netCon net.Conn
-	)
-	if h.Jump != nil {
-		jump, err = d.Dial(ctx, *h.Jump)
-		if err != nil {
-			return nil, fmt.Errorf("host %s (%s): via jump host %s: %w", h.Name, addr, h.Jump.Name, err)
-		}
-		dctx, cancel := context.WithTimeout(ctx, timeout)
-		netCon, err = jump.Client.DialContext(dctx, "tcp", addr)
-		cancel()
-		if err != nil {
-			jump.Close()
-			return nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s through jump host %s (%s) failed: %v; check that the jump host can reach the address", addr, h.Jump.Name, h.Jump.Address, err)
-		}
-	} else {
+// connect opens the transport to addr: TCP, or with jump hosts a channel
+// of the jump host's SSH connection, as with ProxyJump. jump is the
+// connection to close with the transport, nil without jump hosts.
+func (d DefaultDialer) connect(ctx context.Context, h Host, addr string, timeout time.Duration, fail failFunc) (netCon net.Conn, jump *Conn, err error) {
+	if h.Jump == nil {
 		nd := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 		netCon, err = nd.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s failed: %v; check the address in the plan, that sshd listens there and that the firewall lets this worker through", addr, err)
+			return nil, nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s failed: %v; check the address in the plan, that sshd listens there and that the firewall lets this worker through", addr, err)
 		}
+		return netCon, nil, nil
 	}
+	jump, err = d.Dial(ctx, *h.Jump)
+	if err != nil {
+		return nil, nil, fmt.Errorf("host %s (%s): via jump host %s: %w", h.Name, addr, h.Jump.Name, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	netCon, err = jump.Client.DialContext(dctx, "tcp", addr)
+	cancel()
+	if err != nil {
+		jump.Close()
+		return nil, nil, fail(contract.ErrSSHConnectFailed, err, "connect to %s through jump host %s (%s) failed: %v; check that the jump host can reach the address", addr, h.Jump.Name, h.Jump.Address, err)
+	}
+	return netCon, jump, nil
+}
 
-	// The handshake has no context of its own: bound it by a deadline and
-	// abort it when ctx ends.
+// handshake runs the SSH handshake over netCon. It has no context of its
+// own: a deadline bounds it, and the end of ctx aborts it.
+func (l *login) handshake(ctx context.Context, netCon net.Conn, addr string, timeout time.Duration) (*ssh.Client, error) {
 	netCon.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { netCon.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(netCon, addr, cfg)
+	c, chans, reqs, err := ssh.NewClientConn(netCon, addr, l.cfg)
 	stopped := stop()
 	if err != nil {
-		netCon.Close()
-		if jump != nil {
-			jump.Close()
-		}
 		switch {
-		case hostKeyErr != nil:
-			return nil, hostKeyErr
+		case l.hostKeyErr != nil:
+			return nil, l.hostKeyErr
 		case !stopped:
-			return nil, fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+			return nil, l.fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, fail(contract.ErrSSHAuthFailed, err, "authentication as user %q with %s was refused; check that the matching public key is in ~%s/.ssh/authorized_keys on the host", h.User, authDesc, h.User)
+			return nil, l.fail(contract.ErrSSHAuthFailed, err, "authentication as user %q with %s was refused; check that the matching public key is in ~%s/.ssh/authorized_keys on the host", l.h.User, l.authDesc, l.h.User)
 		case isNetErr(err):
-			return nil, fail(contract.ErrSSHConnectFailed, err, "SSH handshake with %s failed: %v", addr, err)
+			return nil, l.fail(contract.ErrSSHConnectFailed, err, "SSH handshake with %s failed: %v", addr, err)
 		default:
-			return nil, fail(contract.ErrSSHHandshakeError, err, "SSH handshake failed: %v", err)
+			return nil, l.fail(contract.ErrSSHHandshakeError, err, "SSH handshake failed: %v", err)
 		}
 	}
 	if !stopped {
 		// ctx ended just as the handshake finished; the socket is closed.
 		c.Close()
-		if jump != nil {
-			jump.Close()
-		}
-		return nil, fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
+		return nil, l.fail(contract.ErrSSHConnectFailed, ctx.Err(), "SSH handshake interrupted: %v", ctx.Err())
 	}
 	netCon.SetDeadline(time.Time{})
-	client := ssh.NewClient(c, chans, reqs)
-	if jump != nil {
-		// The jump connection lives exactly as long as the tunnelled one.
-		go func() {
-			client.Wait()
-			jump.Close()
-		}()
-	}
-	return &Conn{Host: h, Client: client, Fingerprint: fingerprint}, nil
+	return ssh.NewClient(c, chans, reqs), nil
 }
 
 // hostKeyError turns a knownhosts verdict into a message an operator can
@@ -328,6 +354,8 @@ func authMethods(h Host) (methods []ssh.AuthMethod, authDesc string, cleanup fun
 func (c *Conn) Run(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	sess, err := c.Client.NewSession()
 	if err != nil {
+		// A connection that cannot open a session is of no further use.
+		c.markBroken()
 		return -1, fmt.Errorf("open session on %s (%s): %w", c.Host.Name, c.Host.Address, err)
 	}
 	defer sess.Close()

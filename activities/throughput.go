@@ -51,25 +51,35 @@ func (a *Activities) SampleThroughput(ctx context.Context, src Host, dir string,
 	if err != nil {
 		return 0, fmt.Errorf("connect to %s to sample throughput: %w", hostLabel(src), err)
 	}
-	defer c.Close()
+	defer a.release(ctx, c)
 	cl, err := c.SFTP()
 	if err != nil {
+		c.markBroken()
 		return 0, fmt.Errorf("open SFTP session on %s: %w", hostLabel(src), err)
 	}
-	// Find the largest files (bounded scan, bounded heap).
+	files, err := largestFiles(ctx, cl, hostLabel(src), path.Clean(dir))
+	if err != nil || len(files) == 0 {
+		return 0, err
+	}
+	return readRate(ctx, cl, hostLabel(src), files, maxBytes)
+}
+
+// largestFiles returns the sampleFiles largest regular files among the
+// first sampleScan entries under root (bounded scan, bounded heap).
+func largestFiles(ctx context.Context, cl *sftp.Client, host, root string) ([]sizedPath, error) {
 	h := &minHeap{}
 	seen := 0
-	stack := []string{path.Clean(dir)}
+	stack := []string{root}
 	for len(stack) > 0 && seen < sampleScan {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		d := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		ents, err := cl.ReadDir(d)
 		if err != nil {
-			if d == path.Clean(dir) {
-				return 0, fmt.Errorf("list %s on %s: %w", d, hostLabel(src), err)
+			if d == root {
+				return nil, fmt.Errorf("list %s on %s: %w", d, host, err)
 			}
 			continue
 		}
@@ -86,18 +96,21 @@ func (a *Activities) SampleThroughput(ctx context.Context, src Host, dir string,
 			}
 		}
 	}
-	if h.Len() == 0 {
-		return 0, nil
-	}
-	files := make(chan sizedPath, h.Len())
-	for _, sp := range *h {
+	return *h, nil
+}
+
+// readRate reads up to maxBytes of files, sampleParallel at a time, and
+// returns bytes read per second; an error only when nothing could be read.
+func readRate(ctx context.Context, cl *sftp.Client, host string, list []sizedPath, maxBytes int64) (float64, error) {
+	files := make(chan sizedPath, len(list))
+	for _, sp := range list {
 		files <- sp
 	}
 	close(files)
 	var budget, read atomic.Int64
 	budget.Store(maxBytes)
 	var wg sync.WaitGroup
-	var errMu sync.Mutex
+	var errOnce sync.Once
 	var firstErr error
 	start := time.Now()
 	for range sampleParallel {
@@ -110,11 +123,7 @@ func (a *Activities) SampleThroughput(ctx context.Context, src Host, dir string,
 				n, err := readSome(cl, sp.p, want)
 				read.Add(n)
 				if err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("read %s on %s: %w", sp.p, hostLabel(src), err)
-					}
-					errMu.Unlock()
+					errOnce.Do(func() { firstErr = fmt.Errorf("read %s on %s: %w", sp.p, host, err) })
 					return
 				}
 			}

@@ -60,6 +60,10 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	printMoveTable()
+	if theTemporal != nil {
+		theTemporal.stop()
+	}
 	if theEnv != nil {
 		theEnv.printTable()
 		theEnv.src.Close()

@@ -54,7 +54,25 @@ func New(c client.Client, o Options) worker.Worker {
 		workflows.Register(w)
 	}
 	RegisterActivities(w, o.Activities)
-	return w
+	return closingWorker{w, o.Activities}
+}
+
+// closingWorker closes the activities' SSH connection pool when the worker
+// stops, so a stopped worker leaves no idle logins on the hosts.
+type closingWorker struct {
+	worker.Worker
+	a *activities.Activities
+}
+
+func (w closingWorker) Stop() {
+	w.Worker.Stop()
+	w.a.Close()
+}
+
+func (w closingWorker) Run(interruptCh <-chan interface{}) error {
+	err := w.Worker.Run(interruptCh)
+	w.a.Close()
+	return err
 }
 
 // RegisterActivities registers every activity under its stable name.

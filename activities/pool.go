@@ -1,0 +1,244 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of PoolOptions.
+const (
+	DefaultPoolIdleTimeout  = 60 * time.Second
+	DefaultPoolIdlePerHost  = 8
+	DefaultPoolCheckTimeout = 5 * time.Second
+)
+
+// PoolOptions tune the worker's SSH connection pool. The activities of a
+// move that run on one worker take their connections from it, so a move
+// logs in to each host about once instead of once per activity.
+type PoolOptions struct {
+	// IdleTimeout closes a connection nobody used for this long; 0 means
+	// DefaultPoolIdleTimeout, a negative value turns pooling off (every
+	// activity dials and closes its own connections).
+	IdleTimeout time.Duration
+	// IdlePerHost caps the idle connections kept per login; more are
+	// closed when returned. 0 means DefaultPoolIdlePerHost. Open
+	// connections are not capped: an activity holding one host's
+	// connection while waiting for another's could otherwise deadlock.
+	IdlePerHost int
+	// CheckTimeout bounds the keepalive round trip that proves an idle
+	// connection still answers before it is handed out; 0 means
+	// DefaultPoolCheckTimeout.
+	CheckTimeout time.Duration
+}
+
+func (o PoolOptions) idleTimeout() time.Duration {
+	if o.IdleTimeout == 0 {
+		return DefaultPoolIdleTimeout
+	}
+	return o.IdleTimeout
+}
+
+func (o PoolOptions) idlePerHost() int {
+	if o.IdlePerHost <= 0 {
+		return DefaultPoolIdlePerHost
+	}
+	return o.IdlePerHost
+}
+
+func (o PoolOptions) checkTimeout() time.Duration {
+	if o.CheckTimeout <= 0 {
+		return DefaultPoolCheckTimeout
+	}
+	return o.CheckTimeout
+}
+
+// connPool keeps verified SSH connections that activities have finished
+// with, per login. A connection is lent to one activity at a time. Only
+// connections are kept, never host-key decisions: a new connection is
+// always made by the Dialer, which verifies the host key at every dial.
+type connPool struct {
+	opt    PoolOptions
+	mu     sync.Mutex
+	idle   map[string][]*idleConn
+	closed bool
+}
+
+type idleConn struct {
+	c     *Conn
+	timer *time.Timer
+}
+
+func newConnPool(o PoolOptions) *connPool {
+	return &connPool{opt: o, idle: map[string][]*idleConn{}}
+}
+
+// get lends an idle connection for h that still answers, or dials one.
+func (p *connPool) get(ctx context.Context, d Dialer, h Host) (*Conn, error) {
+	key := poolKey(d, h)
+	for {
+		c := p.take(key)
+		if c == nil {
+			break
+		}
+		if p.answers(ctx, c) {
+			return c, nil
+		}
+		c.Close()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := d.Dial(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	c.adopt(p, key)
+	return c, nil
+}
+
+// take removes and returns the most recently used idle connection for key.
+func (p *connPool) take(key string) *Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[key]
+	if len(list) == 0 {
+		return nil
+	}
+	ic := list[len(list)-1]
+	p.setIdle(key, list[:len(list)-1])
+	ic.timer.Stop()
+	return ic.c
+}
+
+func (p *connPool) setIdle(key string, list []*idleConn) {
+	if len(list) == 0 {
+		delete(p.idle, key)
+		return
+	}
+	p.idle[key] = list
+}
+
+// answers proves c is alive with a keepalive round trip, bounded by the
+// check timeout and ctx: a half-open TCP connection would otherwise hang
+// the first request of the activity that borrows it.
+func (p *connPool) answers(ctx context.Context, c *Conn) bool {
+	if c.isBroken() {
+		return false
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.Client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	t := time.NewTimer(p.opt.checkTimeout())
+	defer t.Stop()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	c.markBroken()
+	return false
+}
+
+// put keeps c for the next activity, or closes it when it is broken, the
+// pool is closed or full.
+func (p *connPool) put(c *Conn) {
+	if c.isBroken() {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	list := p.idle[c.poolKey]
+	if p.closed || len(list) >= p.opt.idlePerHost() {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	ic := &idleConn{c: c}
+	ic.timer = time.AfterFunc(p.opt.idleTimeout(), func() { p.expire(c.poolKey, ic) })
+	p.idle[c.poolKey] = append(list, ic)
+	p.mu.Unlock()
+}
+
+// expire closes ic if it is still idle.
+func (p *connPool) expire(key string, ic *idleConn) {
+	p.mu.Lock()
+	list := p.idle[key]
+	found := false
+	for i, x := range list {
+		if x == ic {
+			p.setIdle(key, append(list[:i:i], list[i+1:]...))
+			found = true
+			break
+		}
+	}
+	p.mu.Unlock()
+	if found {
+		ic.c.Close()
+	}
+}
+
+// idleCount is the number of idle connections kept for every login.
+func (p *connPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.idle {
+		n += len(l)
+	}
+	return n
+}
+
+// close closes every idle connection; connections lent out are closed
+// when they come back.
+func (p *connPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	var all []*idleConn
+	for _, l := range p.idle {
+		all = append(all, l...)
+	}
+	p.idle = map[string][]*idleConn{}
+	p.mu.Unlock()
+	for _, ic := range all {
+		ic.timer.Stop()
+		ic.c.Close()
+	}
+}
+
+// poolKey names a login: everything that decides which server is reached,
+// as whom, and how its key is checked (known_hosts path and the file's
+// current version, so an edited file never lends a connection verified
+// against its old contents), plus the dialer that made it.
+func poolKey(d Dialer, h Host) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%T", d)
+	if v := reflect.ValueOf(d); v.Kind() == reflect.Pointer {
+		fmt.Fprintf(&b, "@%x", v.Pointer())
+	}
+	for hop := &h; hop != nil; hop = hop.Jump {
+		fmt.Fprintf(&b, "|%q %q %q %q %t %q %s", hop.Name, withDefaultPort(hop.Address), hop.User,
+			hop.IdentityFile, hop.Agent, hop.KnownHosts, fileVersion(hop.KnownHosts))
+	}
+	return b.String()
+}
+
+// fileVersion is a cheap stamp of a file's contents: size and mtime.
+func fileVersion(p string) string {
+	p, err := expandHome(p)
+	if err != nil {
+		return "?"
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d.%d", st.Size(), st.ModTime().UnixNano())
+}
