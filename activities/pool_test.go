@@ -235,7 +235,7 @@ func TestPoolBrokenConnectionIsNotReused(t *testing.T) {
 func TestPoolKeepsOnlyCleanEndpointConnections(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
 	a := &Activities{}
-	ep, err := a.openEndpoint(context.Background(), ts.host, 1)
+	ep, err := a.openEndpoint(context.Background(), ts.host, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestPoolKeepsOnlyCleanEndpointConnections(t *testing.T) {
 	if n := a.connPool().idleCount(); n != 1 {
 		t.Fatalf("after a clean close: %d idle, want 1", n)
 	}
-	ep, err = a.openEndpoint(context.Background(), ts.host, 1)
+	ep, err = a.openEndpoint(context.Background(), ts.host, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestPoolKeepsOnlyCleanEndpointConnections(t *testing.T) {
 		t.Fatalf("after an abort: %d idle, want 0", n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ep, err = a.openEndpoint(ctx, ts.host, 1)
+	ep, err = a.openEndpoint(ctx, ts.host, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
