@@ -84,7 +84,7 @@ func (e *e2e) waitPhase(t *testing.T, id, phase string) workflows.Status {
 		if st.Phase == phase {
 			return st
 		}
-		if isFinal(st.Phase) || time.Now().After(deadline) {
+		if workflows.IsFinal(st.Phase) || time.Now().After(deadline) {
 			t.Fatalf("move %s: waiting for phase %s, got %s (error %q)", id, phase, st.Phase, st.Error)
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -104,10 +104,8 @@ func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, e
 		if err := run.Get(cmd.Context(), &ws); err != nil {
 			return "", fmt.Errorf("wave %s: %w", id, err)
 		}
-		for _, ph := range ws.Phases {
-			if ph != workflows.PhaseCommitted {
-				return "incomplete", nil
-			}
+		if !ws.Committed() {
+			return "incomplete", nil
 		}
 		return workflows.PhaseCommitted, nil
 	}
