@@ -53,13 +53,14 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 				Apps: apps, Wave: wave, StartedBy: as, TaskQueue: queue, Namespace: temporalNamespace(),
 			})
 			out := cmd.OutOrStdout()
+			ui := uiBaseFrom(ctx, c, temporalNamespace())
 			for _, s := range started {
 				note := "started"
 				if s.AlreadyRunning {
 					note = "already started; not started again"
 				}
 				fmt.Fprintf(out, "%s %s: %s (%s)\n  %s\n", s.Kind, s.Name, s.ID, note,
-					launch.UILink(uiBase(), temporalNamespace(), s.ID))
+					launch.UILink(ui, temporalNamespace(), s.ID))
 			}
 			if err != nil {
 				return err
