@@ -70,21 +70,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 			if !wait {
 				return nil
 			}
-			failed := 0
-			for _, s := range started {
-				phase, err := waitResult(cmd, c, s.ID, s.Kind)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s %s ended: %s\n", s.Kind, s.Name, phase)
-				if phase != workflows.PhaseCommitted {
-					failed++
-				}
-			}
-			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d did not commit", failed, len(started))}
-			}
-			return nil
+			return waitAll(cmd, c, started)
 		},
 	}
 	vf.register(cmd)
@@ -94,6 +80,26 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
+}
+
+// waitAll waits for every started workflow to end and prints how each
+// ended; exit 1 unless all committed.
+func waitAll(cmd *cobra.Command, c client.Client, started []launch.Started) error {
+	failed := 0
+	for _, s := range started {
+		phase, err := waitResult(cmd, c, s.ID, s.Kind)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s ended: %s\n", s.Kind, s.Name, phase)
+		if phase != workflows.PhaseCommitted {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d did not commit", failed, len(started))}
+	}
+	return nil
 }
 
 // waitResult waits for a workflow to end and returns its final phase (for
