@@ -104,20 +104,8 @@ func spaceProblem(target string, free int64, at string, need int64, sets []strin
 	return fmt.Sprintf("target %s has %s free at %s, needs %s for %s %s", target, fmtIEC(free), at, fmtIEC(need), word, strings.Join(sets, ", "))
 }
 
-// fmtIEC formats n with binary units: "1.2 GiB", "512 B".
-func fmtIEC(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v := float64(n) / 1024
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
-}
+// fmtIEC formats n with binary units, as everywhere else.
+func fmtIEC(n int64) string { return humanBytes(n) }
 
 // checkSource verifies a copy set's source directory and counts what the
 // copy will take (regular files and their bytes, after excludes).

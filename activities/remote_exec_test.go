@@ -111,12 +111,7 @@ func TestRunCommandRetryTakesOverRunningAttempt(t *testing.T) {
 	key := attemptKey{Dir: "wf/5-step_stop_app", Attempt: 1}
 
 	// Attempt 1: its worker stops while the command runs.
-	ctx1, stop := context.WithCancel(context.WithValue(context.Background(), leaveRunningKey{}, true))
-	errc := make(chan error, 1)
-	go func() { _, err := a.runCommand(ctx1, in, key); errc <- err }()
-	waitForFile(t, counter)
-	stop()
-	err := <-errc
+	err := stopWorkerWhileRunning(t, a, in, key, counter)
 	wantAll(t, fmt.Sprint(err), "worker stopping", "keeps running as process group")
 
 	// Attempt 2 finds it running and waits for it.
@@ -271,12 +266,7 @@ func TestRunCommandTimeoutHoldsWithoutWorker(t *testing.T) {
 	in := CommandInput{Host: ts.host, Purpose: "step stop_app", Timeout: time.Second,
 		Command: fmt.Sprintf("touch %s; sleep 6; echo finished > %s", ShellQuote(started), ShellQuote(finished))}
 	key := attemptKey{Dir: "0123456789abcdef/5-step", Attempt: 1}
-	ctx1, stop := context.WithCancel(context.WithValue(context.Background(), leaveRunningKey{}, true))
-	errc := make(chan error, 1)
-	go func() { _, err := a.runCommand(ctx1, in, key); errc <- err }()
-	waitForFile(t, started)
-	stop()
-	<-errc
+	stopWorkerWhileRunning(t, a, in, key, started)
 	waitForFile(t, filepath.Join(a.RemoteStateDir, key.Dir, "run", "exit"))
 	key.Attempt = 2
 	res, err := a.runCommand(context.Background(), in, key)
@@ -289,4 +279,17 @@ func TestRunCommandTimeoutHoldsWithoutWorker(t *testing.T) {
 	if _, err := os.Stat(finished); err == nil {
 		t.Fatal("the command went on after its timeout")
 	}
+}
+
+// stopWorkerWhileRunning runs attempt key of in and stops its worker once
+// the command has created marker, leaving the command running on the
+// host; it returns the attempt's error.
+func stopWorkerWhileRunning(t *testing.T, a *Activities, in CommandInput, key attemptKey, marker string) error {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.WithValue(context.Background(), leaveRunningKey{}, true))
+	errc := make(chan error, 1)
+	go func() { _, err := a.runCommand(ctx, in, key); errc <- err }()
+	waitForFile(t, marker)
+	stop()
+	return <-errc
 }

@@ -106,32 +106,10 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 	}
 	c.Exclude, _ = l.strList(attrs["exclude"], "exclude")
 	c.Include, _ = l.strList(attrs["include"], "include")
-	for _, n := range []string{"exclude", "include"} {
-		if a := attrs[n]; a != nil {
-			list := c.Exclude
-			if n == "include" {
-				list = c.Include
-			}
-			for _, p := range list {
-				if _, err := path.Match(p, ""); err != nil || p == "" {
-					l.errorf(a.Expr.Range(), "Invalid pattern", "copy %q: %s pattern %q is not a valid glob.", c.Name, n, p)
-				}
-			}
-		}
-	}
-	if a := attrs["verify"]; a != nil {
-		if s, ok := l.str(a, "verify"); ok {
-			switch s {
-			case "sha256":
-			case "size_mtime":
-				l.warnf(a.Expr.Range(), "Weak verification",
-					"copy %q: verify = \"size_mtime\" does not prove content; use it for rehearsals and \"sha256\" for the real move.", c.Name)
-			default:
-				l.errorf(a.Expr.Range(), "Invalid verify", "copy %q: verify must be \"sha256\" or \"size_mtime\", not %q.%s",
-					c.Name, s, didYouMean(s, []string{"sha256", "size_mtime"}))
-			}
-			c.Verify = s
-		}
+	l.checkPatterns(attrs["exclude"], c.Name, "exclude", c.Exclude)
+	l.checkPatterns(attrs["include"], c.Name, "include", c.Include)
+	if v := l.copyVerify(attrs["verify"], c.Name); v != "" {
+		c.Verify = v
 	}
 	c.Delete, _ = l.boolean(attrs["delete"], "delete")
 	if a := attrs["bandwidth"]; a != nil {
@@ -163,4 +141,39 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 		}
 	}
 	return c
+}
+
+// checkPatterns reports the globs of a copy's include or exclude list
+// that cannot match.
+func (l *loader) checkPatterns(a *hcl.Attribute, copyName, attr string, list []string) {
+	if a == nil {
+		return
+	}
+	for _, p := range list {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			l.errorf(a.Expr.Range(), "Invalid pattern", "copy %q: %s pattern %q is not a valid glob.", copyName, attr, p)
+		}
+	}
+}
+
+// copyVerify decodes a copy's verify ("" when absent or not a string):
+// sha256, or size_mtime with a warning that it proves no content.
+func (l *loader) copyVerify(a *hcl.Attribute, copyName string) string {
+	if a == nil {
+		return ""
+	}
+	s, ok := l.str(a, "verify")
+	if !ok {
+		return ""
+	}
+	switch s {
+	case "sha256":
+	case "size_mtime":
+		l.warnf(a.Expr.Range(), "Weak verification",
+			"copy %q: verify = \"size_mtime\" does not prove content; use it for rehearsals and \"sha256\" for the real move.", copyName)
+	default:
+		l.errorf(a.Expr.Range(), "Invalid verify", "copy %q: verify must be \"sha256\" or \"size_mtime\", not %q.%s",
+			copyName, s, didYouMean(s, []string{"sha256", "size_mtime"}))
+	}
+	return s
 }

@@ -13,36 +13,7 @@ import (
 // naming it, and its members become unknown so nothing that uses them
 // is reported again.
 func (l *loader) decodeLocals(blocks []*hcl.Block) {
-	var order []*hcl.Attribute
-	for _, b := range blocks {
-		attrs, d := b.Body.JustAttributes()
-		l.diags = append(l.diags, d...)
-		for _, a := range sortedAttrs(attrs) {
-			if prev, dup := l.localDecls[a.Name]; dup {
-				l.errorf(a.NameRange, fmt.Sprintf("Duplicate local value %q", a.Name),
-					"local.%s is already defined at %s.", a.Name, shortRange(prev.NameRange))
-				continue
-			}
-			l.localDecls[a.Name] = a
-			order = append(order, a)
-		}
-	}
-
-	deps := func(a *hcl.Attribute) []string {
-		var out []string
-		for _, t := range a.Expr.Variables() {
-			if t.RootName() != "local" || len(t) < 2 {
-				continue
-			}
-			if ta, ok := t[1].(hcl.TraverseAttr); ok {
-				if _, declared := l.localDecls[ta.Name]; declared {
-					out = append(out, ta.Name)
-				}
-			}
-		}
-		return out
-	}
-
+	order := l.declareLocals(blocks)
 	const (
 		unvisited = iota
 		visiting
@@ -74,7 +45,7 @@ func (l *loader) decodeLocals(blocks []*hcl.Block) {
 		}
 		state[name] = visiting
 		stack = append(stack, name)
-		for _, dep := range deps(l.localDecls[name]) {
+		for _, dep := range l.localDeps(l.localDecls[name]) {
 			visit(dep)
 		}
 		stack = stack[:len(stack)-1]
@@ -94,6 +65,42 @@ func (l *loader) decodeLocals(blocks []*hcl.Block) {
 	for _, a := range order {
 		visit(a.Name)
 	}
+}
+
+// declareLocals records every local's declaration, reporting duplicates,
+// and returns them in the order written.
+func (l *loader) declareLocals(blocks []*hcl.Block) []*hcl.Attribute {
+	var order []*hcl.Attribute
+	for _, b := range blocks {
+		attrs, d := b.Body.JustAttributes()
+		l.diags = append(l.diags, d...)
+		for _, a := range sortedAttrs(attrs) {
+			if prev, dup := l.localDecls[a.Name]; dup {
+				l.errorf(a.NameRange, fmt.Sprintf("Duplicate local value %q", a.Name),
+					"local.%s is already defined at %s.", a.Name, shortRange(prev.NameRange))
+				continue
+			}
+			l.localDecls[a.Name] = a
+			order = append(order, a)
+		}
+	}
+	return order
+}
+
+// localDeps names the declared locals that a's expression refers to.
+func (l *loader) localDeps(a *hcl.Attribute) []string {
+	var out []string
+	for _, t := range a.Expr.Variables() {
+		if t.RootName() != "local" || len(t) < 2 {
+			continue
+		}
+		if ta, ok := t[1].(hcl.TraverseAttr); ok {
+			if _, declared := l.localDecls[ta.Name]; declared {
+				out = append(out, ta.Name)
+			}
+		}
+	}
+	return out
 }
 
 func prefixJoin(prefix string, names []string) string {

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // DetailsDecisions is how many of the latest decisions Current Details lists.
@@ -103,18 +103,18 @@ func (m *move) windowLines(b *strings.Builder) {
 		return
 	}
 	end := w.NotBefore.Add(w.Duration).In(w.NotBefore.Location())
-	b.WriteString(fmt.Sprintf("- window: %s – %s (%s)\n", w.NotBefore.Format(localTime), end.Format(localTime), dur(w.Duration)))
+	b.WriteString(fmt.Sprintf("- window: %s – %s (%s)\n", w.NotBefore.Format(localTime), end.Format(localTime), units.Duration(w.Duration)))
 	least := m.predictFloor()
 	now := workflow.Now(m.dctx)
 	left := min(w.Duration, end.Sub(now))
-	fit := fmt.Sprintf("fits (%s of the window left)", dur(left))
+	fit := fmt.Sprintf("fits (%s of the window left)", units.Duration(left))
 	switch {
 	case !now.Before(end):
 		fit = "the window has passed: reschedule it"
 	case least > left:
-		fit = fmt.Sprintf("does **not** fit the %s left: reschedule it", dur(left))
+		fit = fmt.Sprintf("does **not** fit the %s left: reschedule it", units.Duration(left))
 	}
-	b.WriteString(fmt.Sprintf("- predicted cutover: at least %s (steps, checks, final sync without its delta, which is measured once approved): %s\n", dur(least), fit))
+	b.WriteString(fmt.Sprintf("- predicted cutover: at least %s (steps, checks, final sync without its delta, which is measured once approved): %s\n", units.Duration(least), fit))
 	if m.st.WindowNote != "" {
 		b.WriteString(fmt.Sprintf("- window state: %s\n", m.st.WindowNote))
 	}
@@ -174,7 +174,7 @@ func (m *move) seedLines(b *strings.Builder) {
 			how += " by " + c.VerifiedBy
 		}
 		b.WriteString(fmt.Sprintf("- seed %s: %d files, %s; %d verified (%s); %d refused; manifest sha256 `%.16s…`\n",
-			c.Set, c.Files, humanize.IBytes(uint64(max(c.Bytes, 0))), c.Verified, how, c.Refused, c.ManifestSHA256))
+			c.Set, c.Files, units.Bytes(c.Bytes), c.Verified, how, c.Refused, c.ManifestSHA256))
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 const recordQueue = "umzug-record"
@@ -65,15 +65,6 @@ func recCommand(ctx context.Context, in contract.CommandInput) (contract.Command
 	return r, nil
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // recordInput is the finance move with real-time-friendly durations.
 func recordInput(app string) MoveInput {
 	in := finance()
@@ -88,7 +79,7 @@ func TestRecord(t *testing.T) {
 	if os.Getenv("UMZUG_RECORD") != "1" {
 		t.Skip("set UMZUG_RECORD=1 (and -tags record) to record histories on the embedded server")
 	}
-	srv, err := devserver.Start(devserver.Options{FrontendPort: freePort(t), UIPort: 0,
+	srv, err := devserver.Start(devserver.Options{FrontendPort: testkit.FreePort(t), UIPort: 0,
 		SearchAttributes: map[string]enumspb.IndexedValueType{
 			SearchAttrPlan:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 			SearchAttrApplication: enumspb.INDEXED_VALUE_TYPE_KEYWORD,

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // SignalRehearsed tells a running move of the same application that a
@@ -135,11 +136,11 @@ func (m *move) checkRehearsed() string {
 	r := m.st.Rehearsed
 	hint := fmt.Sprintf("run `umzug run PLAN --rehearsal --app %s` first; this move accepts approvals once it succeeds", m.in.Application)
 	if r == nil {
-		return fmt.Sprintf("the plan requires a successful rehearsal within %s before approvals; there is none: %s", dur(need), hint)
+		return fmt.Sprintf("the plan requires a successful rehearsal within %s before approvals; there is none: %s", units.Duration(need), hint)
 	}
 	if age := workflow.Now(m.dctx).Sub(r.Finished); age > need {
 		return fmt.Sprintf("the plan requires a successful rehearsal within %s before approvals; the last one (%s) finished %s ago: %s",
-			dur(need), r.ID, dur(age), hint)
+			units.Duration(need), r.ID, units.Duration(age), hint)
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // windowOutcome is how waiting for the window ended.
@@ -63,10 +64,10 @@ func (m *move) awaitWindow(ctx workflow.Context) windowOutcome {
 			}
 			left := end.Sub(now)
 			if predicted <= left {
-				m.st.WindowNote = fmt.Sprintf("cutover predicted %s (%s), window closes in %s", dur(predicted), breakdown, dur(left))
+				m.st.WindowNote = fmt.Sprintf("cutover predicted %s (%s), window closes in %s", units.Duration(predicted), breakdown, units.Duration(left))
 				return windowUsable
 			}
-			note = fmt.Sprintf("predicted %s (%s), window closes in %s", dur(predicted), breakdown, dur(left))
+			note = fmt.Sprintf("predicted %s (%s), window closes in %s", units.Duration(predicted), breakdown, units.Duration(left))
 		} else {
 			note = fmt.Sprintf("window %s–%s has passed", stamp(w.NotBefore), stamp(end))
 		}
@@ -115,7 +116,7 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 				if err := workflow.ExecuteActivity(estimateOptions(ctx, m.in.Target), contract.NameEstimateDelta, in).Get(ctx, &est); err != nil {
 					return 0, "", fmt.Errorf("estimate delta of copy set %s: %w", set.Name, err)
 				}
-				sync += syncEstimate(est, m.seedRate[set.Name])
+				sync += CopyEstimate(est, m.seedRate[set.Name])
 			}
 		case BlockCheck:
 			checks += m.checkEstimate(b)
@@ -126,24 +127,12 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 		n string
 		d time.Duration
 	}{{"stop", stop}, {"final sync", sync}, {"start", start}, {"checks", checks}} {
-		parts = append(parts, p.n+" "+dur(p.d))
+		parts = append(parts, p.n+" "+units.Duration(p.d))
 	}
 	if r := m.st.Rehearsed; r != nil {
 		parts = append(parts, "steps and checks as measured in rehearsal "+r.ID)
 	}
 	return stop + sync + start + checks, strings.Join(parts, ", "), nil
-}
-
-// syncEstimate is the time to copy a delta at the seed's rate.
-func syncEstimate(est contract.DeltaEstimate, bytesPerSec float64) time.Duration {
-	if bytesPerSec <= 0 {
-		bytesPerSec = FallbackBytesPerSec
-	}
-	d := time.Duration(float64(est.ChangedBytes) / bytesPerSec * float64(time.Second))
-	// Unchanged files keep the digest seed verified; those that cannot
-	// are hashed on both hosts at once (zero in histories from before).
-	d += time.Duration(float64(est.HashBytes) / HashBytesPerSec * float64(time.Second))
-	return d + time.Duration(est.ChangedFiles+est.DeletedFiles)*PerFileOverhead + PerSetOverhead
 }
 
 func commandEstimate(b Block) time.Duration {
@@ -190,21 +179,9 @@ func (m *move) checkReschedule(p RescheduleSignal) string {
 func (m *move) applyReschedule(p RescheduleSignal) {
 	d, _ := time.ParseDuration(p.Duration) // checked
 	m.st.Window = &Window{NotBefore: p.NotBefore, Duration: d}
-	m.st.WindowNote = fmt.Sprintf("rescheduled by %s to %s for %s", p.By, stamp(p.NotBefore), dur(d))
+	m.st.WindowNote = fmt.Sprintf("rescheduled by %s to %s for %s", p.By, stamp(p.NotBefore), units.Duration(d))
 	m.reschedules++
 	m.voidApprovals(p.By)
 }
 
 func stamp(t time.Time) string { return t.Format(time.RFC3339) }
-
-// dur prints a duration rounded to seconds without trailing zero units.
-func dur(d time.Duration) string {
-	s := d.Round(time.Second).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}

@@ -135,7 +135,7 @@ func waitPhaseThrough(t *testing.T, e *e2e, id, phase string) {
 			if st.Phase == phase {
 				return
 			}
-			if isFinal(st.Phase) {
+			if workflows.IsFinal(st.Phase) {
 				t.Fatalf("move %s ended %s (%s) waiting for %s", id, st.Phase, st.Error, phase)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/umzug-dev/umzug/internal/demo"
 	"github.com/umzug-dev/umzug/internal/launch"
 	"github.com/umzug-dev/umzug/internal/treecmp"
+	"github.com/umzug-dev/umzug/internal/units"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 
@@ -111,7 +112,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
   Paderborn (source)  ssh %s, data %s (%d files, %s)
   Lemgo (target)      ssh %s, data %s
   Temporal            %s (namespace %s)
-`, env.Paderborn.Server.Addr(), env.SourceData(), env.Data.Files, humanBytes(env.Data.Bytes),
+`, env.Paderborn.Server.Addr(), env.SourceData(), env.Data.Files, units.Bytes(env.Data.Bytes),
 		env.Lemgo.Server.Addr(), env.TargetData(), st.server.Address(), st.server.Namespace())
 	if ui != "" {
 		fmt.Fprintf(out, "  Web UI              %s\n", ui)
@@ -200,7 +201,7 @@ func (w *demoWatcher) run() (workflows.Status, error) {
 				return st, err
 			}
 		}
-		if isFinal(st.Phase) {
+		if workflows.IsFinal(st.Phase) {
 			// The result is the authoritative status.
 			var res workflows.Status
 			if err := w.c.GetWorkflow(w.ctx, w.id, "").Get(w.ctx, &res); err != nil {
@@ -217,14 +218,6 @@ func (w *demoWatcher) run() (workflows.Status, error) {
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
-}
-
-func isFinal(phase string) bool {
-	switch phase {
-	case workflows.PhaseCommitted, workflows.PhaseFailed, workflows.PhaseRejected, workflows.PhaseExpired, workflows.PhaseRolledBack:
-		return true
-	}
-	return false
 }
 
 // enter prints what a phase means and, with --auto-approve, acts on it.
@@ -317,13 +310,13 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 			by[c.VerifiedBy] = true
 		}
 		fmt.Fprintf(w.out, "  copy %s %-10s %6d files, %9s copied; %d verified (%s); manifest %s sha256 %.16s…\n",
-			c.Set, c.Phase, c.CopiedFiles, humanBytes(c.CopiedBytes), c.Verified, c.Verify, filepath.Base(c.ManifestPath), c.ManifestSHA256)
+			c.Set, c.Phase, c.CopiedFiles, units.Bytes(c.CopiedBytes), c.Verified, c.Verify, filepath.Base(c.ManifestPath), c.ManifestSHA256)
 	}
 	for _, s := range st.Steps {
 		fmt.Fprintf(w.out, "  %-10s %-10s on %-7s exit %d\n", s.Kind, s.Name, s.Host, s.ExitCode)
 	}
 	fmt.Fprintf(w.out, "  moved %d files, %s; after the final sync %d files verified by %s; %s from start to %s\n",
-		files, humanBytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
+		files, units.Bytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
 	outcome := w.checkOutcome(st, env)
 	// The audit report is written whatever the outcome: a rolled-back
 	// move is exactly what an auditor wants to read.
@@ -358,7 +351,7 @@ func (w *demoWatcher) checkOutcome(st workflows.Status, env *demo.Env) error {
 		return &exitError{code: 1, err: err}
 	}
 	fmt.Fprintf(w.out, "  target equals source: %s, %s, %s, %s (contents, modes, mtimes)\n",
-		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), humanBytes(sum.Bytes))
+		count(sum.Files, "file"), count(sum.Dirs, "directory"), count(sum.Symlinks, "symlink"), units.Bytes(sum.Bytes))
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // lockedBuffer is the interactive demo's terminal, read while it runs.
@@ -48,10 +48,7 @@ func waitOutput(t *testing.T, out *lockedBuffer, want string) {
 // terminal, quorum is announced, and a rolled-back move still gets its
 // audit report while the server stays up until Ctrl-C, which exits 0.
 func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", port))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	dir := filepath.Join(t.TempDir(), "demo")

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -84,7 +84,7 @@ func (e *e2e) waitPhase(t *testing.T, id, phase string) workflows.Status {
 		if st.Phase == phase {
 			return st
 		}
-		if isFinal(st.Phase) || time.Now().After(deadline) {
+		if workflows.IsFinal(st.Phase) || time.Now().After(deadline) {
 			t.Fatalf("move %s: waiting for phase %s, got %s (error %q)", id, phase, st.Phase, st.Error)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -266,10 +266,7 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 
 // TestDemoAutoApprove runs `umzug demo --auto-approve` as the README says.
 func TestDemoAutoApprove(t *testing.T) {
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	code, out, _ := cli(t, "demo", "--auto-approve", "--headless", "--port", fmt.Sprint(port),
 		"--dir", filepath.Join(t.TempDir(), "demo"), "--paderborn", "127.0.0.1:0", "--lemgo", "127.0.0.1:0")
 	if code != 0 {

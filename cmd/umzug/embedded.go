@@ -100,6 +100,9 @@ func (s *stack) startClientAndWorker(ctx context.Context, o embeddedOptions, act
 	if s.client, err = dialWith(ctx, co, id); err != nil {
 		return err
 	}
+	if err := announceUI(ctx, s.client, co.Namespace, s.server.UIURL()); err != nil {
+		return err
+	}
 	health := frontendHealth(s.client)
 	if !o.noWorker {
 		s.worker = workers.New(s.client, workers.Options{Activities: acts, Metrics: u})

@@ -49,7 +49,7 @@ func TestFmtCheckDiffAndRewrite(t *testing.T) {
 		return string(b)
 	}
 
-	code, out, errOut := umzugCLI(t, "fmt", "--check", dir)
+	code, out, errOut := cli(t, "fmt", "--check", dir)
 	if code != 1 || strings.TrimSpace(out) != messy || !strings.Contains(errOut, "1 file(s) are not formatted") {
 		t.Fatalf("--check: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
@@ -57,7 +57,7 @@ func TestFmtCheckDiffAndRewrite(t *testing.T) {
 		t.Fatal("--check changed the file")
 	}
 
-	code, out, _ = umzugCLI(t, "fmt", "--diff", messy)
+	code, out, _ = cli(t, "fmt", "--diff", messy)
 	if code != 0 || !strings.Contains(out, "--- a/"+filepath.ToSlash(messy)) ||
 		!strings.Contains(out, "-description=\"Site A\"\n") || !strings.Contains(out, "+  description  = \"Site A\"\n") {
 		t.Fatalf("--diff: exit %d\n%s", code, out)
@@ -66,7 +66,7 @@ func TestFmtCheckDiffAndRewrite(t *testing.T) {
 		t.Fatal("--diff changed the file")
 	}
 
-	code, out, errOut = umzugCLI(t, "fmt", dir)
+	code, out, errOut = cli(t, "fmt", dir)
 	if code != 0 || strings.TrimSpace(out) != messy {
 		t.Fatalf("fmt: exit %d\n%s%s", code, out, errOut)
 	}
@@ -80,10 +80,10 @@ func TestFmtCheckDiffAndRewrite(t *testing.T) {
 		t.Error("JSON plan was touched")
 	}
 	// Idempotent: nothing left to do.
-	if code, out, _ = umzugCLI(t, "fmt", "--check", dir); code != 0 || out != "" {
+	if code, out, _ = cli(t, "fmt", "--check", dir); code != 0 || out != "" {
 		t.Fatalf("second --check: exit %d %q", code, out)
 	}
-	if code, out, _ = umzugCLI(t, "fmt", dir); code != 0 || out != "" || read(messy) != tidyPlan {
+	if code, out, _ = cli(t, "fmt", dir); code != 0 || out != "" || read(messy) != tidyPlan {
 		t.Fatalf("second fmt: exit %d %q", code, out)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*fmt-*"))
@@ -97,7 +97,7 @@ func TestFmtRefusesBrokenAndJSON(t *testing.T) {
 	broken := filepath.Join(dir, "broken.hcl")
 	src := "host \"a\" {\n  address = \n"
 	os.WriteFile(broken, []byte(src), 0o644)
-	code, _, errOut := umzugCLI(t, "fmt", broken)
+	code, _, errOut := cli(t, "fmt", broken)
 	if code != 1 || !strings.Contains(errOut, "broken.hcl:") || !strings.Contains(errOut, "not formatted") {
 		t.Fatalf("broken: exit %d\n%s", code, errOut)
 	}
@@ -106,13 +106,13 @@ func TestFmtRefusesBrokenAndJSON(t *testing.T) {
 	}
 	js := filepath.Join(dir, "x.hcl.json")
 	os.WriteFile(js, []byte("{}"), 0o644)
-	if code, _, errOut = umzugCLI(t, "fmt", js); code != 1 || !strings.Contains(errOut, "only *.hcl files") {
+	if code, _, errOut = cli(t, "fmt", js); code != 1 || !strings.Contains(errOut, "only *.hcl files") {
 		t.Fatalf("json: exit %d\n%s", code, errOut)
 	}
 }
 
 func TestFmtExamplesAreCanonical(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "fmt", "--check", "../../examples")
+	code, out, errOut := cli(t, "fmt", "--check", "../../examples")
 	if code != 0 {
 		t.Fatalf("examples need formatting: %s%s", out, errOut)
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -73,10 +73,7 @@ func startInterop(t *testing.T) *interop {
 		t.Fatal(err)
 	}
 
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/umzug-dev/umzug/activities/contract"
-	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -124,10 +124,7 @@ func TestInteropKilledWorkerResumesQuickly(t *testing.T) {
 	src, _ := os.ReadFile(plan)
 	os.WriteFile(plan, []byte(strings.Replace(string(src), `delete  = true`, "delete  = true\n    bandwidth = \"40MiB/s\"", 1)), 0o644)
 
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	dev := &devProc{bin: bin, db: filepath.Join(dir, "dev.db"), port: port}
 	dev.start(t)
 	defer dev.kill()

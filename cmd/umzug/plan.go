@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
@@ -13,21 +12,15 @@ import (
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/internal/units"
 	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
 func init() { register(newPlanCmd) }
 
-// estimator is what `plan` needs from the activities to measure a copy
-// set without changing anything; the activities are called directly, not
-// through Temporal.
-type estimator interface {
-	EstimateDelta(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error)
-	SampleThroughput(ctx context.Context, src contract.Host, dir string, maxBytes int64) (float64, error)
-}
-
-var _ estimator = (*activities.Activities)(nil)
+// estimator measures a copy set without changing anything.
+type estimator = workflows.Estimator
 
 // newEstimator returns the real activities; tests replace it.
 var newEstimator = func() estimator { return &activities.Activities{} }
@@ -204,7 +197,7 @@ func buildPlanReport(p *plans.Plan) *planReport {
 			Copies:      []planCopyReport{},
 		}
 		if app.Soak > 0 {
-			ar.Soak = shortDuration(app.Soak)
+			ar.Soak = units.Duration(app.Soak)
 		}
 		for _, d := range app.DependsOn {
 			ar.DependsOn = append(ar.DependsOn, d.Name)
@@ -219,11 +212,11 @@ func buildPlanReport(p *plans.Plan) *planReport {
 				ar.Approval = &planApproval{Approvers: ap.Approvers, Quorum: ap.Quorum, FourEyes: ap.FourEyes,
 					Operators: ap.Operators, RequireRunDigest: ap.RequireRunDigest}
 				if ap.Timeout > 0 {
-					ar.Approval.Timeout = shortDuration(ap.Timeout)
+					ar.Approval.Timeout = units.Duration(ap.Timeout)
 				}
 			}
 			if w := co.Window; w != nil {
-				ar.Window = &planWindow{NotBefore: w.NotBefore, Duration: shortDuration(w.Duration)}
+				ar.Window = &planWindow{NotBefore: w.NotBefore, Duration: units.Duration(w.Duration)}
 			}
 			for _, b := range co.Blocks {
 				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo),
@@ -235,10 +228,10 @@ func buildPlanReport(p *plans.Plan) *planReport {
 					st.Host = app.Target.Name
 				}
 				if b.Timeout > 0 {
-					st.Timeout = shortDuration(b.Timeout)
+					st.Timeout = units.Duration(b.Timeout)
 				}
 				if b.Interval > 0 {
-					st.Interval = shortDuration(b.Interval)
+					st.Interval = units.Duration(b.Interval)
 				}
 				ar.Steps = append(ar.Steps, st)
 			}
@@ -289,49 +282,35 @@ func estimatePlan(ctx context.Context, est estimator, p *plans.Plan, r *planRepo
 	}
 }
 
-func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j int, cr *planCopyReport, timeout time.Duration) (err error) {
+func estimateCopy(ctx context.Context, est estimator, mi workflows.MoveInput, j int, cr *planCopyReport, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// The activities are written for a worker; a panic in one called
-	// from here must be a reported error, not a crash.
-	defer func() {
-		if rec := recover(); rec != nil {
-			err = fmt.Errorf("estimating copy %s failed: %v", cr.Name, rec)
-		}
-	}()
-	set := mi.Copies[j]
-	in := contract.CopyInput{
-		MoveID: workflows.MoveID(mi.PlanName, mi.Application),
-		Phase:  contract.PhaseSeed,
-		Source: mi.Source,
-		Target: mi.Target,
-		Set:    set,
-		// Count what final_sync would delete; nothing is written.
-		Delete: set.Delete,
-	}
-	d, err := est.EstimateDelta(ctx, in)
+	m, err := workflows.MeasureCopySet(ctx, est, mi, j, sampleBytes)
 	if err != nil {
-		return fmt.Errorf("scan %s:%s and %s:%s: %w", mi.Source.Name, set.From, mi.Target.Name, set.To, err)
+		return err
 	}
-	cr.Estimate = &d
-	rate, err := est.SampleThroughput(ctx, mi.Source, set.From, sampleBytes)
-	if err != nil {
-		return fmt.Errorf("sample throughput from %s:%s: %w", mi.Source.Name, set.From, err)
-	}
-	if set.BandwidthBytesPerSec > 0 && float64(set.BandwidthBytesPerSec) < rate {
-		rate = float64(set.BandwidthBytesPerSec)
-	}
-	if rate > 0 && !math.IsInf(rate, 0) {
-		cr.BytesPerSec = rate
-		// Files already on the target are hashed on both hosts, at once,
-		// unless a seed verified them and their identity did not change.
-		cr.SeedSeconds = float64(d.ChangedBytes)/rate + float64(d.HashBytes)/workflows.HashBytesPerSec
-		cr.SecondsPerGiB = float64(1<<30) / rate
+	cr.Estimate = &m.Estimate
+	if m.BytesPerSec > 0 {
+		cr.BytesPerSec = m.BytesPerSec
+		cr.SeedSeconds = m.Seed.Seconds()
+		cr.SecondsPerGiB = m.FinalSyncPerGiB.Seconds()
 	}
 	return nil
 }
 
 func printPlanReport(w io.Writer, r *planReport) {
+	printPlanHeader(w, r)
+	for _, a := range r.Applications {
+		printPlanApp(w, a)
+	}
+	for _, wv := range r.Waves {
+		fmt.Fprintf(w, "\nwave %s: %s (at most %d at once, in depends_on order)\n",
+			wv.Name, strings.Join(wv.Applications, ", "), wv.MaxParallel)
+	}
+}
+
+// printPlanHeader prints the plan's digests, variables and online note.
+func printPlanHeader(w io.Writer, r *planReport) {
 	fmt.Fprintf(w, "plan %s (sha256 %s)\n", r.Plan, r.SHA256)
 	fmt.Fprintf(w, "run digest %s (files and these variable values; umzug approve --plan … --var … binds to it)\n", r.RunDigest)
 	if len(r.Variables) > 0 {
@@ -347,130 +326,145 @@ func printPlanReport(w io.Writer, r *planReport) {
 	if r.OnlineNote != "" {
 		fmt.Fprintf(w, "note: %s\n", r.OnlineNote)
 	}
-	for _, a := range r.Applications {
-		fmt.Fprintln(w)
-		title := "application " + a.Name
-		if a.Description != "" {
-			title += " (" + a.Description + ")"
+}
+
+// printPlanApp prints one application: hosts, copies, cutover, soak.
+func printPlanApp(w io.Writer, a planAppReport) {
+	fmt.Fprintln(w)
+	title := "application " + a.Name
+	if a.Description != "" {
+		title += " (" + a.Description + ")"
+	}
+	fmt.Fprintf(w, "%s  [%s]\n", title, a.WorkflowID)
+	fmt.Fprintf(w, "  source  %s\n", hostLine(a.Source))
+	fmt.Fprintf(w, "  target  %s\n", hostLine(a.Target))
+	if len(a.DependsOn) > 0 {
+		fmt.Fprintf(w, "  starts after: %s\n", strings.Join(a.DependsOn, ", "))
+	}
+	if a.Error != "" {
+		fmt.Fprintf(w, "  ERROR   cannot measure on the hosts: %s\n", a.Error)
+	}
+	if len(a.Copies) == 0 {
+		fmt.Fprintln(w, "  copies nothing")
+	}
+	for _, c := range a.Copies {
+		printPlanCopy(w, a, c)
+	}
+	if !a.HasCutover {
+		fmt.Fprintln(w, "  no cutover: the move seeds and ends (rehearsal)")
+	} else {
+		printPlanApproval(w, a.Approval)
+		if win := a.Window; win != nil {
+			fmt.Fprintf(w, "  window: from %s for %s\n", win.NotBefore.Format(time.RFC3339), win.Duration)
 		}
-		fmt.Fprintf(w, "%s  [%s]\n", title, a.WorkflowID)
-		fmt.Fprintf(w, "  source  %s\n", hostLine(a.Source))
-		fmt.Fprintf(w, "  target  %s\n", hostLine(a.Target))
-		if len(a.DependsOn) > 0 {
-			fmt.Fprintf(w, "  starts after: %s\n", strings.Join(a.DependsOn, ", "))
-		}
-		if a.Error != "" {
-			fmt.Fprintf(w, "  ERROR   cannot measure on the hosts: %s\n", a.Error)
-		}
-		if len(a.Copies) == 0 {
-			fmt.Fprintln(w, "  copies nothing")
-		}
-		for _, c := range a.Copies {
-			fmt.Fprintf(w, "  copy %s: %s:%s -> %s:%s\n", c.Name, a.Source.Name, c.From, a.Target.Name, c.To)
-			if len(c.Include) > 0 {
-				fmt.Fprintf(w, "    include %s\n", strings.Join(c.Include, ", "))
-			}
-			if len(c.Exclude) > 0 {
-				fmt.Fprintf(w, "    exclude %s\n", strings.Join(c.Exclude, ", "))
-			}
-			opts := []string{"verify " + c.Verify}
-			if c.Delete {
-				opts = append(opts, "final_sync deletes files gone from the source")
-			} else {
-				opts = append(opts, "keeps target files gone from the source")
-			}
-			if c.BandwidthBytesPerSec > 0 {
-				opts = append(opts, "at most "+planBytes(c.BandwidthBytesPerSec)+"/s")
-			}
-			if c.Concurrency > 0 {
-				opts = append(opts, fmt.Sprintf("%d files at once", c.Concurrency))
-			}
-			fmt.Fprintf(w, "    %s\n", strings.Join(opts, "; "))
-			if e := c.Estimate; e != nil {
-				fmt.Fprintf(w, "    source holds %d files, %s; to seed now: %d files, %s",
-					e.SourceFiles, planBytes(e.SourceBytes), e.ChangedFiles, planBytes(e.ChangedBytes))
-				if e.DeletedFiles > 0 {
-					fmt.Fprintf(w, "; %d target files not on the source", e.DeletedFiles)
-				}
-				fmt.Fprintln(w)
-				if c.BytesPerSec > 0 {
-					fmt.Fprintf(w, "    estimated seed %s at %s/s; final_sync about %s per GiB changed after the seed\n",
-						planDuration(c.SeedSeconds), planBytes(int64(c.BytesPerSec)), planDuration(c.SecondsPerGiB))
-				}
-			}
-			if c.Error != "" {
-				if strings.HasSuffix(a.Error, c.Error) {
-					fmt.Fprintln(w, "    not measured (see ERROR above)")
-				} else {
-					fmt.Fprintf(w, "    not measured: %s\n", c.Error)
-				}
-			}
-		}
-		if !a.HasCutover {
-			fmt.Fprintln(w, "  no cutover: the move seeds and ends (rehearsal)")
-		} else {
-			if ap := a.Approval; ap != nil {
-				rule := fmt.Sprintf("%d of %s", ap.Quorum, strings.Join(ap.Approvers, ", "))
-				if ap.FourEyes {
-					rule += "; four-eyes (the starter cannot approve)"
-				} else {
-					rule += "; four-eyes OFF"
-				}
-				if ap.Timeout != "" {
-					rule += "; expires after " + ap.Timeout
-				}
-				if ap.RequireRunDigest {
-					rule += "; approvals must carry the run digest"
-				}
-				fmt.Fprintf(w, "  approval: %s\n", rule)
-				ops := "the approvers"
-				if len(ap.Operators) > 0 {
-					ops = strings.Join(ap.Operators, ", ")
-				}
-				fmt.Fprintf(w, "  commit and rollback during soak: %s\n", ops)
-			} else {
-				fmt.Fprintln(w, "  approval: none (rehearsal)")
-			}
-			if win := a.Window; win != nil {
-				fmt.Fprintf(w, "  window: from %s for %s\n", win.NotBefore.Format(time.RFC3339), win.Duration)
-			}
-			printPlanRehearsal(w, a.Rehearsal)
-			fmt.Fprintln(w, "  cutover, in this order (rollback runs the undos in reverse):")
-			for i, s := range a.Steps {
-				switch s.Kind {
-				case plans.KindFinalSync:
-					fmt.Fprintf(w, "    %d. final_sync: copy what changed since the seed, then verify end to end\n", i+1)
-				case plans.KindStep:
-					fmt.Fprintf(w, "    %d. step %s on %s (%s): %s\n", i+1, s.Name, s.On, s.Host, s.Run)
-					if s.Undo != "" {
-						fmt.Fprintf(w, "         undo: %s\n", s.Undo)
-					} else {
-						fmt.Fprintln(w, "         undo: none")
-					}
-					if s.Timeout != "" {
-						fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
-					}
-					printStepSecrets(w, s.Secrets)
-				case plans.KindCheck:
-					extra := fmt.Sprintf("%d retries", s.Retries)
-					if s.Interval != "" {
-						extra += " every " + s.Interval
-					}
-					if s.Timeout != "" {
-						extra += ", timeout " + s.Timeout
-					}
-					fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", i+1, s.Name, s.On, s.Host, s.Run, extra)
-					printStepSecrets(w, s.Secrets)
-				}
-			}
-		}
-		if a.Soak != "" {
-			fmt.Fprintf(w, "  soak %s (rollback possible until it ends or commit)\n", a.Soak)
+		printPlanRehearsal(w, a.Rehearsal)
+		fmt.Fprintln(w, "  cutover, in this order (rollback runs the undos in reverse):")
+		for i, s := range a.Steps {
+			printPlanStep(w, i+1, s)
 		}
 	}
-	for _, wv := range r.Waves {
-		fmt.Fprintf(w, "\nwave %s: %s (at most %d at once, in depends_on order)\n",
-			wv.Name, strings.Join(wv.Applications, ", "), wv.MaxParallel)
+	if a.Soak != "" {
+		fmt.Fprintf(w, "  soak %s (rollback possible until it ends or commit)\n", a.Soak)
+	}
+}
+
+// printPlanCopy prints a copy set: paths, filters, options and what the
+// hosts measured.
+func printPlanCopy(w io.Writer, a planAppReport, c planCopyReport) {
+	fmt.Fprintf(w, "  copy %s: %s:%s -> %s:%s\n", c.Name, a.Source.Name, c.From, a.Target.Name, c.To)
+	if len(c.Include) > 0 {
+		fmt.Fprintf(w, "    include %s\n", strings.Join(c.Include, ", "))
+	}
+	if len(c.Exclude) > 0 {
+		fmt.Fprintf(w, "    exclude %s\n", strings.Join(c.Exclude, ", "))
+	}
+	opts := []string{"verify " + c.Verify}
+	if c.Delete {
+		opts = append(opts, "final_sync deletes files gone from the source")
+	} else {
+		opts = append(opts, "keeps target files gone from the source")
+	}
+	if c.BandwidthBytesPerSec > 0 {
+		opts = append(opts, "at most "+units.Bytes(c.BandwidthBytesPerSec)+"/s")
+	}
+	if c.Concurrency > 0 {
+		opts = append(opts, fmt.Sprintf("%d files at once", c.Concurrency))
+	}
+	fmt.Fprintf(w, "    %s\n", strings.Join(opts, "; "))
+	if e := c.Estimate; e != nil {
+		fmt.Fprintf(w, "    source holds %d files, %s; to seed now: %d files, %s",
+			e.SourceFiles, units.Bytes(e.SourceBytes), e.ChangedFiles, units.Bytes(e.ChangedBytes))
+		if e.DeletedFiles > 0 {
+			fmt.Fprintf(w, "; %d target files not on the source", e.DeletedFiles)
+		}
+		fmt.Fprintln(w)
+		if c.BytesPerSec > 0 {
+			fmt.Fprintf(w, "    estimated seed %s at %s/s; final_sync about %s per GiB changed after the seed\n",
+				units.Duration(seconds(c.SeedSeconds)), units.Bytes(int64(c.BytesPerSec)), units.Duration(seconds(c.SecondsPerGiB)))
+		}
+	}
+	if c.Error != "" {
+		if strings.HasSuffix(a.Error, c.Error) {
+			fmt.Fprintln(w, "    not measured (see ERROR above)")
+		} else {
+			fmt.Fprintf(w, "    not measured: %s\n", c.Error)
+		}
+	}
+}
+
+// printPlanApproval prints the approval rule and who decides during soak.
+func printPlanApproval(w io.Writer, ap *planApproval) {
+	if ap == nil {
+		fmt.Fprintln(w, "  approval: none (rehearsal)")
+		return
+	}
+	rule := fmt.Sprintf("%d of %s", ap.Quorum, strings.Join(ap.Approvers, ", "))
+	if ap.FourEyes {
+		rule += "; four-eyes (the starter cannot approve)"
+	} else {
+		rule += "; four-eyes OFF"
+	}
+	if ap.Timeout != "" {
+		rule += "; expires after " + ap.Timeout
+	}
+	if ap.RequireRunDigest {
+		rule += "; approvals must carry the run digest"
+	}
+	fmt.Fprintf(w, "  approval: %s\n", rule)
+	ops := "the approvers"
+	if len(ap.Operators) > 0 {
+		ops = strings.Join(ap.Operators, ", ")
+	}
+	fmt.Fprintf(w, "  commit and rollback during soak: %s\n", ops)
+}
+
+// printPlanStep prints cutover block n: a final sync, a step with its
+// undo, or a check with its retries.
+func printPlanStep(w io.Writer, n int, s planStep) {
+	switch s.Kind {
+	case plans.KindFinalSync:
+		fmt.Fprintf(w, "    %d. final_sync: copy what changed since the seed, then verify end to end\n", n)
+	case plans.KindStep:
+		fmt.Fprintf(w, "    %d. step %s on %s (%s): %s\n", n, s.Name, s.On, s.Host, s.Run)
+		if s.Undo != "" {
+			fmt.Fprintf(w, "         undo: %s\n", s.Undo)
+		} else {
+			fmt.Fprintln(w, "         undo: none")
+		}
+		if s.Timeout != "" {
+			fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
+		}
+		printStepSecrets(w, s.Secrets)
+	case plans.KindCheck:
+		extra := fmt.Sprintf("%d retries", s.Retries)
+		if s.Interval != "" {
+			extra += " every " + s.Interval
+		}
+		if s.Timeout != "" {
+			extra += ", timeout " + s.Timeout
+		}
+		fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", n, s.Name, s.On, s.Host, s.Run, extra)
+		printStepSecrets(w, s.Secrets)
 	}
 }
 
@@ -494,37 +488,8 @@ func hostLine(h planHost) string {
 	return s
 }
 
-func planBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
-func planDuration(sec float64) string {
-	if sec < 1 {
-		return "under 1s"
-	}
-	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
-}
-
-// shortDuration writes 4h instead of 4h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
+// seconds turns the report's float seconds back into a duration.
+func seconds(sec float64) time.Duration { return time.Duration(sec * float64(time.Second)) }
 
 // printStepSecrets names the values a step's commands get from the worker.
 func printStepSecrets(w io.Writer, names []string) {

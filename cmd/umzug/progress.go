@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // copyBar shows a running copy's heartbeated progress: a progress bar on a
@@ -66,10 +67,10 @@ func (b *copyBar) update(p contract.CopyProgress) {
 // progressLine describes a copy's position. While the walk runs, the
 // totals are what it found so far: no percentage, no ETA.
 func progressLine(p contract.CopyProgress) string {
-	rate := humanBytes(int64(p.BytesPerSec)) + "/s"
+	rate := units.Bytes(int64(p.BytesPerSec)) + "/s"
 	if p.Walking {
 		return fmt.Sprintf("%s (%s): %d files, %s copied of %d files, %s found so far (walk running), %s",
-			p.Set, p.Phase, p.FilesDone, humanBytes(p.BytesDone), p.FilesTotal, humanBytes(p.BytesTotal), rate)
+			p.Set, p.Phase, p.FilesDone, units.Bytes(p.BytesDone), p.FilesTotal, units.Bytes(p.BytesTotal), rate)
 	}
 	pct := 100.0
 	if p.BytesTotal > 0 {
@@ -78,10 +79,10 @@ func progressLine(p contract.CopyProgress) string {
 	eta := ""
 	if p.BytesPerSec > 0 && p.BytesTotal > p.BytesDone {
 		left := time.Duration(float64(p.BytesTotal-p.BytesDone) / p.BytesPerSec * float64(time.Second))
-		eta = ", ETA " + left.Round(time.Second).String()
+		eta = ", ETA " + units.Duration(left)
 	}
 	return fmt.Sprintf("%s (%s): %d/%d files, %s/%s (%.0f%%), %s%s", p.Set, p.Phase,
-		p.FilesDone, p.FilesTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), pct, rate, eta)
+		p.FilesDone, p.FilesTotal, units.Bytes(p.BytesDone), units.Bytes(p.BytesTotal), pct, rate, eta)
 }
 
 // finish removes the bar before other output is printed.

@@ -57,13 +57,14 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 			}
 			started, err := start(ctx, c, p, opts)
 			out := cmd.OutOrStdout()
+			ui := uiBaseFrom(ctx, c, temporalNamespace())
 			for _, s := range started {
 				note := "started"
 				if s.AlreadyRunning {
 					note = "already started; not started again"
 				}
 				fmt.Fprintf(out, "%s %s: %s (%s)\n  %s\n", s.Kind, s.Name, s.ID, note,
-					launch.UILink(uiBase(), temporalNamespace(), s.ID))
+					launch.UILink(ui, temporalNamespace(), s.ID))
 			}
 			if err != nil {
 				return err
@@ -73,21 +74,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 			if !wait {
 				return nil
 			}
-			failed := 0
-			for _, s := range started {
-				phase, err := waitResult(cmd, c, s.ID, s.Kind)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s %s ended: %s\n", s.Kind, s.Name, phase)
-				if phase != workflows.PhaseCommitted {
-					failed++
-				}
-			}
-			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d did not commit", failed, len(started))}
-			}
-			return nil
+			return waitAll(cmd, c, started)
 		},
 	}
 	vf.register(cmd)
@@ -100,6 +87,26 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	return cmd
 }
 
+// waitAll waits for every started workflow to end and prints how each
+// ended; exit 1 unless all committed.
+func waitAll(cmd *cobra.Command, c client.Client, started []launch.Started) error {
+	failed := 0
+	for _, s := range started {
+		phase, err := waitResult(cmd, c, s.ID, s.Kind)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s ended: %s\n", s.Kind, s.Name, phase)
+		if phase != workflows.PhaseCommitted {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d did not commit", failed, len(started))}
+	}
+	return nil
+}
+
 // waitResult waits for a workflow to end and returns its final phase (for
 // a wave: "committed" only if every application committed).
 func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, error) {
@@ -109,10 +116,8 @@ func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, e
 		if err := run.Get(cmd.Context(), &ws); err != nil {
 			return "", fmt.Errorf("wave %s: %w", id, err)
 		}
-		for _, ph := range ws.Phases {
-			if ph != workflows.PhaseCommitted {
-				return "incomplete", nil
-			}
+		if !ws.Committed() {
+			return "incomplete", nil
 		}
 		return workflows.PhaseCommitted, nil
 	}

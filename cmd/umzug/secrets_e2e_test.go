@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // TestUmzugHelperProcess is `umzug` itself when the secrets test starts
@@ -205,10 +205,7 @@ type devProcess struct {
 // its worker runs.
 func startDevProcess(t *testing.T, db, secrets string) *devProcess {
 	t.Helper()
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	logPath := filepath.Join(filepath.Dir(db), "dev.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {

@@ -99,17 +99,7 @@ func decide(ctx context.Context, c client.Client, id, name string, arg any, iden
 	if err == nil || (errors.As(err, &app) && app.Type() == contract.ErrRefused) {
 		return st, err // recorded by the workflow
 	}
-	rec := workflows.RefusedUpdate{Name: name, Identity: identity, Reason: err.Error()}
-	switch a := arg.(type) {
-	case workflows.ApproveSignal:
-		rec.Comment, rec.PlanSHA256 = a.Comment, a.PlanSHA256
-	case workflows.RejectSignal:
-		rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
-	case workflows.RollbackSignal:
-		rec.Comment = a.Reason
-	case workflows.RescheduleSignal:
-		rec.Comment = a.Comment
-	}
+	rec := workflows.RefusedUpdateRecord(name, identity, arg, err.Error())
 	if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
 		return st, fmt.Errorf("%w (and recording the refusal failed: %v)", err, serr)
 	}

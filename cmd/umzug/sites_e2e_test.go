@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -186,10 +186,7 @@ func (p *umzugProc) stop(t *testing.T) string {
 // workflow worker and one worker per site as separate processes.
 func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	sites := startTwoSites(t)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	conn := []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_CONFIG_FILE=" + filepath.Join(sites.root, "none.toml")}
 	dev := startUmzug(t, "dev", conn, "Worker:", "dev", "--no-worker", "--headless", "--port", fmt.Sprint(port))

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -18,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/units"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -168,7 +168,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
 		}
 	}
-	if !pastCutover(st) {
+	if !st.PastCutover() {
 		printWindow(w, st)
 	}
 	if st.SoakUntil != nil && st.Phase == workflows.PhaseSoak {
@@ -176,7 +176,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 	}
 	for _, cr := range st.Copies {
 		fmt.Fprintf(w, "copy        %s %s: %d files, %s; copied %d files (%s), verified %d by %s\n",
-			cr.Set, cr.Phase, cr.Files, humanBytes(cr.Bytes), cr.CopiedFiles, humanBytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
+			cr.Set, cr.Phase, cr.Files, units.Bytes(cr.Bytes), cr.CopiedFiles, units.Bytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
 	}
 	printRefusals(w, st.Refusals)
 	for _, s := range st.Steps {
@@ -248,9 +248,6 @@ func listMoves(cmd *cobra.Command, c client.Client, output string) error {
 	return tw.Flush()
 }
 
-// humanBytes formats a byte count with binary units ("1.2 GiB").
-func humanBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
-
 // watchMove follows a move until it ends: each phase once, copy progress
 // as a bar, then the full status.
 func watchMove(cmd *cobra.Command, c client.Client, id string) error {
@@ -268,7 +265,7 @@ func watchMove(cmd *cobra.Command, c client.Client, id string) error {
 			fmt.Fprintf(out, "%s  %s\n", time.Now().Format("15:04:05"), st.Phase)
 			last = st.Phase
 		}
-		if isFinal(st.Phase) {
+		if workflows.IsFinal(st.Phase) {
 			printStatus(out, id, st, nil)
 			return nil
 		}
@@ -292,17 +289,4 @@ func printWindow(w io.Writer, st workflows.Status) {
 	if st.WindowNote != "" {
 		fmt.Fprintf(w, "            %s\n", st.WindowNote)
 	}
-}
-
-// pastCutover tells whether the move has entered its cutover.
-func pastCutover(st workflows.Status) bool {
-	if st.Phase == workflows.PhaseCutover || st.Phase == workflows.PhaseSoak {
-		return true
-	}
-	for _, pc := range st.Phases {
-		if pc.Phase == workflows.PhaseCutover {
-			return true
-		}
-	}
-	return false
 }

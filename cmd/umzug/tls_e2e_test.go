@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/pki"
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // tlsFiles are a server CA with a server certificate for 127.0.0.1, and a
@@ -67,14 +67,8 @@ func startTLSE2E(t *testing.T, f tlsFiles) (*e2e, int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uiPort, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
+	uiPort := testkit.FreePort(t)
 	st, err := startStack(context.Background(), embeddedOptions{port: port, uiPort: uiPort,
 		tlsCert: f.serverCert, tlsKey: f.serverKey, tlsClientCA: f.clientCA}, nil)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 // `umzug validate` refuses overlapping copy targets (naming both places)
 // and an unknown refusal kind (with a suggestion), with exit code 1.
 func TestValidateRefusesOverlapsAndUnknownKinds(t *testing.T) {
-	code, _, errOut := umzugCLI(t, "validate", "../../plans/testdata/faults/copies.hcl")
+	code, _, errOut := cli(t, "validate", "../../plans/testdata/faults/copies.hcl")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
@@ -38,7 +38,7 @@ func TestValidateRefusesCostlyPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	code, _, errOut := umzugCLI(t, "validate", path)
+	code, _, errOut := cli(t, "validate", path)
 	t.Logf("validate took %s", time.Since(start))
 	if code != 1 || !strings.Contains(errOut, "costly.hcl:3:7:") || !strings.Contains(errOut, "more than the 10000 a collection may have") {
 		t.Fatalf("exit %d, output:\n%s", code, errOut)

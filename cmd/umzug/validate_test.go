@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,15 +11,6 @@ import (
 	"github.com/umzug-dev/umzug/plans"
 )
 
-// umzugCLI runs the CLI in-process as a user would and returns the exit
-// code and what it printed.
-func umzugCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = runIO(args, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 const faultPlan = "../../plans/testdata/faults/allfaults.hcl"
 
 func TestValidateExamples(t *testing.T) {
@@ -29,7 +19,7 @@ func TestValidateExamples(t *testing.T) {
 		t.Fatalf("examples: %v", files)
 	}
 	for _, f := range files {
-		code, out, errOut := umzugCLI(t, "validate", f)
+		code, out, errOut := cli(t, "validate", f)
 		if code != 0 {
 			t.Fatalf("validate %s: exit %d\n%s", f, code, errOut)
 		}
@@ -39,14 +29,14 @@ func TestValidateExamples(t *testing.T) {
 			t.Errorf("validate %s printed %q", f, out)
 		}
 	}
-	code, out, _ := umzugCLI(t, "validate", "../../examples/wave.hcl")
+	code, out, _ := cli(t, "validate", "../../examples/wave.hcl")
 	if code != 0 || !strings.Contains(out, "plan wave is valid: 3 applications, 7 hosts, sha256 ") {
 		t.Errorf("wave: exit %d, %q", code, out)
 	}
 }
 
 func TestValidateReportsEveryFault(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "validate", faultPlan)
+	code, out, errOut := cli(t, "validate", faultPlan)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
@@ -80,7 +70,7 @@ func TestValidateReportsEveryFault(t *testing.T) {
 }
 
 func TestValidateWarningsDoNotFail(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "validate", "../../plans/testdata/faults/warnings.hcl")
+	code, out, errOut := cli(t, "validate", "../../plans/testdata/faults/warnings.hcl")
 	if code != 0 || !strings.HasPrefix(out, "plan warnings is valid") {
 		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
@@ -92,14 +82,14 @@ func TestValidateWarningsDoNotFail(t *testing.T) {
 }
 
 func TestValidateSeveralPlans(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "validate", "../../examples/finance.hcl", faultPlan)
+	code, out, errOut := cli(t, "validate", "../../examples/finance.hcl", faultPlan)
 	if code != 1 || !strings.Contains(out, "plan finance is valid") || !strings.Contains(errOut, "1 of 2 plan(s) have errors") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 
 func TestValidateJSON(t *testing.T) {
-	code, out, errOut := umzugCLI(t, "validate", "--json", faultPlan)
+	code, out, errOut := cli(t, "validate", "--json", faultPlan)
 	if code != 1 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -129,7 +119,7 @@ func TestValidateJSON(t *testing.T) {
 	if !found {
 		t.Error("source == target not reported at 62:16")
 	}
-	code, out, _ = umzugCLI(t, "validate", "--json", "../../examples/finance.hcl")
+	code, out, _ = cli(t, "validate", "--json", "../../examples/finance.hcl")
 	if code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("clean plan: exit %d, %q", code, out)
 	}
@@ -137,35 +127,35 @@ func TestValidateJSON(t *testing.T) {
 
 func TestValidateVariables(t *testing.T) {
 	finance := "../../examples/finance.hcl"
-	code, _, errOut := umzugCLI(t, "validate", finance, "--var", "window_strat=2026-12-05T18:00:00Z")
+	code, _, errOut := cli(t, "validate", finance, "--var", "window_strat=2026-12-05T18:00:00Z")
 	if code != 1 || !strings.Contains(errOut, `Did you mean "window_start"?`) {
 		t.Fatalf("undeclared --var: exit %d\n%s", code, errOut)
 	}
-	code, _, errOut = umzugCLI(t, "validate", finance, "--var", "window_start=next friday")
+	code, _, errOut = cli(t, "validate", finance, "--var", "window_start=next friday")
 	if code != 1 || !strings.Contains(errOut, "Error: Invalid time") || !strings.Contains(errOut, "finance.hcl:73:20:") {
 		t.Fatalf("bad window: exit %d\n%s", code, errOut)
 	}
-	code, _, errOut = umzugCLI(t, "validate", finance, "--var", "novalue")
+	code, _, errOut = cli(t, "validate", finance, "--var", "novalue")
 	if code != 1 || !strings.Contains(errOut, "write --var NAME=VALUE") {
 		t.Fatalf("--var without =: exit %d\n%s", code, errOut)
 	}
 	// The environment is read, and --var beats it.
 	t.Setenv("UMZUG_VAR_window_start", "soon")
-	if code, _, errOut = umzugCLI(t, "validate", finance); code != 1 || !strings.Contains(errOut, `"soon" is not an RFC 3339 time`) {
+	if code, _, errOut = cli(t, "validate", finance); code != 1 || !strings.Contains(errOut, `"soon" is not an RFC 3339 time`) {
 		t.Fatalf("UMZUG_VAR_: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut = umzugCLI(t, "validate", finance, "--var", "window_start=2026-12-24T18:00:00Z"); code != 0 {
+	if code, _, errOut = cli(t, "validate", finance, "--var", "window_start=2026-12-24T18:00:00Z"); code != 0 {
 		t.Fatalf("--var over env: exit %d\n%s", code, errOut)
 	}
 	vf := filepath.Join(t.TempDir(), "vals.hcl")
 	os.WriteFile(vf, []byte(`lemgo_address = "10.40.7.21:22"`+"\n"), 0o644)
-	if code, _, errOut = umzugCLI(t, "validate", finance, "--var-file", vf, "--var", "window_start=2026-12-24T18:00:00Z"); code != 0 {
+	if code, _, errOut = cli(t, "validate", finance, "--var-file", vf, "--var", "window_start=2026-12-24T18:00:00Z"); code != 0 {
 		t.Fatalf("--var-file: exit %d\n%s", code, errOut)
 	}
 }
 
 func TestValidateMissingFile(t *testing.T) {
-	code, _, errOut := umzugCLI(t, "validate", "no/such/plan.hcl")
+	code, _, errOut := cli(t, "validate", "no/such/plan.hcl")
 	if code != 1 || !strings.Contains(errOut, "no/such/plan.hcl") {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}

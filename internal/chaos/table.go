@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // Row holds the figures of one fault kind over all its runs.
@@ -121,7 +121,7 @@ func size(n int64) string {
 	if n == 0 {
 		return "0"
 	}
-	return humanize.IBytes(uint64(n))
+	return units.Bytes(n)
 }
 
 func oneLine(s string) string {

@@ -286,7 +286,22 @@ func buildConfig(opts Options) (*config.Config, error) {
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
 	frontendAddr := net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))
-	conf.ClusterMetadata = &cluster.Config{
+	conf.ClusterMetadata = clusterMetadata(frontendAddr, net.JoinHostPort(opts.IP, strconv.Itoa(httpPort)))
+	conf.DCRedirectionPolicy.Policy = "noop"
+	if conf.Services, err = services(opts, httpPort); err != nil {
+		return nil, err
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontendAddr
+	return &conf, nil
+}
+
+// clusterMetadata describes the single cluster "active".
+func clusterMetadata(frontendAddr, httpAddr string) *cluster.Config {
+	return &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        "active",
 		CurrentClusterName:       "active",
@@ -295,13 +310,17 @@ func buildConfig(opts Options) (*config.Config, error) {
 				Enabled:                true,
 				InitialFailoverVersion: 1,
 				RPCAddress:             frontendAddr,
-				HTTPAddress:            net.JoinHostPort(opts.IP, strconv.Itoa(httpPort)),
+				HTTPAddress:            httpAddr,
 				ClusterID:              "umzug-dev",
 			},
 		},
 	}
-	conf.DCRedirectionPolicy.Policy = "noop"
-	conf.Services = map[string]config.Service{}
+}
+
+// services binds the frontend to the chosen ports and the other three
+// services to free ones.
+func services(opts Options, httpPort int) (map[string]config.Service, error) {
+	out := map[string]config.Service{}
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		var svc config.Service
 		svc.RPC.BindOnIP = opts.IP
@@ -315,14 +334,9 @@ func buildConfig(opts Options) (*config.Config, error) {
 			}
 			svc.RPC.GRPCPort = p
 		}
-		conf.Services[name] = svc
+		out[name] = svc
 	}
-	conf.Archival.History.State = "disabled"
-	conf.Archival.Visibility.State = "disabled"
-	conf.NamespaceDefaults.Archival.History.State = "disabled"
-	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
-	conf.PublicClient.HostPort = frontendAddr
-	return &conf, nil
+	return out, nil
 }
 
 // FreePort returns a port on ip that was free a moment ago, for tests

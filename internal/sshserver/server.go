@@ -421,7 +421,6 @@ func (ss *session) serveSFTP() {
 	// Clients of this server use absolute paths. WithMaxTxPacket: answer
 	// the 64 KiB reads umzug's client asks for in full, as OpenSSH does
 	// (pkg/sftp's default 32 KiB halves every concurrent read).
-	// (edits by copy-engine helper B2)
 	srv, err := sftp.NewServer(ss.ch, sftp.WithMaxTxPacket(1<<16))
 	if err != nil {
 		ss.s.o.Logf("sshserver: sftp server: %v", err)

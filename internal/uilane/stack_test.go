@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // repoRoot is the module root, two levels above this package.
@@ -45,16 +46,6 @@ func buildUmzug(t *testing.T, root, dir string) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port on 127.0.0.1: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // devServer is a running `umzug dev` child process.
 type devServer struct {
 	Address string // Temporal frontend, host:port
@@ -67,7 +58,7 @@ type devServer struct {
 // test ends.
 func startDev(t *testing.T, bin, dir string) *devServer {
 	t.Helper()
-	port, uiPort := freePort(t), freePort(t)
+	port, uiPort := testkit.FreePort(t), testkit.FreePort(t)
 	d := &devServer{
 		Address: fmt.Sprintf("127.0.0.1:%d", port),
 		UI:      fmt.Sprintf("http://127.0.0.1:%d", uiPort),

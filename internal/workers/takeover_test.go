@@ -22,6 +22,7 @@ import (
 	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -63,10 +64,7 @@ func sshHost(t *testing.T, dir string) contract.Host {
 func TestStoppedWorkerStepRunsOnce(t *testing.T) {
 	dir := t.TempDir()
 	h := sshHost(t, dir)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testkit.FreePort(t)
 	srv, err := devserver.Start(devserver.Options{FrontendPort: port})
 	if err != nil {
 		t.Fatal(err)
