@@ -60,6 +60,10 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 			app.Copies = append(app.Copies, l.decodeCopyBlock(cb))
 		case "cutover":
 			cutovers = append(cutovers, cb)
+		case "standby":
+			l.decodeStandbyBlock(cb, app)
+		case "emergency":
+			l.decodeEmergencyBlock(cb, app)
 		}
 	}
 	for i, cb := range cutovers {

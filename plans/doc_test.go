@@ -68,6 +68,7 @@ func TestDocCoversSchema(t *testing.T) {
 		"datacenter": datacenterSchema, "host": hostSchema, "application": applicationSchema,
 		"copy": copySchema, "cutover": cutoverSchema, "window": windowSchema,
 		"approval": approvalSchema, "step": stepSchema, "check": checkSchema, "wave": waveSchema,
+		"standby": standbySchema, "emergency": emergencySchema,
 	}
 	for owner, s := range schemas {
 		for _, a := range s.Attributes {

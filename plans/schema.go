@@ -64,6 +64,8 @@ var applicationSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "copy", LabelNames: []string{"name"}},
 		{Type: "cutover"},
+		{Type: "standby"},
+		{Type: "emergency"},
 	},
 }
 
@@ -135,5 +137,19 @@ var waveSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "applications", Required: true},
 		{Name: "max_parallel"},
+	},
+}
+
+var standbySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "interval", Required: true},
+		{Name: "max_lag"},
+	},
+}
+
+var emergencySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "approvers", Required: true},
+		{Name: "confirm_within", Required: true},
 	},
 }

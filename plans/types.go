@@ -67,6 +67,8 @@ type Application struct {
 	Cutover     *Cutover // nil when the plan has none
 	Soak        time.Duration
 	Range       hcl.Range
+	Standby     *Standby   // nil: no standby
+	Emergency   *Emergency // nil: no failover rule
 }
 
 type Copy struct {
@@ -161,4 +163,27 @@ func (p *Plan) Application(name string) *Application {
 		}
 	}
 	return nil
+}
+
+// Standby and emergency: keeping a partner site warm and failing over to it.
+
+// Standby keeps the application's target (the partner site) a verified
+// copy of its source: a Temporal Schedule runs a delta copy of every copy
+// set each Interval.
+type Standby struct {
+	Interval time.Duration
+	// MaxLag is how old the last verified sync may be before status flags
+	// the standby as behind; default 3 × Interval.
+	MaxLag time.Duration
+	Range  hcl.Range
+}
+
+// Emergency is the approval rule of a failover: one listed approver
+// presses the button, a second, different one confirms within
+// ConfirmWithin. The failover does not wait for the confirmation; a
+// missing one is reported as overdue.
+type Emergency struct {
+	Approvers     []string
+	ConfirmWithin time.Duration
+	Range         hcl.Range
 }

@@ -15,6 +15,7 @@ func (l *loader) validatePlan(plan *Plan) {
 
 func (l *loader) checkApplication(ad *appDecl) {
 	a := ad.a
+	l.checkStandby(a)
 	if a.Source != nil && a.Target != nil {
 		if a.Source == a.Target {
 			l.errorf(ad.tgt.rng, "Source equals target",
