@@ -8,6 +8,7 @@ const (
 	NameEstimateDelta = "EstimateDelta"
 	NameRunCommand    = "RunCommand"
 	NameRehash        = "RehashAfterSwitch"
+	NameProbeHost     = "ProbeHost"
 )
 
 // DeltaEstimate is the result of a dry delta scan: what a final sync would

@@ -73,6 +73,9 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			},
 			check: m.checkReschedule, apply: m.applyReschedule}.listen,
 	}
+	if m.in.Mode == ModeFailover {
+		regs = append(regs, m.confirmDecision())
+	}
 	for _, r := range regs {
 		if err := r(ctx, m); err != nil {
 			return err

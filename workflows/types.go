@@ -87,12 +87,18 @@ type MoveInput struct {
 	Cutover   Cutover              `json:"cutover"`
 	Soak      time.Duration        `json:"soak"`
 	DependsOn []string             `json:"depends_on,omitempty"`
+	Mode      string               `json:"mode,omitempty"`
 	// RunDigest binds approvals to the plan files and the resolved
 	// variable values (plans.RunDigest); "" in histories from before it.
 	RunDigest string `json:"run_digest,omitempty"`
 	// SearchAttributes is set when the cluster has the umzug search
 	// attributes registered; the workflow then upserts the phase.
 	SearchAttributes bool `json:"search_attributes,omitempty"`
+	// Failover (ModeFailover): the plan's emergency rule, why the button
+	// was pressed, and the standby copy the target holds.
+	Emergency   *EmergencyRule `json:"emergency,omitempty"`
+	Reason      string         `json:"reason,omitempty"`
+	StandbyCopy *StandbySync   `json:"standby_copy,omitempty"`
 }
 
 // Cutover is the cutover block of an application.
@@ -102,6 +108,14 @@ type Cutover struct {
 	// Blocks run in the order written.
 	Blocks []Block `json:"blocks"`
 }
+
+// Modes of a Move run. The empty mode is a one-way move.
+const (
+	ModeMove      = ""
+	ModeFailover  = "failover"
+	ModeFailback  = "failback"
+	ModeRehearsal = "rehearsal"
+)
 
 // Window is the agreed cutover window.
 type Window struct {
@@ -234,6 +248,9 @@ type Status struct {
 	Undone          []string `json:"undone,omitempty"`
 	ManualAttention []string `json:"manual_attention,omitempty"`
 	Error           string   `json:"error,omitempty"`
+	// Failover: the emergency approval, its second confirmation and
+	// whether the source was reachable (ModeFailover only).
+	Failover *FailoverState `json:"failover,omitempty"`
 }
 
 // WaveInput starts one child move per application.

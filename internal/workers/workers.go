@@ -63,4 +63,5 @@ func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.EstimateDelta, activity.RegisterOptions{Name: activities.NameEstimateDelta})
 	r.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: activities.NameRunCommand})
 	r.RegisterActivityWithOptions(a.RehashAfterSwitch, activity.RegisterOptions{Name: activities.NameRehash})
+	r.RegisterActivityWithOptions(a.ProbeHost, activity.RegisterOptions{Name: activities.NameProbeHost})
 }
