@@ -145,6 +145,12 @@ func TestStandbyKeepsPartnerWithinInterval(t *testing.T) {
 	if code, _, _ := cli(t, pc.args("standby", "pause", "--app", "print", "--as", "s.wolf", "--reason", "AKDB maintenance")...); code != 0 {
 		t.Fatalf("pause: exit %d", code)
 	}
+	// A sync already running when the pause came finishes; none starts after.
+	for deadline := time.Now().Add(time.Minute); pc.standby(t).Running != ""; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sync running at the pause did not end")
+		}
+	}
 	writeFile(t, filepath.Join(pc.src, "forms/invoice.tmpl"), "INVOICE v2\n")
 	time.Sleep(3 * interval)
 	if b, _ := os.ReadFile(filepath.Join(pc.dst, "forms/invoice.tmpl")); string(b) != "INVOICE v1\n" {
