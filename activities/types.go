@@ -58,3 +58,6 @@ type (
 	CleanupInput  = contract.CleanupInput
 	CleanupResult = contract.CleanupResult
 )
+
+// ProbeResult is what ProbeHost found (contract/probe.go).
+type ProbeResult = contract.ProbeResult

@@ -8,3 +8,8 @@ import _ "embed"
 //
 //go:embed finance.hcl
 var Finance []byte
+
+// PrintCenter is examples/print-center.hcl: standby and failover.
+//
+//go:embed print-center.hcl
+var PrintCenter []byte

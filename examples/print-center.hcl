@@ -1,38 +1,70 @@
-# Print center: OWL-IT prints and mails from its print center; AKDB keeps a
-# partner site ready to take over. The print application can be rehearsed
-# on a scratch root at the partner, moved (or failed over) there, and
-# failed back once OWL-IT's print center runs again.
+# Print and mail: OWL-IT runs the print center, AKDB keeps a partner site
+# ready to take over. A standby schedule copies the print data to AKDB every
+# standby_interval; an emergency approver fails production over at the push
+# of a button (`umzug failover`, or the "failover" signal in the Web UI);
+# `umzug failback` brings it home once OWL-IT runs again, copying back only
+# what changed at AKDB. A rehearsal runs the whole move into a scratch root
+# first, and approvals of the real move need one from the last 30 days.
+#
+# Like finance.hcl it runs on the two in-process demo data centers
+# (`umzug demo --scenario failover`): the defaults point at the demo's
+# directory and ports.
+
+variable "demo_dir" {
+  type        = string
+  default     = "/tmp/umzug-demo"
+  description = "Where the demo hosts keep their files, keys and known_hosts."
+}
+
+variable "owl_address" {
+  type    = string
+  default = "127.0.0.1:2222"
+}
+
+variable "akdb_address" {
+  type    = string
+  default = "127.0.0.1:2223"
+}
+
+variable "standby_interval" {
+  type        = string
+  default     = "15m"
+  description = "How often the standby copies the print data to AKDB."
+}
+
+variable "confirm_within" {
+  type        = string
+  default     = "2h"
+  description = "How long the second emergency approver has to confirm a failover."
+}
+
+locals {
+  owl  = "${var.demo_dir}/owl"
+  akdb = "${var.demo_dir}/akdb"
+}
 
 datacenter "owl" {
   description = "OWL-IT print center"
 }
 
 datacenter "akdb" {
-  description = "AKDB partner site"
+  description = "AKDB partner print center"
 }
 
 host "owl_print" {
-  datacenter  = datacenter.owl
-  address     = "print.owl-it.example:22"
-  user        = "umzug"
-  agent       = true
-  known_hosts = "~/.ssh/known_hosts"
+  datacenter    = datacenter.owl
+  address       = var.owl_address
+  user          = "print"
+  identity_file = "${var.demo_dir}/keys/umzug_ed25519"
+  known_hosts   = "${var.demo_dir}/keys/known_hosts"
 }
 
 host "akdb_print" {
-  datacenter  = datacenter.akdb
-  address     = "print.akdb.example:22"
-  user        = "umzug"
-  agent       = true
-  known_hosts = "~/.ssh/known_hosts"
-}
-
-host "akdb_scratch" {
-  datacenter  = datacenter.akdb
-  address     = "scratch.akdb.example:22"
-  user        = "umzug"
-  agent       = true
-  known_hosts = "~/.ssh/known_hosts"
+  datacenter    = datacenter.akdb
+  address       = var.akdb_address
+  user          = "print"
+  identity_file = "${var.demo_dir}/keys/umzug_ed25519"
+  known_hosts   = "${var.demo_dir}/keys/known_hosts"
 }
 
 application "print" {
@@ -40,26 +72,28 @@ application "print" {
   source      = host.owl_print
   target      = host.akdb_print
 
-  copy "spool" {
-    from   = "/srv/print/spool"
-    to     = "/srv/print/spool"
-    verify = "sha256"
-    delete = true
-  }
-  copy "forms" {
-    from   = "/srv/print/forms"
-    to     = "/srv/print/forms"
+  copy "print" {
+    from   = "${local.owl}/srv/print"
+    to     = "${local.akdb}/srv/print"
     verify = "sha256"
     delete = true
   }
 
-  # A rehearsal copies everything to /srv/rehearsal on the scratch host,
-  # runs the steps marked rehearse = true and the checks, measures them
-  # and removes what it wrote. Approvals of the real move are refused
-  # without a successful rehearsal in the last 30 days.
+  standby {
+    interval = var.standby_interval
+  }
+
+  emergency {
+    approvers      = ["k.meier", "s.wolf", "a.huber"]
+    confirm_within = var.confirm_within
+  }
+
+  # A rehearsal copies everything under this root on the partner host
+  # (the root followed by each copy's `to`), runs the steps marked
+  # rehearse = true and the checks that do not opt out, measures them and
+  # removes what it wrote.
   rehearsal {
-    target          = host.akdb_scratch
-    root            = "/srv/rehearsal"
+    root            = "${var.demo_dir}/rehearsal"
     required_within = "30d"
   }
 
@@ -74,47 +108,42 @@ application "print" {
       approvers = ["k.meier", "s.wolf", "a.huber"]
       quorum    = 2
       four_eyes = true
-      timeout   = "24h"
     }
-
-    step "drain_queue" {
+    step "announce" {
       on       = "source"
-      run      = "printctl drain --wait 10m"
-      undo     = "printctl resume"
-      timeout  = "15m"
+      run      = "echo 'print production moves to AKDB' >> ${local.owl}/run/print.log"
+      undo     = "echo 'print production back at OWL-IT' >> ${local.owl}/run/print.log"
       rehearse = true
     }
     step "stop_spool" {
-      on      = "source"
-      run     = "systemctl stop print-spool"
-      undo    = "systemctl start print-spool"
-      timeout = "2m"
+      on   = "source"
+      run  = "echo stopped > ${local.owl}/run/print.state"
+      undo = "echo running > ${local.owl}/run/print.state"
     }
     final_sync {}
     step "start_spool" {
       on   = "target"
-      run  = "systemctl start print-spool"
-      undo = "systemctl stop print-spool"
+      run  = "mkdir -p ${local.akdb}/run && echo running > ${local.akdb}/run/print.state"
+      undo = "echo stopped > ${local.akdb}/run/print.state"
     }
+    # Commands name the real paths, so checks of the real site stay out of
+    # rehearsals.
     check "spool_ok" {
       on       = "target"
-      run      = "printctl health"
-      retries  = 5
-      interval = "10s"
+      run      = "grep -qx running ${local.akdb}/run/print.state"
       rehearse = false
     }
-    # Commands name the real paths, so a check of the copied files stays
-    # out of rehearsals; this one holds on the scratch host too.
-    check "forms_present" {
+    check "data_present" {
       on       = "target"
-      run      = "test -s /srv/print/forms/index.json"
+      run      = "test -d ${local.akdb}/srv/print"
       rehearse = false
     }
-    check "printctl_ready" {
+    # This one holds on the scratch root too: it runs in rehearsals.
+    check "tools_ready" {
       on  = "target"
-      run = "printctl version"
+      run = "command -v grep >/dev/null"
     }
   }
 
-  soak = "2h"
+  soak = "1h"
 }

@@ -63,6 +63,10 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 			cutovers = append(cutovers, cb)
 		case "rehearsal", "failback":
 			extra = append(extra, cb)
+		case "standby":
+			l.decodeStandbyBlock(cb, app)
+		case "emergency":
+			l.decodeEmergencyBlock(cb, app)
 		}
 	}
 	for i, cb := range cutovers {

@@ -69,6 +69,7 @@ func TestDocCoversSchema(t *testing.T) {
 		"copy": copySchema, "cutover": cutoverSchema, "window": windowSchema,
 		"approval": approvalSchema, "step": stepSchema, "check": checkSchema, "wave": waveSchema,
 		"rehearsal": rehearsalSchema, "failback": failbackSchema,
+		"standby": standbySchema, "emergency": emergencySchema,
 	}
 	for owner, s := range schemas {
 		for _, a := range s.Attributes {

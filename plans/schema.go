@@ -66,6 +66,8 @@ var applicationSchema = &hcl.BodySchema{
 		{Type: "cutover"},
 		{Type: "rehearsal"},
 		{Type: "failback"},
+		{Type: "standby"},
+		{Type: "emergency"},
 	},
 }
 
@@ -139,5 +141,19 @@ var waveSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "applications", Required: true},
 		{Name: "max_parallel"},
+	},
+}
+
+var standbySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "interval", Required: true},
+		{Name: "max_lag"},
+	},
+}
+
+var emergencySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "approvers", Required: true},
+		{Name: "confirm_within", Required: true},
 	},
 }

@@ -73,6 +73,10 @@ type Application struct {
 	Rehearsal *Rehearsal
 	// Failback is the failback block; nil when the plan has none.
 	Failback *Failback
+	// Standby is the standby block; nil when the plan has none.
+	Standby *Standby
+	// Emergency is the failover rule; nil when the plan has none.
+	Emergency *Emergency
 }
 
 type Copy struct {
@@ -197,4 +201,27 @@ type Failback struct {
 	// ("source" is still the application's source).
 	Blocks []*Block
 	Range  hcl.Range
+}
+
+// Standby and emergency: keeping a partner site warm and failing over to it.
+
+// Standby keeps the application's target (the partner site) a verified
+// copy of its source: a Temporal Schedule runs a delta copy of every copy
+// set each Interval.
+type Standby struct {
+	Interval time.Duration
+	// MaxLag is how old the last verified sync may be before status flags
+	// the standby as behind; default 3 × Interval.
+	MaxLag time.Duration
+	Range  hcl.Range
+}
+
+// Emergency is the approval rule of a failover: one listed approver
+// presses the button, a second, different one confirms within
+// ConfirmWithin. The failover does not wait for the confirmation; a
+// missing one is reported as overdue.
+type Emergency struct {
+	Approvers     []string
+	ConfirmWithin time.Duration
+	Range         hcl.Range
 }

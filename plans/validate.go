@@ -17,6 +17,7 @@ func (l *loader) checkApplication(ad *appDecl) {
 	a := ad.a
 	l.checkRehearsal(ad)
 	l.checkFailback(a)
+	l.checkStandby(a)
 	if a.Source != nil && a.Target != nil {
 		if a.Source == a.Target {
 			l.errorf(ad.tgt.rng, "Source equals target",

@@ -16,6 +16,9 @@ import (
 func (m *move) cutover(ctx workflow.Context) bool {
 	m.setPhase(PhaseCutover)
 	for _, b := range m.in.Cutover.Blocks {
+		if m.skipInFailover(b) {
+			continue
+		}
 		var err error
 		switch b.Kind {
 		case BlockStep:

@@ -6,22 +6,20 @@ import (
 	"math"
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // Estimator is what measuring a copy set needs from the activities. The
 // activities are called directly here, not through Temporal: `umzug plan`
 // measures the hosts read-only without a server.
 type Estimator interface {
-	EstimateDelta(ctx context.Context, in activities.CopyInput) (activities.DeltaEstimate, error)
-	SampleThroughput(ctx context.Context, src activities.Host, dir string, maxBytes int64) (float64, error)
+	EstimateDelta(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error)
+	SampleThroughput(ctx context.Context, src contract.Host, dir string, maxBytes int64) (float64, error)
 }
-
-var _ Estimator = (*activities.Activities)(nil)
 
 // CopyMeasure is what measuring one copy set found.
 type CopyMeasure struct {
-	Estimate activities.DeltaEstimate
+	Estimate contract.DeltaEstimate
 	// BytesPerSec is the sampled rate, capped by the set's bandwidth
 	// limit; zero when nothing could be sampled.
 	BytesPerSec float64
@@ -42,9 +40,9 @@ func MeasureCopySet(ctx context.Context, est Estimator, mi MoveInput, j int, sam
 			err = fmt.Errorf("estimating copy %s failed: %v", set.Name, rec)
 		}
 	}()
-	in := activities.CopyInput{
+	in := contract.CopyInput{
 		MoveID: MoveID(mi.PlanName, mi.Application),
-		Phase:  activities.PhaseSeed,
+		Phase:  contract.PhaseSeed,
 		Source: mi.Source,
 		Target: mi.Target,
 		Set:    set,
@@ -66,7 +64,7 @@ func MeasureCopySet(ctx context.Context, est Estimator, mi MoveInput, j int, sam
 	if rate > 0 && !math.IsInf(rate, 0) {
 		m.BytesPerSec = rate
 		m.Seed = CopyEstimate(d, rate)
-		m.FinalSyncPerGiB = CopyEstimate(activities.DeltaEstimate{ChangedBytes: 1 << 30}, rate)
+		m.FinalSyncPerGiB = CopyEstimate(contract.DeltaEstimate{ChangedBytes: 1 << 30}, rate)
 	}
 	return m, nil
 }

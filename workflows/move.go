@@ -69,6 +69,10 @@ func Move(ctx workflow.Context, in MoveInput) (Status, error) {
 }
 
 func (m *move) run(ctx workflow.Context) {
+	if m.in.Mode == ModeFailover {
+		m.runFailover(ctx)
+		return
+	}
 	if !m.preflight(ctx) || !m.seed(ctx) || !m.awaitApproval(ctx) || !m.cutover(ctx) {
 		return
 	}
@@ -127,6 +131,11 @@ func (m *move) endBeforeCutover(p, why string) {
 
 func (m *move) preflight(ctx workflow.Context) bool {
 	m.setPhase(PhasePreflight)
+	return m.runPreflight(ctx)
+}
+
+// runPreflight runs the Preflight activity; false ends the move.
+func (m *move) runPreflight(ctx workflow.Context) bool {
 	src, tgt := m.commandWords()
 	in := contract.PreflightInput{
 		MoveID: m.id, Source: m.in.Source, Target: m.in.Target, Copies: m.in.Copies,

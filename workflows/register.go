@@ -10,4 +10,6 @@ func Register(r interface {
 }) {
 	r.RegisterWorkflowWithOptions(Move, workflow.RegisterOptions{Name: MoveWorkflow})
 	r.RegisterWorkflowWithOptions(Wave, workflow.RegisterOptions{Name: WaveWorkflow})
+	r.RegisterWorkflowWithOptions(Standby, workflow.RegisterOptions{Name: StandbyWorkflow})
+	r.RegisterWorkflowWithOptions(StandbySyncRun, workflow.RegisterOptions{Name: StandbySyncWorkflow})
 }

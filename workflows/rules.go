@@ -3,7 +3,7 @@ package workflows
 import (
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 // The rules in this file are decided once, here, and used by the workflows
@@ -55,7 +55,7 @@ func (ws WaveStatus) Committed() bool {
 // cost per copy set. The window check predicts each final sync with it and
 // `umzug plan` estimates the seed with it, so both tell the same story.
 // A rate of zero or less counts FallbackBytesPerSec.
-func CopyEstimate(est activities.DeltaEstimate, bytesPerSec float64) time.Duration {
+func CopyEstimate(est contract.DeltaEstimate, bytesPerSec float64) time.Duration {
 	if bytesPerSec <= 0 {
 		bytesPerSec = FallbackBytesPerSec
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/activities"
+	"github.com/umzug-dev/umzug/activities/contract"
 )
 
 func TestIsFinalOnlyForEndedPhases(t *testing.T) {
@@ -55,13 +55,13 @@ func TestPastCutoverFromPhaseOrLog(t *testing.T) {
 }
 
 func TestCopyEstimateCountsBytesHashesFilesAndSet(t *testing.T) {
-	est := activities.DeltaEstimate{ChangedBytes: 100 << 20, HashBytes: 200e6, ChangedFiles: 40, DeletedFiles: 10}
+	est := contract.DeltaEstimate{ChangedBytes: 100 << 20, HashBytes: 200e6, ChangedFiles: 40, DeletedFiles: 10}
 	want := time.Second + time.Second + 50*PerFileOverhead + PerSetOverhead
 	if got := CopyEstimate(est, 100<<20); got != want {
 		t.Errorf("CopyEstimate = %s, want %s", got, want)
 	}
 	// No measured rate: the fallback rate, not a division by zero.
-	if got, want := CopyEstimate(activities.DeltaEstimate{ChangedBytes: FallbackBytesPerSec}, 0), time.Second+PerSetOverhead; got != want {
+	if got, want := CopyEstimate(contract.DeltaEstimate{ChangedBytes: FallbackBytesPerSec}, 0), time.Second+PerSetOverhead; got != want {
 		t.Errorf("CopyEstimate without rate = %s, want %s", got, want)
 	}
 }
@@ -85,31 +85,31 @@ func TestRefusedUpdateRecordKeepsCommentAndDigest(t *testing.T) {
 // a worker.
 type panicEstimator struct{}
 
-func (panicEstimator) EstimateDelta(context.Context, activities.CopyInput) (activities.DeltaEstimate, error) {
+func (panicEstimator) EstimateDelta(context.Context, contract.CopyInput) (contract.DeltaEstimate, error) {
 	panic("activity.GetInfo outside an activity")
 }
 
-func (panicEstimator) SampleThroughput(context.Context, activities.Host, string, int64) (float64, error) {
+func (panicEstimator) SampleThroughput(context.Context, contract.Host, string, int64) (float64, error) {
 	return 0, errors.New("unused")
 }
 
 type fixedEstimator struct {
-	d    activities.DeltaEstimate
+	d    contract.DeltaEstimate
 	rate float64
 }
 
-func (f fixedEstimator) EstimateDelta(context.Context, activities.CopyInput) (activities.DeltaEstimate, error) {
+func (f fixedEstimator) EstimateDelta(context.Context, contract.CopyInput) (contract.DeltaEstimate, error) {
 	return f.d, nil
 }
 
-func (f fixedEstimator) SampleThroughput(context.Context, activities.Host, string, int64) (float64, error) {
+func (f fixedEstimator) SampleThroughput(context.Context, contract.Host, string, int64) (float64, error) {
 	return f.rate, nil
 }
 
 func measureInput(bandwidth int64) MoveInput {
 	return MoveInput{PlanName: "p", Application: "a",
-		Source: activities.Host{Name: "src"}, Target: activities.Host{Name: "dst"},
-		Copies: []activities.CopySet{{Name: "data", From: "/a", To: "/b", BandwidthBytesPerSec: bandwidth}}}
+		Source: contract.Host{Name: "src"}, Target: contract.Host{Name: "dst"},
+		Copies: []contract.CopySet{{Name: "data", From: "/a", To: "/b", BandwidthBytesPerSec: bandwidth}}}
 }
 
 func TestMeasureCopySetReportsAPanicAsError(t *testing.T) {
@@ -120,7 +120,7 @@ func TestMeasureCopySetReportsAPanicAsError(t *testing.T) {
 }
 
 func TestMeasureCopySetUsesCopyEstimateAndBandwidth(t *testing.T) {
-	d := activities.DeltaEstimate{ChangedBytes: 10 << 30, ChangedFiles: 1200}
+	d := contract.DeltaEstimate{ChangedBytes: 10 << 30, ChangedFiles: 1200}
 	m, err := MeasureCopySet(context.Background(), fixedEstimator{d: d, rate: 100 << 20}, measureInput(50<<20), 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestMeasureCopySetUsesCopyEstimateAndBandwidth(t *testing.T) {
 	if m.BytesPerSec != 50<<20 {
 		t.Errorf("rate %v, want the bandwidth limit %v", m.BytesPerSec, 50<<20)
 	}
-	if m.Seed != CopyEstimate(d, 50<<20) || m.FinalSyncPerGiB != CopyEstimate(activities.DeltaEstimate{ChangedBytes: 1 << 30}, 50<<20) {
+	if m.Seed != CopyEstimate(d, 50<<20) || m.FinalSyncPerGiB != CopyEstimate(contract.DeltaEstimate{ChangedBytes: 1 << 30}, 50<<20) {
 		t.Errorf("measure %+v disagrees with CopyEstimate", m)
 	}
 }

@@ -76,6 +76,9 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			ident: func(p RehearsalRecord) SignalRecord { return SignalRecord{Identity: p.ID} },
 			check: m.checkRehearsedSignal, apply: func(p RehearsalRecord) { m.st.Rehearsed = &p }}.listen,
 	}
+	if m.in.Mode == ModeFailover {
+		regs = append(regs, m.confirmDecision())
+	}
 	for _, r := range regs {
 		if err := r(ctx, m); err != nil {
 			return err

@@ -107,6 +107,11 @@ type MoveInput struct {
 	FailbackBlocks []Block `json:"failback_blocks,omitempty"`
 	// FailbackOf is the workflow ID of the move a failback reverses.
 	FailbackOf string `json:"failback_of,omitempty"`
+	// Failover (ModeFailover): the plan's emergency rule, why the button
+	// was pressed, and the standby copy the target holds.
+	Emergency   *EmergencyRule `json:"emergency,omitempty"`
+	Reason      string         `json:"reason,omitempty"`
+	StandbyCopy *StandbySync   `json:"standby_copy,omitempty"`
 }
 
 // Cutover is the cutover block of an application.
@@ -264,6 +269,9 @@ type Status struct {
 	Rehearsed *RehearsalRecord `json:"rehearsed,omitempty"`
 	// FailbackOf is the move this failback reverses.
 	FailbackOf string `json:"failback_of,omitempty"`
+	// Failover: the emergency approval, its second confirmation and
+	// whether the source was reachable (ModeFailover only).
+	Failover *FailoverState `json:"failover,omitempty"`
 }
 
 // WaveInput starts one child move per application.

@@ -7,5 +7,6 @@ const (
 	NameCopyTree      = "CopyTree"
 	NameEstimateDelta = "EstimateDelta"
 	NameRunCommand    = "RunCommand"
+	NameProbeHost     = "ProbeHost"
 	NameRehash        = "RehashAfterSwitch"
 )

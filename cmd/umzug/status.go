@@ -57,9 +57,15 @@ func newStatusCmd() *cobra.Command {
 // workflow's type: a move's ID may contain "/wave/" (a plan named wave).
 func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bool) error {
 	out := cmd.OutOrStdout()
+	if rec, ok := standbyRecordOf(cmd.Context(), c, id); ok {
+		id = rec // a standby's schedule: show its record
+	}
 	kind, err := workflowType(cmd.Context(), c, id)
 	if err != nil {
 		return err
+	}
+	if kind == workflows.StandbyWorkflow {
+		return showStandby(cmd, c, id, output)
 	}
 	if kind == workflows.WaveWorkflow {
 		var ws workflows.WaveStatus
@@ -179,6 +185,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 			cr.Set, cr.Phase, cr.Files, units.Bytes(cr.Bytes), cr.CopiedFiles, units.Bytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
 	}
 	printRefusals(w, st.Refusals)
+	printFailover(w, st.Failover, time.Now())
 	for _, s := range st.Steps {
 		fmt.Fprintf(w, "%-11s %s on %s (%s): exit %d\n", s.Kind, s.Name, s.Host, s.Command, s.ExitCode)
 	}

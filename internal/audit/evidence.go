@@ -161,6 +161,9 @@ func (r *Report) checkDecision(s workflows.SignalRecord) Decision {
 		}
 		return d
 	}
+	if e, ok := r.checkEmergency(s); ok {
+		return e
+	}
 	var rule *workflows.ApprovalRule
 	if r.in != nil {
 		rule = r.in.Cutover.Approval

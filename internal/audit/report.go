@@ -65,6 +65,9 @@ type Report struct {
 	Attention  []string  `json:"manual_attention,omitempty"`
 	Error      string    `json:"error,omitempty"`
 
+	// Failover holds a failover's emergency facts (nil for other moves).
+	Failover *FailoverFacts `json:"failover,omitempty"`
+
 	Events int `json:"events"`
 	// Replay is "consistent" or the replay error.
 	Replay string `json:"replay"`
@@ -169,6 +172,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.Refusals = st.Refusals
 	r.Undone = st.Undone
 	r.Attention = st.ManualAttention
+	r.Failover = failoverFacts(st.Failover, time.Now())
 	if st.Error != "" {
 		r.Error = st.Error
 	}

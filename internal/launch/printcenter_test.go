@@ -28,17 +28,17 @@ func TestRehearsalInputReRootsAndFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Mode != workflows.ModeRehearsal || in.Target.Name != "akdb_scratch" || in.RehearsalRoot != "/srv/rehearsal" {
+	if in.Mode != workflows.ModeRehearsal || in.Target.Name != "akdb_print" || in.RehearsalRoot != "/tmp/umzug-demo/rehearsal" {
 		t.Fatalf("mode %q target %s root %q", in.Mode, in.Target.Name, in.RehearsalRoot)
 	}
-	if in.Copies[0].To != "/srv/rehearsal/srv/print/spool" || in.Copies[0].From != "/srv/print/spool" {
+	if in.Copies[0].To != "/tmp/umzug-demo/rehearsal/tmp/umzug-demo/akdb/srv/print" || in.Copies[0].From != "/tmp/umzug-demo/owl/srv/print" {
 		t.Fatalf("copy %s → %s", in.Copies[0].From, in.Copies[0].To)
 	}
 	var names []string
 	for _, b := range in.Cutover.Blocks {
 		names = append(names, b.Kind+":"+b.Name)
 	}
-	if got := strings.Join(names, " "); got != "step:drain_queue final_sync:final_sync check:printctl_ready" {
+	if got := strings.Join(names, " "); got != "step:announce final_sync:final_sync check:tools_ready" {
 		t.Fatalf("rehearsal blocks: %s", got)
 	}
 	if in.Cutover.Approval != nil || in.Cutover.Window != nil || in.Soak != 0 || in.RehearsalRequired != 0 || in.FailbackBlocks != nil {
@@ -68,7 +68,9 @@ func TestFailbackInputFromUndo(t *testing.T) {
 	for _, b := range in.Cutover.Blocks {
 		got = append(got, b.Name+"@"+b.On+":"+b.Run)
 	}
-	want := "undo_start_spool@source:systemctl stop print-spool final_sync@: undo_stop_spool@target:systemctl start print-spool undo_drain_queue@target:printctl resume"
+	want := "undo_start_spool@source:echo stopped > /tmp/umzug-demo/akdb/run/print.state final_sync@: " +
+		"undo_stop_spool@target:echo running > /tmp/umzug-demo/owl/run/print.state " +
+		"undo_announce@target:echo 'print production back at OWL-IT' >> /tmp/umzug-demo/owl/run/print.log"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("failback blocks\n got %s\nwant %s", strings.Join(got, " "), want)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	cmd        *exec.Cmd
 	log        string
 	done       chan error
+	closeOnce  sync.Once
 }
 
 // Available reports why sshd cannot be started here, or nil.
@@ -180,11 +182,17 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
-// Close stops the daemon.
+// Close stops the daemon. A second Close returns at once: the daemon's
+// exit is received only once.
 func (s *Server) Close() error {
 	if s.cmd.Process == nil {
 		return nil
 	}
+	s.closeOnce.Do(s.stop)
+	return nil
+}
+
+func (s *Server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -194,7 +202,6 @@ func (s *Server) Close() error {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
-	return nil
 }
 
 func freePort() (int, error) {

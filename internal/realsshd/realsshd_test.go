@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStartAndLogin starts sshd and logs in with OpenSSH's own client,
@@ -32,5 +33,34 @@ func TestStartAndLogin(t *testing.T) {
 		s.User+"@127.0.0.1", "echo interop-ok").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "interop-ok") {
 		t.Fatalf("ssh login: %v: %s\nsshd log: %s", err, out, s.Log())
+	}
+}
+
+// TestCloseTwice: a test that stops a daemon itself (an unreachable
+// source) and the cleanup that stops it again must not block.
+func TestCloseTwice(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	sd := filepath.Join(dir, "sshd")
+	if err := os.Mkdir(sd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(Options{Dir: sd, AuthorizedKeyFile: key + ".pub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("second Close blocked")
 	}
 }

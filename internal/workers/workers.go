@@ -83,4 +83,5 @@ func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.RunCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
 	r.RegisterActivityWithOptions(a.RehashAfterSwitch, activity.RegisterOptions{Name: contract.NameRehash})
 	r.RegisterActivityWithOptions(a.CleanupRehearsal, activity.RegisterOptions{Name: contract.NameCleanupRehearsal})
+	r.RegisterActivityWithOptions(a.ProbeHost, activity.RegisterOptions{Name: contract.NameProbeHost})
 }

@@ -1,0 +1,18 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+)
+
+// ProbeHost opens one verified SSH connection to h and closes it. A
+// failover asks it whether the source still answers before it decides to
+// run the source's steps and the last delta.
+func (a *Activities) ProbeHost(ctx context.Context, h Host) (ProbeResult, error) {
+	c, err := a.dial(ctx, h)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("%s (%s) does not answer: %w", hostLabel(h), h.Address, err)
+	}
+	defer c.Close()
+	return ProbeResult{Host: hostLabel(h), Fingerprint: c.Fingerprint}, nil
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newConfirmCmd) }
+
+func newConfirmCmd() *cobra.Command {
+	var as, comment string
+	cmd := &cobra.Command{
+		Use:   "confirm ID --as USER",
+		Short: "Confirm a failover as the second emergency approver",
+		Long: `confirm records the second confirmation of a failover. It must come from
+an emergency approver of the plan other than the one who started the
+failover; it is due within the plan's confirm_within, and a later one is
+recorded as late. A refused confirmation is recorded too.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				as = currentUser()
+			}
+			return sendUpdate(cmd, args[0], workflows.SignalConfirm, workflows.ConfirmSignal{By: as, Comment: comment}, as)
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "the confirming emergency approver (default $USER)")
+	cmd.Flags().StringVar(&comment, "comment", "", "a comment (recorded)")
+	return cmd
+}

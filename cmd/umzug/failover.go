@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newFailoverCmd) }
+
+func newFailoverCmd() *cobra.Command {
+	var (
+		f    standbyFlags
+		wait bool
+	)
+	cmd := &cobra.Command{
+		Use:   "failover PLAN --app NAME --as USER",
+		Short: "Fail an application over to its partner site now (emergency approvers)",
+		Long: `failover asks the application's standby record to fail over, exactly as
+the Web UI's "failover" signal on umzug/<plan>/<app>/standby/record does.
+--as must be an emergency approver of the plan; a second, different one
+confirms within confirm_within (umzug confirm ID --as USER), else the
+failover shows as OVERDUE in status and audit. The syncs stop; the failover
+runs as workflow umzug/<plan>/<app>/failover/<UTC time>: the last delta when
+the source answers, the cutover's steps and checks, and a commit. When the
+source does not answer it proceeds from the last verified standby copy.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			recordID, _, err := standbyIDs(cmd, &f)
+			if err != nil {
+				return err
+			}
+			if f.as == "" {
+				f.as = currentUser()
+			}
+			ctx := cmd.Context()
+			c, err := dialFromEnv(ctx, strings.TrimSpace(f.as)+"@umzug-cli")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			st, err := standbyUpdate(ctx, c, recordID, workflows.SignalFailover, workflows.StandbyDecision{By: f.as, Reason: f.reason})
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "failover %s started by %s\n  %s\n", st.FailedOver, f.as, launch.UILink(uiBase(), temporalNamespace(), st.FailedOver))
+			if v := st.LastVerified; v != nil {
+				fmt.Fprintf(out, "standby copy: %s\n", workflows.StandbyCopyNote(v))
+			}
+			if !wait {
+				return nil
+			}
+			phase, err := waitResult(cmd, c, st.FailedOver, "move")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "failover %s ended: %s\n", st.FailedOver, phase)
+			if phase != workflows.PhaseCommitted {
+				return &exitError{code: 1, err: fmt.Errorf("failover %s did not commit (%s); see umzug status %s", st.FailedOver, phase, st.FailedOver)}
+			}
+			return nil
+		},
+	}
+	f.vf.register(cmd)
+	cmd.Flags().StringVar(&f.app, "app", "", "the application (required)")
+	cmd.Flags().StringVar(&f.as, "as", "", "the emergency approver pressing the button (default $USER)")
+	cmd.Flags().StringVar(&f.reason, "reason", "", "why (recorded)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the failover has committed or failed (it stays open for a late confirmation)")
+	_ = cmd.MarkFlagRequired("app")
+	return cmd
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+func init() { register(newStandbyCmd) }
+
+// standbyFlags are shared by the standby subcommands.
+type standbyFlags struct {
+	vf     varFlags
+	app    string
+	as     string
+	reason string
+	queue  string
+}
+
+func newStandbyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "standby",
+		Short: "Keep a partner site's copy warm on a schedule: start, pause, resume, status",
+		Long: `standby manages the standby of an application with a standby block: a
+Temporal Schedule (ID umzug/<plan>/<app>/standby) runs a verified delta copy
+into the target each interval; the record workflow
+(umzug/<plan>/<app>/standby/record) keeps the last verified sync, every
+pause and resume decision, and fails over on its "failover" signal.`,
+	}
+	for _, sub := range []struct {
+		use, short string
+		run        func(*cobra.Command, *standbyFlags) error
+	}{
+		{"start PLAN", "Start the standby: its record and its schedule (the first sync runs at once)", runStandbyStart},
+		{"pause PLAN", "Pause the syncs (recorded with who and why)", func(c *cobra.Command, f *standbyFlags) error {
+			return runStandbyDecision(c, f, workflows.SignalPause)
+		}},
+		{"resume PLAN", "Resume the syncs (recorded with who and why)", func(c *cobra.Command, f *standbyFlags) error {
+			return runStandbyDecision(c, f, workflows.SignalResume)
+		}},
+		{"status PLAN", "Lag, bytes pending and pause state of the standby", runStandbyStatus},
+	} {
+		f := &standbyFlags{}
+		c := &cobra.Command{Use: sub.use, Short: sub.short, Args: cobra.MinimumNArgs(1),
+			RunE: func(c *cobra.Command, _ []string) error { return sub.run(c, f) }}
+		f.vf.register(c)
+		c.Flags().StringVar(&f.app, "app", "", "the application (required)")
+		c.Flags().StringVar(&f.as, "as", "", "who decides (default $USER)")
+		c.Flags().StringVar(&f.reason, "reason", "", "why (recorded)")
+		addQueueFlag(c, &f.queue, "task queue of the workflow workers")
+		_ = c.MarkFlagRequired("app")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// standbyIDs loads the plan and names the application's standby.
+func standbyIDs(cmd *cobra.Command, f *standbyFlags) (recordID, scheduleID string, err error) {
+	p, err := loadPlan(cmd, cmd.Flags().Args(), &f.vf)
+	if err != nil {
+		return "", "", err
+	}
+	app, err := launch.StandbyApp(p, f.app)
+	if err != nil {
+		return "", "", &exitError{code: 1, err: err}
+	}
+	return workflows.StandbyRecordID(p.Name, app.Name), workflows.StandbyScheduleID(p.Name, app.Name), nil
+}
+
+func runStandbyStart(cmd *cobra.Command, f *standbyFlags) error {
+	p, err := loadPlan(cmd, cmd.Flags().Args(), &f.vf)
+	if err != nil {
+		return err
+	}
+	if f.as == "" {
+		f.as = currentUser()
+	}
+	ctx := cmd.Context()
+	c, err := dialChecked(ctx, f.as+"@umzug-cli", cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := launch.StartStandby(ctx, c, p, f.app, launch.Options{StartedBy: f.as, TaskQueue: f.queue, Namespace: temporalNamespace()})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	out := cmd.OutOrStdout()
+	note := func(had bool) string {
+		if had {
+			return "already there; kept"
+		}
+		return "started"
+	}
+	fmt.Fprintf(out, "standby record %s (%s)\n  %s\n", s.RecordID, note(s.RecordRunning), launch.UILink(uiBase(), temporalNamespace(), s.RecordID))
+	fmt.Fprintf(out, "standby schedule %s (%s)\n", s.ScheduleID, note(s.ScheduleHad))
+	return nil
+}
+
+// runStandbyDecision records a pause or resume in the record, then
+// pauses or unpauses the schedule to match (the record refuses syncs
+// while paused either way).
+func runStandbyDecision(cmd *cobra.Command, f *standbyFlags, name string) error {
+	recordID, scheduleID, err := standbyIDs(cmd, f)
+	if err != nil {
+		return err
+	}
+	if f.as == "" {
+		f.as = currentUser()
+	}
+	ctx := cmd.Context()
+	c, err := dialFromEnv(ctx, strings.TrimSpace(f.as)+"@umzug-cli")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := standbyUpdate(ctx, c, recordID, name, workflows.StandbyDecision{By: f.as, Reason: f.reason}); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	h := c.ScheduleClient().GetHandle(ctx, scheduleID)
+	note := fmt.Sprintf("%s by %s: %s", name, f.as, f.reason)
+	if name == workflows.SignalPause {
+		err = h.Pause(ctx, client.SchedulePauseOptions{Note: note})
+	} else {
+		err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: note})
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s accepted for %s (recorded)\n", name, recordID)
+	if err != nil {
+		fmt.Fprintf(out, "schedule %s not changed (%v); the record skips syncs while paused anyway\n", scheduleID, err)
+	}
+	return nil
+}
+
+// standbyUpdate sends a decision to a standby record; a refusal comes
+// back with the reason (and is recorded there).
+func standbyUpdate(ctx context.Context, c client.Client, id, name string, arg any) (workflows.StandbyStatus, error) {
+	var st workflows.StandbyStatus
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &st)
+	}
+	var notFound *serviceerror.NotFound
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &notFound):
+		return st, fmt.Errorf("no running standby %s: start it with `umzug standby start PLAN --app NAME`", id)
+	case errors.As(err, &app) && app.Type() == contract.ErrRefused:
+		return st, fmt.Errorf("%s of %s refused (recorded in its history): %s", name, id, app.Message())
+	case err != nil:
+		return st, fmt.Errorf("%s of %s: %w", name, id, err)
+	}
+	return st, nil
+}
+
+func runStandbyStatus(cmd *cobra.Command, f *standbyFlags) error {
+	recordID, _, err := standbyIDs(cmd, f)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	c, err := dialFromEnv(ctx, currentUser()+"@umzug-cli")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return showStandby(cmd, c, recordID, "text")
+}
+
+// freshEstimate asks the record for a dry delta scan, bounded in time.
+func freshEstimate(ctx context.Context, c client.Client, id string) workflows.StandbyEstimate {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var e workflows.StandbyEstimate
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.UpdateEstimate, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &e)
+	}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	return e
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/umzug-dev/umzug/internal/units"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// standbyRecordOf reads the record ID from a standby schedule's action:
+// `umzug status umzug/<plan>/<app>/standby` names the schedule.
+func standbyRecordOf(ctx context.Context, c client.Client, scheduleID string) (string, bool) {
+	d, err := c.ScheduleClient().GetHandle(ctx, scheduleID).Describe(ctx)
+	if err != nil {
+		return "", false
+	}
+	a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok || a.Workflow != workflows.StandbySyncWorkflow || len(a.Args) == 0 {
+		return "", false
+	}
+	var in workflows.StandbySyncInput
+	p, ok := a.Args[0].(*commonpb.Payload)
+	if !ok || converter.GetDefaultDataConverter().FromPayload(p, &in) != nil || in.RecordID == "" {
+		return "", false
+	}
+	return in.RecordID, true
+}
+
+// showStandby prints a standby record's status with a fresh estimate of
+// the bytes pending.
+func showStandby(cmd *cobra.Command, c client.Client, id, output string) error {
+	var st workflows.StandbyStatus
+	if err := queryStatus(cmd, c, id, &st); err != nil {
+		return err
+	}
+	est := freshEstimate(cmd.Context(), c, id)
+	if output == "json" {
+		return writeJSON(cmd.OutOrStdout(), struct {
+			workflows.StandbyStatus
+			Lag      string                    `json:"lag,omitempty"`
+			Estimate workflows.StandbyEstimate `json:"estimate"`
+		}{st, standbyLag(st, time.Now()).String(), est})
+	}
+	printStandby(cmd.OutOrStdout(), id, st, est, time.Now())
+	return nil
+}
+
+// standbyLag is the age of the last verified sync (0 when none).
+func standbyLag(st workflows.StandbyStatus, now time.Time) time.Duration {
+	if st.LastVerified == nil {
+		return 0
+	}
+	return now.Sub(st.LastVerified.Finished).Truncate(time.Second)
+}
+
+func printStandby(w io.Writer, id string, st workflows.StandbyStatus, est workflows.StandbyEstimate, now time.Time) {
+	fmt.Fprintf(w, "standby     %s\n", id)
+	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)
+	fmt.Fprintf(w, "from → to   %s → %s, every %s (max lag %s)\n", st.Source, st.Target, st.Interval, st.MaxLag)
+	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
+	if v := st.LastVerified; v != nil {
+		lag := standbyLag(st, now)
+		flag := "within max lag"
+		if lag > st.MaxLag {
+			flag = fmt.Sprintf("BEHIND: older than max lag %s", st.MaxLag)
+		}
+		fmt.Fprintf(w, "lag         %s (last verified sync %s, %s)\n", lag, v.Finished.Format(time.RFC3339), flag)
+		for _, m := range v.Manifests {
+			fmt.Fprintf(w, "manifest    %s %s sha256 %s\n", m.Set, m.Path, m.SHA256)
+		}
+	} else {
+		fmt.Fprintf(w, "lag         no verified sync yet\n")
+	}
+	if est.Error != "" {
+		fmt.Fprintf(w, "pending     unknown (%s)\n", est.Error)
+	} else {
+		fmt.Fprintf(w, "pending     %s in %d files, %d to delete (estimate at %s)\n",
+			units.Bytes(est.ChangedBytes), est.ChangedFiles, est.DeletedFiles, est.At.Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "syncs       %d verified, %d failed, %d skipped\n", st.Syncs, st.FailedSyncs, st.Skipped)
+	if l := st.LastSync; l != nil && !l.OK() {
+		fmt.Fprintf(w, "last sync   %s failed: %s\n", l.WorkflowID, l.Error)
+	}
+	if st.Running != "" {
+		fmt.Fprintf(w, "running     %s\n", st.Running)
+	}
+	if st.Paused {
+		fmt.Fprintf(w, "PAUSED      by %s at %s: %s\n", st.PausedBy, st.PausedAt.Format(time.RFC3339), st.PauseReason)
+	} else {
+		fmt.Fprintf(w, "paused      no\n")
+	}
+	if st.FailedOver != "" {
+		fmt.Fprintf(w, "failed over %s at %s\n", st.FailedOver, st.FailedOverAt.Format(time.RFC3339))
+	}
+	if st.FailoverErr != "" {
+		fmt.Fprintf(w, "failover    %s\n", st.FailoverErr)
+	}
+	for _, s := range st.Signals {
+		verdict := "accepted"
+		if !s.Accepted {
+			verdict = "refused: " + s.Reason
+		}
+		fmt.Fprintf(w, "signal      %s by %s at %s (%s): %s\n", s.Name, s.Identity, s.At.Format(time.RFC3339),
+			strings.TrimSpace(s.Comment), verdict)
+	}
+}
+
+// printFailover shows a failover's emergency approval, its second
+// confirmation and where the target's data came from.
+func printFailover(w io.Writer, f *workflows.FailoverState, now time.Time) {
+	if f == nil {
+		return
+	}
+	fmt.Fprintf(w, "failover    by %s (emergency approval): %s\n", f.By, f.Reason)
+	switch {
+	case f.ConfirmedBy != "" && f.ConfirmedLate:
+		fmt.Fprintf(w, "confirmed   by %s at %s, LATE: was OVERDUE since %s\n", f.ConfirmedBy, f.ConfirmedAt.Format(time.RFC3339), f.ConfirmBy.Format(time.RFC3339))
+	case f.ConfirmedBy != "":
+		fmt.Fprintf(w, "confirmed   by %s at %s (due by %s)\n", f.ConfirmedBy, f.ConfirmedAt.Format(time.RFC3339), f.ConfirmBy.Format(time.RFC3339))
+	case f.Overdue || now.After(f.ConfirmBy):
+		fmt.Fprintf(w, "confirm     OVERDUE since %s: no second emergency approver has confirmed (umzug confirm ID --as USER)\n", f.ConfirmBy.Format(time.RFC3339))
+	default:
+		fmt.Fprintf(w, "confirm     due by %s from a second emergency approver (umzug confirm ID --as USER)\n", f.ConfirmBy.Format(time.RFC3339))
+	}
+	if f.SourceUnreachable {
+		note := "no verified standby copy"
+		if f.StandbyCopy != nil {
+			note = "proceeded from " + workflows.StandbyCopyNote(f.StandbyCopy)
+		}
+		fmt.Fprintf(w, "source      unreachable (%s): %s\n", f.SourceError, note)
+	}
+	for _, s := range f.Skipped {
+		fmt.Fprintf(w, "skipped     %s\n", s)
+	}
+}

@@ -1,0 +1,55 @@
+package launch
+
+import (
+	"fmt"
+
+	"github.com/umzug-dev/umzug/plans"
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// StandbyApp returns the application named app, which must have a standby
+// block.
+func StandbyApp(p *plans.Plan, app string) (*plans.Application, error) {
+	apps, err := Selection(p, []string{app})
+	if err != nil {
+		return nil, err
+	}
+	a := apps[0]
+	if a.Standby == nil {
+		return nil, fmt.Errorf("application %s of plan %s has no standby block; add standby { interval = \"15m\" } to keep its target warm", a.Name, p.Name)
+	}
+	return a, nil
+}
+
+// StandbyInput builds the record workflow's input: the copy sets to keep
+// warm and, when the plan has an emergency block, the failover move.
+func StandbyInput(p *plans.Plan, app *plans.Application, startedBy string, searchAttributes bool) workflows.StandbyInput {
+	mi := MoveInput(p, app, startedBy)
+	in := workflows.StandbyInput{
+		PlanName: p.Name, PlanSHA256: p.SHA256, Application: app.Name, StartedBy: startedBy,
+		Source: mi.Source, Target: mi.Target, Copies: mi.Copies,
+		Interval: app.Standby.Interval, MaxLag: app.Standby.MaxLag,
+	}
+	if e := app.Emergency; e != nil && app.Cutover != nil {
+		fo := mi
+		fo.Mode = workflows.ModeFailover
+		fo.SearchAttributes = searchAttributes
+		fo.Emergency = &workflows.EmergencyRule{Approvers: e.Approvers, ConfirmWithin: e.ConfirmWithin}
+		BindDecisions(&fo, app, p.RunDigest())
+		in.Failover = &fo
+	}
+	return in
+}
+
+// StandbySyncInput is the schedule's argument to every sync.
+func StandbySyncInput(in workflows.StandbyInput) workflows.StandbySyncInput {
+	return workflows.StandbySyncInput{
+		RecordID: workflows.StandbyRecordID(in.PlanName, in.Application),
+		CopyID:   workflows.StandbyScheduleID(in.PlanName, in.Application),
+		Source:   in.Source, Target: in.Target, Copies: in.Copies,
+	}
+}
+
+// HasSearchAttributes reports whether the namespace has umzug's search
+// attributes registered.
+var HasSearchAttributes = hasSearchAttributes

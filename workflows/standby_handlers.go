@@ -1,0 +1,165 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+)
+
+// register sets the record's query, its decisions (pause, resume,
+// failover; each a signal and an update of the same name, recorded
+// accepted or refused like a move's) and the sync protocol's signals.
+func (s *standby) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (StandbyStatus, error) { return s.st, nil },
+		workflow.QueryHandlerOptions{Description: "last verified sync, pause state and failover of this standby"}); err != nil {
+		return err
+	}
+	decisions := []struct {
+		name, desc string
+		check      func(StandbyDecision) string
+		apply      func(StandbyDecision)
+		wait       bool
+	}{
+		{SignalPause, descPause, s.checkPause, func(p StandbyDecision) { s.pause(p.By, p.Reason) }, false},
+		{SignalResume, descResume, s.checkResume, func(StandbyDecision) { s.resume() }, false},
+		{SignalFailover, descFailover, s.checkFailover, func(p StandbyDecision) {
+			s.failoverReq, s.st.FailoverErr = &p, ""
+		}, true},
+	}
+	for _, d := range decisions {
+		if err := s.listen(ctx, d.name, d.desc, d.check, d.apply, d.wait); err != nil {
+			return err
+		}
+	}
+	s.listenSync(ctx)
+	s.details()
+	return s.registerEstimate(ctx)
+}
+
+// listen handles one decision for the whole run. An update of a failover
+// answers once the failover has started (or could not), with its ID.
+func (s *standby) listen(ctx workflow.Context, name, desc string, check func(StandbyDecision) string,
+	apply func(StandbyDecision), wait bool) error {
+	handle := func(p StandbyDecision, via string) string {
+		reason := check(p)
+		s.record(SignalRecord{Name: name, Identity: p.By, Comment: p.Reason, Via: via, Accepted: reason == "", Reason: reason})
+		if reason == "" {
+			apply(p)
+			s.details()
+		}
+		return reason
+	}
+	ch := workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: desc})
+	workflow.Go(s.dctx, func(gctx workflow.Context) {
+		for {
+			var p StandbyDecision
+			ch.Receive(gctx, &p)
+			handle(p, "signal")
+		}
+	})
+	s.drainers = append(s.drainers, func() bool {
+		var p StandbyDecision
+		if !ch.ReceiveAsync(&p) {
+			return false
+		}
+		handle(p, "signal")
+		return true
+	})
+	return workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, p StandbyDecision) (StandbyStatus, error) {
+		if reason := handle(p, "update"); reason != "" {
+			return s.st, temporal.NewNonRetryableApplicationError(reason, contract.ErrRefused, nil)
+		}
+		if wait {
+			if err := workflow.Await(ctx, func() bool { return !s.failoverPending() }); err != nil {
+				return s.st, err
+			}
+			if s.st.FailoverErr != "" {
+				return s.st, temporal.NewNonRetryableApplicationError(s.st.FailoverErr, "FailoverNotStarted", nil)
+			}
+		}
+		return s.st, nil
+	}, workflow.UpdateHandlerOptions{Description: desc})
+}
+
+// listenSync answers scheduled syncs and takes their results.
+func (s *standby) listenSync(ctx workflow.Context) {
+	req := workflow.GetSignalChannel(ctx, signalSyncRequest)
+	res := workflow.GetSignalChannel(ctx, signalSyncResult)
+	onRequest := func(gctx workflow.Context, r syncRequest) {
+		a := s.answer(r)
+		// A sync that is gone by now gets no answer; it times out itself.
+		_ = workflow.SignalExternalWorkflow(gctx, r.WorkflowID, "", signalSyncAnswer, a).Get(gctx, nil)
+	}
+	onResult := func(r StandbySync) {
+		if s.st.Running == r.WorkflowID {
+			s.st.Running = ""
+		}
+		last := r
+		s.st.LastSync = &last
+		if r.OK() {
+			s.st.Syncs++
+			s.st.LastVerified = &last
+		} else {
+			s.st.FailedSyncs++
+		}
+		s.details()
+	}
+	workflow.Go(s.dctx, func(gctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(gctx)
+			sel.AddReceive(req, func(c workflow.ReceiveChannel, _ bool) {
+				var r syncRequest
+				c.Receive(gctx, &r)
+				onRequest(gctx, r)
+			})
+			sel.AddReceive(res, func(c workflow.ReceiveChannel, _ bool) {
+				var r StandbySync
+				c.Receive(gctx, &r)
+				onResult(r)
+			})
+			sel.Select(gctx)
+		}
+	})
+	s.drainers = append(s.drainers, func() bool {
+		var r StandbySync
+		if res.ReceiveAsync(&r) {
+			onResult(r)
+			return true
+		}
+		var q syncRequest
+		if req.ReceiveAsync(&q) {
+			s.st.Skipped++
+			s.st.LastSkip = "the standby record was continuing as new"
+			_ = workflow.SignalExternalWorkflow(s.dctx, q.WorkflowID, "", signalSyncAnswer,
+				syncAnswer{Why: s.st.LastSkip}).Get(s.dctx, nil)
+			return true
+		}
+		return false
+	})
+}
+
+// answer decides whether a scheduled sync may copy now.
+func (s *standby) answer(r syncRequest) syncAnswer {
+	why := ""
+	switch {
+	case s.st.FailedOver != "" || s.failoverPending():
+		why = "the application failed over; the standby is stopped"
+	case s.st.Paused:
+		why = "paused by " + s.st.PausedBy
+		if s.st.PauseReason != "" {
+			why += ": " + s.st.PauseReason
+		}
+	case s.st.Running != "":
+		why = "sync " + s.st.Running + " is still running"
+	}
+	if why != "" {
+		s.st.Skipped++
+		s.st.LastSkip = why
+		s.details()
+		return syncAnswer{Why: why}
+	}
+	s.st.Running = r.WorkflowID
+	s.details()
+	return syncAnswer{Go: true}
+}
