@@ -16,6 +16,12 @@ import (
 //go:embed financectl.sh
 var financectl []byte
 
+//go:embed printctl.sh
+var printctl []byte
+
+// controls are the service-control stand-ins every demo site carries in bin/.
+var controls = map[string][]byte{"financectl": financectl, "printctl": printctl}
+
 // marker marks a directory as the demo's own, so Setup may wipe it.
 const marker = ".umzug-demo"
 
@@ -38,12 +44,19 @@ type Options struct {
 type Site struct {
 	Name   string
 	Root   string
-	Server *sshserver.Server
+	Server *sshserver.Server // nil while the site is down
+
+	dir    string        // the demo directory (keys)
+	client ssh.PublicKey // the key umzug logs in with
+	addr   string        // where the server listened before Down
 }
 
 // Env is a running pair of demo data centers.
 type Env struct {
-	Dir       string
+	Dir string
+	// Source and Target are the two sites in the plan's direction.
+	Source, Target *Site
+	// Paderborn and Lemgo name the finance demo's sites (Source, Target).
 	Paderborn *Site
 	Lemgo     *Site
 	// PlanFile is the demo plan (examples/finance.hcl) written into Dir.
@@ -54,17 +67,60 @@ type Env struct {
 	Data DataStats
 	// release drops the directory lock taken by Setup.
 	release func()
+	// dataRel is the copy set's root below each site.
+	dataRel   string
+	clientKey ssh.PublicKey
 	// Excluded are the source paths (relative to the data root) that the
 	// plan's excludes leave behind, for tree comparison.
 	Excluded []string
 }
 
 // SourceData and TargetData are the copy set's roots on the two sites.
-func (e *Env) SourceData() string { return filepath.Join(e.Paderborn.Root, "srv/finance/data") }
-func (e *Env) TargetData() string { return filepath.Join(e.Lemgo.Root, "srv/finance/data") }
+func (e *Env) SourceData() string { return filepath.Join(e.Source.Root, e.dataRel) }
+func (e *Env) TargetData() string { return filepath.Join(e.Target.Root, e.dataRel) }
 
-// Setup creates the demo directory, keys, sample data and both SSH servers.
+// Setup creates the demo directory, keys, sample data and both SSH servers
+// of the finance move.
 func Setup(o Options) (*Env, error) {
+	e, err := setupSites(o, "finance.hcl", examples.Finance,
+		siteSpec{"paderborn", o.PaderbornAddr, "Paderborn SSH"}, siteSpec{"lemgo", o.LemgoAddr, "Lemgo SSH"})
+	if err != nil {
+		return nil, err
+	}
+	e.Paderborn, e.Lemgo = e.Source, e.Target
+	e.dataRel = "srv/finance/data"
+	if e.Data, err = GenerateFinanceShare(e.SourceData(), o.Seed, o.Scale); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("generate demo data: %w", err)
+	}
+	e.Excluded = []string{"cache"}
+	for k := 0; k < 5; k++ {
+		e.Excluded = append(e.Excluded, fmt.Sprintf("ledger/2025/12/upload-%d.tmp", k))
+	}
+	// The application runs on the source; the target has only the parent.
+	if err := os.WriteFile(filepath.Join(e.Source.Root, "run/finance.state"), []byte("running\n"), 0o644); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(e.Target.Root, "srv/finance"), 0o755); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Vars = map[string]string{
+		"demo_dir":          e.Dir,
+		"paderborn_address": e.Source.Server.Addr(),
+		"lemgo_address":     e.Target.Server.Addr(),
+	}
+	return e, nil
+}
+
+// siteSpec names one demo data center and where its SSH server listens.
+type siteSpec struct{ name, addr, what string }
+
+// setupSites locks and prepares the demo directory, writes the client key,
+// starts the two sites' SSH servers, their known_hosts and the plan copy.
+// The caller adds the sample data.
+func setupSites(o Options, planName string, plan []byte, source, target siteSpec) (*Env, error) {
 	if o.Dir == "" {
 		return nil, errors.New("demo directory not set")
 	}
@@ -78,8 +134,8 @@ func Setup(o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range []struct{ what, addr string }{{"Paderborn SSH", o.PaderbornAddr}, {"Lemgo SSH", o.LemgoAddr}} {
-		if err := CheckListen(a.what, a.addr); err != nil {
+	for _, s := range []siteSpec{source, target} {
+		if err := CheckListen(s.what, s.addr); err != nil {
 			release()
 			return nil, err
 		}
@@ -88,57 +144,41 @@ func Setup(o Options) (*Env, error) {
 		release()
 		return nil, err
 	}
-	keys := filepath.Join(dir, "keys")
+	e := &Env{Dir: dir, release: release}
+	if err := e.startSites(source, target); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.PlanFile = filepath.Join(dir, planName)
+	if err := os.WriteFile(e.PlanFile, plan, 0o644); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// startSites writes the client key, starts both sites and their
+// known_hosts file.
+func (e *Env) startSites(source, target siteSpec) error {
+	keys := filepath.Join(e.Dir, "keys")
 	client, err := sshserver.WriteKeyPair(filepath.Join(keys, "umzug_ed25519"))
 	if err != nil {
-		return nil, fmt.Errorf("demo client key: %w", err)
+		return fmt.Errorf("demo client key: %w", err)
 	}
-	e := &Env{Dir: dir, release: release}
+	e.clientKey = client.PublicKey()
 	var lines []string
 	for _, s := range []struct {
-		name, addr string
-		site       **Site
-	}{{"paderborn", o.PaderbornAddr, &e.Paderborn}, {"lemgo", o.LemgoAddr, &e.Lemgo}} {
-		site, err := startSite(dir, s.name, s.addr, client.PublicKey())
+		spec siteSpec
+		site **Site
+	}{{source, &e.Source}, {target, &e.Target}} {
+		site, err := startSite(e.Dir, s.spec.name, s.spec.addr, e.clientKey)
 		if err != nil {
-			e.Close()
-			return nil, err
+			return err
 		}
 		*s.site = site
 		lines = append(lines, site.Server.KnownHostsLine())
 	}
-	if err := sshserver.WriteKnownHosts(filepath.Join(keys, "known_hosts"), lines...); err != nil {
-		e.Close()
-		return nil, err
-	}
-	if e.Data, err = GenerateFinanceShare(e.SourceData(), o.Seed, o.Scale); err != nil {
-		e.Close()
-		return nil, fmt.Errorf("generate demo data: %w", err)
-	}
-	e.Excluded = []string{"cache"}
-	for k := 0; k < 5; k++ {
-		e.Excluded = append(e.Excluded, fmt.Sprintf("ledger/2025/12/upload-%d.tmp", k))
-	}
-	// The application runs on the source; the target has only the parent.
-	if err := os.WriteFile(filepath.Join(e.Paderborn.Root, "run/finance.state"), []byte("running\n"), 0o644); err != nil {
-		e.Close()
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Join(e.Lemgo.Root, "srv/finance"), 0o755); err != nil {
-		e.Close()
-		return nil, err
-	}
-	e.PlanFile = filepath.Join(dir, "finance.hcl")
-	if err := os.WriteFile(e.PlanFile, examples.Finance, 0o644); err != nil {
-		e.Close()
-		return nil, err
-	}
-	e.Vars = map[string]string{
-		"demo_dir":          dir,
-		"paderborn_address": e.Paderborn.Server.Addr(),
-		"lemgo_address":     e.Lemgo.Server.Addr(),
-	}
-	return e, nil
+	return sshserver.WriteKnownHosts(filepath.Join(keys, "known_hosts"), lines...)
 }
 
 func startSite(dir, name, addr string, client ssh.PublicKey) (*Site, error) {
@@ -148,23 +188,53 @@ func startSite(dir, name, addr string, client ssh.PublicKey) (*Site, error) {
 			return nil, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "bin/financectl"), financectl, 0o755); err != nil {
-		return nil, err
-	}
-	hostKey, err := sshserver.LoadOrCreateHostKey(filepath.Join(dir, "keys", name+"_host_ed25519"))
-	if err != nil {
-		return nil, fmt.Errorf("%s host key: %w", name, err)
+	for file, script := range controls {
+		if err := os.WriteFile(filepath.Join(root, "bin", file), script, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	site := &Site{Name: name, Root: root, dir: dir, client: client}
+	if err := site.listen(addr); err != nil {
+		return nil, err
+	}
+	return site, nil
+}
+
+// listen starts the site's SSH server on addr with the site's host key.
+func (s *Site) listen(addr string) error {
+	hostKey, err := sshserver.LoadOrCreateHostKey(filepath.Join(s.dir, "keys", s.Name+"_host_ed25519"))
+	if err != nil {
+		return fmt.Errorf("%s host key: %w", s.Name, err)
+	}
 	srv, err := sshserver.Start(sshserver.Options{
-		Addr: addr, HostKey: hostKey, AuthorizedKeys: []ssh.PublicKey{client}, Dir: root,
+		Addr: addr, HostKey: hostKey, AuthorizedKeys: []ssh.PublicKey{s.client}, Dir: s.Root,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start demo data center %s on %s: %w (another demo running? pick other ports)", name, addr, err)
+		return fmt.Errorf("start demo data center %s on %s: %w (another demo running? pick other ports)", s.Name, addr, err)
 	}
-	return &Site{Name: name, Root: root, Server: srv}, nil
+	s.Server = srv
+	return nil
+}
+
+// Down stops the site's SSH server, as if the data center were lost.
+func (s *Site) Down() {
+	if s.Server != nil {
+		s.addr = s.Server.Addr()
+		s.Server.Close()
+		s.Server = nil
+	}
+}
+
+// Up starts the site's SSH server again on its old address with its old
+// host key, as if the data center were restored.
+func (s *Site) Up() error {
+	if s.Server != nil {
+		return nil
+	}
+	return s.listen(s.addr)
 }
 
 // prepareDir makes dir an empty demo directory. It removes only what a
@@ -206,7 +276,7 @@ func makeWritable(dir string) error {
 // Close stops both servers and releases the directory; the files stay
 // for inspection.
 func (e *Env) Close() {
-	for _, s := range []*Site{e.Paderborn, e.Lemgo} {
+	for _, s := range []*Site{e.Source, e.Target} {
 		if s != nil && s.Server != nil {
 			s.Server.Close()
 		}
