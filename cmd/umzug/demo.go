@@ -34,6 +34,7 @@ type demoOptions struct {
 	scale         int
 	as            string
 	autoApprove   bool
+	scenario      string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -46,12 +47,25 @@ demo data centers (SSH/SFTP servers on loopback, Paderborn holding a sample
 finance share), then starts examples/finance.hcl. It prints the UI link and
 waits for two approvals, which you send from the Web UI (or with
 umzug approve). --auto-approve runs unattended to committed and exits 0 when
-the target tree equals the source tree.`,
+the target tree equals the source tree.
+
+--scenario failover plays the print center instead (examples/print-center.hcl):
+OWL-IT's print data kept warm at the partner AKDB by a standby schedule,
+OWL-IT lost, a failover from the last verified standby copy with its second
+confirmation, production at AKDB, OWL-IT restored, and a failback that
+copies back only what changed; it ends with both sites equal and writes
+both audit reports. --auto-approve exits when it is done.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, cmd.OutOrStdout(), o)
+			switch o.scenario {
+			case "move":
+				return runDemo(ctx, cmd.OutOrStdout(), o)
+			case "failover":
+				return runFailoverDemo(ctx, cmd.OutOrStdout(), o)
+			}
+			return fmt.Errorf("unknown scenario %q: choose move (the finance move) or failover (the print center)", o.scenario)
 		},
 	}
 	addEmbeddedFlags(cmd, &o.embedded)
@@ -60,21 +74,15 @@ the target tree equals the source tree.`,
 	cmd.Flags().StringVar(&o.lemgoAddr, "lemgo", "127.0.0.1:2223", "SSH address of the demo target data center")
 	cmd.Flags().IntVar(&o.scale, "scale", 1, "multiply the sample data (1 = about 2,150 files, 92 MiB)")
 	cmd.Flags().StringVar(&o.as, "as", "a.meier", "who starts the move (four-eyes: this identity cannot approve it)")
+	cmd.Flags().StringVar(&o.scenario, "scenario", "move", "move: the finance move; failover: the print center's standby, failover and failback")
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve as b.schulz and c.yilmaz, commit after the health check, and exit")
 	return cmd
 }
 
 func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	began := time.Now()
-	// The Temporal ports first: a busy one means another demo or dev
-	// server, and nothing may be wiped before that is known.
-	if err := demo.CheckListen("Temporal frontend", fmt.Sprintf("127.0.0.1:%d", o.embedded.port)); err != nil {
+	if err := checkDemoPorts(o); err != nil {
 		return err
-	}
-	if !o.embedded.noUI {
-		if err := demo.CheckListen("Web UI", fmt.Sprintf("127.0.0.1:%d", o.embedded.uiPort)); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(out, "umzug demo: preparing two data centers in %s …\n", o.dir)
 	env, err := demo.Setup(demo.Options{Dir: o.dir, PaderbornAddr: o.paderbornAddr, LemgoAddr: o.lemgoAddr, Scale: o.scale, Seed: 4711})

@@ -57,10 +57,14 @@ func newStatusCmd() *cobra.Command {
 // workflow's type: a move's ID may contain "/wave/" (a plan named wave).
 func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bool) error {
 	out := cmd.OutOrStdout()
-	if rec, ok := standbyRecordOf(cmd.Context(), c, id); ok {
-		id = rec // a standby's schedule: show its record
-	}
 	kind, err := workflowType(cmd.Context(), c, id)
+	var none *noWorkflowError
+	if errors.As(err, &none) {
+		if rec, ok := standbyRecordOf(cmd.Context(), c, id); ok {
+			id = rec // a standby's schedule: show its record
+			kind, err = workflowType(cmd.Context(), c, id)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -100,11 +104,18 @@ func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bo
 
 // workflowType names the type of workflow id runs (umzug.Move or
 // umzug.Wave); an unknown ID is reported as such, not as a missing worker.
+// noWorkflowError: no workflow has the ID (it may name a schedule).
+type noWorkflowError struct{ id string }
+
+func (e *noWorkflowError) Error() string {
+	return fmt.Sprintf("no move or wave %s exists on this server: `umzug status` (without ID) lists the moves", e.id)
+}
+
 func workflowType(ctx context.Context, c client.Client, id string) (string, error) {
 	d, err := c.DescribeWorkflowExecution(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return "", fmt.Errorf("no move or wave %s exists on this server: `umzug status` (without ID) lists the moves", id)
+		return "", &noWorkflowError{id: id}
 	}
 	if err != nil {
 		return "", fmt.Errorf("describe %s: %w (is the Temporal server reachable? see TEMPORAL_ADDRESS)", id, err)
