@@ -107,17 +107,17 @@ func (s *standby) drain() {
 func (s *standby) details() {
 	st := s.st
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Standby** of %s: %s → %s, every %s\n\n", st.Application, st.Source, st.Target, st.Interval)
+	b.WriteString(fmt.Sprintf("**Standby** of %s: %s → %s, every %s\n\n", st.Application, st.Source, st.Target, st.Interval))
 	if v := st.LastVerified; v != nil {
-		fmt.Fprintf(&b, "Last verified sync: %s (%d files, %d copied)\n\n", v.Finished.Format(time.RFC3339), v.Files, v.CopiedFiles)
+		b.WriteString(fmt.Sprintf("Last verified sync: %s (%d files, %d copied)\n\n", v.Finished.Format(time.RFC3339), v.Files, v.CopiedFiles))
 	} else {
 		b.WriteString("No verified sync yet\n\n")
 	}
 	if st.Paused {
-		fmt.Fprintf(&b, "PAUSED by %s: %s\n\n", st.PausedBy, st.PauseReason)
+		b.WriteString(fmt.Sprintf("PAUSED by %s: %s\n\n", st.PausedBy, st.PauseReason))
 	}
 	if st.FailedOver != "" {
-		fmt.Fprintf(&b, "Failed over: %s\n\n", st.FailedOver)
+		b.WriteString(fmt.Sprintf("Failed over: %s\n\n", st.FailedOver))
 	}
 	b.WriteString(`Fail over: Send a Signal **failover** {"by": "k.meier", "reason": "..."}`)
 	workflow.SetCurrentDetails(s.dctx, b.String())
