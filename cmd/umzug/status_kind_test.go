@@ -141,3 +141,22 @@ func TestApproveOutcome(t *testing.T) {
 		t.Fatalf("last approval, window ahead: %q", got)
 	}
 }
+
+// ScheduleClient answers that no schedule exists: the fake server has
+// workflows only.
+func (f *fakeServer) ScheduleClient() client.ScheduleClient { return noSchedules{} }
+
+type noSchedules struct{ client.ScheduleClient }
+
+func (noSchedules) GetHandle(_ context.Context, id string) client.ScheduleHandle {
+	return noSchedule{id: id}
+}
+
+type noSchedule struct {
+	client.ScheduleHandle
+	id string
+}
+
+func (s noSchedule) Describe(context.Context) (*client.ScheduleDescription, error) {
+	return nil, serviceerror.NewNotFound("schedule not found: " + s.id)
+}
