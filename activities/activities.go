@@ -96,12 +96,21 @@ type Runner interface {
 // configured dialer (or the default known_hosts-checking one) when it has
 // none idle. Give it back with release, or Close it.
 func (a *Activities) dial(ctx context.Context, h Host) (*Conn, error) {
-	d := a.Dialer
-	if d == nil {
-		d = DefaultDialer{}
-	}
 	if p := a.connPool(); p != nil {
-		return p.get(ctx, d, h)
+		return p.get(ctx, a.dialer(), h)
 	}
-	return d.Dial(ctx, h)
+	return a.dialer().Dial(ctx, h)
+}
+
+// dialFresh opens a new connection, never a pooled one: it asks whether
+// the host accepts connections now.
+func (a *Activities) dialFresh(ctx context.Context, h Host) (*Conn, error) {
+	return a.dialer().Dial(ctx, h)
+}
+
+func (a *Activities) dialer() Dialer {
+	if a.Dialer == nil {
+		return DefaultDialer{}
+	}
+	return a.Dialer
 }

@@ -110,6 +110,9 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 // a preflight at once.
 func TestInteropHostKeyChangedIsPermanent(t *testing.T) {
 	f := realFixture(t)
+	// Phases are hours apart, long past the pool's idle timeout: every
+	// activity here dials afresh, as it would then.
+	f.a.Pool.IdleTimeout = -1
 	buildTree(t, f.srcRoot)
 	f.copy(t, f.input(CopySet{}))
 	// The target is "reinstalled": it gets a new host key.

@@ -7,9 +7,10 @@ import (
 
 // ProbeHost opens one verified SSH connection to h and closes it. A
 // failover asks it whether the source still answers before it decides to
-// run the source's steps and the last delta.
+// run the source's steps and the last delta. It dials afresh: a pooled
+// connection proves only that the host answered before.
 func (a *Activities) ProbeHost(ctx context.Context, h Host) (ProbeResult, error) {
-	c, err := a.dial(ctx, h)
+	c, err := a.dialFresh(ctx, h)
 	if err != nil {
 		return ProbeResult{}, fmt.Errorf("%s (%s) does not answer: %w", hostLabel(h), h.Address, err)
 	}
