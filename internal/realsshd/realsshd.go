@@ -123,6 +123,11 @@ AllowUsers %s
 MaxSessions 64
 MaxStartups 64:30:128
 Subsystem sftp %s
+# bash sources ~/.bashrc for a command sshd starts only while SHLVL < 2;
+# root's .bashrc on build machines may start heavy tools (pyenv) and
+# serialize every session on their locks. The test daemons measure and
+# exercise umzug, not the machine's interactive setup.
+SetEnv SHLVL=1
 LogLevel ERROR
 `, port, hostKey, filepath.Join(o.Dir, "sshd.pid"), authFile, login, sftpServer)
 	confFile := filepath.Join(o.Dir, "sshd_config")

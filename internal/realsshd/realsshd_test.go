@@ -30,9 +30,14 @@ func TestStartAndLogin(t *testing.T) {
 	}
 	out, err := exec.Command("ssh", "-p", strings.TrimPrefix(s.Addr, "127.0.0.1:"), "-i", key,
 		"-o", "UserKnownHostsFile="+kh, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-		s.User+"@127.0.0.1", "echo interop-ok").CombinedOutput()
+		s.User+"@127.0.0.1", "echo interop-ok; echo PYENV=${PYENV_SHELL:-none} SHLVL=$SHLVL").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "interop-ok") {
 		t.Fatalf("ssh login: %v: %s\nsshd log: %s", err, out, s.Log())
+	}
+	// The login shell's interactive startup files do not run: they would
+	// make every session cost what the machine's .bashrc costs.
+	if !strings.Contains(string(out), "PYENV=none") {
+		t.Fatalf("the session ran the login user's .bashrc: %s", out)
 	}
 }
 
