@@ -21,9 +21,9 @@ const (
 // move that run on one worker take their connections from it, so a move
 // logs in to each host about once instead of once per activity.
 type PoolOptions struct {
-	// IdleTimeout closes a connection nobody used for this long; 0 means
-	// DefaultPoolIdleTimeout, a negative value turns pooling off (every
-	// activity dials and closes its own connections).
+	// IdleTimeout closes a connection nobody used for this long; 0 or a
+	// negative value turns pooling off (every activity dials and closes
+	// its own connections). DefaultPoolIdleTimeout is a good value.
 	IdleTimeout time.Duration
 	// IdlePerHost caps the idle connections kept per login; more are
 	// closed when returned. 0 means DefaultPoolIdlePerHost. Open

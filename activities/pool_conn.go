@@ -3,9 +3,11 @@ package activities
 import "context"
 
 // connPool returns the activities' pool, created on first use; nil when
-// pooling is off.
+// pooling is off. Pooling is opt-in: an idle connection opened before a
+// host's key changed would still be lent (sshd keeps serving it), so a
+// worker pools only where its operators chose an idle timeout.
 func (a *Activities) connPool() *connPool {
-	if a.Pool.IdleTimeout < 0 {
+	if a.Pool.IdleTimeout <= 0 {
 		return nil
 	}
 	a.poolMu.Lock()

@@ -41,6 +41,7 @@ func (d *countingDialer) dials(addr string) int {
 // throughput sample dial each host once, and the copy is still exact.
 func TestPoolMoveActivitiesDialOncePerHost(t *testing.T) {
 	f := newCopyFixture(t)
+	f.a.Pool.IdleTimeout = DefaultPoolIdleTimeout
 	d := &countingDialer{}
 	f.a.Dialer = d
 	f.a.Options.Conns = 1
@@ -105,7 +106,7 @@ func TestPoolChangedHostKeyFailsNextDial(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := Host{Name: "fin_lg", Address: s1.Addr(), User: "u", IdentityFile: filepath.Join(dir, "id"), KnownHosts: kh}
-	a := &Activities{Pool: PoolOptions{CheckTimeout: time.Second}}
+	a := &Activities{Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, CheckTimeout: time.Second}}
 	ctx := context.Background()
 	c, err := a.dial(ctx, h)
 	if err != nil {
@@ -132,7 +133,7 @@ func TestPoolChangedHostKeyFailsNextDial(t *testing.T) {
 // borrower dials, and the dial checks the key again.
 func TestPoolEditedKnownHostsDialsAgain(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
-	a := &Activities{}
+	a := &Activities{Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout}}
 	ctx := context.Background()
 	c, err := a.dial(ctx, ts.host)
 	if err != nil {
@@ -190,7 +191,7 @@ func TestPoolBrokenConnectionIsNotReused(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
 	h, proxy := proxied(t, ts.host)
 	d := &countingDialer{}
-	a := &Activities{Dialer: d, Pool: PoolOptions{CheckTimeout: 300 * time.Millisecond}}
+	a := &Activities{Dialer: d, Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, CheckTimeout: 300 * time.Millisecond}}
 	ctx := context.Background()
 	borrow := func() *Conn {
 		t.Helper()
@@ -234,7 +235,7 @@ func TestPoolBrokenConnectionIsNotReused(t *testing.T) {
 // after an abort (a hung link) or the end of its activity.
 func TestPoolKeepsOnlyCleanEndpointConnections(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
-	a := &Activities{}
+	a := &Activities{Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout}}
 	ep, err := a.openEndpoint(context.Background(), ts.host, 1, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +269,7 @@ func TestPoolKeepsOnlyCleanEndpointConnections(t *testing.T) {
 // and a connection given back later is closed instead of kept.
 func TestPoolCloseClosesIdleConnections(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
-	a := &Activities{}
+	a := &Activities{Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout}}
 	ctx := context.Background()
 	idle, err := a.dial(ctx, ts.host)
 	if err != nil {

@@ -80,7 +80,7 @@ func startTemporal() (*temporalEnv, error) {
 		srv.Stop()
 		return nil, err
 	}
-	a := &activities.Activities{}
+	a := &activities.Activities{Pool: activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}}
 	if *noPool {
 		a.Pool.IdleTimeout = -1 // every activity dials its own connections
 	}
