@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
 )
@@ -57,6 +58,7 @@ type cell struct {
 
 	outsideBefore map[string]string
 	ref           map[string]fileSum // the source tree the target must end up equal to
+	hold          sync.Locker        // held while the reference is taken, if a driver changes the tree meanwhile
 	needed        int64              // bytes the move has to send: the tree, then what changed
 	seedForeign   int64              // foreign bytes found on the target after the seed
 	seedForeignAt string

@@ -58,6 +58,10 @@ func (c *cell) snapshotOutside() (map[string]string, error) {
 // freeze records the source tree as it must arrive (and what changed
 // since the last freeze: bytes the move has to send).
 func (c *cell) freeze() error {
+	if c.hold != nil {
+		c.hold.Lock()
+		defer c.hold.Unlock()
+	}
 	ref, err := sumTree(c.srcData)
 	if err != nil {
 		return fmt.Errorf("sum source tree: %w", err)

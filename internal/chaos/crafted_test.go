@@ -72,6 +72,7 @@ type swapper struct {
 	c     *cell
 	rng   *rand.Rand // its own: the cell's is used by the driver meanwhile
 	stop  atomic.Bool
+	mu    sync.Mutex // held for a whole swap and restore: the reference never sees half a swap
 	wg    sync.WaitGroup
 	swaps atomic.Int64
 }
@@ -80,6 +81,11 @@ type swapper struct {
 // them a moment, and puts the real entries back: each is a symlink half
 // of the time while the seed lists and opens them.
 func (w *swapper) swapAll() {
+	w.mu.Lock()
+	defer func() {
+		w.mu.Unlock()
+		time.Sleep(time.Duration(1+w.rng.IntN(4)) * time.Millisecond)
+	}()
 	var moved []string
 	for i := range swapFiles + 1 {
 		rel, target := fmt.Sprintf("swap/s%02d", i), w.c.secretFile
@@ -99,7 +105,6 @@ func (w *swapper) swapAll() {
 		_ = os.Remove(p)
 		_ = os.Rename(w.stash(rel), p)
 	}
-	time.Sleep(time.Duration(1+w.rng.IntN(4)) * time.Millisecond)
 }
 
 func (w *swapper) stash(rel string) string {
@@ -117,6 +122,7 @@ func (w *swapper) run() {
 // source is whole again when the final sync runs.
 func driveSwap(c *cell, d *devProc, deadline time.Time) outcome {
 	w := &swapper{c: c, rng: rand.New(rand.NewPCG(c.rng.Uint64(), 1))}
+	c.hold = &w.mu
 	// Every caller waits for the swapper: the checks after the move must
 	// see the source whole again, not a swap in progress.
 	stopSwap := func() error {

@@ -57,6 +57,9 @@ func (s *suite) steadyLane(t *testing.T) {
 	sem := make(chan struct{}, s.runs(6, 4))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
+		if s.only != nil && !s.only.MatchString(j.name) {
+			continue
+		}
 		if j.skip != "" {
 			s.addRow(j.fault, Row{Skipped: j.skip})
 			continue

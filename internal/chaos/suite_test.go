@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ var (
 	fullFlag = flag.Bool("chaos.full", false, "run the full suite (the run counts of docs/reliability.md, 10 min of fuzzing)")
 	seedFlag = flag.Int64("chaos.seed", 0, "seed for every random choice (0: from the clock); printed so a failure reproduces")
 	docFlag  = flag.String("chaos.doc", "", "Markdown file whose generated table to rewrite (default: docs/reliability.md in full mode, none in short mode)")
+	onlyFlag = flag.String("chaos.only", "", "regexp: run only the steady lane's jobs whose name matches (e.g. swap), without the process lanes and fuzzing; for reproducing one failure")
 )
 
 // suite is what all lanes share: the umzug binary, the client key, the
@@ -30,6 +32,7 @@ type suite struct {
 	full           bool
 	ciUser         string
 	ciUserErr      error
+	only           *regexp.Regexp // -chaos.only; nil runs everything
 
 	mu      sync.Mutex
 	rows    map[string]*Row
@@ -75,7 +78,11 @@ func (s *suite) count(fault string, c *cell, o outcome) {
 		s.mu.Unlock()
 	}
 	if len(r.Problems) == 0 {
-		fmt.Printf("chaos: %-28s %-28s ok (%s, %s)\n", fault, c.name, o.phase, o.note)
+		why := ""
+		if o.err != "" {
+			why = ": " + o.err
+		}
+		fmt.Printf("chaos: %-28s %-28s ok (%s, %s)%s\n", fault, c.name, o.phase, o.note, why)
 	} else {
 		fmt.Printf("chaos: %-28s %-28s PROBLEM %s\n", fault, c.name, r.Problems)
 	}
@@ -111,6 +118,13 @@ func newSuite(t *testing.T) *suite {
 		t.Fatalf("go build ./cmd/umzug: %v\n%s", err, out)
 	}
 	s.ciUser, s.ciUserErr = ensureCIUser()
+	if *onlyFlag != "" {
+		re, err := regexp.Compile(*onlyFlag)
+		if err != nil {
+			t.Fatalf("-chaos.only: %v", err)
+		}
+		s.only = re
+	}
 	return s
 }
 
@@ -134,11 +148,17 @@ func TestChaos(t *testing.T) {
 	s := newSuite(t)
 	mode := map[bool]string{true: "full", false: "short"}[s.full]
 	fmt.Printf("chaos: %s mode, seed %d (rerun with -chaos.seed %d), work dir %s\n", mode, s.seed, s.seed, s.base)
-	fuzz := s.startFuzz(t)
+	lanes := []func(*testing.T){s.killLane, s.restartLane, s.steadyLane}
+	fuzz := func() Row { return Row{Text: "not run (-chaos.only)"} }
+	if s.only == nil {
+		fuzz = s.startFuzz(t)
+	} else {
+		lanes = lanes[2:]
+	}
 	// The lanes run side by side (goroutines, not parallel subtests, so
 	// -parallel does not serialise them); they report with t.Error.
 	var wg sync.WaitGroup
-	for _, lane := range []func(*testing.T){s.killLane, s.restartLane, s.steadyLane} {
+	for _, lane := range lanes {
 		wg.Add(1)
 		go func() { defer wg.Done(); lane(t) }()
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -140,8 +142,8 @@ func sumTree(root string) (map[string]fileSum, error) {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			e.link, _ = os.Readlink(p)
 		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if errors.Is(err, fs.ErrNotExist) {
+			b, err := readNoFollow(p)
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSwapped) {
 				return nil
 			}
 			if err != nil {
@@ -153,4 +155,28 @@ func sumTree(root string) (map[string]fileSum, error) {
 		return nil
 	})
 	return out, err
+}
+
+// errSwapped says an entry Lstat saw as a file is something else by the
+// time it is opened (a swap in progress).
+var errSwapped = errors.New("entry changed type while summed")
+
+// readNoFollow reads p only if it is still a regular file when opened:
+// reading by name after Lstat would follow a symlink swapped in between
+// and sum bytes from outside the tree.
+func readNoFollow(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, errSwapped
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, errSwapped
+	}
+	return io.ReadAll(f)
 }
