@@ -32,6 +32,9 @@ type endpoint struct {
 	growWG   sync.WaitGroup
 	grown    chan struct{} // closed when grow has finished dialing
 
+	tarOnce sync.Once
+	tar     bool // GNU tar runs over exec (copy_batch_stream.go)
+
 	toolMu    sync.Mutex
 	tool      sumTool
 	toolKnown bool

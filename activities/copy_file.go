@@ -44,15 +44,16 @@ func (e *engine) worker(ctx context.Context, idx int) {
 			e.man.add(manifestOf(t.rel, t.fi, "", ""))
 			continue
 		}
-		listed := e.idsListed(ctx)
-		sum, err := e.copyFileChecked(ctx, idx, t.rel, t.fi, t.old)
-		if err != nil {
-			if err := e.notCopied(t.rel, t.fi, err); err != nil {
-				e.fail(err)
-			}
+		if e.batchable(ctx, t) {
+			e.copyBatch(ctx, idx, e.batch.add(t))
 			continue
 		}
-		e.copied(t.rel, t.fi, sum, listed)
+		e.copyTask(ctx, idx, t)
+	}
+	if e.batch != nil {
+		if rest := e.batch.done(); e.failed() == nil && ctx.Err() == nil {
+			e.copyBatch(ctx, idx, rest)
+		}
 	}
 }
 

@@ -1,0 +1,312 @@
+package activities
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// tarVersionRE finds GNU tar's version; --verbatim-files-from and
+// --no-unquote need 1.29.
+var tarVersionRE = regexp.MustCompile(`GNU tar\)? (\d+)\.(\d+)`)
+
+// hasTar reports, once per endpoint, whether the host runs GNU tar ≥ 1.29
+// over exec.
+func (ep *endpoint) hasTar(ctx context.Context) bool {
+	ep.tarOnce.Do(func() {
+		if ep.run == nil {
+			return
+		}
+		var out bytes.Buffer
+		code, err := ep.run.Run(ctx, "LC_ALL=C tar --version", nil, &out, io.Discard)
+		m := tarVersionRE.FindStringSubmatch(out.String())
+		if err != nil || code != 0 || m == nil {
+			return
+		}
+		major, _ := strconv.Atoi(m[1])
+		minor, _ := strconv.Atoi(m[2])
+		ep.tar = major > 1 || (major == 1 && minor >= 29)
+	})
+	return ep.tar
+}
+
+// batchTools reports whether both hosts can stream tar batches.
+func (e *engine) batchTools(ctx context.Context) bool {
+	var s, d bool
+	var wg sync.WaitGroup
+	wg.Go(func() { s = e.src.hasTar(ctx) })
+	wg.Go(func() { d = e.dst.hasTar(ctx) })
+	wg.Wait()
+	return s && d
+}
+
+// srcTarCmd archives the NUL-separated names on stdin, relative to from,
+// literally (no unquoting, no option parsing, no recursion into a name
+// that became a directory), hard links as whole files, symlinks as links
+// (never followed: such a member differs from its listing).
+func srcTarCmd(from string) string {
+	return "LC_ALL=C exec tar -c -f - --format=gnu --no-recursion --hard-dereference" +
+		" --null --no-unquote --verbatim-files-from -C " + ShellQuote(from) + " -T -"
+}
+
+// dstTarCmd lands the worker's stream in the staging directory with the
+// modes, mtimes and (as root) numeric owners of its headers.
+func dstTarCmd(staging string, root bool) string {
+	own := "--no-same-owner"
+	if root {
+		own = "--same-owner --numeric-owner"
+	}
+	return "LC_ALL=C exec tar -x -f - -p " + own + " -C " + ShellQuote(staging)
+}
+
+// relayed is a batch member the target's tar received: its staged name
+// and the SHA-256 of its bytes.
+type relayed struct {
+	staged string
+	sum    string
+}
+
+// runBatch sends ts through the two tars and places what arrived intact;
+// it returns the tasks left for the per-file path.
+func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
+	began := time.Now()
+	listed := e.idsListed(ctx)
+	staging := joinRel(e.to, tmpPrefix+"batch."+randomSuffix())
+	if err := e.dst.primary.Mkdir(staging); err != nil {
+		e.tracef("batch of %d: mkdir %s: %v", len(ts), staging, err)
+		return ts
+	}
+	defer e.removeStaging(staging)
+	// Only the SSH user sees staged files, whatever their modes.
+	if err := e.dst.primary.Chmod(staging, 0o700); err != nil {
+		e.tracef("batch of %d: chmod %s: %v", len(ts), staging, err)
+		return ts
+	}
+	if h := e.hooks.beforeBatch; h != nil {
+		rels := make([]string, len(ts))
+		for i, t := range ts {
+			rels[i] = t.rel
+		}
+		h(rels)
+	}
+	got, err := e.streamBatch(ctx, ts, staging)
+	if err != nil {
+		e.tracef("batch of %d files not used: %v", len(ts), err)
+		return ts
+	}
+	streamed := time.Since(began)
+	placed := e.placeBatch(ts, got, staging)
+	var rest []fileTask
+	var done []string
+	for i, t := range ts {
+		if !placed[i] {
+			rest = append(rest, t)
+			continue
+		}
+		done = append(done, t.rel)
+		e.copied(t.rel, t.fi, got[i].sum, listed)
+	}
+	e.tracef("batch of %d files: %d placed in %v (streamed in %v)", len(ts), len(ts)-len(rest), time.Since(began), streamed)
+	if h := e.hooks.afterBatch; h != nil {
+		h(done)
+	}
+	return rest
+}
+
+// streamBatch runs both tars and relays the members between them. Any
+// failure of either tar discards the whole batch: a member may have
+// changed while the source's tar read it.
+func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string) (map[int]relayed, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var names bytes.Buffer
+	for _, t := range ts {
+		names.WriteString(t.rel)
+		names.WriteByte(0)
+	}
+	srcR, srcW := io.Pipe()
+	dstR, dstW := io.Pipe()
+	var srcErr, dstErr bytes.Buffer
+	var srcCode, dstCode int
+	var srcRun, dstRun error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), &names, srcW, &srcErr)
+		srcW.Close()
+	})
+	wg.Go(func() {
+		dstCode, dstRun = e.dst.run.Run(ctx, dstTarCmd(staging, e.chown), dstR, io.Discard, &dstErr)
+		dstR.CloseWithError(errors.New("target tar ended"))
+	})
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(srcR), dstW)
+	if relayErr != nil {
+		cancel()
+		dstW.CloseWithError(relayErr)
+	} else {
+		dstW.Close()
+	}
+	_, _ = io.Copy(io.Discard, srcR)
+	wg.Wait()
+	var sent int64
+	for i := range got {
+		sent += ts[i].fi.Size()
+	}
+	switch {
+	case relayErr != nil:
+		return nil, relayErr
+	case srcRun != nil || srcCode != 0:
+		e.prog.bytesDone.Add(-sent)
+		return nil, fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, srcCode, srcRun, stderrTail(srcErr.String()))
+	case dstRun != nil || dstCode != 0:
+		e.prog.bytesDone.Add(-sent)
+		return nil, fmt.Errorf("tar on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, stderrTail(dstErr.String()))
+	}
+	return got, nil
+}
+
+// relay copies each member that matches its listing (a regular file of
+// the listed size and mtime, asked for once) to the target's stream under
+// its index, with the listing's mode, owner and mtime, hashing it on the
+// way. Other members are skipped: their bytes never reach the target.
+func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.Writer) (map[int]relayed, error) {
+	want := make(map[string]int, len(ts))
+	for i, t := range ts {
+		want[t.rel] = i
+	}
+	tw := tar.NewWriter(w)
+	got := map[int]relayed{}
+	var sent int64
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			e.prog.bytesDone.Add(-sent)
+			return nil, fmt.Errorf("read tar stream from %s: %w", e.src.name, err)
+		}
+		i, ok := want[h.Name]
+		if !ok || !memberMatches(h, ts[i].fi) {
+			continue
+		}
+		delete(want, h.Name)
+		sum, err := e.relayMember(ctx, tr, tw, i, ts[i].fi)
+		if err != nil {
+			e.prog.bytesDone.Add(-sent)
+			return nil, err
+		}
+		sent += h.Size
+		got[i] = relayed{staged: strconv.Itoa(i), sum: sum}
+	}
+	if err := tw.Close(); err != nil {
+		e.prog.bytesDone.Add(-sent)
+		return nil, fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
+	}
+	return got, nil
+}
+
+// memberMatches reports whether a source member is the listed file, by
+// what the per-file path checks through its handle (identityDiff): type,
+// mode, size, mtime and owner as tar saw them when it opened the file.
+func memberMatches(h *tar.Header, fi os.FileInfo) bool {
+	return (h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA) &&
+		h.Mode&0o7777 == tarMode(fi.Mode()) && h.Size == fi.Size() &&
+		h.ModTime.Unix() == fi.ModTime().Unix() &&
+		uint32(h.Uid) == uidOf(fi) && uint32(h.Gid) == gidOf(fi)
+}
+
+// relayMember writes one member to the target's stream.
+func (e *engine) relayMember(ctx context.Context, tr *tar.Reader, tw *tar.Writer, i int, fi os.FileInfo) (string, error) {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg, Name: strconv.Itoa(i), Size: fi.Size(),
+		Mode: tarMode(fi.Mode()), ModTime: fi.ModTime().Truncate(time.Second),
+		Format: tar.FormatGNU,
+	}
+	if e.chown {
+		hdr.Uid, hdr.Gid = int(uidOf(fi)), int(gidOf(fi))
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return "", fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
+	}
+	if err := e.limit.wait(ctx, int(fi.Size())); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tw, h), tr)
+	if err != nil {
+		return "", fmt.Errorf("relay tar member from %s to %s: %w", e.src.name, e.dst.name, err)
+	}
+	e.prog.bytesDone.Add(n)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tarMode gives a tar header's mode bits, set-id and sticky included.
+func tarMode(m fs.FileMode) int64 {
+	v := int64(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		v |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		v |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		v |= 0o1000
+	}
+	return v
+}
+
+// placeBatch renames the staged members over their final names, several
+// at a time over the target's connections; placed[i] tells which did.
+func (e *engine) placeBatch(ts []fileTask, got map[int]relayed, staging string) []bool {
+	placed := make([]bool, len(ts))
+	cls := e.dst.clients()
+	sem := make(chan struct{}, 4*len(cls))
+	var wg sync.WaitGroup
+	k := 0
+	for i, r := range got {
+		cl := cls[k%len(cls)]
+		k++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := renameReplace(cl, joinRel(staging, r.staged), e.dstPath(ts[i].rel)); err != nil {
+				e.tracef("batch: %v", err)
+				return
+			}
+			e.markParentDirty(ts[i].rel)
+			placed[i] = true
+		})
+	}
+	wg.Wait()
+	return placed
+}
+
+// removeStaging removes the staging directory and whatever is left in it.
+func (e *engine) removeStaging(staging string) {
+	fi, err := e.dst.primary.Lstat(staging)
+	if err == nil {
+		err = e.removeEntry(staging, fi)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.tracef("batch: remove %s: %v", staging, err)
+	}
+}
+
+// stderrTail keeps the end of a tool's stderr for an error message.
+func stderrTail(s string) string {
+	if len(s) > 400 {
+		return "…" + s[len(s)-400:]
+	}
+	return s
+}
