@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,18 +136,7 @@ func TestInteropResumesPartialFile(t *testing.T) {
 	f := realFixture(t)
 	const size = 41<<20 + 7
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(21, size), 0o600, time.Unix(1700000000, 0))
-	ctx, cancel := context.WithCancel(context.Background())
-	var once sync.Once
-	faultHooks.afterWrite = func(_ string, end int64) {
-		if end >= 20<<20 {
-			once.Do(cancel)
-		}
-	}
-	f.a.CopyTree(ctx, f.input(CopySet{}))
-	faultHooks.afterWrite = nil
-	if len(listPartial(t, f.dstRoot)) != 1 {
-		t.Fatal("no partial file after the interruption")
-	}
+	interruptCopy(t, f, 20<<20)
 	res := f.copy(t, f.input(CopySet{}))
 	t.Logf("resumed %d bytes, re-sent %d", res.ResumedBytes, res.ResentBytes)
 	if res.ResumedBytes < 18<<20 || res.ResentBytes > chunkSize {
