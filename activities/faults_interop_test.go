@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -34,31 +35,11 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 		t.Fatal(err) // the interop lane must not pass without sshd
 	}
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	var lines []string
-	var srv [2]*realsshd.Server
-	for i, name := range []string{"src", "dst"} {
-		d := filepath.Join(dir, "sshd-"+name)
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: key + ".pub"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		srv[i] = s
-		lines = append(lines, s.KnownHostsLine())
-	}
-	kh := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(kh, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	daemons := testkit.StartRealSSHD(t, dir,
+		realsshd.Options{Dir: filepath.Join(dir, "sshd-src")}, realsshd.Options{Dir: filepath.Join(dir, "sshd-dst")})
+	srv := [2]*realsshd.Server{daemons.Servers[0], daemons.Servers[1]}
 	host := func(name string, s *realsshd.Server) Host {
-		return Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: key, KnownHosts: kh}
+		return Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: daemons.Key, KnownHosts: daemons.KnownHosts}
 	}
 	f := &copyFixture{
 		a:   &Activities{},
