@@ -4,7 +4,6 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -58,23 +57,11 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 // OpenSSH target fail the copy at once, non-retryably, naming the cause.
 func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
-		f := realFixture(t)
-		mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
-		f.a.hooks.beforeCopy = func(string) {
-			os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 1500<<10), 0o644)
-		}
-		defer func() { f.a.hooks.beforeCopy = nil }()
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFilledTmpfs(t, realFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
 	})
 	t.Run("inodes", func(t *testing.T) {
-		f := realFixture(t)
-		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		for i := range 100 {
-			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
-		}
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFewInodes(t, realFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoInodes, "target fin_lg is out of inodes")
 	})
 	t.Run("read-only", func(t *testing.T) {
