@@ -109,9 +109,17 @@ func (e *e2e) result(t *testing.T, id string) workflows.Status {
 	return st
 }
 
+// readState is the finance application's state on a demo site.
 func readState(t *testing.T, site *demo.Site) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(site.Root, "run/finance.state"))
+	return state(t, filepath.Join(site.Root, "run/finance.state"))
+}
+
+// state reads the state file an application's start and stop commands
+// write ("running", "stopped").
+func state(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
