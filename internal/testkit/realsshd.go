@@ -11,13 +11,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/realsshd"
 )
 
-// RealSSH is a set of OpenSSH daemons that accept one client key, and a
-// known_hosts file that pins their host keys.
-type RealSSH struct {
-	Servers    []*realsshd.Server // in the order of their options
-	Key        string             // the client's private key file
-	KnownHosts string             // a line for every daemon
-}
+// RealSSH is a set of OpenSSH daemons.
+type RealSSH = Hosts[*realsshd.Server]
 
 // StartRealSSHD makes a client key with ssh-keygen at dir/id_ed25519,
 // starts an sshd for each of opts with that key as its authorized key, and

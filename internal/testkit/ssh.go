@@ -10,13 +10,18 @@ import (
 	"github.com/umzug-dev/umzug/internal/sshserver"
 )
 
-// SSH is a set of in-process SSH servers that accept one client key, and
-// a known_hosts file that pins their host keys.
+// Hosts is a set of SSH servers of type S that accept one client key,
+// and a known_hosts file that pins their host keys.
+type Hosts[S any] struct {
+	Servers    []S    // in the order of their options
+	Key        string // the client's private key file
+	KnownHosts string // a line for every server
+}
+
+// SSH is a set of in-process SSH servers.
 type SSH struct {
-	Servers    []*sshserver.Server // in the order of their options
-	Key        string              // the client's private key file
-	Signer     ssh.Signer          // the same key
-	KnownHosts string              // a line for every server
+	Hosts[*sshserver.Server]
+	Signer ssh.Signer // the client key, as Key holds it
 }
 
 // StartSSH writes a client key pair to dir/id_ed25519, starts a server
@@ -29,7 +34,7 @@ func StartSSH(t testing.TB, dir string, opts ...sshserver.Options) *SSH {
 	if err != nil {
 		t.Fatalf("write the client key pair: %v", err)
 	}
-	s := &SSH{Key: key, Signer: signer, KnownHosts: filepath.Join(dir, "known_hosts")}
+	s := &SSH{Hosts: Hosts[*sshserver.Server]{Key: key, KnownHosts: filepath.Join(dir, "known_hosts")}, Signer: signer}
 	var lines []string
 	for _, o := range opts {
 		o.AuthorizedKeys = append(slices.Clip(o.AuthorizedKeys), signer.PublicKey())
