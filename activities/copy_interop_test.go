@@ -5,12 +5,12 @@ package activities
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 )
@@ -48,24 +48,9 @@ func nonRootCopy(t *testing.T) (in CopyInput, src, dst string) {
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	key := filepath.Join(base, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	sshd := filepath.Join(base, "sshd")
-	if err := os.Mkdir(sshd, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s, err := realsshd.Start(realsshd.Options{Dir: sshd, AuthorizedKeyFile: key + ".pub", User: interopUser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	kh := filepath.Join(base, "known_hosts")
-	if err := os.WriteFile(kh, []byte(s.KnownHostsLine()+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	host := Host{Name: "old-dc", Address: s.Addr, User: interopUser, IdentityFile: key, KnownHosts: kh}
+	daemons := testkit.StartRealSSHD(t, base, realsshd.Options{User: interopUser})
+	s := daemons.Servers[0]
+	host := Host{Name: "old-dc", Address: s.Addr, User: interopUser, IdentityFile: daemons.Key, KnownHosts: daemons.KnownHosts}
 	src, dst = filepath.Join(base, "src", "payroll"), filepath.Join(base, "dst", "payroll")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)

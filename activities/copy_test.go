@@ -23,9 +23,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -45,29 +45,13 @@ type copyFixture struct {
 func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
 	t.Helper()
 	dir := t.TempDir()
-	signer, err := sshserver.WriteKeyPair(filepath.Join(dir, "id_ed25519"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := func(env []string) *sshserver.Server {
-		s, err := sshserver.Start(sshserver.Options{AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}, Env: env})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	s1, s2 := start(nil), start(targetEnv)
-	kh := filepath.Join(dir, "known_hosts")
-	if err := sshserver.WriteKnownHosts(kh, s1.KnownHostsLine(), s2.KnownHostsLine()); err != nil {
-		t.Fatal(err)
-	}
-	host := func(name, addr string) Host {
-		return Host{Name: name, Address: addr, User: "tester", IdentityFile: filepath.Join(dir, "id_ed25519"), KnownHosts: kh}
+	s := testkit.StartSSH(t, dir, sshserver.Options{}, sshserver.Options{Env: targetEnv})
+	host := func(name string, srv *sshserver.Server) Host {
+		return Host{Name: name, Address: srv.Addr(), User: "tester", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 	}
 	f := &copyFixture{
 		a:   &Activities{},
-		src: host("fin_pb", s1.Addr()), dst: host("fin_lg", s2.Addr()),
+		src: host("fin_pb", s.Servers[0]), dst: host("fin_lg", s.Servers[1]),
 		dir: dir, srcRoot: filepath.Join(dir, "src", "data"), dstRoot: filepath.Join(dir, "dst", "data"),
 	}
 	if err := os.MkdirAll(f.srcRoot, 0o755); err != nil {

@@ -156,28 +156,39 @@ func TestCopyTreeReadOnlyTarget(t *testing.T) {
 // reports ENOSPC as a generic failure): out of bytes, out of inodes.
 func TestCopyTreeFullTmpfs(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
-		f := newCopyFixture(t)
-		mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
-		// Another writer fills the file system after the copy checked
-		// its free space.
-		f.a.hooks.beforeCopy = func(string) {
-			big := make([]byte, 1500<<10)
-			os.WriteFile(filepath.Join(mnt, "filler"), big, 0o644)
-		}
-		defer func() { f.a.hooks.beforeCopy = nil }()
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFilledTmpfs(t, newCopyFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space")
 	})
 	t.Run("inodes", func(t *testing.T) {
-		f := newCopyFixture(t)
-		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		for i := range 100 {
-			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
-		}
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFewInodes(t, newCopyFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoInodes, "target fin_lg is out of inodes")
 	})
+}
+
+// copyOntoFilledTmpfs copies a 1.5 MiB file to a 2 MiB tmpfs on the
+// target that another writer fills after the copy checked its free space.
+func copyOntoFilledTmpfs(t *testing.T, f *copyFixture) error {
+	t.Helper()
+	mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
+	writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
+	f.a.hooks.beforeCopy = func(string) {
+		os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 1500<<10), 0o644)
+	}
+	defer func() { f.a.hooks.beforeCopy = nil }()
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+	return err
+}
+
+// copyOntoFewInodes copies 100 files to a tmpfs on the target that has
+// 64 inodes.
+func copyOntoFewInodes(t *testing.T, f *copyFixture) error {
+	t.Helper()
+	mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
+	for i := range 100 {
+		writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
+	}
+	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+	return err
 }
 
 // mountTmpfs mounts a small tmpfs at dir for the test, or skips with the

@@ -4,18 +4,17 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -35,31 +34,11 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 		t.Fatal(err) // the interop lane must not pass without sshd
 	}
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	var lines []string
-	var srv [2]*realsshd.Server
-	for i, name := range []string{"src", "dst"} {
-		d := filepath.Join(dir, "sshd-"+name)
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: key + ".pub"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		srv[i] = s
-		lines = append(lines, s.KnownHostsLine())
-	}
-	kh := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(kh, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	daemons := testkit.StartRealSSHD(t, dir,
+		realsshd.Options{Dir: filepath.Join(dir, "sshd-src")}, realsshd.Options{Dir: filepath.Join(dir, "sshd-dst")})
+	srv := [2]*realsshd.Server{daemons.Servers[0], daemons.Servers[1]}
 	host := func(name string, s *realsshd.Server) Host {
-		return Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: key, KnownHosts: kh}
+		return Host{Name: name, Address: s.Addr, User: s.User, IdentityFile: daemons.Key, KnownHosts: daemons.KnownHosts}
 	}
 	f := &copyFixture{
 		a:   &Activities{},
@@ -78,23 +57,11 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 // OpenSSH target fail the copy at once, non-retryably, naming the cause.
 func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
-		f := realFixture(t)
-		mnt := mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		writeFile(t, filepath.Join(f.srcRoot, "a.bin"), randBytes(1, 1500<<10), 0o644, time.Unix(1700000000, 0))
-		f.a.hooks.beforeCopy = func(string) {
-			os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 1500<<10), 0o644)
-		}
-		defer func() { f.a.hooks.beforeCopy = nil }()
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFilledTmpfs(t, realFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
 	})
 	t.Run("inodes", func(t *testing.T) {
-		f := realFixture(t)
-		mountTmpfs(t, filepath.Dir(f.dstRoot), "size=2m,nr_inodes=64")
-		for i := range 100 {
-			writeFile(t, filepath.Join(f.srcRoot, fmt.Sprintf("f%03d", i)), []byte("x"), 0o644, time.Unix(1700000000, 0))
-		}
-		_, err := f.a.CopyTree(context.Background(), f.input(CopySet{Concurrency: 1}))
+		err := copyOntoFewInodes(t, realFixture(t))
 		wantPermanent(t, err, contract.ErrTargetNoInodes, "target fin_lg is out of inodes")
 	})
 	t.Run("read-only", func(t *testing.T) {
@@ -137,18 +104,7 @@ func TestInteropResumesPartialFile(t *testing.T) {
 	f := realFixture(t)
 	const size = 41<<20 + 7
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(21, size), 0o600, time.Unix(1700000000, 0))
-	ctx, cancel := context.WithCancel(context.Background())
-	var once sync.Once
-	faultHooks.afterWrite = func(_ string, end int64) {
-		if end >= 20<<20 {
-			once.Do(cancel)
-		}
-	}
-	f.a.CopyTree(ctx, f.input(CopySet{}))
-	faultHooks.afterWrite = nil
-	if len(listPartial(t, f.dstRoot)) != 1 {
-		t.Fatal("no partial file after the interruption")
-	}
+	interruptCopy(t, f, 20<<20)
 	res := f.copy(t, f.input(CopySet{}))
 	t.Logf("resumed %d bytes, re-sent %d", res.ResumedBytes, res.ResentBytes)
 	if res.ResumedBytes < 18<<20 || res.ResentBytes > chunkSize {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // NonRootUser is the account the interop lane runs commands as besides
@@ -46,25 +46,9 @@ func realHost(t *testing.T, login string) (Host, string) {
 			t.Fatal(err)
 		}
 	}
-	sshdDir := filepath.Join(base, "sshd")
-	os.Mkdir(sshdDir, 0o755)
-	key := filepath.Join(base, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	s, err := realsshd.Start(realsshd.Options{Dir: sshdDir, AuthorizedKeyFile: key + ".pub", User: login})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sshd log: %s", s.Log())
-		}
-		s.Close()
-	})
-	kh := filepath.Join(base, "known_hosts")
-	os.WriteFile(kh, []byte(s.KnownHostsLine()+"\n"), 0o600)
-	return Host{Name: "real_" + s.User, Address: s.Addr, User: s.User, IdentityFile: key, KnownHosts: kh}, work
+	daemons := testkit.StartRealSSHD(t, base, realsshd.Options{User: login})
+	s := daemons.Servers[0]
+	return Host{Name: "real_" + s.User, Address: s.Addr, User: s.User, IdentityFile: daemons.Key, KnownHosts: daemons.KnownHosts}, work
 }
 
 // nonRootUser makes sure the non-root account exists and can log in with

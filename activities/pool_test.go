@@ -10,6 +10,7 @@ import (
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"golang.org/x/crypto/ssh"
 )
@@ -45,7 +46,7 @@ func TestPoolMoveActivitiesDialOncePerHost(t *testing.T) {
 	d := &countingDialer{}
 	f.a.Dialer = d
 	f.a.Options.Conns = 1
-	writeTree(t, f.srcRoot, map[string]string{"a.txt": "alpha", "b/c.txt": "gamma", "b/d.txt": "delta", "e": "e", "f": "ff"})
+	testkit.Tree{"a.txt": "alpha", "b/c.txt": "gamma", "b/d.txt": "delta", "e": "e", "f": "ff"}.Write(t, f.srcRoot)
 	ctx := context.Background()
 	set := f.input(CopySet{}).Set
 	if _, err := f.a.Preflight(ctx, PreflightInput{MoveID: "m", Source: f.src, Target: f.dst, Copies: []CopySet{set}}); err != nil {

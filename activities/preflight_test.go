@@ -10,30 +10,18 @@ import (
 	"testing"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 )
 
-func writeTree(t *testing.T, root string, files map[string]string) {
-	t.Helper()
-	for rel, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestPreflightCountsWithExcludes(t *testing.T) {
 	src := startTestSSH(t, "fin_pb", sshserver.Options{})
 	dst := startTestSSH(t, "fin_lg", sshserver.Options{})
 	from := filepath.Join(t.TempDir(), "data")
-	writeTree(t, from, map[string]string{
+	testkit.Tree{
 		"config/finance.conf":   "12345",      // 5
 		"ledger/2026/01.csv":    "0123456789", // 10
 		"ledger/2026/02.csv":    "abc",        // 3
@@ -41,7 +29,7 @@ func TestPreflightCountsWithExcludes(t *testing.T) {
 		"cache/blob.bin":        "yyyyyyyyyy", // excluded by cache/**
 		"cache/deep/more.bin":   "yyyyyyyyyy", // excluded by cache/**
 		"ledger/cache/kept.bin": "zz",         // 2: cache/** is anchored
-	})
+	}.Write(t, from)
 	if err := os.MkdirAll(filepath.Join(from, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +71,7 @@ func TestPreflightFollowsSymlinkedSourceWithWarning(t *testing.T) {
 	src := startTestSSH(t, "fin_pb", sshserver.Options{})
 	dst := startTestSSH(t, "fin_lg", sshserver.Options{})
 	real := filepath.Join(t.TempDir(), "real")
-	writeTree(t, real, map[string]string{"a": "1234", "b/c": "56"})
+	testkit.Tree{"a": "1234", "b/c": "56"}.Write(t, real)
 	link := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
@@ -108,7 +96,7 @@ func TestPreflightListsAllProblems(t *testing.T) {
 	dst := startTestSSH(t, "fin_lg", sshserver.Options{})
 	base := t.TempDir()
 	notDir := filepath.Join(base, "file")
-	writeTree(t, base, map[string]string{"file": "x", "ok/a": "1"})
+	testkit.Tree{"file": "x", "ok/a": "1"}.Write(t, base)
 	in := PreflightInput{
 		Source: src.host, Target: dst.host,
 		Copies: []CopySet{

@@ -24,6 +24,28 @@ func listPartial(t *testing.T, root string) []string {
 	return out
 }
 
+// interruptCopy starts a copy of f's tree and cancels it once a file is
+// written up to at bytes, as when the worker dies mid-file. It returns the
+// one partial file the interruption must leave and what the copy returned.
+func interruptCopy(t *testing.T, f *copyFixture, at int64) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	faultHooks.afterWrite = func(_ string, end int64) {
+		if end >= at {
+			once.Do(cancel)
+		}
+	}
+	_, err := f.a.CopyTree(ctx, f.input(CopySet{}))
+	faultHooks.afterWrite = nil
+	parts := listPartial(t, f.dstRoot)
+	if len(parts) != 1 {
+		t.Fatalf("partial files after the interruption at %d bytes: %v", at, parts)
+	}
+	return parts[0], err
+}
+
 // A copy interrupted in the middle of a big file leaves the partial file;
 // the next attempt keeps its verified prefix and sends at most one chunk
 // of it again. The result is byte-identical.
@@ -42,23 +64,11 @@ func TestCopyTreeResumesPartialFile(t *testing.T) {
 			writeFile(t, filepath.Join(f.srcRoot, "db/big.bin"), randBytes(11, size), 0o640, time.Unix(1700000000, 0))
 			writeFile(t, filepath.Join(f.srcRoot, "db/small"), []byte("s"), 0o644, time.Unix(1700000000, 0))
 
-			ctx, cancel := context.WithCancel(context.Background())
-			var once sync.Once
-			faultHooks.afterWrite = func(_ string, end int64) {
-				if end >= 20<<20 {
-					once.Do(cancel) // the worker dies mid-file
-				}
-			}
-			_, err := f.a.CopyTree(ctx, f.input(CopySet{}))
-			faultHooks.afterWrite = nil
+			part, err := interruptCopy(t, f, 20<<20)
 			if err == nil {
 				t.Fatal("interrupted copy returned no error")
 			}
-			parts := listPartial(t, f.dstRoot)
-			if len(parts) != 1 {
-				t.Fatalf("partial files after the interruption: %v", parts)
-			}
-			fi, _ := os.Stat(parts[0])
+			fi, _ := os.Stat(part)
 			t.Logf("partial file holds %d of %d bytes", fi.Size(), size)
 
 			res := f.copy(t, f.input(CopySet{}))
@@ -86,28 +96,16 @@ func TestCopyTreeResumeChecksContent(t *testing.T) {
 	const size = 9<<20 + 5
 	data := randBytes(12, size)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), data, 0o644, time.Unix(1700000000, 0))
-	ctx, cancel := context.WithCancel(context.Background())
-	var once sync.Once
-	faultHooks.afterWrite = func(_ string, end int64) {
-		if end >= 6<<20 {
-			once.Do(cancel)
-		}
-	}
-	f.a.CopyTree(ctx, f.input(CopySet{}))
-	faultHooks.afterWrite = nil
-	parts := listPartial(t, f.dstRoot)
-	if len(parts) != 1 {
-		t.Fatalf("partial files: %v", parts)
-	}
+	part, _ := interruptCopy(t, f, 6<<20)
 	// Corrupt the second chunk of the partial file, as a write that had
 	// not finished when the worker died would leave it.
-	pf, err := os.OpenFile(parts[0], os.O_WRONLY, 0)
+	pf, err := os.OpenFile(part, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pf.WriteAt([]byte("garbage"), chunkSize+10)
 	pf.Close()
-	pfi, _ := os.Stat(parts[0])
+	pfi, _ := os.Stat(part)
 	whole := min(pfi.Size(), size) / chunkSize
 	if whole < 3 {
 		t.Fatalf("partial file of %d bytes; the test needs three whole chunks", pfi.Size())
@@ -129,27 +127,15 @@ func TestCopyTreeResumeChecksContent(t *testing.T) {
 func TestCopyTreeDropsStalePartial(t *testing.T) {
 	f := newCopyFixture(t)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(13, 5<<20), 0o644, time.Unix(1700000000, 0))
-	ctx, cancel := context.WithCancel(context.Background())
-	var once sync.Once
-	faultHooks.afterWrite = func(_ string, end int64) {
-		if end >= 2<<20 {
-			once.Do(cancel)
-		}
-	}
-	f.a.CopyTree(ctx, f.input(CopySet{}))
-	faultHooks.afterWrite = nil
-	parts := listPartial(t, f.dstRoot)
-	if len(parts) != 1 {
-		t.Fatalf("partial files: %v", parts)
-	}
+	part, _ := interruptCopy(t, f, 2<<20)
 	// The source file changes (new mtime) before the retry.
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(14, 5<<20), 0o644, time.Unix(1700000100, 0))
 	res := f.copy(t, f.input(CopySet{}))
 	if res.ResumedBytes != 0 {
 		t.Errorf("resumed %d bytes of a partial file of another version", res.ResumedBytes)
 	}
-	if _, err := os.Lstat(parts[0]); !os.IsNotExist(err) {
-		t.Errorf("stale partial file %s not removed: %v", parts[0], err)
+	if _, err := os.Lstat(part); !os.IsNotExist(err) {
+		t.Errorf("stale partial file %s not removed: %v", part, err)
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)

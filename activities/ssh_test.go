@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -49,29 +50,15 @@ func startTestSSH(t testing.TB, name string, o sshserver.Options) *testSSH {
 	t.Helper()
 	dir := t.TempDir()
 	ts := &testSSH{dir: dir}
-	key := filepath.Join(dir, "id_ed25519")
-	signer, err := sshserver.WriteKeyPair(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.AuthorizedKeys = append(o.AuthorizedKeys, signer.PublicKey())
 	o.Users = []string{"migrate"}
 	o.Logf = func(f string, a ...any) {
 		ts.mu.Lock()
 		ts.log = append(ts.log, fmt.Sprintf(f, a...))
 		ts.mu.Unlock()
 	}
-	srv, err := sshserver.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	kh := filepath.Join(dir, "known_hosts")
-	if err := sshserver.WriteKnownHosts(kh, srv.KnownHostsLine()); err != nil {
-		t.Fatal(err)
-	}
-	ts.srv = srv
-	ts.host = Host{Name: name, Address: srv.Addr(), User: "migrate", IdentityFile: key, KnownHosts: kh}
+	s := testkit.StartSSH(t, dir, o)
+	ts.srv = s.Servers[0]
+	ts.host = Host{Name: name, Address: ts.srv.Addr(), User: "migrate", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 	return ts
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 func TestFinanceExampleLoads(t *testing.T) {
@@ -141,22 +143,7 @@ variable "token" {
   type      = string
   sensitive = true
 }
-datacenter "a" {}
-host "h1" {
-  datacenter  = datacenter.a
-  address     = "h1"
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-host "h2" {
-  datacenter  = datacenter.a
-  address     = "h2"
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-application "app" {
+` + testkit.TwoHostsHCL + `application "app" {
   source = host.h1
   target = host.h2
   copy "c" {

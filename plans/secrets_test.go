@@ -8,13 +8,16 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // A value that would run code if it were pasted into a command line.
 const payload = `x'; touch /tmp/pwned; echo '`
 
 // secretsPlan is a plan whose parts can be replaced: {RUN}, {UNDO},
-// {CHECK}, {FROM}, {ADDR}, {APPROVERS}, {EXTRA} (top-level blocks).
+// {CHECK}, {FROM}, {APPROVERS}, {EXTRA} (top-level blocks); secretsSrc
+// also replaces h1's address with {ADDR}.
 const secretsPlan = `
 variable "pg_password" {
   type      = string
@@ -25,22 +28,7 @@ variable "plain" {
   default = "p1ain-value"
 }
 {EXTRA}
-datacenter "a" {}
-host "h1" {
-  datacenter  = datacenter.a
-  address     = {ADDR}
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-host "h2" {
-  datacenter  = datacenter.a
-  address     = "h2"
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-application "app" {
+` + testkit.TwoHostsHCL + `application "app" {
   source = host.h1
   target = host.h2
   copy "c" {
@@ -68,9 +56,12 @@ application "app" {
 func secretsSrc(repl map[string]string) string {
 	def := map[string]string{
 		"{RUN}": `"true"`, "{UNDO}": `"true"`, "{CHECK}": `"true"`, "{FROM}": `"/srv/app"`,
-		"{ADDR}": `"h1"`, "{APPROVERS}": `["x"]`, "{EXTRA}": "",
+		"{APPROVERS}": `["x"]`, "{EXTRA}": "",
 	}
 	src := secretsPlan
+	if addr, ok := repl["{ADDR}"]; ok {
+		src = strings.Replace(src, `address     = "h1"`, "address     = "+addr, 1)
+	}
 	for k, v := range def {
 		if r, ok := repl[k]; ok {
 			v = r

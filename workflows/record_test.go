@@ -14,22 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/umzug-dev/umzug/activities/contract"
-	"github.com/umzug-dev/umzug/internal/devserver"
-	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 const recordQueue = "umzug-record"
@@ -79,85 +71,12 @@ func TestRecord(t *testing.T) {
 	if os.Getenv("UMZUG_RECORD") != "1" {
 		t.Skip("set UMZUG_RECORD=1 (and -tags record) to record histories on the embedded server")
 	}
-	srv, err := devserver.Start(devserver.Options{FrontendPort: testkit.FreePort(t), UIPort: 0,
-		SearchAttributes: map[string]enumspb.IndexedValueType{
-			SearchAttrPlan:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-			SearchAttrApplication: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-			SearchAttrPhase:       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		}})
-	if err != nil {
-		t.Fatalf("start embedded server: %v", err)
-	}
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Identity: "recorder"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := worker.New(c, recordQueue, worker.Options{})
-	Register(w)
-	w.RegisterActivityWithOptions(recPreflight, activity.RegisterOptions{Name: contract.NamePreflight})
-	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: contract.NameCopyTree})
-	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
-	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	start := func(id, wf string, in any) {
-		t.Helper()
-		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: recordQueue}, wf, in); err != nil {
-			t.Fatalf("start %s: %v", id, err)
-		}
-	}
-	waitPhase := func(id, phase string) {
-		t.Helper()
-		for ctx.Err() == nil {
-			if v, err := c.QueryWorkflow(ctx, id, "", QueryStatus); err == nil {
-				var st Status
-				if v.Get(&st) == nil && st.Phase == phase {
-					return
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("%s never reached %s", id, phase)
-	}
-	update := func(id, name string, arg any) error {
-		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: name, Args: []any{arg},
-			WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err != nil {
-			return err
-		}
-		var st Status
-		return h.Get(ctx, &st)
-	}
-	finish := func(id, file, wantPhase string, result any) {
-		t.Helper()
-		if err := c.GetWorkflow(ctx, id, "").Get(ctx, result); err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
-		h := &historypb.History{}
-		it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("testdata", file), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %d events, final phase %s", file, len(h.Events), wantPhase)
-	}
+	r := startRecorder(t, map[string]enumspb.IndexedValueType{
+		SearchAttrPlan:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrApplication: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrPhase:       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	})
+	c, ctx := r.c, r.ctx
 
 	// 1. Approve (signal + update, a refused update recorded), window, cutover, commit.
 	{
@@ -166,25 +85,25 @@ func TestRecord(t *testing.T) {
 		now := time.Now()
 		in.Cutover.Window = &Window{NotBefore: now.Add(-time.Minute), Duration: 4 * time.Hour}
 		in.Soak = time.Hour
-		start(id, MoveWorkflow, in)
-		waitPhase(id, PhaseAwaitingApproval)
+		r.start(id, MoveWorkflow, in)
+		r.waitPhase(id, PhaseAwaitingApproval)
 		if err := c.SignalWorkflow(ctx, id, "", SignalApprove, map[string]any{"approver": "a.meier", "comment": "change 4711"}); err != nil {
 			t.Fatal(err)
 		}
-		err := update(id, SignalApprove, ApproveSignal{Approver: "ops"})
+		err := r.update(id, SignalApprove, ApproveSignal{Approver: "ops"})
 		if err == nil {
 			t.Fatal("four-eyes update accepted")
 		}
 		_ = c.SignalWorkflow(ctx, id, "", SignalRefusedUpdate, RefusedUpdate{Name: SignalApprove, Identity: "ops", Reason: err.Error()})
-		if err := update(id, SignalApprove, ApproveSignal{Approver: "b.schulz", Comment: "CHG-4711", PlanSHA256: planSHA}); err != nil {
+		if err := r.update(id, SignalApprove, ApproveSignal{Approver: "b.schulz", Comment: "CHG-4711", PlanSHA256: planSHA}); err != nil {
 			t.Fatal(err)
 		}
-		waitPhase(id, PhaseSoak)
-		if err := update(id, SignalCommit, CommitSignal{By: "a.meier"}); err != nil {
+		r.waitPhase(id, PhaseSoak)
+		if err := r.update(id, SignalCommit, CommitSignal{By: "a.meier"}); err != nil {
 			t.Fatal(err)
 		}
 		var st Status
-		finish(id, "move_approve_commit.json", PhaseCommitted, &st)
+		r.finish(id, "move_approve_commit.json", &st)
 		if st.Phase != PhaseCommitted {
 			t.Fatalf("phase %s: %s", st.Phase, st.Error)
 		}
@@ -195,9 +114,9 @@ func TestRecord(t *testing.T) {
 		in := recordInput("finance-rollback")
 		in.Cutover.Approval = nil
 		in.Cutover.Blocks[3].Run = "curl -fsS http://127.0.0.1:8080/health-broken"
-		start(id, MoveWorkflow, in)
+		r.start(id, MoveWorkflow, in)
 		var st Status
-		finish(id, "move_rollback.json", PhaseRolledBack, &st)
+		r.finish(id, "move_rollback.json", &st)
 		if st.Phase != PhaseRolledBack || len(st.Undone) != 2 {
 			t.Fatalf("phase %s undone %v", st.Phase, st.Undone)
 		}
@@ -205,12 +124,12 @@ func TestRecord(t *testing.T) {
 	// 3. Rejected.
 	{
 		id := MoveID("record", "finance-rejected")
-		start(id, MoveWorkflow, recordInput("finance-rejected"))
-		waitPhase(id, PhaseAwaitingApproval)
+		r.start(id, MoveWorkflow, recordInput("finance-rejected"))
+		r.waitPhase(id, PhaseAwaitingApproval)
 		_ = c.SignalWorkflow(ctx, id, "", SignalApprove, map[string]any{"approver": "a.meier"})
 		_ = c.SignalWorkflow(ctx, id, "", SignalReject, map[string]any{"approver": "b.schulz", "reason": "year-end closing"})
 		var st Status
-		finish(id, "move_rejected.json", PhaseRejected, &st)
+		r.finish(id, "move_rejected.json", &st)
 		if st.Phase != PhaseRejected {
 			t.Fatalf("phase %s", st.Phase)
 		}
@@ -223,10 +142,10 @@ func TestRecord(t *testing.T) {
 			in.Cutover.Approval, in.DependsOn, in.Soak = nil, deps, time.Second
 			return in
 		}
-		start(id, WaveWorkflow, WaveInput{PlanName: "record", PlanSHA256: planSHA, Wave: "q4", MaxParallel: 2, StartedBy: "ops",
+		r.start(id, WaveWorkflow, WaveInput{PlanName: "record", PlanSHA256: planSHA, Wave: "q4", MaxParallel: 2, StartedBy: "ops",
 			Moves: []MoveInput{mk("directory"), mk("ledger", "directory"), mk("broken"), mk("reports", "broken")}})
 		var ws WaveStatus
-		finish(id, "wave.json", "done", &ws)
+		r.finish(id, "wave.json", &ws)
 		want := fmt.Sprint(map[string]string{"directory": PhaseCommitted, "ledger": PhaseCommitted, "broken": PhaseFailed, "reports": WaveBlocked})
 		if fmt.Sprint(ws.Phases) != want {
 			t.Fatalf("wave phases %v, want %v", ws.Phases, want)

@@ -16,18 +16,10 @@ func auditWavePlan(t *testing.T, e *e2e) string {
 	t.Helper()
 	pb, lg := e.env.Paderborn.Root, e.env.Lemgo.Root
 	var b strings.Builder
-	for _, h := range []struct{ name, addr string }{{"pb", e.env.Paderborn.Server.Addr()}, {"lg", e.env.Lemgo.Server.Addr()}} {
-		fmt.Fprintf(&b, "datacenter %q {}\nhost %q {\n  datacenter = datacenter.%s\n  address = %q\n  user = \"migrate\"\n  identity_file = \"%s/keys/umzug_ed25519\"\n  known_hosts = \"%s/keys/known_hosts\"\n}\n",
-			h.name, h.name, h.name, h.addr, e.env.Dir, e.env.Dir)
-	}
+	b.WriteString(demoHostsHCL(e.env))
 	for _, a := range []struct{ name, deps string }{{"base", ""}, {"app", "depends_on = [application.base]"}} {
 		src := filepath.Join(pb, "srv", a.name)
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, "data.txt"), []byte(a.name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		seedSource(t, src, a.name)
 		fmt.Fprintf(&b, "application %q {\n  source = host.pb\n  target = host.lg\n  %s\n  copy \"data\" {\n    from = %q\n    to = %q\n  }\n  cutover {\n    final_sync {}\n    check \"ready\" {\n      on = \"target\"\n      run = \"true\"\n    }\n  }\n}\n",
 			a.name, a.deps, src, filepath.Join(lg, "srv", a.name))
 	}

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-
-	"github.com/umzug-dev/umzug/internal/treecmp"
-	"github.com/umzug-dev/umzug/workflows"
 )
 
 // TestClusterSetupMoveWave is the cluster lane: on a fresh PostgreSQL
@@ -50,22 +47,8 @@ func TestClusterSetupMoveWave(t *testing.T) {
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
-	e.waitPhase(t, id, workflows.PhaseAwaitingApproval)
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, _ := cli(t, "approve", id, "--as", who); code != 0 {
-			t.Fatalf("approve %s: exit %d", who, code)
-		}
-	}
-	e.waitPhase(t, id, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", id, "--as", "c.yilmaz"); code != 0 {
-		t.Fatalf("commit: exit %d", code)
-	}
-	if st := e.result(t, id); st.Phase != workflows.PhaseCommitted {
-		t.Fatalf("phase %s: %s", st.Phase, st.Error)
-	}
-	if _, err := treecmp.Equal(e.env.SourceData(), e.env.TargetData(), treecmp.Options{Skip: e.env.Excluded}); err != nil {
-		t.Fatal(err)
-	}
+	approveAndCommit(t, e, id, "c.yilmaz")
+	checkCommitted(t, e, id)
 	// The search attributes setup registered are set and searchable.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -65,11 +65,18 @@ func (e *e2e) planArgs() []string {
 
 func (e *e2e) status(t *testing.T, id string) workflows.Status {
 	t.Helper()
-	v, err := e.c.QueryWorkflow(context.Background(), id, "", workflows.QueryStatus)
+	return statusOf[workflows.Status](t, e.c, id)
+}
+
+// statusOf asks workflow id for its status (workflows.QueryStatus) and
+// decodes the answer into T: a move's Status, a standby's StandbyStatus.
+func statusOf[T any](t *testing.T, c client.Client, id string) T {
+	t.Helper()
+	v, err := c.QueryWorkflow(context.Background(), id, "", workflows.QueryStatus)
 	if err != nil {
 		t.Fatalf("query %s: %v", id, err)
 	}
-	var st workflows.Status
+	var st T
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +109,17 @@ func (e *e2e) result(t *testing.T, id string) workflows.Status {
 	return st
 }
 
+// readState is the finance application's state on a demo site.
 func readState(t *testing.T, site *demo.Site) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(site.Root, "run/finance.state"))
+	return state(t, filepath.Join(site.Root, "run/finance.state"))
+}
+
+// state reads the state file an application's start and stop commands
+// write ("running", "stopped").
+func state(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,11 +241,7 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 		t.Fatalf("run: exit %d", code)
 	}
 	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, _ := cli(t, "approve", financeID, "--as", who); code != 0 {
-			t.Fatalf("approve %s: exit %d", who, code)
-		}
-	}
+	approveTwice(t, financeID)
 	st := e.result(t, financeID)
 	if st.Phase != workflows.PhaseRolledBack {
 		t.Fatalf("phase %s, want rolled_back (error %q)", st.Phase, st.Error)
@@ -307,19 +318,6 @@ func TestDevRestartCarriesOn(t *testing.T) {
 
 	e = start()
 	defer e.stack.Stop()
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, _ := cli(t, "approve", financeID, "--as", who); code != 0 {
-			t.Fatalf("approve %s after restart: exit %d", who, code)
-		}
-	}
-	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "c.yilmaz"); code != 0 {
-		t.Fatalf("commit: exit %d", code)
-	}
-	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {
-		t.Fatalf("phase after restart %s: %s", st.Phase, st.Error)
-	}
-	if _, err := treecmp.Equal(env.SourceData(), env.TargetData(), treecmp.Options{Skip: env.Excluded}); err != nil {
-		t.Fatal(err)
-	}
+	approveAndCommit(t, e, financeID, "c.yilmaz")
+	checkCommitted(t, e, financeID)
 }

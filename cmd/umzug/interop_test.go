@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,32 +34,9 @@ func startInterop(t *testing.T) *interop {
 		t.Fatal(err) // the interop lane must not pass without sshd
 	}
 	it := &interop{dir: t.TempDir()}
-	it.key = filepath.Join(it.dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", it.key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	var lines []string
-	for _, name := range []string{"src", "dst"} {
-		d := filepath.Join(it.dir, "sshd-"+name)
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: it.key + ".pub"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if name == "src" {
-			it.src = s
-		} else {
-			it.dst = s
-		}
-		lines = append(lines, s.KnownHostsLine())
-	}
-	it.knownHosts = filepath.Join(it.dir, "known_hosts")
-	if err := os.WriteFile(it.knownHosts, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	daemons := testkit.StartRealSSHD(t, it.dir, realsshd.Options{}, realsshd.Options{})
+	it.key, it.knownHosts = daemons.Key, daemons.KnownHosts
+	it.src, it.dst = daemons.Servers[0], daemons.Servers[1]
 	it.srcData = filepath.Join(it.dir, "old-dc/srv/payroll")
 	it.dstData = filepath.Join(it.dir, "new-dc/srv/payroll")
 	it.srcState = filepath.Join(it.dir, "old-dc/payroll.state")
@@ -190,15 +166,6 @@ application "payroll" {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func state(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
 }
 
 const payrollID = "umzug/payroll/payroll"

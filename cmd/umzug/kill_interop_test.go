@@ -72,28 +72,9 @@ func TestInteropKilledWorkerResumesQuickly(t *testing.T) {
 		t.Fatalf("go build: %v %s", err, out)
 	}
 	it := &interop{dir: dir}
-	it.key = filepath.Join(dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", it.key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	var lines []string
-	for i, name := range []string{"src", "dst"} {
-		d := filepath.Join(dir, "sshd-"+name)
-		os.Mkdir(d, 0o700)
-		s, err := realsshd.Start(realsshd.Options{Dir: d, AuthorizedKeyFile: it.key + ".pub"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if i == 0 {
-			it.src = s
-		} else {
-			it.dst = s
-		}
-		lines = append(lines, s.KnownHostsLine())
-	}
-	it.knownHosts = filepath.Join(dir, "known_hosts")
-	os.WriteFile(it.knownHosts, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	daemons := testkit.StartRealSSHD(t, dir, realsshd.Options{}, realsshd.Options{})
+	it.key, it.knownHosts = daemons.Key, daemons.KnownHosts
+	it.src, it.dst = daemons.Servers[0], daemons.Servers[1]
 	it.srcData = filepath.Join(dir, "old-dc/srv/payroll")
 	it.dstData = filepath.Join(dir, "new-dc/srv/payroll")
 	it.srcState = filepath.Join(dir, "old-dc/payroll.state")

@@ -112,8 +112,8 @@ func TestMetricsDuringAMove(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(env.SourceData(), "added-after-seed.bin"), added, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	approveAndCommit(t, e)
-	checkCommitted(t, e)
+	approveAndCommit(t, e, financeID, "c.yilmaz")
+	checkCommitted(t, e, financeID)
 	finalBytes, finalFiles := scrape(t, addr, "umzug_copy_bytes_total", move), scrape(t, addr, "umzug_copy_files_total", move)
 	if finalBytes < seedBytes+float64(len(added)) || finalFiles < seedFiles+1 {
 		t.Fatalf("copy counters did not grow by the final sync: bytes %v → %v (added %d), files %v → %v",

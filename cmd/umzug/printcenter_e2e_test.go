@@ -181,11 +181,7 @@ func TestApprovalsNeedARecentRehearsal(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, errOut := cli(t, "approve", financeID, "--as", who); code != 0 {
-			t.Fatalf("approval by %s after the rehearsal: exit %d %q", who, code, errOut)
-		}
-	}
+	approveTwice(t, financeID)
 	st := e.waitPhase(t, financeID, workflows.PhaseSoak)
 	if st.Rehearsed == nil || st.Rehearsed.ID != id {
 		t.Fatalf("move vouched by %+v, want %s", st.Rehearsed, id)
@@ -230,8 +226,8 @@ func TestFailbackCopiesBackOnlyTheChanges(t *testing.T) {
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, args...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
-	approveAndCommit(t, e)
-	checkCommitted(t, e)
+	approveAndCommit(t, e, financeID, "c.yilmaz")
+	checkCommitted(t, e, financeID)
 	fid := workflows.FailbackID(financeID)
 	// A failback of a move that is not committed is refused.
 	if code, _, errOut := cli(t, "failback", "umzug/finance/none", "--as", "a.meier"); code != 1 || !strings.Contains(errOut, "no move umzug/finance/none") {
@@ -247,15 +243,7 @@ func TestFailbackCopiesBackOnlyTheChanges(t *testing.T) {
 	if code, _, errOut := cli(t, "approve", fid, "--as", "a.meier"); code != 1 || !strings.Contains(errOut, "four-eyes") {
 		t.Fatalf("starter approves own failback: exit %d %q", code, errOut)
 	}
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, _ := cli(t, "approve", fid, "--as", who); code != 0 {
-			t.Fatalf("approve failback by %s: exit %d", who, code)
-		}
-	}
-	e.waitPhase(t, fid, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", fid, "--as", "c.yilmaz"); code != 0 {
-		t.Fatalf("commit failback: exit %d", code)
-	}
+	approveAndCommit(t, e, fid, "c.yilmaz")
 	st := e.result(t, fid)
 	if st.Phase != workflows.PhaseCommitted || st.FailbackOf != financeID || st.Source != "fin_lg" || st.Target != "fin_pb" {
 		t.Fatalf("failback: phase %s, of %q, %s → %s, error %q", st.Phase, st.FailbackOf, st.Source, st.Target, st.Error)

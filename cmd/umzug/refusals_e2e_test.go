@@ -81,16 +81,7 @@ func TestAcceptedRefusalCommitsAndIsAudited(t *testing.T) {
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
-	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
-	for _, who := range []string{"b.schulz", "c.yilmaz"} {
-		if code, _, _ := cli(t, "approve", financeID, "--as", who); code != 0 {
-			t.Fatalf("approve %s: exit %d", who, code)
-		}
-	}
-	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "b.schulz"); code != 0 {
-		t.Fatalf("commit: exit %d", code)
-	}
+	approveAndCommit(t, e, financeID, "b.schulz")
 	if st := e.result(t, financeID); st.Phase != workflows.PhaseCommitted {
 		t.Fatalf("phase %s, want committed (error %q)", st.Phase, st.Error)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,15 +71,7 @@ func (pc *printCenter) args(cmd ...string) []string {
 
 func (pc *printCenter) standby(t *testing.T) workflows.StandbyStatus {
 	t.Helper()
-	v, err := pc.c.QueryWorkflow(context.Background(), printRecord, "", workflows.QueryStatus)
-	if err != nil {
-		t.Fatalf("query %s: %v", printRecord, err)
-	}
-	var st workflows.StandbyStatus
-	if err := v.Get(&st); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return statusOf[workflows.StandbyStatus](t, pc.c, printRecord)
 }
 
 // waitVerifiedAfter waits for a verified sync that started after t0.

@@ -18,7 +18,6 @@ import (
 // print, which needs nothing, still commits.
 func TestWaveBlocksDependantsOfAFailure(t *testing.T) {
 	e := startE2E(t)
-	pb, lg := e.env.Paderborn.Root, e.env.Lemgo.Root
 	apps := []struct{ name, dependsOn, check string }{
 		{"directory", "", "exit 1"},
 		{"finance", "directory", "true"},
@@ -26,55 +25,10 @@ func TestWaveBlocksDependantsOfAFailure(t *testing.T) {
 		{"print", "", "true"},
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `datacenter "pb" {}
-datacenter "lg" {}
-host "pb" {
-  datacenter    = datacenter.pb
-  address       = %q
-  user          = "migrate"
-  identity_file = "%s/keys/umzug_ed25519"
-  known_hosts   = "%s/keys/known_hosts"
-}
-host "lg" {
-  datacenter    = datacenter.lg
-  address       = %q
-  user          = "migrate"
-  identity_file = "%s/keys/umzug_ed25519"
-  known_hosts   = "%s/keys/known_hosts"
-}
-`, e.env.Paderborn.Server.Addr(), e.env.Dir, e.env.Dir, e.env.Lemgo.Server.Addr(), e.env.Dir, e.env.Dir)
+	b.WriteString(demoHostsHCL(e.env))
 	var members []string
 	for _, a := range apps {
-		src := filepath.Join(pb, "srv", a.name)
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, "data.txt"), []byte(a.name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		deps := ""
-		if a.dependsOn != "" {
-			deps = "depends_on = [application." + a.dependsOn + "]"
-		}
-		fmt.Fprintf(&b, `application %q {
-  source = host.pb
-  target = host.lg
-  %s
-  copy "data" {
-    from = %q
-    to   = %q
-  }
-  cutover {
-    final_sync {}
-    check "ready" {
-      on       = "target"
-      run      = %q
-      retries  = 2
-      interval = "1s"
-    }
-  }
-}
-`, a.name, deps, src, filepath.Join(lg, "srv", a.name), a.check)
+		b.WriteString(demoAppHCL(t, e.env, a.name, a.name, a.dependsOn, a.check))
 		members = append(members, "application."+a.name)
 	}
 	fmt.Fprintf(&b, "wave \"q4\" {\n  applications = [%s]\n  max_parallel = 2\n}\n", strings.Join(members, ", "))
@@ -108,6 +62,7 @@ host "lg" {
 		t.Errorf("blocked by: %v", ws.BlockedBy)
 	}
 	// Blocked moves never started: nothing reached their targets.
+	lg := e.env.Lemgo.Root
 	for _, app := range []string{"finance", "reports"} {
 		if _, err := os.Stat(filepath.Join(lg, "srv", app, "data.txt")); !os.IsNotExist(err) {
 			t.Errorf("%s was blocked but its target exists: %v", app, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/plans"
 )
 
@@ -23,22 +24,7 @@ const secretPlan = `
 variable "pg_password" {
   sensitive = true
 }
-datacenter "a" {}
-host "h1" {
-  datacenter  = datacenter.a
-  address     = "h1"
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-host "h2" {
-  datacenter  = datacenter.a
-  address     = "h2"
-  user        = "u"
-  agent       = true
-  known_hosts = "/k"
-}
-application "db" {
+` + testkit.TwoHostsHCL + `application "db" {
   source = host.h1
   target = host.h2
   cutover {

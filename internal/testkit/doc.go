@@ -1,3 +1,4 @@
 // Package testkit holds the fixtures tests share, written once: a free
-// TCP port, and a tree of files built from a spec.
+// TCP port, a tree of files built from a spec, and the hosts part of a
+// plan for tests that load plans without connecting.
 package testkit

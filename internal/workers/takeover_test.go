@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -41,21 +40,8 @@ func takeoverWorker(c client.Client, queue string, a *activities.Activities) wor
 // sshHost starts an in-process SSH server and returns a host reaching it.
 func sshHost(t *testing.T, dir string) contract.Host {
 	t.Helper()
-	key := filepath.Join(dir, "id_ed25519")
-	signer, err := sshserver.WriteKeyPair(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sshserver.Start(sshserver.Options{AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	kh := filepath.Join(dir, "known_hosts")
-	if err := sshserver.WriteKnownHosts(kh, srv.KnownHostsLine()); err != nil {
-		t.Fatal(err)
-	}
-	return contract.Host{Name: "fin_pb", Address: srv.Addr(), User: "migrate", IdentityFile: key, KnownHosts: kh}
+	s := testkit.StartSSH(t, dir, sshserver.Options{})
+	return contract.Host{Name: "fin_pb", Address: s.Servers[0].Addr(), User: "migrate", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 }
 
 // A worker stops while a cutover step runs; the worker that takes its
