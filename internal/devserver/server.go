@@ -53,6 +53,8 @@ type Options struct {
 	// beforeBind runs after the ports are chosen, before the server binds
 	// them (tests take the port here to prove the retry).
 	beforeBind func(frontendPort int)
+	// uiHold keeps the UI port bound until the UI starts.
+	uiHold net.Listener
 }
 
 // Server is a running embedded Temporal server and UI.
@@ -112,9 +114,15 @@ func Start(opts Options) (*Server, error) {
 		}
 	}
 	if opts.UIPort != 0 {
-		if err := portFree(opts.IP, opts.UIPort); err != nil {
+		// Held until the UI binds it: the Temporal services pick free
+		// ports meanwhile and must not pick this one, and the UI server
+		// exits the process when its port is taken.
+		hold, err := net.Listen("tcp", net.JoinHostPort(opts.IP, strconv.Itoa(opts.UIPort)))
+		if err != nil {
 			return nil, fmt.Errorf("web UI port: %w (use --ui-port)", err)
 		}
+		opts.uiHold = hold
+		defer hold.Close()
 	}
 	var err error
 	for range startTries {
@@ -221,6 +229,9 @@ func (s *Server) startUI() error {
 		uiConf.TLS = s.tls.uiTLS()
 	}
 	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConf))
+	if s.opts.uiHold != nil {
+		s.opts.uiHold.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.ui.Start() }()
 	// The UI's Start blocks; give it a moment to fail on a bad port.
