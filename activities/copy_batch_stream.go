@@ -2,6 +2,7 @@ package activities
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -149,7 +150,8 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 		dstCode, dstRun = e.dst.run.Run(ctx, dstTarCmd(staging, e.chown), dstR, io.Discard, &dstErr)
 		dstR.CloseWithError(errors.New("target tar ended"))
 	})
-	got, relayErr := e.relay(ctx, ts, tar.NewReader(srcR), dstW)
+	// Headers are read 512 bytes at a time: not one pipe hand-off each.
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), dstW)
 	if relayErr != nil {
 		cancel()
 		dstW.CloseWithError(relayErr)
@@ -184,7 +186,9 @@ func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.
 	for i, t := range ts {
 		want[t.rel] = i
 	}
-	tw := tar.NewWriter(w)
+	// Whole SSH packets rather than one per header, body and padding.
+	bw := bufio.NewWriterSize(w, 256<<10)
+	tw := tar.NewWriter(bw)
 	got := map[int]relayed{}
 	var sent int64
 	for {
@@ -209,7 +213,7 @@ func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.
 		sent += h.Size
 		got[i] = relayed{staged: strconv.Itoa(i), sum: sum}
 	}
-	if err := tw.Close(); err != nil {
+	if err := firstErr(tw.Close(), bw.Flush()); err != nil {
 		e.prog.bytesDone.Add(-sent)
 		return nil, fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
 	}
@@ -271,7 +275,9 @@ func tarMode(m fs.FileMode) int64 {
 func (e *engine) placeBatch(ts []fileTask, got map[int]relayed, staging string) []bool {
 	placed := make([]bool, len(ts))
 	cls := e.dst.clients()
-	sem := make(chan struct{}, 4*len(cls))
+	// Renames are cheap for sftp-server; keeping many in flight hides the
+	// round trips.
+	sem := make(chan struct{}, 32*len(cls))
 	var wg sync.WaitGroup
 	k := 0
 	for i, r := range got {
