@@ -32,7 +32,7 @@ func TestRecordDecisions(t *testing.T) {
 	if os.Getenv("UMZUG_RECORD") != "1" {
 		t.Skip("set UMZUG_RECORD=1 (and -tags record) to record histories on the embedded server")
 	}
-	srv, err := devserver.Start(devserver.Options{FrontendPort: freePort(t), UIPort: 0})
+	srv, err := devserver.Start(devserver.Options{FrontendPort: 0, UIPort: 0})
 	if err != nil {
 		t.Fatalf("start embedded server: %v", err)
 	}

@@ -29,7 +29,6 @@ import (
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
-	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 const recordQueue = "umzug-record"
@@ -79,7 +78,7 @@ func TestRecord(t *testing.T) {
 	if os.Getenv("UMZUG_RECORD") != "1" {
 		t.Skip("set UMZUG_RECORD=1 (and -tags record) to record histories on the embedded server")
 	}
-	srv, err := devserver.Start(devserver.Options{FrontendPort: testkit.FreePort(t), UIPort: 0,
+	srv, err := devserver.Start(devserver.Options{FrontendPort: 0, UIPort: 0,
 		SearchAttributes: map[string]enumspb.IndexedValueType{
 			SearchAttrPlan:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 			SearchAttrApplication: enumspb.INDEXED_VALUE_TYPE_KEYWORD,

@@ -36,11 +36,7 @@ func TestStartRetriesTakenPort(t *testing.T) {
 	defer func() { pickPort = freePort }()
 
 	dir := t.TempDir()
-	key := filepath.Join(dir, "client")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	s, err := Start(Options{Dir: dir, AuthorizedKeyFile: key + ".pub"})
+	s, err := Start(Options{Dir: dir, AuthorizedKeyFile: clientKey(t, dir) + ".pub"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,4 +54,15 @@ func TestStartRetriesTakenPort(t *testing.T) {
 	if err != nil || !strings.HasPrefix(banner, "SSH-2.0-OpenSSH") {
 		t.Fatalf("%s answers %q (%v), want an OpenSSH banner\nsshd log: %s", s.Addr, banner, err, s.Log())
 	}
+}
+
+// clientKey generates a client key pair in dir and returns the private
+// key's path (the public key is path + ".pub").
+func clientKey(t *testing.T, dir string) string {
+	t.Helper()
+	key := filepath.Join(dir, "client")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	return key
 }
