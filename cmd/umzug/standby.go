@@ -83,15 +83,12 @@ func runStandbyStart(cmd *cobra.Command, f *standbyFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.as == "" {
-		f.as = currentUser()
-	}
-	ctx := cmd.Context()
-	c, err := dialChecked(ctx, f.as+"@umzug-cli", cmd.ErrOrStderr())
+	c, err := dialAs(cmd, &f.as)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	ctx := cmd.Context()
 	s, err := launch.StartStandby(ctx, c, p, f.app, launch.Options{StartedBy: f.as, TaskQueue: f.queue, Namespace: temporalNamespace()})
 	if err != nil {
 		return &exitError{code: 1, err: err}
