@@ -109,8 +109,8 @@ func (e *env) smallMove(b *testing.B, plan, app string, deps ...string) workflow
 			b.Fatal(err)
 		}
 	}
-	return workflows.MoveInput{PlanName: plan, Application: app, StartedBy: "bench",
-		Source: e.host("source", e.src), Target: e.host("target", e.dst), DependsOn: deps,
+	return workflows.MoveInput{Subject: workflows.Subject{PlanName: plan, Application: app, StartedBy: "bench",
+		Source: e.host("source", e.src), Target: e.host("target", e.dst)}, DependsOn: deps,
 		Copies:  []activities.CopySet{{Name: "conf", From: from, To: to, Verify: activities.VerifySHA256}},
 		Cutover: workflows.Cutover{Blocks: []workflows.Block{{Kind: workflows.BlockFinalSync}}}}
 }

@@ -81,7 +81,7 @@ func TestStoppedWorkerStepRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	counter, release := filepath.Join(dir, "counter"), filepath.Join(dir, "release")
-	in := workflows.MoveInput{PlanName: "q4", Application: "finance", StartedBy: "ops", Source: h, Target: h,
+	in := workflows.MoveInput{Subject: workflows.Subject{PlanName: "q4", Application: "finance", StartedBy: "ops", Source: h, Target: h},
 		Cutover: workflows.Cutover{Blocks: []workflows.Block{{Kind: workflows.BlockStep, Name: "stop_app", On: "source", Timeout: 5 * time.Minute,
 			Run: fmt.Sprintf("echo ran >> %s; while [ ! -f %s ]; do sleep 0.1; done; echo stopped", counter, release)}}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
