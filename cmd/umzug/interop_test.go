@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -73,8 +72,7 @@ func startInterop(t *testing.T) *interop {
 		t.Fatal(err)
 	}
 
-	port := testkit.FreePort(t)
-	st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true}, nil)
+	st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
