@@ -66,11 +66,7 @@ func getTemporal(b *testing.B) *temporalEnv {
 }
 
 func startTemporal() (*temporalEnv, error) {
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		return nil, err
-	}
-	srv, err := devserver.Start(devserver.Options{FrontendPort: port})
+	srv, err := devserver.Start(devserver.Options{}) // any free port: srv.Address reports it
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +109,8 @@ func (e *env) smallMove(b *testing.B, plan, app string, deps ...string) workflow
 			b.Fatal(err)
 		}
 	}
-	return workflows.MoveInput{PlanName: plan, Application: app, StartedBy: "bench",
-		Source: e.host("source", e.src), Target: e.host("target", e.dst), DependsOn: deps,
+	return workflows.MoveInput{Subject: workflows.Subject{PlanName: plan, Application: app, StartedBy: "bench",
+		Source: e.host("source", e.src), Target: e.host("target", e.dst)}, DependsOn: deps,
 		Copies:  []activities.CopySet{{Name: "conf", From: from, To: to, Verify: activities.VerifySHA256}},
 		Cutover: workflows.Cutover{Blocks: []workflows.Block{{Kind: workflows.BlockFinalSync}}}}
 }

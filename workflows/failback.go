@@ -25,10 +25,12 @@ func FailbackInput(orig MoveInput, st Status, id, by string) (MoveInput, error) 
 		return MoveInput{}, fmt.Errorf("move %s was started from a plan without a failback block for %s: add one (from_undo = true or its own steps) and start a new move, or reverse it by hand", id, orig.Application)
 	}
 	in := MoveInput{
-		PlanName: orig.PlanName, PlanSHA256: orig.PlanSHA256, Application: orig.Application,
-		Description: "failback of " + id, StartedBy: by,
-		Source: orig.Target, Target: orig.Source,
-		Soak: orig.Soak, Mode: ModeFailback, RunDigest: orig.RunDigest,
+		Subject: Subject{
+			PlanName: orig.PlanName, PlanSHA256: orig.PlanSHA256, Application: orig.Application,
+			StartedBy: by, Source: orig.Target, Target: orig.Source,
+		},
+		Description: "failback of " + id,
+		Soak:        orig.Soak, Mode: ModeFailback, RunDigest: orig.RunDigest,
 		SearchAttributes: orig.SearchAttributes, FailbackOf: id,
 	}
 	for _, c := range orig.Copies {

@@ -144,9 +144,9 @@ func (f *fakes) find(name, purposePrefix string) []call {
 // (ops, the starter, is listed to prove four-eyes), 72h timeout, 24h soak.
 func finance() MoveInput {
 	return MoveInput{
-		PlanName: "q4", PlanSHA256: planSHA, Application: "finance", StartedBy: "ops",
-		Source: contract.Host{Name: "fin_pb", Address: "10.20.1.15:22"},
-		Target: contract.Host{Name: "fin_lg", Address: "10.40.7.21:22"},
+		Subject: Subject{PlanName: "q4", PlanSHA256: planSHA, Application: "finance", StartedBy: "ops",
+			Source: contract.Host{Name: "fin_pb", Address: "10.20.1.15:22"},
+			Target: contract.Host{Name: "fin_lg", Address: "10.40.7.21:22"}},
 		Copies: []contract.CopySet{{Name: "ledger", From: "/srv/finance/data", To: "/srv/finance/data", Verify: "sha256", Delete: true}},
 		Cutover: Cutover{
 			Approval: &ApprovalRule{Approvers: []string{"a.meier", "b.schulz", "c.yilmaz", "ops"}, Quorum: 2, FourEyes: true, Timeout: 72 * time.Hour},

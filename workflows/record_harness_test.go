@@ -20,7 +20,6 @@ import (
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/devserver"
-	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // recorder drives workflows on an embedded server whose worker runs the
@@ -36,7 +35,7 @@ type recorder struct {
 // when the test ends, and every call gives up after three minutes.
 func startRecorder(t *testing.T, attrs map[string]enumspb.IndexedValueType) *recorder {
 	t.Helper()
-	srv, err := devserver.Start(devserver.Options{FrontendPort: testkit.FreePort(t), UIPort: 0, SearchAttributes: attrs})
+	srv, err := devserver.Start(devserver.Options{FrontendPort: 0, UIPort: 0, SearchAttributes: attrs})
 	if err != nil {
 		t.Fatalf("start embedded server: %v", err)
 	}

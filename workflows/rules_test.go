@@ -107,8 +107,8 @@ func (f fixedEstimator) SampleThroughput(context.Context, contract.Host, string,
 }
 
 func measureInput(bandwidth int64) MoveInput {
-	return MoveInput{PlanName: "p", Application: "a",
-		Source: contract.Host{Name: "src"}, Target: contract.Host{Name: "dst"},
+	return MoveInput{Subject: Subject{PlanName: "p", Application: "a",
+		Source: contract.Host{Name: "src"}, Target: contract.Host{Name: "dst"}},
 		Copies: []contract.CopySet{{Name: "data", From: "/a", To: "/b", BandwidthBytesPerSec: bandwidth}}}
 }
 

@@ -85,7 +85,6 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 		}
 	}
 	// Refusals of updates, recorded only.
-	ch := workflow.GetSignalChannelWithOptions(ctx, SignalRefusedUpdate, workflow.SignalChannelOptions{Description: descRefused})
 	rec := func(p RefusedUpdate) {
 		// Anyone can send this signal; under the decision rules its record
 		// says so rather than passing for the workflow's own refusal.
@@ -95,21 +94,7 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 		}
 		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: via, PlanSHA256: p.PlanSHA256})
 	}
-	workflow.Go(m.dctx, func(gctx workflow.Context) {
-		for {
-			var p RefusedUpdate
-			ch.Receive(gctx, &p)
-			rec(p)
-		}
-	})
-	m.drainers = append(m.drainers, func() bool {
-		var p RefusedUpdate
-		if !ch.ReceiveAsync(&p) {
-			return false
-		}
-		rec(p)
-		return true
-	})
+	readSignals(ctx, m.dctx, SignalRefusedUpdate, descRefused, &m.drainers, rec)
 	return nil
 }
 
@@ -128,22 +113,7 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 		}
 		return reason
 	}
-	ch := workflow.GetSignalChannelWithOptions(ctx, d.name, workflow.SignalChannelOptions{Description: d.desc})
-	workflow.Go(m.dctx, func(gctx workflow.Context) {
-		for {
-			var p T
-			ch.Receive(gctx, &p)
-			handle(p, "signal")
-		}
-	})
-	m.drainers = append(m.drainers, func() bool {
-		var p T
-		if !ch.ReceiveAsync(&p) {
-			return false
-		}
-		handle(p, "signal")
-		return true
-	})
+	readSignals(ctx, m.dctx, d.name, d.desc, &m.drainers, func(p T) { handle(p, "signal") })
 	return workflow.SetUpdateHandlerWithOptions(ctx, d.name,
 		func(ctx workflow.Context, p T) (Status, error) {
 			// Recorded either way; a refusal is the update's failure, so

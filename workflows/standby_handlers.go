@@ -50,22 +50,7 @@ func (s *standby) listen(ctx workflow.Context, name, desc string, check func(Sta
 		}
 		return reason
 	}
-	ch := workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: desc})
-	workflow.Go(s.dctx, func(gctx workflow.Context) {
-		for {
-			var p StandbyDecision
-			ch.Receive(gctx, &p)
-			handle(p, "signal")
-		}
-	})
-	s.drainers = append(s.drainers, func() bool {
-		var p StandbyDecision
-		if !ch.ReceiveAsync(&p) {
-			return false
-		}
-		handle(p, "signal")
-		return true
-	})
+	readSignals(ctx, s.dctx, name, desc, &s.drainers, func(p StandbyDecision) { handle(p, "signal") })
 	return workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, p StandbyDecision) (StandbyStatus, error) {
 		if reason := handle(p, "update"); reason != "" {
 			return s.st, temporal.NewNonRetryableApplicationError(reason, contract.ErrRefused, nil)

@@ -55,15 +55,10 @@ func FailoverID(plan, application string, t time.Time) string {
 
 // StandbyInput starts a standby's record workflow.
 type StandbyInput struct {
-	PlanName    string             `json:"plan_name"`
-	PlanSHA256  string             `json:"plan_sha256"`
-	Application string             `json:"application"`
-	StartedBy   string             `json:"started_by"`
-	Source      contract.Host      `json:"source"`
-	Target      contract.Host      `json:"target"`
-	Copies      []contract.CopySet `json:"copies"`
-	Interval    time.Duration      `json:"interval"`
-	MaxLag      time.Duration      `json:"max_lag"`
+	Subject
+	Copies   []contract.CopySet `json:"copies"`
+	Interval time.Duration      `json:"interval"`
+	MaxLag   time.Duration      `json:"max_lag"`
 	// Failover is the move a failover runs (mode failover, emergency rule
 	// set); nil when the plan has no emergency block. The record fills in
 	// who pressed the button and the standby copy.

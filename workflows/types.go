@@ -72,22 +72,29 @@ func MoveID(plan, application string) string { return "umzug/" + plan + "/" + ap
 // WaveID is the stable workflow ID of a wave.
 func WaveID(plan, wave string) string { return "umzug/" + plan + "/wave/" + wave }
 
-// MoveInput is everything a move needs; plain data, no secrets.
-type MoveInput struct {
+// Subject is what a move or a standby acts on, and who started it. It is
+// embedded without a JSON name, so its fields stay top-level keys of the
+// inputs recorded in histories.
+type Subject struct {
 	PlanName    string `json:"plan_name"`
 	PlanSHA256  string `json:"plan_sha256"`
 	Application string `json:"application"`
-	Description string `json:"description,omitempty"`
-	// StartedBy is the identity given to `umzug run --as`; four-eyes refuses
-	// its approvals.
-	StartedBy string             `json:"started_by"`
-	Source    contract.Host      `json:"source"`
-	Target    contract.Host      `json:"target"`
-	Copies    []contract.CopySet `json:"copies,omitempty"`
-	Cutover   Cutover            `json:"cutover"`
-	Soak      time.Duration      `json:"soak"`
-	DependsOn []string           `json:"depends_on,omitempty"`
-	Mode      string             `json:"mode,omitempty"`
+	// StartedBy is the identity given to `umzug run --as` (or `standby
+	// start --as`); four-eyes refuses its approvals.
+	StartedBy string        `json:"started_by"`
+	Source    contract.Host `json:"source"`
+	Target    contract.Host `json:"target"`
+}
+
+// MoveInput is everything a move needs; plain data, no secrets.
+type MoveInput struct {
+	Subject
+	Description string             `json:"description,omitempty"`
+	Copies      []contract.CopySet `json:"copies,omitempty"`
+	Cutover     Cutover            `json:"cutover"`
+	Soak        time.Duration      `json:"soak"`
+	DependsOn   []string           `json:"depends_on,omitempty"`
+	Mode        string             `json:"mode,omitempty"`
 	// RunDigest binds approvals to the plan files and the resolved
 	// variable values (plans.RunDigest); "" in histories from before it.
 	RunDigest string `json:"run_digest,omitempty"`

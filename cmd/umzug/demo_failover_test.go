@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
@@ -17,10 +16,9 @@ import (
 // and the failback copies back only those; both sites end equal and both
 // audits replay.
 func TestFailoverDemoEndsWithBothSitesEqual(t *testing.T) {
-	port := testkit.FreePort(t)
 	dir := filepath.Join(t.TempDir(), "demo")
 	o := demoOptions{
-		embedded: embeddedOptions{port: port, noUI: true},
+		embedded: embeddedOptions{port: 0, noUI: true}, // any free port, bound by the server
 		dir:      dir, paderbornAddr: "127.0.0.1:0", lemgoAddr: "127.0.0.1:0",
 		scale: 1, autoApprove: true, scenario: "failover",
 	}

@@ -3,15 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // lockedBuffer is the interactive demo's terminal, read while it runs.
@@ -48,12 +46,10 @@ func waitOutput(t *testing.T, out *lockedBuffer, want string) {
 // terminal, quorum is announced, and a rolled-back move still gets its
 // audit report while the server stays up until Ctrl-C, which exits 0.
 func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
-	port := testkit.FreePort(t)
-	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", port))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	dir := filepath.Join(t.TempDir(), "demo")
 	o := demoOptions{
-		embedded: embeddedOptions{port: port, noUI: true},
+		embedded: embeddedOptions{port: 0, noUI: true}, // the demo prints the bound address
 		dir:      dir, paderbornAddr: "127.0.0.1:0", lemgoAddr: "127.0.0.1:0",
 		scale: 1, as: "a.meier",
 	}
@@ -65,6 +61,11 @@ func TestInteractiveDemoRollbackStaysUp(t *testing.T) {
 
 	const id = "umzug/finance/finance"
 	waitOutput(t, out, "awaiting_approval:")
+	addr := regexp.MustCompile(`Temporal +(127\.0\.0\.1:[1-9][0-9]*) `).FindStringSubmatch(out.String())
+	if addr == nil {
+		t.Fatalf("the demo printed no Temporal address:\n%s", out.String())
+	}
+	t.Setenv("TEMPORAL_ADDRESS", addr[1])
 	var last string
 	for _, who := range []string{"a.meier", "b.schulz", "c.yilmaz"} {
 		_, last, _ = cli(t, "approve", id, "--as", who, "--comment", "CHG-4711")

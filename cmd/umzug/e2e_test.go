@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -277,8 +275,7 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 
 // TestDemoAutoApprove runs `umzug demo --auto-approve` as the README says.
 func TestDemoAutoApprove(t *testing.T) {
-	port := testkit.FreePort(t)
-	code, out, _ := cli(t, "demo", "--auto-approve", "--headless", "--port", fmt.Sprint(port),
+	code, out, _ := cli(t, "demo", "--auto-approve", "--headless", "--port", "0",
 		"--dir", filepath.Join(t.TempDir(), "demo"), "--paderborn", "127.0.0.1:0", "--lemgo", "127.0.0.1:0")
 	if code != 0 {
 		t.Fatalf("demo exit %d", code)

@@ -30,25 +30,18 @@ approvals as the cutover (umzug approve ID/failback), then soaks and is
 committed like a move. The audits of the two moves name each other.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = currentUser()
-			}
-			ctx := cmd.Context()
-			c, err := dialChecked(ctx, as+"@umzug-cli", cmd.ErrOrStderr())
+			c, err := dialAs(cmd, &as)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			ctx := cmd.Context()
 			s, err := launch.StartFailback(ctx, c, args[0], launch.Options{StartedBy: as, TaskQueue: queue})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			note := "started"
-			if s.AlreadyRunning {
-				note = "already started; not started again"
-			}
-			fmt.Fprintf(out, "failback of %s: %s (%s), started by %s\n  %s\n", args[0], s.ID, note, as,
+			fmt.Fprintf(out, "failback of %s: %s (%s), started by %s\n  %s\n", args[0], s.ID, startedNote(s), as,
 				launch.UILink(uiBase(), temporalNamespace(), s.ID))
 			if !wait {
 				return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,23 +29,12 @@ the source answers, the cutover's steps and checks, and a commit. When the
 source does not answer it proceeds from the last verified standby copy.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			recordID, _, err := standbyIDs(cmd, &f)
+			d, err := sendStandbyDecision(cmd, &f, workflows.SignalFailover)
 			if err != nil {
 				return err
 			}
-			if f.as == "" {
-				f.as = currentUser()
-			}
-			ctx := cmd.Context()
-			c, err := dialFromEnv(ctx, strings.TrimSpace(f.as)+"@umzug-cli")
-			if err != nil {
-				return err
-			}
+			c, st := d.c, d.st
 			defer c.Close()
-			st, err := standbyUpdate(ctx, c, recordID, workflows.SignalFailover, workflows.StandbyDecision{By: f.as, Reason: f.reason})
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "failover %s started by %s\n  %s\n", st.FailedOver, f.as, launch.UILink(uiBase(), temporalNamespace(), st.FailedOver))
 			if v := st.LastVerified; v != nil {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -49,8 +48,7 @@ func startInterop(t *testing.T) *interop {
 		t.Fatal(err)
 	}
 
-	port := testkit.FreePort(t)
-	st, err := startStack(context.Background(), embeddedOptions{port: port, noUI: true}, nil)
+	st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,15 +41,12 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 			if err != nil {
 				return err
 			}
-			if as == "" {
-				as = currentUser()
-			}
-			ctx := cmd.Context()
-			c, err := dialChecked(ctx, as+"@umzug-cli", cmd.ErrOrStderr())
+			c, err := dialAs(cmd, &as)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			ctx := cmd.Context()
 			opts := launch.Options{Apps: apps, Wave: wave, StartedBy: as, TaskQueue: queue, Namespace: temporalNamespace()}
 			start := launch.Start
 			if reh {
@@ -59,11 +56,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 			out := cmd.OutOrStdout()
 			ui := uiBaseFrom(ctx, c, temporalNamespace())
 			for _, s := range started {
-				note := "started"
-				if s.AlreadyRunning {
-					note = "already started; not started again"
-				}
-				fmt.Fprintf(out, "%s %s: %s (%s)\n  %s\n", s.Kind, s.Name, s.ID, note,
+				fmt.Fprintf(out, "%s %s: %s (%s)\n  %s\n", s.Kind, s.Name, s.ID, startedNote(s),
 					launch.UILink(ui, temporalNamespace(), s.ID))
 			}
 			if err != nil {
@@ -85,6 +78,15 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
+}
+
+// startedNote says whether s was started now or had been already (a
+// workflow ID is started only once).
+func startedNote(s launch.Started) string {
+	if s.AlreadyRunning {
+		return "already started; not started again"
+	}
+	return "started"
 }
 
 // waitAll waits for every started workflow to end and prints how each

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/demo"
-	"github.com/umzug-dev/umzug/internal/testkit"
 )
 
 // TestUmzugHelperProcess is `umzug` itself when the secrets test starts
@@ -205,14 +203,13 @@ type devProcess struct {
 // its worker runs.
 func startDevProcess(t *testing.T, db, secrets string) *devProcess {
 	t.Helper()
-	port := testkit.FreePort(t)
 	logPath := filepath.Join(filepath.Dir(db), "dev.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestUmzugHelperProcess$", "--",
-		"dev", "--db", db, "--headless", "--port", fmt.Sprint(port), "--secrets-file", secrets)
+		"dev", "--db", db, "--headless", "--port", "0", "--secrets-file", secrets)
 	cmd.Env = append(os.Environ(), "UMZUG_TEST_HELPER=1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -221,16 +218,17 @@ func startDevProcess(t *testing.T, db, secrets string) *devProcess {
 	logFile.Close()
 	p := &devProcess{cmd: cmd, log: logPath}
 	t.Cleanup(func() { p.cmd.Process.Kill() })
+	var out []byte
 	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath)
-		if bytes.Contains(b, []byte("Worker:")) {
+		out, _ = os.ReadFile(logPath)
+		if bytes.Contains(out, []byte("Worker:")) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("umzug dev did not start:\n%s", b)
+			t.Fatalf("umzug dev did not start:\n%s", out)
 		}
 	}
-	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", port))
+	t.Setenv("TEMPORAL_ADDRESS", devAddress(t, string(out)))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	return p
 }

@@ -211,6 +211,16 @@ func checkSetup(ctx context.Context, c client.Client, w io.Writer) error {
 	return nil
 }
 
+// dialAs dials for a command that starts workflows as *as (default
+// $USER, written back so the caller reports who started them), with the
+// setup check of dialChecked. Cobra's context is the dial's.
+func dialAs(cmd *cobra.Command, as *string) (client.Client, error) {
+	if *as == "" {
+		*as = currentUser()
+	}
+	return dialChecked(cmd.Context(), *as+"@umzug-cli", cmd.ErrOrStderr())
+}
+
 // dialChecked is dialFromEnv followed by checkSetup.
 func dialChecked(ctx context.Context, identity string, w io.Writer) (client.Client, error) {
 	c, err := dialFromEnv(ctx, identity)

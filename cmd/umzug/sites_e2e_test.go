@@ -17,7 +17,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/internal/sshserver"
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -186,10 +185,11 @@ func (p *umzugProc) stop(t *testing.T) string {
 // workflow worker and one worker per site as separate processes.
 func TestTwoSiteWorkersAsProcesses(t *testing.T) {
 	sites := startTwoSites(t)
-	port := testkit.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	conn := []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_CONFIG_FILE=" + filepath.Join(sites.root, "none.toml")}
-	dev := startUmzug(t, "dev", conn, "Worker:", "dev", "--no-worker", "--headless", "--port", fmt.Sprint(port))
+	conn := []string{"TEMPORAL_NAMESPACE=default", "TEMPORAL_CONFIG_FILE=" + filepath.Join(sites.root, "none.toml")}
+	dev := startUmzug(t, "dev", conn, "Worker:", "dev", "--no-worker", "--headless", "--port", "0")
+	devOut, _ := os.ReadFile(dev.log)
+	addr := devAddress(t, string(devOut))
+	conn = append(conn, "TEMPORAL_ADDRESS="+addr)
 	for _, kv := range conn {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

@@ -83,15 +83,12 @@ func runStandbyStart(cmd *cobra.Command, f *standbyFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.as == "" {
-		f.as = currentUser()
-	}
-	ctx := cmd.Context()
-	c, err := dialChecked(ctx, f.as+"@umzug-cli", cmd.ErrOrStderr())
+	c, err := dialAs(cmd, &f.as)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	ctx := cmd.Context()
 	s, err := launch.StartStandby(ctx, c, p, f.app, launch.Options{StartedBy: f.as, TaskQueue: f.queue, Namespace: temporalNamespace()})
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -112,22 +109,13 @@ func runStandbyStart(cmd *cobra.Command, f *standbyFlags) error {
 // pauses or unpauses the schedule to match (the record refuses syncs
 // while paused either way).
 func runStandbyDecision(cmd *cobra.Command, f *standbyFlags, name string) error {
-	recordID, scheduleID, err := standbyIDs(cmd, f)
+	d, err := sendStandbyDecision(cmd, f, name)
 	if err != nil {
 		return err
 	}
-	if f.as == "" {
-		f.as = currentUser()
-	}
-	ctx := cmd.Context()
-	c, err := dialFromEnv(ctx, strings.TrimSpace(f.as)+"@umzug-cli")
-	if err != nil {
-		return err
-	}
+	c, recordID, scheduleID := d.c, d.recordID, d.scheduleID
 	defer c.Close()
-	if _, err := standbyUpdate(ctx, c, recordID, name, workflows.StandbyDecision{By: f.as, Reason: f.reason}); err != nil {
-		return &exitError{code: 1, err: err}
-	}
+	ctx := cmd.Context()
 	h := c.ScheduleClient().GetHandle(ctx, scheduleID)
 	note := fmt.Sprintf("%s by %s: %s", name, f.as, f.reason)
 	if name == workflows.SignalPause {
@@ -141,6 +129,38 @@ func runStandbyDecision(cmd *cobra.Command, f *standbyFlags, name string) error 
 		fmt.Fprintf(out, "schedule %s not changed (%v); the record skips syncs while paused anyway\n", scheduleID, err)
 	}
 	return nil
+}
+
+// sentDecision is a decision the standby record accepted, with the
+// client that sent it (the caller closes it) and the IDs it went to.
+type sentDecision struct {
+	c                    client.Client
+	st                   workflows.StandbyStatus
+	recordID, scheduleID string
+}
+
+// sendStandbyDecision sends decision name (pause, resume, failover) as
+// f.as (default $USER) to the standby record of the application f names.
+// A refusal is exit 1 with the record's reason.
+func sendStandbyDecision(cmd *cobra.Command, f *standbyFlags, name string) (sentDecision, error) {
+	recordID, scheduleID, err := standbyIDs(cmd, f)
+	if err != nil {
+		return sentDecision{}, err
+	}
+	if f.as == "" {
+		f.as = currentUser()
+	}
+	ctx := cmd.Context()
+	c, err := dialFromEnv(ctx, strings.TrimSpace(f.as)+"@umzug-cli")
+	if err != nil {
+		return sentDecision{}, err
+	}
+	st, err := standbyUpdate(ctx, c, recordID, name, workflows.StandbyDecision{By: f.as, Reason: f.reason})
+	if err != nil {
+		c.Close()
+		return sentDecision{}, &exitError{code: 1, err: err}
+	}
+	return sentDecision{c: c, st: st, recordID: recordID, scheduleID: scheduleID}, nil
 }
 
 // standbyUpdate sends a decision to a standby record; a refusal comes

@@ -67,9 +67,8 @@ func startTLSE2E(t *testing.T, f tlsFiles) (*e2e, int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
-	port := testkit.FreePort(t)
-	uiPort := testkit.FreePort(t)
-	st, err := startStack(context.Background(), embeddedOptions{port: port, uiPort: uiPort,
+	uiPort := testkit.FreePort(t) // the Web UI cannot report a port-0 bind
+	st, err := startStack(context.Background(), embeddedOptions{port: 0, uiPort: uiPort,
 		tlsCert: f.serverCert, tlsKey: f.serverKey, tlsClientCA: f.clientCA}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func commandHistory(t *testing.T) *historypb.History {
 	started := ev(1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, t0)
 	started.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType: &commonpb.WorkflowType{Name: workflows.MoveWorkflow},
-		Input:        payloads(t, workflows.MoveInput{PlanName: "q4", Application: "finance", Source: host})}}
+		Input:        payloads(t, workflows.MoveInput{Subject: workflows.Subject{PlanName: "q4", Application: "finance", Source: host}})}}
 	sched := func(id int64, purpose string) *historypb.HistoryEvent {
 		e := ev(id, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, t0)
 		e.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{

@@ -12,7 +12,7 @@ var t0 = time.Date(2026, 12, 12, 18, 0, 0, 0, time.UTC)
 
 func ruledReport(rule *workflows.ApprovalRule, st workflows.Status) *Report {
 	r := &Report{WorkflowID: "umzug/p/a", WorkflowType: workflows.MoveWorkflow, StartedBy: "a.meier", RunDigest: "d1",
-		in: &workflows.MoveInput{StartedBy: "a.meier", Cutover: workflows.Cutover{Approval: rule,
+		in: &workflows.MoveInput{Subject: workflows.Subject{StartedBy: "a.meier"}, Cutover: workflows.Cutover{Approval: rule,
 			Window: &workflows.Window{NotBefore: t0, Duration: time.Hour}}}}
 	r.Approval = rule
 	r.applyStatus(st)

@@ -13,14 +13,15 @@ import (
 	"github.com/umzug-dev/umzug/internal/sshserver"
 )
 
-//go:embed financectl.sh
-var financectl []byte
+// servicectl is the service-control stand-in every demo site carries in
+// bin/, once under each name in controls: the name it is called by says
+// which application it controls.
+//
+//go:embed servicectl.sh
+var servicectl []byte
 
-//go:embed printctl.sh
-var printctl []byte
-
-// controls are the service-control stand-ins every demo site carries in bin/.
-var controls = map[string][]byte{"financectl": financectl, "printctl": printctl}
+// controls are the names servicectl is installed under.
+var controls = []string{"financectl", "printctl"}
 
 // marker marks a directory as the demo's own, so Setup may wipe it.
 const marker = ".umzug-demo"
@@ -188,10 +189,8 @@ func startSite(dir, name, addr string, client ssh.PublicKey) (*Site, error) {
 			return nil, err
 		}
 	}
-	for file, script := range controls {
-		if err := os.WriteFile(filepath.Join(root, "bin", file), script, 0o755); err != nil {
-			return nil, err
-		}
+	if err := installControls(root); err != nil {
+		return nil, err
 	}
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -285,4 +284,15 @@ func (e *Env) Close() {
 		e.release()
 		e.release = nil
 	}
+}
+
+// installControls writes servicectl into root/bin under every name in
+// controls.
+func installControls(root string) error {
+	for _, file := range controls {
+		if err := os.WriteFile(filepath.Join(root, "bin", file), servicectl, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }

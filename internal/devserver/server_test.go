@@ -14,11 +14,9 @@ import (
 
 func startOn(t *testing.T, db string) *Server {
 	t.Helper()
-	port, err := FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(Options{FrontendPort: port, DBFile: db, SearchAttributes: map[string]enumspb.IndexedValueType{
+	// Port 0: the server chooses its ports itself and reports the frontend's
+	// in Address, so no other process can take it between choice and bind.
+	s, err := Start(Options{FrontendPort: 0, DBFile: db, SearchAttributes: map[string]enumspb.IndexedValueType{
 		"UmzugPhase": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}})
 	if err != nil {

@@ -34,13 +34,15 @@ func HostInput(h *plans.Host) contract.Host {
 // MoveInput builds the workflow input for one application of a plan.
 func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflows.MoveInput {
 	in := workflows.MoveInput{
-		PlanName:    p.Name,
-		PlanSHA256:  p.SHA256,
-		Application: app.Name,
+		Subject: workflows.Subject{
+			PlanName:    p.Name,
+			PlanSHA256:  p.SHA256,
+			Application: app.Name,
+			StartedBy:   startedBy,
+			Source:      HostInput(app.Source),
+			Target:      HostInput(app.Target),
+		},
 		Description: app.Description,
-		StartedBy:   startedBy,
-		Source:      HostInput(app.Source),
-		Target:      HostInput(app.Target),
 		Soak:        app.Soak,
 	}
 	for _, d := range app.DependsOn {

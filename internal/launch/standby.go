@@ -26,8 +26,7 @@ func StandbyApp(p *plans.Plan, app string) (*plans.Application, error) {
 func StandbyInput(p *plans.Plan, app *plans.Application, startedBy string, searchAttributes bool) workflows.StandbyInput {
 	mi := MoveInput(p, app, startedBy)
 	in := workflows.StandbyInput{
-		PlanName: p.Name, PlanSHA256: p.SHA256, Application: app.Name, StartedBy: startedBy,
-		Source: mi.Source, Target: mi.Target, Copies: mi.Copies,
+		Subject: mi.Subject, Copies: mi.Copies,
 		Interval: app.Standby.Interval, MaxLag: app.Standby.MaxLag,
 	}
 	if e := app.Emergency; e != nil && app.Cutover != nil {

@@ -46,58 +46,53 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.DefaultTaskQueue
 	}
-	if o.StartedBy == "" {
-		return nil, errors.New("no identity to start the move as; pass --as USER (four-eyes compares approvers with it)")
+	if err := checkStartedBy(o.StartedBy); err != nil {
+		return nil, err
 	}
-	if _, err := identity.Canonical(o.StartedBy); err != nil {
-		return nil, fmt.Errorf("cannot start as %q: %w (four-eyes compares approvers with it)", o.StartedBy, err)
+	b := jobBuilder{ctx: ctx, c: c, p: p, o: o, sa: hasSearchAttributes(ctx, c, o.Namespace), digest: p.RunDigest()}
+	jobs, err := b.selected()
+	if err != nil {
+		return nil, err
 	}
-	sa := hasSearchAttributes(ctx, c, o.Namespace)
-	digest := p.RunDigest()
+	return b.execute(jobs)
+}
 
-	type job struct {
-		id, kind, name string
-		input          any
-		wf             string
-		attrs          temporal.SearchAttributes
+// checkStartedBy refuses to start without a usable identity: four-eyes
+// compares every approver with it.
+func checkStartedBy(startedBy string) error {
+	if startedBy == "" {
+		return errors.New("no identity to start the move as; pass --as USER (four-eyes compares approvers with it)")
 	}
-	var jobs []job
-	moveJob := func(app *plans.Application) job {
-		in := MoveInput(p, app, o.StartedBy)
-		in.SearchAttributes = sa
-		BindDecisions(&in, app, digest)
-		attachRehearsal(ctx, c, p, app, &in)
-		j := job{id: workflows.MoveID(p.Name, app.Name), kind: "move", name: app.Name, input: in, wf: workflows.MoveWorkflow}
-		if sa {
-			j.attrs = temporal.NewSearchAttributes(
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPlan).ValueSet(p.Name),
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrApplication).ValueSet(app.Name),
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPhase).ValueSet(workflows.PhasePreflight),
-			)
-		}
-		return j
+	if _, err := identity.Canonical(startedBy); err != nil {
+		return fmt.Errorf("cannot start as %q: %w (four-eyes compares approvers with it)", startedBy, err)
 	}
-	waveJob := func(w *plans.Wave) job {
-		in := workflows.WaveInput{
-			PlanName: p.Name, PlanSHA256: p.SHA256, Wave: w.Name,
-			MaxParallel: w.MaxParallel, StartedBy: o.StartedBy,
-		}
-		for _, app := range w.Applications {
-			mi := MoveInput(p, app, o.StartedBy)
-			mi.SearchAttributes = sa
-			BindDecisions(&mi, app, digest)
-			attachRehearsal(ctx, c, p, app, &mi)
-			in.Moves = append(in.Moves, mi)
-		}
-		j := job{id: workflows.WaveID(p.Name, w.Name), kind: "wave", name: w.Name, input: in, wf: workflows.WaveWorkflow}
-		if sa {
-			j.attrs = temporal.NewSearchAttributes(
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPlan).ValueSet(p.Name),
-			)
-		}
-		return j
-	}
+	return nil
+}
 
+// startJob is one workflow Start is about to start.
+type startJob struct {
+	id, kind, name string
+	input          any
+	wf             string
+	attrs          temporal.SearchAttributes
+}
+
+// jobBuilder turns the plan and the selection in Options into workflows to
+// start; sa says whether the namespace has the umzug search attributes.
+type jobBuilder struct {
+	ctx    context.Context
+	c      client.Client
+	p      *plans.Plan
+	o      Options
+	sa     bool
+	digest string
+}
+
+// selected is the jobs the options select: one wave, the named
+// applications, or every wave plus every application in no wave.
+func (b jobBuilder) selected() ([]startJob, error) {
+	p, o := b.p, b.o
+	var jobs []startJob
 	switch {
 	case o.Wave != "":
 		var found *plans.Wave
@@ -109,35 +104,80 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 		if found == nil {
 			return nil, fmt.Errorf("plan %s has no wave %q", p.Name, o.Wave)
 		}
-		jobs = append(jobs, waveJob(found))
+		jobs = append(jobs, b.waveJob(found))
 	case len(o.Apps) > 0:
 		apps, err := Selection(p, o.Apps)
 		if err != nil {
 			return nil, err
 		}
 		for _, a := range apps {
-			jobs = append(jobs, moveJob(a))
+			jobs = append(jobs, b.moveJob(a))
 		}
 	default:
 		inWave := map[string]bool{}
 		for _, w := range p.Waves {
-			jobs = append(jobs, waveJob(w))
+			jobs = append(jobs, b.waveJob(w))
 			for _, a := range w.Applications {
 				inWave[a.Name] = true
 			}
 		}
 		for _, a := range p.Applications {
 			if !inWave[a.Name] {
-				jobs = append(jobs, moveJob(a))
+				jobs = append(jobs, b.moveJob(a))
 			}
 		}
 	}
+	return jobs, nil
+}
 
+// moveInput is the complete input of one application's move.
+func (b jobBuilder) moveInput(app *plans.Application) workflows.MoveInput {
+	in := MoveInput(b.p, app, b.o.StartedBy)
+	in.SearchAttributes = b.sa
+	BindDecisions(&in, app, b.digest)
+	attachRehearsal(b.ctx, b.c, b.p, app, &in)
+	return in
+}
+
+func (b jobBuilder) moveJob(app *plans.Application) startJob {
+	p := b.p
+	j := startJob{id: workflows.MoveID(p.Name, app.Name), kind: "move", name: app.Name, input: b.moveInput(app), wf: workflows.MoveWorkflow}
+	if b.sa {
+		j.attrs = temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPlan).ValueSet(p.Name),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrApplication).ValueSet(app.Name),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPhase).ValueSet(workflows.PhasePreflight),
+		)
+	}
+	return j
+}
+
+func (b jobBuilder) waveJob(w *plans.Wave) startJob {
+	p := b.p
+	in := workflows.WaveInput{
+		PlanName: p.Name, PlanSHA256: p.SHA256, Wave: w.Name,
+		MaxParallel: w.MaxParallel, StartedBy: b.o.StartedBy,
+	}
+	for _, app := range w.Applications {
+		in.Moves = append(in.Moves, b.moveInput(app))
+	}
+	j := startJob{id: workflows.WaveID(p.Name, w.Name), kind: "wave", name: w.Name, input: in, wf: workflows.WaveWorkflow}
+	if b.sa {
+		j.attrs = temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrPlan).ValueSet(p.Name),
+		)
+	}
+	return j
+}
+
+// execute starts the jobs in order and stops at the first that fails; a
+// workflow ID already in use is reported as AlreadyRunning, not an error.
+func (b jobBuilder) execute(jobs []startJob) ([]Started, error) {
 	var out []Started
 	for _, j := range jobs {
-		opts := startOptions(j.id, j.kind, j.name, p.Name, p.SHA256, digest, o, false)
+		opts := startOptions(j.id, j.kind, j.name, b.p.Name, b.p.SHA256, b.digest, b.o, false)
 		opts.TypedSearchAttributes = j.attrs
-		run, err := c.ExecuteWorkflow(ctx, opts, j.wf, j.input)
+		run, err := b.c.ExecuteWorkflow(b.ctx, opts, j.wf, j.input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {
 		case errors.As(err, &already):

@@ -45,49 +45,46 @@ func (h sdkHandler) WithTags(tags map[string]string) sdkmetrics.MetricsHandler {
 }
 
 func (h sdkHandler) Counter(name string) sdkmetrics.MetricsCounter {
-	v := h.vecs
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	name = promName(name)
-	cv, ok := v.c[name]
-	if !ok {
-		cv = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name}, v.labels(name, h.tags))
-		v.c[name] = registerOr(v.reg, cv)
-		cv = v.c[name]
-	}
-	c := cv.WithLabelValues(v.values(name, h.tags)...)
+	c := metric(h, h.vecs.c, name, func(labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name}, labels)
+	})
 	return counterFunc(func(d int64) { c.Add(float64(d)) })
 }
 
 func (h sdkHandler) Gauge(name string) sdkmetrics.MetricsGauge {
-	v := h.vecs
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	name = promName(name)
-	gv, ok := v.g[name]
-	if !ok {
-		gv = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name}, v.labels(name, h.tags))
-		v.g[name] = registerOr(v.reg, gv)
-		gv = v.g[name]
-	}
-	g := gv.WithLabelValues(v.values(name, h.tags)...)
+	g := metric(h, h.vecs.g, name, func(labels []string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name}, labels)
+	})
 	return gaugeFunc(g.Set)
 }
 
 func (h sdkHandler) Timer(name string) sdkmetrics.MetricsTimer {
+	name = promName(name) + "_seconds"
+	o := metric(h, h.vecs.h, name, func(labels []string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK timer " + name,
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}, labels)
+	})
+	return timerFunc(func(d time.Duration) { o.Observe(d.Seconds()) })
+}
+
+// metric is the metric with h's tags in the vector named name, which is
+// made by newVec and registered on first use; all kinds share the lock
+// and the label names (vecs.lbl) of each name's first use.
+func metric[V interface {
+	prometheus.Collector
+	WithLabelValues(...string) M
+}, M any](h sdkHandler, byName map[string]V, name string, newVec func(labels []string) V) M {
 	v := h.vecs
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	name = promName(name) + "_seconds"
-	hv, ok := v.h[name]
+	vec, ok := byName[name]
 	if !ok {
-		hv = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK timer " + name,
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}, v.labels(name, h.tags))
-		v.h[name] = registerOr(v.reg, hv)
-		hv = v.h[name]
+		vec = registerOr(v.reg, newVec(v.labels(name, h.tags)))
+		byName[name] = vec
 	}
-	o := hv.WithLabelValues(v.values(name, h.tags)...)
-	return timerFunc(func(d time.Duration) { o.Observe(d.Seconds()) })
+	return vec.WithLabelValues(v.values(name, h.tags)...)
 }
 
 func (v *vecs) labels(name string, tags map[string]string) []string {

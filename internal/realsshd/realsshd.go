@@ -56,36 +56,71 @@ func Available() error {
 	return nil
 }
 
+// startTries bounds the starts on fresh ports when another process took
+// the chosen port first.
+const startTries = 5
+
+// pickPort chooses the port for one start (a test replaces it to hand out
+// a port that is already taken).
+var pickPort = freePort
+
+// errPortTaken says sshd could not bind its port: another process took
+// it between pickPort and sshd's bind.
+var errPortTaken = errors.New("port taken by another process")
+
 // Start writes a config into o.Dir and starts sshd in the foreground (-D)
-// on a free loopback port. It returns once the port accepts connections.
+// on a free loopback port. It returns once sshd has bound the port.
+//
+// OpenSSH cannot listen on port 0 and report the port it got, so the port
+// is chosen first and bound by sshd a moment later; when another process
+// takes it in between, sshd exits with "Address already in use" and Start
+// tries again on a fresh port.
 func Start(o Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	f, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	for range startTries {
+		port, err := pickPort()
+		if err != nil {
+			return nil, err
+		}
+		s, err := f.launch(port)
+		if !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+	}
+	return nil, fmt.Errorf("start sshd: the chosen port was taken by another process %d times in a row; log %s", startTries, filepath.Join(o.Dir, "sshd.log"))
+}
+
+// files is what one daemon needs on disk before it starts, and the user
+// it lets in.
+type files struct {
+	dir        string
+	hostKey    string
+	hostKeyPub string // "ssh-ed25519 AAAA..."
+	authFile   string
+	login      string
+}
+
+// prepare writes the host key (once per Dir) and authorized_keys, and
+// makes the directory privilege separation needs when running as root.
+func prepare(o Options) (*files, error) {
 	u, err := user.Current()
 	if err != nil {
 		return nil, fmt.Errorf("current user: %w", err)
 	}
-	// Privilege separation needs this directory when running as root.
 	if os.Geteuid() == 0 {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 			return nil, fmt.Errorf("create /run/sshd for sshd privilege separation: %w", err)
 		}
 	}
-	hostKey := filepath.Join(o.Dir, "ssh_host_ed25519_key")
-	if _, err := os.Stat(hostKey); err != nil {
-		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "umzug-interop", "-f", hostKey).CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("ssh-keygen host key %s: %v: %s", hostKey, err, out)
-		}
-	}
-	pub, err := os.ReadFile(hostKey + ".pub")
-	if err != nil {
+	f := &files{dir: o.Dir, hostKey: filepath.Join(o.Dir, "ssh_host_ed25519_key"), authFile: filepath.Join(o.Dir, "authorized_keys")}
+	if f.hostKeyPub, err = hostKey(f.hostKey); err != nil {
 		return nil, err
-	}
-	fields := strings.Fields(string(pub))
-	if len(fields) < 2 {
-		return nil, fmt.Errorf("host key %s.pub: unexpected content", hostKey)
 	}
 	authorized, err := os.ReadFile(o.AuthorizedKeyFile)
 	if err != nil {
@@ -95,17 +130,38 @@ func Start(o Options) (*Server, error) {
 	if o.User != "" && o.User != u.Username {
 		login, authMode = o.User, 0o644
 	}
-	authFile := filepath.Join(o.Dir, "authorized_keys")
-	if err := os.WriteFile(authFile, authorized, authMode); err != nil {
+	f.login = login
+	if err := os.WriteFile(f.authFile, authorized, authMode); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(authFile, authMode); err != nil {
+	if err := os.Chmod(f.authFile, authMode); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	return f, nil
+}
+
+// hostKey generates the host key at path unless it exists and returns its
+// public line.
+func hostKey(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "umzug-interop", "-f", path).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("ssh-keygen host key %s: %v: %s", path, err, out)
+		}
+	}
+	pub, err := os.ReadFile(path + ".pub")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
+	fields := strings.Fields(string(pub))
+	if len(fields) < 2 {
+		return "", fmt.Errorf("host key %s.pub: unexpected content", path)
+	}
+	return fields[0] + " " + fields[1], nil
+}
+
+// writeConfig writes sshd_config for port and returns its path.
+func (f *files) writeConfig(port int) (string, error) {
 	sftpServer := "/usr/lib/openssh/sftp-server"
 	conf := fmt.Sprintf(`# umzug interop sshd: loopback only, its own keys, nothing from /etc/ssh.
 Port %d
@@ -129,15 +185,31 @@ Subsystem sftp %s
 # exercise umzug, not the machine's interactive setup.
 SetEnv SHLVL=1
 LogLevel ERROR
-`, port, hostKey, filepath.Join(o.Dir, "sshd.pid"), authFile, login, sftpServer)
-	confFile := filepath.Join(o.Dir, "sshd_config")
+`, port, f.hostKey, f.pidFile(), f.authFile, f.login, sftpServer)
+	confFile := filepath.Join(f.dir, "sshd_config")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		return nil, err
+		return "", err
 	}
 	if out, err := exec.Command(Binary, "-t", "-f", confFile).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("sshd -t -f %s: %v: %s", confFile, err, out)
+		return "", fmt.Errorf("sshd -t -f %s: %v: %s", confFile, err, out)
 	}
-	logFile := filepath.Join(o.Dir, "sshd.log")
+	return confFile, nil
+}
+
+func (f *files) pidFile() string { return filepath.Join(f.dir, "sshd.pid") }
+
+// launch starts sshd on port and waits until it has bound it.
+func (f *files) launch(port int) (*Server, error) {
+	confFile, err := f.writeConfig(port)
+	if err != nil {
+		return nil, err
+	}
+	// A pid file left by an earlier daemon in this directory must not
+	// pass for this one's.
+	if err := os.Remove(f.pidFile()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	logFile := filepath.Join(f.dir, "sshd.log")
 	lf, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
@@ -151,28 +223,40 @@ LogLevel ERROR
 		return nil, fmt.Errorf("start %s: %w", Binary, err)
 	}
 	s := &Server{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, User: login,
-		HostKeyPub: fields[0] + " " + fields[1], cmd: cmd, log: logFile, done: make(chan error, 1),
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, User: f.login,
+		HostKeyPub: f.hostKeyPub, cmd: cmd, log: logFile, done: make(chan error, 1),
 	}
 	go func() { s.done <- cmd.Wait(); lf.Close() }()
+	if err := s.waitBound(f.pidFile()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitBound waits for sshd's pid file: sshd writes it only after its
+// listening socket is bound. Dialing the port instead could reach another
+// process that took the port while this sshd fails to bind it.
+func (s *Server) waitBound(pidFile string) error {
+	want := strconv.Itoa(s.cmd.Process.Pid)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return s, nil
+		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == want {
+			return nil
 		}
 		select {
 		case err := <-s.done:
-			logText, _ := os.ReadFile(logFile)
-			return nil, fmt.Errorf("sshd exited at start (%v): %s", err, bytes.TrimSpace(logText))
+			logText := bytes.TrimSpace([]byte(s.Log()))
+			if bytes.Contains(logText, []byte("Address already in use")) {
+				return fmt.Errorf("sshd on %s: %w: %s", s.Addr, errPortTaken, logText)
+			}
+			return fmt.Errorf("sshd exited at start (%v): %s", err, logText)
 		default:
 		}
 		if time.Now().After(deadline) {
 			s.Close()
-			return nil, fmt.Errorf("sshd on %s did not accept connections within 10s; log %s", s.Addr, logFile)
+			return fmt.Errorf("sshd on %s did not bind its port within 10s; log %s", s.Addr, s.log)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -15,10 +15,7 @@ import (
 // checking the host key strictly against the line Start reports.
 func TestStartAndLogin(t *testing.T) {
 	dir := t.TempDir()
-	key := filepath.Join(dir, "client")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
+	key := clientKey(t, dir)
 	s, err := Start(Options{Dir: dir, AuthorizedKeyFile: key + ".pub"})
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +45,7 @@ func TestCloseTwice(t *testing.T) {
 		t.Skip(err)
 	}
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
+	key := clientKey(t, dir)
 	sd := filepath.Join(dir, "sshd")
 	if err := os.Mkdir(sd, 0o700); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,6 @@ import (
 	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/sshserver"
-	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -50,8 +49,7 @@ func sshHost(t *testing.T, dir string) contract.Host {
 func TestStoppedWorkerStepRunsOnce(t *testing.T) {
 	dir := t.TempDir()
 	h := sshHost(t, dir)
-	port := testkit.FreePort(t)
-	srv, err := devserver.Start(devserver.Options{FrontendPort: port})
+	srv, err := devserver.Start(devserver.Options{}) // any free port: srv.Address reports it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +67,7 @@ func TestStoppedWorkerStepRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	counter, release := filepath.Join(dir, "counter"), filepath.Join(dir, "release")
-	in := workflows.MoveInput{PlanName: "q4", Application: "finance", StartedBy: "ops", Source: h, Target: h,
+	in := workflows.MoveInput{Subject: workflows.Subject{PlanName: "q4", Application: "finance", StartedBy: "ops", Source: h, Target: h},
 		Cutover: workflows.Cutover{Blocks: []workflows.Block{{Kind: workflows.BlockStep, Name: "stop_app", On: "source", Timeout: 5 * time.Minute,
 			Run: fmt.Sprintf("echo ran >> %s; while [ ! -f %s ]; do sleep 0.1; done; echo stopped", counter, release)}}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
