@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/workflows"
 )

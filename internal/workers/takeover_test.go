@@ -21,6 +21,7 @@ import (
 	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/internal/devserver"
 	"github.com/umzug-dev/umzug/internal/sshserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
