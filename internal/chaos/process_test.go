@@ -69,14 +69,8 @@ func (s *suite) restartLane(t *testing.T) {
 
 func (s *suite) processLane(t *testing.T, fault string, sig syscall.Signal, lane uint64, events, per int) {
 	rng := s.rng(lane)
-	dir := filepath.Join(s.base, fmt.Sprintf("dev-%d", lane))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Error(err)
-		return
-	}
-	d, err := newDev(s.bin, dir)
-	if err != nil {
-		t.Error(err)
+	d := s.laneDev(t, fmt.Sprintf("dev-%d", lane))
+	if d == nil {
 		return
 	}
 	defer d.Close()

@@ -38,14 +38,8 @@ type job struct {
 // steadyLane runs the faults that need no process restart on one
 // `umzug dev`, a few moves at a time.
 func (s *suite) steadyLane(t *testing.T) {
-	dir := filepath.Join(s.base, "dev-steady")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Error(err)
-		return
-	}
-	d, err := newDev(s.bin, dir)
-	if err != nil {
-		t.Error(err)
+	d := s.laneDev(t, "dev-steady")
+	if d == nil {
 		return
 	}
 	defer d.Close()
@@ -73,6 +67,22 @@ func (s *suite) steadyLane(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// laneDev starts a lane's own `umzug dev` in the work dir's name; nil
+// (reported) when it cannot.
+func (s *suite) laneDev(t *testing.T, name string) *devProc {
+	dir := filepath.Join(s.base, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Error(err)
+		return nil
+	}
+	d, err := newDev(s.bin, dir)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	return d
 }
 
 func (s *suite) runJob(t *testing.T, d *devProc, idx int, j job) {
