@@ -22,6 +22,11 @@ import (
 	"github.com/umzug-dev/umzug/internal/devserver"
 )
 
+// activityRegistrar is the part of a worker that registers activities.
+type activityRegistrar interface {
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
 // recorder drives workflows on an embedded server whose worker runs the
 // fake activities, and writes their histories below testdata/.
 type recorder struct {
@@ -33,7 +38,7 @@ type recorder struct {
 // startRecorder starts the embedded server (with the given search
 // attributes registered), a client and a worker on recordQueue; all stop
 // when the test ends, and every call gives up after three minutes.
-func startRecorder(t *testing.T, attrs map[string]enumspb.IndexedValueType) *recorder {
+func startRecorder(t *testing.T, attrs map[string]enumspb.IndexedValueType, more ...func(activityRegistrar)) *recorder {
 	t.Helper()
 	srv, err := devserver.Start(devserver.Options{FrontendPort: 0, UIPort: 0, SearchAttributes: attrs})
 	if err != nil {
@@ -51,6 +56,9 @@ func startRecorder(t *testing.T, attrs map[string]enumspb.IndexedValueType) *rec
 	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: contract.NameCopyTree})
 	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
 	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	for _, reg := range more {
+		reg(w)
+	}
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

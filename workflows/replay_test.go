@@ -16,7 +16,9 @@ import (
 // breaks them needs workflow.GetVersion.
 // testdata/v0 holds the histories recorded before check retries became
 // "attempts after the first" (GetVersion change check-retries-are-extra-
-// attempts); they must keep replaying.
+// attempts); they must keep replaying. testdata/modes holds a rehearsal,
+// a failback, and a standby record with its sync and failover
+// (record_modes_test.go).
 var recorded = []struct {
 	file, phase string
 }{
@@ -29,6 +31,11 @@ var recorded = []struct {
 	{"v0/move_rejected.json", PhaseRejected},
 	{"v0/wave.json", ""},
 	{"decisions/move_decisions.json", PhaseCommitted},
+	{"modes/rehearsal.json", PhaseCommitted},
+	{"modes/failback.json", PhaseCommitted},
+	{"modes/failover.json", PhaseCommitted},
+	{"modes/standby_sync.json", ""},
+	{"modes/standby.json", ""},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {
