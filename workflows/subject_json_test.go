@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// TestRecordedInputsRoundTrip: the move and wave inputs in the recorded
+// TestRecordedInputsRoundTrip: the move, wave and standby inputs in the recorded
 // histories decode into today's types and encode back to the same JSON
 // object (same keys, same values), so the types still read and write what
 // histories hold, embedded Subject included.
@@ -27,9 +27,16 @@ func TestRecordedInputsRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			attrs := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
-			var in any = &MoveInput{}
-			if attrs.GetWorkflowType().GetName() == WaveWorkflow {
+			var in any
+			switch attrs.GetWorkflowType().GetName() {
+			case WaveWorkflow:
 				in = &WaveInput{}
+			case StandbyWorkflow:
+				in = &StandbyInput{}
+			case StandbySyncWorkflow:
+				in = &StandbySyncInput{}
+			default:
+				in = &MoveInput{}
 			}
 			raw := attrs.GetInput().GetPayloads()[0].GetData()
 			if err := json.Unmarshal(raw, in); err != nil {
