@@ -119,6 +119,9 @@ func (s *standby) details() {
 	if st.FailedOver != "" {
 		b.WriteString(fmt.Sprintf("Failed over: %s\n\n", st.FailedOver))
 	}
+	if st.Lost != "" {
+		b.WriteString(fmt.Sprintf("Sync %s ended without reporting; later syncs run\n\n", st.Lost))
+	}
 	b.WriteString(`Fail over: Send a Signal **failover** {"by": "k.meier", "reason": "..."}`)
 	workflow.SetCurrentDetails(s.dctx, b.String())
 }

@@ -72,6 +72,7 @@ func (s *standby) listenSync(ctx workflow.Context) {
 	req := workflow.GetSignalChannel(ctx, signalSyncRequest)
 	res := workflow.GetSignalChannel(ctx, signalSyncResult)
 	onRequest := func(gctx workflow.Context, r syncRequest) {
+		s.staleRunning(gctx, r)
 		a := s.answer(r)
 		// A sync that is gone by now gets no answer; it times out itself.
 		_ = workflow.SignalExternalWorkflow(gctx, r.WorkflowID, "", signalSyncAnswer, a).Get(gctx, nil)
@@ -122,6 +123,23 @@ func (s *standby) listenSync(ctx workflow.Context) {
 		}
 		return false
 	})
+}
+
+// staleRunning forgets a running sync that ended without reporting: a
+// sync terminated by hand or past its timeout never sends its result, and
+// every later sync would be skipped as "still running". A signal to a
+// closed workflow fails; to a running one it is delivered and ignored.
+func (s *standby) staleRunning(ctx workflow.Context, r syncRequest) {
+	if s.st.Running == "" || s.st.Running == r.WorkflowID {
+		return
+	}
+	if workflow.GetVersion(ctx, "standby-stale-sync-probe", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, s.st.Running, "", signalSyncPing, nil).Get(ctx, nil); err != nil {
+		s.st.Lost, s.st.Running = s.st.Running, ""
+		s.details()
+	}
 }
 
 // answer decides whether a scheduled sync may copy now.

@@ -30,6 +30,9 @@ const (
 	signalSyncRequest = "sync_request"
 	signalSyncAnswer  = "sync_answer"
 	signalSyncResult  = "sync_result"
+	// signalSyncPing asks nothing of a sync: delivering it proves the sync
+	// still runs (standby_handlers.go, staleRunning).
+	signalSyncPing = "sync_ping"
 
 	// RecordEmergencyApproval is the decision record of the emergency
 	// approver who started a failover; RecordConfirmOverdue the record
@@ -135,7 +138,10 @@ type StandbyStatus struct {
 	LastSkip string `json:"last_skip,omitempty"`
 	// Running is the sync workflow copying now.
 	Running string `json:"running,omitempty"`
-	Paused  bool   `json:"paused"`
+	// Lost names the last sync that ended without reporting (terminated
+	// or timed out), found when the next one asked to run.
+	Lost   string `json:"lost,omitempty"`
+	Paused bool   `json:"paused"`
 	// PausedBy, PauseReason and PausedAt describe the pause in force.
 	PausedBy    string     `json:"paused_by,omitempty"`
 	PauseReason string     `json:"pause_reason,omitempty"`

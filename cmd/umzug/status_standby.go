@@ -93,6 +93,9 @@ func printStandby(w io.Writer, id string, st workflows.StandbyStatus, est workfl
 	if st.Running != "" {
 		fmt.Fprintf(w, "running     %s\n", st.Running)
 	}
+	if st.Lost != "" {
+		fmt.Fprintf(w, "lost sync   %s ended without reporting (terminated or timed out); later syncs run\n", st.Lost)
+	}
 	if st.Paused {
 		fmt.Fprintf(w, "PAUSED      by %s at %s: %s\n", st.PausedBy, st.PausedAt.Format(time.RFC3339), st.PauseReason)
 	} else {
