@@ -6,8 +6,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/umzug-dev/umzug/internal/treecmp"
 
 	"github.com/umzug-dev/umzug/internal/realsshd"
 	"github.com/umzug-dev/umzug/internal/testkit"
@@ -136,4 +139,61 @@ func TestCopyTreeInteropSwapsAfterListing(t *testing.T) {
 	wantRefusal(t, res, "a.txt", RefusalChanged, false)
 	wantRefusal(t, res, "d", RefusalChanged, false)
 	noForeignBytes(t, filepath.Dir(dst), secretBytes)
+}
+
+// TestCopyBatchInteropNonRoot sends small files in tar batches between
+// real OpenSSH daemons as a non-root user: the tree arrives whole with its
+// modes; a file the user cannot read makes its batch fall back to SFTP,
+// which refuses that file and copies the rest.
+func TestCopyBatchInteropNonRoot(t *testing.T) {
+	in, src, dst := nonRootCopy(t)
+	buildSmallFiles(t, src, 200)
+	for _, d := range []string{"small", "small/d00", "small/d01", "small/d02", "small/d03", "small/d04", "small/d05", "small/d06"} {
+		os.Chmod(filepath.Join(src, d), 0o755)
+	}
+	// The user reads only what others may read: 0600 and 0640 files are
+	// root's; make them readable except one.
+	filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			fi, _ := d.Info()
+			os.Chmod(p, fi.Mode().Perm()|0o004)
+		}
+		return nil
+	})
+	a := &Activities{}
+	var placed sync.Map
+	a.hooks.afterBatch = func(rels []string) {
+		for _, r := range rels {
+			placed.Store(r, true)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := a.CopyTree(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(&placed); n < 150 || res.CopiedFiles != 201 {
+		t.Errorf("batches placed %d, copied %d; want most of 201 in batches", n, res.CopiedFiles)
+	}
+	if _, err := treecmp.Equal(src, dst, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if tmp := listTmp(t, dst); len(tmp) > 0 {
+		t.Errorf("staging left: %q", tmp)
+	}
+
+	// One unreadable file: its batch's tar fails, so nothing of that batch
+	// is placed by tar; SFTP refuses the file and copies the others.
+	os.RemoveAll(dst)
+	os.Chmod(filepath.Join(src, "small/d01/f0001.dat"), 0o600)
+	placed.Clear()
+	_, err = a.CopyTree(ctx, in)
+	res = wantCopyError(t, err, contract.ErrCopyRefused, true, `"small/d01/f0001.dat" (unreadable`)
+	if n := count(&placed); n != 0 {
+		t.Errorf("a batch holding an unreadable file placed %d files", n)
+	}
+	if res.CopiedFiles != 200 {
+		t.Errorf("copied %d, want the 200 readable files", res.CopiedFiles)
+	}
 }
