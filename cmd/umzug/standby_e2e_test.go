@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/umzug-dev/umzug/examples"
 	"github.com/umzug-dev/umzug/internal/treecmp"
@@ -169,5 +172,16 @@ func TestStandbyKeepsPartnerWithinInterval(t *testing.T) {
 	}
 	if got := strings.Join(names, "; "); got != "pause by s.wolf accepted=true; resume by k.meier accepted=true" {
 		t.Fatalf("recorded decisions: %s", got)
+	}
+
+	// Paused on the Web UI's Schedules page: the record never hears of it,
+	// and status says so rather than "paused no" alone.
+	ctx := context.Background()
+	if err := pc.c.ScheduleClient().GetHandle(ctx, printSchedule).Pause(ctx, client.SchedulePauseOptions{Note: "paused in the UI by j.doe"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, pc.args("standby", "status", "--app", "print")...)
+	if code != 0 || !strings.Contains(out, "SCHEDULE    paused outside umzug") || !strings.Contains(out, `"paused in the UI by j.doe"`) {
+		t.Fatalf("status with the schedule paused in the UI: exit %d\n%s", code, out)
 	}
 }

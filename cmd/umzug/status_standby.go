@@ -43,15 +43,37 @@ func showStandby(cmd *cobra.Command, c client.Client, id, output string) error {
 		return err
 	}
 	est := freshEstimate(cmd.Context(), c, id)
+	sched := scheduleStateOf(cmd.Context(), c, strings.TrimSuffix(id, "/record"))
 	if output == "json" {
 		return writeJSON(cmd.OutOrStdout(), struct {
 			workflows.StandbyStatus
 			Lag      string                    `json:"lag,omitempty"`
 			Estimate workflows.StandbyEstimate `json:"estimate"`
-		}{st, standbyLag(st, time.Now()).String(), est})
+			Schedule *scheduleState            `json:"schedule,omitempty"`
+		}{st, standbyLag(st, time.Now()).String(), est, sched})
 	}
 	printStandby(cmd.OutOrStdout(), id, st, est, time.Now())
+	if sched != nil && sched.Paused && !st.Paused {
+		fmt.Fprintf(cmd.OutOrStdout(), "SCHEDULE    paused outside umzug (the Web UI's Schedules page or the temporal CLI), not recorded as a decision: %q; "+
+			"record it with `umzug standby pause` or undo it with `umzug standby resume`\n", sched.Note)
+	}
 	return nil
+}
+
+// scheduleState is what the sync schedule itself says: it can be paused
+// on the Web UI's Schedules page, which the record does not see.
+type scheduleState struct {
+	Paused bool   `json:"paused"`
+	Note   string `json:"note,omitempty"`
+}
+
+// scheduleStateOf describes the schedule; nil when it cannot be read.
+func scheduleStateOf(ctx context.Context, c client.Client, scheduleID string) *scheduleState {
+	d, err := c.ScheduleClient().GetHandle(ctx, scheduleID).Describe(ctx)
+	if err != nil || d == nil || d.Schedule.State == nil {
+		return nil
+	}
+	return &scheduleState{Paused: d.Schedule.State.Paused, Note: d.Schedule.State.Note}
 }
 
 // standbyLag is the age of the last verified sync (0 when none).
