@@ -217,6 +217,11 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		e.dst.close()
 		return nil, firstErr(serr, derr)
 	}
+	if e.batch != nil {
+		// Ask both hosts for tar now, while the walk starts: a final sync
+		// with a few changed files reaches its first batch at once.
+		go e.batch.toolsOnce.Do(func() { e.batch.tools = e.batchTools(ctx) })
+	}
 	return e, nil
 }
 
