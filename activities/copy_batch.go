@@ -39,9 +39,10 @@ const (
 // batcher gathers small files for tar batches.
 type batcher struct {
 	mu      sync.Mutex
+	cond    *sync.Cond // signalled when a running batch ends
 	pending []fileTask
 	bytes   int64
-	slots   chan struct{}
+	running int          // batches taken and not yet ended
 	working atomic.Int64 // workers still taking tasks: the last one out sends the rest
 
 	toolsOnce sync.Once
@@ -49,7 +50,8 @@ type batcher struct {
 }
 
 func newBatcher(workers int) *batcher {
-	b := &batcher{slots: make(chan struct{}, batchesAtOnce)}
+	b := &batcher{}
+	b.cond = sync.NewCond(&b.mu)
 	b.working.Store(int64(workers))
 	return b
 }
@@ -66,15 +68,32 @@ func (e *engine) batchable(ctx context.Context, t fileTask) bool {
 }
 
 // add queues t and returns a full batch for the caller to run, if any.
+// While batchesAtOnce batches run and the next is full, it waits: the
+// workers then stop taking tasks, so the walk cannot list far ahead and
+// memory stays bounded by the batches, not by the tree.
 func (b *batcher) add(t fileTask) []fileTask {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for b.full() && b.running >= batchesAtOnce {
+		b.cond.Wait()
+	}
 	b.pending = append(b.pending, t)
 	b.bytes += t.fi.Size()
-	if len(b.pending) < batchFiles && b.bytes < batchBytes {
+	if !b.full() || b.running >= batchesAtOnce {
 		return nil
 	}
+	b.running++
 	return b.takeLocked()
+}
+
+func (b *batcher) full() bool { return len(b.pending) >= batchFiles || b.bytes >= batchBytes }
+
+// ended frees the place of a batch add or done returned.
+func (b *batcher) ended() {
+	b.mu.Lock()
+	b.running--
+	b.cond.Broadcast()
+	b.mu.Unlock()
 }
 
 // done is called by each worker when the tasks have run out; the last one
@@ -85,6 +104,10 @@ func (b *batcher) done() []fileTask {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.pending) == 0 {
+		return nil
+	}
+	b.running++
 	return b.takeLocked()
 }
 
@@ -97,19 +120,14 @@ func (b *batcher) takeLocked() []fileTask {
 // copyBatch copies ts in one tar batch where it can and the rest file by
 // file.
 func (e *engine) copyBatch(ctx context.Context, idx int, ts []fileTask) {
-	if len(ts) == 0 {
+	if ts == nil {
 		return
 	}
 	rest := ts
-	if len(ts) >= batchMinFiles {
-		select {
-		case e.batch.slots <- struct{}{}:
-			rest = e.runBatch(ctx, ts)
-			<-e.batch.slots
-		case <-ctx.Done():
-			return
-		}
+	if len(ts) >= batchMinFiles && ctx.Err() == nil {
+		rest = e.runBatch(ctx, ts)
 	}
+	e.batch.ended()
 	for _, t := range rest {
 		if e.failed() != nil || ctx.Err() != nil {
 			return

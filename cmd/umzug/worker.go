@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/umzug-dev/umzug/internal/memlimit"
 	"github.com/umzug-dev/umzug/internal/workers"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -52,6 +53,7 @@ their values from its environment (UMZUG_SECRET_<name>) or from
 }
 
 func runWorker(cmd *cobra.Command, o workerOptions) error {
+	memlimit.Apply(memlimit.Worker)
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	acts, err := workerActivities(o.secretsFile)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/memlimit"
 )
 
 // Output is what umzugcopy prints on stdout (one JSON object).
@@ -37,6 +38,8 @@ func main() {
 	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
 	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
 	flag.Parse()
+	// The worker's own setting (cmd/umzug worker).
+	memlimit.Apply(memlimit.Worker)
 	data, err := os.ReadFile(*in)
 	if err != nil {
 		fail(err)
