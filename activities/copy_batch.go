@@ -32,8 +32,6 @@ const (
 	// batchMinFiles: fewer files left at the end go over SFTP, which is
 	// cheaper than starting two tar processes.
 	batchMinFiles = 16
-	// batchStartFiles files leave at once when no batch runs.
-	batchStartFiles = 64
 	// batchesAtOnce bounds the tar streams in flight per copy.
 	batchesAtOnce = 3
 )
@@ -81,11 +79,7 @@ func (b *batcher) add(t fileTask) []fileTask {
 	}
 	b.pending = append(b.pending, t)
 	b.bytes += t.fi.Size()
-	// A full batch leaves when there is room; a smaller one leaves when
-	// no batch runs at all, so the first files do not wait for the walk
-	// (a final sync's few changed files) and batches grow while one runs.
-	idle := b.running == 0 && len(b.pending) >= batchStartFiles
-	if !(b.full() && b.running < batchesAtOnce) && !idle {
+	if !b.full() || b.running >= batchesAtOnce {
 		return nil
 	}
 	b.running++
