@@ -203,7 +203,7 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	}
 	// Tests that watch single files keep them on the per-file path.
 	h := a.hooks
-	if !dry && h.beforeCopy == nil && h.afterOpen == nil && h.afterPlace == nil && !h.noBatch {
+	if !dry && h.beforeCopy == nil && h.afterOpen == nil && h.afterPlace == nil {
 		e.batch = newBatcher(conc)
 	}
 	var serr, derr error

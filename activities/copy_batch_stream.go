@@ -71,13 +71,6 @@ func dstTarCmd(staging string, root bool) string {
 	return "LC_ALL=C exec tar -x -f - -p " + own + " -C " + ShellQuote(staging)
 }
 
-// relayed is a batch member the target's tar received: its staged name
-// and the SHA-256 of its bytes.
-type relayed struct {
-	staged string
-	sum    string
-}
-
 // runBatch sends ts through the two tars and places what arrived intact;
 // it returns the tasks left for the per-file path.
 func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
@@ -116,7 +109,7 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 			continue
 		}
 		done = append(done, t.rel)
-		e.copied(t.rel, t.fi, got[i].sum, listed)
+		e.copied(t.rel, t.fi, got[i], listed)
 	}
 	e.tracef("batch of %d files: %d placed in %v (streamed in %v)", len(ts), len(ts)-len(rest), time.Since(began), streamed)
 	if h := e.hooks.afterBatch; h != nil {
@@ -128,7 +121,7 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 // streamBatch runs both tars and relays the members between them. Any
 // failure of either tar discards the whole batch: a member may have
 // changed while the source's tar read it.
-func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string) (map[int]relayed, error) {
+func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string) (map[int]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var names bytes.Buffer
@@ -160,28 +153,31 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 	}
 	_, _ = io.Copy(io.Discard, srcR)
 	wg.Wait()
-	var sent int64
-	for i := range got {
-		sent += ts[i].fi.Size()
-	}
+	var err error
 	switch {
 	case relayErr != nil:
-		return nil, relayErr
+		err = relayErr
 	case srcRun != nil || srcCode != 0:
-		e.prog.bytesDone.Add(-sent)
-		return nil, fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, srcCode, srcRun, stderrTail(srcErr.String()))
+		err = fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, srcCode, srcRun, stderrTail(srcErr.String()))
 	case dstRun != nil || dstCode != 0:
-		e.prog.bytesDone.Add(-sent)
-		return nil, fmt.Errorf("tar on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, stderrTail(dstErr.String()))
+		err = fmt.Errorf("tar on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, stderrTail(dstErr.String()))
+	default:
+		return got, nil
 	}
-	return got, nil
+	// Nothing of a discarded batch counts as copied: the per-file path
+	// sends it again.
+	for i := range got {
+		e.prog.bytesDone.Add(-ts[i].fi.Size())
+	}
+	return nil, err
 }
 
 // relay copies each member that matches its listing (a regular file of
 // the listed size and mtime, asked for once) to the target's stream under
 // its index, with the listing's mode, owner and mtime, hashing it on the
-// way. Other members are skipped: their bytes never reach the target.
-func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.Writer) (map[int]relayed, error) {
+// way. Other members are skipped: their bytes never reach the target. It
+// returns the members relayed so far, also with an error.
+func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.Writer) (map[int]string, error) {
 	want := make(map[string]int, len(ts))
 	for i, t := range ts {
 		want[t.rel] = i
@@ -189,16 +185,14 @@ func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.
 	// Whole SSH packets rather than one per header, body and padding.
 	bw := bufio.NewWriterSize(w, 256<<10)
 	tw := tar.NewWriter(bw)
-	got := map[int]relayed{}
-	var sent int64
+	got := map[int]string{}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			e.prog.bytesDone.Add(-sent)
-			return nil, fmt.Errorf("read tar stream from %s: %w", e.src.name, err)
+			return got, fmt.Errorf("read tar stream from %s: %w", e.src.name, err)
 		}
 		i, ok := want[h.Name]
 		if !ok || !memberMatches(h, ts[i].fi) {
@@ -207,15 +201,12 @@ func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.
 		delete(want, h.Name)
 		sum, err := e.relayMember(ctx, tr, tw, i, ts[i].fi)
 		if err != nil {
-			e.prog.bytesDone.Add(-sent)
-			return nil, err
+			return got, err
 		}
-		sent += h.Size
-		got[i] = relayed{staged: strconv.Itoa(i), sum: sum}
+		got[i] = sum
 	}
 	if err := firstErr(tw.Close(), bw.Flush()); err != nil {
-		e.prog.bytesDone.Add(-sent)
-		return nil, fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
+		return got, fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
 	}
 	return got, nil
 }
@@ -272,7 +263,7 @@ func tarMode(m fs.FileMode) int64 {
 
 // placeBatch renames the staged members over their final names, several
 // at a time over the target's connections; placed[i] tells which did.
-func (e *engine) placeBatch(ts []fileTask, got map[int]relayed, staging string) []bool {
+func (e *engine) placeBatch(ts []fileTask, got map[int]string, staging string) []bool {
 	placed := make([]bool, len(ts))
 	cls := e.dst.clients()
 	// Renames are cheap for sftp-server; keeping many in flight hides the
@@ -280,13 +271,13 @@ func (e *engine) placeBatch(ts []fileTask, got map[int]relayed, staging string) 
 	sem := make(chan struct{}, 32*len(cls))
 	var wg sync.WaitGroup
 	k := 0
-	for i, r := range got {
+	for i := range got {
 		cl := cls[k%len(cls)]
 		k++
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := renameReplace(cl, joinRel(staging, r.staged), e.dstPath(ts[i].rel)); err != nil {
+			if err := renameReplace(cl, joinRel(staging, strconv.Itoa(i)), e.dstPath(ts[i].rel)); err != nil {
 				e.tracef("batch: %v", err)
 				return
 			}

@@ -87,7 +87,6 @@ type copyHooks struct {
 	afterList     func(rel string)      // called when the walk takes up a listed source directory
 	afterOpen     func(rel string)      // called once a file's source handles are open (streamed files: and checked)
 	freeBytes     int64                 // pretend the target has this much free space
-	noBatch       bool                  // copy small files over SFTP even where both hosts have GNU tar
 	beforeBatch   func(rels []string)   // called before a tar batch's streams start
 	afterBatch    func(placed []string) // called with the files a tar batch placed
 }
