@@ -32,6 +32,8 @@ const (
 	// batchMinFiles: fewer files left at the end go over SFTP, which is
 	// cheaper than starting two tar processes.
 	batchMinFiles = 16
+	// batchStartFiles files leave at once when no batch runs.
+	batchStartFiles = 64
 	// batchesAtOnce bounds the tar streams in flight per copy.
 	batchesAtOnce = 3
 )
@@ -79,7 +81,11 @@ func (b *batcher) add(t fileTask) []fileTask {
 	}
 	b.pending = append(b.pending, t)
 	b.bytes += t.fi.Size()
-	if !b.full() || b.running >= batchesAtOnce {
+	// A full batch leaves when there is room; a smaller one leaves when
+	// no batch runs at all, so the first files do not wait for the walk
+	// (a final sync's few changed files) and batches grow while one runs.
+	idle := b.running == 0 && len(b.pending) >= batchStartFiles
+	if !(b.full() && b.running < batchesAtOnce) && !idle {
 		return nil
 	}
 	b.running++
