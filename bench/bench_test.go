@@ -27,6 +27,7 @@ var (
 	conns       = flag.Int("umzug.conns", 0, "SSH connections per host for umzug (0: the engine's default)")
 	concurrency = flag.Int("umzug.concurrency", 0, "files in flight for umzug (0: the engine's default)")
 	trace       = flag.Bool("umzug.trace", false, "log umzug's phase timings")
+	skipResync  = flag.Bool("umzug.skip-resync", false, "skip the seed-phase re-sync cases (c) and (d) of BenchmarkSmallFilesAndResync")
 	reps        = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
 )
 
@@ -168,6 +169,9 @@ func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del
 	}
 	if errb.Len() > 0 {
 		b.Logf("umzugcopy %s: %s", name, errb.String())
+		if *profileDir != "" { // the test log truncates long traces
+			os.WriteFile(filepath.Join(*profileDir, name+".log"), errb.Bytes(), 0o644)
+		}
 	}
 	wall := time.Since(start).Seconds()
 	var o struct {
@@ -323,23 +327,31 @@ func BenchmarkSmallFilesAndResync(b *testing.B) {
 	rdst, udst := filepath.Join(root, "rsync"), filepath.Join(root, "umzug")
 	for b.Loop() {
 		caseB := fmt.Sprintf("(b) %d files 1–64 KiB (best of %d)", n, *reps)
-		rs, wall, rss := 1e9, 1e9, 0.0
+		rs, tp, wall, rss := 1e9, 1e9, 1e9, 0.0
 		var res contract.CopyResult
+		tdst := filepath.Join(root, "tarpipe")
 		for i := range *reps {
 			if i > 0 {
 				os.RemoveAll(rdst)
 				os.RemoveAll(udst)
 			}
 			rs = min(rs, e.rsync(b, src, rdst))
+			tp = min(tp, e.tarPipe(b, src, tdst))
+			os.RemoveAll(tdst)
 			r, w, m := e.umzug(b, "small-seed", src, udst, contract.VerifySHA256, false)
 			mustEqual(b, src, udst)
 			res, wall, rss = r, min(wall, w), max(rss, m)
 		}
 		e.record(row{Case: caseB, Tool: "rsync -a", Seconds: rs, Files: int64(n), Bytes: total})
+		e.record(row{Case: caseB, Tool: "tar pipe (two hops)", Seconds: tp, Files: int64(n), Bytes: total, Baseline: "rsync -a", BaselineSeconds: rs})
 		e.record(row{Case: caseB, Tool: "umzug verify=sha256", Seconds: wall, Files: res.CopiedFiles, Bytes: res.CopiedBytes, RSSMiB: rss, Baseline: "rsync -a", BaselineSeconds: rs})
 		b.ReportMetric(float64(n)/wall, "umzug-files/s")
 		b.ReportMetric(float64(n)/rs, "rsync-files/s")
 
+		if *skipResync {
+			e.finalSyncCases(b, src, rdst, udst, n)
+			continue
+		}
 		caseC := fmt.Sprintf("(c) re-sync, nothing changed (best of %d)", *reps)
 		rs = 1e9
 		best := map[string]float64{}
