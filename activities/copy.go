@@ -80,9 +80,13 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	if err != nil {
 		return CopyResult{}, permanent(err)
 	}
-	defer e.close()
+	defer func() {
+		e.close()
+		a.Options.tracef("closed %v", time.Since(start))
+	}()
 	e.watchProgress(a)
 	res, err := e.run(ctx)
+	a.Options.tracef("finished %v", time.Since(start))
 	res.ResumedBytes, res.ResentBytes = e.prog.resumed.Load(), e.prog.resent.Load()
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
@@ -140,10 +144,14 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
-	hashFiles, hashBytes                         atomic.Int64  // dry: unchanged files a sync would hash
-	kept                                         atomic.Int64  // unchanged files that kept an earlier verified digest
-	ids                                          *identState   // verified identities; nil: hash every unchanged file
-	idsDone                                      chan struct{} // closed once ids is set
+	hashFiles, hashBytes                         atomic.Int64                // dry: unchanged files a sync would hash
+	kept                                         atomic.Int64                // unchanged files that kept an earlier verified digest
+	ids                                          *identState                 // verified identities; nil: hash every unchanged file
+	idsDone                                      chan struct{}               // closed once ids is set
+	prevC                                        chan map[string]verifiedRec // the state file, read from the start
+	prevEarly                                    bool                        // read over the first connection (startTrees)
+	opened                                       chan struct{}               // closed once both endpoints are open (openOK) or failed
+	openOK                                       bool
 	parkMu                                       sync.Mutex
 	parked                                       []fileTask // unchanged files waiting for the identity listings
 	parkDone                                     bool
@@ -204,18 +212,28 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	// Tests that watch single files keep them on the per-file path.
 	h := a.hooks
 	if !dry && h.beforeCopy == nil && h.afterOpen == nil && h.afterPlace == nil {
-		e.batch = newBatcher(conc)
+		e.batch = newBatcher(conc, h.batchMin)
 	}
+	if e.opt.verifySHA {
+		e.prevC = make(chan map[string]verifiedRec, 1)
+	}
+	e.opened = make(chan struct{})
 	var serr, derr error
 	var wg sync.WaitGroup
 	onSrc, onDst := e.startTrees(ctx, a)
 	wg.Go(func() { e.src, serr = a.openEndpoint(ctx, in.Source, n, onSrc) })
 	wg.Go(func() { e.dst, derr = a.openEndpoint(ctx, in.Target, n, onDst) })
 	wg.Wait()
-	if serr != nil || derr != nil {
+	e.openOK = serr == nil && derr == nil
+	close(e.opened)
+	if !e.openOK {
 		e.src.close()
 		e.dst.close()
 		return nil, firstErr(serr, derr)
+	}
+	if e.prevC != nil && !e.prevEarly {
+		// The last seed's digests are read while the walk starts.
+		go func() { e.prevC <- e.readIdentState() }()
 	}
 	if e.batch != nil {
 		// Ask both hosts for tar now, while the walk starts: a final sync
@@ -337,16 +355,11 @@ func (e *engine) startWorkers(ctx context.Context) (wait func()) {
 // the manifest.
 func (e *engine) finish() (CopyResult, error) {
 	if !e.opt.dry {
-		// Directory modes and mtimes after their contents (reverse
-		// pre-order is a post-order): writing into a directory changes
-		// its mtime, and a read-only mode would block the writes.
-		for i := len(e.dirList) - 1; i >= 0; i-- {
-			if err := e.applyDirMeta(e.dirList[i]); err != nil {
-				return e.result(), err
-			}
+		t0 := time.Now()
+		if err := e.applyDirMetas(); err != nil {
+			return e.result(), err
 		}
-	}
-	if !e.opt.dry {
+		e.tracef("directories set in %v", time.Since(t0))
 		<-e.idsDone
 		e.writeIdentState(context.Background())
 	}
@@ -358,10 +371,12 @@ func (e *engine) finish() (CopyResult, error) {
 		return res, err
 	}
 	if e.man != nil {
+		t0 := time.Now()
 		sum, n, err := e.man.commit()
 		if err != nil {
 			return res, err
 		}
+		e.tracef("manifest committed in %v", time.Since(t0))
 		res.ManifestPath, res.ManifestSHA256, res.ManifestEntries = e.man.final, sum, n
 	}
 	return res, nil

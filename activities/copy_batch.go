@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -27,13 +28,12 @@ const (
 	// per-file path's parallel streams win over one serial stream.
 	batchFileMax = 256 << 10
 	// A batch closes at batchFiles files or batchBytes bytes.
-	batchFiles = 2000
-	batchBytes = 32 << 20
-	// batchMinFiles: fewer files left at the end go over SFTP, which is
-	// cheaper than starting two tar processes.
-	batchMinFiles = 16
-	// batchStartFiles files leave at once when no batch runs.
-	batchStartFiles = 64
+	batchFiles = 4000
+	batchBytes = 64 << 20
+	// batchMinFiles: a batch is at least this large, since fewer files
+	// go faster over parallel SFTP than through two new exec channels;
+	// the first batch leaves at this size when no batch runs.
+	batchMinFiles = 256
 	// batchesAtOnce bounds the tar streams in flight per copy.
 	batchesAtOnce = 3
 )
@@ -46,13 +46,14 @@ type batcher struct {
 	bytes   int64
 	running int          // batches taken and not yet ended
 	working atomic.Int64 // workers still taking tasks: the last one out sends the rest
+	min     int          // batchMinFiles, or a test's smaller size
 
 	toolsOnce sync.Once
 	tools     bool // both hosts have GNU tar
 }
 
-func newBatcher(workers int) *batcher {
-	b := &batcher{}
+func newBatcher(workers, min int) *batcher {
+	b := &batcher{min: cmp.Or(min, batchMinFiles)}
 	b.cond = sync.NewCond(&b.mu)
 	b.working.Store(int64(workers))
 	return b
@@ -84,7 +85,7 @@ func (b *batcher) add(t fileTask) []fileTask {
 	// A full batch leaves when there is room; a smaller one leaves when
 	// no batch runs at all, so the first files do not wait for the walk
 	// (a final sync's few changed files) and batches grow while one runs.
-	idle := b.running == 0 && len(b.pending) >= batchStartFiles
+	idle := b.running == 0 && len(b.pending) >= b.min
 	if !(b.full() && b.running < batchesAtOnce) && !idle {
 		return nil
 	}
@@ -130,16 +131,25 @@ func (e *engine) copyBatch(ctx context.Context, idx int, ts []fileTask) {
 		return
 	}
 	rest := ts
-	if len(ts) >= batchMinFiles && ctx.Err() == nil {
+	if len(ts) >= e.batch.min && ctx.Err() == nil {
 		rest = e.runBatch(ctx, ts)
 	}
 	e.batch.ended()
-	for _, t := range rest {
+	// What no batch took goes file by file, as many at once as the
+	// workers would run: the last worker out may hold hundreds.
+	sem := make(chan struct{}, e.opt.concurrency)
+	var wg sync.WaitGroup
+	for i, t := range rest {
 		if e.failed() != nil || ctx.Err() != nil {
-			return
+			break
 		}
-		e.copyTask(ctx, idx, t)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			e.copyTask(ctx, idx+i, t)
+		})
 	}
+	wg.Wait()
 }
 
 // copyTask copies one file over SFTP and records the outcome.

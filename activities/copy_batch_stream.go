@@ -68,7 +68,92 @@ func dstTarCmd(staging string, root bool) string {
 	if root {
 		own = "--same-owner --numeric-owner"
 	}
-	return "LC_ALL=C exec tar -x -f - -p " + own + " -C " + ShellQuote(staging)
+	return "LC_ALL=C exec tar -x -f - -p " + own +
+		" --checkpoint=" + strconv.Itoa(gateCheckpoint) + " --checkpoint-action=dot -C " + ShellQuote(staging)
+}
+
+// The target's tar prints a dot on stdout each gateCheckpoint records
+// (of 10 KiB) it has read, and the worker keeps at most gateAhead bytes
+// written beyond what those dots confirm. OpenSSH's sshd keeps what a
+// channel received and could not yet write to the command's pipe in a
+// buffer it grows 32 KiB at a time, copying it each time; a channel
+// filled to its 2 MiB window at once costs sshd about 0.3 s on the test
+// machines before it runs at full speed, on every new channel. Held
+// under 1 MiB, the buffer stays small and the batch streams at once.
+const (
+	gateCheckpoint = 32
+	gateRecord     = 10240
+	gateAhead      = 1 << 20
+	gateStall      = 200 * time.Millisecond
+)
+
+// consumeGate is the writer to the target's tar that waits for its dots.
+type consumeGate struct {
+	w             io.Writer
+	mu            sync.Mutex
+	cond          *sync.Cond
+	written, read int64
+	ended         bool
+}
+
+func newConsumeGate(w io.Writer) *consumeGate {
+	g := &consumeGate{w: w}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// Write passes p on in pieces, each once the target has read enough.
+func (g *consumeGate) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		g.mu.Lock()
+		for !g.ended && g.written-g.read >= gateAhead {
+			// A tar that reads without printing dots must not stall the
+			// batch: after gateStall without one, the gate opens for good.
+			before := g.read
+			t := time.AfterFunc(gateStall, func() {
+				g.mu.Lock()
+				if g.read == before {
+					g.ended = true
+				}
+				g.cond.Broadcast()
+				g.mu.Unlock()
+			})
+			g.cond.Wait()
+			t.Stop()
+		}
+		g.mu.Unlock()
+		k, err := g.w.Write(p[:min(len(p), gateAhead/4)])
+		n += k
+		g.mu.Lock()
+		g.written += int64(k)
+		g.mu.Unlock()
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// dots is the target tar's stdout: each dot confirms a checkpoint.
+type dots struct{ g *consumeGate }
+
+func (d dots) Write(p []byte) (int, error) {
+	c := int64(bytes.Count(p, []byte{'.'}))
+	d.g.mu.Lock()
+	d.g.read += c * gateCheckpoint * gateRecord
+	d.g.cond.Broadcast()
+	d.g.mu.Unlock()
+	return len(p), nil
+}
+
+// end releases the writer for good: the target's tar ended.
+func (g *consumeGate) end() {
+	g.mu.Lock()
+	g.ended = true
+	g.cond.Broadcast()
+	g.mu.Unlock()
 }
 
 // runBatch sends ts through the two tars and places what arrived intact;
@@ -139,12 +224,14 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), &names, srcW, &srcErr)
 		srcW.Close()
 	})
+	gate := newConsumeGate(dstW)
 	wg.Go(func() {
-		dstCode, dstRun = e.dst.run.Run(ctx, dstTarCmd(staging, e.chown), dstR, io.Discard, &dstErr)
+		dstCode, dstRun = e.dst.run.Run(ctx, dstTarCmd(staging, e.chown), dstR, dots{gate}, &dstErr)
+		gate.end()
 		dstR.CloseWithError(errors.New("target tar ended"))
 	})
 	// Headers are read 512 bytes at a time: not one pipe hand-off each.
-	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), dstW)
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), gate)
 	if relayErr != nil {
 		cancel()
 		dstW.CloseWithError(relayErr)

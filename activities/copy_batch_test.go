@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,13 @@ func buildSmallFiles(t *testing.T, root string, n int) {
 	}
 }
 
-// batchPlaced records which files tar batches placed.
+// testBatchMin lets trees of a hundred files travel in batches.
+const testBatchMin = 16
+
+// batchPlaced records which files tar batches placed, in batches of at
+// least testBatchMin files.
 func batchPlaced(f *copyFixture) *sync.Map {
+	f.a.hooks.batchMin = testBatchMin
 	var placed sync.Map
 	f.a.hooks.afterBatch = func(rels []string) {
 		for _, r := range rels {
@@ -146,5 +152,55 @@ func TestCopyBatchFallsBackWithoutTar(t *testing.T) {
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The writer to the target's tar holds back what its dots do not cover,
+// lets it through as dots come, and opens for good when a tar prints none.
+func TestConsumeGate(t *testing.T) {
+	var sink bytes.Buffer
+	g := newConsumeGate(&sink)
+	done := make(chan error, 1)
+	go func() {
+		_, err := g.Write(make([]byte, 3*gateAhead))
+		done <- err
+	}()
+	waitLen := func(want int) {
+		t.Helper()
+		for range 200 {
+			g.mu.Lock()
+			n := int(g.written)
+			g.mu.Unlock()
+			if n >= want {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("written %d, want %d", sink.Len(), want)
+	}
+	waitLen(gateAhead)
+	time.Sleep(gateStall / 4)
+	g.mu.Lock()
+	held := g.written
+	g.mu.Unlock()
+	if held != gateAhead {
+		t.Fatalf("without dots %d bytes went through, want %d", held, gateAhead)
+	}
+	// Dots for 2 MiB read: 2 MiB more may go.
+	perDot := gateCheckpoint * gateRecord
+	dots{g}.Write(bytes.Repeat([]byte{'.'}, 2*gateAhead/perDot+1))
+	waitLen(3 * gateAhead)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// A tar that never prints a dot: the gate opens after gateStall.
+	g = newConsumeGate(io.Discard)
+	start := time.Now()
+	if _, err := g.Write(make([]byte, 4*gateAhead)); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < gateStall || el > 20*gateStall {
+		t.Errorf("a gate without dots held the writer %v, want about %v", el, gateStall)
 	}
 }

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +107,43 @@ func TestEstimateDeltaCountsFilesToHash(t *testing.T) {
 	est, err = f.a.EstimateDelta(context.Background(), in)
 	if err != nil || est.HashFiles != 1 || est.HashBytes != 3000 {
 		t.Fatalf("after a ctime change: %+v, %v; want 1 file, 3000 bytes to hash", est, err)
+	}
+}
+
+// The fast reader of the state file agrees with encoding/json on every
+// line writeIdentState writes, and declines the lines it cannot read
+// exactly, which encoding/json then reads.
+func TestParseVerifiedLineMatchesJSON(t *testing.T) {
+	id := fileIdent{Size: 12, MtimeNs: -5e9, CtimeNs: 1700000001500000000, Inode: 1 << 40, Dev: 2049}
+	sum := strings.Repeat("ab", 32)
+	for _, name := range []string{"a/b.dat", "d/with space/ü.txt", `quote"d`, "back\\slash", "a<b>&c", "bad\xffutf8", "tab\tnl\n"} {
+		r := verifiedRec{SHA256: sum, Src: id, Dst: fileIdent{Size: 12, Inode: 7}}
+		r.Path, r.PathB64 = lossless(name)
+		line, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, fast := parseVerifiedLine(line)
+		var want verifiedRec
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		if fast && got != want {
+			t.Errorf("%q: fast read %+v, encoding/json %+v", name, got, want)
+		}
+		plain := !strings.ContainsAny(name, "\"\\<>&\t\n\xff")
+		if fast != plain {
+			t.Errorf("%q: fast path taken %v, want %v", name, fast, plain)
+		}
+	}
+	for _, bad := range []string{
+		`{"path":"x","sha256":"short","src":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1},"dst":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1}}`,
+		`{"path":"x","sha256":"` + sum + `","src":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":-1,"dev":1},"dst":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1}}`,
+		`{"path":"x","sha256":"` + sum + `","src":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1},"dst":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1}} `,
+		`{"path":"x","sha256":"` + sum + `","src":{"size":99999999999999999999,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1},"dst":{"size":1,"mtime_ns":1,"ctime_ns":1,"inode":1,"dev":1}}`,
+	} {
+		if _, fast := parseVerifiedLine([]byte(bad)); fast {
+			t.Errorf("fast path took %s", bad)
+		}
 	}
 }

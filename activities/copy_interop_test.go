@@ -161,6 +161,7 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 		return nil
 	})
 	a := &Activities{}
+	a.hooks.batchMin = testBatchMin
 	var placed sync.Map
 	a.hooks.afterBatch = func(rels []string) {
 		for _, r := range rels {
@@ -184,7 +185,7 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 	}
 
 	// One unreadable file: its batch's tar fails, so nothing of that batch
-	// (at least batchMinFiles files) is placed by tar; SFTP refuses the
+	// (at least testBatchMin files) is placed by tar; SFTP refuses the
 	// file and copies the others. Other batches may still place theirs.
 	os.RemoveAll(dst)
 	os.Chmod(filepath.Join(src, "small/d01/f0001.dat"), 0o600)
@@ -194,8 +195,8 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 	if _, ok := placed.Load("small/d01/f0001.dat"); ok {
 		t.Error("a batch placed the unreadable file")
 	}
-	if n := count(&placed); n > 200-batchMinFiles {
-		t.Errorf("batches placed %d of 200 readable files; the failed batch's %d or more must have gone over SFTP", n, batchMinFiles)
+	if n := count(&placed); n > 200-testBatchMin {
+		t.Errorf("batches placed %d of 200 readable files; the failed batch's %d or more must have gone over SFTP", n, testBatchMin)
 	}
 	if res.CopiedFiles != 200 {
 		t.Errorf("copied %d, want the 200 readable files", res.CopiedFiles)

@@ -89,6 +89,7 @@ type copyHooks struct {
 	freeBytes     int64                 // pretend the target has this much free space
 	beforeBatch   func(rels []string)   // called before a tar batch's streams start
 	afterBatch    func(placed []string) // called with the files a tar batch placed
+	batchMin      int                   // smallest batch, instead of batchMinFiles (tests with small trees)
 }
 
 // call runs a hook if it is set.

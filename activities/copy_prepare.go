@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"sync"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -13,25 +14,33 @@ import (
 )
 
 // prepare checks both roots, resolves the source root, checks the target
-// root and its free space and opens the manifest.
+// root and its free space and opens the manifest. The two hosts are asked
+// at the same time: each answer is a round trip that, in a final sync,
+// is part of the downtime window.
 func (e *engine) prepare(ctx context.Context) error {
 	if e.hooks.forceReadBack {
 		e.dst.setTool(sumTool{})
 	}
-	fi, err := e.prepareSource()
+	var fi, tfi os.FileInfo
+	var serr, terr error
+	var wg sync.WaitGroup
+	wg.Go(func() { fi, serr = e.prepareSource() })
+	wg.Go(func() { tfi, terr = e.dst.primary.Lstat(e.to) })
+	wg.Wait()
+	if serr != nil {
+		return serr
+	}
+	tfi, targetExists, err := e.prepareTarget(fi, tfi, terr)
 	if err != nil {
 		return err
 	}
-	tfi, targetExists, err := e.prepareTarget(fi)
-	if err != nil {
-		return err
-	}
-	e.measureFree(targetExists)
 	if e.opt.dry {
+		e.measureFree(targetExists)
 		return nil
 	}
 	dcl := e.dst.primary
 	if !targetExists {
+		e.measureFree(false)
 		// A first seed copies everything: dial the extra connections now,
 		// in parallel with the walk.
 		e.src.grow(ctx)
@@ -39,11 +48,15 @@ func (e *engine) prepare(ctx context.Context) error {
 		if err := dcl.MkdirAll(e.to); err != nil {
 			return fmt.Errorf("create target root %s on %s: %w", e.to, e.dst.name, err)
 		}
-	} else if tfi.Mode().Perm()&0o700 != 0o700 {
-		_ = dcl.Chmod(e.to, tfi.Mode().Perm()|0o700)
-		e.markDirty("")
+	} else {
+		wg.Go(func() { e.measureFree(true) })
+		if tfi.Mode().Perm()&0o700 != 0o700 {
+			_ = dcl.Chmod(e.to, tfi.Mode().Perm()|0o700)
+			e.markDirty("")
+		}
 	}
 	e.man, err = openManifest(dcl, e.dst.name, manifestPath(e.to, e.in.MoveID, e.in.Set.Name, e.in.Phase))
+	wg.Wait()
 	return err
 }
 
@@ -57,7 +70,12 @@ func (e *engine) refusedSet(err error, format string, a ...any) error {
 // be checked against the path the walk expects before it is listed.
 func (e *engine) prepareSource() (os.FileInfo, error) {
 	scl := e.src.primary
+	var real string
+	var rerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { real, rerr = scl.RealPath(e.from) })
 	fi, err := scl.Lstat(e.from)
+	wg.Wait()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, e.refusedSet(err, "source directory %s does not exist on %s", e.from, e.src.name)
@@ -65,7 +83,7 @@ func (e *engine) prepareSource() (os.FileInfo, error) {
 		return nil, fmt.Errorf("stat source %s on %s: %w", e.from, e.src.name, err)
 	}
 	isLink := fi.Mode()&os.ModeSymlink != 0
-	real, err := scl.RealPath(e.from)
+	err = rerr
 	if err == nil {
 		fi, err = scl.Stat(real)
 	}
@@ -86,9 +104,9 @@ func (e *engine) prepareSource() (os.FileInfo, error) {
 	return fi, nil
 }
 
-// prepareTarget checks the target root: a real directory or missing.
-func (e *engine) prepareTarget(srcRoot os.FileInfo) (os.FileInfo, bool, error) {
-	tfi, err := e.dst.primary.Lstat(e.to)
+// prepareTarget checks the target root (tfi, err: its Lstat): a real
+// directory or missing.
+func (e *engine) prepareTarget(srcRoot, tfi os.FileInfo, err error) (os.FileInfo, bool, error) {
 	if err == nil {
 		e.dirList = append(e.dirList, newDirMeta("", srcRoot, tfi))
 	} else {

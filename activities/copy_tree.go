@@ -1,11 +1,11 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,10 +39,10 @@ const treeFindFmt = `%y %m %U %G %s %T@ %C@ %i %D %p\0`
 const maxTreeEntries = 500_000
 
 // treeListing is one host's tree: directory entries by the directory's
-// path relative to the root, and the identities of regular files.
+// path relative to the root. Each regular file's entry carries its
+// identity (treeEntry.id), so no second index by path is built.
 type treeListing struct {
 	dirs map[string][]os.FileInfo
-	ids  map[string]fileIdent
 }
 
 // treeCmd lists root (followed if it is a symlink, when follow is set:
@@ -57,7 +57,7 @@ func treeCmd(root string, follow bool) string {
 
 // listTree lists root on a host with one exec; nil means walk over SFTP.
 func listTree(ctx context.Context, r Runner, name, root string, follow bool, trace func(string, ...any)) *treeListing {
-	t := &treeListing{dirs: map[string][]os.FileInfo{}, ids: map[string]fileIdent{}}
+	t := &treeListing{dirs: map[string][]os.FileInfo{}}
 	prefix := root + "/"
 	if root == "/" {
 		prefix = "/"
@@ -65,8 +65,11 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 	n, bad := 0, false
 	code, err := eachRecord(ctx, r, treeCmd(root, follow), nil, func(rec []byte) {
 		n++
-		p, fi, id, good := parseTreeRecord(rec)
-		if p == root || bad {
+		if bad {
+			return
+		}
+		p, fi, good := parseTreeRecord(rec)
+		if good && p == root {
 			return
 		}
 		rel, in := strings.CutPrefix(p, prefix)
@@ -74,12 +77,11 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 			bad = true
 			return
 		}
-		dir, _ := path.Split(rel)
-		dir = strings.TrimSuffix(dir, "/")
-		t.dirs[dir] = append(t.dirs[dir], fi)
-		if fi.Mode().IsRegular() {
-			t.ids[rel] = id
+		dir := ""
+		if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+			dir = rel[:i]
 		}
+		t.dirs[dir] = append(t.dirs[dir], fi)
 	})
 	// Any error (an unreadable directory) may mean entries are missing:
 	// a walk from such a listing could delete their targets.
@@ -90,10 +92,12 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 	return t
 }
 
-// treeEntry is a listed entry in the form the SFTP walk produces.
+// treeEntry is a listed entry in the form the SFTP walk produces, with
+// the identity find showed (for a regular file).
 type treeEntry struct {
 	name string
 	st   sftp.FileStat
+	id   fileIdent
 }
 
 func (t *treeEntry) Name() string       { return t.name }
@@ -103,40 +107,111 @@ func (t *treeEntry) ModTime() time.Time { return t.st.ModTime() }
 func (t *treeEntry) IsDir() bool        { return t.Mode().IsDir() }
 func (t *treeEntry) Sys() any           { return &t.st }
 
+// listedIdent is the identity find listed for a regular file walked from
+// a tree listing.
+func listedIdent(fi os.FileInfo) (fileIdent, bool) {
+	t, ok := fi.(*treeEntry)
+	if !ok || !t.Mode().IsRegular() {
+		return fileIdent{}, false
+	}
+	return t.id, true
+}
+
 // findTypes maps find's %y to the file type bits SFTP reports.
-var findTypes = map[string]uint32{
-	"f": 0o100000, "d": 0o040000, "l": 0o120000, "p": 0o010000,
-	"s": 0o140000, "c": 0o020000, "b": 0o060000,
+var findTypes = [256]uint32{
+	'f': 0o100000, 'd': 0o040000, 'l': 0o120000, 'p': 0o010000,
+	's': 0o140000, 'c': 0o020000, 'b': 0o060000,
 }
 
 // parseTreeRecord parses one record in treeFindFmt. Mtimes are kept in
 // whole seconds, as SFTP shows them, so the walk decides exactly as it
-// does over SFTP; the identity keeps the nanoseconds.
-func parseTreeRecord(rec []byte) (string, os.FileInfo, fileIdent, bool) {
-	f := strings.SplitN(string(rec), " ", 10)
-	if len(f) != 10 || f[9] == "" {
-		return "", nil, fileIdent{}, false
+// does over SFTP; the identity keeps the nanoseconds. A tree has one
+// record per entry, so this works on the bytes without allocating more
+// than the path and the entry.
+func parseTreeRecord(rec []byte) (string, *treeEntry, bool) {
+	var f [9][]byte
+	rest := rec
+	for i := range f {
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			return "", nil, false
+		}
+		f[i], rest = rest[:j], rest[j+1:]
 	}
-	typ, known := findTypes[f[0]]
-	perm, err1 := strconv.ParseUint(f[1], 8, 32)
-	uid, err2 := strconv.ParseUint(f[2], 10, 32)
-	gid, err3 := strconv.ParseUint(f[3], 10, 32)
-	var id fileIdent
-	var err [5]error
-	id.Size, err[0] = strconv.ParseInt(f[4], 10, 64)
-	id.MtimeNs, err[1] = parseFindTime(f[5])
-	id.CtimeNs, err[2] = parseFindTime(f[6])
-	id.Inode, err[3] = strconv.ParseUint(f[7], 10, 64)
-	id.Dev, err[4] = strconv.ParseUint(f[8], 10, 64)
-	if !known || perm > 0o7777 || firstErr(append(err[:], err1, err2, err3)...) != nil || id.Size < 0 {
-		return "", nil, fileIdent{}, false
+	if len(f[0]) != 1 || len(rest) == 0 {
+		return "", nil, false
 	}
-	p := f[9]
+	typ := findTypes[f[0][0]]
+	perm, ok1 := parseUintBytes(f[1], 8)
+	uid, ok2 := parseUintBytes(f[2], 10)
+	gid, ok3 := parseUintBytes(f[3], 10)
+	size, ok4 := parseUintBytes(f[4], 10)
+	mt, ok5 := parseFindTimeBytes(f[5])
+	ct, ok6 := parseFindTimeBytes(f[6])
+	ino, ok7 := parseUintBytes(f[7], 10)
+	dev, ok8 := parseUintBytes(f[8], 10)
+	if typ == 0 || perm > 0o7777 || uid > 1<<32-1 || gid > 1<<32-1 || size > 1<<63-1 ||
+		!(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) {
+		return "", nil, false
+	}
+	p := string(rest)
 	te := &treeEntry{name: path.Base(p), st: sftp.FileStat{
-		Size: uint64(id.Size), Mode: typ | uint32(perm), Mtime: uint32(id.MtimeNs / 1e9),
+		Size: size, Mode: typ | uint32(perm), Mtime: uint32(mt / 1e9),
 		UID: uint32(uid), GID: uint32(gid),
-	}}
-	return p, te, id, true
+	}, id: fileIdent{Size: int64(size), MtimeNs: mt, CtimeNs: ct, Inode: ino, Dev: dev}}
+	return p, te, true
+}
+
+// parseUintBytes parses an unsigned number in base 8 or 10.
+func parseUintBytes(b []byte, base uint64) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if c < '0' || d >= base {
+			return 0, false
+		}
+		next := n*base + d
+		if next/base != n { // overflow
+			return 0, false
+		}
+		n = next
+	}
+	return n, true
+}
+
+// maxFindSec keeps a time in ns within int64.
+const maxFindSec = (1 << 62) / 1_000_000_000
+
+// parseFindTimeBytes is parseFindTime on bytes.
+func parseFindTimeBytes(b []byte) (int64, bool) {
+	sec, frac, _ := bytes.Cut(b, []byte{'.'})
+	n, ok := parseUintBytes(sec, 10)
+	if !ok || n > maxFindSec || len(frac) > 9 && !allDigits(frac[9:]) {
+		return 0, false
+	}
+	frac = frac[:min(len(frac), 9)]
+	ns := uint64(0)
+	if len(frac) > 0 {
+		if ns, ok = parseUintBytes(frac, 10); !ok {
+			return 0, false
+		}
+	}
+	for range 9 - len(frac) {
+		ns *= 10
+	}
+	return int64(n)*1e9 + int64(ns), true
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // startTrees starts listing both trees when this copy walks them from
@@ -152,7 +227,30 @@ func (e *engine) startTrees(ctx context.Context, a *Activities) (onSrc, onDst fu
 			go func() { ch <- listTree(ctx, c, name, root, follow, a.Options.tracef) }()
 		}
 	}
-	return start(e.srcTreeC, hostLabel(e.in.Source), e.from, true), start(e.dstTreeC, hostLabel(e.in.Target), e.to, false)
+	onSrc, onDst = start(e.srcTreeC, hostLabel(e.in.Source), e.from, true), start(e.dstTreeC, hostLabel(e.in.Target), e.to, false)
+	if e.prevC == nil {
+		return onSrc, onDst
+	}
+	// The state file is read on the same connection, from the start.
+	e.prevEarly = true
+	listDst := onDst
+	onDst = func(c *Conn) {
+		listDst(c)
+		go func() {
+			m, ok := e.readIdentStateExec(ctx, c)
+			if !ok { // no exec: over SFTP once the session is up
+				select {
+				case <-e.opened:
+					if e.openOK {
+						m = e.readIdentState()
+					}
+				case <-ctx.Done():
+				}
+			}
+			e.prevC <- m
+		}()
+	}
+	return onSrc, onDst
 }
 
 // awaitTrees takes both listings; the walk uses them only when both
@@ -175,16 +273,34 @@ func (e *engine) awaitTrees(ctx context.Context) {
 	}
 }
 
-// treeListingOf is a directory's listing from the tree listings.
-func (e *engine) treeListingOf(d walkDir) *listing {
+// treeListingOf is a directory's listing from the tree listings. The
+// directory's check (treeDirCheck) runs here, ahead of the walk, so that
+// the checks of the directories with work in them overlap instead of
+// costing a round trip each inside the window.
+func (e *engine) treeListingOf(ctx context.Context, d walkDir) *listing {
 	l := &listing{done: make(chan struct{}), ents: e.srcTree.dirs[d.rel]}
 	delete(e.srcTree.dirs, d.rel)
 	if d.tgtExists {
 		l.tents = e.dstTree.dirs[d.rel]
 		delete(e.dstTree.dirs, d.rel)
 	}
-	close(l.done)
+	go func() {
+		defer close(l.done)
+		l.checkErr = e.treeDirCheck(ctx, d, l.ents, byName(l.tents, d.tgtExists))
+	}()
 	return l
+}
+
+// byName indexes a target listing by name; nil when the directory is new.
+func byName(ents []os.FileInfo, exists bool) map[string]os.FileInfo {
+	if !exists {
+		return nil
+	}
+	m := make(map[string]os.FileInfo, len(ents))
+	for _, t := range ents {
+		m[t.Name()] = t
+	}
+	return m
 }
 
 // treeDirCheck checks, before any work in a directory walked from the
@@ -220,7 +336,7 @@ func (e *engine) treeDirNeedsWork(ctx context.Context, dir string, ents []os.Fil
 			if !e.opt.verifySHA {
 				continue
 			}
-			if _, kept := e.keepVerified(ctx, childRel(dir, fi.Name()), fi); !kept {
+			if _, kept := e.keepVerified(ctx, childRel(dir, fi.Name()), fi, old); !kept {
 				return true
 			}
 		default:

@@ -16,18 +16,23 @@ import (
 )
 
 func TestParseTreeRecord(t *testing.T) {
-	p, fi, id, ok := parseTreeRecord([]byte("f 4755 1000 100 12 1700000000.1234567890 1700000001.5000000000 42 2049 /src/a b\nc"))
+	p, fi, ok := parseTreeRecord([]byte("f 4755 1000 100 12 1700000000.1234567890 1700000001.5000000000 42 2049 /src/a b\nc"))
 	if !ok || p != "/src/a b\nc" || fi.Name() != "a b\nc" {
 		t.Fatalf("parse: ok %v path %q name %q", ok, p, fi.Name())
 	}
 	if fi.Mode() != fs.ModeSetuid|0o755 || fi.Size() != 12 || fi.ModTime().Unix() != 1700000000 || uidOf(fi) != 1000 || gidOf(fi) != 100 {
 		t.Errorf("entry: mode %v size %d mtime %d owner %d:%d", fi.Mode(), fi.Size(), fi.ModTime().Unix(), uidOf(fi), gidOf(fi))
 	}
-	if id != (fileIdent{Size: 12, MtimeNs: 1700000000123456789, CtimeNs: 1700000001500000000, Inode: 42, Dev: 2049}) {
+	if id, _ := listedIdent(fi); id != (fileIdent{Size: 12, MtimeNs: 1700000000123456789, CtimeNs: 1700000001500000000, Inode: 42, Dev: 2049}) {
 		t.Errorf("identity %+v", id)
 	}
-	if _, fi, _, ok := parseTreeRecord([]byte("l 777 0 0 3 1.0 1.0 7 1 /src/ln")); !ok || fi.Mode().Type() != fs.ModeSymlink {
+	if _, fi, ok := parseTreeRecord([]byte("l 777 0 0 3 1.0 1.0 7 1 /src/ln")); !ok || fi.Mode().Type() != fs.ModeSymlink {
 		t.Errorf("symlink: ok %v mode %v", ok, fi.Mode())
+	} else if _, ok := listedIdent(fi); ok {
+		t.Error("a symlink has a file identity")
+	}
+	if _, fi, ok := parseTreeRecord([]byte("f 644 0 0 3 1700000000 1700000000.5 7 1 /src/x")); !ok || fi.id.MtimeNs != 1700000000e9 || fi.id.CtimeNs != 1700000000500000000 {
+		t.Errorf("times without or with a short fraction: ok %v %+v", ok, fi)
 	}
 	for _, bad := range []string{
 		"D 644 0 0 0 1.0 1.0 1 1 /src/door", // a type SFTP cannot show: walk over SFTP
@@ -35,8 +40,13 @@ func TestParseTreeRecord(t *testing.T) {
 		"f 99 0 0 0 1.0 1.0 1 1 /src/x",
 		"f 644 0 0 -1 1.0 1.0 1 1 /src/x",
 		"f 644 0 0 0 1.0 1.0 1 /src/x",
+		"f 644 0 0 0 1.0x 1.0 1 1 /src/x",
+		"f 644 0 0 0 1.0 1.0 1 99999999999999999999 /src/x", // past uint64
+		"f 644 4294967296 0 0 1.0 1.0 1 1 /src/x",           // past uint32
+		"f 644 0 0 0 99999999999.0 1.0 1 1 /src/x",          // past int64 ns
+		"ff 644 0 0 0 1.0 1.0 1 1 /src/x",
 	} {
-		if _, _, _, ok := parseTreeRecord([]byte(bad)); ok {
+		if _, _, ok := parseTreeRecord([]byte(bad)); ok {
 			t.Errorf("%q parsed", bad)
 		}
 	}
@@ -130,7 +140,10 @@ func TestListTreeFallsBackOnAnyError(t *testing.T) {
 	out := rec("d", "/r") + rec("d", "/r/a") + rec("f", "/r/a/x") + rec("f", "/r/y")
 	nop := func(string, ...any) {}
 	tl := listTree(context.Background(), fakeRunner{out: out}, "h", "/r", false, nop)
-	if tl == nil || len(tl.dirs[""]) != 2 || len(tl.dirs["a"]) != 1 || tl.dirs["a"][0].Name() != "x" || tl.ids["a/x"].Inode != 9 || len(tl.ids) != 2 {
+	if tl == nil || len(tl.dirs[""]) != 2 || len(tl.dirs["a"]) != 1 || tl.dirs["a"][0].Name() != "x" {
+		t.Fatalf("listing: %+v", tl)
+	}
+	if id, ok := listedIdent(tl.dirs["a"][0]); !ok || id.Inode != 9 {
 		t.Fatalf("listing: %+v", tl)
 	}
 	if tl := listTree(context.Background(), fakeRunner{out: out, code: 1}, "h", "/r", false, nop); tl != nil {

@@ -28,16 +28,21 @@ type listing struct {
 	done        chan struct{}
 	ents, tents []os.FileInfo
 	err, terr   error
+	checkErr    error // treeDirCheck's, for a walk from tree listings
 }
 
 // walkAhead is how many directories are listed ahead of the walk: each
 // listing is a few round trips per side, and memory stays at walkAhead
-// directory listings.
-const walkAhead = 8
+// directory listings. A walk from tree listings holds them all anyway
+// and only checks the directories ahead (treeListingOf).
+const (
+	walkAhead     = 8
+	treeWalkAhead = 64
+)
 
-func (e *engine) startListing(d walkDir) *listing {
+func (e *engine) startListing(ctx context.Context, d walkDir) *listing {
 	if e.srcTree != nil {
-		return e.treeListingOf(d)
+		return e.treeListingOf(ctx, d)
 	}
 	l := &listing{done: make(chan struct{})}
 	go func() {
@@ -69,9 +74,13 @@ func (e *engine) walk(ctx context.Context) error {
 		}
 		// List the next directories (both sides at once) ahead of the
 		// walk: on a re-sync the listings are most of the work.
-		for i := len(stack) - 1; i >= 0 && i >= len(stack)-walkAhead; i-- {
+		ahead := walkAhead
+		if e.srcTree != nil {
+			ahead = treeWalkAhead
+		}
+		for i := len(stack) - 1; i >= 0 && i >= len(stack)-ahead; i-- {
 			if stack[i].list == nil {
-				stack[i].list = e.startListing(stack[i])
+				stack[i].list = e.startListing(ctx, stack[i])
 			}
 		}
 		d := stack[len(stack)-1]
@@ -116,7 +125,7 @@ func (e *engine) visit(ctx context.Context, d walkDir) ([]walkDir, error) {
 			tgt[t.Name()] = t
 		}
 	}
-	if err := e.treeDirCheck(ctx, d, ents, tgt); err != nil {
+	if err := l.checkErr; err != nil {
 		return nil, e.refuseErr(d.rel, err, "check source directory")
 	}
 	var sub []walkDir
@@ -217,7 +226,7 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 	}
 	if e.opt.dry {
 		if same && e.opt.verifySHA {
-			if _, ok := e.keepVerified(ctx, rel, fi); !ok {
+			if _, ok := e.keepVerified(ctx, rel, fi, old); !ok {
 				e.hashFiles.Add(1)
 				e.hashBytes.Add(size)
 			}

@@ -2,23 +2,24 @@ package activities
 
 import (
 	"bufio"
-	"encoding/base64"
-	"errors"
-	"unicode/utf8"
-
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"go.temporal.io/sdk/temporal"
 	"hash"
+	"io"
 	"os"
 	"path"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/pkg/sftp"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 )
@@ -140,6 +141,7 @@ type manifestWriter struct {
 	final string
 	tmp   string
 	f     *sftp.File
+	aw    *asyncWriter // writes to f in the background
 	bw    *bufio.Writer
 	h     hash.Hash
 	n     int64
@@ -194,8 +196,9 @@ func openManifest(cl *sftp.Client, host, final string) (*manifestWriter, error) 
 		return nil, fmt.Errorf("create manifest %s on %s: %w", tmp, host, err)
 	}
 	h := sha256.New()
+	aw := newAsyncWriter(f)
 	return &manifestWriter{cl: cl, host: host, final: final, tmp: tmp, f: f, h: h,
-		bw: bufio.NewWriterSize(f, 1<<16)}, nil
+		aw: aw, bw: bufio.NewWriterSize(aw, 1<<16)}, nil
 }
 
 func (m *manifestWriter) add(e manifestEntry) {
@@ -228,7 +231,7 @@ func (m *manifestWriter) commit() (digest string, entries int64, err error) {
 		m.abortLocked()
 		return "", 0, m.err
 	}
-	if err := m.bw.Flush(); err != nil {
+	if err := firstErr(m.bw.Flush(), m.aw.Close()); err != nil {
 		m.abortLocked()
 		return "", 0, fmt.Errorf("write manifest %s on %s: %w", m.tmp, m.host, err)
 	}
@@ -255,9 +258,66 @@ func (m *manifestWriter) abort() {
 }
 
 func (m *manifestWriter) abortLocked() {
+	m.aw.Close()
 	if m.f != nil {
 		m.f.Close()
 		m.f = nil
 	}
 	_ = m.cl.Remove(m.tmp)
+}
+
+// asyncWriter hands what is written to a goroutine that writes it to w,
+// so that the workers adding manifest lines under the writer's lock never
+// wait for the target's round trips. At most 16 chunks wait.
+type asyncWriter struct {
+	w      io.Writer
+	ch     chan []byte
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error
+	closed bool
+}
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	a := &asyncWriter{w: w, ch: make(chan []byte, 16), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for b := range a.ch {
+			if a.firstErr() != nil {
+				continue
+			}
+			if _, err := a.w.Write(b); err != nil {
+				a.mu.Lock()
+				a.err = err
+				a.mu.Unlock()
+			}
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) firstErr() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+// Write queues a copy of p; an earlier write's error is returned here.
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	if err := a.firstErr(); err != nil {
+		return 0, err
+	}
+	a.ch <- bytes.Clone(p)
+	return len(p), nil
+}
+
+// Close waits for every queued write and returns the first error. It may
+// be called more than once, but not concurrently with Write.
+func (a *asyncWriter) Close() error {
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+	}
+	<-a.done
+	return a.firstErr()
 }
