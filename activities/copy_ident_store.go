@@ -105,11 +105,12 @@ func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]v
 	pw.Close()
 	<-done
 	switch {
-	case err != nil:
+	case err != nil, code == 126, code == 127: // no session, or no cat
 		return nil, false
 	case code != 0:
 		if !strings.Contains(stderr.String(), "No such file") {
-			e.tracef("read %s on %s: exit %d: %s", p, e.dst.name, code, stderrTail(stderr.String()))
+			// e.dst is not set yet: this runs while it connects.
+			e.tracef("read %s on %s: exit %d: %s", p, hostLabel(e.in.Target), code, stderrTail(stderr.String()))
 		}
 		return nil, true
 	}

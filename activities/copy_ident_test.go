@@ -147,3 +147,22 @@ func TestParseVerifiedLineMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// A final sync reads the state file with one cat over its first
+// connection: lines as written are read back, a missing file is empty,
+// and a host that cannot run cat sends the read to SFTP.
+func TestReadIdentStateExec(t *testing.T) {
+	e := &engine{to: "/srv/t", in: CopyInput{MoveID: "m1", Set: CopySet{Name: "data"}}}
+	r := verifiedRec{Path: "a/b.dat", SHA256: strings.Repeat("0f", 32), Src: fileIdent{Size: 3, Inode: 9}, Dst: fileIdent{Size: 3, Inode: 11}}
+	line, _ := json.Marshal(r)
+	got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(line) + "\n" + "not json\n"})
+	if !ok || len(got) != 1 || got["a/b.dat"] != r {
+		t.Errorf("read %v %+v, want the one record", ok, got)
+	}
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got != nil {
+		t.Errorf("missing file: %v %+v, want empty and read", ok, got)
+	}
+	if _, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 127}); ok {
+		t.Error("a host without cat counted as read; it must fall back to SFTP")
+	}
+}
