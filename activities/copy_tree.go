@@ -31,8 +31,10 @@ import (
 // walk.
 
 // treeFindFmt prints type, permission bits (with set-id and sticky),
-// uid, gid, size, mtime and ctime in ns, inode, device and path.
-const treeFindFmt = `%y %m %U %G %s %T@ %C@ %i %D %p\0`
+// uid, gid, size, mtime and ctime in ns, inode, device and the path
+// relative to the root (empty for the root itself): the root's own path
+// on every line would be a third of the listing.
+const treeFindFmt = `%y %m %U %G %s %T@ %C@ %i %D %P\0`
 
 // maxTreeEntries bounds a tree listing held in memory (~200 bytes an
 // entry per host); larger trees are walked over SFTP.
@@ -58,22 +60,18 @@ func treeCmd(root string, follow bool) string {
 // listTree lists root on a host with one exec; nil means walk over SFTP.
 func listTree(ctx context.Context, r Runner, name, root string, follow bool, trace func(string, ...any)) *treeListing {
 	t := &treeListing{dirs: map[string][]os.FileInfo{}}
-	prefix := root + "/"
-	if root == "/" {
-		prefix = "/"
-	}
-	n, bad := 0, false
+	n, bad, rootSeen := 0, false, false
 	code, err := eachRecord(ctx, r, treeCmd(root, follow), nil, func(rec []byte) {
 		n++
 		if bad {
 			return
 		}
-		p, fi, good := parseTreeRecord(rec)
-		if good && p == root {
+		rel, fi, good := parseTreeRecord(rec)
+		if good && rel == "" && !rootSeen {
+			rootSeen = true // the root itself
 			return
 		}
-		rel, in := strings.CutPrefix(p, prefix)
-		if !good || !in || n > maxTreeEntries {
+		if !good || !cleanRel(rel) || n > maxTreeEntries {
 			bad = true
 			return
 		}
@@ -90,6 +88,14 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 		return nil
 	}
 	return t
+}
+
+// cleanRel reports whether rel is a path below a root: relative, with no
+// empty, "." or ".." element. find prints nothing else; anything else
+// makes the listing unusable.
+func cleanRel(rel string) bool {
+	return rel != "" && rel != "." && rel != ".." && path.Clean(rel) == rel &&
+		!strings.HasPrefix(rel, "/") && !strings.HasPrefix(rel, "../")
 }
 
 // treeEntry is a listed entry in the form the SFTP walk produces, with
@@ -138,7 +144,7 @@ func parseTreeRecord(rec []byte) (string, *treeEntry, bool) {
 		}
 		f[i], rest = rest[:j], rest[j+1:]
 	}
-	if len(f[0]) != 1 || len(rest) == 0 {
+	if len(f[0]) != 1 {
 		return "", nil, false
 	}
 	typ := findTypes[f[0][0]]

@@ -36,7 +36,6 @@ func TestParseTreeRecord(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"D 644 0 0 0 1.0 1.0 1 1 /src/door", // a type SFTP cannot show: walk over SFTP
-		"f 644 0 0 0 1.0 1.0 1 1 ",
 		"f 99 0 0 0 1.0 1.0 1 1 /src/x",
 		"f 644 0 0 -1 1.0 1.0 1 1 /src/x",
 		"f 644 0 0 0 1.0 1.0 1 /src/x",
@@ -137,7 +136,7 @@ func (f fakeRunner) Run(_ context.Context, _ string, _ io.Reader, stdout, _ io.W
 // targets deleted) or holds a record it cannot read is not used.
 func TestListTreeFallsBackOnAnyError(t *testing.T) {
 	rec := func(typ, p string) string { return typ + " 755 0 0 5 1.5 1.5 9 1 " + p + "\x00" }
-	out := rec("d", "/r") + rec("d", "/r/a") + rec("f", "/r/a/x") + rec("f", "/r/y")
+	out := rec("d", "") + rec("d", "a") + rec("f", "a/x") + rec("f", "y")
 	nop := func(string, ...any) {}
 	tl := listTree(context.Background(), fakeRunner{out: out}, "h", "/r", false, nop)
 	if tl == nil || len(tl.dirs[""]) != 2 || len(tl.dirs["a"]) != 1 || tl.dirs["a"][0].Name() != "x" {
@@ -152,8 +151,10 @@ func TestListTreeFallsBackOnAnyError(t *testing.T) {
 	if tl := listTree(context.Background(), fakeRunner{out: out + "garbage\x00"}, "h", "/r", false, nop); tl != nil {
 		t.Error("a listing with an unreadable record was used")
 	}
-	if tl := listTree(context.Background(), fakeRunner{out: out + rec("f", "/elsewhere/z")}, "h", "/r", false, nop); tl != nil {
-		t.Error("a listing with a path outside the root was used")
+	for _, p := range []string{"/elsewhere/z", "../z", "a/../../z", "a//z", ""} {
+		if tl := listTree(context.Background(), fakeRunner{out: out + rec("f", p)}, "h", "/r", false, nop); tl != nil {
+			t.Errorf("a listing with the path %q was used", p)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -205,9 +206,12 @@ func (m *manifestWriter) add(e manifestEntry) {
 	if m == nil {
 		return
 	}
-	line, err := json.Marshal(e)
-	if err != nil {
-		panic(err) // only strings and ints: cannot fail
+	line, ok := appendManifestLine(make([]byte, 0, 192), e)
+	if !ok {
+		var err error
+		if line, err = json.Marshal(e); err != nil {
+			panic(err) // only strings and ints: cannot fail
+		}
 	}
 	line = append(line, '\n')
 	m.mu.Lock()
@@ -320,4 +324,43 @@ func (a *asyncWriter) Close() error {
 	}
 	<-a.done
 	return a.firstErr()
+}
+
+// appendManifestLine appends e exactly as json.Marshal writes it, for the
+// common entry: a file or directory whose strings JSON holds without
+// escapes. A final sync writes a line for every file of the tree inside
+// the window. ok is false for any other entry.
+func appendManifestLine(b []byte, e manifestEntry) ([]byte, bool) {
+	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" ||
+		!jsonPlain(e.Path) || !jsonPlain(e.Type) || !jsonPlain(e.Mode) || !jsonPlain(e.SHA256) {
+		return b, false
+	}
+	b = append(b, `{"path":"`...)
+	b = append(b, e.Path...)
+	b = append(b, `","type":"`...)
+	b = append(b, e.Type...)
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, e.Size, 10)
+	b = append(b, `,"mode":"`...)
+	b = append(b, e.Mode...)
+	b = append(b, `","mtime":`...)
+	b = strconv.AppendInt(b, e.Mtime, 10)
+	if e.SHA256 != "" {
+		b = append(b, `,"sha256":"`...)
+		b = append(b, e.SHA256...)
+		b = append(b, '"')
+	}
+	return append(b, '}'), true
+}
+
+// jsonPlain reports whether json.Marshal writes s unchanged: printable
+// ASCII without the characters it escapes.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -98,3 +98,33 @@ func TestManifestRecordsNonUTF8NamesLosslessly(t *testing.T) {
 		t.Errorf("a UTF-8 name is not written plainly: %s", data)
 	}
 }
+
+// The manifest's fast line writer agrees byte for byte with encoding/json
+// on the entries it takes, and declines the others.
+func TestAppendManifestLineMatchesJSON(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	for _, e := range []manifestEntry{
+		{Path: "d/f.dat", Type: "file", Size: 12, Mode: "0644", Mtime: 1700000000, SHA256: sum},
+		{Path: "d", Type: "dir", Mode: "0755", Mtime: -5},
+		{Path: "with space/and-dash_1", Type: "file", Mode: "0600", SHA256: ""},
+		{Path: "ümlaut.txt", Type: "file", Mode: "0644"},
+		{Path: `q"uote`, Type: "file", Mode: "0644"},
+		{Path: "a<b>&c", Type: "file", Mode: "0644"},
+		{Path: "tab\\t", Type: "file", Mode: "0644"},
+		{Path: "l", Type: "symlink", Mode: "0777", Link: "target"},
+		{Path: "bad\xff", PathB64: "YmFk/w==", Type: "file", Mode: "0644"},
+	} {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendManifestLine(nil, e)
+		if ok && string(got) != string(want) {
+			t.Errorf("%q: fast %s, encoding/json %s", e.Path, got, want)
+		}
+		plain := e.Link == "" && e.PathB64 == "" && !strings.ContainsAny(e.Path, "\"<>&\\ü")
+		if ok != plain {
+			t.Errorf("%q: fast path taken %v, want %v", e.Path, ok, plain)
+		}
+	}
+}
