@@ -25,7 +25,7 @@ The worker reads sensitive plan variables from its environment
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			acts, err := workerActivities(o.secretsFile)
+			acts, err := workerActivities(o.secretsFile, o.poolIdle)
 			if err != nil {
 				return err
 			}
@@ -68,6 +68,7 @@ The worker reads sensitive plan variables from its environment
 	}
 	addEmbeddedFlags(cmd, &o)
 	addSecretsFileFlag(cmd, &o.secretsFile)
+	addPoolFlag(cmd, &o.poolIdle)
 	addDevServerFlags(cmd, &o)
 	addObserveFlags(cmd, &o.observe)
 	o.observe.level = slog.LevelWarn

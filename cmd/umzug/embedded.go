@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -23,6 +24,9 @@ type embeddedOptions struct {
 	noUI   bool
 	// secretsFile is the worker's secrets file (dev only).
 	secretsFile string
+	// poolIdle keeps the worker's SSH connections between activities
+	// (dev only; 0: none).
+	poolIdle time.Duration
 	// tlsCert, tlsKey make the frontend serve TLS; tlsClientCA makes it
 	// require client certificates (dev only).
 	tlsCert, tlsKey, tlsClientCA string

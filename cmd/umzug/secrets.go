@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,9 +19,10 @@ func addSecretsFileFlag(cmd *cobra.Command, path *string) {
 }
 
 // workerActivities are the activities a worker runs, with its secrets
-// file. A file that cannot be read stops the worker at start, not the
-// first step that needs a secret in the middle of a cutover.
-func workerActivities(secretsFile string) (*activities.Activities, error) {
+// file and SSH connection pool (poolIdle 0: none). A file that cannot be
+// read stops the worker at start, not the first step that needs a secret
+// in the middle of a cutover.
+func workerActivities(secretsFile string, poolIdle time.Duration) (*activities.Activities, error) {
 	if secretsFile != "" {
 		f, err := os.Open(secretsFile)
 		if err != nil {
@@ -28,7 +30,17 @@ func workerActivities(secretsFile string) (*activities.Activities, error) {
 		}
 		f.Close()
 	}
-	return &activities.Activities{SecretsFile: secretsFile}, nil
+	if poolIdle < 0 {
+		return nil, &exitError{code: 1, err: fmt.Errorf("--ssh-pool-idle %v: must be 0 (no pool) or a positive duration", poolIdle)}
+	}
+	return &activities.Activities{SecretsFile: secretsFile, Pool: activities.PoolOptions{IdleTimeout: poolIdle}}, nil
+}
+
+// addPoolFlag adds --ssh-pool-idle to a command that runs a worker.
+func addPoolFlag(cmd *cobra.Command, idle *time.Duration) {
+	cmd.Flags().DurationVar(idle, "ssh-pool-idle", 0,
+		"keep SSH connections this long between activities of a move, for the next activity to reuse (0: every activity logs in anew). "+
+			"A host key that changes while a connection is kept is noticed at the next new login, not by the reused connection")
 }
 
 // printSecretNotes tells whoever starts a move that sensitive values do

@@ -20,6 +20,7 @@ func init() { register(newWorkerCmd) }
 type workerOptions struct {
 	queue, secretsFile string
 	stopTimeout        time.Duration
+	poolIdle           time.Duration
 	observe            observeOptions
 }
 
@@ -47,6 +48,7 @@ their values from its environment (UMZUG_SECRET_<name>) or from
 	addQueueFlag(cmd, &o.queue, "task queue to serve (a datacenter's worker_queue)")
 	cmd.Flags().DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "on SIGTERM, how long running activities may finish before they are cancelled")
 	addSecretsFileFlag(cmd, &o.secretsFile)
+	addPoolFlag(cmd, &o.poolIdle)
 	addObserveFlags(cmd, &o.observe)
 	o.observe.level = slog.LevelInfo
 	return cmd
@@ -56,7 +58,7 @@ func runWorker(cmd *cobra.Command, o workerOptions) error {
 	memlimit.Apply(memlimit.Worker)
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	acts, err := workerActivities(o.secretsFile)
+	acts, err := workerActivities(o.secretsFile, o.poolIdle)
 	if err != nil {
 		return err
 	}
