@@ -144,14 +144,11 @@ type engine struct {
 	copiedFiles, copiedBytes, unchanged, deleted atomic.Int64
 	recopied, refused, excluded, verified        atomic.Int64
 	changedFiles, changedBytes, need             atomic.Int64
-	hashFiles, hashBytes                         atomic.Int64                // dry: unchanged files a sync would hash
-	kept                                         atomic.Int64                // unchanged files that kept an earlier verified digest
-	ids                                          *identState                 // verified identities; nil: hash every unchanged file
-	idsDone                                      chan struct{}               // closed once ids is set
-	prevC                                        chan map[string]verifiedRec // the state file, read from the start
-	prevEarly                                    bool                        // read over the first connection (startTrees)
-	opened                                       chan struct{}               // closed once both endpoints are open (openOK) or failed
-	openOK                                       bool
+	hashFiles, hashBytes                         atomic.Int64   // dry: unchanged files a sync would hash
+	kept                                         atomic.Int64   // unchanged files that kept an earlier verified digest
+	ids                                          *identState    // verified identities; nil: hash every unchanged file
+	idsDone                                      chan struct{}  // closed once ids is set
+	prevC                                        chan prevState // the state file, read from the start
 	parkMu                                       sync.Mutex
 	parked                                       []fileTask // unchanged files waiting for the identity listings
 	parkDone                                     bool
@@ -215,25 +212,23 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		e.batch = newBatcher(conc, h.batchMin)
 	}
 	if e.opt.verifySHA {
-		e.prevC = make(chan map[string]verifiedRec, 1)
+		e.prevC = make(chan prevState, 1)
 	}
-	e.opened = make(chan struct{})
 	var serr, derr error
 	var wg sync.WaitGroup
 	onSrc, onDst := e.startTrees(ctx, a)
 	wg.Go(func() { e.src, serr = a.openEndpoint(ctx, in.Source, n, onSrc) })
 	wg.Go(func() { e.dst, derr = a.openEndpoint(ctx, in.Target, n, onDst) })
 	wg.Wait()
-	e.openOK = serr == nil && derr == nil
-	close(e.opened)
-	if !e.openOK {
+	if serr != nil || derr != nil {
 		e.src.close()
 		e.dst.close()
 		return nil, firstErr(serr, derr)
 	}
-	if e.prevC != nil && !e.prevEarly {
-		// The last seed's digests are read while the walk starts.
-		go func() { e.prevC <- e.readIdentState() }()
+	if e.prevC != nil && onDst == nil {
+		// The last seed's digests are read while the walk starts (a final
+		// sync reads them with its tree listings: startTrees).
+		go func() { e.prevC <- prevState{recs: e.readIdentState()} }()
 	}
 	if e.batch != nil {
 		// Ask both hosts for tar now, while the walk starts: a final sync

@@ -127,7 +127,7 @@ func (b *batcher) takeLocked() []fileTask {
 // copyBatch copies ts in one tar batch where it can and the rest file by
 // file.
 func (e *engine) copyBatch(ctx context.Context, idx int, ts []fileTask) {
-	if ts == nil {
+	if len(ts) == 0 {
 		return
 	}
 	rest := ts

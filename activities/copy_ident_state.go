@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -148,32 +147,41 @@ func parseIdent(rec []byte) (string, fileIdent, bool) {
 		return "", fileIdent{}, false
 	}
 	var id fileIdent
-	var err [5]error
+	var err [3]error
 	id.Size, err[0] = strconv.ParseInt(f[1], 10, 64)
-	id.MtimeNs, err[1] = parseFindTime(f[2])
-	id.CtimeNs, err[2] = parseFindTime(f[3])
-	id.Inode, err[3] = strconv.ParseUint(f[4], 10, 64)
-	id.Dev, err[4] = strconv.ParseUint(f[5], 10, 64)
-	if firstErr(err[:]...) != nil || id.Inode == 0 || f[6] == "" {
+	mt, mok := parseFindTime([]byte(f[2]))
+	ct, cok := parseFindTime([]byte(f[3]))
+	id.MtimeNs, id.CtimeNs = mt, ct
+	id.Inode, err[1] = strconv.ParseUint(f[4], 10, 64)
+	id.Dev, err[2] = strconv.ParseUint(f[5], 10, 64)
+	if firstErr(err[:]...) != nil || !mok || !cok || id.Inode == 0 || f[6] == "" {
 		return "", fileIdent{}, false
 	}
 	return f[6], id, true
 }
 
+// maxFindSec keeps a time in ns within int64.
+const maxFindSec = (1 << 62) / 1_000_000_000
+
 // parseFindTime turns find's "%T@" (seconds, a dot, 10 fraction digits
-// in GNU find) into nanoseconds.
-func parseFindTime(s string) (int64, error) {
-	sec, frac, _ := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("find time %q: %w", s, err)
+// in GNU find) into nanoseconds; digits past the ninth are dropped.
+func parseFindTime(b []byte) (int64, bool) {
+	sec, frac, _ := bytes.Cut(b, []byte{'.'})
+	n, ok := parseUintBytes(sec, 10)
+	if !ok || n > maxFindSec || len(frac) > 9 && !allDigits(frac[9:]) {
+		return 0, false
 	}
-	frac = (frac + "000000000")[:9]
-	ns, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("find time %q: not seconds.fraction", s)
+	frac = frac[:min(len(frac), 9)]
+	ns := uint64(0)
+	if len(frac) > 0 {
+		if ns, ok = parseUintBytes(frac, 10); !ok {
+			return 0, false
+		}
 	}
-	return n*1e9 + ns, nil
+	for range 9 - len(frac) {
+		ns *= 10
+	}
+	return int64(n)*1e9 + int64(ns), true
 }
 
 // identsOfPaths lists the given absolute paths on a host.

@@ -51,7 +51,11 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		select {
-		case st.prev = <-e.prevC:
+		case p := <-e.prevC:
+			st.prev = p.recs
+			if p.overSFTP { // the target could not run cat
+				st.prev = e.readIdentState()
+			}
 		case <-ctx.Done():
 		}
 	})
@@ -69,6 +73,13 @@ func (e *engine) loadIdentities(ctx context.Context) {
 		st.prev = nil
 	}
 	e.ids = st
+}
+
+// prevState is the state file as read from the start of a copy; with
+// overSFTP it is still to be read, over SFTP.
+type prevState struct {
+	recs     map[string]verifiedRec
+	overSFTP bool
 }
 
 // readIdentState reads the state file over SFTP; a missing or unreadable

@@ -152,8 +152,8 @@ func parseTreeRecord(rec []byte) (string, *treeEntry, bool) {
 	uid, ok2 := parseUintBytes(f[2], 10)
 	gid, ok3 := parseUintBytes(f[3], 10)
 	size, ok4 := parseUintBytes(f[4], 10)
-	mt, ok5 := parseFindTimeBytes(f[5])
-	ct, ok6 := parseFindTimeBytes(f[6])
+	mt, ok5 := parseFindTime(f[5])
+	ct, ok6 := parseFindTime(f[6])
 	ino, ok7 := parseUintBytes(f[7], 10)
 	dev, ok8 := parseUintBytes(f[8], 10)
 	if typ == 0 || perm > 0o7777 || uid > 1<<32-1 || gid > 1<<32-1 || size > 1<<63-1 ||
@@ -188,29 +188,6 @@ func parseUintBytes(b []byte, base uint64) (uint64, bool) {
 	return n, true
 }
 
-// maxFindSec keeps a time in ns within int64.
-const maxFindSec = (1 << 62) / 1_000_000_000
-
-// parseFindTimeBytes is parseFindTime on bytes.
-func parseFindTimeBytes(b []byte) (int64, bool) {
-	sec, frac, _ := bytes.Cut(b, []byte{'.'})
-	n, ok := parseUintBytes(sec, 10)
-	if !ok || n > maxFindSec || len(frac) > 9 && !allDigits(frac[9:]) {
-		return 0, false
-	}
-	frac = frac[:min(len(frac), 9)]
-	ns := uint64(0)
-	if len(frac) > 0 {
-		if ns, ok = parseUintBytes(frac, 10); !ok {
-			return 0, false
-		}
-	}
-	for range 9 - len(frac) {
-		ns *= 10
-	}
-	return int64(n)*1e9 + int64(ns), true
-}
-
 func allDigits(b []byte) bool {
 	for _, c := range b {
 		if c < '0' || c > '9' {
@@ -238,22 +215,12 @@ func (e *engine) startTrees(ctx context.Context, a *Activities) (onSrc, onDst fu
 		return onSrc, onDst
 	}
 	// The state file is read on the same connection, from the start.
-	e.prevEarly = true
 	listDst := onDst
 	onDst = func(c *Conn) {
 		listDst(c)
 		go func() {
 			m, ok := e.readIdentStateExec(ctx, c)
-			if !ok { // no exec: over SFTP once the session is up
-				select {
-				case <-e.opened:
-					if e.openOK {
-						m = e.readIdentState()
-					}
-				case <-ctx.Done():
-				}
-			}
-			e.prevC <- m
+			e.prevC <- prevState{recs: m, overSFTP: !ok}
 		}()
 	}
 	return onSrc, onDst
@@ -292,21 +259,10 @@ func (e *engine) treeListingOf(ctx context.Context, d walkDir) *listing {
 	}
 	go func() {
 		defer close(l.done)
-		l.checkErr = e.treeDirCheck(ctx, d, l.ents, byName(l.tents, d.tgtExists))
+		l.tgt = byName(l.tents, d.tgtExists)
+		l.checkErr = e.treeDirCheck(ctx, d, l.ents, l.tgt)
 	}()
 	return l
-}
-
-// byName indexes a target listing by name; nil when the directory is new.
-func byName(ents []os.FileInfo, exists bool) map[string]os.FileInfo {
-	if !exists {
-		return nil
-	}
-	m := make(map[string]os.FileInfo, len(ents))
-	for _, t := range ents {
-		m[t.Name()] = t
-	}
-	return m
 }
 
 // treeDirCheck checks, before any work in a directory walked from the

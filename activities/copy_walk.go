@@ -28,7 +28,8 @@ type listing struct {
 	done        chan struct{}
 	ents, tents []os.FileInfo
 	err, terr   error
-	checkErr    error // treeDirCheck's, for a walk from tree listings
+	checkErr    error                  // treeDirCheck's, for a walk from tree listings
+	tgt         map[string]os.FileInfo // tents by name, when the check built it
 }
 
 // walkAhead is how many directories are listed ahead of the walk: each
@@ -115,15 +116,12 @@ func (e *engine) visit(ctx context.Context, d walkDir) ([]walkDir, error) {
 	ents := l.ents
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	e.links.enter(d.rel, ents)
-	var tgt map[string]os.FileInfo
-	if d.tgtExists {
-		if l.terr != nil && !errors.Is(l.terr, os.ErrNotExist) {
-			return nil, fmt.Errorf("list target directory %s on %s: %w", e.dstPath(d.rel), e.dst.name, l.terr)
-		}
-		tgt = make(map[string]os.FileInfo, len(l.tents))
-		for _, t := range l.tents {
-			tgt[t.Name()] = t
-		}
+	if d.tgtExists && l.terr != nil && !errors.Is(l.terr, os.ErrNotExist) {
+		return nil, fmt.Errorf("list target directory %s on %s: %w", e.dstPath(d.rel), e.dst.name, l.terr)
+	}
+	tgt := l.tgt
+	if tgt == nil {
+		tgt = byName(l.tents, d.tgtExists)
 	}
 	if err := l.checkErr; err != nil {
 		return nil, e.refuseErr(d.rel, err, "check source directory")
@@ -146,6 +144,18 @@ func (e *engine) visit(ctx context.Context, d walkDir) ([]walkDir, error) {
 	}
 	// What is left in the target listing is gone from the source.
 	return sub, e.leftovers(d.rel, tgt)
+}
+
+// byName indexes a target listing by name; nil when the directory is new.
+func byName(ents []os.FileInfo, exists bool) map[string]os.FileInfo {
+	if !exists {
+		return nil
+	}
+	m := make(map[string]os.FileInfo, len(ents))
+	for _, t := range ents {
+		m[t.Name()] = t
+	}
+	return m
 }
 
 // entry handles one source entry; a directory comes back to be visited.
