@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -53,9 +54,10 @@ type Conn struct {
 
 	sftp *sftp.Client
 	// Set for a connection the pool lent out; see pool_conn.go.
-	pool    *connPool
-	poolKey string
-	broken  atomic.Bool
+	pool     *connPool
+	poolKey  string
+	dialedAt time.Time // when the dial that verified the host key began
+	broken   atomic.Bool
 }
 
 // SFTP returns the connection's SFTP client, opening it on first use with

@@ -17,6 +17,10 @@ const (
 	DefaultPoolCheckTimeout = 5 * time.Second
 )
 
+// poolMaxAge bounds how long after its login a connection is lent: the
+// pool's memory of wait names (connPool.since) need not reach further back.
+const poolMaxAge = 15 * time.Minute
+
 // PoolOptions tune the worker's SSH connection pool. The activities of a
 // move that run on one worker take their connections from it, so a move
 // logs in to each host about once instead of once per activity.
@@ -66,6 +70,9 @@ type connPool struct {
 	mu     sync.Mutex
 	idle   map[string][]*idleConn
 	closed bool
+	// since maps the wait names of Host.ConnSince to when the pool first
+	// saw them: connections dialed before that are not lent for them.
+	since map[string]time.Time
 }
 
 type idleConn struct {
@@ -74,14 +81,15 @@ type idleConn struct {
 }
 
 func newConnPool(o PoolOptions) *connPool {
-	return &connPool{opt: o, idle: map[string][]*idleConn{}}
+	return &connPool{opt: o, idle: map[string][]*idleConn{}, since: map[string]time.Time{}}
 }
 
 // get lends an idle connection for h that still answers, or dials one.
 func (p *connPool) get(ctx context.Context, d Dialer, h Host) (*Conn, error) {
 	key := poolKey(d, h)
+	notBefore := p.notBefore(h.ConnSince)
 	for {
-		c := p.take(key)
+		c := p.take(key, notBefore)
 		if c == nil {
 			break
 		}
@@ -93,26 +101,56 @@ func (p *connPool) get(ctx context.Context, d Dialer, h Host) (*Conn, error) {
 			return nil, err
 		}
 	}
+	start := time.Now()
 	c, err := d.Dial(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	c.adopt(p, key)
+	c.adopt(p, key, start)
 	return c, nil
 }
 
-// take removes and returns the most recently used idle connection for key.
-func (p *connPool) take(key string) *Conn {
+// notBefore is the earliest dial start a connection lent under the wait
+// name may have: the time the pool first saw the name, so the first
+// activity after a wait logs in anew and later ones share its login. It
+// also drops names older than any connection that may still be lent.
+func (p *connPool) notBefore(name string) time.Time {
+	now := time.Now()
+	min := now.Add(-poolMaxAge)
+	if name == "" {
+		return min
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.since[name]
+	if !ok {
+		for n, s := range p.since {
+			if s.Before(min) {
+				delete(p.since, n)
+			}
+		}
+		t = now
+		p.since[name] = t
+	}
+	return t
+}
+
+// take removes and returns the most recently used idle connection for key
+// whose dial began at notBefore or later.
+func (p *connPool) take(key string, notBefore time.Time) *Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	list := p.idle[key]
-	if len(list) == 0 {
-		return nil
+	for i := len(list) - 1; i >= 0; i-- {
+		ic := list[i]
+		if ic.c.dialedAt.Before(notBefore) {
+			continue
+		}
+		p.setIdle(key, append(list[:i:i], list[i+1:]...))
+		ic.timer.Stop()
+		return ic.c
 	}
-	ic := list[len(list)-1]
-	p.setIdle(key, list[:len(list)-1])
-	ic.timer.Stop()
-	return ic.c
+	return nil
 }
 
 func (p *connPool) setIdle(key string, list []*idleConn) {
@@ -148,7 +186,7 @@ func (p *connPool) answers(ctx context.Context, c *Conn) bool {
 }
 
 // put keeps c for the next activity, or closes it when it is broken, the
-// pool is closed or full.
+// pool is closed or full, or its login is older than poolMaxAge.
 func (p *connPool) put(c *Conn) {
 	if c.isBroken() {
 		c.Close()
@@ -156,7 +194,7 @@ func (p *connPool) put(c *Conn) {
 	}
 	p.mu.Lock()
 	list := p.idle[c.poolKey]
-	if p.closed || len(list) >= p.opt.idlePerHost() {
+	if p.closed || len(list) >= p.opt.idlePerHost() || time.Since(c.dialedAt) > poolMaxAge {
 		p.mu.Unlock()
 		c.Close()
 		return

@@ -1,11 +1,15 @@
 package activities
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // connPool returns the activities' pool, created on first use; nil when
-// pooling is off. Pooling is opt-in: an idle connection opened before a
-// host's key changed would still be lent (sshd keeps serving it), so a
-// worker pools only where its operators chose an idle timeout.
+// pooling is off (Pool.IdleTimeout 0; umzug worker turns it on). sshd keeps
+// serving a connection opened before the host's key changed, so the
+// workflows name every wait in Host.ConnSince and the pool lends nothing
+// opened before a wait to an activity after it.
 func (a *Activities) connPool() *connPool {
 	if a.Pool.IdleTimeout <= 0 {
 		return nil
@@ -46,9 +50,10 @@ func (a *Activities) release(ctx context.Context, c *Conn) {
 	c.pool.put(c)
 }
 
-// adopt makes c a pooled connection: the pool learns when it ends.
-func (c *Conn) adopt(p *connPool, key string) {
-	c.pool, c.poolKey = p, key
+// adopt makes c a pooled connection: the pool learns when it ends. start
+// is when the dial that verified its host key began.
+func (c *Conn) adopt(p *connPool, key string, start time.Time) {
+	c.pool, c.poolKey, c.dialedAt = p, key, start
 	go func() {
 		c.Client.Wait()
 		c.markBroken()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/chaos"
 	"github.com/umzug-dev/umzug/internal/sshserver"
 	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/treecmp"
@@ -126,6 +127,68 @@ func TestPoolChangedHostKeyFailsNextDial(t *testing.T) {
 	}
 	if n := a.connPool().idleCount(); n != 0 {
 		t.Fatalf("%d idle connections after the failed dial, want 0", n)
+	}
+}
+
+// A host whose key changes while its old server keeps serving the
+// connections it has (as sshd does after a restart): a pooled connection
+// still answers, so only the wait name stops it. An activity carrying the
+// name of a wait the pool has not seen logs in anew and meets the changed
+// key; one carrying no name, or the name the old connection served, still
+// borrows it.
+func TestPoolLendsNothingFromBeforeAWait(t *testing.T) {
+	dir := t.TempDir()
+	client, err := sshserver.WriteKeyPair(filepath.Join(dir, "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, _, _ := sshserver.GenerateEd25519()
+	k2, _, _ := sshserver.GenerateEd25519()
+	s1 := hostWithKey(t, "127.0.0.1:0", k1, client)
+	px, err := chaos.NewProxy(s1.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { px.Close() })
+	kh := filepath.Join(dir, "known_hosts")
+	line := "[127.0.0.1]:" + portOf(px.Addr()) + " " + string(ssh.MarshalAuthorizedKey(k1.PublicKey()))
+	if err := sshserver.WriteKnownHosts(kh, line); err != nil {
+		t.Fatal(err)
+	}
+	h := Host{Name: "fin_lg", Address: px.Addr(), User: "u", IdentityFile: filepath.Join(dir, "id"), KnownHosts: kh,
+		ConnSince: "run/1"}
+	d := &countingDialer{}
+	a := &Activities{Dialer: d, Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, CheckTimeout: time.Second}}
+	ctx := context.Background()
+	borrow := func(since string) (*Conn, error) {
+		h := h
+		h.ConnSince = since
+		return a.dial(ctx, h)
+	}
+	c, err := borrow("run/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.release(ctx, c)
+	s2 := hostWithKey(t, "127.0.0.1:0", k2, client)
+	px.SetUpstream(s2.Addr())
+	for _, since := range []string{"run/1", ""} {
+		c, err := borrow(since)
+		if err != nil {
+			t.Fatalf("borrow with wait name %q: %v", since, err)
+		}
+		a.release(ctx, c)
+	}
+	if n := d.dials(h.Address); n != 1 {
+		t.Fatalf("%d dials before the wait, want 1: the pooled connection was not reused", n)
+	}
+	_, err = borrow("run/2")
+	var de *DialError
+	if !errors.As(err, &de) || de.Kind != contract.ErrHostKeyChanged {
+		t.Fatalf("first activity after the wait: %v, want %s", err, contract.ErrHostKeyChanged)
+	}
+	if n := a.connPool().idleCount(); n != 1 {
+		t.Fatalf("%d idle connections, want the old one kept for activities before the wait", n)
 	}
 }
 

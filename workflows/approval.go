@@ -25,6 +25,7 @@ func quorum(r *ApprovalRule) int {
 // asked for again before the new window is used.
 func (m *move) awaitApproval(ctx workflow.Context) bool {
 	m.setPhase(PhaseAwaitingApproval)
+	start := workflow.Now(ctx)
 	r := m.in.Cutover.Approval
 	if r != nil && r.Timeout > 0 {
 		d := workflow.Now(ctx).Add(r.Timeout)
@@ -36,6 +37,7 @@ func (m *move) awaitApproval(ctx workflow.Context) bool {
 		}
 		switch m.awaitWindow(ctx) {
 		case windowUsable:
+			m.noteWait(ctx, start)
 			return true
 		case windowEnded:
 			return false

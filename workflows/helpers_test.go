@@ -30,6 +30,7 @@ type call struct {
 	Host    string
 	Purpose string
 	Phase   string
+	Since   string // the host's ConnSince
 	At      time.Time
 }
 
@@ -76,7 +77,7 @@ func (f *fakes) add(c call) {
 }
 
 func (f *fakes) preflight(ctx context.Context, in contract.PreflightInput) (contract.PreflightResult, error) {
-	f.add(call{Name: contract.NamePreflight, MoveID: in.MoveID, Host: in.Target.Name})
+	f.add(call{Name: contract.NamePreflight, MoveID: in.MoveID, Host: in.Target.Name, Since: in.Target.ConnSince})
 	if f.preflightErr != nil {
 		if err := f.preflightErr(in); err != nil {
 			return contract.PreflightResult{}, err
@@ -86,7 +87,8 @@ func (f *fakes) preflight(ctx context.Context, in contract.PreflightInput) (cont
 }
 
 func (f *fakes) copyTree(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
-	f.add(call{Name: contract.NameCopyTree, MoveID: in.MoveID, Host: in.Target.Name, Phase: in.Phase, Purpose: in.Set.Name})
+	f.add(call{Name: contract.NameCopyTree, MoveID: in.MoveID, Host: in.Target.Name, Phase: in.Phase, Purpose: in.Set.Name,
+		Since: in.Target.ConnSince})
 	if f.copyErr != nil {
 		if err := f.copyErr(in); err != nil {
 			return contract.CopyResult{}, err
@@ -102,7 +104,7 @@ func (f *fakes) estimate(ctx context.Context, in contract.CopyInput) (contract.D
 }
 
 func (f *fakes) runCommand(ctx context.Context, in contract.CommandInput) (contract.CommandResult, error) {
-	f.add(call{Name: contract.NameRunCommand, Host: in.Host.Name, Purpose: in.Purpose})
+	f.add(call{Name: contract.NameRunCommand, Host: in.Host.Name, Purpose: in.Purpose, Since: in.Host.ConnSince})
 	code := 0
 	if f.exit != nil {
 		code = f.exit(in)

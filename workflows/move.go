@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -29,6 +30,7 @@ type move struct {
 	rollbackReq *RollbackSignal
 	commitReq   *CommitSignal
 	reschedules int // bumped by every accepted reschedule
+	waits       int // bumped by noteWait
 	dec         decisionState
 	drainers    []func() bool
 }
@@ -120,6 +122,19 @@ func (m *move) host(on string) contract.Host {
 		return m.in.Source
 	}
 	return m.in.Target
+}
+
+// noteWait names a wait that just ended in the hosts' ConnSince, when the
+// workflow blocked since `since` (for a person or the clock): the next
+// activity on each host then logs in anew and checks the host's key, since
+// the key may have changed meanwhile (contract.Host.ConnSince).
+func (m *move) noteWait(ctx workflow.Context, since time.Time) {
+	if !workflow.Now(ctx).After(since) {
+		return
+	}
+	m.waits++
+	name := fmt.Sprintf("%s/%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, m.waits)
+	m.in.Source.ConnSince, m.in.Target.ConnSince = name, name
 }
 
 // endBeforeCutover ends the move in phase p (failed, rejected, expired)

@@ -34,6 +34,7 @@ func (m *move) soak(ctx workflow.Context) {
 		// Soak over or committed: the re-hash must have passed first.
 		err = workflow.Await(ctx, func() bool { return rh.done() || m.rollbackReq != nil })
 	}
+	m.noteWait(ctx, until.Add(-m.in.Soak))
 	switch {
 	case m.rollbackReq != nil:
 		why := fmt.Sprintf("manual rollback by %s during soak", m.rollbackReq.By)

@@ -34,6 +34,10 @@ func StandbySyncRun(ctx workflow.Context, in StandbySyncInput) (StandbySync, err
 		res.Error = "skipped: " + a.Why
 		return res, nil
 	}
+	// Each scheduled sync logs in anew: no connection of the worker's pool
+	// outlives the wait between two syncs (contract.Host.ConnSince).
+	run := workflow.GetInfo(ctx).WorkflowExecution.RunID
+	in.Source.ConnSince, in.Target.ConnSince = run, run
 	for _, set := range in.Copies {
 		if err := syncSet(ctx, in, set, &res); err != nil {
 			res.Error = err.Error()

@@ -14,4 +14,11 @@ type Host struct {
 	// Queue is the task queue of the workers that can reach this host;
 	// empty means the default queue.
 	Queue string `json:"queue,omitempty"`
+	// ConnSince names the move's latest wait for a person or the clock
+	// (workflow run and a count). A worker's connection pool lends an
+	// activity carrying a name only connections it opened after it first
+	// saw that name, so no connection outlives a wait during which the
+	// host's key may have changed: the next activity logs in anew and
+	// checks the key. Empty: any pooled connection of the login.
+	ConnSince string `json:"conn_since,omitempty"`
 }

@@ -58,6 +58,9 @@ type stack struct {
 // startStack starts the embedded Temporal server (with the umzug search
 // attributes), connects a client and starts a worker in this process.
 func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activities) (*stack, error) {
+	if acts == nil { // the demos: a worker's defaults
+		acts = &activities.Activities{Pool: activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}}
+	}
 	ui := o.uiPort
 	if o.noUI {
 		ui = 0

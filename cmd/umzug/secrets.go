@@ -38,9 +38,9 @@ func workerActivities(secretsFile string, poolIdle time.Duration) (*activities.A
 
 // addPoolFlag adds --ssh-pool-idle to a command that runs a worker.
 func addPoolFlag(cmd *cobra.Command, idle *time.Duration) {
-	cmd.Flags().DurationVar(idle, "ssh-pool-idle", 0,
-		"keep SSH connections this long between activities of a move, for the next activity to reuse (0: every activity logs in anew). "+
-			"A host key that changes while a connection is kept is noticed at the next new login, not by the reused connection")
+	cmd.Flags().DurationVar(idle, "ssh-pool-idle", activities.DefaultPoolIdleTimeout,
+		"keep SSH connections this long between activities, for the next activity to reuse (0: every activity logs in anew). "+
+			"The first activity after a wait for approval, the window or the soak always logs in anew and checks the host key")
 }
 
 // printSecretNotes tells whoever starts a move that sensitive values do
