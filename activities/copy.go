@@ -230,9 +230,11 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		// sync reads them with its tree listings: startTrees).
 		go func() { e.prevC <- prevState{recs: e.readIdentState()} }()
 	}
-	if e.batch != nil {
-		// Ask both hosts for tar now, while the walk starts: a final sync
-		// with a few changed files reaches its first batch at once.
+	if e.batch != nil && e.srcTreeC == nil {
+		// Ask both hosts for tar now, while the walk starts. A final sync's
+		// tree listings ask in their own sessions (treeCmd): a session
+		// costs more than the question, and one with nothing to copy
+		// should not pay for it.
 		go e.batch.toolsOnce.Do(func() { e.batch.tools = e.batchTools(ctx) })
 	}
 	return e, nil

@@ -31,15 +31,24 @@ func (ep *endpoint) hasTar(ctx context.Context) bool {
 		}
 		var out bytes.Buffer
 		code, err := ep.run.Run(ctx, "LC_ALL=C tar --version", nil, &out, io.Discard)
-		m := tarVersionRE.FindStringSubmatch(out.String())
-		if err != nil || code != 0 || m == nil {
-			return
-		}
-		major, _ := strconv.Atoi(m[1])
-		minor, _ := strconv.Atoi(m[2])
-		ep.tar = major > 1 || (major == 1 && minor >= 29)
+		ep.tar = err == nil && code == 0 && gnuTar(out.Bytes())
 	})
 	return ep.tar
+}
+
+// knowTar records what a tree listing learnt of the host's tar (treeCmd),
+// so hasTar asks no more.
+func (ep *endpoint) knowTar(ok bool) { ep.tarOnce.Do(func() { ep.tar = ok }) }
+
+// gnuTar reports whether `tar --version` printed GNU tar 1.29 or later.
+func gnuTar(out []byte) bool {
+	m := tarVersionRE.FindSubmatch(out)
+	if m == nil {
+		return false
+	}
+	major, _ := strconv.Atoi(string(m[1]))
+	minor, _ := strconv.Atoi(string(m[2]))
+	return major > 1 || (major == 1 && minor >= 29)
 }
 
 // batchTools reports whether both hosts can stream tar batches.

@@ -96,6 +96,11 @@ func eachIdent(ctx context.Context, ep *endpoint, cmd string, stdin []byte, fn f
 // records longer than 64 KiB (longer than
 // any path) are skipped.
 func eachRecord(ctx context.Context, r Runner, cmd string, stdin []byte, fn func([]byte)) (int, error) {
+	return eachRecordStderr(ctx, r, cmd, stdin, io.Discard, fn)
+}
+
+// eachRecordStderr is eachRecord with the command's stderr sent to stderr.
+func eachRecordStderr(ctx context.Context, r Runner, cmd string, stdin []byte, stderr io.Writer, fn func([]byte)) (int, error) {
 	var in io.Reader
 	if stdin != nil {
 		in = bytes.NewReader(stdin)
@@ -122,7 +127,7 @@ func eachRecord(ctx context.Context, r Runner, cmd string, stdin []byte, fn func
 			}
 		}
 	}()
-	code, err := r.Run(ctx, cmd, in, pw, io.Discard)
+	code, err := r.Run(ctx, cmd, in, pw, stderr)
 	pw.Close()
 	<-done
 	return code, err

@@ -27,7 +27,7 @@ type verifiedRec struct {
 // the last seed (prev, by relative path), both trees' identities listed
 // when this copy started, and the files this copy verified (rec).
 type identState struct {
-	prev           map[string]verifiedRec
+	prev           map[string]*verifiedRec
 	srcNow, dstNow map[string]fileIdent // by path relative to the root
 	inEntries      bool                 // instead, in the tree listings' entries (listedIdent)
 	write          bool                 // this copy writes the state file (seed)
@@ -78,13 +78,13 @@ func (e *engine) loadIdentities(ctx context.Context) {
 // prevState is the state file as read from the start of a copy; with
 // overSFTP it is still to be read, over SFTP.
 type prevState struct {
-	recs     map[string]verifiedRec
+	recs     map[string]*verifiedRec
 	overSFTP bool
 }
 
 // readIdentState reads the state file over SFTP; a missing or unreadable
 // one is empty (files are then hashed).
-func (e *engine) readIdentState() map[string]verifiedRec {
+func (e *engine) readIdentState() map[string]*verifiedRec {
 	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	f, err := e.dst.primary.Open(p)
 	if err != nil {
@@ -101,10 +101,10 @@ func (e *engine) readIdentState() map[string]verifiedRec {
 // target's first connection, which a final sync has before its SFTP
 // session: the file is then read while both trees are listed. ok is
 // false when the command could not run; a missing file is empty.
-func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]verifiedRec, bool) {
+func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*verifiedRec, bool) {
 	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	pr, pw := io.Pipe()
-	var out map[string]verifiedRec
+	var out map[string]*verifiedRec
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -129,20 +129,34 @@ func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]v
 }
 
 // parseIdentState reads the state file's lines; nil if it cannot be read
-// to its end.
-func parseIdentState(r io.Reader) map[string]verifiedRec {
-	out := map[string]verifiedRec{}
-	sc := bufio.NewScanner(bufio.NewReaderSize(r, 1<<20))
+// to its end. Records are kept in fixed blocks (never copied to grow) and
+// indexed once, in a map sized for them: fresh memory is what costs most
+// here, and a slice or map grown record by record touches twice as much.
+func parseIdentState(r io.Reader) map[string]*verifiedRec {
+	const block = 1024
+	var blocks [][]verifiedRec
+	n := 0
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		r, ok := parseVerifiedLine(sc.Bytes())
 		if !ok && (json.Unmarshal(sc.Bytes(), &r) != nil || len(r.SHA256) != 64) {
 			continue
 		}
-		out[exactName(r.Path, r.PathB64)] = r
+		if n%block == 0 {
+			blocks = append(blocks, make([]verifiedRec, 0, block))
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], r)
+		n++
 	}
 	if sc.Err() != nil {
 		return nil
+	}
+	out := make(map[string]*verifiedRec, n)
+	for _, b := range blocks {
+		for i := range b {
+			out[exactName(b[i].Path, b[i].PathB64)] = &b[i]
+		}
 	}
 	return out
 }

@@ -156,7 +156,7 @@ func TestReadIdentStateExec(t *testing.T) {
 	r := verifiedRec{Path: "a/b.dat", SHA256: strings.Repeat("0f", 32), Src: fileIdent{Size: 3, Inode: 9}, Dst: fileIdent{Size: 3, Inode: 11}}
 	line, _ := json.Marshal(r)
 	got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(line) + "\n" + "not json\n"})
-	if !ok || len(got) != 1 || got["a/b.dat"] != r {
+	if !ok || len(got) != 1 || got["a/b.dat"] == nil || *got["a/b.dat"] != r {
 		t.Errorf("read %v %+v, want the one record", ok, got)
 	}
 	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got != nil {

@@ -45,23 +45,28 @@ const maxTreeEntries = 500_000
 // identity (treeEntry.id), so no second index by path is built.
 type treeListing struct {
 	dirs map[string][]os.FileInfo
+	tar  bool // the host runs GNU tar ≥ 1.29 (see treeCmd)
 }
 
 // treeCmd lists root (followed if it is a symlink, when follow is set:
-// prepare resolves a source root the same way).
+// prepare resolves a source root the same way). It first prints tar's
+// version on stderr, so that the tar batches need no session of their own
+// to ask (endpoint.hasTar).
 func treeCmd(root string, follow bool) string {
 	opt := ""
 	if follow {
 		opt = "-H "
 	}
-	return "LC_ALL=C exec find " + opt + ShellQuote(root) + " -printf '" + treeFindFmt + "'"
+	return "LC_ALL=C; export LC_ALL; tar --version >&2 2>/dev/null; exec find " + opt + ShellQuote(root) +
+		" -printf '" + treeFindFmt + "'"
 }
 
 // listTree lists root on a host with one exec; nil means walk over SFTP.
 func listTree(ctx context.Context, r Runner, name, root string, follow bool, trace func(string, ...any)) *treeListing {
 	t := &treeListing{dirs: map[string][]os.FileInfo{}}
 	n, bad, rootSeen := 0, false, false
-	code, err := eachRecord(ctx, r, treeCmd(root, follow), nil, func(rec []byte) {
+	var stderr headBuffer
+	code, err := eachRecordStderr(ctx, r, treeCmd(root, follow), nil, &stderr, func(rec []byte) {
 		n++
 		if bad {
 			return
@@ -87,6 +92,7 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 		trace("tree listing of %s on %s not used (%d records, exit %d, %v)", root, name, n, code, err)
 		return nil
 	}
+	t.tar = gnuTar(stderr.Bytes())
 	return t
 }
 
@@ -243,6 +249,8 @@ func (e *engine) awaitTrees(ctx context.Context) {
 	}
 	if s != nil && d != nil {
 		e.srcTree, e.dstTree = s, d
+		e.src.knowTar(s.tar)
+		e.dst.knowTar(d.tar)
 	}
 }
 
@@ -315,3 +323,16 @@ func (e *engine) walkSource() string {
 	}
 	return "over SFTP"
 }
+
+// headBuffer keeps the first 4 KiB written to it: enough for tar's
+// version line ahead of whatever find reports.
+type headBuffer struct{ b []byte }
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := 4096 - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *headBuffer) Bytes() []byte { return h.b }

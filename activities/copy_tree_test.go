@@ -122,12 +122,13 @@ func TestCopyTreeFinalSyncTreeWalkChecksSwappedDir(t *testing.T) {
 
 // fakeRunner prints out and exits with code, whatever the command.
 type fakeRunner struct {
-	out  string
-	code int
+	out, errOut string
+	code        int
 }
 
-func (f fakeRunner) Run(_ context.Context, _ string, _ io.Reader, stdout, _ io.Writer) (int, error) {
+func (f fakeRunner) Run(_ context.Context, _ string, _ io.Reader, stdout, stderr io.Writer) (int, error) {
 	io.WriteString(stdout, f.out)
+	io.WriteString(stderr, f.errOut)
 	return f.code, nil
 }
 
@@ -155,6 +156,36 @@ func TestListTreeFallsBackOnAnyError(t *testing.T) {
 		if tl := listTree(context.Background(), fakeRunner{out: out + rec("f", p)}, "h", "/r", false, nop); tl != nil {
 			t.Errorf("a listing with the path %q was used", p)
 		}
+	}
+}
+
+// A final sync's tree listing also tells whether the host runs GNU tar
+// 1.29 or later, so a copy with files to batch asks in no session of its
+// own; a listing that says nothing of tar means no batches.
+func TestListTreeLearnsTar(t *testing.T) {
+	out := "d 755 0 0 5 1.5 1.5 9 1 \x00"
+	nop := func(string, ...any) {}
+	for stderr, want := range map[string]bool{
+		"tar (GNU tar) 1.35\nCopyright (C) 2023 Free Software Foundation, Inc.\n": true,
+		"tar (GNU tar) 1.29\n":              true,
+		"tar (GNU tar) 1.28\n":              false,
+		"bsdtar 3.7.2 - libarchive 3.7.2\n": false,
+		"sh: 1: tar: not found\n":           false,
+		"":                                  false,
+		"find: warning: something\ntar (GNU tar) 2.0\n": true,
+	} {
+		tl := listTree(context.Background(), fakeRunner{out: out, errOut: stderr}, "h", "/r", false, nop)
+		if tl == nil || tl.tar != want {
+			t.Errorf("stderr %q: listing %+v, want tar %v", stderr, tl, want)
+		}
+		ep := &endpoint{}
+		ep.knowTar(tl.tar)
+		if ep.hasTar(context.Background()) != want {
+			t.Errorf("stderr %q: the endpoint asked again or forgot", stderr)
+		}
+	}
+	if cmd := treeCmd("/r", false); !strings.Contains(cmd, "tar --version >&2 2>/dev/null; exec find ") {
+		t.Errorf("treeCmd %q does not ask for tar", cmd)
 	}
 }
 
