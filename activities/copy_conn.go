@@ -42,8 +42,9 @@ type endpoint struct {
 
 // sumTool says how a host can hash files itself.
 type sumTool struct {
-	sum   bool // sha256sum exists
-	xargs bool // xargs exists: paths go over stdin, NUL-separated
+	sum       bool // sha256sum exists
+	xargs     bool // xargs exists: paths go over stdin, NUL-separated
+	noOpenSSL bool // openssl hashed nothing: use sha256sum only
 }
 
 func (ep *endpoint) getTool() (sumTool, bool) {

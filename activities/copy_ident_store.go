@@ -204,14 +204,42 @@ func (e *engine) keepVerified(ctx context.Context, rel string, fi, old os.FileIn
 // it to the comparer (verify = "sha256").
 func (e *engine) keepOrCompare(ctx context.Context, t fileTask) {
 	if sum, ok := e.keepVerified(ctx, t.rel, t.fi, t.old); ok {
-		e.unchanged.Add(1)
-		e.verified.Add(1)
-		e.kept.Add(1)
-		e.prog.filesDone.Add(1)
-		e.man.add(manifestOf(t.rel, t.fi, sum, ""))
+		e.keptFile(t, sum)
 		return
 	}
 	e.cmpQ <- sumItem{rel: t.rel, fi: t.fi}
+}
+
+func (e *engine) keptFile(t fileTask, sum string) {
+	e.unchanged.Add(1)
+	e.verified.Add(1)
+	e.kept.Add(1)
+	e.prog.filesDone.Add(1)
+	e.man.add(manifestOf(t.rel, t.fi, sum, ""))
+}
+
+// keepInWalk keeps, in the walk itself, an unchanged file whose owner and
+// mode are right and whose verified digest still holds once the identities
+// are in: most of a final sync's tree, where handing each file to a worker
+// costs more than deciding it. Other files go to the workers as before.
+func (e *engine) keepInWalk(ctx context.Context, t fileTask) bool {
+	if !t.same || !e.opt.verifySHA || e.opt.dry || e.idsDone == nil {
+		return false
+	}
+	select {
+	case <-e.idsDone:
+	default:
+		return false
+	}
+	fi, old := t.fi, t.old
+	if modeBits(fi.Mode()) != modeBits(old.Mode()) || (e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old))) {
+		return false
+	}
+	sum, ok := e.keepVerified(ctx, t.rel, fi, old)
+	if ok {
+		e.keptFile(t, sum)
+	}
+	return ok
 }
 
 // deferUntilListed parks an unchanged file while the identity listings

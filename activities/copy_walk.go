@@ -252,8 +252,12 @@ func (e *engine) fileEntry(ctx context.Context, rel string, fi, old os.FileInfo)
 			e.dst.grow(ctx)
 		}
 	}
+	t := fileTask{rel: rel, fi: fi, old: old, same: same}
+	if e.keepInWalk(ctx, t) {
+		return nil
+	}
 	select {
-	case e.tasks <- fileTask{rel: rel, fi: fi, old: old, same: same}:
+	case e.tasks <- t:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -276,6 +275,7 @@ func (m *manifestWriter) abortLocked() {
 type asyncWriter struct {
 	w      io.Writer
 	ch     chan []byte
+	free   chan []byte // written buffers, for Write to reuse
 	done   chan struct{}
 	mu     sync.Mutex
 	err    error
@@ -283,17 +283,20 @@ type asyncWriter struct {
 }
 
 func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{w: w, ch: make(chan []byte, 16), done: make(chan struct{})}
+	a := &asyncWriter{w: w, ch: make(chan []byte, 16), free: make(chan []byte, 18), done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		for b := range a.ch {
-			if a.firstErr() != nil {
-				continue
+			if a.firstErr() == nil {
+				if _, err := a.w.Write(b); err != nil {
+					a.mu.Lock()
+					a.err = err
+					a.mu.Unlock()
+				}
 			}
-			if _, err := a.w.Write(b); err != nil {
-				a.mu.Lock()
-				a.err = err
-				a.mu.Unlock()
+			select {
+			case a.free <- b[:0]:
+			default:
 			}
 		}
 	}()
@@ -307,11 +310,19 @@ func (a *asyncWriter) firstErr() error {
 }
 
 // Write queues a copy of p; an earlier write's error is returned here.
+// Written buffers are reused for later copies.
 func (a *asyncWriter) Write(p []byte) (int, error) {
 	if err := a.firstErr(); err != nil {
 		return 0, err
 	}
-	a.ch <- bytes.Clone(p)
+	// Buffers come back once written: fresh memory costs more than the
+	// copy on some hosts (page faults), and the queue needs only a few.
+	var b []byte
+	select {
+	case b = <-a.free:
+	default:
+	}
+	a.ch <- append(b, p...)
 	return len(p), nil
 }
 
