@@ -125,9 +125,11 @@ func (m *move) runCheck(ctx workflow.Context, b Block) error {
 	var last string
 	for k := 1; k <= n; k++ {
 		if k > 1 && b.Interval > 0 {
+			since := workflow.Now(ctx)
 			if err := workflow.Sleep(ctx, b.Interval); err != nil {
 				return fmt.Errorf("check %s on %s interrupted after %d of %d attempts: %w", b.Name, h.Name, k-1, n, err)
 			}
+			m.noteWait(ctx, since)
 		}
 		res, err := m.command(ctx, commandOptions(ctx, h, b.Timeout), BlockCheck, b, b.Run,
 			fmt.Sprintf("check %s (attempt %d/%d)", b.Name, k, n))

@@ -49,7 +49,9 @@ func (m *move) rollback(why string) {
 					fmt.Sprintf("undo %s on %s failed %d times (%s); run `%s` on %s by hand", b.Name, h.Name, k, what, b.Undo, h.Name))
 				break
 			}
+			since := workflow.Now(ctx)
 			_ = workflow.Sleep(ctx, UndoRetryInterval)
+			m.noteWait(ctx, since)
 		}
 	}
 	m.setPhase(PhaseRolledBack)
