@@ -29,8 +29,8 @@ type PoolOptions struct {
 	// negative value turns pooling off (every activity dials and closes
 	// its own connections). DefaultPoolIdleTimeout is a good value.
 	IdleTimeout time.Duration
-	// IdlePerHost caps the idle connections kept per login; more are
-	// closed when returned. 0 means DefaultPoolIdlePerHost. Open
+	// IdlePerHost caps the idle connections kept per login; beyond it
+	// the least recently returned one is closed. 0 means DefaultPoolIdlePerHost. Open
 	// connections are not capped: an activity holding one host's
 	// connection while waiting for another's could otherwise deadlock.
 	IdlePerHost int
@@ -186,7 +186,8 @@ func (p *connPool) answers(ctx context.Context, c *Conn) bool {
 }
 
 // put keeps c for the next activity, or closes it when it is broken, the
-// pool is closed or full, or its login is older than poolMaxAge.
+// pool is closed, or its login is older than poolMaxAge. A full pool
+// closes its least recently returned connection instead.
 func (p *connPool) put(c *Conn) {
 	if c.isBroken() {
 		c.Close()
@@ -194,15 +195,25 @@ func (p *connPool) put(c *Conn) {
 	}
 	p.mu.Lock()
 	list := p.idle[c.poolKey]
-	if p.closed || len(list) >= p.opt.idlePerHost() || time.Since(c.dialedAt) > poolMaxAge {
+	if p.closed || time.Since(c.dialedAt) > poolMaxAge {
 		p.mu.Unlock()
 		c.Close()
 		return
+	}
+	// Full: the connection given back longest ago goes. It may be one
+	// that activities after a wait may no longer borrow.
+	var evicted *idleConn
+	if len(list) >= p.opt.idlePerHost() {
+		evicted, list = list[0], list[1:]
+		evicted.timer.Stop()
 	}
 	ic := &idleConn{c: c}
 	ic.timer = time.AfterFunc(p.opt.idleTimeout(), func() { p.expire(c.poolKey, ic) })
 	p.idle[c.poolKey] = append(list, ic)
 	p.mu.Unlock()
+	if evicted != nil {
+		evicted.c.Close()
+	}
 }
 
 // expire closes ic if it is still idle.

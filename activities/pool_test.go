@@ -192,6 +192,36 @@ func TestPoolLendsNothingFromBeforeAWait(t *testing.T) {
 	}
 }
 
+// A full pool makes room by closing its least recently returned
+// connection: after a wait, the new login is kept and shared, not closed
+// in favour of one nobody may borrow any more.
+func TestPoolFullKeepsTheNewLogin(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	d := &countingDialer{}
+	a := &Activities{Dialer: d, Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, IdlePerHost: 1}}
+	ctx := context.Background()
+	borrow := func(since string) {
+		t.Helper()
+		h := ts.host
+		h.ConnSince = since
+		c, err := a.dial(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.release(ctx, c)
+	}
+	borrow("run/1")
+	borrow("run/2") // logs in anew; the pool holds one: the old one goes
+	borrow("run/2")
+	borrow("run/2")
+	if n := d.dials(ts.host.Address); n != 2 {
+		t.Errorf("%d logins, want 2: one before the wait, one after it shared", n)
+	}
+	if n := a.connPool().idleCount(); n != 1 {
+		t.Errorf("%d idle connections, want 1", n)
+	}
+}
+
 // Editing known_hosts (here: the host's key replaced by another) means the
 // pool lends no connection verified against the old file: the next
 // borrower dials, and the dial checks the key again.
