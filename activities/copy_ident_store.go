@@ -139,14 +139,8 @@ func parseIdentState(r io.Reader) map[string]*verifiedRec {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Bytes()
-		var r verifiedRec
-		var ok bool
-		if len(line) > 0 && line[0] != '{' {
-			if r, ok = parseCompactVerified(line); !ok {
-				continue
-			}
-		} else if r, ok = parseVerifiedLine(line); !ok && (json.Unmarshal(line, &r) != nil || len(r.SHA256) != 64) {
+		r, ok := parseVerifiedLine(sc.Bytes())
+		if !ok && (json.Unmarshal(sc.Bytes(), &r) != nil || len(r.SHA256) != 64) {
 			continue
 		}
 		if n%block == 0 {
@@ -343,7 +337,6 @@ func (e *engine) writeIdentState(ctx context.Context) {
 		bw := bufio.NewWriterSize(f, 1<<16)
 		enc := json.NewEncoder(bw)
 		var werr error
-		var lineBuf []byte
 		// The second listing is streamed, never held: for each file whose
 		// source identity did not move while the copy ran, one line.
 		prefix := e.from + "/"
@@ -357,11 +350,6 @@ func (e *engine) writeIdentState(ctx context.Context) {
 				return
 			}
 			r.Src = b
-			if line, ok := appendCompactVerified(lineBuf[:0], rel, r); ok {
-				lineBuf = line
-				_, werr = bw.Write(line)
-				return
-			}
 			r.Path, r.PathB64 = lossless(rel)
 			werr = enc.Encode(r)
 		})
