@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -34,6 +35,9 @@ type endpoint struct {
 
 	tarOnce sync.Once
 	tar     bool // GNU tar runs over exec (copy_batch_stream.go)
+	// noPlacer: the host has no python3 to rename a batch's files in
+	// one process (copy_batch_place.go); SFTP renames them.
+	noPlacer atomic.Bool
 
 	toolMu    sync.Mutex
 	tool      sumTool
