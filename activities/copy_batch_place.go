@@ -63,6 +63,7 @@ func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]str
 	}
 	// Whatever was printed was renamed, even from a session that then
 	// failed: the final name holds the verified bytes either way.
+	n := 0
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		k, convErr := strconv.Atoi(strings.TrimSpace(sc.Text()))
@@ -72,6 +73,12 @@ func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]str
 		i := idx[k]
 		placed[i] = true
 		e.markParentDirty(ts[i].rel)
+		n++
+	}
+	if code != 0 && n == 0 {
+		// python3 failed before its first rename (too old, broken): the
+		// later batches of this copy go over SFTP.
+		ep.noPlacer.Store(true)
 	}
 	return err == nil && code == 0
 }

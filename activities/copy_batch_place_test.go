@@ -104,3 +104,27 @@ func TestCopyBatchPlacesWithoutPython(t *testing.T) {
 		t.Errorf("staging or temporary files left: %q", tmp)
 	}
 }
+
+// A python3 that fails before renaming anything is asked once per copy;
+// every batch is still placed, over SFTP.
+func TestCopyBatchPlacesWithBrokenPython(t *testing.T) {
+	bin := pathWithout(t, "python")
+	calls := filepath.Join(t.TempDir(), "calls")
+	broken := "#!/bin/sh\necho >> " + ShellQuote(calls) + "\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "python3"), []byte(broken), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newCopyFixture(t, "PATH="+bin)
+	buildSmallFiles(t, f.srcRoot, 100)
+	placed := batchPlaced(f)
+	res := f.copy(t, f.input(CopySet{}))
+	if n := count(placed); n < 80 || res.CopiedFiles != 101 {
+		t.Errorf("batches placed %d, copied %d; want most of 101 by batches and all copied", n, res.CopiedFiles)
+	}
+	if b, _ := os.ReadFile(calls); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("python3 ran %d times, want once", strings.Count(string(b), "\n"))
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
