@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,18 +34,14 @@ for i in range(0, len(d) - 1, 2):
     w.write(b"%d\n" % (i // 2))`
 
 // placeRemote renames the staged members in got into place with
-// placeScript and marks what it placed; false means it did not run (no
-// exec, no python3, a failed session), and SFTP does it all.
-func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]string, staging string, placed []bool) bool {
+// placeScript and marks what it placed in placed; what it did not (no
+// exec, no python3, a failed session) is left to SFTP.
+func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]string, staging string, placed []bool) {
 	ep := e.dst
 	if ep.run == nil || ep.noPlacer.Load() || len(got) == 0 {
-		return false
+		return
 	}
-	idx := make([]int, 0, len(got))
-	for i := range got {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
+	idx := slices.Sorted(maps.Keys(got))
 	var in bytes.Buffer
 	for _, i := range idx {
 		in.WriteString(joinRel(staging, strconv.Itoa(i)))
@@ -52,14 +49,15 @@ func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]str
 		in.WriteString(e.dstPath(ts[i].rel))
 		in.WriteByte(0)
 	}
-	var out, errb bytes.Buffer
-	code, err := ep.run.Run(ctx, placeScript, &in, &out, &errb)
-	if err != nil {
-		e.tracef("batch: rename on %s: %v", ep.name, err)
+	var out bytes.Buffer
+	errb := newOutputTail(1 << 10)
+	code, err := ep.run.Run(ctx, placeScript, &in, &out, errb)
+	if err != nil || code != 0 {
+		e.tracef("batch: rename on %s: exit %d, %v: %s", ep.name, code, err, errb)
 	}
 	if code == 97 {
 		ep.noPlacer.Store(true)
-		return false
+		return
 	}
 	// Whatever was printed was renamed, even from a session that then
 	// failed: the final name holds the verified bytes either way.
@@ -80,5 +78,4 @@ func (e *engine) placeRemote(ctx context.Context, ts []fileTask, got map[int]str
 		// later batches of this copy go over SFTP.
 		ep.noPlacer.Store(true)
 	}
-	return err == nil && code == 0
 }

@@ -11,26 +11,6 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
-// pathWithout returns a PATH directory holding every program of /usr/bin
-// and /bin except those whose names start with one of the prefixes.
-func pathWithout(t *testing.T, prefixes ...string) string {
-	t.Helper()
-	bin := t.TempDir()
-	for _, dir := range []string{"/usr/bin", "/bin"} {
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			skip := false
-			for _, p := range prefixes {
-				skip = skip || strings.HasPrefix(e.Name(), p)
-			}
-			if !skip {
-				_ = os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(bin, e.Name()))
-			}
-		}
-	}
-	return bin
-}
-
 // A batch's files are renamed into place by one python3 process on the
 // target. A member whose final name became a directory after the walk
 // (here: just before the batch) is not placed by it; the per-file path
@@ -43,11 +23,7 @@ func TestCopyBatchPlacesInOneProcess(t *testing.T) {
 		t.Skip("no python3 on this machine")
 	}
 	bin := pathWithout(t, "python3")
-	calls := filepath.Join(t.TempDir(), "calls")
-	wrapper := "#!/bin/sh\necho >> " + ShellQuote(calls) + "\nexec " + py + ` "$@"` + "\n"
-	if err := os.WriteFile(filepath.Join(bin, "python3"), []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	runs := fakeTool(t, bin, "python3", "exec "+py+` "$@"`)
 	f := newCopyFixture(t, "PATH="+bin)
 	buildSmallFiles(t, f.srcRoot, 120)
 	blocked := "small/d01/f0008.dat"
@@ -65,8 +41,8 @@ func TestCopyBatchPlacesInOneProcess(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), blocked) {
 		t.Errorf("copy error %v; want the failed placement of %s named", err, blocked)
 	}
-	if b, err := os.ReadFile(calls); err != nil || len(b) == 0 {
-		t.Fatalf("python3 never ran on the target (%v)", err)
+	if runs() == 0 {
+		t.Fatal("python3 never ran on the target")
 	}
 	if _, ok := placed.Load(blocked); ok {
 		t.Errorf("a batch placed %s over a directory", blocked)
@@ -109,11 +85,7 @@ func TestCopyBatchPlacesWithoutPython(t *testing.T) {
 // every batch is still placed, over SFTP.
 func TestCopyBatchPlacesWithBrokenPython(t *testing.T) {
 	bin := pathWithout(t, "python")
-	calls := filepath.Join(t.TempDir(), "calls")
-	broken := "#!/bin/sh\necho >> " + ShellQuote(calls) + "\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "python3"), []byte(broken), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	runs := fakeTool(t, bin, "python3", "exit 1")
 	f := newCopyFixture(t, "PATH="+bin)
 	buildSmallFiles(t, f.srcRoot, 100)
 	placed := batchPlaced(f)
@@ -121,8 +93,8 @@ func TestCopyBatchPlacesWithBrokenPython(t *testing.T) {
 	if n := count(placed); n < 80 || res.CopiedFiles != 101 {
 		t.Errorf("batches placed %d, copied %d; want most of 101 by batches and all copied", n, res.CopiedFiles)
 	}
-	if b, _ := os.ReadFile(calls); strings.Count(string(b), "\n") != 1 {
-		t.Errorf("python3 ran %d times, want once", strings.Count(string(b), "\n"))
+	if n := runs(); n != 1 {
+		t.Errorf("python3 ran %d times, want once", n)
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)

@@ -77,18 +77,27 @@ func (e *engine) copied(rel string, fi os.FileInfo, sum string, listed bool) {
 func (e *engine) fixMeta(rel string, fi, old os.FileInfo) error {
 	cl := e.dst.primary
 	p := e.dstPath(rel)
-	if e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old)) {
+	if e.ownerDiffers(fi, old) {
 		if err := cl.Chown(p, int(uidOf(fi)), int(gidOf(fi))); err != nil && !isPerm(err) {
 			return fmt.Errorf("chown %s on %s: %w", p, e.dst.name, err)
 		}
 	}
-	if modeBits(fi.Mode()) != modeBits(old.Mode()) {
+	if modeDiffers(fi, old) {
 		if err := cl.Chmod(p, modeBits(fi.Mode())); err != nil {
 			return fmt.Errorf("chmod %s on %s: %w", p, e.dst.name, err)
 		}
 	}
 	return nil
 }
+
+// ownerDiffers reports whether fixMeta would chown the target entry old
+// to match fi (only as root).
+func (e *engine) ownerDiffers(fi, old os.FileInfo) bool {
+	return e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old))
+}
+
+// modeDiffers reports whether fixMeta would chmod old to match fi.
+func modeDiffers(fi, old os.FileInfo) bool { return modeBits(fi.Mode()) != modeBits(old.Mode()) }
 
 // copyFile streams one file to a temporary name next to its final place,
 // sets owner, mode and mtime, and renames it over the final name. On any

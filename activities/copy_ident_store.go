@@ -231,11 +231,10 @@ func (e *engine) keepInWalk(ctx context.Context, t fileTask) bool {
 	default:
 		return false
 	}
-	fi, old := t.fi, t.old
-	if modeBits(fi.Mode()) != modeBits(old.Mode()) || (e.chown && (uidOf(fi) != uidOf(old) || gidOf(fi) != gidOf(old))) {
+	if modeDiffers(t.fi, t.old) || e.ownerDiffers(t.fi, t.old) {
 		return false
 	}
-	sum, ok := e.keepVerified(ctx, t.rel, fi, old)
+	sum, ok := e.keepVerified(ctx, t.rel, t.fi, t.old)
 	if ok {
 		e.keptFile(t, sum)
 	}

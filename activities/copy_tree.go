@@ -65,8 +65,8 @@ func treeCmd(root string, follow bool) string {
 func listTree(ctx context.Context, r Runner, name, root string, follow bool, trace func(string, ...any)) *treeListing {
 	t := &treeListing{dirs: map[string][]os.FileInfo{}}
 	n, bad, rootSeen := 0, false, false
-	var stderr headBuffer
-	code, err := eachRecordStderr(ctx, r, treeCmd(root, follow), nil, &stderr, func(rec []byte) {
+	stderr := newOutputTail(16 << 10)
+	code, err := eachRecordStderr(ctx, r, treeCmd(root, follow), nil, stderr, func(rec []byte) {
 		n++
 		if bad {
 			return
@@ -92,7 +92,7 @@ func listTree(ctx context.Context, r Runner, name, root string, follow bool, tra
 		trace("tree listing of %s on %s not used (%d records, exit %d, %v)", root, name, n, code, err)
 		return nil
 	}
-	t.tar = gnuTar(stderr.Bytes())
+	t.tar = gnuTar([]byte(stderr.String()))
 	return t
 }
 
@@ -323,16 +323,3 @@ func (e *engine) walkSource() string {
 	}
 	return "over SFTP"
 }
-
-// headBuffer keeps the first 4 KiB written to it: enough for tar's
-// version line ahead of whatever find reports.
-type headBuffer struct{ b []byte }
-
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := 4096 - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (h *headBuffer) Bytes() []byte { return h.b }

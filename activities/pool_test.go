@@ -91,36 +91,63 @@ func hostWithKey(t *testing.T, addr string, hostKey, client ssh.Signer) *sshserv
 	return s
 }
 
+// keyChange is a client key and a host's old and new keys.
+type keyChange struct {
+	dir      string
+	client   ssh.Signer
+	old, new ssh.Signer
+}
+
+func newKeyChange(t *testing.T) keyChange {
+	t.Helper()
+	k := keyChange{dir: t.TempDir()}
+	var err error
+	if k.client, err = sshserver.WriteKeyPair(filepath.Join(k.dir, "id")); err != nil {
+		t.Fatal(err)
+	}
+	k.old, _, _ = sshserver.GenerateEd25519()
+	k.new, _, _ = sshserver.GenerateEd25519()
+	return k
+}
+
+// host is the host at addr, with a known_hosts that trusts the old key.
+func (k keyChange) host(t *testing.T, addr string) Host {
+	t.Helper()
+	kh := filepath.Join(k.dir, "known_hosts")
+	line := "[127.0.0.1]:" + portOf(addr) + " " + string(ssh.MarshalAuthorizedKey(k.old.PublicKey()))
+	if err := sshserver.WriteKnownHosts(kh, line); err != nil {
+		t.Fatal(err)
+	}
+	return Host{Name: "fin_lg", Address: addr, User: "u", IdentityFile: filepath.Join(k.dir, "id"), KnownHosts: kh}
+}
+
+// borrowAfter borrows a connection to h for an activity after the wait
+// named since, and gives it back.
+func borrowAfter(t *testing.T, a *Activities, h Host, since string) {
+	t.Helper()
+	h.ConnSince = since
+	c, err := a.dial(context.Background(), h)
+	if err != nil {
+		t.Fatalf("borrow after wait %q: %v", since, err)
+	}
+	a.release(context.Background(), c)
+}
+
 // A host replaced by one with another key at the same address: the pooled
 // connection to the old host is dropped and the next dial checks the new
 // key against known_hosts and fails, naming the change.
 func TestPoolChangedHostKeyFailsNextDial(t *testing.T) {
-	dir := t.TempDir()
-	client, err := sshserver.WriteKeyPair(filepath.Join(dir, "id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k1, _, _ := sshserver.GenerateEd25519()
-	k2, _, _ := sshserver.GenerateEd25519()
-	s1 := hostWithKey(t, "127.0.0.1:0", k1, client)
-	kh := filepath.Join(dir, "known_hosts")
-	if err := sshserver.WriteKnownHosts(kh, s1.KnownHostsLine()); err != nil {
-		t.Fatal(err)
-	}
-	h := Host{Name: "fin_lg", Address: s1.Addr(), User: "u", IdentityFile: filepath.Join(dir, "id"), KnownHosts: kh}
+	k := newKeyChange(t)
+	s1 := hostWithKey(t, "127.0.0.1:0", k.old, k.client)
+	h := k.host(t, s1.Addr())
 	a := &Activities{Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, CheckTimeout: time.Second}}
-	ctx := context.Background()
-	c, err := a.dial(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.release(ctx, c)
+	borrowAfter(t, a, h, "")
 	if n := a.connPool().idleCount(); n != 1 {
 		t.Fatalf("%d idle connections, want 1", n)
 	}
 	s1.Close()
-	hostWithKey(t, h.Address, k2, client)
-	_, err = a.dial(ctx, h)
+	hostWithKey(t, h.Address, k.new, k.client)
+	_, err := a.dial(context.Background(), h)
 	var de *DialError
 	if !errors.As(err, &de) || de.Kind != contract.ErrHostKeyChanged {
 		t.Fatalf("dial after the host key changed: %v, want %s", err, contract.ErrHostKeyChanged)
@@ -137,52 +164,26 @@ func TestPoolChangedHostKeyFailsNextDial(t *testing.T) {
 // key; one carrying no name, or the name the old connection served, still
 // borrows it.
 func TestPoolLendsNothingFromBeforeAWait(t *testing.T) {
-	dir := t.TempDir()
-	client, err := sshserver.WriteKeyPair(filepath.Join(dir, "id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k1, _, _ := sshserver.GenerateEd25519()
-	k2, _, _ := sshserver.GenerateEd25519()
-	s1 := hostWithKey(t, "127.0.0.1:0", k1, client)
+	k := newKeyChange(t)
+	s1 := hostWithKey(t, "127.0.0.1:0", k.old, k.client)
 	px, err := chaos.NewProxy(s1.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { px.Close() })
-	kh := filepath.Join(dir, "known_hosts")
-	line := "[127.0.0.1]:" + portOf(px.Addr()) + " " + string(ssh.MarshalAuthorizedKey(k1.PublicKey()))
-	if err := sshserver.WriteKnownHosts(kh, line); err != nil {
-		t.Fatal(err)
-	}
-	h := Host{Name: "fin_lg", Address: px.Addr(), User: "u", IdentityFile: filepath.Join(dir, "id"), KnownHosts: kh,
-		ConnSince: "run/1"}
+	h := k.host(t, px.Addr())
 	d := &countingDialer{}
 	a := &Activities{Dialer: d, Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, CheckTimeout: time.Second}}
-	ctx := context.Background()
-	borrow := func(since string) (*Conn, error) {
-		h := h
-		h.ConnSince = since
-		return a.dial(ctx, h)
-	}
-	c, err := borrow("run/1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.release(ctx, c)
-	s2 := hostWithKey(t, "127.0.0.1:0", k2, client)
+	borrowAfter(t, a, h, "run/1")
+	s2 := hostWithKey(t, "127.0.0.1:0", k.new, k.client)
 	px.SetUpstream(s2.Addr())
-	for _, since := range []string{"run/1", ""} {
-		c, err := borrow(since)
-		if err != nil {
-			t.Fatalf("borrow with wait name %q: %v", since, err)
-		}
-		a.release(ctx, c)
-	}
+	borrowAfter(t, a, h, "run/1")
+	borrowAfter(t, a, h, "")
 	if n := d.dials(h.Address); n != 1 {
 		t.Fatalf("%d dials before the wait, want 1: the pooled connection was not reused", n)
 	}
-	_, err = borrow("run/2")
+	h.ConnSince = "run/2"
+	_, err = a.dial(context.Background(), h)
 	var de *DialError
 	if !errors.As(err, &de) || de.Kind != contract.ErrHostKeyChanged {
 		t.Fatalf("first activity after the wait: %v, want %s", err, contract.ErrHostKeyChanged)
@@ -199,21 +200,10 @@ func TestPoolFullKeepsTheNewLogin(t *testing.T) {
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
 	d := &countingDialer{}
 	a := &Activities{Dialer: d, Pool: PoolOptions{IdleTimeout: DefaultPoolIdleTimeout, IdlePerHost: 1}}
-	ctx := context.Background()
-	borrow := func(since string) {
-		t.Helper()
-		h := ts.host
-		h.ConnSince = since
-		c, err := a.dial(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.release(ctx, c)
-	}
-	borrow("run/1")
-	borrow("run/2") // logs in anew; the pool holds one: the old one goes
-	borrow("run/2")
-	borrow("run/2")
+	borrowAfter(t, a, ts.host, "run/1")
+	borrowAfter(t, a, ts.host, "run/2") // logs in anew; the pool holds one: the old one goes
+	borrowAfter(t, a, ts.host, "run/2")
+	borrowAfter(t, a, ts.host, "run/2")
 	if n := d.dials(ts.host.Address); n != 2 {
 		t.Errorf("%d logins, want 2: one before the wait, one after it shared", n)
 	}

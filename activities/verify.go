@@ -59,8 +59,7 @@ const sumScript = "command -v sha256sum >/dev/null 2>&1 || exit 97; " +
 // times faster on the test machines). openssl names files without
 // escaping, so only batches whose names need none use it (plainNames).
 const sumFastScript = "command -v xargs >/dev/null 2>&1 || exit 98; " +
-	"if command -v openssl >/dev/null 2>&1; then LC_ALL=C exec xargs -0 openssl dgst -sha256 -r --; fi; " +
-	"command -v sha256sum >/dev/null 2>&1 || exit 97; LC_ALL=C exec xargs -0 sha256sum --"
+	"if command -v openssl >/dev/null 2>&1; then LC_ALL=C exec xargs -0 openssl dgst -sha256 -r --; fi; " + sumScript
 
 // plainNames reports whether no path holds a newline, CR or backslash:
 // then every line of openssl's output is one file, as printed.

@@ -41,32 +41,16 @@ func TestRemoteSumsPrefersOpenSSL(t *testing.T) {
 		return out
 	}
 	for _, broken := range []bool{false, true} {
-		bin := t.TempDir()
-		calls := filepath.Join(bin, "calls")
-		script := "#!/bin/sh\necho >> " + ShellQuote(calls) + "\nexec " + ShellQuote(real) + ` "$@"` + "\n"
+		bin := pathWithout(t, "openssl")
+		body := "exec " + ShellQuote(real) + ` "$@"`
 		if broken {
-			script = "#!/bin/sh\necho >> " + ShellQuote(calls) + "\nexit 1\n"
+			body = "exit 1"
 		}
-		if err := os.WriteFile(filepath.Join(bin, "openssl"), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, tool := range []string{"sha256sum", "xargs"} {
-			p, err := exec.LookPath(tool)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		n := fakeTool(t, bin, "openssl", body)
 		f := newCopyFixture(t, "PATH="+bin)
 		ep, err := f.a.openEndpoint(context.Background(), f.dst, 1, nil)
 		if err != nil {
 			t.Fatal(err)
-		}
-		n := func() int {
-			b, _ := os.ReadFile(calls)
-			return strings.Count(string(b), "\n")
 		}
 		for i, batch := range [][]string{plain, odd, plain} {
 			got, err := remoteSums(context.Background(), ep, batch)

@@ -59,7 +59,7 @@ type stack struct {
 // attributes), connects a client and starts a worker in this process.
 func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activities) (*stack, error) {
 	if acts == nil { // the demos: a worker's defaults
-		acts = &activities.Activities{Pool: activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}}
+		acts, _ = workerActivities("", activities.DefaultPoolIdleTimeout) // no file, a valid duration: no error
 	}
 	ui := o.uiPort
 	if o.noUI {
