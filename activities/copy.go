@@ -230,6 +230,9 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		// sync reads them with its tree listings: startTrees).
 		go func() { e.prevC <- prevState{recs: e.readIdentState()} }()
 	}
+	if e.batch != nil {
+		e.batch.noLand = &e.dst.noLander
+	}
 	if e.batch != nil && e.srcTreeC == nil {
 		// Ask both hosts for tar now, while the walk starts. A final sync's
 		// tree listings ask in their own sessions (treeCmd): a session

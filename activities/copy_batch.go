@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -11,17 +10,18 @@ import (
 // fstat and close on the source; create, write, close, setstat and rename
 // on the target), each waiting on a single-threaded sftp-server. Where
 // both hosts have GNU tar and allow exec, the workers gather small files
-// into batches that travel as one tar stream per host instead
+// into batches that travel as one stream per host instead
 // (copy_batch_stream.go): the source's tar reads them, the worker checks
 // every member against the listing, hashes it and writes it under a
 // numbered name into a fresh staging directory below the target root,
-// and the target's tar lands them there. Only when both tars succeeded
-// are the files renamed into place one by one, exactly where the SFTP
-// path renames its temporary files, and handed to verification like any
-// copied file. Whatever a batch cannot settle (a member that differs
-// from its listing, a tar that fails, a rename that fails) is copied
-// again over SFTP, which refuses, notes or fails as it always does; no
-// staged byte is ever visible under a final name before that.
+// where one python3 process lands, places and hashes the whole batch
+// (copy_batch_land.go) or, without python3, the target's tar lands it.
+// Only when the source's tar succeeded are the files renamed into place,
+// exactly where the SFTP path renames its temporary files, and verified.
+// Whatever a batch cannot settle (a member that differs from its
+// listing, a tar that fails, a rename that fails) is copied again over
+// SFTP, which refuses, notes or fails as it always does; no staged byte is
+// ever visible under a final name before that.
 
 const (
 	// batchFileMax is the largest file sent in a batch: above it the
@@ -34,6 +34,10 @@ const (
 	// go faster over parallel SFTP than through two new exec channels;
 	// the first batch leaves at this size when no batch runs.
 	batchMinFiles = 256
+	// batchLandMinFiles is batchMinFiles where the target lands batches
+	// in one process (copy_batch_land.go): two sessions then cost less
+	// than this many files over SFTP.
+	batchLandMinFiles = 32
 	// batchesAtOnce bounds the tar streams in flight per copy.
 	batchesAtOnce = 3
 )
@@ -46,14 +50,20 @@ type batcher struct {
 	bytes   int64
 	running int          // batches taken and not yet ended
 	working atomic.Int64 // workers still taking tasks: the last one out sends the rest
-	min     int          // batchMinFiles, or a test's smaller size
+	fixed   int          // a test's batch size, or 0
+	// quickWalk: the walk runs from tree listings and hands out every
+	// task within milliseconds, so no batch leaves before it is full or
+	// the walk has ended: a final sync's changes go in one batch rather
+	// than a small first one and the rest after it.
+	quickWalk atomic.Bool
+	noLand    *atomic.Bool // the target's endpoint.noLander, once it is open
 
 	toolsOnce sync.Once
 	tools     bool // both hosts have GNU tar
 }
 
-func newBatcher(workers, min int) *batcher {
-	b := &batcher{min: cmp.Or(min, batchMinFiles)}
+func newBatcher(workers, fixed int) *batcher {
+	b := &batcher{fixed: fixed}
 	b.cond = sync.NewCond(&b.mu)
 	b.working.Store(int64(workers))
 	return b
@@ -85,12 +95,24 @@ func (b *batcher) add(t fileTask) []fileTask {
 	// A full batch leaves when there is room; a smaller one leaves when
 	// no batch runs at all, so the first files do not wait for the walk
 	// (a final sync's few changed files) and batches grow while one runs.
-	idle := b.running == 0 && len(b.pending) >= b.min
+	idle := b.running == 0 && len(b.pending) >= b.min() && !b.quickWalk.Load()
 	if !(b.full() && b.running < batchesAtOnce) && !idle {
 		return nil
 	}
 	b.running++
 	return b.takeLocked()
+}
+
+// min is the smallest batch: smaller where the target may land it in
+// one process, until it turns out that it cannot.
+func (b *batcher) min() int {
+	switch {
+	case b.fixed > 0:
+		return b.fixed
+	case b.noLand != nil && !b.noLand.Load():
+		return batchLandMinFiles
+	}
+	return batchMinFiles
 }
 
 func (b *batcher) full() bool { return len(b.pending) >= batchFiles || b.bytes >= batchBytes }
@@ -131,7 +153,7 @@ func (e *engine) copyBatch(ctx context.Context, idx int, ts []fileTask) {
 		return
 	}
 	rest := ts
-	if len(ts) >= e.batch.min && ctx.Err() == nil {
+	if len(ts) >= e.batch.min() && ctx.Err() == nil {
 		rest = e.runBatch(ctx, ts)
 	}
 	e.batch.ended()

@@ -103,6 +103,7 @@ const (
 // consumeGate is the writer to the target's tar that waits for its dots.
 type consumeGate struct {
 	w             io.Writer
+	ahead         int64 // gateAhead unless set
 	mu            sync.Mutex
 	cond          *sync.Cond
 	written, read int64
@@ -110,7 +111,7 @@ type consumeGate struct {
 }
 
 func newConsumeGate(w io.Writer) *consumeGate {
-	g := &consumeGate{w: w}
+	g := &consumeGate{w: w, ahead: gateAhead}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -120,7 +121,7 @@ func (g *consumeGate) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		g.mu.Lock()
-		for !g.ended && g.written-g.read >= gateAhead {
+		for !g.ended && g.written-g.read >= g.ahead {
 			// A tar that reads without printing dots must not stall the
 			// batch: after gateStall without one, the gate opens for good.
 			before := g.read
@@ -161,6 +162,14 @@ func (d dots) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// confirm records that the target consumed the stream's first n bytes.
+func (g *consumeGate) confirm(n int64) {
+	g.mu.Lock()
+	g.read = max(g.read, n)
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
 // end releases the writer for good: the target's tar ended.
 func (g *consumeGate) end() {
 	g.mu.Lock()
@@ -192,13 +201,22 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 		}
 		h(rels)
 	}
-	got, err := e.streamBatch(ctx, ts, staging)
+	var got map[int]string
+	var land map[int]*landed
+	err := errNoLander
+	if !e.dst.noLander.Load() {
+		got, land, err = e.landBatch(ctx, ts, staging)
+	}
+	if errors.Is(err, errNoLander) {
+		got, err = e.streamBatch(ctx, ts, staging)
+	}
 	if err != nil {
 		e.tracef("batch of %d files not used: %v", len(ts), err)
 		return ts
 	}
 	streamed := time.Since(began)
-	placed := e.placeBatch(ctx, ts, got, staging)
+	e.settleLanded(ts, got, land)
+	placed := e.placeBatch(ctx, ts, got, staging, land)
 	var rest []fileTask
 	var done []string
 	for i, t := range ts {
@@ -207,6 +225,17 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 			continue
 		}
 		done = append(done, t.rel)
+		if l := land[i]; l != nil && l.placed && e.opt.verifySHA {
+			// Hashed on the target through a handle on the placed file;
+			// its identity, taken through that handle before the hash,
+			// is what a final sync may trust if it still holds the
+			// source's size and mtime.
+			rec := landedRec{sum: l.sum}
+			if l.ident.Size == t.fi.Size() && l.ident.MtimeNs == mtimeNs(t.fi) {
+				rec.ident = l.ident
+			}
+			e.landedOK.Store(t.rel, rec)
+		}
 		e.copied(t.rel, t.fi, got[i], listed)
 	}
 	e.tracef("batch of %d files: %d placed in %v (streamed in %v)", len(ts), len(ts)-len(rest), time.Since(began), streamed)
@@ -244,7 +273,7 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 		dstR.CloseWithError(errors.New("target tar ended"))
 	})
 	// Headers are read 512 bytes at a time: not one pipe hand-off each.
-	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), gate)
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), newTarSink(e, gate))
 	if relayErr != nil {
 		cancel()
 		dstW.CloseWithError(relayErr)
@@ -272,19 +301,60 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 	return nil, err
 }
 
+// batchSink is where relay writes the members for the target: the
+// target's tar (tarSink) or the lander (copy_batch_land.go).
+type batchSink interface {
+	// member writes member i of fi's size from r and returns the sha256
+	// of what it wrote.
+	member(i int, fi os.FileInfo, r io.Reader) (string, error)
+	// close ends the stream's members.
+	close() error
+}
+
+// tarSink writes members to the target's tar under their index, with the
+// listing's mode, owner and mtime (seconds).
+type tarSink struct {
+	e  *engine
+	bw *bufio.Writer
+	tw *tar.Writer
+}
+
+func newTarSink(e *engine, w io.Writer) *tarSink {
+	// Whole SSH packets rather than one per header, body and padding.
+	bw := bufio.NewWriterSize(w, 256<<10)
+	return &tarSink{e: e, bw: bw, tw: tar.NewWriter(bw)}
+}
+
+func (s *tarSink) member(i int, fi os.FileInfo, r io.Reader) (string, error) {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg, Name: strconv.Itoa(i), Size: fi.Size(),
+		Mode: tarMode(fi.Mode()), ModTime: fi.ModTime().Truncate(time.Second),
+		Format: tar.FormatGNU,
+	}
+	if s.e.chown {
+		hdr.Uid, hdr.Gid = int(uidOf(fi)), int(gidOf(fi))
+	}
+	if err := s.tw.WriteHeader(hdr); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(s.tw, h), r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *tarSink) close() error { return firstErr(s.tw.Close(), s.bw.Flush()) }
+
 // relay copies each member that matches its listing (a regular file of
-// the listed size and mtime, asked for once) to the target's stream under
-// its index, with the listing's mode, owner and mtime, hashing it on the
-// way. Other members are skipped: their bytes never reach the target. It
-// returns the members relayed so far, also with an error.
-func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.Writer) (map[int]string, error) {
+// the listed size and mtime, asked for once) to the sink, hashing it on
+// the way. Other members are skipped: their bytes never reach the
+// target. It returns the members relayed so far, also with an error.
+func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, sink batchSink) (map[int]string, error) {
 	want := make(map[string]int, len(ts))
 	for i, t := range ts {
 		want[t.rel] = i
 	}
-	// Whole SSH packets rather than one per header, body and padding.
-	bw := bufio.NewWriterSize(w, 256<<10)
-	tw := tar.NewWriter(bw)
 	got := map[int]string{}
 	for {
 		h, err := tr.Next()
@@ -299,16 +369,33 @@ func (e *engine) relay(ctx context.Context, ts []fileTask, tr *tar.Reader, w io.
 			continue
 		}
 		delete(want, h.Name)
-		sum, err := e.relayMember(ctx, tr, tw, i, ts[i].fi)
-		if err != nil {
+		if err := e.limit.wait(ctx, int(ts[i].fi.Size())); err != nil {
 			return got, err
 		}
+		cr := &countReader{r: tr}
+		sum, err := sink.member(i, ts[i].fi, cr)
+		if err != nil {
+			return got, fmt.Errorf("relay tar member from %s to %s: %w", e.src.name, e.dst.name, err)
+		}
+		e.prog.bytesDone.Add(cr.n)
 		got[i] = sum
 	}
-	if err := firstErr(tw.Close(), bw.Flush()); err != nil {
-		return got, fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
+	if err := sink.close(); err != nil {
+		return got, fmt.Errorf("write batch stream to %s: %w", e.dst.name, err)
 	}
 	return got, nil
+}
+
+// countReader counts what passes through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // memberMatches reports whether a source member is the listed file, by
@@ -319,31 +406,6 @@ func memberMatches(h *tar.Header, fi os.FileInfo) bool {
 		h.Mode&0o7777 == tarMode(fi.Mode()) && h.Size == fi.Size() &&
 		h.ModTime.Unix() == fi.ModTime().Unix() &&
 		uint32(h.Uid) == uidOf(fi) && uint32(h.Gid) == gidOf(fi)
-}
-
-// relayMember writes one member to the target's stream.
-func (e *engine) relayMember(ctx context.Context, tr *tar.Reader, tw *tar.Writer, i int, fi os.FileInfo) (string, error) {
-	hdr := &tar.Header{
-		Typeflag: tar.TypeReg, Name: strconv.Itoa(i), Size: fi.Size(),
-		Mode: tarMode(fi.Mode()), ModTime: fi.ModTime().Truncate(time.Second),
-		Format: tar.FormatGNU,
-	}
-	if e.chown {
-		hdr.Uid, hdr.Gid = int(uidOf(fi)), int(gidOf(fi))
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return "", fmt.Errorf("write tar stream to %s: %w", e.dst.name, err)
-	}
-	if err := e.limit.wait(ctx, int(fi.Size())); err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tw, h), tr)
-	if err != nil {
-		return "", fmt.Errorf("relay tar member from %s to %s: %w", e.src.name, e.dst.name, err)
-	}
-	e.prog.bytesDone.Add(n)
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // tarMode gives a tar header's mode bits, set-id and sticky included.
@@ -361,13 +423,21 @@ func tarMode(m fs.FileMode) int64 {
 	return v
 }
 
-// placeBatch renames the staged members over their final names: in one
-// process on the target where it can (copy_batch_place.go), otherwise
-// several at a time over the target's connections; placed[i] tells which
-// did.
-func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]string, staging string) []bool {
+// placeBatch renames the staged members over their final names: those
+// the lander placed are placed; otherwise in one process on the target
+// where it can (copy_batch_place.go); the rest several at a time over
+// the target's connections. placed[i] tells which are in place.
+func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]string, staging string, land map[int]*landed) []bool {
 	placed := make([]bool, len(ts))
-	e.placeRemote(ctx, ts, got, staging, placed)
+	if land == nil {
+		e.placeRemote(ctx, ts, got, staging, placed)
+	}
+	for i, l := range land {
+		if _, ok := got[i]; ok && l.placed {
+			placed[i] = true
+			e.markParentDirty(ts[i].rel)
+		}
+	}
 	cls := e.dst.clients()
 	// Renames are cheap for sftp-server; keeping many in flight hides the
 	// round trips.
@@ -393,6 +463,32 @@ func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]stri
 	}
 	wg.Wait()
 	return placed
+}
+
+// settleLanded drops from got what the lander did not place intact, so
+// that the per-file path copies it: a member it never placed (its
+// staged copy is removed with the staging directory), and a placed file
+// whose digest differs from the source stream's, copied again as after
+// any failed verification.
+func (e *engine) settleLanded(ts []fileTask, got map[int]string, land map[int]*landed) {
+	if land == nil {
+		return
+	}
+	for i, sum := range got {
+		l := land[i]
+		switch {
+		case l != nil && l.placed && l.sum == sum:
+			continue
+		case l != nil && l.placed:
+			e.recopied.Add(1)
+			e.tracef("batch: %s landed with sha256 %s, the source stream had %s; copying it again", e.dstPath(ts[i].rel), l.sum, sum)
+		case l != nil && l.err != "":
+			e.tracef("batch: place %s: %s", e.dstPath(ts[i].rel), l.err)
+		}
+		delete(got, i)
+		delete(land, i)
+		e.prog.bytesDone.Add(-ts[i].fi.Size())
+	}
 }
 
 // removeStaging removes the staging directory and whatever is left in it.

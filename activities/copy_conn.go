@@ -38,6 +38,9 @@ type endpoint struct {
 	// noPlacer: the host has no python3 to rename a batch's files in
 	// one process (copy_batch_place.go); SFTP renames them.
 	noPlacer atomic.Bool
+	// noLander: the host cannot land a batch in one python3 process
+	// (copy_batch_land.go); its tar lands batches.
+	noLander atomic.Bool
 
 	toolMu    sync.Mutex
 	tool      sumTool

@@ -4,9 +4,11 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,5 +202,87 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 	}
 	if res.CopiedFiles != 200 {
 		t.Errorf("copied %d, want the 200 readable files", res.CopiedFiles)
+	}
+}
+
+// TestCopyBatchInteropRootKeepsOwners: as root between real OpenSSH
+// daemons, batches keep every file's numeric owner, group and mode bits
+// (set-id included), in the seed and in a final sync, whose changed files
+// also keep their mtimes to the nanosecond.
+func TestCopyBatchInteropRootKeepsOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to set owners")
+	}
+	f := realFixture(t)
+	owners := [][2]int{{0, 0}, {1234, 5678}, {65534, 65534}, {4321, 0}}
+	modes := []os.FileMode{0o644, 0o640 | os.ModeSetgid, 0o750, 0o600}
+	mt := time.Date(2026, 11, 30, 22, 15, 7, 0, time.UTC)
+	write := func(i int, content []byte, mtime time.Time) string {
+		rel := fmt.Sprintf("spool/d%d/job-%03d.ps", i%5, i)
+		p := filepath.Join(f.srcRoot, rel)
+		writeFile(t, p, content, 0o644, mtime)
+		o := owners[i%len(owners)]
+		if err := os.Lchown(p, o[0], o[1]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, modes[i%len(modes)]); err != nil {
+			t.Fatal(err)
+		}
+		return rel
+	}
+	for i := range 80 {
+		write(i, randBytes(uint64(i), 200+i*50), mt)
+	}
+	f.a.hooks.batchMin = testBatchMin
+	var placed sync.Map
+	f.a.hooks.afterBatch = func(rels []string) {
+		for _, r := range rels {
+			placed.Store(r, true)
+		}
+	}
+	same := func(rel string, ns bool) {
+		t.Helper()
+		s, _ := os.Lstat(filepath.Join(f.srcRoot, rel))
+		d, err := os.Lstat(filepath.Join(f.dstRoot, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return
+		}
+		ss, ds := s.Sys().(*syscall.Stat_t), d.Sys().(*syscall.Stat_t)
+		if ss.Uid != ds.Uid || ss.Gid != ds.Gid || s.Mode() != d.Mode() {
+			t.Errorf("%s: target %d:%d %v, source %d:%d %v", rel, ds.Uid, ds.Gid, d.Mode(), ss.Uid, ss.Gid, s.Mode())
+		}
+		if ns && !d.ModTime().Equal(s.ModTime()) {
+			t.Errorf("%s: target mtime %v, source %v", rel, d.ModTime(), s.ModTime())
+		}
+	}
+	res := f.copy(t, f.input(CopySet{}))
+	if n := count(&placed); n < 60 || res.Verified != res.Files {
+		t.Errorf("batches placed %d of 80, verified %d of %d", n, res.Verified, res.Files)
+	}
+	for i := range 80 {
+		same(fmt.Sprintf("spool/d%d/job-%03d.ps", i%5, i), false)
+	}
+
+	var changed []string
+	for i := 20; i < 60; i++ {
+		changed = append(changed, write(i, randBytes(uint64(500+i), 300+i*40), mt.Add(time.Duration(i)*time.Microsecond+7)))
+	}
+	placed.Clear()
+	in := f.input(CopySet{})
+	in.Phase = PhaseFinalSync
+	res = f.copy(t, in)
+	if n := count(&placed); n != len(changed) || res.CopiedFiles != int64(len(changed)) || res.Verified != res.Files {
+		t.Errorf("final sync: a batch placed %d, copied %d, verified %d of %d; want the %d changed files in one batch",
+			n, res.CopiedFiles, res.Verified, res.Files, len(changed))
+	}
+	for _, rel := range changed {
+		same(rel, true)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
+		t.Errorf("staging left: %q", tmp)
 	}
 }

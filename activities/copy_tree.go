@@ -251,6 +251,9 @@ func (e *engine) awaitTrees(ctx context.Context) {
 		e.srcTree, e.dstTree = s, d
 		e.src.knowTar(s.tar)
 		e.dst.knowTar(d.tar)
+		if e.batch != nil {
+			e.batch.quickWalk.Store(true)
+		}
 	}
 }
 

@@ -1,0 +1,414 @@
+package activities
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Where the target has python3, a batch lands in one process there, the
+// lander, instead of three (tar, the renames, the hashes): it writes each
+// member under its index into the staging directory with the listing's
+// mode, mtime in nanoseconds and (as root) owner, and once the worker
+// commits the batch (the source's tar ended well) renames each member
+// into place, takes its identity through a handle on the placed file and
+// hashes the file through that handle. A digest that differs from the
+// source stream's is reported, and the worker copies that file again as
+// after any failed verification. Before the commit nothing is placed: an
+// aborted batch, a lander that dies or a stream cut short leave only the
+// staging directory, which the worker removes.
+//
+// The stream, worker to lander: per member a line
+// "F <index> <size> <mode> <mtime ns> <uid> <gid>\n" (uid -1: keep the
+// SSH user) and the bytes; then "E\n",
+// which the lander answers once every member has landed; then "C\n" and
+// NUL-separated pairs (index, final path) up to the end of the input.
+// Anything else ends the lander without a rename.
+//
+// Lander to worker: "L1" once it runs; "+ <bytes of the stream
+// consumed>" every 32 KiB, which the consume gate counts; "E"; per
+// committed member "<index> = <sha256> <size> <mtime ns> <ctime ns>
+// <inode> <device>" or "<index> ! <error>" when the rename or the read
+// failed. Exit 97: no python3. The staging directory follows the script
+// as python's argument.
+const landScript = `command -v python3 >/dev/null 2>&1 || exit 97
+exec python3 -c '` + landPy + `'`
+
+// landPy is landScript's program (no single quotes: it travels inside
+// them). Acknowledgements are flushed every 32 KiB of stream, not per
+// member: a packet per tiny file would cost more than the file.
+const landPy = `import hashlib, os, sys
+r, w = sys.stdin.buffer, sys.stdout.buffer
+st = os.fsencode(sys.argv[1]) + b"/"
+fl = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+w.write(b"L1\n")
+w.flush()
+want, c, acked = set(), 0, 0
+def ack():
+    global acked
+    if c - acked >= 32768:
+        w.write(b"+ %d\n" % c)
+        w.flush()
+        acked = c
+while True:
+    h = r.readline()
+    if h == b"E\n":
+        w.write(b"E\n")
+        w.flush()
+        continue
+    if h == b"C\n":
+        break
+    if not h.startswith(b"F "):
+        sys.exit(0)
+    c += len(h)
+    i, n, m, t, u, g = map(int, h.split()[1:])
+    fd = os.open(st + b"%d" % i, fl, 0o600)
+    try:
+        while n:
+            b = r.read(min(n, 65536))
+            if not b:
+                sys.exit(3)
+            n -= len(b)
+            c += len(b)
+            v = memoryview(b)
+            while v:
+                v = v[os.write(fd, v):]
+            ack()
+        if u >= 0:
+            os.fchown(fd, u, g)
+        os.fchmod(fd, m)
+        os.utime(fd, ns=(t, t))
+    finally:
+        os.close(fd)
+    want.add(i)
+    ack()
+a = r.read().split(b"\0")
+for j in range(0, len(a) - 1, 2):
+    i, q = int(a[j]), a[j + 1]
+    if i not in want:
+        continue
+    try:
+        os.rename(st + a[j], q)
+        fd = os.open(q, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            z = os.fstat(fd)
+            d, o = hashlib.sha256(), 0
+            while True:
+                b = os.pread(fd, 1048576, o)
+                if not b:
+                    break
+                d.update(b)
+                o += len(b)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        w.write(b"%d ! %s\n" % (i, os.fsencode(str(e)).replace(b"\n", b" ")))
+        continue
+    w.write(b"%d = %s %d %d %d %d %d\n" % (i, d.hexdigest().encode(), z.st_size, z.st_mtime_ns, z.st_ctime_ns, z.st_ino, z.st_dev))
+w.flush()`
+
+// landAhead is how far the worker writes beyond what the lander
+// acknowledged ("+ <bytes>", every 32 KiB of stream).
+const landAhead = gateAhead
+
+// landed is what the lander reported of one member.
+type landed struct {
+	placed bool   // renamed into place
+	sum    string // the placed file's sha256, read through its handle
+	ident  fileIdent
+	err    string // why it was not placed
+}
+
+// landOut parses the lander's stdout.
+type landOut struct {
+	gate   *consumeGate
+	hello  chan struct{} // closed at "L1"
+	landed chan struct{} // closed at "E"
+	ended  bool
+	mu     sync.Mutex
+	buf    []byte
+	said   bool
+	res    map[int]*landed
+}
+
+func newLandOut(g *consumeGate) *landOut {
+	return &landOut{gate: g, hello: make(chan struct{}), landed: make(chan struct{}), res: map[int]*landed{}}
+}
+
+func (o *landOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = append(o.buf, p...)
+	for {
+		nl := bytes.IndexByte(o.buf, '\n')
+		if nl < 0 {
+			break
+		}
+		o.line(string(o.buf[:nl]))
+		o.buf = o.buf[nl+1:]
+	}
+	return len(p), nil
+}
+
+func (o *landOut) line(s string) {
+	if s == "L1" {
+		if !o.said {
+			o.said = true
+			close(o.hello)
+		}
+		return
+	}
+	if s == "E" {
+		if !o.ended {
+			o.ended = true
+			close(o.landed)
+		}
+		return
+	}
+	f := strings.Fields(s)
+	if len(f) == 2 && f[0] == "+" {
+		if c, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			o.gate.confirm(c)
+		}
+		return
+	}
+	if len(f) < 2 {
+		return
+	}
+	i, err := strconv.Atoi(f[0])
+	if err != nil || i < 0 {
+		return
+	}
+	l := o.res[i]
+	if l == nil {
+		l = &landed{}
+		o.res[i] = l
+	}
+	switch {
+	case f[1] == "=" && len(f) == 8:
+		var v [5]int64
+		for k := range v {
+			if v[k], err = strconv.ParseInt(f[3+k], 10, 64); err != nil {
+				return
+			}
+		}
+		l.placed, l.sum = true, f[2]
+		l.ident = fileIdent{Size: v[0], MtimeNs: v[1], CtimeNs: v[2], Inode: uint64(v[3]), Dev: uint64(v[4])}
+	case f[1] == "!":
+		l.err = strings.Join(f[2:], " ")
+	}
+}
+
+func (o *landOut) said1() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.said
+}
+
+// landSink writes members in the lander's framing.
+type landSink struct {
+	e  *engine
+	bw *bufio.Writer
+}
+
+func (s *landSink) member(i int, fi os.FileInfo, r io.Reader) (string, error) {
+	uid, gid := int64(-1), int64(-1)
+	if s.e.chown {
+		uid, gid = int64(uidOf(fi)), int64(gidOf(fi))
+	}
+	fmt.Fprintf(s.bw, "F %d %d %d %d %d %d\n", i, fi.Size(), tarMode(fi.Mode()), mtimeNs(fi), uid, gid)
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(s.bw, h), r)
+	if err != nil {
+		return "", err
+	}
+	if n != fi.Size() {
+		return "", fmt.Errorf("member %d: %d bytes, listed %d", i, n, fi.Size())
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *landSink) close() error { return s.bw.Flush() }
+
+// mtimeNs is the mtime a landed file gets: to the nanosecond where find
+// listed the source, else the second SFTP reports.
+func mtimeNs(fi os.FileInfo) int64 {
+	if id, ok := listedIdent(fi); ok {
+		return id.MtimeNs
+	}
+	return fi.ModTime().UnixNano()
+}
+
+// errNoLander: the target cannot run the lander; the batch goes through
+// the target's tar.
+var errNoLander = errors.New("no lander")
+
+// landBatch streams ts from the source's tar to the lander and commits
+// it. It returns the source digests of the relayed members and what the
+// lander did with each; errNoLander when the lander did not start (the
+// source's tar then never ran).
+func (e *engine) landBatch(parent context.Context, ts []fileTask, staging string) (map[int]string, map[int]*landed, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	t0 := time.Now()
+	dstR, dstW := io.Pipe()
+	gate := newConsumeGate(dstW)
+	gate.ahead = landAhead
+	out := newLandOut(gate)
+	dstErr := newOutputTail(2 << 10)
+	var dstCode int
+	var dstRun error
+	var byItself bool // the lander ended before the worker stopped it
+	dstDone := make(chan struct{})
+	go func() {
+		defer close(dstDone)
+		dstCode, dstRun = e.dst.run.Run(ctx, landScript+" "+ShellQuote(staging), dstR, out, dstErr)
+		byItself = ctx.Err() == nil
+		gate.end()
+		dstR.CloseWithError(errors.New("lander ended"))
+	}()
+	// The source's tar starts meanwhile and gets its names once the
+	// lander runs: both sessions start at once, and a target without
+	// python3 costs the source an empty archive.
+	namesR, namesW := io.Pipe()
+	srcR, srcW := io.Pipe()
+	srcErr := newOutputTail(2 << 10)
+	var srcCode int
+	var srcRun error
+	srcDone := make(chan struct{})
+	go func() {
+		defer close(srcDone)
+		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), namesR, srcW, srcErr)
+		namesR.Close()
+		srcW.Close()
+	}()
+	select {
+	case <-out.hello:
+	case <-dstDone:
+	case <-ctx.Done():
+	}
+	if !out.said1() {
+		namesW.Close()
+		_, _ = io.Copy(io.Discard, srcR)
+		<-srcDone
+		<-dstDone
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		// No python3 (97), or one that cannot run the program: the later
+		// batches of this copy go through the target's tar, and their
+		// renames over SFTP.
+		e.dst.noLander.Store(true)
+		e.dst.noPlacer.Store(true)
+		e.tracef("batch: no lander on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, dstErr)
+		return nil, nil, errNoLander
+	}
+	up := time.Since(t0)
+	var names bytes.Buffer
+	for _, t := range ts {
+		names.WriteString(t.rel)
+		names.WriteByte(0)
+	}
+	go func() {
+		_, _ = namesW.Write(names.Bytes())
+		namesW.Close()
+	}()
+	sink := &landSink{e: e, bw: bufio.NewWriterSize(gate, 256<<10)}
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), sink)
+	if relayErr != nil {
+		cancel()
+	}
+	_, _ = io.Copy(io.Discard, srcR)
+	<-srcDone
+	relayed := time.Since(t0)
+
+	err := relayErr
+	if err == nil && (srcRun != nil || srcCode != 0) {
+		err = fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, srcCode, srcRun, srcErr)
+	}
+	if err == nil {
+		// Every member has landed once the lander answers "E".
+		if _, werr := dstW.Write([]byte("E\n")); werr != nil {
+			err = fmt.Errorf("lander on %s: %w", e.dst.name, werr)
+		} else {
+			select {
+			case <-out.landed:
+			case <-dstDone:
+				err = fmt.Errorf("lander on %s ended before its commit", e.dst.name)
+			}
+		}
+	}
+	if h := e.hooks.beforeCommit; h != nil && err == nil {
+		var rels []string
+		for i := range got {
+			rels = append(rels, ts[i].rel)
+		}
+		h(staging, rels)
+	}
+	if err == nil {
+		// The commit: every relayed member, in index order.
+		var c bytes.Buffer
+		c.WriteString("C\n")
+		for _, i := range slices.Sorted(maps.Keys(got)) {
+			c.WriteString(strconv.Itoa(i))
+			c.WriteByte(0)
+			c.WriteString(e.dstPath(ts[i].rel))
+			c.WriteByte(0)
+		}
+		if _, werr := dstW.Write(c.Bytes()); werr != nil {
+			err = fmt.Errorf("commit batch on %s: %w", e.dst.name, werr)
+		}
+		dstW.Close()
+	} else {
+		_, _ = dstW.Write([]byte("A\n"))
+		dstW.CloseWithError(err)
+	}
+	<-dstDone
+	if dstRun != nil || dstCode != 0 {
+		lerr := fmt.Errorf("lander on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, dstErr)
+		err = cmp.Or(err, lerr)
+		if byItself && parent.Err() == nil {
+			// A lander that fails (python3 too old, a full disk) is not
+			// asked again by this copy: the target's tar lands the rest,
+			// or the per-file path says what is wrong.
+			e.dst.noLander.Store(true)
+			e.tracef("batch: %v", lerr)
+		}
+	}
+	e.tracef("batch of %d: lander up %v, relayed %v, committed %v", len(ts), up, relayed, time.Since(t0))
+	out.mu.Lock()
+	res := out.res
+	out.mu.Unlock()
+	placed := 0
+	for _, l := range res {
+		if l.placed {
+			placed++
+		}
+	}
+	if err != nil && placed == 0 {
+		for i := range got {
+			e.prog.bytesDone.Add(-ts[i].fi.Size())
+		}
+		return nil, nil, err
+	}
+	if err != nil {
+		// Whatever was renamed holds the relayed bytes; the rest goes
+		// file by file.
+		e.tracef("batch: %v", err)
+	}
+	return got, res, nil
+}
