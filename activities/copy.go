@@ -225,6 +225,13 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 		e.dst.close()
 		return nil, firstErr(serr, derr)
 	}
+	// Remote commands count as progress while the hosts answer
+	// (watchProgress); wrapped before any goroutine below runs one.
+	for _, ep := range []*endpoint{e.src, e.dst} {
+		if ep.run != nil {
+			ep.run = progressRunner{ep.run, e.prog}
+		}
+	}
 	if e.prevC != nil && onDst == nil {
 		// The last seed's digests are read while the walk starts (a final
 		// sync reads them with its tree listings: startTrees).
@@ -308,6 +315,15 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 		e.tracef("identities %v", time.Since(t0))
 	}()
 	e.links = newLinkResolver(e)
+	if e.batch != nil && e.dst.run != nil && e.src.run != nil {
+		e.batch.prestart = func() *landing {
+			if e.dst.noLander.Load() {
+				return nil
+			}
+			l, _ := e.startLanding(ctx)
+			return l
+		}
+	}
 	wait := e.startWorkers(ctx)
 	if err := e.walk(ctx); err != nil {
 		e.fail(err)
@@ -315,6 +331,13 @@ func (e *engine) runInner(ctx context.Context) (CopyResult, error) {
 	e.prog.walkDone.Store(true)
 	e.tracef("walked %v", time.Since(t0))
 	wait()
+	if e.batch != nil {
+		// A landing that no batch took (the copy failed first).
+		if l := e.batch.takeLanding(); l != nil {
+			l.abort()
+			e.removeStaging(l.staging)
+		}
+	}
 	e.tracef("verified %v", time.Since(t0))
 	if err := firstErr(e.failed(), ctx.Err()); err != nil {
 		return e.result(), err

@@ -56,6 +56,13 @@ type batcher struct {
 	// the walk has ended: a final sync's changes go in one batch rather
 	// than a small first one and the rest after it.
 	quickWalk atomic.Bool
+
+	// prestart starts a landing (copy_batch_land.go) once a quick walk
+	// has queued a batch's worth: the sessions start while the walk goes
+	// on, and the first batch takes them.
+	prestart   func() *landing
+	prestarted bool // a landing was started and not yet taken
+	ready      chan *landing
 	noLand    *atomic.Bool // the target's endpoint.noLander, once it is open
 
 	toolsOnce sync.Once
@@ -92,6 +99,10 @@ func (b *batcher) add(t fileTask) []fileTask {
 	}
 	b.pending = append(b.pending, t)
 	b.bytes += t.fi.Size()
+	if b.prestart != nil && b.ready == nil && b.quickWalk.Load() && len(b.pending) >= b.min() {
+		b.ready, b.prestarted = make(chan *landing, 1), true
+		go func() { b.ready <- b.prestart() }()
+	}
 	// A full batch leaves when there is room; a smaller one leaves when
 	// no batch runs at all, so the first files do not wait for the walk
 	// (a final sync's few changed files) and batches grow while one runs.
@@ -113,6 +124,18 @@ func (b *batcher) min() int {
 		return batchLandMinFiles
 	}
 	return batchMinFiles
+}
+
+// takeLanding returns the prestarted landing, once, or nil.
+func (b *batcher) takeLanding() *landing {
+	b.mu.Lock()
+	ok := b.prestarted
+	b.prestarted = false
+	b.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return <-b.ready
 }
 
 func (b *batcher) full() bool { return len(b.pending) >= batchFiles || b.bytes >= batchBytes }

@@ -53,7 +53,10 @@ exec python3 -c '` + landPy + `'`
 // member: a packet per tiny file would cost more than the file.
 const landPy = `import hashlib, os, sys
 r, w = sys.stdin.buffer, sys.stdout.buffer
-st = os.fsencode(sys.argv[1]) + b"/"
+st = os.fsencode(sys.argv[1])
+os.mkdir(st, 0o700)
+os.chmod(st, 0o700)
+st += b"/"
 fl = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 w.write(b"L1\n")
 w.flush()
@@ -257,97 +260,139 @@ func mtimeNs(fi os.FileInfo) int64 {
 // the target's tar.
 var errNoLander = errors.New("no lander")
 
-// landBatch streams ts from the source's tar to the lander and commits
-// it. It returns the source digests of the relayed members and what the
-// lander did with each; errNoLander when the lander did not start (the
-// source's tar then never ran).
-func (e *engine) landBatch(parent context.Context, ts []fileTask, staging string) (map[int]string, map[int]*landed, error) {
+// landing is a lander running on the target with the source's tar
+// started beside it, waiting for a batch's names.
+type landing struct {
+	staging string
+	parent  context.Context
+	ctx     context.Context
+	cancel  context.CancelFunc
+	t0      time.Time
+	up      time.Duration // until the lander ran
+
+	dstW     *io.PipeWriter
+	gate     *consumeGate
+	out      *landOut
+	dstErr   *outputTail
+	dstCode  int
+	dstRun   error
+	byItself bool // the lander ended before the worker stopped it
+	dstDone  chan struct{}
+
+	namesW  *io.PipeWriter
+	srcR    *io.PipeReader
+	srcErr  *outputTail
+	srcCode int
+	srcRun  error
+	srcDone chan struct{}
+}
+
+// startLanding starts the lander, which creates a fresh staging
+// directory, and the source's tar, which gets its names once the lander
+// runs: both sessions start at once, and a target without python3 costs
+// the source an empty archive. It returns errNoLander when the lander did
+// not start.
+func (e *engine) startLanding(parent context.Context) (*landing, error) {
 	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	t0 := time.Now()
+	l := &landing{
+		staging: joinRel(e.to, tmpPrefix+"batch."+randomSuffix()),
+		parent:  parent, ctx: ctx, cancel: cancel, t0: time.Now(),
+		dstErr: newOutputTail(2 << 10), dstDone: make(chan struct{}),
+		srcErr: newOutputTail(2 << 10), srcDone: make(chan struct{}),
+	}
 	dstR, dstW := io.Pipe()
-	gate := newConsumeGate(dstW)
-	gate.ahead = landAhead
-	out := newLandOut(gate)
-	dstErr := newOutputTail(2 << 10)
-	var dstCode int
-	var dstRun error
-	var byItself bool // the lander ended before the worker stopped it
-	dstDone := make(chan struct{})
+	l.dstW = dstW
+	l.gate = newConsumeGate(dstW)
+	l.gate.ahead = landAhead
+	l.out = newLandOut(l.gate)
 	go func() {
-		defer close(dstDone)
-		dstCode, dstRun = e.dst.run.Run(ctx, landScript+" "+ShellQuote(staging), dstR, out, dstErr)
-		byItself = ctx.Err() == nil
-		gate.end()
+		defer close(l.dstDone)
+		l.dstCode, l.dstRun = e.dst.run.Run(ctx, landScript+" "+ShellQuote(l.staging), dstR, l.out, l.dstErr)
+		l.byItself = ctx.Err() == nil
+		l.gate.end()
 		dstR.CloseWithError(errors.New("lander ended"))
 	}()
-	// The source's tar starts meanwhile and gets its names once the
-	// lander runs: both sessions start at once, and a target without
-	// python3 costs the source an empty archive.
 	namesR, namesW := io.Pipe()
 	srcR, srcW := io.Pipe()
-	srcErr := newOutputTail(2 << 10)
-	var srcCode int
-	var srcRun error
-	srcDone := make(chan struct{})
+	l.namesW, l.srcR = namesW, srcR
 	go func() {
-		defer close(srcDone)
-		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), namesR, srcW, srcErr)
+		defer close(l.srcDone)
+		l.srcCode, l.srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), namesR, srcW, l.srcErr)
 		namesR.Close()
 		srcW.Close()
 	}()
 	select {
-	case <-out.hello:
-	case <-dstDone:
+	case <-l.out.hello:
+	case <-l.dstDone:
 	case <-ctx.Done():
 	}
-	if !out.said1() {
-		namesW.Close()
-		_, _ = io.Copy(io.Discard, srcR)
-		<-srcDone
-		<-dstDone
-		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		// No python3 (97), or one that cannot run the program: the later
-		// batches of this copy go through the target's tar, and their
-		// renames over SFTP.
-		e.dst.noLander.Store(true)
-		e.dst.noPlacer.Store(true)
-		e.tracef("batch: no lander on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, dstErr)
-		return nil, nil, errNoLander
+	if l.out.said1() {
+		l.up = time.Since(l.t0)
+		return l, nil
 	}
-	up := time.Since(t0)
+	l.abort()
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	// No python3 (97), or one that cannot run the program: the later
+	// batches of this copy go through the target's tar, and their renames
+	// over SFTP.
+	e.dst.noLander.Store(true)
+	e.dst.noPlacer.Store(true)
+	e.tracef("batch: no lander on %s: exit %d, %v: %s", e.dst.name, l.dstCode, l.dstRun, l.dstErr)
+	return nil, errNoLander
+}
+
+// abort ends a landing without a batch: the lander renames nothing and
+// the source's tar archives nothing. The caller removes the staging
+// directory.
+func (l *landing) abort() {
+	l.namesW.Close()
+	_, _ = l.dstW.Write([]byte("A\n"))
+	l.dstW.Close()
+	_, _ = io.Copy(io.Discard, l.srcR)
+	<-l.srcDone
+	<-l.dstDone
+	l.cancel()
+}
+
+// landBatch streams ts from the source's tar to the lander and commits
+// it. It returns the source digests of the relayed members and what the
+// lander did with each.
+func (e *engine) landBatch(l *landing, ts []fileTask) (map[int]string, map[int]*landed, error) {
+	defer l.cancel()
+	ctx, gate, out := l.ctx, l.gate, l.out
+	t0 := time.Now()
 	var names bytes.Buffer
 	for _, t := range ts {
 		names.WriteString(t.rel)
 		names.WriteByte(0)
 	}
 	go func() {
-		_, _ = namesW.Write(names.Bytes())
-		namesW.Close()
+		_, _ = l.namesW.Write(names.Bytes())
+		l.namesW.Close()
 	}()
 	sink := &landSink{e: e, bw: bufio.NewWriterSize(gate, 256<<10)}
-	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(srcR, 256<<10)), sink)
+	got, relayErr := e.relay(ctx, ts, tar.NewReader(bufio.NewReaderSize(l.srcR, 256<<10)), sink)
 	if relayErr != nil {
-		cancel()
+		l.cancel()
 	}
-	_, _ = io.Copy(io.Discard, srcR)
-	<-srcDone
+	_, _ = io.Copy(io.Discard, l.srcR)
+	<-l.srcDone
 	relayed := time.Since(t0)
 
 	err := relayErr
-	if err == nil && (srcRun != nil || srcCode != 0) {
-		err = fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, srcCode, srcRun, srcErr)
+	if err == nil && (l.srcRun != nil || l.srcCode != 0) {
+		err = fmt.Errorf("tar on %s: exit %d, %v: %s", e.src.name, l.srcCode, l.srcRun, l.srcErr)
 	}
 	if err == nil {
 		// Every member has landed once the lander answers "E".
-		if _, werr := dstW.Write([]byte("E\n")); werr != nil {
+		if _, werr := l.dstW.Write([]byte("E\n")); werr != nil {
 			err = fmt.Errorf("lander on %s: %w", e.dst.name, werr)
 		} else {
 			select {
 			case <-out.landed:
-			case <-dstDone:
+			case <-l.dstDone:
 				err = fmt.Errorf("lander on %s ended before its commit", e.dst.name)
 			}
 		}
@@ -357,7 +402,7 @@ func (e *engine) landBatch(parent context.Context, ts []fileTask, staging string
 		for i := range got {
 			rels = append(rels, ts[i].rel)
 		}
-		h(staging, rels)
+		h(l.staging, rels)
 	}
 	if err == nil {
 		// The commit: every relayed member, in index order.
@@ -369,19 +414,19 @@ func (e *engine) landBatch(parent context.Context, ts []fileTask, staging string
 			c.WriteString(e.dstPath(ts[i].rel))
 			c.WriteByte(0)
 		}
-		if _, werr := dstW.Write(c.Bytes()); werr != nil {
+		if _, werr := l.dstW.Write(c.Bytes()); werr != nil {
 			err = fmt.Errorf("commit batch on %s: %w", e.dst.name, werr)
 		}
-		dstW.Close()
+		l.dstW.Close()
 	} else {
-		_, _ = dstW.Write([]byte("A\n"))
-		dstW.CloseWithError(err)
+		_, _ = l.dstW.Write([]byte("A\n"))
+		l.dstW.CloseWithError(err)
 	}
-	<-dstDone
-	if dstRun != nil || dstCode != 0 {
-		lerr := fmt.Errorf("lander on %s: exit %d, %v: %s", e.dst.name, dstCode, dstRun, dstErr)
+	<-l.dstDone
+	if l.dstRun != nil || l.dstCode != 0 {
+		lerr := fmt.Errorf("lander on %s: exit %d, %v: %s", e.dst.name, l.dstCode, l.dstRun, l.dstErr)
 		err = cmp.Or(err, lerr)
-		if byItself && parent.Err() == nil {
+		if l.byItself && l.parent.Err() == nil {
 			// A lander that fails (python3 too old, a full disk) is not
 			// asked again by this copy: the target's tar lands the rest,
 			// or the per-file path says what is wrong.
@@ -389,13 +434,13 @@ func (e *engine) landBatch(parent context.Context, ts []fileTask, staging string
 			e.tracef("batch: %v", lerr)
 		}
 	}
-	e.tracef("batch of %d: lander up %v, relayed %v, committed %v", len(ts), up, relayed, time.Since(t0))
+	e.tracef("batch of %d: lander up %v, relayed %v, committed %v", len(ts), l.up, relayed, time.Since(t0))
 	out.mu.Lock()
 	res := out.res
 	out.mu.Unlock()
 	placed := 0
-	for _, l := range res {
-		if l.placed {
+	for _, r := range res {
+		if r.placed {
 			placed++
 		}
 	}

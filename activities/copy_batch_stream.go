@@ -183,17 +183,6 @@ func (g *consumeGate) end() {
 func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 	began := time.Now()
 	listed := e.idsListed(ctx)
-	staging := joinRel(e.to, tmpPrefix+"batch."+randomSuffix())
-	if err := e.dst.primary.Mkdir(staging); err != nil {
-		e.tracef("batch of %d: mkdir %s: %v", len(ts), staging, err)
-		return ts
-	}
-	defer e.removeStaging(staging)
-	// Only the SSH user sees staged files, whatever their modes.
-	if err := e.dst.primary.Chmod(staging, 0o700); err != nil {
-		e.tracef("batch of %d: chmod %s: %v", len(ts), staging, err)
-		return ts
-	}
 	if h := e.hooks.beforeBatch; h != nil {
 		rels := make([]string, len(ts))
 		for i, t := range ts {
@@ -203,20 +192,42 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 	}
 	var got map[int]string
 	var land map[int]*landed
+	var placed []bool
 	err := errNoLander
 	if !e.dst.noLander.Load() {
-		got, land, err = e.landBatch(ctx, ts, staging)
+		l := e.batch.takeLanding()
+		if l == nil {
+			l, err = e.startLanding(ctx)
+		}
+		if l != nil {
+			defer e.removeStaging(l.staging)
+			got, land, err = e.landBatch(l, ts)
+			if err == nil {
+				placed = e.settleLanded(ts, got, land)
+			}
+		}
 	}
 	if errors.Is(err, errNoLander) {
+		staging := joinRel(e.to, tmpPrefix+"batch."+randomSuffix())
+		if err := e.dst.primary.Mkdir(staging); err != nil {
+			e.tracef("batch of %d: mkdir %s: %v", len(ts), staging, err)
+			return ts
+		}
+		defer e.removeStaging(staging)
+		// Only the SSH user sees staged files, whatever their modes.
+		if err := e.dst.primary.Chmod(staging, 0o700); err != nil {
+			e.tracef("batch of %d: chmod %s: %v", len(ts), staging, err)
+			return ts
+		}
 		got, err = e.streamBatch(ctx, ts, staging)
+		if err == nil {
+			placed = e.placeBatch(ctx, ts, got, staging)
+		}
 	}
 	if err != nil {
 		e.tracef("batch of %d files not used: %v", len(ts), err)
 		return ts
 	}
-	streamed := time.Since(began)
-	e.settleLanded(ts, got, land)
-	placed := e.placeBatch(ctx, ts, got, staging, land)
 	var rest []fileTask
 	var done []string
 	for i, t := range ts {
@@ -238,7 +249,7 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 		}
 		e.copied(t.rel, t.fi, got[i], listed)
 	}
-	e.tracef("batch of %d files: %d placed in %v (streamed in %v)", len(ts), len(ts)-len(rest), time.Since(began), streamed)
+	e.tracef("batch of %d files: %d placed in %v", len(ts), len(ts)-len(rest), time.Since(began))
 	if h := e.hooks.afterBatch; h != nil {
 		h(done)
 	}
@@ -423,21 +434,13 @@ func tarMode(m fs.FileMode) int64 {
 	return v
 }
 
-// placeBatch renames the staged members over their final names: those
-// the lander placed are placed; otherwise in one process on the target
-// where it can (copy_batch_place.go); the rest several at a time over
-// the target's connections. placed[i] tells which are in place.
-func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]string, staging string, land map[int]*landed) []bool {
+// placeBatch renames the target tar's staged members over their final
+// names: in one process on the target where it can
+// (copy_batch_place.go), the rest several at a time over the target's
+// connections; placed[i] tells which are in place.
+func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]string, staging string) []bool {
 	placed := make([]bool, len(ts))
-	if land == nil {
-		e.placeRemote(ctx, ts, got, staging, placed)
-	}
-	for i, l := range land {
-		if _, ok := got[i]; ok && l.placed {
-			placed[i] = true
-			e.markParentDirty(ts[i].rel)
-		}
-	}
+	e.placeRemote(ctx, ts, got, staging, placed)
 	cls := e.dst.clients()
 	// Renames are cheap for sftp-server; keeping many in flight hides the
 	// round trips.
@@ -465,19 +468,19 @@ func (e *engine) placeBatch(ctx context.Context, ts []fileTask, got map[int]stri
 	return placed
 }
 
-// settleLanded drops from got what the lander did not place intact, so
-// that the per-file path copies it: a member it never placed (its
-// staged copy is removed with the staging directory), and a placed file
-// whose digest differs from the source stream's, copied again as after
-// any failed verification.
-func (e *engine) settleLanded(ts []fileTask, got map[int]string, land map[int]*landed) {
-	if land == nil {
-		return
-	}
+// settleLanded reports which members the lander placed intact. The rest
+// go file by file: a member it never placed (its staged copy is removed
+// with the staging directory), and a placed file whose digest differs
+// from the source stream's, copied again as after any failed
+// verification.
+func (e *engine) settleLanded(ts []fileTask, got map[int]string, land map[int]*landed) []bool {
+	placed := make([]bool, len(ts))
 	for i, sum := range got {
 		l := land[i]
 		switch {
 		case l != nil && l.placed && l.sum == sum:
+			placed[i] = true
+			e.markParentDirty(ts[i].rel)
 			continue
 		case l != nil && l.placed:
 			e.recopied.Add(1)
@@ -485,10 +488,9 @@ func (e *engine) settleLanded(ts []fileTask, got map[int]string, land map[int]*l
 		case l != nil && l.err != "":
 			e.tracef("batch: place %s: %s", e.dstPath(ts[i].rel), l.err)
 		}
-		delete(got, i)
-		delete(land, i)
 		e.prog.bytesDone.Add(-ts[i].fi.Size())
 	}
+	return placed
 }
 
 // removeStaging removes the staging directory and whatever is left in it.

@@ -173,15 +173,10 @@ func (p *progress) stallError(ctx context.Context) error {
 }
 
 // watchProgress arms the engine's no-progress bound: a stall fails the
-// copy and closes every connection, and remote commands count as
-// progress while the hosts answer.
+// copy and closes every connection. Remote commands count as progress
+// while the hosts answer (newEngine wraps the runners).
 func (e *engine) watchProgress(a *Activities) {
 	e.prog.alive = func() bool { return e.src.alive() && e.dst.alive() }
-	for _, ep := range []*endpoint{e.src, e.dst} {
-		if ep.run != nil {
-			ep.run = progressRunner{ep.run, e.prog}
-		}
-	}
 	e.prog.watchdog(a.Options.noProgress(), e.src.name, func(err error) {
 		e.fail(err)
 		e.src.abort()
