@@ -65,7 +65,7 @@ type batcher struct {
 	prestart   func() *landing
 	prestarted bool // a landing was started and not yet taken
 	ready      chan *landing
-	noLand    *atomic.Bool // the target's endpoint.noLander, once it is open
+	noLand     *atomic.Bool // the target's endpoint.noLander, once it is open
 
 	toolsOnce sync.Once
 	tools     bool // both hosts have GNU tar
