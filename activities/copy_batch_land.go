@@ -331,6 +331,8 @@ func (e *engine) startLanding(parent context.Context) (*landing, error) {
 		return l, nil
 	}
 	l.abort()
+	// A lander that failed after creating the staging directory leaves it.
+	e.removeStaging(l.staging)
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}

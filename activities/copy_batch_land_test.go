@@ -175,3 +175,25 @@ func TestCopyBatchLanderThatDiesPlacesNothing(t *testing.T) {
 		t.Errorf("staging or temporary files left: %q", tmp)
 	}
 }
+
+// A lander that fails after creating its staging directory but before it
+// runs leaves no directory behind; the target's tar lands the batches.
+func TestCopyBatchLanderThatFailsToStartLeavesNoStaging(t *testing.T) {
+	py := needPython(t)
+	bin := pathWithout(t, "python3")
+	fakeTool(t, bin, "python3", `case "$2" in *hashlib*) mkdir -m 700 "$3"; exit 1;; esac; exec `+py+` "$@"`)
+	f := newCopyFixture(t, "PATH="+bin)
+	buildSmallFiles(t, f.srcRoot, 100)
+	placed := batchPlaced(f)
+	res := f.copy(t, f.input(CopySet{}))
+	if n := count(placed); n < 80 || res.CopiedFiles != 101 || res.Verified != res.Files {
+		t.Errorf("batches placed %d, copied %d, verified %d of %d; want most of 101 by the target's tar and all verified",
+			n, res.CopiedFiles, res.Verified, res.Files)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
+		t.Errorf("staging or temporary files left: %q", tmp)
+	}
+}
