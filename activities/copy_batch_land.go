@@ -124,10 +124,6 @@ for j in range(0, len(a) - 1, 2):
     w.write(b"%d = %s %d %d %d %d %d\n" % (i, d.hexdigest().encode(), z.st_size, z.st_mtime_ns, z.st_ctime_ns, z.st_ino, z.st_dev))
 w.flush()`
 
-// landAhead is how far the worker writes beyond what the lander
-// acknowledged ("+ <bytes>", every 32 KiB of stream).
-const landAhead = gateAhead
-
 // landed is what the lander reported of one member.
 type landed struct {
 	placed bool   // renamed into place
@@ -141,10 +137,8 @@ type landOut struct {
 	gate   *consumeGate
 	hello  chan struct{} // closed at "L1"
 	landed chan struct{} // closed at "E"
-	ended  bool
 	mu     sync.Mutex
 	buf    []byte
-	said   bool
 	res    map[int]*landed
 }
 
@@ -168,18 +162,12 @@ func (o *landOut) Write(p []byte) (int, error) {
 }
 
 func (o *landOut) line(s string) {
-	if s == "L1" {
-		if !o.said {
-			o.said = true
-			close(o.hello)
-		}
+	switch s {
+	case "L1":
+		closeOnce(o.hello)
 		return
-	}
-	if s == "E" {
-		if !o.ended {
-			o.ended = true
-			close(o.landed)
-		}
+	case "E":
+		closeOnce(o.landed)
 		return
 	}
 	f := strings.Fields(s)
@@ -216,10 +204,20 @@ func (o *landOut) line(s string) {
 	}
 }
 
-func (o *landOut) said1() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.said
+// closeOnce closes ch unless it is closed (the caller holds landOut.mu).
+func closeOnce(ch chan struct{}) {
+	if !isClosed(ch) {
+		close(ch)
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // landSink writes members in the lander's framing.
@@ -303,7 +301,6 @@ func (e *engine) startLanding(parent context.Context) (*landing, error) {
 	dstR, dstW := io.Pipe()
 	l.dstW = dstW
 	l.gate = newConsumeGate(dstW)
-	l.gate.ahead = landAhead
 	l.out = newLandOut(l.gate)
 	go func() {
 		defer close(l.dstDone)
@@ -326,7 +323,7 @@ func (e *engine) startLanding(parent context.Context) (*landing, error) {
 	case <-l.dstDone:
 	case <-ctx.Done():
 	}
-	if l.out.said1() {
+	if isClosed(l.out.hello) {
 		l.up = time.Since(l.t0)
 		return l, nil
 	}
@@ -365,13 +362,8 @@ func (e *engine) landBatch(l *landing, ts []fileTask) (map[int]string, map[int]*
 	defer l.cancel()
 	ctx, gate, out := l.ctx, l.gate, l.out
 	t0 := time.Now()
-	var names bytes.Buffer
-	for _, t := range ts {
-		names.WriteString(t.rel)
-		names.WriteByte(0)
-	}
 	go func() {
-		_, _ = l.namesW.Write(names.Bytes())
+		_, _ = l.namesW.Write(batchNames(ts))
 		l.namesW.Close()
 	}()
 	sink := &landSink{e: e, bw: bufio.NewWriterSize(gate, 256<<10)}

@@ -93,12 +93,7 @@ func TestCopyBatchLandsInOneProcess(t *testing.T) {
 			t.Errorf("%s on the target: %v %v, %v; want mtime %v and mode %v", rel, d.ModTime(), d.Mode(), err, s.ModTime(), s.Mode())
 		}
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }
 
 // A file whose bytes differ on the target when the lander hashes it (a
@@ -135,12 +130,7 @@ func TestCopyBatchLandedMismatchIsCopiedAgain(t *testing.T) {
 	if res.Recopied < 1 || res.Verified != res.Files {
 		t.Errorf("recopied %d, verified %d of %d; want the damaged file copied again and all verified", res.Recopied, res.Verified, res.Files)
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }
 
 // A lander that dies while a batch lands (here: at its file size limit)
@@ -168,12 +158,7 @@ func TestCopyBatchLanderThatDiesPlacesNothing(t *testing.T) {
 	if count(placed) == 0 {
 		t.Error("no later batch went through the target's tar")
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }
 
 // A lander that fails after creating its staging directory but before it
@@ -190,10 +175,5 @@ func TestCopyBatchLanderThatFailsToStartLeavesNoStaging(t *testing.T) {
 		t.Errorf("batches placed %d, copied %d, verified %d of %d; want most of 101 by the target's tar and all verified",
 			n, res.CopiedFiles, res.Verified, res.Files)
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }

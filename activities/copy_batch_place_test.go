@@ -73,12 +73,7 @@ func TestCopyBatchPlacesWithoutPython(t *testing.T) {
 	if n := count(placed); n < 80 || res.CopiedFiles != 101 {
 		t.Errorf("batches placed %d, copied %d; want most of 101 by batches and all copied", n, res.CopiedFiles)
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }
 
 // A python3 that fails before renaming anything is asked once per copy;

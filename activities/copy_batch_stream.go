@@ -100,10 +100,10 @@ const (
 	gateStall      = 200 * time.Millisecond
 )
 
-// consumeGate is the writer to the target's tar that waits for its dots.
+// consumeGate is the writer to the target's tar that waits for its dots
+// (or to the lander, which counts the bytes it read: confirm).
 type consumeGate struct {
 	w             io.Writer
-	ahead         int64 // gateAhead unless set
 	mu            sync.Mutex
 	cond          *sync.Cond
 	written, read int64
@@ -111,7 +111,7 @@ type consumeGate struct {
 }
 
 func newConsumeGate(w io.Writer) *consumeGate {
-	g := &consumeGate{w: w, ahead: gateAhead}
+	g := &consumeGate{w: w}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -121,7 +121,7 @@ func (g *consumeGate) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		g.mu.Lock()
-		for !g.ended && g.written-g.read >= g.ahead {
+		for !g.ended && g.written-g.read >= gateAhead {
 			// A tar that reads without printing dots must not stall the
 			// batch: after gateStall without one, the gate opens for good.
 			before := g.read
@@ -262,11 +262,7 @@ func (e *engine) runBatch(ctx context.Context, ts []fileTask) []fileTask {
 func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string) (map[int]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var names bytes.Buffer
-	for _, t := range ts {
-		names.WriteString(t.rel)
-		names.WriteByte(0)
-	}
+	names := bytes.NewReader(batchNames(ts))
 	srcR, srcW := io.Pipe()
 	dstR, dstW := io.Pipe()
 	var srcErr, dstErr bytes.Buffer
@@ -274,7 +270,7 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 	var srcRun, dstRun error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), &names, srcW, &srcErr)
+		srcCode, srcRun = e.src.run.Run(ctx, srcTarCmd(e.from), names, srcW, &srcErr)
 		srcW.Close()
 	})
 	gate := newConsumeGate(dstW)
@@ -310,6 +306,16 @@ func (e *engine) streamBatch(ctx context.Context, ts []fileTask, staging string)
 		e.prog.bytesDone.Add(-ts[i].fi.Size())
 	}
 	return nil, err
+}
+
+// batchNames is the source tar's stdin: the batch's paths, NUL-separated.
+func batchNames(ts []fileTask) []byte {
+	var b bytes.Buffer
+	for _, t := range ts {
+		b.WriteString(t.rel)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
 }
 
 // batchSink is where relay writes the members for the target: the

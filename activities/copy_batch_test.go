@@ -51,6 +51,18 @@ func batchPlaced(f *copyFixture) *sync.Map {
 	return &placed
 }
 
+// wantExactTree fails unless dst equals src and holds no staging or
+// temporary files.
+func wantExactTree(t *testing.T, src, dst string) {
+	t.Helper()
+	if _, err := treecmp.Equal(src, dst, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if tmp := listTmp(t, dst); len(tmp) > 0 {
+		t.Errorf("staging or temporary files left: %q", tmp)
+	}
+}
+
 func count(m *sync.Map) int {
 	n := 0
 	m.Range(func(any, any) bool { n++; return true })
@@ -77,12 +89,7 @@ func TestCopyBatchesSmallFiles(t *testing.T) {
 			t.Errorf("%q was not placed by a batch", rel)
 		}
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging or temporary files left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 	checkManifest(t, f, res, int(res.Files+res.Dirs+res.Symlinks))
 	res = f.copy(t, f.input(CopySet{}))
 	if res.CopiedFiles != 0 {

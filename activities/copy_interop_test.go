@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/umzug-dev/umzug/internal/treecmp"
-
 	"github.com/umzug-dev/umzug/internal/realsshd"
 	"github.com/umzug-dev/umzug/internal/testkit"
 
@@ -179,12 +177,7 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 	if n := count(&placed); n < 150 || res.CopiedFiles != 201 {
 		t.Errorf("batches placed %d, copied %d; want most of 201 in batches", n, res.CopiedFiles)
 	}
-	if _, err := treecmp.Equal(src, dst, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, dst); len(tmp) > 0 {
-		t.Errorf("staging left: %q", tmp)
-	}
+	wantExactTree(t, src, dst)
 
 	// One unreadable file: its batch's tar fails, so nothing of that batch
 	// (at least testBatchMin files) is placed by tar; SFTP refuses the
@@ -279,10 +272,5 @@ func TestCopyBatchInteropRootKeepsOwners(t *testing.T) {
 	for _, rel := range changed {
 		same(rel, true)
 	}
-	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if tmp := listTmp(t, f.dstRoot); len(tmp) > 0 {
-		t.Errorf("staging left: %q", tmp)
-	}
+	wantExactTree(t, f.srcRoot, f.dstRoot)
 }
