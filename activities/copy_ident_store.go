@@ -3,6 +3,7 @@ package activities
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,8 +36,18 @@ type identState struct {
 	rec            map[string]verifiedRec
 }
 
-// identStatePath is where the state file of a copy set lives.
+// identStatePath is where the state file of a copy set lives: JSON
+// lines, gzip-compressed. A final sync reads the whole file inside the
+// window, and compressed it is a fifth of the size (about 70 instead of
+// 330 bytes a file), so a fifth of the bytes to send, decrypt and hold.
 func identStatePath(to, moveID, set string) string {
+	return manifestPath(to, moveID, set, "verified") + ".gz"
+}
+
+// identStatePathPlain is where earlier versions kept the state file,
+// uncompressed: still read when no compressed one exists, so a move
+// seeded before an upgrade keeps its verified digests.
+func identStatePathPlain(to, moveID, set string) string {
 	return manifestPath(to, moveID, set, "verified")
 }
 
@@ -87,6 +98,10 @@ type prevState struct {
 func (e *engine) readIdentState() map[string]*verifiedRec {
 	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	f, err := e.dst.primary.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		p = identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name)
+		f, err = e.dst.primary.Open(p)
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			e.tracef("read %s on %s: %v", p, e.dst.name, err)
@@ -103,6 +118,7 @@ func (e *engine) readIdentState() map[string]*verifiedRec {
 // false when the command could not run; a missing file is empty.
 func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*verifiedRec, bool) {
 	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
+	plain := identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name)
 	pr, pw := io.Pipe()
 	var out map[string]*verifiedRec
 	done := make(chan struct{})
@@ -112,7 +128,10 @@ func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	var stderr bytes.Buffer
-	code, err := r.Run(ctx, "LC_ALL=C exec cat -- "+ShellQuote(p), nil, pw, &stderr)
+	// The plain file of earlier versions only where no compressed one is.
+	cmd := "LC_ALL=C; export LC_ALL; if [ -e " + ShellQuote(p) + " ]; then exec cat -- " + ShellQuote(p) +
+		"; else exec cat -- " + ShellQuote(plain) + "; fi"
+	code, err := r.Run(ctx, cmd, nil, pw, &stderr)
 	pw.Close()
 	<-done
 	switch {
@@ -128,14 +147,25 @@ func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*
 	return out, true
 }
 
-// parseIdentState reads the state file's lines; nil if it cannot be read
-// to its end. Records are kept in fixed blocks (never copied to grow) and
+// parseIdentState reads the state file's lines, gzip-compressed or plain
+// (earlier versions); nil if it cannot be read to its end. Records are kept in fixed blocks (never copied to grow) and
 // indexed once, in a map sized for them: fresh memory is what costs most
 // here, and a slice or map grown record by record touches twice as much.
 func parseIdentState(r io.Reader) map[string]*verifiedRec {
 	const block = 1024
 	var blocks [][]verifiedRec
 	n := 0
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -327,6 +357,8 @@ func (e *engine) writeIdentState(ctx context.Context) {
 	final := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	cl := e.dst.primary
 	_ = cl.Remove(final)
+	// An earlier version's plain file would be read if this one failed.
+	_ = cl.Remove(identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name))
 	tmp := path.Join(path.Dir(final), tmpPrefix+path.Base(final)+"."+randomSuffix())
 	err := func() error {
 		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
@@ -334,7 +366,8 @@ func (e *engine) writeIdentState(ctx context.Context) {
 			return err
 		}
 		bw := bufio.NewWriterSize(f, 1<<16)
-		enc := json.NewEncoder(bw)
+		zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed) // a valid level: no error
+		enc := json.NewEncoder(zw)
 		var werr error
 		// The second listing is streamed, never held: for each file whose
 		// source identity did not move while the copy ran, one line.
@@ -356,7 +389,7 @@ func (e *engine) writeIdentState(ctx context.Context) {
 			f.Close()
 			return firstErr(werr, fmt.Errorf("list %s on %s again", e.from, e.src.name))
 		}
-		if err := bw.Flush(); err != nil {
+		if err := firstErr(zw.Close(), bw.Flush()); err != nil {
 			f.Close()
 			return err
 		}

@@ -1,8 +1,11 @@
 package activities
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,10 +162,60 @@ func TestReadIdentStateExec(t *testing.T) {
 	if !ok || len(got) != 1 || got["a/b.dat"] == nil || *got["a/b.dat"] != r {
 		t.Errorf("read %v %+v, want the one record", ok, got)
 	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(append(line, '\n'))
+	zw.Close()
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: z.String()}); !ok || len(got) != 1 || *got["a/b.dat"] != r {
+		t.Errorf("read compressed %v %+v, want the one record", ok, got)
+	}
 	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got != nil {
 		t.Errorf("missing file: %v %+v, want empty and read", ok, got)
 	}
 	if _, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 127}); ok {
 		t.Error("a host without cat counted as read; it must fall back to SFTP")
+	}
+}
+
+// The state file is gzip-compressed; a plain one written by an earlier
+// version is still read where no compressed one exists, so a move seeded
+// before an upgrade keeps its verified digests, and the next seed
+// replaces it.
+func TestCopyTreeFinalSyncReadsThePlainStateOfEarlierVersions(t *testing.T) {
+	f := newCopyFixture(t)
+	files, _ := buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	f.copy(t, in)
+	state := identStatePath(f.dstRoot, in.MoveID, in.Set.Name)
+	plain := identStatePathPlain(f.dstRoot, in.MoveID, in.Set.Name)
+	zf, err := os.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(zf)
+	if err != nil {
+		t.Fatalf("state %s is not gzip: %v", state, err)
+	}
+	data, err := io.ReadAll(zr)
+	zf.Close()
+	if err != nil || bytes.Count(data, []byte("\n")) != files {
+		t.Fatalf("state holds %d lines (%v), want %d", bytes.Count(data, []byte("\n")), err, files)
+	}
+	if err := os.WriteFile(plain, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(state)
+
+	in.Phase = PhaseFinalSync
+	if res := f.copy(t, in); res.Kept != int64(files) || res.CopiedFiles != 0 {
+		t.Errorf("final sync over a plain state: kept %d copied %d, want %d, 0", res.Kept, res.CopiedFiles, files)
+	}
+	in.Phase = PhaseSeed
+	f.copy(t, in)
+	if _, err := os.Stat(plain); !os.IsNotExist(err) {
+		t.Errorf("a seed left the plain state of an earlier version: %v", err)
+	}
+	if _, err := os.Stat(state); err != nil {
+		t.Errorf("a seed wrote no compressed state: %v", err)
 	}
 }
