@@ -2,10 +2,8 @@ package activities
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,12 +160,12 @@ func TestReadIdentStateExec(t *testing.T) {
 	if !ok || len(got) != 1 || got["a/b.dat"] == nil || *got["a/b.dat"] != r {
 		t.Errorf("read %v %+v, want the one record", ok, got)
 	}
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write(append(line, '\n'))
-	zw.Close()
-	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: z.String()}); !ok || len(got) != 1 || *got["a/b.dat"] != r {
-		t.Errorf("read compressed %v %+v, want the one record", ok, got)
+	bin, err := appendIdentRec([]byte(identStateMagic), r.Path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(bin)}); !ok || len(got) != 1 || *got["a/b.dat"] != r {
+		t.Errorf("read binary %v %+v, want the one record", ok, got)
 	}
 	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got != nil {
 		t.Errorf("missing file: %v %+v, want empty and read", ok, got)
@@ -177,10 +175,9 @@ func TestReadIdentStateExec(t *testing.T) {
 	}
 }
 
-// The state file is gzip-compressed; a plain one written by an earlier
-// version is still read where no compressed one exists, so a move seeded
-// before an upgrade keeps its verified digests, and the next seed
-// replaces it.
+// The state file is binary; the JSON lines written by an earlier version
+// are still read where no binary file exists, so a move seeded before an
+// upgrade keeps its verified digests, and the next seed replaces them.
 func TestCopyTreeFinalSyncReadsThePlainStateOfEarlierVersions(t *testing.T) {
 	f := newCopyFixture(t)
 	files, _ := buildTree(t, f.srcRoot)
@@ -188,20 +185,24 @@ func TestCopyTreeFinalSyncReadsThePlainStateOfEarlierVersions(t *testing.T) {
 	f.copy(t, in)
 	state := identStatePath(f.dstRoot, in.MoveID, in.Set.Name)
 	plain := identStatePathPlain(f.dstRoot, in.MoveID, in.Set.Name)
-	zf, err := os.Open(state)
+	data, err := os.ReadFile(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(zf)
-	if err != nil {
-		t.Fatalf("state %s is not gzip: %v", state, err)
+	if !bytes.HasPrefix(data, []byte(identStateMagic)) {
+		t.Fatalf("state %s does not start with %q", state, identStateMagic)
 	}
-	data, err := io.ReadAll(zr)
-	zf.Close()
-	if err != nil || bytes.Count(data, []byte("\n")) != files {
-		t.Fatalf("state holds %d lines (%v), want %d", bytes.Count(data, []byte("\n")), err, files)
+	recs := parseIdentState(bytes.NewReader(data))
+	if len(recs) != files {
+		t.Fatalf("state holds %d records, want %d", len(recs), files)
 	}
-	if err := os.WriteFile(plain, data, 0o600); err != nil {
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	for rel, r := range recs {
+		r.Path = rel
+		enc.Encode(r)
+	}
+	if err := os.WriteFile(plain, lines.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(state)
@@ -216,6 +217,44 @@ func TestCopyTreeFinalSyncReadsThePlainStateOfEarlierVersions(t *testing.T) {
 		t.Errorf("a seed left the plain state of an earlier version: %v", err)
 	}
 	if _, err := os.Stat(state); err != nil {
-		t.Errorf("a seed wrote no compressed state: %v", err)
+		t.Errorf("a seed wrote no binary state: %v", err)
+	}
+}
+
+// A binary state that ends inside a record, or holds one out of shape, is
+// not used at all; records of any path bytes read back as written.
+func TestIdentStateBinaryShape(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	recs := []verifiedRec{
+		{Path: "a/b.dat", SHA256: sum, Src: fileIdent{Size: 3, MtimeNs: -1, CtimeNs: 1 << 62, Inode: 1<<64 - 1, Dev: 9}, Dst: fileIdent{Size: 3, Inode: 7}},
+		{Path: "bad\xff\nname", SHA256: strings.Repeat("01", 32), Src: fileIdent{Size: 0}, Dst: fileIdent{Size: 0}},
+	}
+	data := []byte(identStateMagic)
+	for _, r := range recs {
+		var err error
+		if data, err = appendIdentRec(data, r.Path, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := parseIdentState(bytes.NewReader(data))
+	if len(got) != 2 || *got["a/b.dat"] != recs[0] || *got["bad\xff\nname"] != recs[1] {
+		t.Fatalf("read back %+v", got)
+	}
+	for cut := len(identStateMagic) + 1; cut < len(data); cut++ {
+		if m := parseIdentState(bytes.NewReader(data[:cut])); m != nil && len(m) != 1 {
+			t.Fatalf("cut at %d: %d records, want none or the first whole one", cut, len(m))
+		}
+	}
+	if _, err := appendIdentRec(nil, "x", verifiedRec{SHA256: "short"}); err == nil {
+		t.Error("a record with a short digest was written")
+	}
+	if _, err := appendIdentRec(nil, strings.Repeat("x", maxIdentPath+1), verifiedRec{SHA256: sum}); err == nil {
+		t.Error("a record with an overlong path was written")
+	}
+	neg := append([]byte(identStateMagic), data[len(identStateMagic):]...)
+	neg = neg[:len(identStateMagic)]
+	neg, _ = appendIdentRec(neg, "n", verifiedRec{SHA256: sum, Src: fileIdent{Size: -5}})
+	if m := parseIdentState(bytes.NewReader(neg)); m != nil {
+		t.Errorf("a negative size was read: %+v", m)
 	}
 }
