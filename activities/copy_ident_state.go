@@ -30,7 +30,7 @@ import (
 // file is hashed on both hosts as before, never compared by a weaker test.
 //
 // The identities live in a state file next to the manifests on the target
-// (<parent of To>/.umzug/<move>/<set>-verified.jsonl.gz), written by seed
+// (<parent of To>/.umzug/<move>/<set>-verified.bin), written by seed
 // copies and read by later ones; workflow history never holds them.
 
 // fileIdent is a regular file's identity as its host shows it.

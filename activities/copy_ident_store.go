@@ -40,7 +40,7 @@ type identState struct {
 // file inside the window, and JSON lines were three times the bytes and
 // most of the worker's CPU in a final sync with nothing to copy.
 func identStatePath(to, moveID, set string) string {
-	return manifestPath(to, moveID, set, "verified") + ".bin"
+	return strings.TrimSuffix(manifestPath(to, moveID, set, "verified"), ".jsonl") + ".bin"
 }
 
 // identStatePathPlain is where earlier versions kept the state file, as
