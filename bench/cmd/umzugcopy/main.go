@@ -3,7 +3,13 @@
 // benchmarks can measure the copy engine's memory in a process of its own.
 //
 //	umzugcopy -in input.json [-cpuprofile cpu.pprof] [-memprofile mem.pprof]
-//	          [-conns N] [-concurrency N] [-trace]
+//	          [-conns N] [-concurrency N] [-trace] [-warm-source DIR]
+//
+// With -warm-source, a cutover step (`true`) runs on the source host
+// first, as a move's "stop the application" does before its final sync,
+// and the copy takes that step's connection from the pool, as a worker
+// running both does; DIR keeps the step's attempt records. Only the copy
+// is timed.
 package main
 
 import (
@@ -37,6 +43,7 @@ func main() {
 	flag.IntVar(&opts.Conns, "conns", 0, "SSH connections per host (0: the engine's default)")
 	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
 	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
+	warm := flag.String("warm-source", "", "run a step on the source first and keep its connection (attempt records in this directory)")
 	flag.Parse()
 	// The worker's own setting (cmd/umzug worker).
 	memlimit.Apply(memlimit.Worker)
@@ -60,6 +67,15 @@ func main() {
 		opts.Trace = os.Stderr
 	}
 	a := &activities.Activities{Options: opts}
+	if *warm != "" {
+		a.Pool = activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}
+		a.RemoteStateDir = *warm
+		defer a.Close()
+		r, err := a.RunCommand(context.Background(), contract.CommandInput{Host: ci.Source, Command: "true", Purpose: "step stop_app"})
+		if err != nil || r.ExitCode != 0 {
+			fail(fmt.Errorf("step on %s: exit %d: %v", ci.Source.Name, r.ExitCode, err))
+		}
+	}
 	start := time.Now()
 	res, err := a.CopyTree(context.Background(), ci)
 	el := time.Since(start)
