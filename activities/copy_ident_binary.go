@@ -18,7 +18,7 @@ import (
 //	         then the same five on the target
 //
 // Read back, every record is checked for shape: a path of at most
-// maxIdentPath bytes, non-negative sizes and inodes; a file that ends
+// maxIdentPath bytes, whole varints, non-negative sizes; a file that ends
 // inside a record or breaks the shape is not used at all, so every
 // unchanged file is hashed instead.
 const identStateMagic = "umzug verified identities v2\n"
@@ -90,29 +90,26 @@ func decodeIdentRec(b []byte) (verifiedRec, int) {
 	rec.SHA256 = string(sum[:])
 	i += 32
 	for _, id := range [2]*fileIdent{&rec.Src, &rec.Dst} {
-		var v [5]uint64
+		var v [3]int64
 		for j := range v {
-			x, k := binary.Uvarint(b[i:])
+			x, k := binary.Varint(b[i:])
 			if k <= 0 {
 				return rec, 0
 			}
 			v[j], i = x, i+k
 		}
-		// Sizes and times went in as zigzag varints.
-		id.Size, id.MtimeNs, id.CtimeNs = unzigzag(v[0]), unzigzag(v[1]), unzigzag(v[2])
-		id.Inode, id.Dev = v[3], v[4]
+		var u [2]uint64
+		for j := range u {
+			x, k := binary.Uvarint(b[i:])
+			if k <= 0 {
+				return rec, 0
+			}
+			u[j], i = x, i+k
+		}
+		*id = fileIdent{Size: v[0], MtimeNs: v[1], CtimeNs: v[2], Inode: u[0], Dev: u[1]}
 		if id.Size < 0 {
 			return rec, 0
 		}
 	}
 	return rec, i
-}
-
-// unzigzag undoes binary.AppendVarint's encoding of a signed number.
-func unzigzag(x uint64) int64 {
-	v := int64(x >> 1)
-	if x&1 != 0 {
-		v = ^v
-	}
-	return v
 }

@@ -38,7 +38,7 @@ type identState struct {
 // identStatePath is where the state file of a copy set lives, in the
 // binary form of identStateMagic: a final sync reads and parses the whole
 // file inside the window, and JSON lines were three times the bytes and
-// most of the worker's CPU in a final sync with nothing to copy.
+// slower to parse.
 func identStatePath(to, moveID, set string) string {
 	return strings.TrimSuffix(manifestPath(to, moveID, set, "verified"), ".jsonl") + ".bin"
 }
@@ -127,7 +127,7 @@ func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	var stderr bytes.Buffer
-	// The plain file of earlier versions only where no compressed one is.
+	// The JSON lines of earlier versions only where no binary file is.
 	cmd := "LC_ALL=C; export LC_ALL; if [ -e " + ShellQuote(p) + " ]; then exec cat -- " + ShellQuote(p) +
 		"; else exec cat -- " + ShellQuote(plain) + "; fi"
 	code, err := r.Run(ctx, cmd, nil, pw, &stderr)
