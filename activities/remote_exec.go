@@ -21,6 +21,8 @@ import (
 //	<base>/<key>/attempts        one line per activity attempt: N unix ran|took_over
 //	<base>/<key>/run/attempt     the attempt that started the command, and when
 //	<base>/<key>/run/started     PGID RUNNER_PID unix
+//	<base>/<key>/run/leader      present once the leader runs (it honours run/kill)
+//	<base>/<key>/run/stepexit    the command's exit code, written as it ends
 //	<base>/<key>/run/exit        EXIT_CODE unix [timeout]
 //	<base>/<key>/run/timedout    present once the timeout ended the command
 //	<base>/<key>/run/stdout, stderr
@@ -29,10 +31,12 @@ import (
 // mkdir of run/ is the atomic claim: exactly one attempt starts the
 // command; a retry (after a worker crash or lost connection) finds the
 // claim and takes over: it waits for the exit record instead of running
-// the command again. Ending the command is `kill -TERM -PGID` (then KILL),
-// by a watchdog on the host at the timeout or by the worker from a new
-// session, which works for root too, where OpenSSH refuses SSH signal
-// requests. Secrets reach the runner on the launch session's stdin, never
+// the command again. The group's leader (leaderScript) is the command's
+// watchdog: it ends its own group (`kill -TERM 0`, then KILL) at the
+// timeout, or when the worker asks it to from a new session (run/kill),
+// which works for root too, where OpenSSH refuses SSH signal requests.
+// Nothing signals a group by a recorded id: once the command has ended,
+// the id may be another process's. Secrets reach the runner on the launch session's stdin, never
 // on a command line.
 
 // Exit codes of the launch script for problems of the host itself.
@@ -41,7 +45,8 @@ const (
 	exitNoStateDir = 122
 )
 
-// remoteGrace is how long a process group has between TERM and KILL.
+// remoteGrace is how long a process group has between TERM and KILL
+// (leaderScript counts it in naps).
 const remoteGrace = 2
 
 // statePrelude sets d (this command's state directory) and r (its run
@@ -56,23 +61,47 @@ nap() { sleep 0.2 2>/dev/null || sleep 1; }
 }
 
 // runnerScript runs detached as `sh -c runnerScript umzug-runner RUN CMD
-// UMASK TIMEOUT TIMEOUT_CEIL`. Its records are private (umask 077); the
-// command gets the SSH session's umask back. A watchdog in a session of its
-// own enforces the timeout on the host itself, so it holds even when the
-// worker is slow or gone: it marks the run timed out, sends TERM to the
-// command's process group and KILL after the grace period.
+// UMASK TICKS TICKS_1S LEADER`. Its records are private (umask 077); the
+// command gets the SSH session's umask back. It starts the leader in a
+// session and process group of its own, records the group, waits for the
+// leader and records the step's exit code.
 const runnerScript = `r=$1
 eval "$UMZUG_EXPORTS"; unset UMZUG_EXPORTS
-setsid sh -c "umask $3
-$2" </dev/null >"$r/stdout" 2>"$r/stderr" &
+setsid sh -c "$6" umzug-step "$r" "$2" "$3" "$4" "$5" </dev/null >"$r/stdout" 2>"$r/stderr" &
 j=$!
 echo "$j $$ $(date +%s)" >"$r/started.tmp" && mv "$r/started.tmp" "$r/started"
-setsid sh -c 'sleep "$1" 2>/dev/null || sleep "$2"; : >"$4/timedout"; kill -TERM -"$3"; sleep 2; kill -KILL -"$3"' umzug-watchdog "$4" "$5" "$j" "$r" </dev/null >/dev/null 2>&1 &
-w=$!
 wait "$j"; c=$?
-kill -TERM -"$w" 2>/dev/null
+[ -f "$r/stepexit" ] && read -r c <"$r/stepexit"
 x=; [ -f "$r/timedout" ] && x=timeout
 echo "$c $(date +%s) $x" >"$r/exit.tmp" && mv "$r/exit.tmp" "$r/exit"
+`
+
+// leaderScript is the step's process group leader (`umzug-step RUN CMD
+// UMASK TICKS TICKS_1S`) and its watchdog in one process: it runs the
+// command as its child and stays in the group until the command's main
+// process has ended, so the group's id cannot pass to another process
+// while it may signal it, and it signals only its own group (kill 0),
+// never an id it read. At the timeout (TICKS naps of 0.2s, or TICKS_1S of
+// 1s where sleep takes whole seconds) or when the worker asks (run/kill),
+// it sends TERM to the group, waits up to the grace period for the
+// command, then sends KILL to what is left, itself included. When the
+// command ends it leaves at its next nap: no watchdog outlives a step.
+const leaderScript = `r=$1
+( trap : TERM; sh -c "umask $3
+$2"; echo $? >"$r/stepexit.tmp"; mv "$r/stepexit.tmp" "$r/stepexit" ) &
+trap '' TERM
+: >"$r/leader"
+t=0.2; n=$4; g=10; i=1
+sleep 0.2 2>/dev/null || { t=1; n=$5; g=2; i=0; }
+while [ ! -f "$r/stepexit" ]; do
+  [ -f "$r/kill" ] && break
+  [ "$i" -ge "$n" ] && { : >"$r/timedout"; break; }
+  sleep $t; i=$((i+1))
+done
+[ -f "$r/stepexit" ] && exit 0
+kill -TERM 0
+i=0; while [ ! -f "$r/stepexit" ] && [ $i -lt $g ]; do sleep $t; i=$((i+1)); done
+kill -KILL 0
 `
 
 // launchScript claims the run record and starts the runner, or reports
@@ -91,7 +120,7 @@ t=$(date +%%s)
 if mkdir "$r" 2>/dev/null; then
   echo "%d $t" >"$r/attempt"
   echo "%d $t ran" >>"$d/attempts"
-  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s "$m" %s %d </dev/null >/dev/null 2>&1 &
+  UMZUG_EXPORTS="$s" setsid sh -c %s umzug-runner "$r" %s "$m" %d %d %s </dev/null >/dev/null 2>&1 &
   echo launched
   wait $!
 else
@@ -100,7 +129,7 @@ else
 fi
 exit 0
 `, exitNoSetsid, exitNoStateDir, strings.Repeat("[0-9a-f]", 16), attempt, attempt, ShellQuote(runnerScript), ShellQuote(command),
-		strconv.FormatFloat(timeout.Seconds(), 'f', 3, 64), int64(math.Ceil(timeout.Seconds())), attempt)
+		int64(math.Ceil(timeout.Seconds()*5)), int64(math.Ceil(timeout.Seconds())), ShellQuote(leaderScript), attempt)
 }
 
 // statusScript reports the run record. The start record is read once and
@@ -118,23 +147,33 @@ exit 0
 `
 }
 
-// killScript ends the recorded process group: TERM, a grace period, KILL,
-// then waits briefly for the runner's exit record. It prints the PGID. For
-// a timeout it first marks the run timed out, as the watchdog does.
+// killScript asks the step's leader to end its process group (run/kill)
+// and waits for the runner's exit record; it prints the PGID. It never
+// signals the recorded id itself: once the command has ended, that id may
+// belong to another process. A run started by a runner without a leader
+// (older versions: no run/leader) is signalled by id as before, and only
+// while its runner is alive and has recorded no exit. For a timeout it
+// first marks the run timed out, as the leader does.
 func killScript(base, key string, timedOut bool) string {
 	mark := ""
 	if timedOut {
-		mark = `: >"$r/timedout"` + "\n"
+		mark = `[ -f "$r/exit" ] || : >"$r/timedout"` + "\n"
 	}
 	return statePrelude(base, key) + fmt.Sprintf(`j=; i=0
 while [ -z "$j" ] && [ $i -lt 25 ]; do [ -f "$r/started" ] && read j p t <"$r/started"; [ -n "$j" ] || { nap; i=$((i+1)); }; done
 [ -n "$j" ] || { echo "umzug: no process group recorded in $r" >&2; exit 3; }
-%skill -TERM -"$j" 2>/dev/null
-i=0; while [ $i -lt %d ] && kill -0 -"$j" 2>/dev/null; do nap; i=$((i+1)); done
-kill -KILL -"$j" 2>/dev/null
-i=0; while [ ! -f "$r/exit" ] && [ $i -lt 25 ]; do nap; i=$((i+1)); done
+[ -f "$r/exit" ] && { echo "$j"; exit 0; }
+%sif [ -f "$r/leader" ]; then
+  : >"$r/kill"
+elif kill -0 "$p" 2>/dev/null && [ ! -f "$r/exit" ]; then
+  kill -TERM -"$j" 2>/dev/null
+  i=0; while [ $i -lt %d ] && kill -0 -"$j" 2>/dev/null; do nap; i=$((i+1)); done
+  [ -f "$r/exit" ] || kill -KILL -"$j" 2>/dev/null
+fi
+i=0; while [ ! -f "$r/exit" ] && [ $i -lt %d ]; do nap; i=$((i+1)); done
+[ -f "$r/exit" ] || { echo "umzug: process group $j did not end: no exit record in $r" >&2; exit 4; }
 echo "$j"
-`, mark, remoteGrace*5)
+`, mark, remoteGrace*5, remoteGrace*5+25)
 }
 
 // tailScript prints the end of the command's stdout and stderr.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -292,4 +293,130 @@ func stopWorkerWhileRunning(t *testing.T, a *Activities, in CommandInput, key at
 	waitForFile(t, marker)
 	stop()
 	return <-errc
+}
+
+// liveProcsWith lists the live processes whose command line holds s.
+func liveProcsWith(s string) []string {
+	var out []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), s) {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 && strings.HasPrefix(strings.TrimSpace(string(st)[i+1:]), "Z") {
+			continue
+		}
+		out = append(out, strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	return out
+}
+
+// Steps that end at once leave nothing of their watchdog behind: the
+// timeout's killer must not outlive the group whose id it holds.
+func TestRunCommandNoWatchdogOutlivesStep(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	dir := t.TempDir()
+	a := &Activities{RemoteStateDir: filepath.Join(dir, "state")}
+	for range 12 {
+		res, err := a.RunCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step quick", Command: "true", Timeout: time.Hour})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+	}
+	var left []string
+	for range 40 { // the leader leaves at its next nap (0.2s)
+		if left = liveProcsWith(a.RemoteStateDir); len(left) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("processes of finished steps still run: %q", left)
+}
+
+// startDecoy starts an unrelated process leading a process group of its
+// own, as one that was given a finished step's group id; the channel is
+// closed when it ends.
+func startDecoy(t *testing.T) (int, <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(ended) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-ended })
+	return cmd.Process.Pid, ended
+}
+
+// The worker's end of a step (timeout or cancel) never signals the id in
+// the run record: the decoy holding that id survives, whether the step
+// has ended already or still runs (then its own group is ended).
+func TestRunCommandKillSignalsOnlyItsOwnGroup(t *testing.T) {
+	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
+	dir := t.TempDir()
+	a := &Activities{RemoteStateDir: filepath.Join(dir, "state")}
+	conn, err := a.dial(context.Background(), ts.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.release(context.Background(), conn)
+	recycle := func(key string) (int, <-chan struct{}) {
+		run := filepath.Join(a.RemoteStateDir, key, "run")
+		f := strings.Fields(readFile(t, filepath.Join(run, "started")))
+		pg, ended := startDecoy(t)
+		// The recorded group id now names the decoy, as a recycled id would.
+		if err := os.WriteFile(filepath.Join(run, "started"), []byte(fmt.Sprintf("%d %s %s\n", pg, f[1], f[2])), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return pg, ended
+	}
+
+	t.Run("ended", func(t *testing.T) {
+		key := attemptKey{Dir: "0123456789abcdef/1-step_quick", Attempt: 1}
+		res, err := a.runCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step quick", Command: "true", Timeout: time.Hour}, key)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		pg, ended := recycle(key.Dir)
+		rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
+		if _, err := rr.kill(true); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ended:
+			t.Fatalf("process group %d (not the step's) was signalled", pg)
+		case <-time.After(300 * time.Millisecond):
+		}
+	})
+
+	t.Run("running", func(t *testing.T) {
+		key := attemptKey{Dir: "0123456789abcdef/2-step_slow", Attempt: 1}
+		started := filepath.Join(dir, "started")
+		in := CommandInput{Host: ts.host, Purpose: "step slow", Timeout: time.Hour,
+			Command: fmt.Sprintf("touch %s; sleep 30", ShellQuote(started))}
+		stopWorkerWhileRunning(t, a, in, key, started)
+		waitForFile(t, filepath.Join(a.RemoteStateDir, key.Dir, "run", "leader"))
+		st0, err := (&remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}).status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, ended := recycle(key.Dir)
+		rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
+		if _, err := rr.kill(true); err != nil {
+			t.Fatal(err)
+		}
+		st, err := rr.status(context.Background())
+		if err != nil || !st.Exited || !st.TimedOut {
+			t.Fatalf("the step did not end as timed out: %+v %v", st, err)
+		}
+		assertGroupEnded(t, st0.PGID)
+		select {
+		case <-ended:
+			t.Fatalf("process group %d (not the step's) was signalled", pg)
+		case <-time.After(300 * time.Millisecond):
+		}
+	})
 }
