@@ -25,6 +25,11 @@ type Activities struct {
 	// host; empty means /var/lib/umzug/attempts for root and
 	// ~/.umzug/attempts for other users.
 	RemoteStateDir string
+	// IdentStateDir is where copies keep verified-identity states on each
+	// target (an absolute path); empty means .umzug/state under the SSH
+	// user's home (where the host's SFTP server starts). It must be
+	// reachable through directories only root or that user can write.
+	IdentStateDir string
 	// Options tune the copy engine (connections, files in flight, the
 	// no-progress bound, tracing); the zero value means the defaults.
 	Options Options

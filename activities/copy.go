@@ -149,6 +149,9 @@ type engine struct {
 	ids                                          *identState    // verified identities; nil: hash every unchanged file
 	idsDone                                      chan struct{}  // closed once ids is set
 	prevC                                        chan prevState // the state file, read from the start
+	stateBase                                    string         // Activities.IdentStateDir
+	stateOut                                     *IdentState    // the state file this copy wrote
+	stateNote                                    string         // why a state file was not used
 	parkMu                                       sync.Mutex
 	parked                                       []fileTask // unchanged files waiting for the identity listings
 	parkDone                                     bool
@@ -193,7 +196,7 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	}
 	e := &engine{
 		in: in, from: from, to: to, filter: flt,
-		opts: a.Options, hooks: a.hooks,
+		opts: a.Options, hooks: a.hooks, stateBase: a.IdentStateDir,
 		opt: copyOptions{
 			dry:         dry,
 			delete:      in.Delete,
@@ -235,7 +238,7 @@ func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*en
 	if e.prevC != nil && onDst == nil {
 		// The last seed's digests are read while the walk starts (a final
 		// sync reads them with its tree listings: startTrees).
-		go func() { e.prevC <- prevState{recs: e.readIdentState()} }()
+		go func() { e.prevC <- e.readIdentState() }()
 	}
 	if e.batch != nil {
 		e.batch.noLand = &e.dst.noLander

@@ -28,6 +28,9 @@ func (e *engine) result() CopyResult {
 			r.VerifiedBy = ""
 		}
 	}
+	e.refMu.Lock()
+	r.IdentState, r.IdentStateNote = e.stateOut, e.stateNote
+	e.refMu.Unlock()
 	e.fillRefusals(&r)
 	return r
 }

@@ -83,7 +83,7 @@ func TestCopyTreeReturnsWhenExtraConnHangsOpening(t *testing.T) {
 	}
 	// The failed copy's goroutines may still read its Activities: the
 	// retry gets its own.
-	f.a = &Activities{}
+	f.a = &Activities{IdentStateDir: f.a.IdentStateDir}
 	proxy.freeze(false)
 	f.copy(t, f.input(CopySet{Concurrency: 1}))
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {

@@ -25,14 +25,14 @@ func BenchmarkParseIdentStatePlain(b *testing.B) {
 	data := identStateLines(20000)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if m := parseIdentState(bytes.NewReader(data)); len(m) != 20000 {
+		if m, _ := parseIdentState(bytes.NewReader(data)); len(m) != 20000 {
 			b.Fatal(len(m))
 		}
 	}
 }
 
 func BenchmarkParseIdentStateBinary(b *testing.B) {
-	plain := parseIdentState(bytes.NewReader(identStateLines(20000)))
+	plain, _ := parseIdentState(bytes.NewReader(identStateLines(20000)))
 	data := []byte(identStateMagic)
 	for rel, r := range plain {
 		var err error
@@ -42,7 +42,7 @@ func BenchmarkParseIdentStateBinary(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if m := parseIdentState(bytes.NewReader(data)); len(m) != 20000 {
+		if m, _ := parseIdentState(bytes.NewReader(data)); len(m) != 20000 {
 			b.Fatal(len(m))
 		}
 	}

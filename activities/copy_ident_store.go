@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,17 +37,17 @@ type identState struct {
 	rec            map[string]verifiedRec
 }
 
-// identStatePath is where the state file of a copy set lives, in the
-// binary form of identStateMagic: a final sync reads and parses the whole
-// file inside the window, and JSON lines were three times the bytes and
-// slower to parse.
-func identStatePath(to, moveID, set string) string {
+// identStatePathOld is where earlier versions kept the state file, next
+// to the manifests (a final sync reads and parses the whole file inside
+// the window: the binary form of identStateMagic, as JSON lines were
+// three times the bytes and slower to parse). It is no longer read: its
+// digest is in no history; a seed removes it.
+func identStatePathOld(to, moveID, set string) string {
 	return strings.TrimSuffix(manifestPath(to, moveID, set, "verified"), ".jsonl") + ".bin"
 }
 
-// identStatePathPlain is where earlier versions kept the state file, as
-// JSON lines: still read when no binary one exists, so a move seeded
-// before an upgrade keeps its verified digests.
+// identStatePathPlain is where earlier versions kept the state file as
+// JSON lines; a seed removes it.
 func identStatePathPlain(to, moveID, set string) string {
 	return manifestPath(to, moveID, set, "verified")
 }
@@ -62,10 +64,10 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	wg.Go(func() {
 		select {
 		case p := <-e.prevC:
-			st.prev = p.recs
 			if p.overSFTP { // the target could not run cat
-				st.prev = e.readIdentState()
+				p = e.readIdentState()
 			}
+			st.prev = e.trustState(p)
 		case <-ctx.Done():
 		}
 	})
@@ -85,73 +87,84 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	e.ids = st
 }
 
-// prevState is the state file as read from the start of a copy; with
-// overSFTP it is still to be read, over SFTP.
+// prevState is the state file as read from the start of a copy, with
+// the SHA-256 and record count of what was read; with overSFTP it is
+// still to be read, over SFTP.
 type prevState struct {
 	recs     map[string]*verifiedRec
+	n        int64
+	sum      string
+	found    bool
 	overSFTP bool
 }
 
-// readIdentState reads the state file over SFTP; a missing or unreadable
-// one is empty (files are then hashed).
-func (e *engine) readIdentState() map[string]*verifiedRec {
-	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
-	f, err := e.dst.primary.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		p = identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name)
-		f, err = e.dst.primary.Open(p)
+// readIdentState reads the state file over SFTP; a missing one is not
+// found. Without a digest to compare with, nothing is read.
+func (e *engine) readIdentState() prevState {
+	if e.in.IdentState == nil {
+		return prevState{}
 	}
+	l, err := e.stateLoc()
+	if err != nil {
+		e.tracef("identity state on %s: %v", e.dst.name, err)
+		return prevState{}
+	}
+	f, err := e.dst.primary.Open(l.file)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			e.tracef("read %s on %s: %v", p, e.dst.name, err)
+			e.tracef("read %s on %s: %v", l.file, e.dst.name, err)
 		}
-		return nil
+		return prevState{}
 	}
 	defer f.Close()
-	return parseIdentState(f)
+	return readState(f)
 }
 
 // readIdentStateExec reads the state file with one `cat` over the
 // target's first connection, which a final sync has before its SFTP
-// session: the file is then read while both trees are listed. ok is
-// false when the command could not run; a missing file is empty.
-func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (map[string]*verifiedRec, bool) {
-	p := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
-	plain := identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name)
+// session: the file is then read while both trees are listed. Where no
+// state directory is configured the path is relative to the session's
+// start, the SSH user's home, as SFTP's is. ok is false when the command
+// could not run; a missing file is not found.
+func (e *engine) readIdentStateExec(ctx context.Context, r Runner) (prevState, bool) {
+	if e.in.IdentState == nil {
+		return prevState{}, true
+	}
+	p := identStateRel(e.in.MoveID, e.in.Set.Name)
+	if e.stateBase != "" {
+		p = path.Join(path.Clean(e.stateBase), sanitizeName(e.in.MoveID), sanitizeName(e.in.Set.Name)+"-verified.bin")
+	}
 	pr, pw := io.Pipe()
-	var out map[string]*verifiedRec
+	var out prevState
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		out = parseIdentState(pr)
-		_, _ = io.Copy(io.Discard, pr)
+		out = readState(pr)
 	}()
 	var stderr bytes.Buffer
-	// The JSON lines of earlier versions only where no binary file is.
-	cmd := "LC_ALL=C; export LC_ALL; if [ -e " + ShellQuote(p) + " ]; then exec cat -- " + ShellQuote(p) +
-		"; else exec cat -- " + ShellQuote(plain) + "; fi"
-	code, err := r.Run(ctx, cmd, nil, pw, &stderr)
+	code, err := r.Run(ctx, "LC_ALL=C exec cat -- "+ShellQuote(p), nil, pw, &stderr)
 	pw.Close()
 	<-done
 	switch {
 	case err != nil, code == 126, code == 127: // no session, or no cat
-		return nil, false
+		return prevState{}, false
 	case code != 0:
 		if !strings.Contains(stderr.String(), "No such file") {
 			// e.dst is not set yet: this runs while it connects.
 			e.tracef("read %s on %s: exit %d: %s", p, hostLabel(e.in.Target), code, stderrTail(stderr.String()))
 		}
-		return nil, true
+		return prevState{}, true
 	}
 	return out, true
 }
 
 // parseIdentState reads the state file, binary or JSON lines (earlier
-// versions); nil if it cannot be read to its end. Records are kept in
+// versions), and counts its records; nil if it cannot be read to its end.
+// Records are kept in
 // fixed blocks (never copied to grow) and indexed once, in a map sized
 // for them: fresh memory is what costs most here, and a slice or map
 // grown record by record touches twice as much.
-func parseIdentState(r io.Reader) map[string]*verifiedRec {
+func parseIdentState(r io.Reader) (map[string]*verifiedRec, int64) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var blocks [][]verifiedRec
 	var ok bool
@@ -162,7 +175,7 @@ func parseIdentState(r io.Reader) map[string]*verifiedRec {
 		blocks, ok = readIdentLines(br)
 	}
 	if !ok {
-		return nil
+		return nil, 0
 	}
 	n := 0
 	for _, b := range blocks {
@@ -174,7 +187,7 @@ func parseIdentState(r io.Reader) map[string]*verifiedRec {
 			out[exactName(b[i].Path, b[i].PathB64)] = &b[i]
 		}
 	}
-	return out
+	return out, int64(n)
 }
 
 // identBlock is how many records a block of parseIdentState holds.
@@ -363,25 +376,42 @@ func (e *engine) dstIdents(ctx context.Context, paths []string) map[string]fileI
 
 // writeIdentState lists the source again and writes, for every file this
 // copy verified whose source identity did not change while it ran, both
-// identities and the digest. A failure only costs hashing next time, so
-// it removes the old state and is not an error of the copy.
+// identities and the digest, into a checked directory (copy_ident_trust.go),
+// and keeps the digest and count of the bytes written for the result. A
+// failure only costs hashing next time, so it removes the old state and
+// is not an error of the copy.
 func (e *engine) writeIdentState(ctx context.Context) {
 	st := e.ids
 	if st == nil || !st.write {
 		return
 	}
-	final := identStatePath(e.to, e.in.MoveID, e.in.Set.Name)
 	cl := e.dst.primary
-	_ = cl.Remove(final)
-	// An earlier version's plain file would be read if this one failed.
+	// Earlier versions' files next to the manifests are never read again.
+	_ = cl.Remove(identStatePathOld(e.to, e.in.MoveID, e.in.Set.Name))
 	_ = cl.Remove(identStatePathPlain(e.to, e.in.MoveID, e.in.Set.Name))
+	l, err := e.stateLoc()
+	if err == nil {
+		_, err = checkStateDir(cl, l, true)
+	}
+	if err != nil {
+		e.note(fmt.Sprintf("note: could not record verified identities on %s (%v); the next sync hashes every unchanged file", e.dst.name, err))
+		return
+	}
+	final := l.file
+	_ = cl.Remove(final)
 	tmp := path.Join(path.Dir(final), tmpPrefix+path.Base(final)+"."+randomSuffix())
-	err := func() error {
+	h := sha256.New()
+	var n int64
+	err = func() error {
 		f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 		if err != nil {
 			return err
 		}
-		bw := bufio.NewWriterSize(f, 1<<16)
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return err
+		}
+		bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<16)
 		_, werr := bw.WriteString(identStateMagic)
 		var line []byte
 		// The second listing is streamed, never held: for each file whose
@@ -402,7 +432,9 @@ func (e *engine) writeIdentState(ctx context.Context) {
 				return // a path too long to record: hashed by the next sync
 			}
 			line = rec
-			_, werr = bw.Write(line)
+			if _, werr = bw.Write(line); werr == nil {
+				n++
+			}
 		})
 		if !ok || werr != nil {
 			f.Close()
@@ -420,7 +452,11 @@ func (e *engine) writeIdentState(ctx context.Context) {
 	if err != nil {
 		_ = cl.Remove(tmp)
 		e.note(fmt.Sprintf("note: could not record verified identities in %s on %s (%v); the next sync hashes every unchanged file", final, e.dst.name, err))
+		return
 	}
+	e.refMu.Lock()
+	e.stateOut = &IdentState{SHA256: hex.EncodeToString(h.Sum(nil)), Records: n}
+	e.refMu.Unlock()
 }
 
 // parseVerifiedLine reads a line exactly as writeIdentState's encoder

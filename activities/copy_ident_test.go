@@ -3,6 +3,8 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -24,9 +26,12 @@ func TestCopyTreeFinalSyncKeepsSeedVerifiedDigests(t *testing.T) {
 	if seed.Kept != 0 || seed.Verified != int64(files) {
 		t.Fatalf("seed: kept %d verified %d, want 0, %d", seed.Kept, seed.Verified, files)
 	}
-	state := identStatePath(f.dstRoot, in.MoveID, in.Set.Name)
+	state := f.statePath(in)
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("seed left no verified-identity state: %v", err)
+	}
+	if !seed.IdentState.Valid() || seed.IdentState.Records != int64(files) {
+		t.Fatalf("seed reported state %+v, want a digest and %d records", seed.IdentState, files)
 	}
 
 	in.Phase = PhaseFinalSync
@@ -95,7 +100,7 @@ func TestEstimateDeltaCountsFilesToHash(t *testing.T) {
 	buildTree(t, f.srcRoot)
 	in := f.input(CopySet{})
 	f.copy(t, in)
-	in.Phase = PhaseFinalSync
+	in.Phase, in.IdentState = PhaseFinalSync, f.state
 	est, err := f.a.EstimateDelta(context.Background(), in)
 	if err != nil || est.HashFiles != 0 || est.ChangedFiles != 0 {
 		t.Fatalf("after seed: %+v, %v; want nothing to hash or copy", est, err)
@@ -150,74 +155,82 @@ func TestParseVerifiedLineMatchesJSON(t *testing.T) {
 }
 
 // A final sync reads the state file with one cat over its first
-// connection: lines as written are read back, a missing file is empty,
-// and a host that cannot run cat sends the read to SFTP.
+// connection: lines as written are read back and hashed as read, a
+// missing file is not found, a host that cannot run cat sends the read to
+// SFTP, and without a digest to compare with nothing is read.
 func TestReadIdentStateExec(t *testing.T) {
-	e := &engine{to: "/srv/t", in: CopyInput{MoveID: "m1", Set: CopySet{Name: "data"}}}
+	e := &engine{to: "/srv/t", in: CopyInput{MoveID: "m1", Set: CopySet{Name: "data"}, IdentState: &IdentState{}}}
 	r := verifiedRec{Path: "a/b.dat", SHA256: strings.Repeat("0f", 32), Src: fileIdent{Size: 3, Inode: 9}, Dst: fileIdent{Size: 3, Inode: 11}}
 	line, _ := json.Marshal(r)
-	got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(line) + "\n" + "not json\n"})
-	if !ok || len(got) != 1 || got["a/b.dat"] == nil || *got["a/b.dat"] != r {
-		t.Errorf("read %v %+v, want the one record", ok, got)
+	plain := string(line) + "\n" + "not json\n"
+	got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: plain})
+	if sum := sha256.Sum256([]byte(plain)); !ok || !got.found || got.n != 1 || got.sum != hex.EncodeToString(sum[:]) || got.recs["a/b.dat"] == nil || *got.recs["a/b.dat"] != r {
+		t.Errorf("read %v %+v, want the one record and the digest of every byte", ok, got)
 	}
 	bin, err := appendIdentRec([]byte(identStateMagic), r.Path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(bin)}); !ok || len(got) != 1 || *got["a/b.dat"] != r {
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(bin)}); !ok || got.n != 1 || *got.recs["a/b.dat"] != r {
 		t.Errorf("read binary %v %+v, want the one record", ok, got)
 	}
-	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got != nil {
-		t.Errorf("missing file: %v %+v, want empty and read", ok, got)
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 1}); !ok || got.found || got.recs != nil {
+		t.Errorf("missing file: %v %+v, want not found and read", ok, got)
 	}
 	if _, ok := e.readIdentStateExec(context.Background(), fakeRunner{code: 127}); ok {
 		t.Error("a host without cat counted as read; it must fall back to SFTP")
 	}
+	e.in.IdentState = nil
+	if got, ok := e.readIdentStateExec(context.Background(), fakeRunner{out: string(bin)}); !ok || got.found {
+		t.Errorf("read %+v without a digest to compare with", got)
+	}
 }
 
-// The state file is binary; the JSON lines written by an earlier version
-// are still read where no binary file exists, so a move seeded before an
-// upgrade keeps its verified digests, and the next seed replaces them.
-func TestCopyTreeFinalSyncReadsThePlainStateOfEarlierVersions(t *testing.T) {
+// The state files earlier versions kept next to the manifests are bound
+// to no history: a final sync hashes every file rather than use them, and
+// the next seed removes them.
+func TestCopyTreeFinalSyncIgnoresStateOfEarlierVersions(t *testing.T) {
 	f := newCopyFixture(t)
 	files, _ := buildTree(t, f.srcRoot)
 	in := f.input(CopySet{})
 	f.copy(t, in)
-	state := identStatePath(f.dstRoot, in.MoveID, in.Set.Name)
-	plain := identStatePathPlain(f.dstRoot, in.MoveID, in.Set.Name)
-	data, err := os.ReadFile(state)
+	data, err := os.ReadFile(f.statePath(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(data, []byte(identStateMagic)) {
-		t.Fatalf("state %s does not start with %q", state, identStateMagic)
-	}
-	recs := parseIdentState(bytes.NewReader(data))
-	if len(recs) != files {
-		t.Fatalf("state holds %d records, want %d", len(recs), files)
-	}
+	old := identStatePathOld(f.dstRoot, in.MoveID, in.Set.Name)
+	plain := identStatePathPlain(f.dstRoot, in.MoveID, in.Set.Name)
+	recs, _ := parseIdentState(bytes.NewReader(data))
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
 	for rel, r := range recs {
 		r.Path = rel
 		enc.Encode(r)
 	}
+	os.MkdirAll(filepath.Dir(old), 0o700)
 	if err := os.WriteFile(plain, lines.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(state)
+	if err := os.WriteFile(old, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(f.statePath(in))
 
+	// A move started before: its history holds no digest.
+	f.noChain = true
 	in.Phase = PhaseFinalSync
-	if res := f.copy(t, in); res.Kept != int64(files) || res.CopiedFiles != 0 {
-		t.Errorf("final sync over a plain state: kept %d copied %d, want %d, 0", res.Kept, res.CopiedFiles, files)
+	if res := f.copy(t, in); res.Kept != 0 || res.Verified != int64(files) || res.CopiedFiles != 0 {
+		t.Errorf("final sync beside old states: kept %d verified %d copied %d, want 0, %d, 0", res.Kept, res.Verified, res.CopiedFiles, files)
 	}
 	in.Phase = PhaseSeed
 	f.copy(t, in)
-	if _, err := os.Stat(plain); !os.IsNotExist(err) {
-		t.Errorf("a seed left the plain state of an earlier version: %v", err)
+	for _, p := range []string{old, plain} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("a seed left the state %s of an earlier version: %v", p, err)
+		}
 	}
-	if _, err := os.Stat(state); err != nil {
-		t.Errorf("a seed wrote no binary state: %v", err)
+	if _, err := os.Stat(f.statePath(in)); err != nil {
+		t.Errorf("a seed wrote no state: %v", err)
 	}
 }
 
@@ -236,12 +249,12 @@ func TestIdentStateBinaryShape(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := parseIdentState(bytes.NewReader(data))
-	if len(got) != 2 || *got["a/b.dat"] != recs[0] || *got["bad\xff\nname"] != recs[1] {
+	got, n := parseIdentState(bytes.NewReader(data))
+	if len(got) != 2 || n != 2 || *got["a/b.dat"] != recs[0] || *got["bad\xff\nname"] != recs[1] {
 		t.Fatalf("read back %+v", got)
 	}
 	for cut := len(identStateMagic) + 1; cut < len(data); cut++ {
-		if m := parseIdentState(bytes.NewReader(data[:cut])); m != nil && len(m) != 1 {
+		if m, _ := parseIdentState(bytes.NewReader(data[:cut])); m != nil && len(m) != 1 {
 			t.Fatalf("cut at %d: %d records, want none or the first whole one", cut, len(m))
 		}
 	}
@@ -254,7 +267,12 @@ func TestIdentStateBinaryShape(t *testing.T) {
 	neg := append([]byte(identStateMagic), data[len(identStateMagic):]...)
 	neg = neg[:len(identStateMagic)]
 	neg, _ = appendIdentRec(neg, "n", verifiedRec{SHA256: sum, Src: fileIdent{Size: -5}})
-	if m := parseIdentState(bytes.NewReader(neg)); m != nil {
+	if m, _ := parseIdentState(bytes.NewReader(neg)); m != nil {
 		t.Errorf("a negative size was read: %+v", m)
 	}
+}
+
+// statePath is where the fixture's target keeps the state of in's set.
+func (f *copyFixture) statePath(in CopyInput) string {
+	return filepath.Join(f.a.IdentStateDir, sanitizeName(in.MoveID), sanitizeName(in.Set.Name)+"-verified.bin")
 }

@@ -40,6 +40,11 @@ type copyFixture struct {
 	dir      string
 	srcRoot  string // source tree
 	dstRoot  string // target root (does not exist yet)
+	// state is the identity state the last seed through copy reported;
+	// copy passes it on to the next copy, as the workflows do, unless
+	// the input names one or noChain is set.
+	state   *IdentState
+	noChain bool
 }
 
 func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
@@ -50,7 +55,7 @@ func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
 		return Host{Name: name, Address: srv.Addr(), User: "tester", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 	}
 	f := &copyFixture{
-		a:   &Activities{},
+		a:   &Activities{IdentStateDir: filepath.Join(dir, "identstate")},
 		src: host("fin_pb", s.Servers[0]), dst: host("fin_lg", s.Servers[1]),
 		dir: dir, srcRoot: filepath.Join(dir, "src", "data"), dstRoot: filepath.Join(dir, "dst", "data"),
 	}
@@ -76,9 +81,15 @@ func (f *copyFixture) copy(t *testing.T, in CopyInput) CopyResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if in.IdentState == nil && !f.noChain {
+		in.IdentState = f.state
+	}
 	res, err := f.a.CopyTree(ctx, in)
 	if err != nil {
 		t.Fatalf("CopyTree: %v", err)
+	}
+	if in.Phase == PhaseSeed {
+		f.state = res.IdentState
 	}
 	return res
 }

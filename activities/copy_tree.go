@@ -225,8 +225,9 @@ func (e *engine) startTrees(ctx context.Context, a *Activities) (onSrc, onDst fu
 	onDst = func(c *Conn) {
 		listDst(c)
 		go func() {
-			m, ok := e.readIdentStateExec(ctx, c)
-			e.prevC <- prevState{recs: m, overSFTP: !ok}
+			p, ok := e.readIdentStateExec(ctx, c)
+			p.overSFTP = !ok
+			e.prevC <- p
 		}()
 	}
 	return onSrc, onDst

@@ -15,6 +15,7 @@ type (
 	CopyResult      = contract.CopyResult
 	CopyProgress    = contract.CopyProgress
 	Refusal         = contract.Refusal
+	IdentState      = contract.IdentState
 	CommandInput    = contract.CommandInput
 	CommandResult   = contract.CommandResult
 	CommandAttempt  = contract.CommandAttempt

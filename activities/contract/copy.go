@@ -52,6 +52,33 @@ type CopyInput struct {
 	// Delete removes target files that are gone from the source; the
 	// workflow sets it only for final_sync of a set with delete = true.
 	Delete bool `json:"delete,omitempty"`
+	// IdentState is the verified-identity state the last copy of this set
+	// that wrote one reported (CopyResult.IdentState). The copy uses the
+	// state file on the target only when its bytes hash to exactly this;
+	// nil: every unchanged file is hashed on both hosts.
+	IdentState *IdentState `json:"ident_state,omitempty"`
+}
+
+// IdentState binds a verified-identity state file on the target to
+// workflow history: the SHA-256 of its bytes and its record count, never
+// the records themselves.
+type IdentState struct {
+	SHA256  string `json:"sha256"`
+	Records int64  `json:"records"`
+}
+
+// Valid reports whether s is well formed: 64 lower-case hex digits and a
+// record count that is not negative.
+func (s *IdentState) Valid() bool {
+	if s == nil || len(s.SHA256) != 64 || s.Records < 0 {
+		return false
+	}
+	for _, c := range s.SHA256 {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // CopyResult is what history keeps of a copy: counts and digests only.
@@ -90,6 +117,13 @@ type CopyResult struct {
 	// verified, their identity (size, ns mtime, ctime, inode, device)
 	// unchanged on both hosts since; they are neither read nor hashed.
 	Kept int64 `json:"kept_verified,omitempty"`
+	// IdentState is the verified-identity state file this copy wrote (a
+	// seed or standby sync with verify = "sha256"); the next copy of the
+	// set gets it in CopyInput.IdentState. nil: none was written.
+	IdentState *IdentState `json:"ident_state,omitempty"`
+	// IdentStateNote says why a state file was not used, e.g. "identity
+	// state did not match the seed's digest: every file hashed".
+	IdentStateNote string `json:"ident_state_note,omitempty"`
 	// Manifest is a JSON Lines file on the target host (path, size, mode,
 	// mtime, sha256 per entry); history keeps only its path and digest.
 	ManifestPath    string        `json:"manifest_path"`
