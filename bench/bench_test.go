@@ -41,6 +41,9 @@ type env struct {
 	key, kh  string
 	bin      string
 	results  []row
+	// state is the identity state the last seed reported; final syncs
+	// get it in their input, as the move workflow passes it on.
+	state *contract.IdentState
 }
 
 type row struct {
@@ -157,6 +160,9 @@ func (e *env) umzugRun(b *testing.B, name, from, to, verify, phase string, del, 
 		Set:    contract.CopySet{Name: "bench", From: from, To: to, Verify: verify},
 		Delete: del,
 	}
+	if phase == contract.PhaseFinalSync {
+		in.IdentState = e.state
+	}
 	data, _ := json.Marshal(in)
 	inFile := filepath.Join(e.dir, "input.json")
 	os.WriteFile(inFile, data, 0o600)
@@ -205,6 +211,9 @@ func (e *env) umzugRun(b *testing.B, name, from, to, verify, phase string, del, 
 		b.Logf("umzugcopy %s: %.3f s in the copy, %.3f s with the process", name, o.Seconds, wall)
 	}
 	wall = o.Seconds
+	if phase == contract.PhaseSeed {
+		e.state = o.Result.IdentState
+	}
 	if o.Result.Recopied != 0 || o.Result.Refused != 0 {
 		b.Fatalf("umzug %s: recopied %d refused %d %q", name, o.Result.Recopied, o.Result.Refused, o.Result.Refusals)
 	}
