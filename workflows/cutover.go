@@ -152,7 +152,7 @@ func (m *move) runCheck(ctx workflow.Context, b Block) error {
 func (m *move) finalSync(ctx workflow.Context) error {
 	for _, set := range m.in.Copies {
 		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: m.in.Source,
-			Target: m.in.Target, Set: set, Delete: set.Delete}
+			Target: m.in.Target, Set: set, Delete: set.Delete, IdentState: m.identState[set.Name]}
 		started := workflow.Now(ctx)
 		var res contract.CopyResult
 		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameCopyTree, in).Get(ctx, &res)

@@ -32,6 +32,8 @@ type call struct {
 	Phase   string
 	Since   string // the host's ConnSince
 	At      time.Time
+	// IdentState is the identity state a copy or estimate was given.
+	IdentState *contract.IdentState
 }
 
 // fakes are deterministic activities registered by name, as the worker
@@ -51,6 +53,8 @@ type fakes struct {
 	// changedBytes is what EstimateDelta reports; seedRate the seed's bytes/s.
 	changedBytes int64
 	seedRate     float64
+	// seedState is the identity state a seed reports; nil means none.
+	seedState func(in contract.CopyInput) *contract.IdentState
 }
 
 func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakes) {
@@ -88,18 +92,22 @@ func (f *fakes) preflight(ctx context.Context, in contract.PreflightInput) (cont
 
 func (f *fakes) copyTree(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {
 	f.add(call{Name: contract.NameCopyTree, MoveID: in.MoveID, Host: in.Target.Name, Phase: in.Phase, Purpose: in.Set.Name,
-		Since: in.Target.ConnSince})
+		Since: in.Target.ConnSince, IdentState: in.IdentState})
 	if f.copyErr != nil {
 		if err := f.copyErr(in); err != nil {
 			return contract.CopyResult{}, err
 		}
 	}
-	return contract.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Bytes: 3 << 20, CopiedFiles: 3, CopiedBytes: 3 << 20,
-		Verify: in.Set.Verify, Verified: 3, ManifestSHA256: "m-" + in.Phase, ManifestEntries: 3, BytesPerSec: f.seedRate}, nil
+	res := contract.CopyResult{Set: in.Set.Name, Phase: in.Phase, Files: 3, Bytes: 3 << 20, CopiedFiles: 3, CopiedBytes: 3 << 20,
+		Verify: in.Set.Verify, Verified: 3, ManifestSHA256: "m-" + in.Phase, ManifestEntries: 3, BytesPerSec: f.seedRate}
+	if f.seedState != nil && in.Phase == contract.PhaseSeed {
+		res.IdentState = f.seedState(in)
+	}
+	return res, nil
 }
 
 func (f *fakes) estimate(ctx context.Context, in contract.CopyInput) (contract.DeltaEstimate, error) {
-	f.add(call{Name: contract.NameEstimateDelta, MoveID: in.MoveID, Host: in.Target.Name, Purpose: in.Set.Name})
+	f.add(call{Name: contract.NameEstimateDelta, MoveID: in.MoveID, Host: in.Target.Name, Purpose: in.Set.Name, IdentState: in.IdentState})
 	return contract.DeltaEstimate{Set: in.Set.Name, SourceFiles: 3, SourceBytes: 3 << 20, ChangedFiles: 1, ChangedBytes: f.changedBytes}, nil
 }
 

@@ -23,9 +23,13 @@ type move struct {
 	// rollback saga keep working after a Temporal cancel.
 	dctx workflow.Context
 
-	seedRate    map[string]float64 // copy set -> measured seed bytes/s
-	done        []Block            // completed cutover steps, in order
-	partial     string             // the last of done failed or timed out and may have run in part
+	seedRate map[string]float64 // copy set -> measured seed bytes/s
+	// identState is, per copy set, the verified-identity state its seed
+	// wrote on the target; the final sync uses that file only when it
+	// still hashes to this (nil: it hashes every unchanged file).
+	identState  map[string]*contract.IdentState
+	done        []Block // completed cutover steps, in order
+	partial     string  // the last of done failed or timed out and may have run in part
 	rejected    *RejectSignal
 	rollbackReq *RollbackSignal
 	commitReq   *CommitSignal
@@ -45,10 +49,11 @@ type move struct {
 func Move(ctx workflow.Context, in MoveInput) (Status, error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	m := &move{
-		in:       in,
-		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
-		dctx:     dctx,
-		seedRate: map[string]float64{},
+		in:         in,
+		id:         workflow.GetInfo(ctx).WorkflowExecution.ID,
+		dctx:       dctx,
+		seedRate:   map[string]float64{},
+		identState: map[string]*contract.IdentState{},
 		st: Status{
 			PlanName: in.PlanName, PlanSHA256: in.PlanSHA256, Application: in.Application,
 			StartedBy: in.StartedBy, Source: in.Source.Name, Target: in.Target.Name,
@@ -180,6 +185,7 @@ func (m *move) seed(ctx workflow.Context) bool {
 		}
 		m.st.Copies = append(m.st.Copies, res)
 		m.seedRate[set.Name] = res.BytesPerSec
+		m.identState[set.Name] = res.IdentState
 		if why := m.refusalsFail(ctx, set, contract.PhaseSeed, res); why != "" {
 			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("seed refused: %s; nothing changed on the source", why))
 			return false

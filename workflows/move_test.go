@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -455,5 +457,53 @@ func (c *testsuiteCallbacks) Reject(err error) {
 func (c *testsuiteCallbacks) Complete(v any, err error) {
 	if c.done != nil {
 		c.done(v, err)
+	}
+}
+
+// The identity state each seed reports reaches that set's window estimate
+// and final sync unchanged: the final sync trusts the state file on the
+// target only when it hashes to what the seed wrote into history.
+func TestFinalSyncGetsTheSeedsIdentState(t *testing.T) {
+	env, f := newEnv(t)
+	in := finance()
+	in.Cutover.Window = &Window{NotBefore: t0, Duration: 6 * time.Hour}
+	states := map[string]*contract.IdentState{}
+	f.seedState = func(ci contract.CopyInput) *contract.IdentState {
+		sum := sha256.Sum256([]byte("state of " + ci.Set.Name))
+		s := &contract.IdentState{SHA256: hex.EncodeToString(sum[:]), Records: int64(len(ci.Set.Name))}
+		states[ci.Set.Name] = s
+		return s
+	}
+	approve(env, time.Minute, "a.meier")
+	approve(env, 2*time.Minute, "b.schulz")
+	env.ExecuteWorkflow(MoveWorkflow, in)
+	st := result(t, env)
+	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseAwaitingApproval, PhaseCutover, PhaseSoak, PhaseCommitted)
+	var finals, estimates int
+	for _, c := range f.calls {
+		switch {
+		case c.Name == contract.NameCopyTree && c.Phase == contract.PhaseSeed:
+			if c.IdentState != nil {
+				t.Errorf("seed of %s was given state %+v", c.Purpose, c.IdentState)
+			}
+		case c.Name == contract.NameCopyTree && c.Phase == contract.PhaseFinalSync, c.Name == contract.NameEstimateDelta:
+			want := states[c.Purpose]
+			if want == nil || c.IdentState == nil || *c.IdentState != *want {
+				t.Errorf("%s of %s was given state %+v, want the seed's %+v", c.Name, c.Purpose, c.IdentState, want)
+			}
+			if c.Name == contract.NameEstimateDelta {
+				estimates++
+			} else {
+				finals++
+			}
+		}
+	}
+	if finals != len(in.Copies) || estimates != len(in.Copies) || len(states) != len(in.Copies) {
+		t.Fatalf("%d final syncs, %d estimates, %d seeds reported states; want %d each", finals, estimates, len(states), len(in.Copies))
+	}
+	for _, c := range st.Copies {
+		if c.Phase == contract.PhaseSeed && (c.IdentState == nil || *c.IdentState != *states[c.Set]) {
+			t.Errorf("status keeps seed state %+v of %s, want %+v", c.IdentState, c.Set, states[c.Set])
+		}
 	}
 }

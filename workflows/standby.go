@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/identity"
 )
 
@@ -25,6 +26,8 @@ type syncRequest struct {
 type syncAnswer struct {
 	Go  bool   `json:"go"`
 	Why string `json:"why,omitempty"`
+	// IdentStates are the record's StandbyStatus.IdentStates.
+	IdentStates map[string]contract.IdentState `json:"ident_states,omitempty"`
 }
 
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.

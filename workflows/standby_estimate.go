@@ -38,6 +38,9 @@ func (s *standby) registerEstimate(ctx workflow.Context) error {
 		for _, set := range s.in.Copies {
 			in := contract.CopyInput{MoveID: StandbyScheduleID(s.in.PlanName, s.in.Application), Phase: contract.PhaseSeed,
 				Source: s.in.Source, Target: s.in.Target, Set: set, Delete: set.Delete}
+			if st, ok := s.st.IdentStates[set.Name]; ok {
+				in.IdentState = &st
+			}
 			var e contract.DeltaEstimate
 			if err := workflow.ExecuteActivity(opts, contract.NameEstimateDelta, in).Get(ctx, &e); err != nil {
 				out.Error = fmt.Sprintf("estimate of copy set %s: %s", set.Name, cause(err))

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"maps"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -83,6 +85,7 @@ func (s *standby) listenSync(ctx workflow.Context) {
 		}
 		last := r
 		s.st.LastSync = &last
+		s.keepIdentStates(r)
 		if r.OK() {
 			s.st.Syncs++
 			s.st.LastVerified = &last
@@ -164,5 +167,22 @@ func (s *standby) answer(r syncRequest) syncAnswer {
 	}
 	s.st.Running = r.WorkflowID
 	s.details()
-	return syncAnswer{Go: true}
+	return syncAnswer{Go: true, IdentStates: maps.Clone(s.st.IdentStates)}
+}
+
+// keepIdentStates takes the identity states a sync wrote. A set whose
+// copy wrote none has none now; a set whose copy failed keeps its entry:
+// should the file have changed, it no longer matches and the next sync
+// hashes every file, which costs time only.
+func (s *standby) keepIdentStates(r StandbySync) {
+	for _, mf := range r.Manifests {
+		if mf.IdentState == nil {
+			delete(s.st.IdentStates, mf.Set)
+			continue
+		}
+		if s.st.IdentStates == nil {
+			s.st.IdentStates = map[string]contract.IdentState{}
+		}
+		s.st.IdentStates[mf.Set] = *mf.IdentState
+	}
 }

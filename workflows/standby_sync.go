@@ -39,7 +39,7 @@ func StandbySyncRun(ctx workflow.Context, in StandbySyncInput) (StandbySync, err
 	run := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	in.Source.ConnSince, in.Target.ConnSince = run, run
 	for _, set := range in.Copies {
-		if err := syncSet(ctx, in, set, &res); err != nil {
+		if err := syncSet(ctx, in, set, a.IdentStates, &res); err != nil {
 			res.Error = err.Error()
 			break
 		}
@@ -53,9 +53,12 @@ func StandbySyncRun(ctx workflow.Context, in StandbySyncInput) (StandbySync, err
 }
 
 // syncSet copies one set and adds its result to res.
-func syncSet(ctx workflow.Context, in StandbySyncInput, set contract.CopySet, res *StandbySync) error {
+func syncSet(ctx workflow.Context, in StandbySyncInput, set contract.CopySet, states map[string]contract.IdentState, res *StandbySync) error {
 	ci := contract.CopyInput{MoveID: in.CopyID, Phase: contract.PhaseSeed, Source: in.Source, Target: in.Target,
 		Set: set, Delete: set.Delete}
+	if st, ok := states[set.Name]; ok {
+		ci.IdentState = &st
+	}
 	var cr contract.CopyResult
 	if err := workflow.ExecuteActivity(copyOptions(ctx, in.Target), contract.NameCopyTree, ci).Get(ctx, &cr); err != nil {
 		if ctx.Err() != nil {
@@ -67,7 +70,7 @@ func syncSet(ctx workflow.Context, in StandbySyncInput, set contract.CopySet, re
 	if r := summarizeRefusals(set, contract.PhaseSeed, cr); r != nil && r.Unaccepted > 0 {
 		return fmt.Errorf("sync of copy set %s refused %d entries the plan does not accept (%v)", set.Name, r.Unaccepted, r.ByKind)
 	}
-	res.Manifests = append(res.Manifests, SetManifest{Set: set.Name, Path: cr.ManifestPath, SHA256: cr.ManifestSHA256})
+	res.Manifests = append(res.Manifests, SetManifest{Set: set.Name, Path: cr.ManifestPath, SHA256: cr.ManifestSHA256, IdentState: cr.IdentState})
 	res.Files += cr.Files
 	res.Bytes += cr.Bytes
 	res.CopiedFiles += cr.CopiedFiles

@@ -85,6 +85,9 @@ type SetManifest struct {
 	Set    string `json:"set"`
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
+	// IdentState is the verified-identity state the sync wrote for the
+	// set; the record hands it to the next sync.
+	IdentState *contract.IdentState `json:"ident_state,omitempty"`
 }
 
 // StandbySync is the outcome of one scheduled sync. A sync without Error
@@ -140,8 +143,12 @@ type StandbyStatus struct {
 	Running string `json:"running,omitempty"`
 	// Lost names the last sync that ended without reporting (terminated
 	// or timed out), found when the next one asked to run.
-	Lost   string `json:"lost,omitempty"`
-	Paused bool   `json:"paused"`
+	Lost string `json:"lost,omitempty"`
+	// IdentStates is, per copy set, the verified-identity state the last
+	// sync of the set wrote on the target; each sync gets them with its
+	// answer and uses a state file only when it still hashes to its entry.
+	IdentStates map[string]contract.IdentState `json:"ident_states,omitempty"`
+	Paused      bool                           `json:"paused"`
 	// PausedBy, PauseReason and PausedAt describe the pause in force.
 	PausedBy    string     `json:"paused_by,omitempty"`
 	PauseReason string     `json:"pause_reason,omitempty"`

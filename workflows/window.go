@@ -111,7 +111,7 @@ func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
 			synced = true
 			for _, set := range m.in.Copies {
 				in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: m.in.Source,
-					Target: m.in.Target, Set: set, Delete: set.Delete}
+					Target: m.in.Target, Set: set, Delete: set.Delete, IdentState: m.identState[set.Name]}
 				var est contract.DeltaEstimate
 				if err := workflow.ExecuteActivity(estimateOptions(ctx, m.in.Target), contract.NameEstimateDelta, in).Get(ctx, &est); err != nil {
 					return 0, "", fmt.Errorf("estimate delta of copy set %s: %w", set.Name, err)
