@@ -55,6 +55,21 @@ func (a *Activities) CleanupRehearsal(ctx context.Context, in CleanupInput) (Cle
 	for _, p := range trees {
 		res.Pruned = append(res.Pruned, pruneEmpty(cl, root, path.Dir(p))...)
 	}
+	// The rehearsal's verified identities live outside root, in the SSH
+	// user's private state directory; removed only when that passes its
+	// checks (copy_ident_trust.go).
+	if l, err := identStateLoc(cl, a.IdentStateDir, in.MoveID, ""); err == nil {
+		if _, err := checkStateDir(cl, l, false); err == nil {
+			n, err := removeTree(ctx, cl, l.dir())
+			res.Entries += n
+			if err != nil {
+				return res, fmt.Errorf("rehearsal cleanup on %s: remove %s: %w", in.Host.Name, l.dir(), err)
+			}
+			if n > 0 {
+				res.Removed = append(res.Removed, l.dir())
+			}
+		}
+	}
 	return res, nil
 }
 

@@ -33,14 +33,25 @@ func TestCleanupRehearsalStaysInRoot(t *testing.T) {
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The verified identities, in the SSH user's private state directory.
+	idents := filepath.Join(f.a.IdentStateDir, sanitizeName("umzug/p/print/rehearsal/x"))
+	if err := os.MkdirAll(idents, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(idents, "spool-verified.bin"), []byte(identStateMagic), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	in := CleanupInput{MoveID: "umzug/p/print/rehearsal/x", Host: f.dst, Root: root, Targets: []string{to}}
 	res, err := f.a.CleanupRehearsal(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// to, a, a/b, job.ps, link; the state directory.
-	if res.Entries != 6 || len(res.Removed) != 2 {
-		t.Fatalf("removed %d entries (%v), want 6 in 2 trees", res.Entries, res.Removed)
+	// to, a, a/b, job.ps, link; the state directory; the identities.
+	if res.Entries != 8 || len(res.Removed) != 3 {
+		t.Fatalf("removed %d entries (%v), want 8 in 3 trees", res.Entries, res.Removed)
+	}
+	if _, err := os.Stat(idents); !os.IsNotExist(err) {
+		t.Fatalf("the rehearsal's verified identities were left: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(outside, "file")); err != nil {
 		t.Fatalf("the symlink's target outside the root was touched: %v", err)

@@ -41,25 +41,35 @@ func identStateRel(moveID, set string) string {
 	return path.Join(stateDirName, "state", sanitizeName(moveID), sanitizeName(set)+"-verified.bin")
 }
 
-// stateLoc resolves the state file's place; the SSH user's home is where
-// the host's SFTP server starts.
+// stateLoc resolves the state file's place on the target.
 func (e *engine) stateLoc() (stateLoc, error) {
+	l, err := identStateLoc(e.dst.primary, e.stateBase, e.in.MoveID, e.in.Set.Name)
+	if err != nil {
+		return l, fmt.Errorf("%v on %s", err, e.dst.name)
+	}
+	return l, nil
+}
+
+// identStateLoc is where the state of a move's copy set lives: under base
+// or, without one, under the SSH user's home, which is where the host's
+// SFTP server starts.
+func identStateLoc(cl *sftp.Client, base, moveID, set string) (stateLoc, error) {
 	var l stateLoc
-	if b := e.stateBase; b != "" {
-		b = path.Clean(b)
+	if base != "" {
+		b := path.Clean(base)
 		if !path.IsAbs(b) || b == "/" {
-			return l, fmt.Errorf("identity state directory %q is not an absolute path below /", e.stateBase)
+			return l, fmt.Errorf("identity state directory %q is not an absolute path below /", base)
 		}
 		l.anchor, l.private = path.Dir(b), []string{path.Base(b)}
 	} else {
-		home, err := e.dst.primary.RealPath(".")
+		home, err := cl.RealPath(".")
 		if err != nil || !path.IsAbs(home) {
-			return l, fmt.Errorf("find the SSH user's home on %s: %v", e.dst.name, err)
+			return l, fmt.Errorf("find the SSH user's home: %q, %v", home, err)
 		}
 		l.anchor, l.private = path.Clean(home), []string{stateDirName, "state"}
 	}
-	l.private = append(l.private, sanitizeName(e.in.MoveID))
-	l.file = path.Join(l.dir(), sanitizeName(e.in.Set.Name)+"-verified.bin")
+	l.private = append(l.private, sanitizeName(moveID))
+	l.file = path.Join(l.dir(), sanitizeName(set)+"-verified.bin")
 	return l, nil
 }
 
