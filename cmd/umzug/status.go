@@ -194,6 +194,9 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 	for _, cr := range st.Copies {
 		fmt.Fprintf(w, "copy        %s %s: %d files, %s; copied %d files (%s), verified %d by %s\n",
 			cr.Set, cr.Phase, cr.Files, units.Bytes(cr.Bytes), cr.CopiedFiles, units.Bytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
+		if cr.IdentStateNote != "" {
+			fmt.Fprintf(w, "            %s\n", cr.IdentStateNote)
+		}
 	}
 	printRefusals(w, st.Refusals)
 	printFailover(w, st.Failover, time.Now())
