@@ -21,15 +21,15 @@ import (
 // hash to exactly them. Its place: a directory only the SSH user (or root)
 // can write, ~/.umzug/state/<move>/ by default, checked component by
 // component through lstat from / down (no symlink; owned by root or the
-// user; above the state root not writable by group or others unless
-// sticky; the state root and below private, 0700); a file or directory
-// that fails is not used. The manifests' directory next to To is not
+// user; none writable by group or others, except a sticky directory
+// above the anchor; the state root and below are made 0700); a file or
+// directory that fails is not used. The manifests' directory next to To is not
 // such a place: whoever can write the parent of To could replace it.
 
 // stateLoc is where a copy set's state file lives on the target.
 type stateLoc struct {
 	anchor  string   // the directory the SSH user owns: home, or IdentStateDir's parent
-	private []string // the components below anchor, each private to the user
+	private []string // the components below anchor, made 0700
 	file    string
 }
 
@@ -94,7 +94,7 @@ func checkStateDir(cl *sftp.Client, l stateLoc, create bool) (uint32, error) {
 			return 0, fmt.Errorf("%s is a %s, not a directory", p, kindName(fi.Mode()))
 		case !okOwner(fi):
 			return 0, fmt.Errorf("%s is owned by uid %d, neither root nor %d", p, uidOf(fi), uid)
-		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0:
+		case fi.Mode().Perm()&0o022 != 0 && (fi.Mode()&os.ModeSticky == 0 || c == ""): // the anchor: never
 			return 0, fmt.Errorf("%s is writable by group or others (mode %v)", p, fi.Mode())
 		}
 		if c == "" {
@@ -119,8 +119,8 @@ func checkStateDir(cl *sftp.Client, l stateLoc, create bool) (uint32, error) {
 			return 0, fmt.Errorf("%s is a %s, not a directory", p, kindName(fi.Mode()))
 		case !okOwner(fi):
 			return 0, fmt.Errorf("%s is owned by uid %d, neither root nor %d", p, uidOf(fi), uid)
-		case fi.Mode().Perm()&0o077 != 0:
-			return 0, fmt.Errorf("%s is open to group or others (mode %v; want 0700)", p, fi.Mode())
+		case fi.Mode().Perm()&0o022 != 0:
+			return 0, fmt.Errorf("%s is writable by group or others (mode %v; want 0700)", p, fi.Mode())
 		}
 	}
 	return uid, nil

@@ -148,7 +148,7 @@ func TestCopyTreeStateOnlyFromPrivatePlace(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := f.copy(t, fin)
-		if res.Kept != 0 || res.Verified != int64(files) || !strings.Contains(res.IdentStateNote, "open to group or others") {
+		if res.Kept != 0 || res.Verified != int64(files) || !strings.Contains(res.IdentStateNote, "writable by group or others") {
 			t.Errorf("state dir mode %v: kept %d verified %d note %q; want 0, %d and why", mode, res.Kept, res.Verified, res.IdentStateNote, files)
 		}
 	}
@@ -158,5 +158,34 @@ func TestCopyTreeStateOnlyFromPrivatePlace(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(state); !bytes.Equal(b, data) {
 		t.Error("a seed wrote into a state dir open to others")
+	}
+}
+
+// A state directory reached through a directory others can write, or
+// through a symlink, is never written.
+func TestCopyTreeStateDirChainChecked(t *testing.T) {
+	f := newCopyFixture(t)
+	buildTree(t, f.srcRoot)
+	open, real := filepath.Join(f.dir, "open"), filepath.Join(f.dir, "real")
+	for _, d := range []string{filepath.Join(open, "deeper"), real} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(f.dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []string{filepath.Join(open, "deeper", "identstate"), filepath.Join(f.dir, "link", "identstate")} {
+		f.a.IdentStateDir = base
+		res := f.copy(t, f.input(CopySet{}))
+		if res.IdentState != nil || !strings.Contains(strings.Join(res.Refusals, "\n"), "could not record verified identities") {
+			t.Errorf("state dir %s: state %+v notes %q; want none written and why", base, res.IdentState, res.Refusals)
+		}
+		if _, err := os.Stat(filepath.Join(base, sanitizeName("umzug/test/finance"))); !os.IsNotExist(err) {
+			t.Errorf("state dir %s was created: %v", base, err)
+		}
 	}
 }
