@@ -82,7 +82,8 @@ echo "$c $(date +%s) $x" >"$r/exit.tmp" && mv "$r/exit.tmp" "$r/exit"
 // process has ended, so the group's id cannot pass to another process
 // while it may signal it, and it signals only its own group (kill 0),
 // never an id it read. At the timeout (TICKS naps of 0.2s, or TICKS_1S of
-// 1s where sleep takes whole seconds) or when the worker asks (run/kill),
+// 1s where sleep takes whole seconds; every 25 naps the clock is read, so
+// the naps' own cost does not add up) or when the worker asks (run/kill),
 // it sends TERM to the group, waits up to the grace period for the
 // command, then sends KILL to what is left, itself included. When the
 // command ends it leaves at its next nap: no watchdog outlives a step.
@@ -91,11 +92,12 @@ const leaderScript = `r=$1
 $2"; echo $? >"$r/stepexit.tmp"; mv "$r/stepexit.tmp" "$r/stepexit" ) &
 trap '' TERM
 : >"$r/leader"
+e=$(($(date +%s) + $5))
 t=0.2; n=$4; g=10; i=1
 sleep 0.2 2>/dev/null || { t=1; n=$5; g=2; i=0; }
 while [ ! -f "$r/stepexit" ]; do
   [ -f "$r/kill" ] && break
-  [ "$i" -ge "$n" ] && { : >"$r/timedout"; break; }
+  if [ "$i" -ge "$n" ] || { [ $((i % 25)) = 0 ] && [ "$(date +%s)" -ge "$e" ]; }; then : >"$r/timedout"; break; fi
   sleep $t; i=$((i+1))
 done
 [ -f "$r/stepexit" ] && exit 0
