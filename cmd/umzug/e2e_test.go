@@ -318,3 +318,33 @@ func TestDevRestartCarriesOn(t *testing.T) {
 	approveAndCommit(t, e, financeID, "c.yilmaz")
 	checkCommitted(t, e, financeID)
 }
+
+// A second plan whose move writes the directory an open move of another
+// plan writes is refused, names the open move, and starts nothing.
+func TestRunRefusesATargetAnotherOpenMoveWrites(t *testing.T) {
+	e := startE2E(t)
+	if code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 || !strings.Contains(out, financeID) {
+		t.Fatalf("run: exit %d, output %q", code, out)
+	}
+	twin := filepath.Join(filepath.Dir(e.env.PlanFile), "finance-twin.hcl")
+	b, err := os.ReadFile(e.env.PlanFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(twin, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"run", "--as", "a.meier"}, e.planArgs()...)
+	args[3] = twin
+	code, _, errOut := cli(t, args...)
+	if code == 0 || !strings.Contains(errOut, "open workflow "+financeID) || !strings.Contains(errOut, "nothing started") {
+		t.Fatalf("run of a second plan onto the same target: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := e.c.DescribeWorkflowExecution(context.Background(), "umzug/finance-twin/finance", ""); err == nil {
+		t.Fatal("the refused plan's move was started anyway")
+	}
+	// The plan of the open move itself is not refused: it is already started.
+	if code, out, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 || !strings.Contains(out, "already started") {
+		t.Fatalf("second run of the same plan: exit %d, %q", code, out)
+	}
+}

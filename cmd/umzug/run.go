@@ -27,7 +27,12 @@ func newRunCmd() *cobra.Command {
 		Short: "Start the moves (or waves) of a plan",
 		Long: `run validates PLAN and starts its moves on the Temporal cluster at
 TEMPORAL_ADDRESS. Workflow IDs are stable (umzug/<plan>/<application>), so
-running the same plan twice never starts a move twice.
+running the same plan twice never starts a move twice. A move whose copy set
+would write a directory (equal or nested, on the same host address) that an
+open move, wave or standby of another plan or application writes is refused
+with the other workflow's ID, and nothing is started. Two runs started in the
+same second may both pass this check: it reads the open workflows, it takes
+no lock.
 
 Without --app or --wave it starts every wave of the plan, and every
 application that is in no wave as a move of its own.

@@ -40,6 +40,9 @@ func StartStandby(ctx context.Context, c client.Client, p *plans.Plan, appName s
 	in := StandbyInput(p, app, o.StartedBy, sa)
 	out.RecordID = workflows.StandbyRecordID(p.Name, app.Name)
 	out.ScheduleID = workflows.StandbyScheduleID(p.Name, app.Name)
+	if err := checkTargetsFree(ctx, c, []startJob{{id: out.RecordID, input: workflows.MoveInput{Subject: in.Subject, Copies: in.Copies}}}); err != nil {
+		return out, err
+	}
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: out.RecordID, TaskQueue: o.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

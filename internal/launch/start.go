@@ -54,6 +54,9 @@ func Start(ctx context.Context, c client.Client, p *plans.Plan, o Options) ([]St
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTargetsFree(ctx, c, jobs); err != nil {
+		return nil, err
+	}
 	return b.execute(jobs)
 }
 
