@@ -122,6 +122,11 @@ func (r *Root) openat(rel string, flags int, mode uint32) (int, error) {
 			if err == unix.EAGAIN && try < 16 {
 				continue
 			}
+			if err == unix.EXDEV {
+				// RESOLVE_BENEATH saw the lookup leave the root (a directory
+				// was moved or exchanged during it).
+				return fd, ErrOutsideRoot
+			}
 			return fd, err
 		}
 	}

@@ -223,3 +223,5 @@ func TestOperations(t *testing.T) {
 		}
 	})
 }
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }

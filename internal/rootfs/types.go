@@ -95,6 +95,10 @@ func (e *IdentityError) Is(target error) bool { return target == ErrIdentityMism
 // name is needed, or has ".", ".." , empty or NUL-containing components.
 var ErrInvalidName = errors.New("invalid name below the root (must be relative, without '.', '..', empty components or NUL)")
 
+// ErrOutsideRoot says a lookup was refused because it left the root: a
+// directory on the way was moved or exchanged while it was looked up.
+var ErrOutsideRoot = errors.New("lookup left the root (a directory was moved during it); refused")
+
 // MaxNameLen bounds a relative name; MaxComponentLen one component of it.
 const (
 	MaxNameLen      = 4096
