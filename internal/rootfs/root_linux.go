@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -211,10 +210,6 @@ func (d *Dir) join(name string) string {
 }
 
 func (d *Dir) pathErr(op, name string, err error) error { return d.r.pathErr(op, d.join(name), err) }
-
-// ErrDirMoved says a directory handle no longer sits at its name below the
-// root: it was moved or replaced while in use.
-var ErrDirMoved = errors.New("directory was moved or replaced while in use")
 
 // StillAt checks that the handle's directory is still what its name
 // resolves to below the root; a writer calls it before committing so that a

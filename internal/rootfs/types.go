@@ -99,6 +99,10 @@ var ErrInvalidName = errors.New("invalid name below the root (must be relative, 
 // directory on the way was moved or exchanged while it was looked up.
 var ErrOutsideRoot = errors.New("lookup left the root (a directory was moved during it); refused")
 
+// ErrDirMoved says a directory handle no longer sits at its name below the
+// root: it was moved or replaced while in use.
+var ErrDirMoved = errors.New("directory was moved or replaced while in use")
+
 // MaxNameLen bounds a relative name; MaxComponentLen one component of it.
 const (
 	MaxNameLen      = 4096
