@@ -13,7 +13,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	req := Request{Root: 3, Rel: "a/b", Path: "/srv", Role: RoleTarget, Recursive: true,
 		Expect: &rootfs.Identity{Dev: 1, Ino: 2, Size: 3, MtimeNs: -4}, Offset: 5, Length: -1, Mode: 0755,
-		Meta: rootfs.Meta{SetOwner: true, UID: 9, GID: 10, SetMode: true, Mode: 04755, SetTimes: true, AtimeNs: 11, MtimeNs: 12},
+		Meta:  rootfs.Meta{SetOwner: true, UID: 9, GID: 10, SetMode: true, Mode: 04755, SetTimes: true, AtimeNs: 11, MtimeNs: 12},
 		Fsync: true, Target: 77}
 	got, err := DecodeRequest(req.Encode())
 	if err != nil || *got.Expect != *req.Expect {
