@@ -63,7 +63,14 @@ func (r *Root) List(ctx context.Context, rel string, recursive bool, fn func(roo
 			r.c.cancel(cl)
 			return 0, fmt.Errorf("agent list %q: unexpected %s frame", rel, f.t)
 		}
-		if err := agentproto.DecodeEntries(f.p, fn); err != nil {
+		if err := agentproto.DecodeEntries(f.p, func(i rootfs.Info) error {
+			// The host is not trusted: a name that is not a plain relative
+			// path below rel never reaches the caller.
+			if comps, err := rootfs.Split(i.Name); err != nil || len(comps) == 0 || !below(i.Name, rel) {
+				return fmt.Errorf("agent list %q: the agent sent the name %q, which is not below it", rel, i.Name)
+			}
+			return fn(i)
+		}); err != nil {
 			r.c.cancel(cl)
 			return 0, err
 		}
@@ -265,4 +272,11 @@ func (r *Root) Statfs(ctx context.Context, rel string) (rootfs.Statfs, error) {
 		return rootfs.Statfs{}, err
 	}
 	return res.Statfs, nil
+}
+
+func below(name, dir string) bool {
+	if dir == "" || dir == "." {
+		return true
+	}
+	return len(name) > len(dir) && name[:len(dir)] == dir && name[len(dir)] == '/'
 }
