@@ -504,7 +504,10 @@ func (d *Dir) SetMeta(name string, m Meta) error {
 		}
 	}
 	if m.SetMode && !isLink {
-		err := unix.Fchmodat(fd, "", m.Mode&07777, unix.AT_EMPTY_PATH)
+		var err error = unix.EOPNOTSUPP
+		if !d.r.noChm2 {
+			err = unix.Fchmodat(fd, "", m.Mode&07777, unix.AT_EMPTY_PATH)
+		}
 		if err == unix.EOPNOTSUPP || err == unix.ENOSYS || err == unix.EINVAL {
 			// Before fchmodat2 (Linux 6.6): chmod the O_PATH descriptor's own inode.
 			err = unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), m.Mode&07777)

@@ -17,6 +17,9 @@ type Options struct {
 	// NoTmpfile creates new files under a random O_EXCL name even where the
 	// file system supports O_TMPFILE.
 	NoTmpfile bool
+	// NoFchmodat2 changes modes through /proc/self/fd as on kernels
+	// before 6.6, even where fchmodat2 exists.
+	NoFchmodat2 bool
 }
 
 // Root is an open directory all names are resolved beneath. It is safe for
@@ -28,6 +31,7 @@ type Root struct {
 	ino     uint64
 	openat2 bool
 	noTmp   bool
+	noChm2  bool
 }
 
 var (
@@ -71,7 +75,7 @@ func OpenWith(path string, o Options) (*Root, error) {
 		return nil, &fs.PathError{Op: "stat root", Path: path, Err: err}
 	}
 	return &Root{fd: fd, path: filepath.Clean(path), dev: st.Dev, ino: st.Ino,
-		openat2: !o.NoOpenat2 && Openat2Available(), noTmp: o.NoTmpfile}, nil
+		openat2: !o.NoOpenat2 && Openat2Available(), noTmp: o.NoTmpfile, noChm2: o.NoFchmodat2}, nil
 }
 
 // Close releases the root handle.

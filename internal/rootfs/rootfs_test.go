@@ -16,7 +16,8 @@ import (
 )
 
 // resolvers runs fn once per resolver (openat2 where the kernel has it, and
-// the per-component fallback) and once with named temporary files.
+// the per-component fallback) and once with every fallback (named
+// temporary files, chmod through /proc/self/fd).
 func resolvers(t *testing.T, fn func(t *testing.T, o Options)) {
 	if Openat2Available() {
 		t.Run("openat2", func(t *testing.T) { fn(t, Options{}) })
@@ -24,7 +25,7 @@ func resolvers(t *testing.T, fn func(t *testing.T, o Options)) {
 		t.Log("kernel has no openat2: only the fallback resolver runs")
 	}
 	t.Run("walk", func(t *testing.T) { fn(t, Options{NoOpenat2: true}) })
-	t.Run("walk-namedtmp", func(t *testing.T) { fn(t, Options{NoOpenat2: true, NoTmpfile: true}) })
+	t.Run("fallbacks", func(t *testing.T) { fn(t, Options{NoOpenat2: true, NoTmpfile: true, NoFchmodat2: true}) })
 }
 
 func mustOpen(t *testing.T, dir string, o Options) *Root {
