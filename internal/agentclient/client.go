@@ -236,7 +236,16 @@ type Error struct {
 	Message string // the agent's message, naming the path on the host
 }
 
-func (e *Error) Error() string { return "agent " + e.Op + ": " + e.Message }
+func (e *Error) Error() string {
+	msg := "agent " + e.Op + ": " + e.Message
+	switch e.Code {
+	case agentproto.CodeSymlink:
+		msg += " (a symlink stands where a directory or file is needed: nothing below a copy root is looked up through a symlink)"
+	case agentproto.CodeIdentity, agentproto.CodeOutsideRoot, agentproto.CodeDirMoved:
+		msg += " (the tree changed under the copy: list it again)"
+	}
+	return msg
+}
 
 // Is maps the agent's error code to the matching sentinel.
 func (e *Error) Is(target error) bool {
