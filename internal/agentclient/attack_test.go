@@ -61,12 +61,17 @@ func TestAgentWritesNeverLeaveTheRoot(t *testing.T) {
 			}()
 			var ok, refused, moved atomic.Int64
 			var wg sync.WaitGroup
-			deadline := time.Now().Add(400 * time.Millisecond)
+			start := time.Now()
+			// At least 400 ms, then until both outcomes occurred (10 s at most).
+			going := func() bool {
+				e := time.Since(start)
+				return e < 400*time.Millisecond || ((ok.Load() == 0 || refused.Load() == 0) && e < 10*time.Second)
+			}
 			for w := range 8 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for i := 0; time.Now().Before(deadline); i++ {
+					for i := 0; going(); i++ {
 						name := fmt.Sprintf("d/w%d-%d", w, i)
 						var err error
 						switch i % 3 {
