@@ -51,9 +51,14 @@ type server struct {
 	reqs  map[uint32]*request
 }
 
+// openRoot is counted while requests use it: CloseRoot only closes the
+// descriptor once the last one is done, so that its number cannot be
+// reused by another open while a lookup still resolves beneath it.
 type openRoot struct {
-	r    *rootfs.Root
-	role agentproto.Role
+	r      *rootfs.Root
+	role   agentproto.Role
+	refs   int
+	closed bool
 }
 
 // Hello is what this agent says first.
@@ -247,17 +252,25 @@ var (
 	errProtocol = errors.New("malformed request")
 )
 
-func (s *server) root(req *agentproto.Request, change bool) (*rootfs.Root, error) {
+func (s *server) root(req *agentproto.Request, change bool) (*rootfs.Root, func(), error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	r := s.roots[req.Root]
-	s.mu.Unlock()
 	if r == nil {
-		return nil, fmt.Errorf("%w: no open root with handle %d", errProtocol, req.Root)
+		return nil, nil, fmt.Errorf("%w: no open root with handle %d", errProtocol, req.Root)
 	}
 	if change && r.role != agentproto.RoleTarget {
-		return nil, fmt.Errorf("%s: %w", r.r.Path(), errReadOnly)
+		return nil, nil, fmt.Errorf("%s: %w", r.r.Path(), errReadOnly)
 	}
-	return r.r, nil
+	r.refs++
+	return r.r, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r.refs--
+		if r.refs == 0 && r.closed {
+			r.r.Close()
+		}
+	}, nil
 }
 
 func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *agentproto.Request, rq *request) (*agentproto.Result, error) {
@@ -284,21 +297,25 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 		return &agentproto.Result{Root: h, Entry: info, Openat2: r.UsesOpenat2()}, nil
 	case agentproto.TCloseRoot:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		r := s.roots[req.Root]
 		delete(s.roots, req.Root)
-		s.mu.Unlock()
 		if r == nil {
 			return nil, fmt.Errorf("%w: no open root with handle %d", errProtocol, req.Root)
 		}
-		// Requests still using it hold their own descriptors below the root.
-		return &agentproto.Result{}, r.r.Close()
+		r.closed = true
+		if r.refs == 0 {
+			return &agentproto.Result{}, r.r.Close()
+		}
+		return &agentproto.Result{}, nil
 	case agentproto.TList:
 		return s.list(ctx, id, req)
 	case agentproto.TLstat:
-		r, err := s.root(req, false)
+		r, release, err := s.root(req, false)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		info, err := r.Lstat(req.Rel)
 		info.Name = req.Rel
 		return &agentproto.Result{Entry: info}, err
@@ -307,25 +324,28 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 	case agentproto.TWrite:
 		return s.write(ctx, req, rq)
 	case agentproto.TReadlink:
-		r, err := s.root(req, false)
+		r, release, err := s.root(req, false)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		tgt, err := r.Readlink(req.Rel)
 		return &agentproto.Result{Target: tgt}, err
 	case agentproto.TStatfs:
-		r, err := s.root(req, false)
+		r, release, err := s.root(req, false)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		st, err := r.Statfs(req.Rel)
 		return &agentproto.Result{Statfs: st}, err
 	}
 	// The rest change the target.
-	r, err := s.root(req, true)
+	r, release, err := s.root(req, true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	switch t {
 	case agentproto.TMkdir:
 		err = r.Mkdir(req.Rel, req.Mode)
@@ -349,10 +369,11 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 const entriesBytes = 256 << 10
 
 func (s *server) list(ctx context.Context, id uint32, req *agentproto.Request) (*agentproto.Result, error) {
-	r, err := s.root(req, false)
+	r, release, err := s.root(req, false)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var e agentproto.Enc
 	var n, total uint32
 	var count uint64
@@ -404,10 +425,11 @@ func (s *server) list(ctx context.Context, id uint32, req *agentproto.Request) (
 }
 
 func (s *server) read(ctx context.Context, id uint32, req *agentproto.Request, stream bool) (*agentproto.Result, error) {
-	r, err := s.root(req, false)
+	r, release, err := s.root(req, false)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	f, err := r.OpenFile(req.Rel, req.Expect)
 	if err != nil {
 		return nil, err
@@ -464,10 +486,11 @@ func (s *server) read(ctx context.Context, id uint32, req *agentproto.Request, s
 }
 
 func (s *server) write(ctx context.Context, req *agentproto.Request, rq *request) (*agentproto.Result, error) {
-	r, err := s.root(req, true)
+	r, release, err := s.root(req, true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	parent, name := "", req.Rel
 	if i := lastSlash(req.Rel); i >= 0 {
 		parent, name = req.Rel[:i], req.Rel[i+1:]
