@@ -78,7 +78,8 @@ func OpenWith(path string, o Options) (*Root, error) {
 		openat2: !o.NoOpenat2 && Openat2Available(), noTmp: o.NoTmpfile, noChm2: o.NoFchmodat2}, nil
 }
 
-// Close releases the root handle.
+// Close releases the root handle. No other call on the Root may run at the
+// same time or after: its descriptor number could be reused by another open.
 func (r *Root) Close() error { return unix.Close(r.fd) }
 
 // Path is the path the root was opened by (for messages only).
