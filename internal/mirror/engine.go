@@ -98,6 +98,9 @@ type run struct {
 	state stateBuilder
 	// trusted is the identity state, read-only once loaded.
 	trusted map[string]stateRecord
+	// recopiedIn holds the directories where workers placed files the
+	// walk had taken as unchanged: their mtimes need setting again.
+	recopiedIn dirSet
 
 	// deciding goroutine
 	tgt        tindex
@@ -705,6 +708,7 @@ func (r *run) hashBoth(ctx context.Context, t fileTask) error {
 	}
 	// Same size and mtime, other bytes (or the target file changed).
 	r.t.workBytes.Add(t.e.Size)
+	r.recopiedIn.add(parentOf(t.e.Name))
 	return r.copyFile(ctx, fileTask{kind: taskCopy, e: t.e, recopy: true})
 }
 
@@ -800,7 +804,7 @@ func (r *run) applyDirMetas(ctx context.Context) error {
 		sem := make(chan struct{}, dirMetaAtOnce)
 		for _, i := range byDepth[n] {
 			d := r.dirs[i]
-			if d.existed && !d.dirty && d.old.Mode == d.src.Mode && d.old.MtimeNs == d.src.MtimeNs &&
+			if d.existed && !d.dirty && !r.recopiedIn.has(d.src.Name) && d.old.Mode == d.src.Mode && d.old.MtimeNs == d.src.MtimeNs &&
 				(!r.opts.Owner || (d.old.UID == d.src.UID && d.old.GID == d.src.GID)) {
 				continue
 			}
@@ -850,4 +854,26 @@ func (lw *limitWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// dirSet is a set of directories several workers add to.
+type dirSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+func (d *dirSet) add(dir string) {
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = map[string]struct{}{}
+	}
+	d.m[dir] = struct{}{}
+	d.mu.Unlock()
+}
+
+func (d *dirSet) has(dir string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.m[dir]
+	return ok
 }
