@@ -252,7 +252,7 @@ func TestScenarios(t *testing.T) {
 		{name: "type changes", build: func(t *testing.T, e *env) {
 			baseTree(t, e)
 			write(t, filepath.Join(e.dst, "a.txt/old"), "a dir on the target", 0644) // source: file
-			write(t, filepath.Join(e.dst, "bin"), "a file on the target", 0644)     // source: dir
+			write(t, filepath.Join(e.dst, "bin"), "a file on the target", 0644)      // source: dir
 		}, steps: []step{
 			{phase: contract.PhaseSeed, check: func(t *testing.T, e *env, r Result, _, _ *counting, err error) {
 				if !errors.Is(err, ErrRefused) {
