@@ -281,12 +281,19 @@ func (r *run) exec(parent context.Context) error {
 		})
 	}
 	r.t.walking.Store(true)
-	werr := r.src.Walk(ctx, func(e Entry) error { return r.decide(ctx, e) })
+	var derr error // the deciding goroutine's own failure, not the walk's
+	werr := r.src.Walk(ctx, func(e Entry) error {
+		derr = r.decide(ctx, e)
+		return derr
+	})
 	r.t.walking.Store(false)
 	close(r.tasks)
 	workers.Wait()
 	if err := context.Cause(ctx); err != nil && parent.Err() == nil {
 		return err
+	}
+	if derr != nil {
+		return derr
 	}
 	if werr != nil {
 		if errors.Is(werr, rootfs.ErrIdentityMismatch) {

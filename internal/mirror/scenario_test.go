@@ -371,3 +371,17 @@ func TestBandwidthLimit(t *testing.T) {
 	}
 	sameTree(t, e.src, e.dst)
 }
+
+func TestObserverHearsTheEnd(t *testing.T) {
+	e := newEnv(t)
+	baseTree(t, e)
+	src, dst := e.sides()
+	var last Progress
+	calls := 0
+	obs := ObserverFunc(func(p Progress) { last = p; calls++ })
+	_, err := Run(context.Background(), baseSpec(contract.PhaseSeed), src, dst, Options{NoSync: true, ProgressEvery: time.Millisecond}, obs)
+	noErr(t, err)
+	if calls == 0 || last.Walking || last.FilesDone != baseFiles || last.FilesTotal != baseFiles || last.BytesDone != last.BytesTotal || last.BytesTotal == 0 {
+		t.Fatalf("last progress %+v after %d calls", last, calls)
+	}
+}
