@@ -19,6 +19,10 @@ import (
 	"github.com/umzug-dev/umzug/internal/rootfs"
 )
 
+// DefaultMaxTargetEntries bounds the target index (about 150 bytes an
+// entry plus its path).
+const DefaultMaxTargetEntries = 10_000_000
+
 // DefaultConcurrency is the files in flight when Spec.Concurrency is 0.
 const DefaultConcurrency = 16
 
@@ -254,7 +258,17 @@ func (r *run) exec(parent context.Context) error {
 			}
 		})
 	}
-	err := r.dst.Walk(ctx, func(e Entry) error { r.tgt.add(e); return nil })
+	maxEnt := r.opts.MaxTargetEntries
+	if maxEnt <= 0 {
+		maxEnt = DefaultMaxTargetEntries
+	}
+	err := r.dst.Walk(ctx, func(e Entry) error {
+		if len(r.tgt.ents) >= maxEnt {
+			return fmt.Errorf("the target holds more than %d entries, the most the engine indexes (Options.MaxTargetEntries)", maxEnt)
+		}
+		r.tgt.add(e)
+		return nil
+	})
 	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("walk the target tree: %w", err)

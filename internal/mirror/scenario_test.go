@@ -385,3 +385,14 @@ func TestObserverHearsTheEnd(t *testing.T) {
 		t.Fatalf("last progress %+v after %d calls", last, calls)
 	}
 }
+
+func TestTargetIndexBounded(t *testing.T) {
+	e := newEnv(t)
+	baseTree(t, e)
+	manyFiles(t, filepath.Join(e.dst, "junk"), 20)
+	src, dst := e.sides()
+	_, err := Run(context.Background(), baseSpec(contract.PhaseSeed), src, dst, Options{NoSync: true, MaxTargetEntries: 10}, nil)
+	if err == nil || !strings.Contains(err.Error(), "more than 10 entries") {
+		t.Fatalf("err = %v, want the index bound", err)
+	}
+}

@@ -49,6 +49,9 @@ type Options struct {
 	Owner bool
 	// ProgressEvery is how often the Observer hears; 0 means one second.
 	ProgressEvery time.Duration
+	// MaxTargetEntries bounds the entries of the target walk the run
+	// indexes; 0 means DefaultMaxTargetEntries.
+	MaxTargetEntries int
 	// NoSync skips the target's Sync before the state is written (tests).
 	NoSync bool
 }
