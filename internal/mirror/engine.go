@@ -432,7 +432,9 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 		}
 	}
 	if _, err := rootfs.Split(e.Name); err != nil {
-		r.refs.refuse(e.Name, contract.RefusalBadName, "the name is not one the target can hold: "+err.Error())
+		r.refs.refuse(e.Name, contract.RefusalBadName, fmt.Sprintf(
+			"the path is not one the target can hold (longer than %d bytes, a component longer than %d, or an empty, '.', '..' or NUL component)",
+			rootfs.MaxNameLen, rootfs.MaxComponentLen))
 		skipTree()
 		return nil
 	}
@@ -443,6 +445,19 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	}
 	if r.filter.Excluded(e.Name, isDir) {
 		r.t.excluded.Add(1)
+		skipTree()
+		return nil
+	}
+	if isDir && e.ListErr != "" {
+		// Not listed means nothing below is copied or deleted.
+		kind := contract.RefusalUnreadable
+		if e.ListChanged {
+			kind = contract.RefusalChanged
+		}
+		r.refs.refuse(e.Name, kind, "could not list the source directory, nothing below it was copied or deleted: "+e.ListErr)
+		if oi >= 0 {
+			r.tgt.markTree(oi, markSeen)
+		}
 		skipTree()
 		return nil
 	}

@@ -58,29 +58,76 @@ func (s *LocalSide) Walk(ctx context.Context, fn func(Entry) error) error {
 	if err != nil {
 		return err
 	}
+	list, err := s.root.List("")
+	if err != nil {
+		return err
+	}
 	if err := fn(Entry{Info: ri}); err != nil {
 		return err
 	}
-	n := 0
-	return s.root.Walk("", func(info rootfs.Info) error {
-		if n++; n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	return s.walkList(ctx, "", list, fn, 0)
+}
+
+// errDirMoved: a directory's name held another directory after its
+// listing than the parent's listing showed.
+var errDirMoved = errors.New("directory replaced while it was listed")
+
+// walkList emits a listed directory's entries; each subdirectory is listed
+// before its entry is emitted, so one that cannot be listed comes with
+// ListErr set and nothing below it. Every listing opens its name beneath
+// the root without following a symlink.
+func (s *LocalSide) walkList(ctx context.Context, rel string, list []rootfs.Info, fn func(Entry) error, depth int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, info := range list {
+		if rel != "" {
+			info.Name = rel + "/" + info.Name
 		}
 		e := Entry{Info: info}
-		if info.Type == rootfs.TypeSymlink {
+		switch info.Type {
+		case rootfs.TypeSymlink:
 			t, err := s.root.Readlink(info.Name)
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed since listed
+				continue // removed since listed
 			}
 			if err != nil {
 				return err
 			}
 			e.Target = t
+		case rootfs.TypeDir:
+			if depth+1 > rootfs.MaxDepth {
+				e.ListErr = fmt.Sprintf("deeper than %d levels", rootfs.MaxDepth)
+				break
+			}
+			sub, err := s.root.List(info.Name)
+			if err == nil {
+				now, lerr := s.root.Lstat(info.Name)
+				if lerr != nil || now.Dev != info.Dev || now.Ino != info.Ino {
+					err = errDirMoved
+				}
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since listed
+			}
+			if err != nil {
+				e.ListErr = err.Error()
+				e.ListChanged = errors.Is(err, errDirMoved) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR)
+				break
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			if err := s.walkList(ctx, info.Name, sub, fn, depth+1); err != nil {
+				return err
+			}
+			continue
 		}
-		return fn(e)
-	})
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // changedWhileRead compares a file's fstat after reading with the one at

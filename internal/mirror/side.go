@@ -14,6 +14,11 @@ import (
 type Entry struct {
 	rootfs.Info
 	Target string
+	// ListErr, for a directory, says why its contents could not be listed
+	// (none follow it); ListChanged tells that it was replaced or moved
+	// while listed rather than unreadable.
+	ListErr     string
+	ListChanged bool
 }
 
 // Path is the entry's path relative to the root.
@@ -70,8 +75,10 @@ var ErrNoState = errors.New("no state of that name")
 type Side interface {
 	// Walk calls fn for the root (Name "") and then for every entry below
 	// it, parents before children and siblings in byte order of their
-	// names, so a directory's subtree follows it contiguously. fn is called
-	// from one goroutine; an error from fn ends the walk and is returned.
+	// names, so a directory's subtree follows it contiguously. A directory
+	// below the root that cannot be listed comes with ListErr set and is
+	// not descended; a root that cannot be listed fails the walk. fn is
+	// called from one goroutine; an error from fn ends the walk.
 	Walk(ctx context.Context, fn func(Entry) error) error
 	// ReadFile streams the regular file rel to w. It refuses, before any
 	// byte is written to w, a file whose identity differs from want

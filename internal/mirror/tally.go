@@ -42,8 +42,12 @@ func (t *tally) fill(r *Result) {
 	}
 }
 
-// maxNotes bounds Result.Notes.
-const maxNotes = 20
+// maxNotes bounds Result.Notes; maxReason one refusal's reason, so the
+// bounded list stays small (paths in errors can be 4 KiB).
+const (
+	maxNotes  = 20
+	maxReason = 400
+)
 
 // refusals owns the record of entries not copied.
 type refusals struct {
@@ -64,6 +68,9 @@ func (r *refusals) refuse(rel, kind, reason string) {
 		r.byKind = map[string]int64{}
 	}
 	r.byKind[kind]++
+	if len(reason) > maxReason {
+		reason = reason[:maxReason] + "…"
+	}
 	if len(r.list) < contract.MaxRefusalsListed {
 		r.list = append(r.list, contract.Refusal{Path: shortPath(rel), Kind: kind, Reason: reason, Accepted: acc})
 	}
