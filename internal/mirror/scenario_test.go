@@ -396,3 +396,18 @@ func TestTargetIndexBounded(t *testing.T) {
 		t.Fatalf("err = %v, want the index bound", err)
 	}
 }
+
+func TestCopyResultFromResult(t *testing.T) {
+	e := newEnv(t)
+	baseTree(t, e)
+	noErr(t, syscall.Mkfifo(filepath.Join(e.src, "pipe"), 0644))
+	spec := baseSpec(contract.PhaseSeed)
+	spec.AcceptRefusals = []string{contract.RefusalFIFO}
+	r, _, _, err := e.run(spec)
+	noErr(t, err)
+	c := r.CopyResult("data", contract.PhaseSeed, contract.VerifySHA256)
+	if c.Files != baseFiles || c.CopiedFiles != baseFiles || c.Verified != baseFiles || c.Refused != 1 ||
+		c.RefusedByKind[contract.RefusalFIFO] != 1 || len(c.RefusalList) != 1 || len(c.Refusals) != 1 || c.VerifiedBy != VerifiedByDigests {
+		t.Fatalf("contract result %+v from %+v", c, r)
+	}
+}
