@@ -10,8 +10,9 @@
 // directory exchanged for a twin between the walk and the read yields a
 // refusal of kind "changed", never the twin's bytes.
 //
-// Run walks the target tree into an index, then streams the source walk
-// through one deciding goroutine that creates directories, queues regular
+// Run walks the target tree into an index while the source walk fills a
+// bounded queue, then passes the source entries through one deciding
+// goroutine that creates directories, queues regular
 // files for the copy workers and collects symlinks; symlinks, deletes and
 // directory metadata (deepest first) follow once the workers are done.
 // Every copied file's SHA-256 is computed on the source as read and on the

@@ -258,6 +258,26 @@ func (r *run) exec(parent context.Context) error {
 			}
 		})
 	}
+	// Both walks run at once: the source's entries wait in a bounded
+	// queue until the target's index is complete.
+	entries := make(chan Entry, 4096)
+	var werr error
+	r.t.walking.Store(true)
+	go func() {
+		defer close(entries)
+		werr = r.src.Walk(ctx, func(e Entry) error {
+			select {
+			case entries <- e:
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		})
+	}()
+	drain := func() {
+		for range entries {
+		}
+	}
 	maxEnt := r.opts.MaxTargetEntries
 	if maxEnt <= 0 {
 		maxEnt = DefaultMaxTargetEntries
@@ -270,14 +290,17 @@ func (r *run) exec(parent context.Context) error {
 		return nil
 	})
 	wg.Wait()
+	if err == nil && (len(r.tgt.ents) == 0 || r.tgt.ents[0].Name != "" || r.tgt.ents[0].Type != rootfs.TypeDir) {
+		err = errors.New("the root did not come first as a directory")
+	}
 	if err != nil {
-		return fmt.Errorf("walk the target tree: %w", err)
+		err = fmt.Errorf("walk the target tree: %w", err)
+		cancel(err)
+		drain()
+		return err
 	}
 	if stateErr != nil {
 		r.refs.note("identity state not used, every unchanged file is hashed: " + stateErr.Error())
-	}
-	if len(r.tgt.ents) == 0 || r.tgt.ents[0].Name != "" || r.tgt.ents[0].Type != rootfs.TypeDir {
-		return errors.New("walk the target tree: the root did not come first as a directory")
 	}
 
 	r.tasks = make(chan fileTask, r.conc*4)
@@ -294,12 +317,14 @@ func (r *run) exec(parent context.Context) error {
 			}
 		})
 	}
-	r.t.walking.Store(true)
 	var derr error // the deciding goroutine's own failure, not the walk's
-	werr := r.src.Walk(ctx, func(e Entry) error {
-		derr = r.decide(ctx, e)
-		return derr
-	})
+	for e := range entries {
+		if derr == nil && ctx.Err() == nil {
+			if derr = r.decide(ctx, e); derr != nil {
+				cancel(derr)
+			}
+		}
+	}
 	r.t.walking.Store(false)
 	close(r.tasks)
 	workers.Wait()
@@ -310,9 +335,6 @@ func (r *run) exec(parent context.Context) error {
 		return derr
 	}
 	if werr != nil {
-		if errors.Is(werr, rootfs.ErrIdentityMismatch) {
-			return fmt.Errorf("walk the source tree: a directory changed while it was walked, list the tree again: %w", werr)
-		}
 		return fmt.Errorf("walk the source tree: %w", werr)
 	}
 	if err := parent.Err(); err != nil {
