@@ -309,6 +309,23 @@ func TestScenarios(t *testing.T) {
 				}
 				sameTree(t, e.src, e.dst)
 			}}}},
+		{name: "symlinks and empty dirs follow the source", build: baseTree, steps: []step{seedStep(nil), {
+			phase: contract.PhaseFinalSync,
+			mutate: func(t *testing.T, e *env) {
+				os.Remove(filepath.Join(e.src, "link-a"))
+				os.Symlink("bin/run.sh", filepath.Join(e.src, "link-a")) // retargeted
+				os.Remove(filepath.Join(e.src, "a.txt"))
+				os.Symlink("etc/secret", filepath.Join(e.src, "a.txt")) // file became a link
+				os.Remove(filepath.Join(e.src, "empty"))
+				os.Mkdir(filepath.Join(e.src, "new-empty"), 0710)
+			},
+			spec: func(s *Spec) { s.Delete = true },
+			check: func(t *testing.T, e *env, r Result, _, _ *counting, err error) {
+				noErr(t, err)
+				sameTree(t, e.src, e.dst)
+				want(t, "symlinks", r.Symlinks, 3)
+				want(t, "deleted", r.Deleted, 1)
+			}}}},
 		{name: "stale temporaries removed", build: func(t *testing.T, e *env) {
 			baseTree(t, e)
 			write(t, filepath.Join(e.dst, "bin/.umzug-tmp-0123"), "crashed", 0600)
