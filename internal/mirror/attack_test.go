@@ -219,3 +219,25 @@ func (m *meddler) Write(p []byte) (int, error) { m.once.Do(m.fn); return len(p),
 type failingReader struct{ err error }
 
 func (f *failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+// A source file replaced by a FIFO between walk and read is refused as
+// changed, and the read does not hang on the FIFO.
+func TestSourceFileReplacedByFIFO(t *testing.T) {
+	e := newEnv(t)
+	write(t, filepath.Join(e.src, "keep"), "kept", 0644)
+	p := filepath.Join(e.src, "f")
+	write(t, p, "a file", 0644)
+	src, dst := e.sides()
+	src.beforeRead = func(rel string) {
+		if rel == "f" {
+			noErr(t, os.Remove(p))
+			noErr(t, unix.Mkfifo(p, 0644))
+		}
+	}
+	res, err := Run(t.Context(), baseSpec(contract.PhaseFinalSync), src, dst, Options{NoSync: true}, nil)
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("err = %v, want ErrChanged (%+v)", err, res)
+	}
+	want(t, "changed", res.RefusedByKind[contract.RefusalChanged], 1)
+	want(t, "copied", res.CopiedFiles, 1)
+}

@@ -148,6 +148,11 @@ func changedWhileRead(f *rootfs.File) error {
 func (s *LocalSide) read(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (Read, error) {
 	f, err := s.root.OpenFile(rel, &want)
 	if err != nil {
+		// Replaced by something that is not a regular file (a directory, a
+		// FIFO, a symlink): the same answer as any other replacement.
+		if now, lerr := s.root.Lstat(rel); lerr == nil && now.Type != rootfs.TypeFile {
+			return Read{}, &rootfs.IdentityError{Path: s.root.Path() + "/" + rel, Want: want, Got: now.Identity()}
+		}
 		return Read{}, err
 	}
 	defer f.Close()

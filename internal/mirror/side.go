@@ -21,9 +21,6 @@ type Entry struct {
 	ListChanged bool
 }
 
-// Path is the entry's path relative to the root.
-func (e Entry) Path() string { return e.Name }
-
 // FileID is what the identity state compares: everything the walk shows
 // of a file without reading it. ctime moves on every write, truncate,
 // chmod, chown and rename and cannot be set back by a user.
@@ -82,15 +79,17 @@ type Side interface {
 	Walk(ctx context.Context, fn func(Entry) error) error
 	// ReadFile streams the regular file rel to w. It refuses, before any
 	// byte is written to w, a file whose identity differs from want
-	// (an error matching rootfs.ErrIdentityMismatch), and fails the same
-	// way when the file's size, mtime or ctime moved while it was read.
+	// or that is no longer a regular file (an error matching
+	// rootfs.ErrIdentityMismatch), and fails the same way when the file's
+	// size, mtime or ctime moved while it was read.
 	ReadFile(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (Read, error)
 	// HashFile is ReadFile without the data: the digest of the file.
 	HashFile(ctx context.Context, rel string, want rootfs.Identity) (Read, error)
 	// WriteFile writes the bytes of r to a new temporary file in the
 	// directory of rel (opened beneath the root), sets meta through the
-	// new file's descriptor, and only once r reports io.EOF renames it
-	// over rel within that directory. An error from r leaves nothing.
+	// new file's descriptor, and only once r reports io.EOF (and the
+	// directory handle is still what rel's parent names) renames it over
+	// rel within that directory. An error from r leaves nothing.
 	WriteFile(ctx context.Context, rel string, meta rootfs.Meta, r io.Reader) (Placed, error)
 	// Mkdir creates the directory rel with exactly mode.
 	Mkdir(ctx context.Context, rel string, mode uint32) error
