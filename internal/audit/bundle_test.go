@@ -81,15 +81,15 @@ func TestVerifyAcceptsIntactBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := VerifyBundle(dir, keys)
+	v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if !v.OK() || v.Replayed != 1 || v.Checked != 2 || !strings.Contains(v.Signer, "auditor@example") {
 		t.Fatalf("verdict %+v", v)
 	}
-	pub, err := LoadPublicKey(key + ".pub")
+	pub, err := PublicKeySigner(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := VerifyBundle(dir, []AllowedKey{pub}); !v.OK() {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: pub}); !v.OK() {
 		t.Fatalf("verdict with the public key %+v", v)
 	}
 }
@@ -109,7 +109,7 @@ func TestVerifyNamesTamperedFile(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			v := VerifyBundle(dir, keys)
+			v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 			if v.OK() || !names(v, name) {
 				t.Fatalf("tampered %s: verdict %+v", name, v)
 			}
@@ -133,7 +133,7 @@ func TestVerifyChecksManifestAgainstHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := LoadAllowedSigners(allowed)
-	v := VerifyBundle(dir, keys)
+	v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if v.OK() || !names(v, "manifests/ledger-final_sync.jsonl") {
 		t.Fatalf("verdict %+v", v)
 	}
@@ -143,13 +143,13 @@ func TestVerifyRefusesOtherSignerAndAddedFile(t *testing.T) {
 	dir, _, _ := recordedBundle(t)
 	_, _, otherAllowed := recordedBundle(t)
 	keys, _ := LoadAllowedSigners(otherAllowed)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, SumsFile) {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, SumsFile) {
 		t.Fatalf("other signer: %+v", v)
 	}
 	dir, _, allowed := recordedBundle(t)
 	os.WriteFile(filepath.Join(dir, "manifests", "extra.jsonl"), []byte("x"), 0o644)
 	keys, _ = LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, "manifests/extra.jsonl") {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, "manifests/extra.jsonl") {
 		t.Fatalf("added file: %+v", v)
 	}
 }
@@ -231,7 +231,7 @@ func TestSignWithAgentKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); !v.OK() {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() {
 		t.Fatalf("agent-signed bundle: %+v", v)
 	}
 	enc := filepath.Join(t.TempDir(), "enc")

@@ -89,6 +89,17 @@ type Report struct {
 	deadline  *time.Time
 	preflight *contract.PreflightResult
 	copyEnded []time.Time // completion time of each of Copies
+	asOf      time.Time   // when a running workflow was collected (RenderRecord.AsOf)
+}
+
+// judgedAt is the time pending deadlines are judged at: the close time of
+// a closed workflow, else when its evidence was collected. Rendering
+// never reads the clock.
+func (r *Report) judgedAt() time.Time {
+	if r.Closed {
+		return r.ClosedAt
+	}
+	return r.asOf
 }
 
 // Received is one signal or update event.
@@ -172,13 +183,10 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.Refusals = st.Refusals
 	r.Undone = st.Undone
 	r.Attention = st.ManualAttention
-	r.Failover = failoverFacts(st.Failover, time.Now())
+	r.Failover = failoverFacts(st.Failover, r.judgedAt())
 	if st.Error != "" {
 		r.Error = st.Error
 	}
 	r.applyPrintCenter(st)
 	r.deriveEvidence()
 }
-
-// ApplyRunningStatus is for a move that has not closed yet.
-func (r *Report) ApplyRunningStatus(st workflows.Status) { r.applyStatus(st) }

@@ -76,12 +76,12 @@ func TestWaveBundleCoversEveryMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); !v.OK() || v.Replayed != 2 || v.Checked != 2 {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() || v.Replayed != 2 || v.Checked != 2 {
 		t.Fatalf("verdict %+v", v)
 	}
 	p := filepath.Join(dir, "moves", "finance", "manifests", "ledger-seed.jsonl")
 	os.WriteFile(p, []byte("tesu"), 0o644)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, "moves/finance/manifests/ledger-seed.jsonl") {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, "moves/finance/manifests/ledger-seed.jsonl") {
 		t.Fatalf("tampered move manifest: %+v", v)
 	}
 }
