@@ -40,8 +40,11 @@ type Report struct {
 	Decisions []Decision `json:"decisions,omitempty"`
 	// Approval is the rule the move ran under (nil: rehearsal, no wait);
 	// ApprovalDeadline is when pending approvals expired.
-	Approval         *workflows.ApprovalRule `json:"approval_rule,omitempty"`
-	ApprovalDeadline *time.Time              `json:"approval_deadline,omitempty"`
+	Approval *workflows.ApprovalRule `json:"approval_rule,omitempty"`
+	// Emergency is a failover's rule, in force instead of Approval: one
+	// emergency approver starts it, a second one confirms it.
+	Emergency        *workflows.EmergencyRule `json:"emergency_rule,omitempty"`
+	ApprovalDeadline *time.Time               `json:"approval_deadline,omitempty"`
 	// Window is the agreed window and whether the cutover kept to it.
 	Window *WindowCheck `json:"window,omitempty"`
 	// HostKeys are the fingerprints preflight verified for each host.
