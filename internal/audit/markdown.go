@@ -57,8 +57,8 @@ func visible(s string) string {
 // Markdown gives a meaning escaped: \ | ` * ~ [ ] as backslash escapes
 // (no code span, emphasis, strikethrough, link or image), < > & as
 // entities (no HTML tag, autolink or entity of the value's own), _ where
-// it could start or end emphasis, ":" of "://", "." of "www." and "@" so
-// no extended autolink forms, and a leading # + - = or "1. " so a value at
+// it could start or end emphasis, ":" of "://", "." of "www." and the
+// "@" of an e-mail address so no extended autolink forms, and a leading # + - = or "1. " so a value at
 // the start of a line is no heading, list or rule.
 func cell(s string) string {
 	if s == "" {
@@ -67,13 +67,35 @@ func cell(s string) string {
 	return mdEscape(visible(s))
 }
 
+// emailDomainFollows says whether rs starts with a domain of labels
+// separated by dots, which GitHub-flavoured Markdown links as an e-mail
+// address after an "@" ("ops@umzug-cli" is not linked, "a@corp.example" is).
+func emailDomainFollows(rs []rune) bool {
+	dot := false
+	for i, r := range rs {
+		switch {
+		case r == '.' && i > 0 && i+1 < len(rs) && (unicode.IsLetter(rs[i+1]) || unicode.IsDigit(rs[i+1])):
+			dot = true
+		case r == '.' || r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+		default:
+			return dot
+		}
+	}
+	return dot
+}
+
 func mdEscape(s string) string {
 	rs := []rune(s)
 	var b strings.Builder
 	alnum := func(i int) bool { return i >= 0 && i < len(rs) && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i])) }
 	for i, r := range rs {
 		switch r {
-		case '\\', '|', '`', '*', '~', '[', ']', '@':
+		case '@':
+			if emailDomainFollows(rs[i+1:]) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '\\', '|', '`', '*', '~', '[', ']':
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case '<':
