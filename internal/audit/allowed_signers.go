@@ -46,6 +46,8 @@ type SignerEntry struct {
 	CA         bool   // cert-authority: Key signs certificates
 	Namespaces string // pattern-list; "" with HasNS false: any namespace
 	HasNS      bool
+	// Name is who a bare public key (--public-key) stands for: its comment.
+	Name string
 	// ValidAfter and ValidBefore bound when the key may be used (zero:
 	// unbounded).
 	ValidAfter, ValidBefore time.Time
@@ -294,7 +296,7 @@ func PublicKeySigner(file string) (*AllowedSigners, error) {
 	if comment == "" {
 		comment = file
 	}
-	return &AllowedSigners{File: file, Entries: []SignerEntry{{Line: 1, Principals: "*", Key: key}}}, nil
+	return &AllowedSigners{File: file, Entries: []SignerEntry{{Line: 1, Principals: "*", Key: key, Name: comment}}}, nil
 }
 
 // Check verifies an armored SSHSIG signature over msg in namespace
@@ -341,7 +343,10 @@ func (e SignerEntry) accepts(key ssh.PublicKey, identity string, now time.Time) 
 		return "", "-"
 	}
 	who := identity
-	if who == "" {
+	switch {
+	case who == "" && e.Name != "":
+		who = e.Name
+	case who == "":
 		who = e.Principals
 	}
 	cert, isCert := key.(*ssh.Certificate)
