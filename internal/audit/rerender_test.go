@@ -7,6 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/umzug-dev/umzug/workflows"
 )
 
 // resum rewrites SHA256SUMS over the bundle's files as they are now and
@@ -179,5 +186,55 @@ func TestRenderIsAFunctionOfTheBundle(t *testing.T) {
 			}
 		}
 		first = files
+	}
+}
+
+// A running move's bundle records the status the server answered and when
+// it was collected; verify renders the same reports from them, and the
+// failover's pending confirmation is judged at that time, not at the
+// verifier's clock.
+func TestVerifyRerendersRunningMove(t *testing.T) {
+	full := loadHistory(t, "../../workflows/testdata/modes/failover.json")
+	done, err := NewEvidence("umzug/record/print/failover/x", full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st workflows.Status
+	if !decode(full.Events[len(full.Events)-1].GetWorkflowExecutionCompletedEventAttributes().GetResult(), &st) {
+		t.Fatal("no final status")
+	}
+	st.Failover.ConfirmedBy, st.Failover.ConfirmedAt = "", nil // as while the confirmation was pending
+	running := proto.Clone(full).(*historypb.History)
+	for i, ev := range running.Events {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && i > 10 {
+			running.Events = running.Events[:i+1]
+			break
+		}
+	}
+	e, err := NewEvidence("umzug/record/print/failover/x", running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Report.Closed {
+		t.Fatal("the cut history is closed")
+	}
+	collected := st.Failover.ConfirmBy.Add(-time.Minute)
+	if err := e.ApplyRunningStatus(st, collected); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(e.Report.Failover.Confirmation, "pending, due by") || done.Report.Failover == nil {
+		t.Fatalf("confirmation %q", e.Report.Failover.Confirmation)
+	}
+	dir := t.TempDir()
+	if _, err := WriteBundle(dir, e); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := os.ReadFile(filepath.Join(dir, RenderFile))
+	if !bytes.Contains(rec, []byte(`"as_of": "`+collected.UTC().Truncate(time.Second).Format(time.RFC3339)+`"`)) || !bytes.Contains(rec, []byte(`"running_status"`)) {
+		t.Fatalf("render record %s", rec)
+	}
+	v := VerifyBundle(dir, VerifyOptions{})
+	if v.Rendered != 3 || finding(v, "report.md") != "" || finding(v, "report.json") != "" || finding(v, "report.html") != "" {
+		t.Fatalf("verdict %+v", v)
 	}
 }
