@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 	"github.com/umzug-dev/umzug/internal/audit"
 )
 
@@ -36,12 +37,12 @@ OpenSSH alone checks the signature too:
     -s DIR/SHA256SUMS.sig < DIR/SHA256SUMS`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var keys *audit.AllowedSigners
+			var keys *allowedsigners.File
 			switch {
 			case allowedSigners != "" && publicKey != "":
 				return errors.New("give --allowed-signers or --public-key, not both")
 			case allowedSigners != "":
-				k, err := audit.LoadAllowedSigners(allowedSigners)
+				k, err := allowedsigners.Load(allowedSigners)
 				if err != nil {
 					return err
 				}
@@ -50,7 +51,7 @@ OpenSSH alone checks the signature too:
 				if identity != "" {
 					return errors.New("--identity needs --allowed-signers: a bare public key names no principal")
 				}
-				k, err := audit.PublicKeySigner(publicKey)
+				k, err := allowedsigners.PublicKey(publicKey)
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // fakeManifests serves manifests from memory, keyed by path.
@@ -77,7 +78,7 @@ func TestSignatureVerifiesWithSSHKeygen(t *testing.T) {
 
 func TestVerifyAcceptsIntactBundle(t *testing.T) {
 	dir, key, allowed := recordedBundle(t)
-	keys, err := LoadAllowedSigners(allowed)
+	keys, err := allowedsigners.Load(allowed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestVerifyAcceptsIntactBundle(t *testing.T) {
 	if !v.OK() || v.Replayed != 1 || v.Checked != 2 || !strings.Contains(v.Signer, "auditor@example") {
 		t.Fatalf("verdict %+v", v)
 	}
-	pub, err := PublicKeySigner(key + ".pub")
+	pub, err := allowedsigners.PublicKey(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestVerifyNamesTamperedFile(t *testing.T) {
 	for _, name := range []string{"manifests/ledger-seed.jsonl", "history.json", "report.md", "report.html", SumsFile} {
 		t.Run(name, func(t *testing.T) {
 			dir, _, allowed := recordedBundle(t)
-			keys, _ := LoadAllowedSigners(allowed)
+			keys, _ := allowedsigners.Load(allowed)
 			p := filepath.Join(dir, filepath.FromSlash(name))
 			b, err := os.ReadFile(p)
 			if err != nil {
@@ -132,7 +133,7 @@ func TestVerifyChecksManifestAgainstHistory(t *testing.T) {
 	if _, err := SignBundle(dir, key); err != nil { // even a re-signed bundle
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
+	keys, _ := allowedsigners.Load(allowed)
 	v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if v.OK() || !names(v, "manifests/ledger-final_sync.jsonl") {
 		t.Fatalf("verdict %+v", v)
@@ -142,13 +143,13 @@ func TestVerifyChecksManifestAgainstHistory(t *testing.T) {
 func TestVerifyRefusesOtherSignerAndAddedFile(t *testing.T) {
 	dir, _, _ := recordedBundle(t)
 	_, _, otherAllowed := recordedBundle(t)
-	keys, _ := LoadAllowedSigners(otherAllowed)
+	keys, _ := allowedsigners.Load(otherAllowed)
 	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, SumsFile) {
 		t.Fatalf("other signer: %+v", v)
 	}
 	dir, _, allowed := recordedBundle(t)
 	os.WriteFile(filepath.Join(dir, "manifests", "extra.jsonl"), []byte("x"), 0o644)
-	keys, _ = LoadAllowedSigners(allowed)
+	keys, _ = allowedsigners.Load(allowed)
 	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, "manifests/extra.jsonl") {
 		t.Fatalf("added file: %+v", v)
 	}
@@ -230,7 +231,7 @@ func TestSignWithAgentKey(t *testing.T) {
 	if _, err := SignBundle(dir, key+".pub"); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
+	keys, _ := allowedsigners.Load(allowed)
 	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() {
 		t.Fatalf("agent-signed bundle: %+v", v)
 	}

@@ -24,8 +24,8 @@
 // the manifests fetched from the target (evidence_collect.go) and
 // SHA256SUMS; sign.go signs it in OpenSSH's SSHSIG format (namespace
 // umzug-audit). verify.go re-checks the signature against an
-// allowed_signers file read as ssh-keygen -Y verify reads it
-// (allowed_signers.go), digests, manifests and replay, and renders the
+// allowed_signers file read as ssh-keygen -Y verify reads it (package
+// allowedsigners), digests, manifests and replay, and renders the
 // reports again from history.json and render.json: they must be the
 // bundle's byte for byte.
 package audit

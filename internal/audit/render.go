@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"path"
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
@@ -113,5 +112,3 @@ func encodeRecord(rec RenderRecord) ([]byte, error) {
 
 // reportFiles are the files verify renders again.
 var reportFiles = []string{"report.md", "report.json", "report.html"}
-
-func joinName(prefix, name string) string { return path.Join(prefix, name) }

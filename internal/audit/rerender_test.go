@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/umzug-dev/umzug/workflows"
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // resum rewrites SHA256SUMS over the bundle's files as they are now and
@@ -60,7 +61,7 @@ func finding(v *Verdict, file string) string {
 // and names the file, the line and both versions of it.
 func TestVerifyRerendersEditedResignedReport(t *testing.T) {
 	dir, key, allowed := recordedBundle(t)
-	keys, err := LoadAllowedSigners(allowed)
+	keys, err := allowedsigners.Load(allowed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestVerifyRerendersEditedResignedReport(t *testing.T) {
 	rj, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(rj, []byte(`"accepted": false`), []byte(`"accepted": true`), 1), 0o644)
 	resum(t, dir, key)
-	keys, _ = LoadAllowedSigners(filepath.Join(filepath.Dir(dir), "allowed_signers"))
+	keys, _ = allowedsigners.Load(filepath.Join(filepath.Dir(dir), "allowed_signers"))
 	v = VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if got := finding(v, "report.json"); !strings.Contains(got, `accepted\": true`) || !strings.Contains(got, `accepted\": false`) {
 		t.Fatalf("edited report.json: %+v", v)
@@ -117,7 +118,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // says so in a note.
 func TestVerifyRenderRecord(t *testing.T) {
 	dir, key, allowed := recordedBundle(t)
-	keys, _ := LoadAllowedSigners(allowed)
+	keys, _ := allowedsigners.Load(allowed)
 	p := filepath.Join(dir, RenderFile)
 	rec, err := os.ReadFile(p)
 	if err != nil {
@@ -142,7 +143,7 @@ func TestVerifyRenderRecord(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir, key, allowed := recordedBundle(t)
-			keys, _ := LoadAllowedSigners(allowed)
+			keys, _ := allowedsigners.Load(allowed)
 			p = filepath.Join(dir, RenderFile)
 			c.edit()
 			resum(t, dir, key)

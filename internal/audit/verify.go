@@ -16,6 +16,8 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // Finding is one failed check of a bundle, naming the file.
@@ -46,7 +48,7 @@ func (v *Verdict) fail(file, format string, args ...any) {
 type VerifyOptions struct {
 	// Signers are the keys that may sign; Identity, if set, is the
 	// principal the signer must be allowed as (ssh-keygen -Y verify -I).
-	Signers  *AllowedSigners
+	Signers  *allowedsigners.File
 	Identity string
 	// AcceptOldRenderer lets a bundle whose reports an older renderer made
 	// pass with a note instead of failing; its reports are then not
@@ -77,7 +79,7 @@ func VerifyBundle(dir string, o VerifyOptions) *Verdict {
 		v.fail(SigFile, "cannot read (is the bundle signed? `umzug audit ID --sign-key KEY`): %v", err)
 	} else if o.Signers == nil || len(o.Signers.Entries) == 0 {
 		v.fail(SigFile, "no allowed signer given: pass --allowed-signers FILE or --public-key FILE")
-	} else if v.Signer, err = o.Signers.Check(sums, sig, o.Identity, now); err != nil {
+	} else if v.Signer, err = o.Signers.Verify(sums, sig, SigNamespace, o.Identity, now); err != nil {
 		v.fail(SumsFile, "signature check failed: %v", err)
 	}
 	listed := v.checkSums(dir, sums)

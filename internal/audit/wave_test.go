@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // A wave's report lists its moves in dependency order with each outcome,
@@ -75,7 +77,7 @@ func TestWaveBundleCoversEveryMove(t *testing.T) {
 	if _, err := SignBundle(dir, key); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
+	keys, _ := allowedsigners.Load(allowed)
 	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() || v.Replayed != 2 || v.Checked != 2 {
 		t.Fatalf("verdict %+v", v)
 	}

@@ -1,4 +1,4 @@
-package audit
+package allowedsigners
 
 import (
 	"bytes"
@@ -32,14 +32,14 @@ const (
 	maxPatternLen   = 1023 // OpenSSH's bound on one pattern of a list
 )
 
-// AllowedSigners is a parsed allowed_signers file (or one public key).
-type AllowedSigners struct {
+// File is a parsed allowed_signers file (or one public key).
+type File struct {
 	File    string
-	Entries []SignerEntry
+	Entries []Entry
 }
 
-// SignerEntry is one line of an allowed_signers file.
-type SignerEntry struct {
+// Entry is one line of an allowed_signers file.
+type Entry struct {
 	Line       int
 	Principals string // pattern-list
 	Key        ssh.PublicKey
@@ -53,8 +53,8 @@ type SignerEntry struct {
 	ValidAfter, ValidBefore time.Time
 }
 
-// LoadAllowedSigners reads and parses an allowed_signers file.
-func LoadAllowedSigners(file string) (*AllowedSigners, error) {
+// Load reads and parses an allowed_signers file.
+func Load(file string) (*File, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read allowed signers: %w", err)
@@ -67,13 +67,13 @@ func LoadAllowedSigners(file string) (*AllowedSigners, error) {
 	if len(b) > maxSignersFile {
 		return nil, fmt.Errorf("allowed signers %s is larger than %d bytes", file, maxSignersFile)
 	}
-	return ParseAllowedSigners(file, b)
+	return Parse(file, b)
 }
 
-// ParseAllowedSigners parses the content of an allowed_signers file;
+// Parse parses the content of an allowed_signers file;
 // errors name file:line.
-func ParseAllowedSigners(file string, b []byte) (*AllowedSigners, error) {
-	out := &AllowedSigners{File: file}
+func Parse(file string, b []byte) (*File, error) {
+	out := &File{File: file}
 	lines := strings.Split(string(b), "\n")
 	if len(lines) > maxSignersLines {
 		return nil, fmt.Errorf("%s: more than %d lines", file, maxSignersLines)
@@ -99,7 +99,7 @@ func ParseAllowedSigners(file string, b []byte) (*AllowedSigners, error) {
 }
 
 // parseSignerLine parses one line; ok is false for blank and comment lines.
-func parseSignerLine(line string) (e SignerEntry, ok bool, err error) {
+func parseSignerLine(line string) (e Entry, ok bool, err error) {
 	s := strings.TrimLeft(line, " \t")
 	if s == "" || s[0] == '#' {
 		return e, false, nil
@@ -141,7 +141,7 @@ func parseSignerLine(line string) (e SignerEntry, ok bool, err error) {
 // applyOptions reads the options as OpenSSH's sshsigopt_parse does: names
 // are case-insensitive, values must be quoted, unknown or repeated
 // options are errors.
-func (e *SignerEntry) applyOptions(options []string) error {
+func (e *Entry) applyOptions(options []string) error {
 	seen := map[string]bool{}
 	for _, o := range options {
 		if strings.EqualFold(o, "cert-authority") {
@@ -282,9 +282,9 @@ func matchPattern(s, p string) bool {
 	return pi == len(p)
 }
 
-// PublicKeySigner trusts one public key (a .pub file or authorized_keys
+// PublicKey trusts one public key (a .pub file or authorized_keys
 // line) for any principal.
-func PublicKeySigner(file string) (*AllowedSigners, error) {
+func PublicKey(file string) (*File, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read public key: %w", err)
@@ -296,28 +296,29 @@ func PublicKeySigner(file string) (*AllowedSigners, error) {
 	if comment == "" {
 		comment = file
 	}
-	return &AllowedSigners{File: file, Entries: []SignerEntry{{Line: 1, Principals: "*", Key: key, Name: comment}}}, nil
+	return &File{File: file, Entries: []Entry{{Line: 1, Principals: "*", Key: key, Name: comment}}}, nil
 }
 
-// Check verifies an armored SSHSIG signature over msg in namespace
-// umzug-audit and that the allowed signers accept its key for identity at
-// now (identity "": any principal of a matching line). It returns who
-// signed, or why no line accepts the signer.
-func (a *AllowedSigners) Check(msg, armored []byte, identity string, now time.Time) (string, error) {
+// Verify checks an armored SSHSIG signature over msg in namespace and
+// that the file accepts its key for identity at now (identity "": any
+// principal of a matching line), as `ssh-keygen -Y verify -f FILE -I
+// identity -n namespace` does. It returns who signed, or why no line
+// accepts the signer.
+func (a *File) Verify(msg, armored []byte, namespace, identity string, now time.Time) (string, error) {
 	sig, err := sshsig.Unarmor(armored)
 	if err != nil {
 		return "", fmt.Errorf("not an SSH signature: %w", err)
 	}
-	if sig.Namespace != SigNamespace {
-		return "", fmt.Errorf("signature namespace is %q, not %q", bounded(sig.Namespace), SigNamespace)
+	if sig.Namespace != namespace {
+		return "", fmt.Errorf("signature namespace is %q, not %q", bounded(sig.Namespace), namespace)
 	}
 	fp := ssh.FingerprintSHA256(sig.PublicKey)
-	if err := sshsig.Verify(bytes.NewReader(msg), sig, sig.PublicKey, sig.HashAlgorithm, SigNamespace); err != nil {
-		return "", fmt.Errorf("signature by %s does not match %s: %w", fp, SumsFile, err)
+	if err := sshsig.Verify(bytes.NewReader(msg), sig, sig.PublicKey, sig.HashAlgorithm, namespace); err != nil {
+		return "", fmt.Errorf("signature by %s does not match the signed file: %w", fp, err)
 	}
 	var why []string
 	for _, e := range a.Entries {
-		who, reason := e.accepts(sig.PublicKey, identity, now)
+		who, reason := e.accepts(sig.PublicKey, namespace, identity, now)
 		if reason == "" {
 			return fmt.Sprintf("%s (%s, %s line %d)", who, fp, a.File, e.Line), nil
 		}
@@ -338,7 +339,7 @@ func (a *AllowedSigners) Check(msg, armored []byte, identity string, now time.Ti
 // accepts says whether the line allows key for identity at now: the
 // principal it matched, or why not ("-": the line is not about this key
 // or identity).
-func (e SignerEntry) accepts(key ssh.PublicKey, identity string, now time.Time) (string, string) {
+func (e Entry) accepts(key ssh.PublicKey, namespace, identity string, now time.Time) (string, string) {
 	if identity != "" && matchPatternList(identity, e.Principals) != 1 {
 		return "", "-"
 	}
@@ -361,8 +362,8 @@ func (e SignerEntry) accepts(key ssh.PublicKey, identity string, now time.Time) 
 	default:
 		return "", "-"
 	}
-	if e.HasNS && matchPatternList(SigNamespace, e.Namespaces) != 1 {
-		return "", fmt.Sprintf("namespace %s not allowed (namespaces=%q)", SigNamespace, e.Namespaces)
+	if e.HasNS && matchPatternList(namespace, e.Namespaces) != 1 {
+		return "", fmt.Sprintf("namespace %s not allowed (namespaces=%q)", namespace, e.Namespaces)
 	}
 	if !e.ValidAfter.IsZero() && now.Unix() < e.ValidAfter.Unix() {
 		return "", "key not yet valid: valid-after " + e.ValidAfter.UTC().Format(time.RFC3339)
@@ -377,7 +378,7 @@ func (e SignerEntry) accepts(key ssh.PublicKey, identity string, now time.Time) 
 // at now, and returns the principal it vouches for: identity, which must
 // be one of its principals, or (no identity) its first principal the
 // line's patterns match.
-func (e SignerEntry) certPrincipal(cert *ssh.Certificate, identity string, now time.Time) (string, error) {
+func (e Entry) certPrincipal(cert *ssh.Certificate, identity string, now time.Time) (string, error) {
 	if cert.CertType != ssh.UserCert {
 		return "", fmt.Errorf("not a user certificate")
 	}
@@ -405,4 +406,14 @@ func (e SignerEntry) certPrincipal(cert *ssh.Certificate, identity string, now t
 		return "", err
 	}
 	return want, nil
+}
+
+// maxShown bounds a value quoted in an error.
+const maxShown = 160
+
+func bounded(s string) string {
+	if len(s) > maxShown {
+		return strings.ToValidUTF8(s[:maxShown], "") + "…"
+	}
+	return s
 }
