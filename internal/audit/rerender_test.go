@@ -13,8 +13,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/umzug-dev/umzug/workflows"
 	"github.com/umzug-dev/umzug/internal/allowedsigners"
+	"github.com/umzug-dev/umzug/workflows"
 )
 
 // resum rewrites SHA256SUMS over the bundle's files as they are now and
