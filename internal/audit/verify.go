@@ -207,6 +207,10 @@ func (v *Verdict) rerender(dir, base string, h *historypb.History, replayErr err
 	if err != nil {
 		return nil, false // reported by checkSums
 	}
+	if len(b) > maxRenderRecord {
+		v.fail(recName, "larger than %d bytes: not a render record", maxRenderRecord)
+		return nil, false
+	}
 	var rec RenderRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		v.fail(recName, "not a render record: %v", err)
@@ -240,6 +244,10 @@ func (v *Verdict) rerender(dir, base string, h *historypb.History, replayErr err
 	}
 	return r, true
 }
+
+// maxRenderRecord bounds render.json: a running move's status with its
+// bounded records fits many times over.
+const maxRenderRecord = 64 << 20
 
 // firstDifference returns the first line where a and b differ (1-based)
 // and both versions of it, quoted and bounded around the first differing
