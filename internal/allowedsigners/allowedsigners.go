@@ -392,8 +392,11 @@ func (e Entry) certPrincipal(cert *ssh.Certificate, identity string, now time.Ti
 			break
 		}
 	}
+	if want == "" && identity == "" {
+		return "", fmt.Errorf("certificate principals %q match none of %q", bounded(strings.Join(cert.ValidPrincipals, ",")), bounded(e.Principals))
+	}
 	if want == "" {
-		return "", fmt.Errorf("certificate principals %q do not include %q", strings.Join(cert.ValidPrincipals, ","), identity)
+		return "", fmt.Errorf("certificate principals %q do not include %q", bounded(strings.Join(cert.ValidPrincipals, ",")), bounded(identity))
 	}
 	// CheckCert verifies the CA's signature and the validity interval; the
 	// critical options are not judged here, as ssh-keygen does not.
