@@ -24,7 +24,10 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
-require github.com/hiddeco/sshsig v0.2.0
+require (
+	github.com/hiddeco/sshsig v0.2.0
+	github.com/yuin/goldmark v1.8.7
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.0 // indirect

@@ -28,6 +28,8 @@ func newAuditCmd() *cobra.Command {
                   every command attempt, copies, manifests, refusals, rollback
   report.html     the same as a printable A4 page with a timeline
   report.json     the same, for programs
+  render.json     what rendering needs beyond history (renderer version,
+                  workflow ID, manifest fetch outcomes, a running move's status)
   manifests/      the copy manifests, fetched from the target host over SFTP
                   (host key checked against the plan's known_hosts)
   moves/APP/      for a wave: the same for every move in it
@@ -135,11 +137,15 @@ func collectEvidence(ctx context.Context, c client.Client, id string) (*audit.Ev
 	if rep := ev.Report; !rep.Closed && rep.WorkflowType == workflows.MoveWorkflow {
 		var st workflows.Status
 		if v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus); err == nil && v.Get(&st) == nil {
-			rep.ApplyRunningStatus(st)
+			if err := ev.ApplyRunningStatus(st, time.Now()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if ev.Report.WorkflowType == workflows.MoveWorkflow {
-		ev.Report.FailedBackBy = failedBackBy(ctx, c, id)
+		if err := ev.SetFailedBackBy(failedBackBy(ctx, c, id)); err != nil {
+			return nil, err
+		}
 	}
 	return ev, nil
 }

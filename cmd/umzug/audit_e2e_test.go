@@ -73,8 +73,12 @@ func TestAuditSignedWaveBundle(t *testing.T) {
 	if o, err := ssh.CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen -Y verify: %v %s", err, o)
 	}
-	if code, out, _ := cli(t, "audit", "verify", dir, "--allowed-signers", allowed); code != 0 || !strings.Contains(out, "histories: 3 replayed") || !strings.Contains(out, "manifests: 4 matched") {
+	if code, out, _ := cli(t, "audit", "verify", dir, "--allowed-signers", allowed, "--identity", "auditor@example"); code != 0 || !strings.Contains(out, "histories: 3 replayed") || !strings.Contains(out, "manifests: 4 matched") ||
+		!strings.Contains(out, "reports: 9 rendered again from history and identical") {
 		t.Fatalf("verify: exit %d", code)
+	}
+	if code, out, _ := cli(t, "audit", "verify", dir, "--allowed-signers", allowed, "--identity", "mallory@example"); code != 1 || !strings.Contains(out, `does not list as "mallory@example"`) {
+		t.Fatalf("verify as another identity: exit %d", code)
 	}
 	if code, _, _ := cli(t, "audit", "verify", dir); code != 1 {
 		t.Fatalf("verify without a signer: exit %d, want 1", code)

@@ -36,6 +36,11 @@ func (b *builder) started(ev *historypb.HistoryEvent, at time.Time) bool {
 		var in workflows.MoveInput
 		if decode(a.GetInput(), &in) {
 			r.in, r.Approval = &in, in.Cutover.Approval
+			if in.Mode == workflows.ModeFailover && in.Emergency != nil {
+				// A failover skips the approval wait: the emergency rule
+				// is the one it ran under.
+				r.Approval, r.Emergency = nil, in.Emergency
+			}
 			r.PlanName, r.PlanSHA256, r.StartedBy = in.PlanName, in.PlanSHA256, in.StartedBy
 			r.Application, r.RunDigest = in.Application, in.RunDigest
 			r.Source = fmt.Sprintf("%s (%s, %s)", in.Source.Name, in.Source.Address, in.Source.Datacenter)

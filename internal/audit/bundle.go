@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +17,7 @@ import (
 // A bundle directory holds, for one move:
 //
 //	history.json   the history, canonical JSON (ExportHistory)
+//	render.json    what rendering needs beyond history (RenderRecord)
 //	report.json    the report, for programs
 //	report.md      the report, for people
 //	report.html    the report as a printable page with a timeline
@@ -104,21 +104,24 @@ func (e *Evidence) files(prefix string, out map[string][]byte) error {
 	if err != nil {
 		return fmt.Errorf("export history of %s: %w", e.Report.WorkflowID, err)
 	}
-	rj, err := json.MarshalIndent(e.Report, "", "  ")
+	// Render from what the bundle holds, exactly as verify will.
+	rep, err := reportFrom(e.History, e.Record, e.ReplayErr)
 	if err != nil {
-		return fmt.Errorf("encode report of %s: %w", e.Report.WorkflowID, err)
+		return fmt.Errorf("render report of %s: %w", e.Record.WorkflowID, err)
 	}
-	var md, html bytes.Buffer
-	if err := e.Report.WriteMarkdown(&md); err != nil {
+	reports, err := renderReports(rep)
+	if err != nil {
 		return err
 	}
-	if err := e.Report.WriteHTML(&html); err != nil {
+	rec, err := encodeRecord(e.Record)
+	if err != nil {
 		return err
 	}
 	out[path.Join(prefix, "history.json")] = hj
-	out[path.Join(prefix, "report.json")] = append(rj, '\n')
-	out[path.Join(prefix, "report.md")] = md.Bytes()
-	out[path.Join(prefix, "report.html")] = html.Bytes()
+	out[path.Join(prefix, RenderFile)] = rec
+	for n, b := range reports {
+		out[path.Join(prefix, n)] = b
+	}
 	for n, b := range e.Manifests {
 		out[path.Join(prefix, n)] = b
 	}

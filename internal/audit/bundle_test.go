@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // fakeManifests serves manifests from memory, keyed by path.
@@ -77,19 +78,19 @@ func TestSignatureVerifiesWithSSHKeygen(t *testing.T) {
 
 func TestVerifyAcceptsIntactBundle(t *testing.T) {
 	dir, key, allowed := recordedBundle(t)
-	keys, err := LoadAllowedSigners(allowed)
+	keys, err := allowedsigners.Load(allowed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := VerifyBundle(dir, keys)
+	v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if !v.OK() || v.Replayed != 1 || v.Checked != 2 || !strings.Contains(v.Signer, "auditor@example") {
 		t.Fatalf("verdict %+v", v)
 	}
-	pub, err := LoadPublicKey(key + ".pub")
+	pub, err := allowedsigners.PublicKey(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := VerifyBundle(dir, []AllowedKey{pub}); !v.OK() {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: pub}); !v.OK() {
 		t.Fatalf("verdict with the public key %+v", v)
 	}
 }
@@ -99,7 +100,7 @@ func TestVerifyNamesTamperedFile(t *testing.T) {
 	for _, name := range []string{"manifests/ledger-seed.jsonl", "history.json", "report.md", "report.html", SumsFile} {
 		t.Run(name, func(t *testing.T) {
 			dir, _, allowed := recordedBundle(t)
-			keys, _ := LoadAllowedSigners(allowed)
+			keys, _ := allowedsigners.Load(allowed)
 			p := filepath.Join(dir, filepath.FromSlash(name))
 			b, err := os.ReadFile(p)
 			if err != nil {
@@ -109,7 +110,7 @@ func TestVerifyNamesTamperedFile(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			v := VerifyBundle(dir, keys)
+			v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 			if v.OK() || !names(v, name) {
 				t.Fatalf("tampered %s: verdict %+v", name, v)
 			}
@@ -132,8 +133,8 @@ func TestVerifyChecksManifestAgainstHistory(t *testing.T) {
 	if _, err := SignBundle(dir, key); err != nil { // even a re-signed bundle
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
-	v := VerifyBundle(dir, keys)
+	keys, _ := allowedsigners.Load(allowed)
+	v := VerifyBundle(dir, VerifyOptions{Signers: keys})
 	if v.OK() || !names(v, "manifests/ledger-final_sync.jsonl") {
 		t.Fatalf("verdict %+v", v)
 	}
@@ -142,14 +143,14 @@ func TestVerifyChecksManifestAgainstHistory(t *testing.T) {
 func TestVerifyRefusesOtherSignerAndAddedFile(t *testing.T) {
 	dir, _, _ := recordedBundle(t)
 	_, _, otherAllowed := recordedBundle(t)
-	keys, _ := LoadAllowedSigners(otherAllowed)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, SumsFile) {
+	keys, _ := allowedsigners.Load(otherAllowed)
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, SumsFile) {
 		t.Fatalf("other signer: %+v", v)
 	}
 	dir, _, allowed := recordedBundle(t)
 	os.WriteFile(filepath.Join(dir, "manifests", "extra.jsonl"), []byte("x"), 0o644)
-	keys, _ = LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, "manifests/extra.jsonl") {
+	keys, _ = allowedsigners.Load(allowed)
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, "manifests/extra.jsonl") {
 		t.Fatalf("added file: %+v", v)
 	}
 }
@@ -230,8 +231,8 @@ func TestSignWithAgentKey(t *testing.T) {
 	if _, err := SignBundle(dir, key+".pub"); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); !v.OK() {
+	keys, _ := allowedsigners.Load(allowed)
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() {
 		t.Fatalf("agent-signed bundle: %+v", v)
 	}
 	enc := filepath.Join(t.TempDir(), "enc")

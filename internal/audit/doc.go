@@ -15,8 +15,17 @@
 // SVG timeline, timeline.go). The history export is canonical JSON
 // (canonical.go), so the same history always gives the same bytes.
 //
-// A bundle (bundle.go) holds history, reports, the manifests fetched from
-// the target (evidence_collect.go) and SHA256SUMS; sign.go signs it in
-// OpenSSH's SSHSIG format (namespace umzug-audit), and verify.go re-checks
-// signature, digests, manifests and replay.
+// Values from history are shown inert: markdown.go escapes Markdown
+// syntax and html/template HTML, and both show control and invisible
+// format characters as <U+…> (visible). Errors are one line (errors.go).
+//
+// A bundle (bundle.go) holds history, render.json (render.go: what
+// rendering needs beyond history, with the renderer version), reports,
+// the manifests fetched from the target (evidence_collect.go) and
+// SHA256SUMS; sign.go signs it in OpenSSH's SSHSIG format (namespace
+// umzug-audit). verify.go re-checks the signature against an
+// allowed_signers file read as ssh-keygen -Y verify reads it (package
+// allowedsigners), digests, manifests and replay, and renders the
+// reports again from history.json and render.json: they must be the
+// bundle's byte for byte.
 package audit

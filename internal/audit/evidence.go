@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -61,6 +62,53 @@ type Decision struct {
 	// Violation is set when the workflow accepted a decision the rule
 	// recorded in history does not allow.
 	Violation bool `json:"violation,omitempty"`
+	// Identity is the name the sender typed into the signal or update:
+	// nothing authenticates it. ClientIdentity is the identity the
+	// sender's Temporal client reported, as the server recorded it with
+	// the matching signal or update ("" none recorded: a Web UI signal
+	// records none, and a workflow's own records have no sender).
+	// KeyFingerprint is the SSH key that signed the decision's statement
+	// ("" unsigned); Authenticated is true only for a signed decision.
+	ClientIdentity string `json:"client_identity"`
+	Authenticated  bool   `json:"authenticated"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+}
+
+// matchSenders finds for each decision taken on a signal or update the
+// event the server recorded for it: the first unused one of the same
+// kind and name whose payload names the same person.
+func (r *Report) matchSenders() {
+	used := make([]bool, len(r.Received))
+	for i := range r.Decisions {
+		d := &r.Decisions[i]
+		if d.Via != "signal" && d.Via != "update" {
+			continue
+		}
+		for j, rc := range r.Received {
+			if used[j] || rc.Kind != d.Via || rc.Name != d.Name || !payloadNames(rc.Payload, d.Identity) {
+				continue
+			}
+			used[j], d.ClientIdentity = true, rc.Identity
+			break
+		}
+	}
+}
+
+// payloadNames says whether a signal or update payload names who (its
+// "approver" or "by"; the workflow may have normalised the name).
+func payloadNames(payload []byte, who string) bool {
+	var p struct {
+		Approver string `json:"approver"`
+		By       string `json:"by"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return false
+	}
+	name := p.Approver
+	if name == "" {
+		name = p.By
+	}
+	return name == who || identity.Same(name, who)
 }
 
 // deriveEvidence fills what the report states beyond the raw records:
@@ -80,6 +128,7 @@ func (r *Report) deriveEvidence() {
 		}
 		r.Decisions = append(r.Decisions, d)
 	}
+	r.matchSenders()
 	r.HostKeys = nil
 	if r.in != nil && r.preflight != nil {
 		r.HostKeys = []HostKey{

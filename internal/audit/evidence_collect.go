@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/workflows"
 )
 
 // Evidence is one workflow's exported history, its report, the manifests
@@ -25,21 +28,48 @@ type Evidence struct {
 	// Files maps bundle-relative manifest file names to their content.
 	Manifests map[string][]byte
 	Moves     []*Evidence
+	// Record is what rendering needs beyond the history; Report is always
+	// derived from History and Record (reportFrom).
+	Record RenderRecord
 }
 
 // NewEvidence builds the report of a history and replays it.
 func NewEvidence(id string, h *historypb.History) (*Evidence, error) {
-	rep, err := Build(id, h)
-	if err != nil {
-		return nil, err
-	}
-	e := &Evidence{History: h, Report: rep, Manifests: map[string][]byte{}}
+	e := &Evidence{History: h, Manifests: map[string][]byte{},
+		Record: RenderRecord{Renderer: RendererVersion, WorkflowID: id}}
 	e.ReplayErr = Replay(h)
-	rep.Replay = "consistent"
-	if e.ReplayErr != nil {
-		rep.Replay = "INCONSISTENT: " + e.ReplayErr.Error()
+	return e, e.rederive()
+}
+
+// rederive builds Report from History and Record again.
+func (e *Evidence) rederive() error {
+	rep, err := reportFrom(e.History, e.Record, e.ReplayErr)
+	if err != nil {
+		return err
 	}
-	return e, nil
+	e.Report = rep
+	return nil
+}
+
+// ApplyRunningStatus records the status query's answer for a move that
+// has not closed, collected at asOf, and derives the report again.
+func (e *Evidence) ApplyRunningStatus(st workflows.Status, asOf time.Time) error {
+	if e.Report.Closed {
+		return nil
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode status of %s: %w", e.Record.WorkflowID, err)
+	}
+	at := asOf.UTC().Truncate(time.Second)
+	e.Record.RunningStatus, e.Record.AsOf = b, &at
+	return e.rederive()
+}
+
+// SetFailedBackBy records the failback found for a move.
+func (e *Evidence) SetFailedBackBy(id string) error {
+	e.Record.FailedBackBy = id
+	return e.rederive()
 }
 
 // ManifestSource reads a manifest file from a host; it also returns the
@@ -125,6 +155,7 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 		m.Matched = hex.EncodeToString(sum[:]) == m.SHA256
 		e.Manifests[m.File] = b
 	}
+	e.Record.Manifests = append([]Manifest(nil), r.Manifests...)
 }
 
 // manifestFile names a manifest inside a bundle; set and phase make it

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -27,29 +28,114 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
-// visible replaces control characters by their Unicode control pictures
-// (CR becomes ␍, LF ␊), so a value stays on one line and shows what it held.
+// visible shows what a value holds that a reader would not see: control
+// characters become their Unicode control pictures (CR ␍, LF ␊), so a
+// value stays on one line; C1 controls, bidirectional overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), line and
+// paragraph separators and every other invisible format character
+// (Unicode category Cf: zero-width spaces and joiners, U+FEFF, tags …)
+// become <U+XXXX>, so a name cannot be reordered or padded invisibly.
 func visible(s string) string {
-	return strings.Map(func(r rune) rune {
+	var b strings.Builder
+	for _, r := range s {
 		switch {
 		case r < 0x20:
-			return 0x2400 + r
+			b.WriteRune(0x2400 + r)
 		case r == 0x7f:
-			return 0x2421
+			b.WriteRune(0x2421)
+		case r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029, unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }
 
-var cellEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", "`", "\\`")
-
-// cell escapes a value for a Markdown table cell: no CR or LF (they end
-// the row), no unescaped | (it ends the cell), no HTML tag, no code span.
+// cell renders a value as inert Markdown text for a table cell or a line:
+// visible first (no CR or LF to end the row), then every character
+// Markdown gives a meaning escaped: \ | ` * ~ [ ] as backslash escapes
+// (no code span, emphasis, strikethrough, link or image), < > & as
+// entities (no HTML tag, autolink or entity of the value's own), _ where
+// it could start or end emphasis, ":" of "://", "." of "www." and the
+// "@" of an e-mail address so no extended autolink forms, and a leading # + - = or "1. " so a value at
+// the start of a line is no heading, list or rule.
 func cell(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return cellEscaper.Replace(visible(s))
+	return mdEscape(visible(s))
+}
+
+// emailDomainFollows says whether rs starts with a domain of labels
+// separated by dots, which GitHub-flavoured Markdown links as an e-mail
+// address after an "@" ("ops@umzug-cli" is not linked, "a@corp.example" is).
+func emailDomainFollows(rs []rune) bool {
+	dot := false
+	for i, r := range rs {
+		switch {
+		case r == '.' && i > 0 && i+1 < len(rs) && (unicode.IsLetter(rs[i+1]) || unicode.IsDigit(rs[i+1])):
+			dot = true
+		case r == '.' || r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+		default:
+			return dot
+		}
+	}
+	return dot
+}
+
+func mdEscape(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	alnum := func(i int) bool { return i >= 0 && i < len(rs) && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i])) }
+	for i, r := range rs {
+		switch r {
+		case '@':
+			if emailDomainFollows(rs[i+1:]) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '\\', '|', '`', '*', '~', '[', ']':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '_':
+			if !alnum(i-1) || !alnum(i+1) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case ':':
+			if i+2 < len(rs) && rs[i+1] == '/' && rs[i+2] == '/' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '.':
+			if i >= 3 && strings.EqualFold(string(rs[i-3:i]), "www") {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '#', '+', '-', '=':
+			if i == 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	// "1. " or "1)" then a space or the end, at the start, is an ordered
+	// list item.
+	if n := len(out) - len(strings.TrimLeft(out, "0123456789")); n > 0 && n < len(out) && (out[n] == '.' || out[n] == ')') &&
+		(n+1 == len(out) || out[n+1] == ' ' || out[n+1] == '\t') {
+		out = out[:n] + "\\" + out[n:]
+	}
+	return out
 }
 
 // code renders a value as inline code in a table cell. Inside a code span
@@ -100,6 +186,8 @@ func commonFuncs() map[string]any {
 		"sortedKinds": sortedKinds,
 		"accepted":    acceptedKind,
 		"unlisted":    unlisted,
+		"errline":     errorLine,
+		"sender":      decisionSender,
 	}
 }
 
@@ -123,7 +211,7 @@ func commandExit(c Command) string {
 		exit = fmt.Sprint(*c.ExitCode)
 	}
 	if c.Failure != "" {
-		exit += " (" + c.Failure + ")"
+		exit += " (" + errorLine(c.Failure) + ")"
 	}
 	return exit
 }
@@ -153,7 +241,26 @@ func decisionVerdict(d Decision) string {
 	case d.Accepted:
 		return "accepted"
 	}
-	return "refused: " + d.Reason
+	return "refused: " + errorLine(d.Reason)
+}
+
+// decisionSender says what is known of who sent a decision: the name is
+// what the sender typed, the client identity what the sender's Temporal
+// client reported, and the key the SSH key that signed the statement.
+func decisionSender(d Decision) string {
+	client := d.ClientIdentity
+	if client == "" {
+		client = "none recorded"
+	}
+	key := d.KeyFingerprint
+	if key == "" {
+		key = "unsigned"
+	}
+	auth := "no (name as typed)"
+	if d.Authenticated {
+		auth = "yes"
+	}
+	return fmt.Sprintf("authenticated: %s; client identity: %s; key: %s", auth, client, key)
 }
 
 // WriteMarkdown writes the human-readable report.

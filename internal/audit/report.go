@@ -40,8 +40,11 @@ type Report struct {
 	Decisions []Decision `json:"decisions,omitempty"`
 	// Approval is the rule the move ran under (nil: rehearsal, no wait);
 	// ApprovalDeadline is when pending approvals expired.
-	Approval         *workflows.ApprovalRule `json:"approval_rule,omitempty"`
-	ApprovalDeadline *time.Time              `json:"approval_deadline,omitempty"`
+	Approval *workflows.ApprovalRule `json:"approval_rule,omitempty"`
+	// Emergency is a failover's rule, in force instead of Approval: one
+	// emergency approver starts it, a second one confirms it.
+	Emergency        *workflows.EmergencyRule `json:"emergency_rule,omitempty"`
+	ApprovalDeadline *time.Time               `json:"approval_deadline,omitempty"`
 	// Window is the agreed window and whether the cutover kept to it.
 	Window *WindowCheck `json:"window,omitempty"`
 	// HostKeys are the fingerprints preflight verified for each host.
@@ -89,6 +92,17 @@ type Report struct {
 	deadline  *time.Time
 	preflight *contract.PreflightResult
 	copyEnded []time.Time // completion time of each of Copies
+	asOf      time.Time   // when a running workflow was collected (RenderRecord.AsOf)
+}
+
+// judgedAt is the time pending deadlines are judged at: the close time of
+// a closed workflow, else when its evidence was collected. Rendering
+// never reads the clock.
+func (r *Report) judgedAt() time.Time {
+	if r.Closed {
+		return r.ClosedAt
+	}
+	return r.asOf
 }
 
 // Received is one signal or update event.
@@ -172,13 +186,10 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.Refusals = st.Refusals
 	r.Undone = st.Undone
 	r.Attention = st.ManualAttention
-	r.Failover = failoverFacts(st.Failover, time.Now())
+	r.Failover = failoverFacts(st.Failover, r.judgedAt())
 	if st.Error != "" {
 		r.Error = st.Error
 	}
 	r.applyPrintCenter(st)
 	r.deriveEvidence()
 }
-
-// ApplyRunningStatus is for a move that has not closed yet.
-func (r *Report) ApplyRunningStatus(st workflows.Status) { r.applyStatus(st) }

@@ -1,14 +1,12 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
@@ -86,91 +84,4 @@ func agentSigner(keyFile string, pub ssh.PublicKey) (ssh.Signer, error) {
 	}
 	conn.Close()
 	return nil, fmt.Errorf("the SSH agent holds no key %s (%s); add it with ssh-add", ssh.FingerprintSHA256(pub), keyFile)
-}
-
-// AllowedKey is a public key that may sign bundles, with the principals
-// an allowed_signers file gives it.
-type AllowedKey struct {
-	Principals string
-	Key        ssh.PublicKey
-}
-
-// LoadAllowedSigners reads an OpenSSH allowed_signers file
-// ("principals [options] keytype base64 [comment]"), keeping keys whose
-// namespaces option, if any, includes umzug-audit.
-func LoadAllowedSigners(file string) ([]AllowedKey, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read allowed signers: %w", err)
-	}
-	var out []AllowedKey
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		principals, rest, _ := strings.Cut(line, " ")
-		key, _, options, _, err := ssh.ParseAuthorizedKey([]byte(rest))
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", file, n, err)
-		}
-		if namespaceAllowed(options) {
-			out = append(out, AllowedKey{Principals: principals, Key: key})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s allows no key for namespace %s", file, SigNamespace)
-	}
-	return out, nil
-}
-
-func namespaceAllowed(options []string) bool {
-	for _, o := range options {
-		if v, ok := strings.CutPrefix(strings.ToLower(o), "namespaces="); ok {
-			for _, ns := range strings.Split(strings.Trim(v, `"`), ",") {
-				if ns == SigNamespace {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return true
-}
-
-// LoadPublicKey reads one public key (a .pub file or authorized_keys line).
-func LoadPublicKey(file string) (AllowedKey, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return AllowedKey{}, fmt.Errorf("read public key: %w", err)
-	}
-	key, comment, _, _, err := ssh.ParseAuthorizedKey(b)
-	if err != nil {
-		return AllowedKey{}, fmt.Errorf("parse public key %s: %w", file, err)
-	}
-	return AllowedKey{Principals: comment, Key: key}, nil
-}
-
-// checkSignature verifies sig over msg against the allowed keys and
-// returns who signed.
-func checkSignature(msg, armored []byte, allowed []AllowedKey) (string, error) {
-	sig, err := sshsig.Unarmor(armored)
-	if err != nil {
-		return "", fmt.Errorf("not an SSH signature: %w", err)
-	}
-	if sig.Namespace != SigNamespace {
-		return "", fmt.Errorf("signature namespace is %q, not %q", sig.Namespace, SigNamespace)
-	}
-	fp := ssh.FingerprintSHA256(sig.PublicKey)
-	for _, a := range allowed {
-		if !bytes.Equal(a.Key.Marshal(), sig.PublicKey.Marshal()) {
-			continue
-		}
-		if err := sshsig.Verify(bytes.NewReader(msg), sig, a.Key, sig.HashAlgorithm, SigNamespace); err != nil {
-			return "", fmt.Errorf("signature by %s does not match %s: %w", fp, SumsFile, err)
-		}
-		return fmt.Sprintf("%s (%s)", a.Principals, fp), nil
-	}
-	return "", fmt.Errorf("signed by %s, which is not an allowed signer", fp)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +13,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // Finding is one failed check of a bundle, naming the file.
@@ -25,6 +31,7 @@ type Verdict struct {
 	Signer   string    `json:"signer,omitempty"`
 	Files    int       `json:"files"`
 	Replayed int       `json:"replayed"`
+	Rendered int       `json:"reports_rendered"`
 	Checked  int       `json:"manifests_checked"`
 	Notes    []string  `json:"notes,omitempty"`
 	Findings []Finding `json:"findings,omitempty"`
@@ -37,12 +44,32 @@ func (v *Verdict) fail(file, format string, args ...any) {
 	v.Findings = append(v.Findings, Finding{File: file, Problem: fmt.Sprintf(format, args...)})
 }
 
+// VerifyOptions say whom to trust and what to accept.
+type VerifyOptions struct {
+	// Signers are the keys that may sign; Identity, if set, is the
+	// principal the signer must be allowed as (ssh-keygen -Y verify -I).
+	Signers  *allowedsigners.File
+	Identity string
+	// AcceptOldRenderer lets a bundle whose reports an older renderer made
+	// pass with a note instead of failing; its reports are then not
+	// checked against the history.
+	AcceptOldRenderer bool
+	// Now is the time signer validity is judged at (zero: the clock).
+	Now time.Time
+}
+
 // VerifyBundle re-checks a bundle offline: the signature over SHA256SUMS
-// against the allowed keys, every file's digest, that no file is
-// unlisted, each manifest against the digest its history records, and a
-// replay of each history against this build.
-func VerifyBundle(dir string, allowed []AllowedKey) *Verdict {
+// against the allowed signers, every file's digest, that no file is
+// unlisted, each manifest against the digest its history records, a
+// replay of each history against this build, and that each report is
+// byte for byte what this build renders from history.json and
+// render.json.
+func VerifyBundle(dir string, o VerifyOptions) *Verdict {
 	v := &Verdict{}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	sums, err := os.ReadFile(filepath.Join(dir, SumsFile))
 	if err != nil {
 		v.fail(SumsFile, "cannot read: %v", err)
@@ -50,15 +77,15 @@ func VerifyBundle(dir string, allowed []AllowedKey) *Verdict {
 	}
 	if sig, err := os.ReadFile(filepath.Join(dir, SigFile)); err != nil {
 		v.fail(SigFile, "cannot read (is the bundle signed? `umzug audit ID --sign-key KEY`): %v", err)
-	} else if len(allowed) == 0 {
+	} else if o.Signers == nil || len(o.Signers.Entries) == 0 {
 		v.fail(SigFile, "no allowed signer given: pass --allowed-signers FILE or --public-key FILE")
-	} else if v.Signer, err = checkSignature(sums, sig, allowed); err != nil {
+	} else if v.Signer, err = o.Signers.Verify(sums, sig, SigNamespace, o.Identity, now); err != nil {
 		v.fail(SumsFile, "signature check failed: %v", err)
 	}
 	listed := v.checkSums(dir, sums)
 	v.checkUnlisted(dir, listed)
 	for _, h := range histories(listed) {
-		v.checkHistory(dir, h)
+		v.checkHistory(dir, h, listed, o.AcceptOldRenderer)
 	}
 	return v
 }
@@ -114,9 +141,10 @@ func histories(listed map[string]bool) []string {
 	return out
 }
 
-// checkHistory rebuilds the report of one history, replays it, and
-// compares the manifests in the bundle with the digests it records.
-func (v *Verdict) checkHistory(dir, name string) {
+// checkHistory replays one history, renders its reports again and
+// compares them with the bundle's, and compares the manifests in the
+// bundle with the digests it records.
+func (v *Verdict) checkHistory(dir, name string, listed map[string]bool, acceptOld bool) {
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 	if err != nil {
 		return // already reported by checkSums
@@ -126,17 +154,17 @@ func (v *Verdict) checkHistory(dir, name string) {
 		v.fail(name, "%v", err)
 		return
 	}
-	r, err := Build(name, h)
-	if err != nil {
-		v.fail(name, "%v", err)
-		return
-	}
-	if err := Replay(h); err != nil {
-		v.fail(name, "does not replay against this build: %v", err)
+	replayErr := Replay(h)
+	if replayErr != nil {
+		v.fail(name, "does not replay against this build: %v", replayErr)
 	} else {
 		v.Replayed++
 	}
 	base := path.Dir(name)
+	r, ok := v.rerender(dir, base, h, replayErr, listed, acceptOld)
+	if !ok {
+		return
+	}
 	for _, m := range r.Manifests {
 		f := path.Join(base, manifestFile(m))
 		mb, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
@@ -154,4 +182,115 @@ func (v *Verdict) checkHistory(dir, name string) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// rerender renders the reports of the history in base again from
+// history.json and render.json and compares them byte for byte with the
+// bundle's. It returns the report (for the manifest check) and whether
+// one could be derived.
+func (v *Verdict) rerender(dir, base string, h *historypb.History, replayErr error, listed map[string]bool, acceptOld bool) (*Report, bool) {
+	recName := path.Join(base, RenderFile)
+	old := func(why string) (*Report, bool) {
+		msg := fmt.Sprintf("cannot re-render: %s; this build renders %s, so the reports were not checked against the history", why, RendererVersion)
+		if acceptOld {
+			v.Notes = append(v.Notes, recName+": "+msg+" (accepted with --accept-old-renderer)")
+		} else {
+			v.fail(recName, "%s; pass --accept-old-renderer to check the rest of such a bundle", msg)
+		}
+		r, err := Build(path.Dir(recName), h)
+		return r, err == nil
+	}
+	if !listed[recName] {
+		return old("made by an umzug before " + RendererVersion + " (no " + RenderFile + ")")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(recName)))
+	if err != nil {
+		return nil, false // reported by checkSums
+	}
+	if len(b) > maxRenderRecord {
+		v.fail(recName, "larger than %d bytes: not a render record", maxRenderRecord)
+		return nil, false
+	}
+	var rec RenderRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		v.fail(recName, "not a render record: %v", err)
+		return nil, false
+	}
+	if rec.Renderer != RendererVersion {
+		return old(fmt.Sprintf("made by renderer version %q", bounded(rec.Renderer)))
+	}
+	r, err := reportFrom(h, rec, replayErr)
+	if err != nil {
+		v.fail(recName, "%v", err)
+		return nil, false
+	}
+	want, err := renderReports(r)
+	if err != nil {
+		v.fail(recName, "%v", err)
+		return r, true
+	}
+	for _, n := range reportFiles {
+		name := path.Join(base, n)
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			v.fail(name, "missing: this build renders it from %s", path.Join(base, "history.json"))
+			continue
+		}
+		if line, bundle, rendered, differs := firstDifference(got, want[n]); differs {
+			v.fail(name, "differs from what history.json renders: line %d is %s in the bundle, %s when rendered", line, bundle, rendered)
+		} else {
+			v.Rendered++
+		}
+	}
+	return r, true
+}
+
+// maxRenderRecord bounds render.json: a running move's status with its
+// bounded records fits many times over.
+const maxRenderRecord = 64 << 20
+
+// firstDifference returns the first line where a and b differ (1-based)
+// and both versions of it, quoted and bounded around the first differing
+// byte.
+func firstDifference(a, b []byte) (line int, inA, inB string, differs bool) {
+	if bytes.Equal(a, b) {
+		return 0, "", "", false
+	}
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := 0; ; i++ {
+		switch {
+		case i >= len(la):
+			return i + 1, "(end of file)", excerpt(lb[i], 0), true
+		case i >= len(lb):
+			return i + 1, excerpt(la[i], 0), "(end of file)", true
+		case !bytes.Equal(la[i], lb[i]):
+			at := 0
+			for at < len(la[i]) && at < len(lb[i]) && la[i][at] == lb[i][at] {
+				at++
+			}
+			return i + 1, excerpt(la[i], at), excerpt(lb[i], at), true
+		}
+	}
+}
+
+// maxShownLine bounds a line quoted in a finding.
+const maxShownLine = 160
+
+// excerpt quotes up to maxShownLine bytes of a line, starting a little
+// before byte at so the difference is in view.
+func excerpt(l []byte, at int) string {
+	from := max(0, at-maxShownLine/3)
+	s := strings.ToValidUTF8(string(l[from:]), "")
+	pre := ""
+	if from > 0 {
+		pre = "…"
+	}
+	return fmt.Sprintf("%q", pre+bounded(s))
+}
+
+func bounded(s string) string {
+	if len(s) > maxShownLine {
+		return strings.ToValidUTF8(s[:maxShownLine], "") + "…"
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/umzug-dev/umzug/internal/allowedsigners"
 )
 
 // A wave's report lists its moves in dependency order with each outcome,
@@ -75,13 +77,13 @@ func TestWaveBundleCoversEveryMove(t *testing.T) {
 	if _, err := SignBundle(dir, key); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := LoadAllowedSigners(allowed)
-	if v := VerifyBundle(dir, keys); !v.OK() || v.Replayed != 2 || v.Checked != 2 {
+	keys, _ := allowedsigners.Load(allowed)
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); !v.OK() || v.Replayed != 2 || v.Checked != 2 {
 		t.Fatalf("verdict %+v", v)
 	}
 	p := filepath.Join(dir, "moves", "finance", "manifests", "ledger-seed.jsonl")
 	os.WriteFile(p, []byte("tesu"), 0o644)
-	if v := VerifyBundle(dir, keys); v.OK() || !names(v, "moves/finance/manifests/ledger-seed.jsonl") {
+	if v := VerifyBundle(dir, VerifyOptions{Signers: keys}); v.OK() || !names(v, "moves/finance/manifests/ledger-seed.jsonl") {
 		t.Fatalf("tampered move manifest: %+v", v)
 	}
 }
