@@ -46,7 +46,7 @@ func (a standbyActivities) SetSchedulePaused(ctx context.Context, p workflows.Sc
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("schedule %s does not exist", p.ScheduleID), "NoSchedule", err)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("schedule %s does not exist", p.ScheduleID), "NoSchedule", nil)
 	}
 	return err
 }
@@ -63,7 +63,7 @@ func (a standbyActivities) FailbackOutcome(ctx context.Context, id string) (work
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
-		return out, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no workflow %s: start the failback with `umzug failback`", id), "NoFailback", err)
+		return out, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no workflow %s: start the failback with `umzug failback`", id), "NoFailback", nil)
 	case err != nil:
 		return out, err
 	}
