@@ -192,6 +192,12 @@ func (s *standby) roleRefusal(name, by string) string {
 	if !s.roles {
 		return ""
 	}
+	return s.roleRefusalAlways(name, by)
+}
+
+// roleRefusalAlways is roleRefusal whatever the record's version: a
+// re-arm is newer than any record, so none took it from anyone.
+func (s *standby) roleRefusalAlways(name, by string) string {
 	l := s.deciders()
 	switch {
 	case len(l) == 0:

@@ -37,8 +37,8 @@ func (s *standby) checkRearm(p StandbyDecision) string {
 	switch {
 	case identityRefusal(UpdateRearm, p.By) != "":
 		return identityRefusal(UpdateRearm, p.By)
-	case s.roleRefusal("re-arm", p.By) != "":
-		return s.roleRefusal("re-arm", p.By)
+	case s.roleRefusalAlways("re-arm", p.By) != "":
+		return s.roleRefusalAlways("re-arm", p.By)
 	case s.st.FailedOver == "" || s.st.FailedOverAt == nil:
 		return fmt.Sprintf("the standby of %s did not fail over; it is armed (pause and resume it instead)", s.in.Application)
 	case p.Failback != FailbackID(s.st.FailedOver):
