@@ -42,7 +42,7 @@ func (s *standby) checkRearm(p StandbyDecision) string {
 	case s.st.FailedOver == "" || s.st.FailedOverAt == nil:
 		return fmt.Sprintf("the standby of %s did not fail over; it is armed (pause and resume it instead)", s.in.Application)
 	case p.Failback != FailbackID(s.st.FailedOver):
-		return fmt.Sprintf("%q is not the failback of failover %s; re-arm after %s has committed", p.Failback, s.st.FailedOver, FailbackID(s.st.FailedOver))
+		return fmt.Sprintf("%q is not the failback of failover %s; re-arm after %s has committed", bounded(p.Failback), s.st.FailedOver, FailbackID(s.st.FailedOver))
 	}
 	return ""
 }
