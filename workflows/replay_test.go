@@ -18,7 +18,9 @@ import (
 // "attempts after the first" (GetVersion change check-retries-are-extra-
 // attempts); they must keep replaying. testdata/modes holds a rehearsal,
 // a failback, and a standby record with its sync and failover
-// (record_modes_test.go).
+// (record_modes_test.go); standby_rearm.json a record under
+// standby-roles-and-schedule, re-armed after a failback
+// (record_rearm_test.go).
 var recorded = []struct {
 	file, phase string
 }{
@@ -36,6 +38,7 @@ var recorded = []struct {
 	{"modes/failover.json", PhaseCommitted},
 	{"modes/standby_sync.json", ""},
 	{"modes/standby.json", ""},
+	{"modes/standby_rearm.json", ""},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

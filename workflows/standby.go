@@ -45,7 +45,15 @@ type standby struct {
 	dctx        workflow.Context
 	failoverReq *StandbyDecision
 	drainers    []func() bool
+	// roles: pause and resume need the plan's operators or emergency
+	// approvers, and a failover pauses the schedule (records started
+	// before version standbyRolesVersion took anyone and left it running).
+	roles bool
 }
+
+// standbyRolesVersion is the GetVersion change that bound pause and
+// resume to roles and lets the record pause its schedule on a failover.
+const standbyRolesVersion = "standby-roles-and-schedule"
 
 // Standby is the long-running record of a standby (docs/design.md): it
 // answers each scheduled sync whether it may run, keeps the last verified
@@ -61,6 +69,7 @@ func Standby(ctx workflow.Context, in StandbyInput) (StandbyStatus, error) {
 			StartedBy: in.StartedBy, Source: in.Source.Name, Target: in.Target.Name,
 			Interval: in.Interval, MaxLag: in.MaxLag, Started: workflow.Now(ctx)}
 	}
+	s.roles = workflow.GetVersion(ctx, standbyRolesVersion, workflow.DefaultVersion, 1) >= 1
 	if err := s.register(ctx); err != nil {
 		return s.st, fmt.Errorf("register handlers of standby %s: %w", in.Application, err)
 	}
@@ -120,7 +129,14 @@ func (s *standby) details() {
 		b.WriteString(fmt.Sprintf("PAUSED by %s: %s\n\n", st.PausedBy, st.PauseReason))
 	}
 	if st.FailedOver != "" {
-		b.WriteString(fmt.Sprintf("Failed over: %s\n\n", st.FailedOver))
+		b.WriteString(fmt.Sprintf("Failed over: %s (syncs stopped, schedule paused); after its failback commits, re-arm with "+
+			"`umzug standby start PLAN --app %s --as USER`\n\n", st.FailedOver, st.Application))
+	}
+	if r := st.Rearmed; r != nil {
+		b.WriteString(fmt.Sprintf("Re-armed after failback %s by %s\n\n", r.Failback, r.By))
+	}
+	if st.ScheduleErr != "" {
+		b.WriteString(fmt.Sprintf("Schedule: %s\n\n", st.ScheduleErr))
 	}
 	if st.Lost != "" {
 		b.WriteString(fmt.Sprintf("Sync %s ended without reporting; later syncs run\n\n", st.Lost))
@@ -150,10 +166,58 @@ func identityRefusal(name, by string) string {
 	return ""
 }
 
+// deciders are who may pause, resume and re-arm: the plan's operators
+// (else its approvers) and its emergency approvers.
+func (s *standby) deciders() []string {
+	var l []string
+	add := func(names ...string) {
+		for _, n := range names {
+			if identity.Index(l, n) < 0 {
+				l = append(l, n)
+			}
+		}
+	}
+	add(s.in.Operators...)
+	if f := s.in.Failover; f != nil {
+		if f.Cutover.Approval != nil {
+			add(operators(f.Cutover.Approval)...)
+		}
+		if f.Emergency != nil {
+			add(f.Emergency.Approvers...)
+		}
+	}
+	return l
+}
+
+// roleRefusal refuses a pause, resume or re-arm by someone the plan does
+// not name.
+func (s *standby) roleRefusal(name, by string) string {
+	if !s.roles {
+		return ""
+	}
+	return s.roleRefusalAlways(name, by)
+}
+
+// roleRefusalAlways is roleRefusal whatever the record's version: a
+// re-arm is newer than any record, so none took it from anyone.
+func (s *standby) roleRefusalAlways(name, by string) string {
+	l := s.deciders()
+	switch {
+	case len(l) == 0:
+		return fmt.Sprintf("the plan names no operators, approvers or emergency approvers for %s, so nobody may %s its standby", s.in.Application, name)
+	case identity.Index(l, by) < 0:
+		return fmt.Sprintf("%s may not %s the standby of %s: only the plan's operators and emergency approvers may (%s)",
+			by, name, s.in.Application, strings.Join(l, ", "))
+	}
+	return ""
+}
+
 func (s *standby) checkPause(p StandbyDecision) string {
 	switch {
 	case identityRefusal(SignalPause, p.By) != "":
 		return identityRefusal(SignalPause, p.By)
+	case s.roleRefusal(SignalPause, p.By) != "":
+		return s.roleRefusal(SignalPause, p.By)
 	case s.st.FailedOver != "":
 		return fmt.Sprintf("the application failed over (%s); the standby is stopped", s.st.FailedOver)
 	case s.st.Paused:
@@ -166,8 +230,12 @@ func (s *standby) checkResume(p StandbyDecision) string {
 	switch {
 	case identityRefusal(SignalResume, p.By) != "":
 		return identityRefusal(SignalResume, p.By)
+	case s.roleRefusal(SignalResume, p.By) != "":
+		return s.roleRefusal(SignalResume, p.By)
 	case s.st.FailedOver != "":
-		return fmt.Sprintf("the application failed over (%s); syncing the old source over the partner would overwrite it, so the standby stays stopped", s.st.FailedOver)
+		return fmt.Sprintf("the application failed over (%s); syncing the old source over the partner would overwrite it, so the standby stays stopped "+
+			"until the failback %s commits; then re-arm it with `umzug standby start PLAN --app %s --as USER`",
+			s.st.FailedOver, FailbackID(s.st.FailedOver), s.in.Application)
 	case !s.st.Paused:
 		return "the standby is not paused"
 	}
@@ -176,11 +244,11 @@ func (s *standby) checkResume(p StandbyDecision) string {
 
 func (s *standby) pause(by, reason string) {
 	now := workflow.Now(s.dctx)
-	s.st.Paused, s.st.PausedBy, s.st.PauseReason, s.st.PausedAt = true, by, reason, &now
+	s.st.Paused, s.st.PausedBy, s.st.PauseReason, s.st.PausedAt, s.st.PausedVia = true, by, reason, &now, ""
 }
 
 func (s *standby) resume() {
-	s.st.Paused, s.st.PausedBy, s.st.PauseReason, s.st.PausedAt = false, "", "", nil
+	s.st.Paused, s.st.PausedBy, s.st.PauseReason, s.st.PausedAt, s.st.PausedVia = false, "", "", nil, ""
 }
 
 func (s *standby) checkFailover(p StandbyDecision) string {
@@ -236,5 +304,27 @@ func (s *standby) startFailover(ctx workflow.Context) {
 		return
 	}
 	s.st.FailedOver, s.st.FailedOverAt = id, &now
+	s.details()
+	if s.roles {
+		// No empty runs after a failover: the schedule shows why it stopped.
+		s.setSchedulePaused(ctx, SchedulePause{Paused: true, Note: fmt.Sprintf(
+			"failed over: %s by %s (%s); after its failback commits, re-arm with `umzug standby start PLAN --app %s --as USER`",
+			id, req.By, req.Reason, s.in.Application)})
+	}
+}
+
+// setSchedulePaused pauses or unpauses the standby's schedule from the
+// record; a failure is shown in the status, since the record skips the
+// syncs while paused or failed over either way.
+func (s *standby) setSchedulePaused(ctx workflow.Context, p SchedulePause) {
+	p.ScheduleID = StandbyScheduleID(s.in.PlanName, s.in.Application)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
+	})
+	s.st.ScheduleErr = ""
+	if err := workflow.ExecuteActivity(actx, ActivitySetSchedulePaused, p).Get(actx, nil); err != nil {
+		s.st.ScheduleErr = fmt.Sprintf("schedule %s not changed (%s); pause or unpause it on the Web UI's Schedules page", p.ScheduleID, cause(err))
+	}
 	s.details()
 }

@@ -35,6 +35,9 @@ func (s *standby) register(ctx workflow.Context) error {
 		}
 	}
 	s.listenSync(ctx)
+	if err := s.registerRearm(ctx); err != nil {
+		return err
+	}
 	s.details()
 	return s.registerEstimate(ctx)
 }

@@ -34,6 +34,22 @@ const (
 	// still runs (standby_handlers.go, staleRunning).
 	signalSyncPing = "sync_ping"
 
+	// UpdateRearm re-arms the standby in its original direction after the
+	// failback of its failover committed ({"by", "reason", "failback"}).
+	UpdateRearm = "rearm"
+	// UpdateScheduleState tells the record what the schedule itself says
+	// ({"paused", "note", "seen_by"}): a pause or unpause made on the Web
+	// UI's Schedules page, which the record cannot see, is recorded.
+	UpdateScheduleState = "schedule_state"
+	// ViaSchedule marks a decision read from the schedule's own state.
+	ViaSchedule = "schedule"
+
+	// Activities of the record (registered on the workflow worker, which
+	// holds a Temporal client): set its schedule's pause state, and read
+	// how a failback ended.
+	ActivitySetSchedulePaused = "SetSchedulePaused"
+	ActivityFailbackOutcome   = "FailbackOutcome"
+
 	// RecordEmergencyApproval is the decision record of the emergency
 	// approver who started a failover; RecordConfirmOverdue the record
 	// written when the second confirmation did not come in time.
@@ -62,6 +78,9 @@ type StandbyInput struct {
 	Copies   []contract.CopySet `json:"copies"`
 	Interval time.Duration      `json:"interval"`
 	MaxLag   time.Duration      `json:"max_lag"`
+	// Operators may pause, resume and re-arm the standby, as may the
+	// emergency approvers (the plan's operators, else its approvers).
+	Operators []string `json:"operators,omitempty"`
 	// Failover is the move a failover runs (mode failover, emergency rule
 	// set); nil when the plan has no emergency block. The record fills in
 	// who pressed the button and the standby copy.
@@ -113,10 +132,38 @@ type StandbySync struct {
 // OK reports whether the sync completed with every set verified.
 func (s *StandbySync) OK() bool { return s != nil && s.Error == "" && !s.Finished.IsZero() }
 
-// StandbyDecision is the payload of pause, resume and failover.
+// StandbyDecision is the payload of pause, resume, failover and rearm.
 type StandbyDecision struct {
 	By     string `json:"by"`
 	Reason string `json:"reason,omitempty"`
+	// Failback names the committed failback a rearm follows.
+	Failback string `json:"failback,omitempty"`
+}
+
+// ScheduleState is what the standby's schedule says of itself, read in
+// the CLI and sent to the record (UpdateScheduleState).
+type ScheduleState struct {
+	Paused bool   `json:"paused"`
+	Note   string `json:"note,omitempty"`
+	// SeenBy is who ran the command that read the schedule.
+	SeenBy string `json:"seen_by,omitempty"`
+}
+
+// SchedulePause is the input of ActivitySetSchedulePaused.
+type SchedulePause struct {
+	ScheduleID string `json:"schedule_id"`
+	Paused     bool   `json:"paused"`
+	Note       string `json:"note"`
+	// Trigger starts one sync at once after an unpause.
+	Trigger bool `json:"trigger,omitempty"`
+}
+
+// FailbackOutcome is what ActivityFailbackOutcome read of a failback.
+type FailbackOutcome struct {
+	ID         string    `json:"id"`
+	Phase      string    `json:"phase"`
+	FailbackOf string    `json:"failback_of"`
+	At         time.Time `json:"at"` // when it reached Phase
 }
 
 // StandbyStatus is what the record's status query returns.
@@ -161,6 +208,25 @@ type StandbyStatus struct {
 	FailedOver   string     `json:"failed_over,omitempty"`
 	FailedOverAt *time.Time `json:"failed_over_at,omitempty"`
 	FailoverErr  string     `json:"failover_error,omitempty"`
+	// PausedVia is "schedule" when the pause was read from the schedule
+	// (paused on the Web UI's Schedules page), else empty.
+	PausedVia string `json:"paused_via,omitempty"`
+	// ScheduleErr says why the record could not set its schedule's pause
+	// state (the syncs are skipped by the record either way).
+	ScheduleErr string `json:"schedule_error,omitempty"`
+	// Rearmed is the last re-arm after a failback: the standby syncs in
+	// its original direction again.
+	Rearmed *StandbyRearm `json:"rearmed,omitempty"`
+}
+
+// StandbyRearm records a re-arm after the failback of a failover.
+type StandbyRearm struct {
+	Failover   string    `json:"failover"`
+	FailedAt   time.Time `json:"failed_over_at"`
+	Failback   string    `json:"failback"`
+	FailbackAt time.Time `json:"failback_at"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
 }
 
 // MaxStandbyRecords bounds StandbyStatus.Signals.

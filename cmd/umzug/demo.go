@@ -54,7 +54,12 @@ OWL-IT's print data kept warm at the partner AKDB by a standby schedule,
 OWL-IT lost, a failover from the last verified standby copy with its second
 confirmation, production at AKDB, OWL-IT restored, and a failback that
 copies back only what changed; it ends with both sites equal and writes
-both audit reports. --auto-approve exits when it is done.`,
+both audit reports. Once OWL-IT is lost it waits for you to press the
+failover button (Web UI or umzug failover; it prints both); --auto presses
+it itself, plays every other part and exits when it is done.
+
+The embedded worker's SDK log goes to temporal-sdk.log in --dir, not to
+the terminal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -76,6 +81,7 @@ both audit reports. --auto-approve exits when it is done.`,
 	cmd.Flags().StringVar(&o.as, "as", "a.meier", "who starts the move (four-eyes: this identity cannot approve it)")
 	cmd.Flags().StringVar(&o.scenario, "scenario", "move", "move: the finance move; failover: the print center's standby, failover and failback")
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve as b.schulz and c.yilmaz, commit after the health check, and exit")
+	cmd.Flags().BoolVar(&o.autoApprove, "auto", false, "play every part unattended and exit (as --auto-approve; in the failover scenario it also presses the failover button)")
 	return cmd
 }
 
@@ -90,6 +96,12 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 		return err
 	}
 	defer env.Close()
+	logf, logPath, err := sdkLogFile(env.Dir)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	o.embedded.sdkLog = logf
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err
@@ -126,13 +138,15 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 		fmt.Fprintf(out, "  Web UI              %s\n", ui)
 		fmt.Fprint(out, uiExportHint(ui))
 	}
+	fmt.Fprintf(out, "  Worker's SDK log    %s\n", logPath)
 	fmt.Fprintf(out, "  Move                %s, started by %s, plan sha256 %.16s…\n", id, o.as, p.SHA256)
 	if ui != "" {
 		fmt.Fprintf(out, "                      %s\n", launch.UILink(ui, st.server.Namespace(), id))
 	}
 	fmt.Fprintln(out)
 
-	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui, bar: newCopyBar(out)}
+	w := demoWatcher{ctx: ctx, out: out, c: st.client, id: id, began: began, o: o, ui: ui, bar: newCopyBar(out),
+		planArgs: planCommandArgs(p, env.PlanFile, vars)}
 	final, err := w.run()
 	if errors.Is(err, errInterrupted) {
 		fmt.Fprintf(out, "\nstopped by Ctrl-C; the demo server and its moves end with it\n")
@@ -157,6 +171,9 @@ type demoWatcher struct {
 	bar   *copyBar
 	// quorumShown is set once "quorum reached" was printed.
 	quorumShown bool
+	// planArgs load the demo's plan as it ran (file and --var flags), for
+	// an approval bound to its run digest with --plan.
+	planArgs string
 }
 
 func (w *demoWatcher) printf(format string, args ...any) {
@@ -281,6 +298,8 @@ func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
 	fmt.Fprintln(w.out, "     shows in the User Metadata tab's Current Details and in `umzug status`; an approval")
 	fmt.Fprintln(w.out, "     as the starter is refused and recorded)")
 	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  Bound to the run digest (--plan checks the plan you read is the one that runs; these are the demo's variables):\n")
+	fmt.Fprintf(w.out, "    umzug approve %s --as %s --comment CHG-4711 --plan %s\n", w.id, firstOr(st.PendingApprovers, "b.schulz"), w.planArgs)
 	fmt.Fprintf(w.out, "  (no umzug on PATH? `go install ./cmd/umzug` once, or use `go run ./cmd/umzug`)\n\n")
 }
 

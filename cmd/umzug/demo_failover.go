@@ -12,6 +12,7 @@ import (
 
 	"github.com/umzug-dev/umzug/examples"
 	"github.com/umzug-dev/umzug/internal/demo"
+	"github.com/umzug-dev/umzug/internal/identity"
 	"github.com/umzug-dev/umzug/internal/launch"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 	"github.com/umzug-dev/umzug/internal/units"
@@ -37,6 +38,8 @@ type failoverDemo struct {
 	env    *demo.Env
 	c      client.Client
 	plan   *plans.Plan
+	vars   map[string]string // the plan's variables as the demo set them
+	sdkLog string            // where the embedded worker's SDK log goes
 	ns, ui string
 	addr   string // the Temporal frontend
 	began  time.Time
@@ -59,6 +62,12 @@ func runFailoverDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	defer env.Close()
 	d.env = env
+	logf, logPath, err := sdkLogFile(env.Dir)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	d.sdkLog, o.embedded.sdkLog = logPath, logf
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err
@@ -103,7 +112,7 @@ func (d *failoverDemo) loadPlan() error {
 	if p == nil || diags.HasErrors() {
 		return fmt.Errorf("demo plan %s does not load: %s", d.env.PlanFile, diags.Error())
 	}
-	d.plan = p
+	d.plan, d.vars = p, vars
 	return nil
 }
 
@@ -117,6 +126,7 @@ func (d *failoverDemo) header() {
 	if d.ui != "" {
 		fmt.Fprintf(d.out, "  Web UI                %s\n", d.ui)
 	}
+	fmt.Fprintf(d.out, "  Worker's SDK log      %s\n", d.sdkLog)
 	fmt.Fprintln(d.out)
 }
 
@@ -206,17 +216,30 @@ func (d *failoverDemo) waitVerified(recordID string, t0 time.Time) (workflows.St
 	}
 }
 
-// failover takes OWL-IT down and presses the button.
+// failover takes OWL-IT down; with --auto it presses the button itself,
+// else it says how to press it (Web UI or CLI) and waits for the press.
 func (d *failoverDemo) failover(recordID string) (string, error) {
 	d.env.Source.Down()
 	d.printf("fire at OWL-IT: its print center is gone (ssh %s no longer answers)\n", d.env.Source.Name)
-	sb, err := standbyUpdate(d.ctx, d.c, recordID, workflows.SignalFailover,
-		workflows.StandbyDecision{By: fdPresser, Reason: "fire at the OWL-IT print center"})
+	var sb workflows.StandbyStatus
+	var err error
+	if d.o.autoApprove {
+		sb, err = standbyUpdate(d.ctx, d.c, recordID, workflows.SignalFailover,
+			workflows.StandbyDecision{By: fdPresser, Reason: "fire at the OWL-IT print center"})
+	} else {
+		d.printFailoverHowTo(recordID)
+		sb, err = d.waitFailedOver(recordID)
+	}
 	if err != nil {
 		return "", err
 	}
-	id := sb.FailedOver
-	d.printf("failover pressed by %s (emergency approver): %s\n", fdPresser, id)
+	id, presser := sb.FailedOver, fdPresser
+	for _, r := range sb.Signals {
+		if r.Name == workflows.SignalFailover && r.Accepted {
+			presser = r.Identity
+		}
+	}
+	d.printf("failover pressed by %s (emergency approver): %s\n", presser, id)
 	d.printLink(id)
 	st, err := d.waitPhase(id, workflows.IsFinal)
 	if err != nil {
@@ -231,11 +254,58 @@ func (d *failoverDemo) failover(recordID string) (string, error) {
 			d.printf("  %s\n", s)
 		}
 	}
-	if _, err := decide(d.ctx, d.c, id, workflows.SignalConfirm, workflows.ConfirmSignal{By: fdConfirmer, Comment: "confirmed by phone"}, fdConfirmer); err != nil {
+	// The second emergency approver is anyone but the one who pressed.
+	confirmer := fdConfirmer
+	if identity.Same(presser, confirmer) {
+		confirmer = fdApprover
+	}
+	if _, err := decide(d.ctx, d.c, id, workflows.SignalConfirm, workflows.ConfirmSignal{By: confirmer, Comment: "confirmed by phone"}, confirmer); err != nil {
 		return "", fmt.Errorf("second confirmation of %s: %w", id, err)
 	}
-	d.printf("second confirmation by %s recorded (due within 10m, else OVERDUE in status and audit)\n", fdConfirmer)
+	d.printf("second confirmation by %s recorded (due within 10m, else OVERDUE in status and audit)\n", confirmer)
 	return id, nil
+}
+
+// printFailoverHowTo says, exactly, how to press the failover button in
+// the Web UI and from a shell.
+func (d *failoverDemo) printFailoverHowTo(recordID string) {
+	const reason = "fire at the OWL-IT print center"
+	w := d.out
+	fmt.Fprintf(w, "\n  Press the failover button now, as an emergency approver (%s):\n", strings.Join([]string{fdPresser, fdConfirmer, fdApprover}, ", "))
+	if d.ui != "" {
+		fmt.Fprintf(w, "    In the Web UI: open %s\n", launch.UILink(d.ui, d.ns, recordID))
+		fmt.Fprintln(w, "      More Actions (top right) → Send a Signal; Signal name: failover")
+		fmt.Fprintln(w, "      Data (keep Encoding json/plain), then Submit:")
+		fmt.Fprintf(w, "      {\"by\": %q, \"reason\": %q}\n", fdPresser, reason)
+	}
+	fmt.Fprintf(w, "    From a shell:\n      TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s umzug failover %s --app print --as %s --reason %s\n",
+		d.addr, d.ns, planCommandArgs(d.plan, d.env.PlanFile, d.vars), fdPresser, shellQuote(reason))
+	fmt.Fprintln(w, "    (no umzug on PATH? `go install ./cmd/umzug` once, or use `go run ./cmd/umzug`)")
+	fmt.Fprintln(w, "  The demo waits for the press (--auto presses it itself).")
+	fmt.Fprintln(w)
+}
+
+// waitFailedOver polls the record until a failover started (or could
+// not start).
+func (d *failoverDemo) waitFailedOver(recordID string) (workflows.StandbyStatus, error) {
+	for {
+		var sb workflows.StandbyStatus
+		v, err := d.c.QueryWorkflow(d.ctx, recordID, "", workflows.QueryStatus)
+		if err == nil {
+			err = v.Get(&sb)
+		}
+		switch {
+		case err == nil && sb.FailedOver != "":
+			return sb, nil
+		case err == nil && sb.FailoverErr != "":
+			return sb, &exitError{code: 1, err: fmt.Errorf("the failover did not start: %s", sb.FailoverErr)}
+		}
+		select {
+		case <-d.ctx.Done():
+			return sb, d.ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }
 
 // failback starts the reverse of the failover, approves it with two

@@ -26,10 +26,23 @@ func TestFailoverDemoEndsWithBothSitesEqual(t *testing.T) {
 		scale: 1, autoApprove: true, scenario: "failover",
 	}
 	out := &lockedBuffer{}
-	if err := runFailoverDemo(context.Background(), out, o); err != nil {
+	stderr := captureStderr(t)
+	err := runFailoverDemo(context.Background(), out, o)
+	errOut := stderr()
+	if err != nil {
 		t.Fatalf("failover demo: %v\n%s", err, out.String())
 	}
 	got := out.String()
+	// The failover's probe of the lost site fails on purpose; the SDK's
+	// report of it goes to the demo's SDK log, not into the story.
+	for name, text := range map[string]string{"output": got, "stderr": errOut} {
+		if strings.Contains(text, `msg="Activity error."`) {
+			t.Errorf("the demo's %s holds SDK log lines:\n%s", name, text)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "temporal-sdk.log")); err != nil || !strings.Contains(string(b), `msg="Activity error."`) {
+		t.Errorf("the SDK log lacks the probe's activity errors (%v):\n%s", err, b)
+	}
 	// A sync that started while the jobs were written may carry some of
 	// them, the next one the rest.
 	if !regexp.MustCompile(`standby: the next (\d )?syncs? copied 4 files`).MatchString(got) {
@@ -87,5 +100,62 @@ func TestFailoverDemoCountsASyncThatOverlapsTheWrites(t *testing.T) {
 	}
 	if len(w.syncs) != 2 || copied != 4 {
 		t.Fatalf("counted %d syncs with %d files, want 2 syncs with the 4 new jobs: %+v", len(w.syncs), copied, w.syncs)
+	}
+}
+
+// captureStderr sends the process's stderr to a file until the returned
+// function is called, which restores it and returns what was written.
+func captureStderr(t *testing.T) func() string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = f
+	return func() string {
+		os.Stderr = saved
+		b, _ := os.ReadFile(f.Name())
+		f.Close()
+		return string(b)
+	}
+}
+
+// TestFailoverDemoWaitsForTheButton: without --auto the demo loses OWL-IT
+// and then waits, printing how to press failover in the Web UI and from a
+// shell; the printed shell command, run as printed, presses it and the
+// story goes on to the end.
+func TestFailoverDemoWaitsForTheButton(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	o := demoOptions{
+		embedded: embeddedOptions{port: 0, noUI: true},
+		dir:      dir, paderbornAddr: "127.0.0.1:0", lemgoAddr: "127.0.0.1:0",
+		scale: 1, scenario: "failover",
+	}
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- runFailoverDemo(ctx, out, o) }()
+	waitOutput(t, out, "The demo waits for the press")
+	m := regexp.MustCompile(`(?m)^      TEMPORAL_ADDRESS=(\S+) TEMPORAL_NAMESPACE=(\S+) umzug (failover .*)$`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the demo printed no failover command:\n%s", out.String())
+	}
+	time.Sleep(2 * time.Second)
+	if strings.Contains(out.String(), "failover pressed by") {
+		t.Fatalf("the demo pressed the button itself:\n%s", out.String())
+	}
+	t.Setenv("TEMPORAL_ADDRESS", m[1])
+	t.Setenv("TEMPORAL_NAMESPACE", m[2])
+	if code, _, errOut := cli(t, shellWords(t, m[3])...); code != 0 {
+		t.Fatalf("the printed failover command: exit %d %q", code, errOut)
+	}
+	waitOutput(t, out, "failover pressed by k.meier (emergency approver)")
+	waitOutput(t, out, "OWL-IT equals AKDB")
+	waitOutput(t, out, "The server and Web UI keep running")
+	interrupt()
+	if err := <-done; err != nil {
+		t.Fatalf("Ctrl-C must end the demo without an error, got %v", err)
 	}
 }

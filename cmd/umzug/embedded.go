@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/umzug-dev/umzug/activities"
@@ -34,6 +37,9 @@ type embeddedOptions struct {
 	noWorker bool
 	// observe sets logging and metrics (dev only).
 	observe observeOptions
+	// sdkLog, when set and no --log-format asks otherwise, takes the
+	// in-process worker's SDK log (the demos: a file, not the terminal).
+	sdkLog io.Writer
 }
 
 // serverTLS is the frontend TLS the options ask for, or nil.
@@ -102,6 +108,9 @@ func (s *stack) startClientAndWorker(ctx context.Context, o embeddedOptions, act
 	u, err := o.observe.instrument(&co)
 	if err != nil {
 		return err
+	}
+	if o.sdkLog != nil && o.observe.logFormat == "" {
+		co.Logger = sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(o.sdkLog, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	}
 	id := workerIdentity(workflows.DefaultTaskQueue)
 	if s.client, err = dialWith(ctx, co, id); err != nil {

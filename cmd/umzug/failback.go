@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +44,11 @@ committed like a move. The audits of the two moves name each other.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "failback of %s: %s (%s), started by %s\n  %s\n", args[0], s.ID, startedNote(s), as,
 				launch.UILink(uiBase(), temporalNamespace(), s.ID))
+			rearm := rearmHint(args[0])
 			if !wait {
+				if rearm != "" {
+					fmt.Fprintf(out, "once it commits, %s\n", rearm)
+				}
 				return nil
 			}
 			phase, err := waitResult(cmd, c, s.ID, "move")
@@ -54,6 +59,9 @@ committed like a move. The audits of the two moves name each other.`,
 			if phase != workflows.PhaseCommitted {
 				return &exitError{code: 1, err: fmt.Errorf("failback %s did not commit", s.ID)}
 			}
+			if rearm != "" {
+				fmt.Fprintln(out, rearm)
+			}
 			return nil
 		},
 	}
@@ -61,4 +69,15 @@ committed like a move. The audits of the two moves name each other.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the failback has ended; exit 1 unless it committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
+}
+
+// rearmHint says how to re-arm the standby that stopped at failover id
+// (umzug/<plan>/<app>/failover/<time>); "" when id is no failover.
+func rearmHint(id string) string {
+	parts := strings.Split(id, "/")
+	if len(parts) != 5 || parts[0] != "umzug" || parts[3] != "failover" {
+		return ""
+	}
+	return fmt.Sprintf("the standby of %s stays stopped since the failover; re-arm it in the original direction with: "+
+		"umzug standby start PLAN --app %s --as USER (PLAN: the plan file of %s)", parts[2], parts[2], parts[1])
 }

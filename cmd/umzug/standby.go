@@ -102,6 +102,33 @@ func runStandbyStart(cmd *cobra.Command, f *standbyFlags) error {
 	}
 	fmt.Fprintf(out, "standby record %s (%s)\n  %s\n", s.RecordID, note(s.RecordRunning), launch.UILink(uiBase(), temporalNamespace(), s.RecordID))
 	fmt.Fprintf(out, "standby schedule %s (%s)\n", s.ScheduleID, note(s.ScheduleHad))
+	if s.RecordRunning {
+		return rearmIfFailedOver(cmd, c, s.RecordID, f)
+	}
+	return nil
+}
+
+// rearmIfFailedOver re-arms a standby that failed over, once the failback
+// of that failover committed: `standby start` is what a lead runs to get
+// the standby back, so it does not answer "kept" while nothing syncs.
+// The record itself checks that the failback committed.
+func rearmIfFailedOver(cmd *cobra.Command, c client.Client, recordID string, f *standbyFlags) error {
+	var st workflows.StandbyStatus
+	if err := queryStatus(cmd, c, recordID, &st); err != nil {
+		return err
+	}
+	if st.FailedOver == "" {
+		return nil
+	}
+	fo, fb := st.FailedOver, workflows.FailbackID(st.FailedOver)
+	st, err := standbyUpdate(cmd.Context(), c, recordID, workflows.UpdateRearm,
+		workflows.StandbyDecision{By: f.as, Reason: f.reason, Failback: fb})
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("the standby stays stopped since failover %s: %w", fo, err)}
+	}
+	r := st.Rearmed
+	fmt.Fprintf(cmd.OutOrStdout(), "re-armed after failback %s (committed at %s) by %s: %s → %s again, schedule unpaused, a sync runs now\n",
+		r.Failback, r.FailbackAt.UTC().Format(time.RFC3339), r.By, st.Source, st.Target)
 	return nil
 }
 
@@ -197,7 +224,20 @@ func runStandbyStatus(cmd *cobra.Command, f *standbyFlags) error {
 		return err
 	}
 	defer c.Close()
-	return showStandby(cmd, c, recordID, "text")
+	return showStandbyOf(cmd, c, recordID, "text", planArgs(cmd))
+}
+
+// planArgs is how the command named its plan, for commands it prints:
+// the plan files, and a reminder of the variables (their values may be
+// secrets, so they are not repeated).
+func planArgs(cmd *cobra.Command) string {
+	s := strings.Join(cmd.Flags().Args(), " ")
+	vs, _ := cmd.Flags().GetStringArray("var")
+	fs, _ := cmd.Flags().GetStringArray("var-file")
+	if len(vs)+len(fs) > 0 {
+		s += " [the same --var/--var-file flags]"
+	}
+	return s
 }
 
 // freshEstimate asks the record for a dry delta scan, bounded in time.

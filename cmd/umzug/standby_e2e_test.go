@@ -174,14 +174,121 @@ func TestStandbyKeepsPartnerWithinInterval(t *testing.T) {
 		t.Fatalf("recorded decisions: %s", got)
 	}
 
-	// Paused on the Web UI's Schedules page: the record never hears of it,
-	// and status says so rather than "paused no" alone.
+	// Refused and recorded: neither operator nor emergency approver.
+	if code, _, errOut := cli(t, pc.args("standby", "pause", "--app", "print", "--as", "x.nobody")...); code != 1 ||
+		!strings.Contains(errOut, "x.nobody may not pause the standby of print") {
+		t.Fatalf("pause by x.nobody: exit %d %q", code, errOut)
+	}
+	if st := pc.standby(t); st.Paused || len(st.Signals) != 3 || st.Signals[2].Accepted || st.Signals[2].Identity != "x.nobody" {
+		t.Fatalf("after the refused pause: paused %v, decisions %+v", st.Paused, st.Signals)
+	}
+
+	// Paused on the Web UI's Schedules page: status reads the schedule and
+	// the record holds the pause, with the schedule's note, as a decision.
 	ctx := context.Background()
 	if err := pc.c.ScheduleClient().GetHandle(ctx, printSchedule).Pause(ctx, client.SchedulePauseOptions{Note: "paused in the UI by j.doe"}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ = cli(t, pc.args("standby", "status", "--app", "print")...)
-	if code != 0 || !strings.Contains(out, "SCHEDULE    paused outside umzug") || !strings.Contains(out, `"paused in the UI by j.doe"`) {
+	if code != 0 || !strings.Contains(out, "PAUSED      on the schedule") || !strings.Contains(out, `paused in the Web UI's Schedules page, note: "paused in the UI by j.doe"`) {
 		t.Fatalf("status with the schedule paused in the UI: exit %d\n%s", code, out)
+	}
+	st = pc.standby(t)
+	last := st.Signals[len(st.Signals)-1]
+	if !st.Paused || st.PausedVia != workflows.ViaSchedule || last.Name != workflows.SignalPause || last.Via != workflows.ViaSchedule || !last.Accepted {
+		t.Fatalf("the record did not take the schedule's pause: paused %v via %q, last decision %+v", st.Paused, st.PausedVia, last)
+	}
+	// Unpaused there again: the record follows.
+	if err := pc.c.ScheduleClient().GetHandle(ctx, printSchedule).Unpause(ctx, client.ScheduleUnpauseOptions{Note: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ = cli(t, "status", printSchedule); code != 0 || !strings.Contains(out, "paused      no") {
+		t.Fatalf("status after the unpause in the UI: exit %d\n%s", code, out)
+	}
+}
+
+// scheduleOf describes the standby's schedule.
+func (pc *printCenter) scheduleOf(t *testing.T) (paused bool, note string) {
+	t.Helper()
+	d, err := pc.c.ScheduleClient().GetHandle(context.Background(), printSchedule).Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Schedule.State.Paused, d.Schedule.State.Note
+}
+
+// TestStandbyRearmedAfterFailback: a failover pauses the schedule with a
+// note; `standby start` is refused until the failback committed, status
+// says what comes next, and after the commit `standby start` re-arms the
+// standby in the original direction: recorded, schedule unpaused, syncing.
+func TestStandbyRearmedAfterFailback(t *testing.T) {
+	pc := startPrintCenter(t, "2s", "2h")
+	pc.startStandby(t)
+	id := pc.failover(t, "s.wolf", "peak load at OWL-IT")
+	pc.result(t, id, workflows.PhaseCommitted)
+	if paused, note := pc.scheduleOf(t); !paused || !strings.Contains(note, "failed over: "+id) {
+		t.Fatalf("schedule after the failover: paused %v note %q", paused, note)
+	}
+	code, out, _ := cli(t, pc.args("standby", "status", "--app", "print")...)
+	if code != 0 || !strings.Contains(out, "no failback yet: fail back with `umzug failback "+id) || strings.Contains(out, "BEHIND") {
+		t.Fatalf("status after the failover: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := cli(t, pc.args("standby", "start", "--app", "print", "--as", "k.meier")...); code != 1 || !strings.Contains(errOut, "stays stopped") {
+		t.Fatalf("standby start before a failback: exit %d %q", code, errOut)
+	}
+	// The second emergency approver confirms: the failover ends and can
+	// be failed back.
+	if code, _, errOut := cli(t, "confirm", id, "--as", "a.huber"); code != 0 {
+		t.Fatalf("confirm: exit %d %q", code, errOut)
+	}
+	pc.e2e.result(t, id)
+	code, out, _ = cli(t, "failback", id, "--as", "k.meier")
+	if code != 0 || !strings.Contains(out, "re-arm it in the original direction with: umzug standby start PLAN --app print") {
+		t.Fatalf("failback: exit %d %q", code, out)
+	}
+	fb := workflows.FailbackID(id)
+	pc.waitPhase(t, fb, workflows.PhaseAwaitingApproval)
+	for _, who := range []string{"s.wolf", "a.huber"} {
+		if code, _, errOut := cli(t, "approve", fb, "--as", who); code != 0 {
+			t.Fatalf("approve %s as %s: exit %d %q", fb, who, code, errOut)
+		}
+	}
+	pc.waitPhase(t, fb, workflows.PhaseSoak)
+	if code, _, errOut := cli(t, "commit", fb, "--as", "s.wolf"); code != 0 {
+		t.Fatalf("commit %s: exit %d %q", fb, code, errOut)
+	}
+	pc.waitPhase(t, fb, workflows.PhaseCommitted)
+	code, out, _ = cli(t, "status", printSchedule)
+	if code != 0 || !strings.Contains(out, "failback "+fb+" committed at") || !strings.Contains(out, "re-arm with: umzug standby start PLAN --app print --as USER") {
+		t.Fatalf("status after the failback: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := cli(t, pc.args("standby", "start", "--app", "print", "--as", "x.nobody")...); code != 1 || !strings.Contains(errOut, "x.nobody may not re-arm") {
+		t.Fatalf("re-arm by x.nobody: exit %d %q", code, errOut)
+	}
+	rearmed := time.Now()
+	code, out, _ = cli(t, pc.args("standby", "start", "--app", "print", "--as", "k.meier", "--reason", "OWL-IT back")...)
+	if code != 0 || !strings.Contains(out, "re-armed after failback "+fb) {
+		t.Fatalf("standby start after the failback: exit %d %q", code, out)
+	}
+	if paused, note := pc.scheduleOf(t); paused || !strings.Contains(note, "re-armed after failback "+fb+" by k.meier") {
+		t.Fatalf("schedule after the re-arm: paused %v note %q", paused, note)
+	}
+	writeFile(t, filepath.Join(pc.src, "jobs/after-rearm.ps"), "printed at OWL-IT again\n")
+	st := pc.waitVerifiedAfter(t, rearmed, 2*time.Minute)
+	if st.FailedOver != "" || st.Paused || st.Rearmed == nil || st.Rearmed.Failover != id {
+		t.Fatalf("record after the re-arm: %+v", st)
+	}
+	pc.waitVerifiedAfter(t, time.Now(), 2*time.Minute)
+	if _, err := treecmp.Equal(pc.src, pc.dst, treecmp.Options{}); err != nil {
+		t.Fatalf("after the re-arm: %v", err)
+	}
+	var got []string
+	for _, s := range st.Signals {
+		if s.Name == workflows.UpdateRearm {
+			got = append(got, fmt.Sprintf("%s accepted=%t %s", s.Identity, s.Accepted, s.Comment))
+		}
+	}
+	if len(got) != 3 || got[2] != "k.meier accepted=true re-armed after failback "+fb+" by k.meier: OWL-IT back" {
+		t.Fatalf("re-arm decisions: %q", got)
 	}
 }

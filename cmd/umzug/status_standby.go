@@ -36,28 +36,117 @@ func standbyRecordOf(ctx context.Context, c client.Client, scheduleID string) (s
 }
 
 // showStandby prints a standby record's status with a fresh estimate of
-// the bytes pending.
+// the bytes pending. Without the plan's file at hand, the re-arm command
+// it may print names the plan as PLAN.
 func showStandby(cmd *cobra.Command, c client.Client, id, output string) error {
+	return showStandbyOf(cmd, c, id, output, "PLAN")
+}
+
+// showStandbyOf is showStandby with the plan arguments to print in the
+// re-arm command. It first tells the record what the schedule says of
+// itself: a pause made on the Web UI's Schedules page is recorded there.
+func showStandbyOf(cmd *cobra.Command, c client.Client, id, output, plan string) error {
 	var st workflows.StandbyStatus
 	if err := queryStatus(cmd, c, id, &st); err != nil {
 		return err
 	}
-	est := freshEstimate(cmd.Context(), c, id)
-	sched := scheduleStateOf(cmd.Context(), c, strings.TrimSuffix(id, "/record"))
+	ctx := cmd.Context()
+	sched := scheduleStateOf(ctx, c, strings.TrimSuffix(id, "/record"))
+	var schedErr error
+	if sched != nil && scheduleDiffers(st, sched) {
+		var got workflows.StandbyStatus
+		got, schedErr = standbyUpdate(ctx, c, id, workflows.UpdateScheduleState,
+			workflows.ScheduleState{Paused: sched.Paused, Note: sched.Note, SeenBy: currentUser()})
+		if schedErr == nil {
+			st = got
+		}
+	}
+	est := freshEstimate(ctx, c, id)
+	fb := failbackOf(ctx, c, st)
 	if output == "json" {
 		return writeJSON(cmd.OutOrStdout(), struct {
 			workflows.StandbyStatus
 			Lag      string                    `json:"lag,omitempty"`
 			Estimate workflows.StandbyEstimate `json:"estimate"`
 			Schedule *scheduleState            `json:"schedule,omitempty"`
-		}{st, standbyLag(st, time.Now()).String(), est, sched})
+			Failback *failbackState            `json:"failback,omitempty"`
+		}{st, standbyLag(st, time.Now()).String(), est, sched, fb})
 	}
 	printStandby(cmd.OutOrStdout(), id, st, est, time.Now())
+	printStandbyFailover(cmd.OutOrStdout(), st, fb, plan)
 	if sched != nil && sched.Paused && !st.Paused {
-		fmt.Fprintf(cmd.OutOrStdout(), "SCHEDULE    paused outside umzug (the Web UI's Schedules page or the temporal CLI), not recorded as a decision: %q; "+
-			"record it with `umzug standby pause` or undo it with `umzug standby resume`\n", sched.Note)
+		fmt.Fprintf(cmd.OutOrStdout(), "SCHEDULE    paused outside umzug (the Web UI's Schedules page or the temporal CLI), not recorded as a decision (%v): %q; "+
+			"record it with `umzug standby pause` or undo it with `umzug standby resume`\n", schedErr, sched.Note)
 	}
 	return nil
+}
+
+// scheduleDiffers reports whether the schedule's pause state is news to
+// the record: paused while the record syncs, or unpaused while the record
+// holds a pause it read from the schedule.
+func scheduleDiffers(st workflows.StandbyStatus, sched *scheduleState) bool {
+	if st.FailedOver != "" {
+		return false
+	}
+	return (sched.Paused && !st.Paused) || (!sched.Paused && st.Paused && st.PausedVia == workflows.ViaSchedule)
+}
+
+// failbackState is what the failback of a standby's failover says.
+type failbackState struct {
+	ID    string    `json:"id"`
+	Phase string    `json:"phase,omitempty"`
+	At    time.Time `json:"at,omitempty"`
+	Error string    `json:"error,omitempty"`
+}
+
+// failbackOf reads the failback of the record's failover; nil when the
+// standby did not fail over.
+func failbackOf(ctx context.Context, c client.Client, st workflows.StandbyStatus) *failbackState {
+	if st.FailedOver == "" {
+		return nil
+	}
+	fb := &failbackState{ID: workflows.FailbackID(st.FailedOver)}
+	var ms workflows.Status
+	v, err := c.QueryWorkflow(ctx, fb.ID, "", workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&ms)
+	}
+	if err != nil {
+		fb.Error = err.Error()
+		return fb
+	}
+	fb.Phase = ms.Phase
+	for _, pc := range ms.Phases {
+		if pc.Phase == ms.Phase {
+			fb.At = pc.At
+		}
+	}
+	return fb
+}
+
+// printStandbyFailover says where a standby stands after a failover and
+// what brings it back: the failback, then a re-arm.
+func printStandbyFailover(w io.Writer, st workflows.StandbyStatus, fb *failbackState, plan string) {
+	if r := st.Rearmed; r != nil {
+		fmt.Fprintf(w, "re-armed    after failback %s (committed at %s) by %s at %s; failed over %s at %s\n",
+			r.Failback, r.FailbackAt.UTC().Format(time.RFC3339), r.By, r.At.UTC().Format(time.RFC3339), r.Failover, r.FailedAt.UTC().Format(time.RFC3339))
+	}
+	if st.ScheduleErr != "" {
+		fmt.Fprintf(w, "schedule    %s\n", st.ScheduleErr)
+	}
+	if fb == nil {
+		return
+	}
+	at := st.FailedOverAt.UTC().Format(time.RFC3339)
+	rearm := fmt.Sprintf("umzug standby start %s --app %s --as USER", plan, st.Application)
+	switch {
+	case fb.Phase == workflows.PhaseCommitted:
+		fmt.Fprintf(w, "next        failed over at %s; failback %s committed at %s; re-arm with: %s\n", at, fb.ID, fb.At.UTC().Format(time.RFC3339), rearm)
+	case fb.Phase != "":
+		fmt.Fprintf(w, "next        failed over at %s; failback %s is %s; once it commits, re-arm with: %s\n", at, fb.ID, fb.Phase, rearm)
+	default:
+		fmt.Fprintf(w, "next        failed over at %s; no failback yet: fail back with `umzug failback %s --as USER`, then re-arm with: %s\n", at, st.FailedOver, rearm)
+	}
 }
 
 // scheduleState is what the sync schedule itself says: it can be paused
@@ -92,7 +181,10 @@ func printStandby(w io.Writer, id string, st workflows.StandbyStatus, est workfl
 	if v := st.LastVerified; v != nil {
 		lag := standbyLag(st, now)
 		flag := "within max lag"
-		if lag > st.MaxLag {
+		switch {
+		case st.FailedOver != "":
+			flag = "the standby stopped at the failover"
+		case lag > st.MaxLag:
 			flag = fmt.Sprintf("BEHIND: older than max lag %s", st.MaxLag)
 		}
 		fmt.Fprintf(w, "lag         %s (last verified sync %s, %s)\n", lag, v.Finished.Format(time.RFC3339), flag)
@@ -118,7 +210,9 @@ func printStandby(w io.Writer, id string, st workflows.StandbyStatus, est workfl
 	if st.Lost != "" {
 		fmt.Fprintf(w, "lost sync   %s ended without reporting (terminated or timed out); later syncs run\n", st.Lost)
 	}
-	if st.Paused {
+	if st.Paused && st.PausedVia == workflows.ViaSchedule {
+		fmt.Fprintf(w, "PAUSED      on the schedule (seen at %s): %s; resume with `umzug standby resume` or unpause it there\n", st.PausedAt.Format(time.RFC3339), st.PauseReason)
+	} else if st.Paused {
 		fmt.Fprintf(w, "PAUSED      by %s at %s: %s\n", st.PausedBy, st.PausedAt.Format(time.RFC3339), st.PauseReason)
 	} else {
 		fmt.Fprintf(w, "paused      no\n")

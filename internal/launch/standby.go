@@ -29,6 +29,14 @@ func StandbyInput(p *plans.Plan, app *plans.Application, startedBy string, searc
 		Subject: mi.Subject, Copies: mi.Copies,
 		Interval: app.Standby.Interval, MaxLag: app.Standby.MaxLag,
 	}
+	// Who may pause, resume and re-arm: the operators, else the approvers
+	// (the emergency approvers may too; the record adds them).
+	if a := app.Cutover; a != nil && a.Approval != nil {
+		in.Operators = a.Approval.Operators
+		if len(in.Operators) == 0 {
+			in.Operators = a.Approval.Approvers
+		}
+	}
 	if e := app.Emergency; e != nil && app.Cutover != nil {
 		fo := mi
 		fo.Mode = workflows.ModeFailover

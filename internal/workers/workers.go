@@ -52,6 +52,7 @@ func New(c client.Client, o Options) worker.Worker {
 	})
 	if !o.ActivitiesOnly {
 		workflows.Register(w)
+		registerStandbyActivities(w, c)
 	}
 	RegisterActivities(w, o.Activities)
 	return closingWorker{w, o.Activities}
