@@ -169,6 +169,15 @@ func TestRunCommandRedactsErrors(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Details(&details) != nil || details.Stdout != "(sensitive)\n" {
 		t.Fatalf("details %+v of %v", details, err)
 	}
+
+	// Without KeepOutput the error's details hold the byte count only.
+	_, err = (&Activities{RemoteStateDir: t.TempDir()}).RunCommand(context.Background(), CommandInput{Host: ts.host, Purpose: "step x",
+		Command: `echo "$UMZUG_SECRET_tok" | base64; sleep 5`, Timeout: 300 * time.Millisecond, Secrets: []string{"tok"}})
+	details = CommandResult{}
+	if !errors.As(err, &ae) || ae.Details(&details) != nil || !strings.HasPrefix(details.Stdout, "[output withheld (17 bytes): step x uses") ||
+		strings.Contains(fmt.Sprintf("%+v %v", details, err), "dG9rLTk4NzY1") {
+		t.Fatalf("details %+v of %v", details, err)
+	}
 }
 
 func TestTailTextNeverShowsPartOfASecret(t *testing.T) {

@@ -1,9 +1,12 @@
 package plans
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -374,5 +377,22 @@ func TestShortSensitiveValueWarned(t *testing.T) {
 	}
 	if _, diags := loadString(t, "s.hcl", src, withSecret("q7!x")); len(diags) != 0 {
 		t.Fatalf("4 bytes: %s", renderDiags(nil, diags))
+	}
+}
+
+// Messages shown to people lose a sensitive value in the forms they quote
+// it in, not only as it is.
+func TestRedactValuesCoversQuotedForms(t *testing.T) {
+	forms := []string{payload, strconv.Quote(payload), strings.ReplaceAll(payload, "'", `'\''`),
+		base64.StdEncoding.EncodeToString([]byte(payload)), hex.EncodeToString([]byte(payload))}
+	for _, f := range forms {
+		got := redactValues("value "+f+" end", []string{payload, "ab"})
+		if strings.Contains(got, f) || !strings.Contains(got, "(sensitive)") || !strings.HasPrefix(got, "value ") {
+			t.Errorf("%q became %q", f, got)
+		}
+	}
+	// Values under 4 bytes are left alone: every "ab" would be replaced.
+	if got := redactValues("about ab", []string{"ab"}); got != "about ab" {
+		t.Errorf("%q", got)
 	}
 }
