@@ -101,6 +101,24 @@ func escaped(v string) (string, int) {
 	for i, w := 0, 0; i < len(v); i += w {
 		r, n := utf8.DecodeRuneInString(v[i:])
 		w = n
+		if r == utf8.RuneError && n == 1 {
+			// A run of bytes that are not UTF-8: each as itself or
+			// escaped, or the whole run as the one U+FFFD a UTF-8
+			// cleanup (strings.ToValidUTF8) makes of it.
+			for w < len(v)-i {
+				if r2, n2 := utf8.DecodeRuneInString(v[i+w:]); r2 != utf8.RuneError || n2 != 1 {
+					break
+				}
+				w++
+			}
+			b.WriteString(`(?:\x{FFFD}|`)
+			for j := range w {
+				b.WriteString("(?:" + strings.Join(runeForms(utf8.RuneError, v[i+j:i+j+1]), "|") + ")")
+			}
+			b.WriteString(")")
+			total += 16 * w
+			continue
+		}
 		b.WriteString("(?:")
 		b.WriteString(strings.Join(runeForms(r, v[i:i+n]), "|"))
 		b.WriteString(")")
