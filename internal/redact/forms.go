@@ -9,40 +9,55 @@ import (
 	"unicode/utf8"
 )
 
-// formSet is the pattern alternatives matching one value's forms and the
-// longest text any of them can match.
+// formSet is what matches one value's forms: pattern alternatives,
+// literal strings (for long values) and the longest text any matches.
 type formSet struct {
 	patterns []string
+	literals []string
 	maxLen   int
 }
 
 // forms lists the patterns for v:
 //   - escaped: each character as it is or in any escape a shell, JSON, URL
 //     or HTML encoder writes for it (so one pattern matches all of them,
-//     mixed too): 'it'\”s', it\'s, $'\303\251', "\u00e9", %C3%A9, a+b;
+//     mixed too): bash -x quoting (a quote as the four characters
+//     quote, backslash, quote, quote), it\'s, $'\303\251', "\u00e9",
+//     %C3%A9, a+b;
 //   - hex, any case;
 //   - base64, standard and URL alphabets, whole (with and without
 //     padding) and, for a value inside a longer stream, the characters
 //     that carry only the value's bits at each of the three byte offsets.
+//
+// A value longer than maxEscapedLen is matched by literal strings only:
+// as it is, UTF-8 cleaned, single-quoted, in lower and upper case hex and
+// in base64 as above.
 func forms(v string) formSet {
 	var fs formSet
+	h := hex.EncodeToString([]byte(v))
 	if len(v) <= maxEscapedLen {
 		p, n := escaped(v)
 		fs.add(p, n)
+		fs.add("(?i:"+h+")", len(h))
 	} else {
-		fs.add(literal(v), len(v)+3*strings.Count(v, "'"))
+		fs.lit(v)
+		fs.lit(strings.ToValidUTF8(v, "\uFFFD"))
+		fs.lit(strings.ReplaceAll(v, "'", `'\''`))
+		fs.lit(h)
+		fs.lit(strings.ToUpper(h))
 	}
-	h := hex.EncodeToString([]byte(v))
-	fs.add("(?i:"+h+")", len(h))
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		whole := enc.EncodeToString([]byte(v))
-		fs.add(regexp.QuoteMeta(whole), len(whole))
-		if t := strings.TrimRight(whole, "="); t != whole {
-			fs.add(regexp.QuoteMeta(t), len(t))
-		}
+		b64 := []string{whole, strings.TrimRight(whole, "=")}
 		for off := range 3 {
 			if c := base64Core(enc, v, off); len(c) >= minBase64Core {
-				fs.add(regexp.QuoteMeta(c), len(c))
+				b64 = append(b64, c)
+			}
+		}
+		for _, f := range b64 {
+			if len(v) <= maxEscapedLen {
+				fs.add(regexp.QuoteMeta(f), len(f))
+			} else {
+				fs.lit(f)
 			}
 		}
 	}
@@ -52,6 +67,11 @@ func forms(v string) formSet {
 func (fs *formSet) add(p string, n int) {
 	fs.patterns = append(fs.patterns, p)
 	fs.maxLen = max(fs.maxLen, n)
+}
+
+func (fs *formSet) lit(s string) {
+	fs.literals = append(fs.literals, s)
+	fs.maxLen = max(fs.maxLen, len(s))
 }
 
 // minBase64Core: a core of fewer characters (24 bits) would match
@@ -72,25 +92,6 @@ func base64Core(enc *base64.Encoding, v string, off int) string {
 		return ""
 	}
 	return s[first : last+1]
-}
-
-// literal matches v as it is and single-quoted ('\” for each quote),
-// for values too long to escape character by character.
-func literal(v string) string {
-	var b strings.Builder
-	for i, w := 0, 0; i < len(v); i += w {
-		r, n := utf8.DecodeRuneInString(v[i:])
-		w = n
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteString(`\x{FFFD}`)
-		case r == '\'':
-			b.WriteString(`(?:'|'\\'')`)
-		default:
-			b.WriteString(regexp.QuoteMeta(v[i : i+n]))
-		}
-	}
-	return b.String()
 }
 
 // escaped matches v with each character in any of its escapes, and

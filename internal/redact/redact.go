@@ -1,9 +1,10 @@
 package redact
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Marker stands in for every form of a secret value.
@@ -16,15 +17,20 @@ const MinLen = 4
 
 // maxEscapedLen is the longest value whose escaped forms (one pattern
 // alternative per character) are matched; a longer value, such as a key
-// file, is matched as it is, single-quoted, in hex and in base64 only,
-// which keeps the matcher small.
-const maxEscapedLen = 1024
+// file, is matched as it is, single-quoted, in hex and in base64 only, by
+// plain string search, which stays fast however long it is.
+const maxEscapedLen = 512
+
+// MaxLen is the longest value New accepts (the length of a secrets file
+// line); the caller withholds text it cannot redact.
+const MaxLen = 1 << 20
 
 // Redactor replaces every form of a set of values with Marker.
 type Redactor struct {
-	re      *regexp.Regexp
-	maxForm int
-	short   bool
+	re       *regexp.Regexp
+	literals []string
+	maxForm  int
+	short    bool
 }
 
 // New builds a redactor for values; empty values are ignored (they show
@@ -40,8 +46,12 @@ func New(values ...string) (*Redactor, error) {
 		if len(v) < MinLen {
 			r.short = true
 		}
+		if len(v) > MaxLen {
+			return nil, errTooLarge
+		}
 		fs := forms(v)
 		alts = append(alts, fs.patterns...)
+		r.literals = append(r.literals, fs.literals...)
 		r.maxForm = max(r.maxForm, fs.maxLen)
 	}
 	if len(alts) == 0 {
@@ -78,7 +88,7 @@ func (r *Redactor) MaxForm() int {
 
 // String redacts s.
 func (r *Redactor) String(s string) string {
-	if r == nil || r.re == nil {
+	if r == nil || r.maxForm == 0 {
 		return s
 	}
 	return r.redact(s, 0)
@@ -90,7 +100,7 @@ func (r *Redactor) String(s string) string {
 // match that reaches past them still shows as Marker). It returns the
 // text and how many bytes of chunk it dropped.
 func (r *Redactor) Tail(chunk string) (string, int) {
-	if r == nil || r.re == nil {
+	if r == nil || r.maxForm == 0 {
 		return chunk, 0
 	}
 	drop := min(r.maxForm-1, len(chunk))
@@ -98,47 +108,48 @@ func (r *Redactor) Tail(chunk string) (string, int) {
 }
 
 // redact replaces every match with Marker, from byte from on. Matches
-// may overlap (a value repeated with a shared part): every start is
-// searched, and overlapping matches become one Marker, so no part of a
-// form survives next to another.
+// are searched leftmost-longest, each after the end of the last: a form
+// that begins inside another (overlapping copies of a value with a
+// repeated part, which printing a value never produces) keeps its part
+// past the first; searching every start instead costs the square of a
+// value's length per byte for a repetitive value.
 func (r *Redactor) redact(s string, from int) string {
-	type span struct{ lo, hi int }
 	var spans []span
-	for i := 0; i < len(s); {
-		loc := r.re.FindStringIndex(s[i:])
-		if loc == nil {
-			break
+	if r.re != nil {
+		for _, loc := range r.re.FindAllStringIndex(s, -1) {
+			spans = append(spans, span{loc[0], loc[1]})
 		}
-		lo, hi := i+loc[0], i+loc[1]
-		if hi == lo { // no pattern matches empty text; stay safe
-			i = lo + 1
-			continue
+	}
+	for _, l := range r.literals {
+		for i := 0; i < len(s); {
+			k := strings.Index(s[i:], l)
+			if k < 0 {
+				break
+			}
+			spans = append(spans, span{i + k, i + k + len(l)})
+			i += k + len(l)
 		}
-		if n := len(spans); n > 0 && lo <= spans[n-1].hi {
-			spans[n-1].hi = max(spans[n-1].hi, hi)
-		} else {
-			spans = append(spans, span{lo, hi})
-		}
-		// The next start is the next character: a match may begin
-		// inside this one.
-		_, w := utf8.DecodeRuneInString(s[lo:])
-		i = lo + w
 	}
 	if len(spans) == 0 {
 		return s[from:]
 	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
 	var b strings.Builder
 	pos := from
 	for _, sp := range spans {
-		if sp.hi <= from {
-			continue
+		if sp.hi <= pos {
+			continue // inside a span already replaced, or dropped
 		}
 		if sp.lo > pos {
 			b.WriteString(s[pos:sp.lo])
 		}
-		b.WriteString(Marker)
+		if sp.lo >= pos || b.Len() == 0 { // else it extends the last Marker
+			b.WriteString(Marker)
+		}
 		pos = sp.hi
 	}
 	b.WriteString(s[pos:])
 	return b.String()
 }
+
+type span struct{ lo, hi int }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -220,12 +221,30 @@ func TestUnrelatedTextKept(t *testing.T) {
 	}
 }
 
-// Overlapping occurrences of a periodic value leave no piece of it.
-func TestOverlappingMatches(t *testing.T) {
-	r := mustNew(t, "abcabc")
-	if got := r.String("xabcabcabcx"); got != "x"+Marker+"x" {
-		t.Fatalf("%q", got)
+// Copies of a value next to each other, or of two values that share a
+// part, leave nothing of either.
+func TestAdjacentAndSharedMatches(t *testing.T) {
+	r := mustNew(t, "abcabc", "cabcXY")
+	for in, want := range map[string]string{
+		"xabcabcabcabcx": "x" + Marker + Marker + "x",
+		"abcabcXY!":      Marker + "XY!", // the longest match at the leftmost start
+		"ab cabcXY":      "ab " + Marker,
+	} {
+		if got := r.String(in); got != want {
+			t.Errorf("%q became %q, want %q", in, got, want)
+		}
 	}
+}
+
+// A repetitive value in repetitive output costs linear time.
+func TestRepetitiveValueStaysFast(t *testing.T) {
+	r := mustNew(t, strings.Repeat("k", maxEscapedLen))
+	start := time.Now()
+	out, _ := r.Tail(strings.Repeat("k", 4096+r.MaxForm()))
+	if strings.Contains(out, "kkkk") || time.Since(start) > 30*time.Second {
+		t.Fatalf("%.60q after %v", out, time.Since(start))
+	}
+	t.Logf("%v", time.Since(start))
 }
 
 // A chunk read from a stream's end may begin inside a form: Tail drops
@@ -274,6 +293,18 @@ func TestLongValue(t *testing.T) {
 		if got := r.String("<" + f + ">"); got != "<"+Marker+">" {
 			t.Errorf("%.40q... became %.80q", f, got)
 		}
+	}
+}
+
+func TestTooLongValueRefused(t *testing.T) {
+	start := time.Now()
+	r := mustNew(t, strings.Repeat("k", MaxLen))
+	if got := r.String("<" + strings.Repeat("k", MaxLen) + ">"); got != "<"+Marker+">" {
+		t.Fatalf("%.40q", got)
+	}
+	t.Logf("a %d-byte value: %v", MaxLen, time.Since(start))
+	if _, err := New("short-ok", strings.Repeat("k", MaxLen+1)); err == nil || strings.Contains(err.Error(), "kkkk") {
+		t.Fatalf("%v", err)
 	}
 }
 
