@@ -169,7 +169,7 @@ func newRedactor(vals map[string]string) *redactor {
 		sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
 		var pairs []string
 		for _, v := range values {
-			if v != "" {
+			if len(v) >= redact.MinLen {
 				pairs = append(pairs, v, Redacted)
 			}
 		}

@@ -33,9 +33,10 @@ type Redactor struct {
 	short    bool
 }
 
-// New builds a redactor for values; empty values are ignored (they show
-// nothing). It fails only when the values make a matcher too large, and
-// then says nothing of them.
+// New builds a redactor for values. Empty values are ignored (they show
+// nothing), and so are values shorter than MinLen, which HasShort
+// reports. It fails only for a value longer than MaxLen, and then says
+// nothing of it.
 func New(values ...string) (*Redactor, error) {
 	var alts []string
 	r := &Redactor{}
@@ -44,7 +45,9 @@ func New(values ...string) (*Redactor, error) {
 			continue
 		}
 		if len(v) < MinLen {
+			// Not matched: HasShort tells the caller to withhold.
 			r.short = true
+			continue
 		}
 		if len(v) > MaxLen {
 			return nil, errTooLarge

@@ -273,8 +273,8 @@ func TestTailDropsACutForm(t *testing.T) {
 
 func TestShortAndEmptyValues(t *testing.T) {
 	r := mustNew(t, "", "abc")
-	if !r.HasShort() {
-		t.Fatal("a 3-byte value is short")
+	if !r.HasShort() || r.String("abc about") != "abc about" {
+		t.Fatal("a 3-byte value is short, and not matched")
 	}
 	if mustNew(t, "", "abcd").HasShort() {
 		t.Fatal("4 bytes are enough")
