@@ -243,7 +243,12 @@ func TestBashXStepRedactsEveryForm(t *testing.T) {
 	}
 	ts := startTestSSH(t, "fin_pb", sshserver.Options{})
 	t.Setenv("UMZUG_SECRET_db_password", shellSecret)
-	res, err := (&Activities{RemoteStateDir: t.TempDir()}).RunCommand(context.Background(), CommandInput{Host: ts.host,
+	assertBashXRedacted(t, &Activities{RemoteStateDir: t.TempDir()}, ts.host)
+}
+
+func assertBashXRedacted(t *testing.T, a *Activities, h Host) {
+	t.Helper()
+	res, err := a.RunCommand(context.Background(), CommandInput{Host: h,
 		Purpose: "step migrate_db", Command: bashXCommand, Secrets: []string{"db_password"}, KeepOutput: true})
 	if err != nil || res.ExitCode != 3 {
 		t.Fatalf("%+v %v", res, err)
