@@ -244,7 +244,8 @@ func withheldText(size int64, exited bool, note string) string {
 }
 
 // Error redacts an error's message, keeping ApplicationError type and
-// retryability (details are dropped: they could hold output).
+// retryability. A changed error carries only the details given here
+// (already redacted), not its own: they could hold output.
 func (r *redactor) Error(err error, details ...any) error {
 	if err == nil || r == nil {
 		return err
