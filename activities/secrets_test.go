@@ -310,3 +310,31 @@ func TestShortSecretOutputWithheldEvenWhenKept(t *testing.T) {
 	}
 	wantAll(t, res.Stdout, "[output withheld (7 bytes): ", "pin", "too short to redact")
 }
+
+// An error's message loses the value's forms; its type and retryability
+// stay, and it carries only the (redacted) details given.
+func TestRedactorErrorForms(t *testing.T) {
+	red := newRedactor(map[string]string{"db_password": shellSecret})
+	forms := shellForms(t)
+	for name, f := range forms {
+		for _, nonRetryable := range []bool{false, true} {
+			var in error = temporal.NewApplicationError("launch failed: "+f, contract.ErrBadCommand, "raw details "+f)
+			if nonRetryable {
+				in = temporal.NewNonRetryableApplicationError("launch failed: "+f, contract.ErrBadCommand, nil, "raw details "+f)
+			}
+			err := red.Error(in, CommandResult{Stdout: "kept"})
+			var ae *temporal.ApplicationError
+			var details CommandResult
+			if !errors.As(err, &ae) || ae.Type() != contract.ErrBadCommand || ae.NonRetryable() != nonRetryable ||
+				ae.Details(&details) != nil || details.Stdout != "kept" || !strings.Contains(err.Error(), "launch failed: ") {
+				t.Fatalf("%s: %v", name, err)
+			}
+			assertNoForm(t, CommandResult{Stderr: err.Error()}, forms)
+		}
+	}
+	err := red.Error(fmt.Errorf("dial: %s", forms["single-quoted"]))
+	if !strings.Contains(err.Error(), "dial: (sensitive)") {
+		t.Fatalf("%v", err)
+	}
+	assertNoForm(t, CommandResult{Stderr: err.Error()}, forms)
+}
