@@ -51,7 +51,7 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 	red := newRedactor(vals)
 
 	stopHB := heartbeatEvery(ctx, commandHeartbeatEvery, func() any {
-		return fmt.Sprintf("%s: running %q on %s", in.Purpose, in.Command, in.Host.Name)
+		return red.String(fmt.Sprintf("%s: running %q on %s", in.Purpose, in.Command, in.Host.Name))
 	})
 	defer stopHB()
 
@@ -193,7 +193,11 @@ func (a *Activities) finish(ctx context.Context, in CommandInput, key attemptKey
 	res.Attempts = attemptsFrom(st, in.Host.Name, key.Attempt, res.Finished, res.ExitCode)
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if out, errOut, err := rr.tails(tctx, outputTailBytes+red.maxLen()); err == nil {
+	if note := withheldNote(in, red); note != "" {
+		// Not a byte of it leaves the worker: redaction cannot know every
+		// form a program may print a value in.
+		res.Stdout, res.Stderr = withheldText(st.StdoutSize, st.Exited, note), withheldText(st.StderrSize, st.Exited, note)
+	} else if out, errOut, err := rr.tails(tctx, outputTailBytes+red.maxForm()); err == nil {
 		res.Stdout, res.Stderr = tailText(out, st.StdoutSize, red), tailText(errOut, st.StderrSize, red)
 	}
 	if fail == nil {
@@ -261,20 +265,21 @@ func leaveRunning(ctx context.Context) bool {
 }
 
 // tailText redacts a fetched output tail and caps it, noting a cut. A cut
-// tail first loses any leading piece of a secret.
+// tail first loses any leading piece of a secret's form.
 func tailText(chunk string, total int64, red *redactor) string {
 	if total < int64(len(chunk)) {
 		total = int64(len(chunk))
 	}
+	var s string
+	dropped := 0
 	if int64(len(chunk)) < total {
-		cut := len(chunk)
-		chunk = red.cutFragment(chunk)
-		total -= int64(cut - len(chunk))
+		s, dropped = red.tail(chunk)
+	} else {
+		s = red.String(chunk)
 	}
-	s := red.String(chunk)
 	t := newOutputTail(outputTailBytes)
 	t.Write([]byte(s))
-	t.total = max(t.total, total-int64(len(chunk))+int64(len(s)))
+	t.total = max(t.total, total-int64(len(chunk))+int64(dropped)+int64(len(s)))
 	return t.String()
 }
 

@@ -121,3 +121,16 @@ func TestInteropCommandSecretOverStdin(t *testing.T) {
 		})
 	}
 }
+
+// A bash -x step through real sshd keeps its output with no form of the
+// value in it.
+func TestInteropBashXStepRedacted(t *testing.T) {
+	nonRootUser(t)
+	t.Setenv("UMZUG_SECRET_db_password", shellSecret)
+	for _, login := range []string{"", NonRootUser} {
+		t.Run("user="+map[bool]string{true: "root", false: login}[login == ""], func(t *testing.T) {
+			h, work := realHost(t, login)
+			assertBashXRedacted(t, &Activities{RemoteStateDir: filepath.Join(work, "state")}, h)
+		})
+	}
+}

@@ -12,10 +12,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/redact"
 )
 
 // Redacted replaces a secret value wherever it would leave the worker.
-const Redacted = "(sensitive)"
+const Redacted = redact.Marker
 
 var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -137,64 +138,116 @@ func exportScript(vals map[string]string) string {
 	return b.String()
 }
 
-// redactor replaces secret values in text leaving the worker.
+// redactor replaces secret values, and the forms programs print them in,
+// in text leaving the worker (see internal/redact).
 type redactor struct {
-	r      *strings.Replacer
-	values []string // longest first
+	r *redact.Redactor
+	// exact is the fallback when no matcher could be built: the values
+	// as they are (output is then withheld, see withheldNote).
+	exact *strings.Replacer
+	// short names the values too short to redact.
+	short []string
 }
 
 func newRedactor(vals map[string]string) *redactor {
-	var vs []string
-	for _, v := range vals {
-		if v != "" {
-			vs = append(vs, v)
+	names := make([]string, 0, len(vals))
+	for n := range vals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	values := make([]string, 0, len(vals))
+	red := &redactor{}
+	for _, n := range names {
+		v := vals[n]
+		values = append(values, v)
+		if v != "" && len(v) < redact.MinLen {
+			red.short = append(red.short, n)
 		}
 	}
-	sort.Slice(vs, func(i, j int) bool { return len(vs[i]) > len(vs[j]) })
-	var pairs []string
-	for _, v := range vs {
-		pairs = append(pairs, v, Redacted)
+	r, err := redact.New(values...)
+	if err != nil {
+		sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+		var pairs []string
+		for _, v := range values {
+			if len(v) >= redact.MinLen {
+				pairs = append(pairs, v, Redacted)
+			}
+		}
+		red.exact = strings.NewReplacer(pairs...)
+		return red
 	}
-	return &redactor{r: strings.NewReplacer(pairs...), values: vs}
+	red.r = r
+	return red
 }
 
 // String redacts s.
 func (r *redactor) String(s string) string {
-	if r == nil || len(r.values) == 0 {
+	switch {
+	case r == nil:
 		return s
+	case r.exact != nil:
+		return r.exact.Replace(s)
 	}
-	return r.r.Replace(s)
+	return r.r.String(s)
 }
 
-// maxLen is the longest secret, the overlap a cut tail must drop.
-func (r *redactor) maxLen() int {
-	if r == nil || len(r.values) == 0 {
+// tail redacts a chunk cut from the end of a longer stream, dropping a
+// leading piece that may be the end of a form whose beginning was cut
+// off; it returns how many bytes of chunk it dropped.
+func (r *redactor) tail(chunk string) (string, int) {
+	if r == nil || r.r == nil {
+		return r.String(chunk), 0
+	}
+	return r.r.Tail(chunk)
+}
+
+// maxForm is how much longer than its tail an output chunk must be read
+// for tail to drop a cut form and still keep the tail.
+func (r *redactor) maxForm() int {
+	if r == nil || r.r == nil {
 		return 0
 	}
-	return len(r.values[0])
+	return r.r.MaxForm()
 }
 
-// cutFragment drops a leading piece of s that may be the end of a secret
-// whose beginning was cut off, so a tail never shows part of a value.
-func (r *redactor) cutFragment(s string) string {
-	if r == nil {
-		return s
+// withheldNote says why a command's output is not kept, or is "" when it
+// is: a command that uses a sensitive variable keeps no output unless its
+// plan block says output = "keep", and even then not when a value is too
+// short (or too long) to be redacted safely.
+func withheldNote(in CommandInput, red *redactor) string {
+	if len(in.Secrets) == 0 {
+		return ""
 	}
-	for _, v := range r.values {
-		for k := len(v) - 1; k > 0; k-- {
-			if strings.HasPrefix(s, v[len(v)-k:]) {
-				s = s[k:]
-				break
-			}
-		}
+	names := strings.Join(in.Secrets, ", ")
+	switch {
+	case !in.KeepOutput:
+		return fmt.Sprintf("%s uses sensitive variable(s) %s; set output = \"keep\" on its block to keep the output, redacted", in.Purpose, names)
+	case len(red.short) > 0:
+		return fmt.Sprintf("sensitive variable(s) %s on this worker are shorter than %d bytes, too short to redact", strings.Join(red.short, ", "), redact.MinLen)
+	case red.exact != nil:
+		return fmt.Sprintf("the values of sensitive variable(s) %s are too long to redact", names)
 	}
-	return s
+	return ""
+}
+
+// withheldText stands in for a stream of a command whose output is not
+// kept: it keeps the byte count (known once the command exited), never a
+// byte of the output.
+func withheldText(size int64, exited bool, note string) string {
+	switch {
+	case exited && size == 0:
+		return ""
+	case exited:
+		return fmt.Sprintf("[output withheld (%d bytes): %s]", size, note)
+	}
+	return fmt.Sprintf("[output withheld: %s]", note)
 }
 
 // Error redacts an error's message, keeping ApplicationError type and
-// retryability (details are dropped: they could hold output).
+// retryability. A changed error carries only the details given here
+// (already redacted), not its own: they could hold output.
 func (r *redactor) Error(err error, details ...any) error {
-	if err == nil || r == nil || len(r.values) == 0 {
+	if err == nil || r == nil {
 		return err
 	}
 	msg := r.String(err.Error())

@@ -205,6 +205,7 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 			"%s has no undo: rollback cannot undo it; the source may need manual attention.", what)
 	}
 	blk.Secrets = distinctSorted(secrets)
+	blk.KeepOutput = l.outputSetting(attrs["output"], what, blk.Secrets)
 	if a := attrs["timeout"]; a != nil {
 		blk.Timeout, _ = l.duration(a, "timeout")
 	}

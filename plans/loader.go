@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/umzug-dev/umzug/internal/redact"
 )
 
 // loader holds the state of one Load: declarations found so far, the
@@ -172,13 +175,47 @@ func (l *loader) redact(s string) string {
 // would garble messages while hiding nothing worth hiding.
 const minSecret = 4
 
+// redactValues replaces the values, and the forms messages quote them in
+// (Go and JSON quoting, shell quoting, hex, base64: see internal/redact).
 func redactValues(s string, secrets []string) string {
+	var long []string
 	for _, v := range secrets {
 		if len(v) >= minSecret {
-			s = strings.ReplaceAll(s, v, "(sensitive)")
+			long = append(long, v)
 		}
 	}
+	if len(long) == 0 {
+		return s
+	}
+	if r := redactorFor(long); r != nil {
+		return r.String(s)
+	}
+	for _, v := range long {
+		s = strings.ReplaceAll(s, v, redact.Marker)
+	}
 	return s
+}
+
+// lastRedactor keeps the matcher of the last set of values: one plan's
+// messages are redacted many times with the same values.
+var lastRedactor struct {
+	sync.Mutex
+	key string
+	r   *redact.Redactor
+}
+
+func redactorFor(values []string) *redact.Redactor {
+	key := strings.Join(values, "\x00")
+	lastRedactor.Lock()
+	defer lastRedactor.Unlock()
+	if lastRedactor.r == nil || lastRedactor.key != key {
+		r, err := redact.New(values...)
+		if err != nil {
+			return nil
+		}
+		lastRedactor.key, lastRedactor.r = key, r
+	}
+	return lastRedactor.r
 }
 
 // finish orders the diagnostics by position and removes what could leak

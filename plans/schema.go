@@ -121,6 +121,7 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "undo"},
 		{Name: "timeout"},
 		{Name: "rehearse"},
+		{Name: "output"},
 	},
 }
 
@@ -134,6 +135,7 @@ var checkSchema = &hcl.BodySchema{
 		{Name: "interval"},
 		{Name: "timeout"},
 		{Name: "rehearse"},
+		{Name: "output"},
 	},
 }
 

@@ -9,6 +9,12 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// Values of a step's or check's output attribute.
+const (
+	OutputKeep     = "keep"
+	OutputWithhold = "withhold"
+)
+
 // SecretEnvPrefix prefixes the shell variable that carries a sensitive
 // variable's value on the remote host, and the worker's environment
 // variable it is read from (the activities' contract uses the same).
@@ -61,7 +67,45 @@ func (l *loader) decodeSensitive(d *varDecl, g varValue) {
 			}
 		}
 	}
+	if v.Value != "" && len(v.Value) < minSecret {
+		l.warnf(d.block.DefRange, "Sensitive value too short to redact",
+			"The value given for %q is shorter than %d bytes. Output cannot be redacted of so short a value (every match would show where it is), so the workers keep no output of commands that use it, even with output = \"keep\".",
+			v.Name, minSecret)
+	}
 	l.vars[v.Name] = cty.StringVal(SecretRef(v.Name)).Mark(sensitiveMark(v.Name))
+}
+
+// outputSetting reads a step's or check's output attribute: whether the
+// output of its commands that use sensitive variables is kept (redacted)
+// in history. The default withholds it, because redaction only knows the
+// forms a value is commonly printed in; keeping it is warned about.
+func (l *loader) outputSetting(a *hcl.Attribute, what string, secrets []string) bool {
+	if a == nil {
+		return false
+	}
+	s, ok := l.str(a, "output")
+	if !ok {
+		return false
+	}
+	switch s {
+	case OutputWithhold:
+		return false
+	case OutputKeep:
+	default:
+		l.errorf(a.Expr.Range(), "Invalid output",
+			"%s: output is \"withhold\" (the default: commands that use a sensitive variable keep no output in history) or \"keep\" (keep it, redacted), not %q.%s",
+			what, s, didYouMean(s, []string{OutputKeep, OutputWithhold}))
+		return false
+	}
+	if len(secrets) == 0 {
+		l.warnf(a.Expr.Range(), "Output kept without sensitive variables",
+			"%s uses no sensitive variable, so its output is kept anyway; output = \"keep\" has no effect.", what)
+		return true
+	}
+	l.warnf(a.Expr.Range(), "Output of a command with secrets kept",
+		"%s uses sensitive variable(s) %s and output = \"keep\" keeps its output in the move's history, status and audit, with the values and their common encodings (shell quoting, JSON, URL, hex, base64) replaced by (sensitive). A value the command transforms otherwise (a part of it, a hash, another encoding) stays readable; remove output = \"keep\" unless the output is needed.",
+		what, strings.Join(secrets, ", "))
+	return true
 }
 
 // markedNames lists the sensitive variables a value derives from.

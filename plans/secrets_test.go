@@ -1,9 +1,12 @@
 package plans
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -310,5 +313,86 @@ func TestSensitiveVariableInJSONPlan(t *testing.T) {
 	_, diags := loadString(t, "s.hcl.json", bad, withSecret(payload))
 	if len(diags) != 1 || diags[0].Summary != "Sensitive variable not allowed here" {
 		t.Fatalf("want the refusal, got %v", diags)
+	}
+}
+
+// output = "keep" keeps the output of a command with a sensitive variable
+// and is warned about at its own position; the default withholds it.
+func TestOutputSetting(t *testing.T) {
+	keep := `"echo ${var.pg_password}"
+      output = "keep"`
+	src := secretsSrc(map[string]string{"{RUN}": keep})
+	p, diags := loadString(t, "s.hcl", src, withSecret(payload))
+	if diags.HasErrors() || len(diags) != 1 {
+		t.Fatalf("want one warning:\n%s", renderDiags(p, diags))
+	}
+	d := diags[0]
+	line := 1 + strings.Count(src[:strings.Index(src, `output = "keep"`)], "\n")
+	col := strings.Index(src, `"keep"`) - strings.LastIndex(src[:strings.Index(src, `"keep"`)], "\n")
+	if d.Severity != hcl.DiagWarning || d.Summary != "Output of a command with secrets kept" ||
+		d.Subject == nil || d.Subject.Filename != "s.hcl" || d.Subject.Start.Line != line || d.Subject.Start.Column != col {
+		t.Fatalf("diagnostic %+v at %+v, want s.hcl:%d:%d", d, d.Subject, line, col)
+	}
+	if !strings.Contains(d.Detail, "pg_password") || strings.Contains(renderDiags(p, diags), payload) {
+		t.Errorf("detail %q", d.Detail)
+	}
+	blocks := p.Applications[0].Cutover.Blocks
+	if !blocks[0].KeepOutput || blocks[2].KeepOutput {
+		t.Errorf("keep: step %v, check %v", blocks[0].KeepOutput, blocks[2].KeepOutput)
+	}
+
+	// The default, and "withhold" said explicitly, keep no output.
+	for _, run := range []string{`"echo ${var.pg_password}"`, `"echo ${var.pg_password}"
+      output = "withhold"`} {
+		p := mustLoad(t, "s.hcl", secretsSrc(map[string]string{"{RUN}": run}), LoadOptions{})
+		if p.Applications[0].Cutover.Blocks[0].KeepOutput {
+			t.Errorf("%s: output kept", run)
+		}
+	}
+
+	cases := map[string]struct{ run, summary string }{
+		"invalid":      {`"true"` + "\n      output = \"keeep\"", "Invalid output"},
+		"no secrets":   {`"true"` + "\n      output = \"keep\"", "Output kept without sensitive variables"},
+		"not a string": {`"true"` + "\n      output = true", ""},
+	}
+	for name, c := range cases {
+		p, diags := loadString(t, "s.hcl", secretsSrc(map[string]string{"{RUN}": c.run}), LoadOptions{})
+		text := renderDiags(p, diags)
+		if len(diags) != 1 || (c.summary != "" && diags[0].Summary != c.summary) {
+			t.Errorf("%s: got\n%s", name, text)
+		}
+		if name == "invalid" && !strings.Contains(text, `"keep"`) {
+			t.Errorf("invalid: no suggestion\n%s", text)
+		}
+	}
+}
+
+// A value too short to redact is warned about, without showing it.
+func TestShortSensitiveValueWarned(t *testing.T) {
+	src := secretsSrc(map[string]string{"{RUN}": `"echo ${var.pg_password}"`})
+	p, diags := loadString(t, "s.hcl", src, withSecret("q7!"))
+	text := renderDiags(p, diags)
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Sensitive value too short to redact" || strings.Contains(text, "q7!") {
+		t.Fatalf("got\n%s", text)
+	}
+	if _, diags := loadString(t, "s.hcl", src, withSecret("q7!x")); len(diags) != 0 {
+		t.Fatalf("4 bytes: %s", renderDiags(nil, diags))
+	}
+}
+
+// Messages shown to people lose a sensitive value in the forms they quote
+// it in, not only as it is.
+func TestRedactValuesCoversQuotedForms(t *testing.T) {
+	forms := []string{payload, strconv.Quote(payload), strings.ReplaceAll(payload, "'", `'\''`),
+		base64.StdEncoding.EncodeToString([]byte(payload)), hex.EncodeToString([]byte(payload))}
+	for _, f := range forms {
+		got := redactValues("value "+f+" end", []string{payload, "ab"})
+		if strings.Contains(got, f) || !strings.Contains(got, "(sensitive)") || !strings.HasPrefix(got, "value ") {
+			t.Errorf("%q became %q", f, got)
+		}
+	}
+	// Values under 4 bytes are left alone: every "ab" would be replaced.
+	if got := redactValues("about ab", []string{"ab"}); got != "about ab" {
+		t.Errorf("%q", got)
 	}
 }

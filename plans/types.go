@@ -146,6 +146,9 @@ type Block struct {
 	// Rehearse says the block runs in a rehearsal: `rehearse`, default
 	// false for steps and true for checks.
 	Rehearse bool
+	// KeepOutput (output = "keep") keeps the output of its commands that
+	// use Secrets, redacted; without it the workers keep only byte counts.
+	KeepOutput bool
 }
 
 type Wave struct {

@@ -20,11 +20,19 @@ func TestCommandsCarrySecretNames(t *testing.T) {
 		Undo:    `curl -H "Authorization: Bearer ${UMZUG_SECRET_api_token}" -X DELETE https://lb/fin`,
 		Secrets: []string{"api_token", "pg_password"},
 	})
+	in.Cutover.Blocks = slices.Insert(in.Cutover.Blocks, 2, Block{
+		Kind: BlockStep, Name: "kept", On: "target", KeepOutput: true,
+		Run:     `echo "${UMZUG_SECRET_pg_password}"`,
+		Undo:    `echo "${UMZUG_SECRET_pg_password}" undone`,
+		Secrets: []string{"pg_password"},
+	})
 	var mu sync.Mutex
 	got := map[string][]string{}
+	keep := map[string]bool{}
 	f.exit = func(c contract.CommandInput) int {
 		mu.Lock()
 		got[c.Purpose] = c.Secrets
+		keep[c.Purpose] = c.KeepOutput
 		mu.Unlock()
 		return failHealth(c)
 	}
@@ -40,5 +48,13 @@ func TestCommandsCarrySecretNames(t *testing.T) {
 	}
 	if s := got["step stop_app"]; s != nil {
 		t.Errorf("step stop_app secrets %v", s)
+	}
+	// The plan's output = "keep" reaches the worker with each command of
+	// its block; without it the worker withholds the output.
+	if s := got["step kept"]; !slices.Equal(s, []string{"pg_password"}) || !keep["step kept"] || !keep["undo kept"] {
+		t.Errorf("step kept: secrets %v, keep %v", s, keep)
+	}
+	if keep["step db"] || keep["undo db"] {
+		t.Errorf("output kept without output = keep: %v", keep)
 	}
 }

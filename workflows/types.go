@@ -171,6 +171,10 @@ type Block struct {
 	// Secrets names the sensitive plan variables Run and Undo refer to as
 	// ${UMZUG_SECRET_<name>}; the worker supplies their values.
 	Secrets []string `json:"secrets,omitempty"`
+	// KeepOutput (the plan's output = "keep") keeps the output of Run and
+	// Undo when they use Secrets, redacted; without it the worker keeps
+	// only byte counts.
+	KeepOutput bool `json:"keep_output,omitempty"`
 }
 
 // Signal payloads. JSON names are what the Web UI sends.

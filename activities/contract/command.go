@@ -15,6 +15,10 @@ type CommandInput struct {
 	// environment or secrets file and hands them to the remote shell outside
 	// the command line, so only the names travel through history.
 	Secrets []string `json:"secrets,omitempty"`
+	// KeepOutput keeps the output tails of a command with Secrets,
+	// redacted (the plan's output = "keep"); without it the worker keeps
+	// only their byte counts.
+	KeepOutput bool `json:"keep_output,omitempty"`
 }
 
 // SecretEnvPrefix prefixes the shell variable (and the worker's environment
@@ -30,8 +34,10 @@ type CommandResult struct {
 	ExitCode int       `json:"exit_code"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	// Output tails, capped so history stays small; secret values are
-	// replaced by (sensitive).
+	// Output tails, capped so history stays small; secret values (and
+	// their encoded forms) are replaced by (sensitive). A command with
+	// Secrets and without KeepOutput has a note with the byte count here
+	// instead.
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
 	// ProcessGroup is the command's process group on the host.

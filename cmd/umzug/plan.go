@@ -168,6 +168,9 @@ type planStep struct {
 	// Secrets are the sensitive variables the commands refer to as
 	// ${UMZUG_SECRET_<name>}; the workers supply them.
 	Secrets []string `json:"secrets,omitempty"`
+	// Output is "keep" when the block keeps the (redacted) output of its
+	// commands that use Secrets, "withhold" when it keeps byte counts only.
+	Output string `json:"output,omitempty"`
 }
 
 type planWaveReport struct {
@@ -221,6 +224,12 @@ func buildPlanReport(p *plans.Plan) *planReport {
 			for _, b := range co.Blocks {
 				st := planStep{Kind: b.Kind, Name: b.Name, On: b.On, Run: red(b.Run), Undo: red(b.Undo),
 					Retries: b.Retries, Secrets: b.Secrets}
+				if len(b.Secrets) > 0 {
+					st.Output = plans.OutputWithhold
+					if b.KeepOutput {
+						st.Output = plans.OutputKeep
+					}
+				}
 				switch b.On {
 				case "source":
 					st.Host = app.Source.Name
@@ -454,7 +463,7 @@ func printPlanStep(w io.Writer, n int, s planStep) {
 		if s.Timeout != "" {
 			fmt.Fprintf(w, "         timeout %s\n", s.Timeout)
 		}
-		printStepSecrets(w, s.Secrets)
+		printStepSecrets(w, s.Secrets, s.Output)
 	case plans.KindCheck:
 		extra := fmt.Sprintf("%d retries", s.Retries)
 		if s.Interval != "" {
@@ -464,7 +473,7 @@ func printPlanStep(w io.Writer, n int, s planStep) {
 			extra += ", timeout " + s.Timeout
 		}
 		fmt.Fprintf(w, "    %d. check %s on %s (%s): %s (%s)\n", n, s.Name, s.On, s.Host, s.Run, extra)
-		printStepSecrets(w, s.Secrets)
+		printStepSecrets(w, s.Secrets, s.Output)
 	}
 }
 
@@ -491,9 +500,15 @@ func hostLine(h planHost) string {
 // seconds turns the report's float seconds back into a duration.
 func seconds(sec float64) time.Duration { return time.Duration(sec * float64(time.Second)) }
 
-// printStepSecrets names the values a step's commands get from the worker.
-func printStepSecrets(w io.Writer, names []string) {
-	if len(names) > 0 {
-		fmt.Fprintf(w, "         secrets from the worker: %s\n", strings.Join(names, ", "))
+// printStepSecrets names the values a step's commands get from the worker
+// and whether their output is kept.
+func printStepSecrets(w io.Writer, names []string, output string) {
+	if len(names) == 0 {
+		return
 	}
+	kept := "output withheld (byte counts only)"
+	if output == plans.OutputKeep {
+		kept = "output kept, redacted"
+	}
+	fmt.Fprintf(w, "         secrets from the worker: %s; %s\n", strings.Join(names, ", "), kept)
 }

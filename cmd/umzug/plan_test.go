@@ -116,6 +116,14 @@ func TestPlanNeverPrintsSensitiveValues(t *testing.T) {
 		if args[2] != "--json" && !strings.Contains(out, "token = (sensitive: the workers read UMZUG_SECRET_token)") {
 			t.Errorf("%v: the variable line does not say where the value comes from:\n%s", args, out)
 		}
+		// The plan says the step's output is withheld (no output = "keep").
+		if want := "secrets from the worker: token; output withheld (byte counts only)"; args[2] == "--json" {
+			if !strings.Contains(out, `"output": "withhold"`) {
+				t.Errorf("%v: no output setting:\n%s", args, out)
+			}
+		} else if !strings.Contains(out, want) {
+			t.Errorf("%v: no line %q:\n%s", args, want, out)
+		}
 		// Online, the unreachable source is an error line, not a crash.
 		if args[1] == f && !strings.Contains(out, "ERROR   cannot measure on the hosts: copy c: scan h1:/srv/app and h2:/srv/app: ") {
 			t.Errorf("no per-application error line for the unreachable host:\n%s", out)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,12 +80,13 @@ application "db" {
     final_sync {}
     step "load" {
       on   = "target"
-      run  = "PGPASSWORD=\"${var.pg_password}\" sh -c 'printf %s \"$PGPASSWORD\" > ${var.demo_dir}/lemgo/got'"
+      run  = "PGPASSWORD=\"${var.pg_password}\" sh -c 'printf %s \"$PGPASSWORD\" > ${var.demo_dir}/lemgo/got; echo \"loaded $PGPASSWORD\"'"
       undo = "rm -f ${var.demo_dir}/lemgo/got"
     }
     check "login" {
-      on  = "target"
-      run = "test \"$(cat ${var.demo_dir}/lemgo/got)\" = \"${var.pg_password}\" && echo login ok"
+      on     = "target"
+      run    = "bash -xc 'test \"$(cat ${var.demo_dir}/lemgo/got)\" = \"$0\" && echo login ok' \"${var.pg_password}\" && printf %s \"${var.pg_password}\" | od -An -tx1 -v | tr -d ' \\n' && printf %s \"${var.pg_password}\" | base64"
+      output = "keep"
     }
   }
 }
@@ -131,7 +133,12 @@ func TestSecretsNeverLeaveTheWorker(t *testing.T) {
 		cliOut.WriteString(out + errOut)
 		return code, out
 	}
-	code, out := record(cli(t, args...))
+	code, out, errOut := cli(t, append([]string{"validate"}, args[4:]...)...)
+	cliOut.WriteString(out + errOut)
+	if code != 0 || !strings.Contains(errOut, "db.hcl:48:16:") || !strings.Contains(errOut, "Output of a command with secrets kept") {
+		t.Fatalf("validate: exit %d, want the output = \"keep\" warning at db.hcl:48:16\n%s%s", code, out, errOut)
+	}
+	code, out = record(cli(t, args...))
 	if code != 0 || !strings.Contains(out, "sensitive variable pg_password: the workers read UMZUG_SECRET_pg_password") {
 		t.Fatalf("run: exit %d\n%s", code, out)
 	}
@@ -177,10 +184,20 @@ func TestSecretsNeverLeaveTheWorker(t *testing.T) {
 	}
 }
 
-// leaks counts the secret in b as it is and base64-encoded at each of the
-// three alignments (history exports encode payloads in base64).
+// leaks counts the secret in b as it is, in hex, and base64-encoded at
+// each of the three alignments (history exports encode payloads in base64;
+// the login check prints the value in hex and base64 too).
 func leaks(b []byte, secret string) int {
 	n := bytes.Count(b, []byte(secret))
+	h := hex.EncodeToString([]byte(secret))
+	n += bytes.Count(bytes.ToLower(b), []byte(h))
+	// The hex inside a base64 payload.
+	n += leaksBase64(b, h)
+	return n + leaksBase64(b, secret)
+}
+
+func leaksBase64(b []byte, secret string) int {
+	n := 0
 	for pad := 0; pad < 3; pad++ {
 		enc := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", pad) + secret))
 		// Drop the groups that depend on what precedes or follows.

@@ -58,7 +58,28 @@ func TestMoveInputCarriesNoSecret(t *testing.T) {
 		t.Fatalf("the workflow input holds the secret: %s", b)
 	}
 	step := in.Cutover.Blocks[0]
-	if step.Run != `PGPASSWORD="${UMZUG_SECRET_pg_password}" psql -f dump.sql` || !reflect.DeepEqual(step.Secrets, []string{"pg_password"}) {
+	if step.Run != `PGPASSWORD="${UMZUG_SECRET_pg_password}" psql -f dump.sql` || !reflect.DeepEqual(step.Secrets, []string{"pg_password"}) || step.KeepOutput {
+		t.Fatalf("step %+v", step)
+	}
+}
+
+// output = "keep" reaches the workflow input as the step's KeepOutput.
+func TestMoveInputCarriesKeepOutput(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "db.hcl")
+	src := strings.Replace(secretPlan, `undo = "dropdb app"`, `undo = "dropdb app"
+      output = "keep"`, 1)
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plans.Load([]string{f}, plans.LoadOptions{})
+	warned := false
+	for _, d := range diags {
+		warned = warned || d.Summary == "Output of a command with secrets kept"
+	}
+	if diags.HasErrors() || !warned {
+		t.Fatal(diags)
+	}
+	if step := MoveInput(p, p.Applications[0], "a.meier").Cutover.Blocks[0]; !step.KeepOutput {
 		t.Fatalf("step %+v", step)
 	}
 }
