@@ -28,7 +28,7 @@ func TestPlanOfflineShowsEverythingInOrder(t *testing.T) {
 		"exclude **/*.tmp, cache/**",
 		"verify sha256; final_sync deletes files gone from the source",
 		"approval: 2 of a.meier, b.schulz, c.yilmaz; four-eyes (the starter cannot approve); expires after 72h",
-		"window: from 2026-12-05T18:00:00+01:00 for 4h",
+		"window: from 2030-06-07T18:00:00+02:00 for 4h",
 		"1. step stop_app on source (fin_pb): /tmp/umzug-demo/paderborn/bin/financectl stop",
 		"undo: /tmp/umzug-demo/paderborn/bin/financectl start",
 		"timeout 2m",

@@ -180,7 +180,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 		if len(st.Approvals) > 0 {
 			got = strings.Join(st.Approvals, ", ")
 		}
-		fmt.Fprintf(w, "approvals   %s; %d more needed from %s\n", got, st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
+		fmt.Fprintf(w, "approvals   %s; %s\n", got, approvalsLeft(st))
 		if st.ApprovalDeadline != nil {
 			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
 		}
@@ -300,6 +300,20 @@ func watchMove(cmd *cobra.Command, c client.Client, id string) error {
 
 // printWindow shows the cutover window and its prediction; both only
 // matter until the cutover has started.
+// approvalsLeft says how many approvals the move still needs and from
+// whom, or that the quorum is reached (the window decides the rest).
+func approvalsLeft(st workflows.Status) string {
+	switch {
+	case st.ApprovalsNeeded <= 0 && st.Window != nil:
+		return "quorum reached; the window below decides when the cutover starts"
+	case st.ApprovalsNeeded <= 0:
+		return "quorum reached"
+	case len(st.PendingApprovers) == 0:
+		return fmt.Sprintf("%d more needed", st.ApprovalsNeeded)
+	}
+	return fmt.Sprintf("%d more needed from %s", st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
+}
+
 func printWindow(w io.Writer, st workflows.Status) {
 	if st.Window != nil {
 		fmt.Fprintf(w, "window      %s for %s\n", st.Window.NotBefore.Format(time.RFC3339), st.Window.Duration)

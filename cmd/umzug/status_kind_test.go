@@ -140,6 +140,39 @@ func TestApproveOutcome(t *testing.T) {
 		!strings.Contains(got, "the cutover starts when the window opens at ") {
 		t.Fatalf("last approval, window ahead: %q", got)
 	}
+	st.Window = &workflows.Window{NotBefore: now.Add(-time.Hour), Duration: 2 * time.Hour}
+	if got := decisionOutcome(workflows.SignalApprove, id, st, now); !strings.Contains(got, "the cutover starts now if its predicted duration fits in the 1h left of the window") {
+		t.Fatalf("last approval, window open: %q", got)
+	}
+	st.Window = &workflows.Window{NotBefore: now.Add(-5 * time.Hour), Duration: 4 * time.Hour}
+	got := decisionOutcome(workflows.SignalApprove, id, st, now)
+	if strings.Contains(got, "starts now") || !strings.Contains(got, "nothing starts: the window ") ||
+		!strings.Contains(got, "has passed") || !strings.Contains(got, "umzug reschedule "+id+" --as USER") {
+		t.Fatalf("last approval, window passed: %q", got)
+	}
+}
+
+// Status of an approved move waiting for its window says the quorum is
+// reached, not "0 more needed from ".
+func TestStatusQuorumReached(t *testing.T) {
+	now := time.Now()
+	st := workflows.Status{
+		Phase: workflows.PhaseAwaitingApproval, Approvals: []string{"b.schulz", "c.yilmaz"},
+		Window:     &workflows.Window{NotBefore: now.Add(-5 * time.Hour), Duration: 4 * time.Hour},
+		WindowNote: "window has passed: cutover not started",
+	}
+	var out bytes.Buffer
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	s := out.String()
+	if strings.Contains(s, "more needed") || !strings.Contains(s, "approvals   b.schulz, c.yilmaz; quorum reached; the window below decides") {
+		t.Fatalf("status of an approved move:\n%s", s)
+	}
+	st.ApprovalsNeeded, st.PendingApprovers = 1, []string{"d.x"}
+	out.Reset()
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if !strings.Contains(out.String(), "1 more needed from d.x\n") {
+		t.Fatalf("status of a move needing one more approval:\n%s", out.String())
+	}
 }
 
 // ScheduleClient answers that no schedule exists: the fake server has
