@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -195,6 +196,9 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 		fmt.Fprintf(w, "copy        %s %s: %d files, %s; copied %d files (%s), verified %d by %s\n",
 			cr.Set, cr.Phase, cr.Files, units.Bytes(cr.Bytes), cr.CopiedFiles, units.Bytes(cr.CopiedBytes), cr.Verified, cr.VerifiedBy)
 	}
+	if identityVerified(st.Copies) {
+		fmt.Fprintf(w, "            %s\n", identityMeaning)
+	}
 	printRefusals(w, st.Refusals)
 	printFailover(w, st.Failover, time.Now())
 	for _, s := range st.Steps {
@@ -300,6 +304,17 @@ func watchMove(cmd *cobra.Command, c client.Client, id string) error {
 
 // printWindow shows the cutover window and its prediction; both only
 // matter until the cutover has started.
+// identityMeaning explains "verified by identity" wherever a copy reports it.
+const identityMeaning = "verified by identity: unchanged since the seed verified its SHA-256 (size, mtime, ctime, inode and device equal on both hosts)"
+
+// identityVerified reports whether a copy counted files verified by
+// identity.
+func identityVerified(copies []contract.CopyResult) bool {
+	return slices.ContainsFunc(copies, func(c contract.CopyResult) bool {
+		return c.Kept > 0 || strings.Contains(c.VerifiedBy, "identity")
+	})
+}
+
 // approvalsLeft says how many approvals the move still needs and from
 // whom, or that the quorum is reached (the window decides the rest).
 func approvalsLeft(st workflows.Status) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -192,4 +195,37 @@ type noSchedule struct {
 
 func (s noSchedule) Describe(context.Context) (*client.ScheduleDescription, error) {
 	return nil, serviceerror.NewNotFound("schedule not found: " + s.id)
+}
+
+// A copy that kept files verified by identity says what that means.
+func TestStatusExplainsIdentity(t *testing.T) {
+	st := workflows.Status{Phase: workflows.PhaseSoak, Copies: []contract.CopyResult{
+		{Set: "ledger", Phase: contract.PhaseFinalSync, Files: 10, Verified: 10, Kept: 10, VerifiedBy: "identity"},
+	}}
+	var out bytes.Buffer
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if !strings.Contains(out.String(), "verified 10 by identity\n            "+identityMeaning+"\n") {
+		t.Fatalf("status lacks the meaning of identity:\n%s", out.String())
+	}
+	st.Copies[0].Kept, st.Copies[0].VerifiedBy = 0, "sha256sum"
+	out.Reset()
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if strings.Contains(out.String(), identityMeaning) {
+		t.Fatalf("status explains identity where no file was verified by it:\n%s", out.String())
+	}
+}
+
+// audit names the bundle's directory as a full path: the default one is
+// relative to wherever it ran.
+func TestAuditPrintsItsDirectory(t *testing.T) {
+	var out bytes.Buffer
+	printBundle(&out, "umzug/finance/finance", "audit-umzug_finance_finance", &audit.Evidence{Report: &audit.Report{}}, nil)
+	abs, err := filepath.Abs("audit-umzug_finance_finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "audit of umzug/finance/finance written to directory "+abs+":") ||
+		!strings.Contains(out.String(), "umzug audit verify "+abs) {
+		t.Fatalf("audit output:\n%s", out.String())
+	}
 }
