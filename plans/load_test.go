@@ -372,3 +372,24 @@ func TestWindowOverWarning(t *testing.T) {
 		}
 	}
 }
+
+// A dependency that soaks past its dependant's window is flagged at the
+// depends_on reference; a soak that ends inside the window is not.
+func TestDependencySoakPastWindow(t *testing.T) {
+	src, err := os.ReadFile("../examples/wave.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := loadString(t, "wave.hcl", string(src), LoadOptions{})
+	if len(diags) != 1 || diags[0].Summary != "Dependency soaks past this window" || diags[0].Subject.Start.Line != 140 ||
+		!strings.Contains(diags[0].Detail, `"directory" soaks 12h`) || !strings.Contains(diags[0].Detail, `window of "finance" closes at 2030-06-07T22:00:00+02:00`) {
+		t.Fatalf("wave.hcl: %v", diags)
+	}
+	short := strings.Replace(string(src), `soak = "12h"`, `soak = "3h"`, 1)
+	if short == string(src) {
+		t.Fatal("wave.hcl has no 12h soak to shorten")
+	}
+	if _, diags := loadString(t, "wave.hcl", short, LoadOptions{}); len(diags) != 0 {
+		t.Fatalf("soak ending inside the window: %v", diags)
+	}
+}

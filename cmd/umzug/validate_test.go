@@ -30,9 +30,12 @@ func TestValidateExamples(t *testing.T) {
 			t.Errorf("validate %s printed %q", f, out)
 		}
 	}
-	code, out, _ := cli(t, "validate", "../../examples/wave.hcl")
+	code, out, errOut := cli(t, "validate", "../../examples/wave.hcl")
 	if code != 0 || !strings.Contains(out, "plan wave is valid: 3 applications, 7 hosts, sha256 ") {
 		t.Errorf("wave: exit %d, %q", code, out)
+	}
+	if !strings.Contains(errOut, "wave.hcl:140:18:\nWarning: Dependency soaks past this window") {
+		t.Errorf("wave: the 12h soak of directory before the 4h window of finance is not flagged:\n%s", errOut)
 	}
 }
 
