@@ -86,7 +86,7 @@ func approvedNext(id string, st workflows.Status, now time.Time) string {
 			w.NotBefore.Local().Format(time.RFC3339), end.Local().Format(time.RFC3339))
 	case now.Before(end):
 		return fmt.Sprintf("the cutover starts now if its predicted duration fits in the %s left of the window; `umzug status %s` shows the prediction",
-			units.Duration(end.Sub(now)), id)
+			units.Duration(end.Sub(now).Round(time.Minute)), id)
 	}
 	return fmt.Sprintf("nothing starts: the window %s–%s has passed. Set a new window with "+
 		"`umzug reschedule %s --as USER --not-before TIME --duration DUR` (the approvals are then asked for again), or end the move with `umzug reject %s`",
