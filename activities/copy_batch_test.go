@@ -104,23 +104,45 @@ func TestCopyBatchNeverPlacesAChangedMember(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("SECRET-OUTSIDE-THE-TREE"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	changed, swapped, chmodded := "small/d01/f0001.dat", "small/d02/f0002.dat", "small/d05/f0005.dat"
-	f.a.hooks.beforeBatch = func([]string) {
-		// After the listing, before tar reads: new content and mtime, and
-		// a file replaced by a symlink out of the tree.
-		writeFile(t, filepath.Join(f.srcRoot, changed), []byte("rewritten by the application"), 0o644, time.Now())
-		os.Remove(filepath.Join(f.srcRoot, swapped))
-		if err := os.Symlink(secret, filepath.Join(f.srcRoot, swapped)); err != nil {
-			t.Error(err)
-		}
-		if err := os.Chmod(filepath.Join(f.srcRoot, chmodded), 0o666); err != nil {
-			t.Error(err)
-		}
+	// The changes go to members of the first batch, in its hook: after
+	// the walk listed them and before tar reads them. A file changed
+	// before the walk reaches it is listed as it is then and may be
+	// placed rightly, so the hook never touches a file no batch holds.
+	var changed, swapped, chmodded string
+	var once sync.Once
+	f.a.hooks.beforeBatch = func(rels []string) {
+		once.Do(func() {
+			var picks []string
+			for _, r := range rels {
+				// Plain names only; f0000.dat has a hard link.
+				if strings.HasPrefix(r, "small/d") && !strings.HasSuffix(r, "/f0000.dat") {
+					picks = append(picks, r)
+				}
+			}
+			if len(picks) < 3 {
+				t.Errorf("first batch %q holds fewer than three plain files to change", rels)
+				return
+			}
+			changed, swapped, chmodded = picks[0], picks[1], picks[2]
+			// New content and mtime, a file replaced by a symlink out of
+			// the tree, and a new mode.
+			writeFile(t, filepath.Join(f.srcRoot, changed), []byte("rewritten by the application"), 0o644, time.Now())
+			os.Remove(filepath.Join(f.srcRoot, swapped))
+			if err := os.Symlink(secret, filepath.Join(f.srcRoot, swapped)); err != nil {
+				t.Error(err)
+			}
+			if err := os.Chmod(filepath.Join(f.srcRoot, chmodded), 0o666); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	placed := batchPlaced(f)
 	res := f.copy(t, f.input(CopySet{}))
 	if n := count(placed); n < 80 {
 		t.Errorf("batches placed %d of 101 files; want at least 80", n)
+	}
+	if changed == "" {
+		t.Fatal("no batch ran its hook: nothing was changed under a batch")
 	}
 	for _, rel := range []string{changed, swapped, chmodded} {
 		if _, ok := placed.Load(rel); ok {

@@ -22,8 +22,8 @@ variable "lemgo_address" {
 
 variable "window_start" {
   type        = string
-  default     = "2026-12-05T18:00:00+01:00"
-  description = "Start of the agreed cutover window (RFC 3339); umzug demo sets it to now."
+  default     = "2030-06-07T18:00:00+02:00"
+  description = "Start of the agreed cutover window (RFC 3339): set it with --var window_start=...; umzug demo sets it to now."
 }
 
 locals {

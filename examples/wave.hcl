@@ -4,8 +4,8 @@
 
 variable "window_start" {
   type        = string
-  default     = "2026-12-05T18:00:00+01:00"
-  description = "Start of the agreed cutover window (RFC 3339)."
+  default     = "2030-06-07T18:00:00+02:00"
+  description = "Start of the agreed cutover window (RFC 3339): set it with --var window_start=...; validate, plan and run warn when the window is over."
 }
 
 variable "approvers" {

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/umzug-dev/umzug/internal/identity"
+	"github.com/umzug-dev/umzug/internal/units"
 )
 
 // decodeCutoverBlock reads the cutover body; step, final_sync and check
@@ -54,6 +56,7 @@ func (l *loader) decodeCutoverBlock(b *hcl.Block, app *Application) *Cutover {
 			continue
 		}
 		co.Window = l.decodeWindowBlock(wb)
+		l.checkWindowOver(app.Name, co.Window, wb)
 	}
 	for i, ab := range approvals {
 		if i > 0 {
@@ -92,6 +95,28 @@ func (l *loader) decodeWindowBlock(b *hcl.Block) *Window {
 		}
 	}
 	return w
+}
+
+// checkWindowOver warns when the window ended before LoadOptions.Now: a
+// move started with it would seed, be approved and then wait for a
+// reschedule, never cutting over in it.
+func (l *loader) checkWindowOver(app string, w *Window, b *hcl.Block) {
+	if l.opts.Now.IsZero() || w.NotBefore.IsZero() || w.Duration <= 0 {
+		return
+	}
+	end := w.NotBefore.Add(w.Duration)
+	if end.After(l.opts.Now) {
+		return
+	}
+	rng := b.DefRange
+	if a, ok := b.Body.(*hclsyntax.Body); ok {
+		if nb := a.Attributes["not_before"]; nb != nil {
+			rng = nb.Expr.Range()
+		}
+	}
+	l.warnf(rng, "Cutover window is over",
+		"The cutover window of %q (%s for %s) ended at %s, before now (%s): a move run with it seeds, is approved and then waits for `umzug reschedule`. Set not_before to the agreed window, e.g. with --var if it comes from a variable.",
+		app, w.NotBefore.Format(time.RFC3339), units.Duration(w.Duration), end.Format(time.RFC3339), l.opts.Now.Format(time.RFC3339))
 }
 
 func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {

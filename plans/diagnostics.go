@@ -11,16 +11,21 @@ import (
 // WriteDiagnostics prints diags as people read them: a "file:line:col:"
 // line that editors and terminals can jump to, then hcl's rendering with
 // severity, summary, the source lines (problem underlined in colour) and
-// the detail.
+// the detail. A warning that recurs in foldMin or more applications is
+// printed once, naming the others (foldRepeated); --json keeps each.
+//
+// The source lines come from an index of each file's line starts and
+// top-level blocks, built once: hcl's own writer scans the whole file
+// for every diagnostic, which made a thousand warnings take a minute.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
-	for _, d := range diags {
+	dw := newDiagWriter(w, files, width, color)
+	for _, d := range dw.foldRepeated(diags) {
 		if s := d.Subject; s != nil {
 			if _, err := fmt.Fprintf(w, "%s:%d:%d:\n", s.Filename, s.Start.Line, s.Start.Column); err != nil {
 				return err
 			}
 		}
-		if err := tw.WriteDiagnostic(d); err != nil {
+		if err := dw.write(d); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,9 @@ package plans
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,15 +50,26 @@ func Load(paths []string, opts LoadOptions) (*Plan, hcl.Diagnostics) {
 // readPlanPath reads one file, or every plan file of a directory.
 func readPlanPath(p string) ([]source, hcl.Diagnostics) {
 	fail := func(err error, what string) hcl.Diagnostics {
-		return hcl.Diagnostics{{
+		// The path once, with the reason alone (not "stat p: stat p: …").
+		reason := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+		d := &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot read plan",
-			Detail:   fmt.Sprintf("%s %s: %v", what, p, err),
-		}}
+			Detail:   fmt.Sprintf("cannot %s plan %s: %s", what, p, reason),
+		}
+		if errors.Is(err, fs.ErrNotExist) && what == "open" {
+			d.Summary = "No such plan"
+			d.Detail = fmt.Sprintf("plan %s does not exist: give the path of a plan file (*.hcl, *.hcl.json) or of a directory of them", p)
+		}
+		return hcl.Diagnostics{d}
 	}
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, fail(err, "stat")
+		return nil, fail(err, "open")
 	}
 	if !st.IsDir() {
 		src, err := os.ReadFile(p)
@@ -78,7 +91,7 @@ func readPlanPath(p string) ([]source, hcl.Diagnostics) {
 		fp := filepath.Join(p, e.Name())
 		src, err := os.ReadFile(fp)
 		if err != nil {
-			diags = append(diags, fail(err, "read "+fp+" in")...)
+			diags = append(diags, fail(err, "read "+fp+" of")...)
 			continue
 		}
 		out = append(out, source{path: fp, src: src})

@@ -351,3 +351,45 @@ func TestJSONCutoverOrder(t *testing.T) {
 		t.Fatalf("JSON cutover order lost: %v", got)
 	}
 }
+
+// A window that ended before LoadOptions.Now draws one warning at its
+// not_before; without Now (tests, doc examples) or with a window ahead,
+// none.
+func TestWindowOverWarning(t *testing.T) {
+	src, err := os.ReadFile("../examples/finance.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"window_start": "2026-12-01T09:00:00Z"}
+	_, diags := loadString(t, "finance.hcl", string(src), LoadOptions{Vars: vars, Now: time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC)})
+	if len(diags) != 1 || diags[0].Summary != "Cutover window is over" || diags[0].Severity != hcl.DiagWarning ||
+		diags[0].Subject.Start.Line != 73 || !strings.Contains(diags[0].Detail, "ended at 2026-12-01T13:00:00Z") {
+		t.Fatalf("window ended at now: %v", diags)
+	}
+	for _, now := range []time.Time{{}, time.Date(2026, 12, 1, 12, 59, 0, 0, time.UTC)} {
+		if _, diags := loadString(t, "finance.hcl", string(src), LoadOptions{Vars: vars, Now: now}); len(diags) != 0 {
+			t.Fatalf("now %v: %v", now, diags)
+		}
+	}
+}
+
+// A dependency that soaks past its dependant's window is flagged at the
+// depends_on reference; a soak that ends inside the window is not.
+func TestDependencySoakPastWindow(t *testing.T) {
+	src, err := os.ReadFile("../examples/wave.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := loadString(t, "wave.hcl", string(src), LoadOptions{})
+	if len(diags) != 1 || diags[0].Summary != "Dependency soaks past this window" || diags[0].Subject.Start.Line != 140 ||
+		!strings.Contains(diags[0].Detail, `"directory" soaks 12h`) || !strings.Contains(diags[0].Detail, `window of "finance" closes at 2030-06-07T22:00:00+02:00`) {
+		t.Fatalf("wave.hcl: %v", diags)
+	}
+	short := strings.Replace(string(src), `soak = "12h"`, `soak = "3h"`, 1)
+	if short == string(src) {
+		t.Fatal("wave.hcl has no 12h soak to shorten")
+	}
+	if _, diags := loadString(t, "wave.hcl", short, LoadOptions{}); len(diags) != 0 {
+		t.Fatalf("soak ending inside the window: %v", diags)
+	}
+}

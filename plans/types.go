@@ -167,6 +167,10 @@ type LoadOptions struct {
 	// Environ is the environment to read UMZUG_VAR_name from (os.Environ()
 	// in the CLI; tests pass their own). The loader reads nothing else.
 	Environ []string
+	// Now, when set, is the time against which cutover windows are
+	// checked: a window that ended before it draws a warning. The loader
+	// reads no clock; the CLI passes the time it runs at.
+	Now time.Time
 }
 
 // Application returns the application with the given name, or nil.

@@ -1,6 +1,11 @@
 package plans
 
-import "strings"
+import (
+	"strings"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/units"
+)
 
 // validatePlan runs the checks that need the whole plan resolved.
 func (l *loader) validatePlan(plan *Plan) {
@@ -9,6 +14,7 @@ func (l *loader) validatePlan(plan *Plan) {
 		l.checkApplication(ad)
 	}
 	l.checkDependsOnCycles()
+	l.checkDependencySoaks()
 	l.checkWaves()
 	l.checkOverlappingTargets()
 }
@@ -166,3 +172,41 @@ func itThem(n int) string {
 	}
 	return "them"
 }
+
+// checkDependencySoaks warns where a dependency's soak keeps a dependant
+// out of its window: an application starts only once its depends_on
+// applications committed, and a move commits when its soak ends (or at
+// `umzug commit`). The earliest commit is taken as the dependency's
+// window start plus its soak; a dependency without a window is skipped.
+func (l *loader) checkDependencySoaks() {
+	for _, ad := range l.appOrder {
+		w := window(ad.a)
+		if w == nil {
+			continue
+		}
+		closes := w.NotBefore.Add(w.Duration)
+		for i, dep := range ad.a.DependsOn {
+			dw := window(dep)
+			if dw == nil || dep.Soak <= 0 || i >= len(ad.depRefs) {
+				continue
+			}
+			commits := dw.NotBefore.Add(dep.Soak)
+			if commits.Before(closes) {
+				continue
+			}
+			l.warnf(ad.depRefs[i].rng, "Dependency soaks past this window",
+				"Application %q starts only after %q committed. %q soaks %s after its cutover, which starts at %s at the earliest, so it commits at %s at the earliest, after the window of %q closes at %s. Shorten the soak of %q, move one of the windows, or plan to end that soak early with `umzug commit`.",
+				ad.a.Name, dep.Name, dep.Name, units.Duration(dep.Soak), stampTime(dw.NotBefore), stampTime(commits), ad.a.Name, stampTime(closes), dep.Name)
+		}
+	}
+}
+
+// window is a's cutover window with a start, or nil.
+func window(a *Application) *Window {
+	if a.Cutover == nil || a.Cutover.Window == nil || a.Cutover.Window.NotBefore.IsZero() {
+		return nil
+	}
+	return a.Cutover.Window
+}
+
+func stampTime(t time.Time) string { return t.Format(time.RFC3339) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,7 +23,8 @@ func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit ID [--out DIR] [--sign-key KEY]",
 		Short: "Write a move's or wave's evidence bundle: history, reports, manifests, signed digests",
-		Long: `audit writes the evidence of a move or a wave to DIR (default audit-<id>):
+		Long: `audit writes the evidence of a move or a wave to DIR (default ./audit-<id>,
+the ID's slashes as underscores) and prints the directory's full path:
   history.json    the workflow history, canonical JSON (same bytes every export)
   report.md       who approved what under which rule, the window, host keys,
                   every command attempt, copies, manifests, refusals, rollback
@@ -178,12 +180,20 @@ func mismatchedManifests(ev *audit.Evidence) []string {
 	return bad
 }
 
+// printBundle says where the bundle is (as an absolute path: the default
+// directory is relative to wherever audit ran), what it holds and the
+// digest of every file.
 func printBundle(w io.Writer, id, dir string, ev *audit.Evidence, files []audit.WrittenFile) {
-	fmt.Fprintf(w, "audit of %s written to %s: %d events, replay %s", id, dir, ev.Report.Events, ev.Report.Replay)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	fmt.Fprintf(w, "audit of %s written to directory %s: %d events, replay %s", id, dir, ev.Report.Events, ev.Report.Replay)
 	if len(ev.Moves) > 0 {
 		fmt.Fprintf(w, "; %d moves", len(ev.Moves))
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  read %s (or report.md); check it with: umzug audit verify %s --allowed-signers FILE\n",
+		filepath.Join(dir, "report.html"), dir)
 	for _, e := range append([]*audit.Evidence{ev}, ev.Moves...) {
 		for _, m := range e.Report.Manifests {
 			state := "not fetched: " + m.Note

@@ -344,6 +344,9 @@ func (w *demoWatcher) summarize(st workflows.Status, env *demo.Env) error {
 	}
 	fmt.Fprintf(w.out, "  moved %d files, %s; after the final sync %d files verified by %s; %s from start to %s\n",
 		files, units.Bytes(bytes), verified, joinKeys(by), time.Since(w.began).Round(100*time.Millisecond), st.Phase)
+	if identityVerified(st.Copies) {
+		fmt.Fprintf(w.out, "  %s\n", identityMeaning)
+	}
 	outcome := w.checkOutcome(st, env)
 	// The audit report is written whatever the outcome: a rolled-back
 	// move is exactly what an auditor wants to read.

@@ -83,9 +83,10 @@ func addEmbeddedFlags(cmd *cobra.Command, o *embeddedOptions) {
 }
 
 // addDevServerFlags are the server side of TLS. dev has no client
-// connection flags, so the names follow the issue and the Temporal
-// server's own wording: the frontend's certificate and key, and the CA
-// whose client certificates it accepts.
+// connection flags, so the names follow the Temporal CLI's
+// (--tls-cert-path, --tls-key-path) and the server's own wording: the
+// frontend's certificate and key, and the CA whose client certificates
+// it accepts.
 func addDevServerFlags(cmd *cobra.Command, o *embeddedOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.tlsCert, "tls-cert-path", "", "serve the frontend with TLS using this certificate (PEM)")

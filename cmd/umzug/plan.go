@@ -46,8 +46,11 @@ the cutover steps in the order they run with the host and command of each
 Unless --offline is given it also connects read-only to the hosts (host
 keys checked against known_hosts) and shows, per copy set, the files and
 bytes to seed and estimated durations from a throughput sample. A host that
-cannot be reached is reported on that application's line; the other
-applications are still shown. Sensitive variables are never printed.`,
+cannot be reached is reported once at the top, with the first error, and
+each application it holds up says so on its line; the other applications
+are still shown. Exit status 1 when an application could not be measured
+(the report is printed all the same); --offline connects to nothing.
+Sensitive variables are never printed.`,
 		Example: `  umzug plan --offline examples/finance.hcl
   umzug plan --json examples/finance.hcl > plan.json`,
 		Args: cobra.MinimumNArgs(1),
@@ -62,9 +65,16 @@ applications are still shown. Sensitive variables are never printed.`,
 				addRehearsals(cmd.Context(), p, rep)
 			}
 			if jsonOut {
-				return writeJSON(cmd.OutOrStdout(), rep)
+				if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
+					return err
+				}
+			} else {
+				printPlanReport(cmd.OutOrStdout(), rep)
 			}
-			printPlanReport(cmd.OutOrStdout(), rep)
+			if n := notMeasured(rep); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d applications not measured on the hosts (see the report); `umzug plan --offline %s` shows the plan without connecting",
+					n, len(rep.Applications), strings.Join(args, " "))}
+			}
 			return nil
 		},
 	}
@@ -126,6 +136,8 @@ type planAppReport struct {
 	// Error says why the online part could not be done for this
 	// application (an unreachable host, say).
 	Error string `json:"error,omitempty"`
+	// Unreachable: Error is a failure to connect to the hosts.
+	Unreachable bool `json:"unreachable,omitempty"`
 }
 
 type planCopyReport struct {
@@ -275,6 +287,7 @@ func planHostOf(h *plans.Host, red func(string) string) planHost {
 // failure is recorded on its application and does not stop the others.
 func estimatePlan(ctx context.Context, est estimator, p *plans.Plan, r *planReport, timeout time.Duration) {
 	r.Online = true
+	defer noteUnmeasured(r)
 	for i, app := range p.Applications {
 		ar := &r.Applications[i]
 		mi := launch.MoveInput(p, app, "")
@@ -350,7 +363,10 @@ func printPlanApp(w io.Writer, a planAppReport) {
 	if len(a.DependsOn) > 0 {
 		fmt.Fprintf(w, "  starts after: %s\n", strings.Join(a.DependsOn, ", "))
 	}
-	if a.Error != "" {
+	switch {
+	case a.Error != "" && a.Unreachable:
+		fmt.Fprintln(w, "  not measured: could not connect to its hosts (see the note at the top)")
+	case a.Error != "":
 		fmt.Fprintf(w, "  ERROR   cannot measure on the hosts: %s\n", a.Error)
 	}
 	if len(a.Copies) == 0 {
@@ -413,8 +429,8 @@ func printPlanCopy(w io.Writer, a planAppReport, c planCopyReport) {
 		}
 	}
 	if c.Error != "" {
-		if strings.HasSuffix(a.Error, c.Error) {
-			fmt.Fprintln(w, "    not measured (see ERROR above)")
+		if strings.HasSuffix(a.Error, c.Error) || (a.Unreachable && unreachable(c.Error)) {
+			fmt.Fprintln(w, "    not measured (see above)")
 		} else {
 			fmt.Fprintf(w, "    not measured: %s\n", c.Error)
 		}
@@ -511,4 +527,45 @@ func printStepSecrets(w io.Writer, names []string, output string) {
 		kept = "output kept, redacted"
 	}
 	fmt.Fprintf(w, "         secrets from the worker: %s; %s\n", strings.Join(names, ", "), kept)
+}
+
+// unreachable reports whether a measurement failed to connect to a host
+// (dial, jump host, host key): the same cause for every application on
+// those hosts, said once rather than per application.
+func unreachable(msg string) bool {
+	return strings.Contains(msg, "connect to ") || strings.Contains(msg, "dial tcp ") || strings.Contains(msg, "known_hosts")
+}
+
+// noteUnmeasured marks the applications whose hosts could not be reached
+// and says so once in the report's note, with the first such error.
+func noteUnmeasured(r *planReport) {
+	var names []string
+	first := ""
+	for i := range r.Applications {
+		a := &r.Applications[i]
+		if a.Error == "" || !unreachable(a.Error) {
+			continue
+		}
+		a.Unreachable = true
+		names = append(names, a.Name)
+		if first == "" {
+			first = a.Error
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	r.OnlineNote = fmt.Sprintf("could not connect to the hosts of %s; the first error: %s. `umzug plan --offline` shows the plan without connecting",
+		strings.Join(names, ", "), first)
+}
+
+// notMeasured counts the applications the hosts could not measure.
+func notMeasured(r *planReport) int {
+	n := 0
+	for _, a := range r.Applications {
+		if a.Error != "" {
+			n++
+		}
+	}
+	return n
 }

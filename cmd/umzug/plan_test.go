@@ -28,7 +28,7 @@ func TestPlanOfflineShowsEverythingInOrder(t *testing.T) {
 		"exclude **/*.tmp, cache/**",
 		"verify sha256; final_sync deletes files gone from the source",
 		"approval: 2 of a.meier, b.schulz, c.yilmaz; four-eyes (the starter cannot approve); expires after 72h",
-		"window: from 2026-12-05T18:00:00+01:00 for 4h",
+		"window: from 2030-06-07T18:00:00+02:00 for 4h",
 		"1. step stop_app on source (fin_pb): /tmp/umzug-demo/paderborn/bin/financectl stop",
 		"undo: /tmp/umzug-demo/paderborn/bin/financectl start",
 		"timeout 2m",
@@ -104,8 +104,9 @@ func TestPlanNeverPrintsSensitiveValues(t *testing.T) {
 		{"plan", "--offline", f},                // the value may be left to the workers
 	} {
 		code, out, errOut := cli(t, args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		// Online, the unreachable host leaves the plan unmeasured: exit 1.
+		if want := map[bool]int{true: 1, false: 0}[args[1] == f]; code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s", args, code, want, errOut)
 		}
 		if strings.Contains(out+errOut, "hunter2") || strings.Contains(out+errOut, "pwned") {
 			t.Fatalf("%v printed the secret:\n%s%s", args, out, errOut)
@@ -124,9 +125,10 @@ func TestPlanNeverPrintsSensitiveValues(t *testing.T) {
 		} else if !strings.Contains(out, want) {
 			t.Errorf("%v: no line %q:\n%s", args, want, out)
 		}
-		// Online, the unreachable source is an error line, not a crash.
-		if args[1] == f && !strings.Contains(out, "ERROR   cannot measure on the hosts: copy c: scan h1:/srv/app and h2:/srv/app: ") {
-			t.Errorf("no per-application error line for the unreachable host:\n%s", out)
+		// Online, the unreachable source is said once, not a crash.
+		if args[1] == f && (!strings.Contains(out, "note: could not connect to the hosts of app; the first error: copy c: scan h1:/srv/app and h2:/srv/app: ") ||
+			!strings.Contains(out, "  not measured: could not connect to its hosts (see the note at the top)")) {
+			t.Errorf("the unreachable host is not reported once with a pointer from the application:\n%s", out)
 		}
 	}
 }
@@ -193,14 +195,17 @@ func TestPlanOnlineEstimatesAndUnreachableHosts(t *testing.T) {
 	t.Cleanup(func() { newEstimator = old })
 
 	code, out, errOut := cli(t, "plan", "../../examples/wave.hcl")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "umzug: 2 of 3 applications not measured on the hosts (see the report); `umzug plan --offline ../../examples/wave.hcl` shows") {
+		t.Fatalf("exit %d, want 1 naming --offline\n%s", code, errOut)
+	}
+	if n := strings.Count(out, "dial tcp"); n != 1 {
+		t.Errorf("the connection error is printed %d times; want once", n)
 	}
 	for _, want := range []string{
 		"source holds 1200 files, 10 GiB; to seed now: 1200 files, 10 GiB; 3 target files not on the source",
 		"estimated seed 2m36s at 100 MiB/s; final_sync about 40s per GiB changed after the seed",
-		"ERROR   cannot measure on the hosts: copy ledger: scan fin_pb:/srv/finance/data and fin_lg:/srv/finance/data: dial tcp 10.20.1.15:22: connection refused",
-		"ERROR   cannot measure on the hosts: copy archive: scan rep_pb:",
+		"note: could not connect to the hosts of finance, reports; the first error: copy ledger: scan fin_pb:/srv/finance/data and fin_lg:/srv/finance/data: dial tcp 10.20.1.15:22: connection refused. `umzug plan --offline` shows",
+		"  not measured: could not connect to its hosts (see the note at the top)",
 		"wave q4: directory, finance, reports (at most 2 at once",
 	} {
 		if !strings.Contains(out, want) {
@@ -221,14 +226,14 @@ func TestPlanOnlineEstimatesAndUnreachableHosts(t *testing.T) {
 
 	code, out, _ = cli(t, "plan", "--json", "../../examples/wave.hcl")
 	var rep planReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}
 	c := rep.Applications[0].Copies[0]
 	if !rep.Online || c.Estimate == nil || c.Estimate.ChangedBytes != 10<<30 || c.SeedSeconds < 156 || c.SeedSeconds > 157 {
 		t.Errorf("json copy %+v", c)
 	}
-	if rep.Applications[1].Error == "" || rep.Applications[1].Copies[0].Error == "" {
+	if rep.Applications[1].Error == "" || rep.Applications[1].Copies[0].Error == "" || !rep.Applications[1].Unreachable {
 		t.Error("json lacks the unreachable host's error")
 	}
 }

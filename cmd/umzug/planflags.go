@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -30,7 +33,7 @@ func (v *varFlags) register(cmd *cobra.Command) {
 // options turns the flags into load options; the environment supplies
 // UMZUG_VAR_name values.
 func (v *varFlags) options() (plans.LoadOptions, error) {
-	opts := plans.LoadOptions{VarFiles: v.files, Environ: os.Environ()}
+	opts := plans.LoadOptions{VarFiles: v.files, Environ: os.Environ(), Now: time.Now()}
 	if len(v.vars) > 0 {
 		opts.Vars = map[string]string{}
 	}
@@ -55,6 +58,15 @@ func loadPlan(cmd *cobra.Command, args []string, vf *varFlags) (*plans.Plan, err
 		return nil, err
 	}
 	p, diags := plans.Load(args, opts)
+	if p == nil && len(diags) > 0 && !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool { return d.Subject != nil }) {
+		// Nothing was read (no such file, unreadable): the details say
+		// which file and what to do, one line each.
+		var lines []string
+		for _, d := range diags {
+			lines = append(lines, d.Detail)
+		}
+		return nil, &exitError{code: 1, err: errors.New(strings.Join(lines, "\numzug: "))}
+	}
 	if len(diags) > 0 {
 		var files map[string]*hcl.File
 		if p != nil {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
 	"github.com/umzug-dev/umzug/internal/launch"
+	"github.com/umzug-dev/umzug/plans"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -21,6 +25,8 @@ func newRunCmd() *cobra.Command {
 		wait  bool
 		queue string
 		reh   bool
+		// pastWindow starts moves whose window is over.
+		pastWindow bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run PLAN",
@@ -39,12 +45,21 @@ application that is in no wave as a move of its own.
 
 Sensitive variables never travel with the move: a value given here (--var,
 --var-file, UMZUG_VAR_<name>) is only validated; the workers read the value
-from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
+from UMZUG_SECRET_<name> in their environment or their --secrets-file.
+
+A move whose cutover window is already over would seed, be approved and
+then wait for a reschedule: run refuses to start it unless --past-window
+is given (validate and plan warn about it).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := loadPlan(cmd, args, &vf)
 			if err != nil {
 				return err
+			}
+			if over := windowsOver(p, apps, wave, time.Now()); len(over) > 0 && !reh && !pastWindow {
+				return &exitError{code: 1, err: fmt.Errorf("the cutover window of %s is over (see the warning above): "+
+					"such a move seeds, is approved and then waits for `umzug reschedule`. Set the agreed window "+
+					"(e.g. --var window_start=TIME) or start anyway with --past-window", strings.Join(over, ", "))}
 			}
 			c, err := dialAs(cmd, &as)
 			if err != nil {
@@ -80,6 +95,7 @@ from UMZUG_SECRET_<name> in their environment or their --secrets-file.`,
 	cmd.Flags().StringVar(&wave, "wave", "", "start only this wave")
 	cmd.Flags().StringVar(&as, "as", "", "who starts the move; four-eyes refuses this identity's approvals (default $USER)")
 	cmd.Flags().BoolVar(&reh, "rehearsal", false, "rehearse instead: run the whole move against the plan's rehearsal root, then clean it up")
+	cmd.Flags().BoolVar(&pastWindow, "past-window", false, "start moves whose cutover window is already over (they seed, then wait for umzug reschedule)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started workflow has ended; exit 1 unless all committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd
@@ -136,4 +152,29 @@ func waitResult(cmd *cobra.Command, c client.Client, id, kind string) (string, e
 		return "failed (" + st.Error + ")", nil
 	}
 	return st.Phase, nil
+}
+
+// windowsOver names the applications run would start (all, --app or
+// --wave) whose cutover window ended before now.
+func windowsOver(p *plans.Plan, apps []string, wave string, now time.Time) []string {
+	picked := p.Applications
+	if wave != "" {
+		picked = nil
+		for _, w := range p.Waves {
+			if w.Name == wave {
+				picked = w.Applications
+			}
+		}
+	}
+	var over []string
+	for _, a := range picked {
+		if len(apps) > 0 && !slices.Contains(apps, a.Name) {
+			continue
+		}
+		if co := a.Cutover; co != nil && co.Window != nil && !co.Window.NotBefore.IsZero() &&
+			!co.Window.NotBefore.Add(co.Window.Duration).After(now) {
+			over = append(over, a.Name)
+		}
+	}
+	return over
 }

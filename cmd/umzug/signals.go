@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/umzug-dev/umzug/internal/units"
 	"github.com/umzug-dev/umzug/workflows"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -63,14 +64,33 @@ func decisionOutcome(name, id string, st workflows.Status, now time.Time) string
 		return fmt.Sprintf("%s; still needed: %d more approval(s) from %s\n",
 			head, st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
 	}
-	next := "the cutover starts now"
-	if st.Window != nil && st.Window.NotBefore.After(now) {
-		next = "the cutover starts when the window opens at " + st.Window.NotBefore.Local().Format(time.RFC3339)
-	}
+	next := approvedNext(id, st, now)
 	if st.Phase != workflows.PhaseAwaitingApproval {
 		next = "phase " + st.Phase
 	}
 	return fmt.Sprintf("%s; quorum reached (approved by %s): %s\n", head, strings.Join(st.Approvals, ", "), next)
+}
+
+// approvedNext says what the reached quorum starts, by the window as it
+// stands at now: the workflow starts the cutover only inside the window
+// and when the predicted cutover fits in what is left of it.
+func approvedNext(id string, st workflows.Status, now time.Time) string {
+	w := st.Window
+	if w == nil {
+		return "the cutover starts now"
+	}
+	end := w.NotBefore.Add(w.Duration)
+	switch {
+	case now.Before(w.NotBefore):
+		return fmt.Sprintf("the cutover starts when the window opens at %s (it closes %s)",
+			w.NotBefore.Local().Format(time.RFC3339), end.Local().Format(time.RFC3339))
+	case now.Before(end):
+		return fmt.Sprintf("the cutover starts now if its predicted duration fits in the %s left of the window; `umzug status %s` shows the prediction",
+			units.Duration(end.Sub(now).Round(time.Minute)), id)
+	}
+	return fmt.Sprintf("nothing starts: the window %s–%s has passed. Set a new window with "+
+		"`umzug reschedule %s --as USER --not-before TIME --duration DUR` (the approvals are then asked for again), or end the move with `umzug reject %s`",
+		w.NotBefore.Local().Format(time.RFC3339), end.Local().Format(time.RFC3339), id, id)
 }
 
 // decide sends one decision as an Update and waits for its outcome. The

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -180,7 +181,7 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 		if len(st.Approvals) > 0 {
 			got = strings.Join(st.Approvals, ", ")
 		}
-		fmt.Fprintf(w, "approvals   %s; %d more needed from %s\n", got, st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
+		fmt.Fprintf(w, "approvals   %s; %s\n", got, approvalsLeft(st))
 		if st.ApprovalDeadline != nil {
 			fmt.Fprintf(w, "expires     %s\n", st.ApprovalDeadline.Format(time.RFC3339))
 		}
@@ -197,6 +198,9 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 		if cr.IdentStateNote != "" {
 			fmt.Fprintf(w, "            %s\n", cr.IdentStateNote)
 		}
+	}
+	if identityVerified(st.Copies) {
+		fmt.Fprintf(w, "            %s\n", identityMeaning)
 	}
 	printRefusals(w, st.Refusals)
 	printFailover(w, st.Failover, time.Now())
@@ -303,6 +307,31 @@ func watchMove(cmd *cobra.Command, c client.Client, id string) error {
 
 // printWindow shows the cutover window and its prediction; both only
 // matter until the cutover has started.
+// identityMeaning explains "verified by identity" wherever a copy reports it.
+const identityMeaning = "verified by identity: unchanged since the seed verified its SHA-256 (size, mtime, ctime, inode and device equal on both hosts)"
+
+// identityVerified reports whether a copy counted files verified by
+// identity.
+func identityVerified(copies []contract.CopyResult) bool {
+	return slices.ContainsFunc(copies, func(c contract.CopyResult) bool {
+		return c.Kept > 0 || strings.Contains(c.VerifiedBy, "identity")
+	})
+}
+
+// approvalsLeft says how many approvals the move still needs and from
+// whom, or that the quorum is reached (the window decides the rest).
+func approvalsLeft(st workflows.Status) string {
+	switch {
+	case st.ApprovalsNeeded <= 0 && st.Window != nil:
+		return "quorum reached; the window below decides when the cutover starts"
+	case st.ApprovalsNeeded <= 0:
+		return "quorum reached"
+	case len(st.PendingApprovers) == 0:
+		return fmt.Sprintf("%d more needed", st.ApprovalsNeeded)
+	}
+	return fmt.Sprintf("%d more needed from %s", st.ApprovalsNeeded, strings.Join(st.PendingApprovers, ", "))
+}
+
 func printWindow(w io.Writer, st workflows.Status) {
 	if st.Window != nil {
 		fmt.Fprintf(w, "window      %s for %s\n", st.Window.NotBefore.Format(time.RFC3339), st.Window.Duration)

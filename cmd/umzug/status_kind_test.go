@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/audit"
 	"github.com/umzug-dev/umzug/workflows"
 )
 
@@ -140,6 +143,39 @@ func TestApproveOutcome(t *testing.T) {
 		!strings.Contains(got, "the cutover starts when the window opens at ") {
 		t.Fatalf("last approval, window ahead: %q", got)
 	}
+	st.Window = &workflows.Window{NotBefore: now.Add(-time.Hour), Duration: 2 * time.Hour}
+	if got := decisionOutcome(workflows.SignalApprove, id, st, now); !strings.Contains(got, "the cutover starts now if its predicted duration fits in the 1h left of the window") {
+		t.Fatalf("last approval, window open: %q", got)
+	}
+	st.Window = &workflows.Window{NotBefore: now.Add(-5 * time.Hour), Duration: 4 * time.Hour}
+	got := decisionOutcome(workflows.SignalApprove, id, st, now)
+	if strings.Contains(got, "starts now") || !strings.Contains(got, "nothing starts: the window ") ||
+		!strings.Contains(got, "has passed") || !strings.Contains(got, "umzug reschedule "+id+" --as USER") {
+		t.Fatalf("last approval, window passed: %q", got)
+	}
+}
+
+// Status of an approved move waiting for its window says the quorum is
+// reached, not "0 more needed from ".
+func TestStatusQuorumReached(t *testing.T) {
+	now := time.Now()
+	st := workflows.Status{
+		Phase: workflows.PhaseAwaitingApproval, Approvals: []string{"b.schulz", "c.yilmaz"},
+		Window:     &workflows.Window{NotBefore: now.Add(-5 * time.Hour), Duration: 4 * time.Hour},
+		WindowNote: "window has passed: cutover not started",
+	}
+	var out bytes.Buffer
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	s := out.String()
+	if strings.Contains(s, "more needed") || !strings.Contains(s, "approvals   b.schulz, c.yilmaz; quorum reached; the window below decides") {
+		t.Fatalf("status of an approved move:\n%s", s)
+	}
+	st.ApprovalsNeeded, st.PendingApprovers = 1, []string{"d.x"}
+	out.Reset()
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if !strings.Contains(out.String(), "1 more needed from d.x\n") {
+		t.Fatalf("status of a move needing one more approval:\n%s", out.String())
+	}
 }
 
 // ScheduleClient answers that no schedule exists: the fake server has
@@ -159,4 +195,37 @@ type noSchedule struct {
 
 func (s noSchedule) Describe(context.Context) (*client.ScheduleDescription, error) {
 	return nil, serviceerror.NewNotFound("schedule not found: " + s.id)
+}
+
+// A copy that kept files verified by identity says what that means.
+func TestStatusExplainsIdentity(t *testing.T) {
+	st := workflows.Status{Phase: workflows.PhaseSoak, Copies: []contract.CopyResult{
+		{Set: "ledger", Phase: contract.PhaseFinalSync, Files: 10, Verified: 10, Kept: 10, VerifiedBy: "identity"},
+	}}
+	var out bytes.Buffer
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if !strings.Contains(out.String(), "verified 10 by identity\n            "+identityMeaning+"\n") {
+		t.Fatalf("status lacks the meaning of identity:\n%s", out.String())
+	}
+	st.Copies[0].Kept, st.Copies[0].VerifiedBy = 0, "sha256sum"
+	out.Reset()
+	printStatus(&out, "umzug/finance/finance", st, nil)
+	if strings.Contains(out.String(), identityMeaning) {
+		t.Fatalf("status explains identity where no file was verified by it:\n%s", out.String())
+	}
+}
+
+// audit names the bundle's directory as a full path: the default one is
+// relative to wherever it ran.
+func TestAuditPrintsItsDirectory(t *testing.T) {
+	var out bytes.Buffer
+	printBundle(&out, "umzug/finance/finance", "audit-umzug_finance_finance", &audit.Evidence{Report: &audit.Report{}}, nil)
+	abs, err := filepath.Abs("audit-umzug_finance_finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "audit of umzug/finance/finance written to directory "+abs+":") ||
+		!strings.Contains(out.String(), "umzug audit verify "+abs) {
+		t.Fatalf("audit output:\n%s", out.String())
+	}
 }

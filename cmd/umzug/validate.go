@@ -23,6 +23,9 @@ func newValidateCmd() *cobra.Command {
 plan files form one plan) and reports every error and warning at once, each
 with file, line, column and the source it refers to. It connects to nothing.
 
+A warning repeated in four or more applications is printed once, naming
+the others; --json lists each.
+
 Exit status: 1 when any plan has errors, 0 otherwise (warnings are printed
 but do not fail). With --json the diagnostics of all plans are printed to
 stdout as one JSON array for CI, and nothing else.`,

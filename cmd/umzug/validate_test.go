@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/umzug-dev/umzug/plans"
 )
@@ -29,9 +30,12 @@ func TestValidateExamples(t *testing.T) {
 			t.Errorf("validate %s printed %q", f, out)
 		}
 	}
-	code, out, _ := cli(t, "validate", "../../examples/wave.hcl")
+	code, out, errOut := cli(t, "validate", "../../examples/wave.hcl")
 	if code != 0 || !strings.Contains(out, "plan wave is valid: 3 applications, 7 hosts, sha256 ") {
 		t.Errorf("wave: exit %d, %q", code, out)
+	}
+	if !strings.Contains(errOut, "wave.hcl:140:18:\nWarning: Dependency soaks past this window") {
+		t.Errorf("wave: the 12h soak of directory before the 4h window of finance is not flagged:\n%s", errOut)
 	}
 }
 
@@ -154,9 +158,36 @@ func TestValidateVariables(t *testing.T) {
 	}
 }
 
+// A plan that does not exist is one line naming it and what to do, not
+// "stat p: stat p: no such file".
 func TestValidateMissingFile(t *testing.T) {
 	code, _, errOut := cli(t, "validate", "no/such/plan.hcl")
-	if code != 1 || !strings.Contains(errOut, "no/such/plan.hcl") {
-		t.Fatalf("exit %d\n%s", code, errOut)
+	want := "umzug: plan no/such/plan.hcl does not exist: give the path of a plan file (*.hcl, *.hcl.json) or of a directory of them\n"
+	if code != 1 || errOut != want {
+		t.Fatalf("exit %d\n%q\nwant %q", code, errOut, want)
+	}
+}
+
+// A window that is over: validate warns at not_before and exits 0, run
+// refuses before it dials anything unless --past-window is given.
+func TestWindowOver(t *testing.T) {
+	finance := "../../examples/finance.hcl"
+	code, _, errOut := cli(t, "validate", finance, "--var", "window_start=2020-01-05T18:00:00+01:00")
+	if code != 0 || !strings.Contains(errOut, "finance.hcl:73:20:\nWarning: Cutover window is over") ||
+		!strings.Contains(errOut, "ended at 2020-01-05T22:00:00+01:00") {
+		t.Fatalf("validate, window over: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = cli(t, "validate", finance, "--var", "window_start="+time.Now().Add(time.Hour).Format(time.RFC3339))
+	if code != 0 || strings.Contains(errOut, "Warning") {
+		t.Fatalf("validate, window ahead: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1") // nothing listens: a dial fails
+	code, _, errOut = cli(t, "run", finance, "--as", "a.meier", "--var", "window_start=2020-01-05T18:00:00+01:00")
+	if code != 1 || !strings.Contains(errOut, "umzug: the cutover window of finance is over") || !strings.Contains(errOut, "--past-window") {
+		t.Fatalf("run, window over: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = cli(t, "run", finance, "--as", "a.meier", "--past-window", "--var", "window_start=2020-01-05T18:00:00+01:00")
+	if code == 0 || strings.Contains(errOut, "the cutover window of finance is over") {
+		t.Fatalf("run --past-window: exit %d (want a dial failure, not the window refusal)\n%s", code, errOut)
 	}
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/umzug-dev/umzug/workflows"
 )
 
-// printCenterPlan writes the demo's finance plan with a rehearsal and a
+// rehearsalPlan writes the demo's finance plan with a rehearsal and a
 // failback block: a step "announce" that rehearses, a step "mark_real"
 // that does not, the health check kept out of rehearsals and a check
 // "marked" that runs in them. Steps and checks append their name to
 // marks.log in the demo directory. It returns the plan arguments.
-func printCenterPlan(t *testing.T, e *e2e, requiredWithin string) []string {
+func rehearsalPlan(t *testing.T, e *e2e, requiredWithin string) []string {
 	t.Helper()
 	b, err := os.ReadFile(e.env.PlanFile)
 	if err != nil {
@@ -101,7 +101,7 @@ func rehearse(t *testing.T, args []string) string {
 // everything it wrote; the real source and target are left as they were.
 func TestRehearsalLeavesNoTraceAndRecordsDurations(t *testing.T) {
 	e := startE2E(t)
-	args := printCenterPlan(t, e, "")
+	args := rehearsalPlan(t, e, "")
 	before := filepath.Join(t.TempDir(), "before")
 	if out, err := exec.Command("cp", "-a", e.env.SourceData(), before).CombinedOutput(); err != nil {
 		t.Fatalf("snapshot source: %v %s", err, out)
@@ -160,7 +160,7 @@ func TestRehearsalLeavesNoTraceAndRecordsDurations(t *testing.T) {
 // waiting move, whose window prediction then uses the measured durations.
 func TestApprovalsNeedARecentRehearsal(t *testing.T) {
 	e := startE2E(t)
-	args := printCenterPlan(t, e, "\n    required_within = \"30d\"")
+	args := rehearsalPlan(t, e, "\n    required_within = \"30d\"")
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, args...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
@@ -222,7 +222,7 @@ func shortDur(d time.Duration) string {
 // cutover's approvals, and the audits of both moves name each other.
 func TestFailbackCopiesBackOnlyTheChanges(t *testing.T) {
 	e := startE2E(t)
-	args := printCenterPlan(t, e, "")
+	args := rehearsalPlan(t, e, "")
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, args...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
