@@ -18,7 +18,9 @@ import (
 // "attempts after the first" (GetVersion change check-retries-are-extra-
 // attempts); they must keep replaying. testdata/modes holds a rehearsal,
 // a failback, and a standby record with its sync and failover
-// (record_modes_test.go).
+// (record_modes_test.go). testdata/bounds holds a move under decision
+// rules version 2: bounded payloads, PRECIS identities, refused_update
+// recorded under no one's name (record_bounds_test.go).
 var recorded = []struct {
 	file, phase string
 }{
@@ -31,6 +33,7 @@ var recorded = []struct {
 	{"v0/move_rejected.json", PhaseRejected},
 	{"v0/wave.json", ""},
 	{"decisions/move_decisions.json", PhaseCommitted},
+	{"bounds/move_bounds.json", PhaseRolledBack},
 	{"modes/rehearsal.json", PhaseCommitted},
 	{"modes/failback.json", PhaseCommitted},
 	{"modes/failover.json", PhaseCommitted},
