@@ -118,7 +118,8 @@ func newApproveCmd() *cobra.Command {
 		Long: `approve records USER's approval of the move ID. It is refused, with the
 reason, when USER is not a listed approver, started the move (four-eyes),
 has approved already, or the move is not awaiting approval; identities are
-compared trimmed, case-folded and Unicode-normalized. With --plan the
+compared by PRECIS UsernameCaseMapped (RFC 8265), look-alike names count as
+one person, and a comment is at most 1 KiB. With --plan the
 approval is bound to that plan's SHA-256 and to its run digest, computed
 from the plan files and the variable values given here (--var, --var-file,
 UMZUG_VAR_*): it is refused if the move runs other files or other values.
