@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +76,30 @@ func TestFloodDuringSoakLeavesMoveControllable(t *testing.T) {
 		if r.Identity == "c.yilmaz" && !r.Accepted {
 			t.Fatalf("a refused record under c.yilmaz's name: %+v", r)
 		}
+	}
+	// The audit names each update's sender from its history event.
+	dir := t.TempDir()
+	if code, _, _ := cli(t, "audit", financeID, "--out", dir); code != 0 {
+		t.Fatalf("audit: exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Decisions []workflows.SignalRecord `json:"decisions"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	senders := map[string]string{}
+	for _, d := range rep.Decisions {
+		if d.UpdateID != "" {
+			senders[d.Name+" "+d.Identity] = d.Sender
+		}
+	}
+	if senders["rollback b.schulz"] != "client identity b.schulz@umzug-cli (history event)" ||
+		senders["approve c.yilmaz"] != "client identity c.yilmaz@umzug-cli (history event)" {
+		t.Fatalf("update senders in the audit: %q", senders)
 	}
 }
