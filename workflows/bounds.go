@@ -26,9 +26,11 @@ const (
 	// MaxWordBytes bounds short fields: a reschedule's duration.
 	MaxWordBytes = 64
 	// MaxRehearsalIDBytes bounds a rehearsal's workflow ID; MaxMeasured
-	// the durations a rehearsal record carries.
+	// the durations a rehearsal record carries, and MaxRehearsalBytes the
+	// whole record (its cleanup note is cut to MaxTextBytes when kept).
 	MaxRehearsalIDBytes = 256
 	MaxMeasured         = 256
+	MaxRehearsalBytes   = 64 << 10
 	// ReceivedPrefixBytes is how much of a refused payload is kept.
 	ReceivedPrefixBytes = 64
 	// MaxRefusedRecords refused decisions are kept (the latest), and at
@@ -103,7 +105,7 @@ func (p RehearsalRecord) overLimit() string {
 	if len(p.Durations) > MaxMeasured {
 		return fmt.Sprintf("durations lists %d entries, over the limit of %d", len(p.Durations), MaxMeasured)
 	}
-	fs := []field{{"id", p.ID, MaxRehearsalIDBytes}, text("cleanup", p.Cleanup)}
+	fs := []field{{"id", p.ID, MaxRehearsalIDBytes}}
 	for _, d := range p.Durations {
 		fs = append(fs, field{"durations.kind", d.Kind, MaxWordBytes}, field{"durations.name", d.Name, MaxRehearsalIDBytes})
 	}
@@ -118,9 +120,10 @@ type badPayload struct {
 }
 
 // decodeBounded reads one signal's or update's argument: its whole size
-// first, then its JSON, then each field's limit. Under checkSize false
-// (runs recorded before the limits) only malformed payloads are refused.
-func decodeBounded[T any](raw converter.RawValue, checkSize bool) (T, *badPayload) {
+// first (at most maxPayload bytes), then its JSON, then each field's
+// limit. Under checkSize false (runs recorded before the limits) only
+// malformed payloads are refused.
+func decodeBounded[T any](raw converter.RawValue, maxPayload int, checkSize bool) (T, *badPayload) {
 	var p T
 	pl := raw.Payload()
 	if pl == nil {
@@ -131,9 +134,9 @@ func decodeBounded[T any](raw converter.RawValue, checkSize bool) (T, *badPayloa
 		pre, _ := identity.Prefix(string(pl.GetData()), ReceivedPrefixBytes)
 		return &badPayload{size: size, prefix: strconv.Quote(pre), reason: reason}
 	}
-	if checkSize && size > MaxPayloadBytes {
+	if checkSize && size > maxPayload {
 		return p, bad(fmt.Sprintf("payload of %d bytes is over the limit of %d bytes; only its size and first %d bytes were kept",
-			size, MaxPayloadBytes, ReceivedPrefixBytes))
+			size, maxPayload, ReceivedPrefixBytes))
 	}
 	if err := converter.GetDefaultDataConverter().FromPayload(pl, &p); err != nil {
 		msg, _ := identity.Prefix(err.Error(), 200)

@@ -231,3 +231,24 @@ func TestMalformedSignalsAndUpdatesAreRecorded(t *testing.T) {
 		t.Fatalf("update without argument record %+v", none)
 	}
 }
+
+// A rehearsal's record may be larger than a person's decision (its
+// cleanup note lists what was removed): it is taken up to
+// MaxRehearsalBytes, its note kept cut to MaxTextBytes.
+func TestRehearsedRecordWithLongCleanupCounts(t *testing.T) {
+	env, _ := newEnv(t)
+	in := finance()
+	in.RehearsalRequired = 30 * 24 * time.Hour
+	rec := RehearsalRecord{ID: RehearsalIDPrefix(in.PlanName, in.Application) + "20261207T000000Z", Succeeded: true, CleanedUp: true,
+		Cleanup: "removed 2259 entries under /scratch: " + strings.Repeat("/srv/finance/data/x, ", 100)}
+	for i := range 40 {
+		rec.Durations = append(rec.Durations, Measured{Kind: BlockStep, Name: strings.Repeat("s", i), Duration: time.Second})
+	}
+	at(env, time.Second, func() { rec.Finished = env.Now(); env.SignalWorkflow(SignalRehearsed, rec) })
+	at(env, time.Hour, func() { env.CancelWorkflow() })
+	env.ExecuteWorkflow(MoveWorkflow, in)
+	st := result(t, env)
+	if st.Rehearsed == nil || st.Rehearsed.ID != rec.ID || len(st.Rehearsed.Cleanup) > MaxTextBytes+32 || len(st.Rehearsed.Durations) != 40 {
+		t.Fatalf("rehearsed = %+v; records %+v", st.Rehearsed, st.Signals)
+	}
+}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +28,8 @@ type decision[T any] struct {
 	// check returns why p is refused now, or "". It must not mutate.
 	check func(p T) string
 	apply func(p T)
+	// maxPayload bounds the argument as it arrived; 0 is MaxPayloadBytes.
+	maxPayload int
 }
 
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.
@@ -77,7 +80,8 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			check: m.checkReschedule, apply: m.applyReschedule}.listen,
 		decision[RehearsalRecord]{name: SignalRehearsed, desc: descRehearsed,
 			ident: func(p RehearsalRecord) SignalRecord { return SignalRecord{Identity: p.ID} },
-			check: m.checkRehearsedSignal, apply: func(p RehearsalRecord) { m.st.Rehearsed = &p }}.listen,
+			check: m.checkRehearsedSignal, maxPayload: MaxRehearsalBytes,
+			apply: func(p RehearsalRecord) { p.Cleanup = clip(p.Cleanup, MaxTextBytes); m.st.Rehearsed = &p }}.listen,
 	}
 	if m.in.Mode == ModeFailover {
 		regs = append(regs, m.confirmDecision())
@@ -110,7 +114,7 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 // recorded with its size and first bytes (decodeBounded), never kept.
 func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 	handle := func(raw converter.RawValue, via, updateID string) string {
-		p, bad := decodeBounded[T](raw, m.dec.precis)
+		p, bad := decodeBounded[T](raw, cmp.Or(d.maxPayload, MaxPayloadBytes), m.dec.precis)
 		if bad != nil {
 			m.record(SignalRecord{Name: d.name, Via: via, UpdateID: updateID, Sender: SenderUnknown,
 				Reason: bad.reason, Size: bad.size, Received: bad.prefix})

@@ -43,7 +43,7 @@ func (s *standby) register(ctx workflow.Context) error {
 func (s *standby) listen(ctx workflow.Context, name, desc string, check func(StandbyDecision) string,
 	apply func(StandbyDecision), wait bool) error {
 	handle := func(raw converter.RawValue, via string) string {
-		p, bad := decodeBounded[StandbyDecision](raw, true)
+		p, bad := decodeBounded[StandbyDecision](raw, MaxPayloadBytes, true)
 		if bad != nil {
 			s.record(SignalRecord{Name: name, Via: via, Sender: SenderUnknown, Reason: bad.reason, Size: bad.size, Received: bad.prefix})
 			return bad.reason
