@@ -171,25 +171,69 @@ func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {
 }
 
 // identityList reads a list of identities (approvers, operators). Each
-// must have a canonical form (no mixed scripts, no invisible characters),
-// and two entries that are one person (A.Meier, a.meier) are a duplicate.
+// must be a valid user name by PRECIS UsernameCaseMapped (RFC 8265); two
+// entries that are one person (A.Meier, a.meier) are a duplicate, and a
+// name that looks like another name of the plan (same UTS #39 skeleton:
+// a.meier and а.meier with a Cyrillic а) is an error, wherever in the
+// plan the other one is listed.
 func (l *loader) identityList(a *hcl.Attribute, name string) ([]string, bool) {
 	list, ok := l.strList(a, name)
+	ranges := elementRanges(a.Expr, len(list))
 	seen := map[string]string{}
-	for _, who := range list {
+	for i, who := range list {
 		key, err := identity.Canonical(who)
 		switch {
 		case err != nil:
-			l.errorf(a.Expr.Range(), "Invalid identity", "%s: %v.", name, err)
+			l.errorf(ranges[i], "Invalid identity", "%s: %v.", name, err)
 		case seen[key] != "":
-			l.errorf(a.Expr.Range(), "Duplicate "+strings.TrimSuffix(name, "s"),
-				"%s lists %q and %q, which are one person (identities are compared trimmed, case-folded and "+
-					"Unicode-normalized); each counts once.", name, seen[key], who)
+			l.errorf(ranges[i], "Duplicate "+strings.TrimSuffix(name, "s"),
+				"%s lists %q and %q, which are one person (identities are compared by PRECIS UsernameCaseMapped, "+
+					"RFC 8265: trimmed, width-mapped, lower-cased, NFC); each counts once.", name, seen[key], who)
 		default:
 			seen[key] = who
+			l.lookAlike(name, who, key, ranges[i])
 		}
 	}
 	return list, ok
+}
+
+// listedName is a name of the plan and where it was first listed.
+type listedName struct {
+	who, key, list string
+	at             hcl.Range
+}
+
+// lookAlike records a listed name and refuses one that looks like
+// another name of the plan without being it.
+func (l *loader) lookAlike(list, who, key string, at hcl.Range) {
+	if l.names == nil {
+		l.names = map[string]listedName{}
+	}
+	sk := identity.Skeleton(key)
+	prev, ok := l.names[sk]
+	switch {
+	case !ok:
+		l.names[sk] = listedName{who: who, key: key, list: list, at: at}
+	case prev.key != key:
+		l.errorf(at, "Look-alike identities",
+			"%s lists %q, which looks like %q (%s at %s:%d:%d) but is another name (same UTS #39 skeleton); "+
+				"approvals by one could pass for the other, so rename one of them.",
+			list, who, prev.who, prev.list, prev.at.Filename, prev.at.Start.Line, prev.at.Start.Column)
+	}
+}
+
+// elementRanges are the source ranges of a list's n elements when it is
+// written as a list, else n times the whole expression's range.
+func elementRanges(e hcl.Expression, n int) []hcl.Range {
+	out := make([]hcl.Range, n)
+	exprs, d := hcl.ExprList(e)
+	for i := range out {
+		out[i] = e.Range()
+		if !d.HasErrors() && len(exprs) == n {
+			out[i] = exprs[i].Range()
+		}
+	}
+	return out
 }
 
 // decodeCutoverStep reads a step or check block.

@@ -41,6 +41,10 @@ type loader struct {
 	localOrder []string
 	alt        *hcl.EvalContext
 
+	// names are the identities listed anywhere in the plan, by UTS #39
+	// skeleton, to refuse look-alikes (decode_cutover.go).
+	names map[string]listedName
+
 	datacenters map[string]*Datacenter
 	hosts       map[string]*hostDecl
 	apps        map[string]*appDecl

@@ -106,7 +106,7 @@ func (m *move) updateApprovalState() {
 		return
 	}
 	for _, a := range r.Approvers {
-		if m.indexOf(m.st.Approvals, a) >= 0 || (r.FourEyes && m.same(a, m.in.StartedBy)) {
+		if m.personIn(m.st.Approvals, a) >= 0 || (r.FourEyes && m.samePerson(a, m.in.StartedBy)) {
 			continue
 		}
 		m.st.PendingApprovers = append(m.st.PendingApprovers, a)
@@ -183,12 +183,19 @@ func (m *move) checkApprove(p ApproveSignal) string {
 				return fmt.Sprintf("four-eyes: %s started this move and cannot approve it", p.Approver)
 			case r.FourEyes && m.same(p.Approver, m.in.StartedBy):
 				return fmt.Sprintf("four-eyes: %q is the same identity as %s, who started this move and cannot approve it", p.Approver, m.in.StartedBy)
+			case r.FourEyes && m.samePerson(p.Approver, m.in.StartedBy):
+				return fmt.Sprintf("four-eyes: %q looks like %q (same UTS #39 skeleton), who started this move; it counts as the same person and cannot approve it",
+					p.Approver, m.in.StartedBy)
 			}
 			return m.checkPlan(p.PlanSHA256)
 		},
 		func() string { return m.checkRunDigest(p.RunDigest) },
 		func() string {
-			if m.indexOf(m.st.Approvals, p.Approver) >= 0 {
+			if i := m.personIn(m.st.Approvals, p.Approver); i >= 0 {
+				if !m.same(m.st.Approvals[i], p.Approver) {
+					return fmt.Sprintf("%s looks like %s (same UTS #39 skeleton), who has approved already; one person counts once (%d of %d)",
+						p.Approver, m.st.Approvals[i], len(m.st.Approvals), quorum(r))
+				}
 				return fmt.Sprintf("%s has approved already; already counted (%d of %d)", p.Approver, len(m.st.Approvals), quorum(r))
 			}
 			if len(m.st.Approvals) >= quorum(r) {

@@ -193,6 +193,25 @@ func (m *move) decisionLines(b *strings.Builder) {
 		case !r.Accepted:
 			verdict = "**refused**: " + r.Reason
 		}
-		b.WriteString(fmt.Sprintf("  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Identity, r.Via, verdict))
+		b.WriteString(fmt.Sprintf("  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Who(), r.Via, verdict))
 	}
+	if m.st.SignalsDropped > 0 {
+		b.WriteString(fmt.Sprintf("  - %d older refused records dropped (the latest %d refused are kept)\n", m.st.SignalsDropped, MaxRefusedRecords))
+	}
+}
+
+// Who is the name a record was sent under, or says it carried none.
+func (r SignalRecord) Who() string {
+	if r.Identity == "" {
+		return "no name"
+	}
+	return r.Identity
+}
+
+// Arrived describes a payload refused unread: its size and first bytes.
+func (r SignalRecord) Arrived() string {
+	if r.Size == 0 && r.Received == "" {
+		return ""
+	}
+	return fmt.Sprintf("%d bytes arrived, starting %s", r.Size, r.Received)
 }

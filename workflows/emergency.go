@@ -54,7 +54,7 @@ func (m *move) startEmergency(ctx workflow.Context) {
 func (m *move) pendingConfirmers() []string {
 	var out []string
 	for _, a := range m.in.Emergency.Approvers {
-		if !m.same(a, m.in.StartedBy) {
+		if !m.samePerson(a, m.in.StartedBy) {
 			out = append(out, a)
 		}
 	}
@@ -92,7 +92,7 @@ func (m *move) checkConfirm(p ConfirmSignal) string {
 			return ""
 		},
 		func() string {
-			if m.same(p.By, m.in.StartedBy) {
+			if m.samePerson(p.By, m.in.StartedBy) {
 				return fmt.Sprintf("%s started this failover; the second confirmation must come from another emergency approver (%s)",
 					p.By, strings.Join(m.pendingConfirmers(), ", "))
 			}

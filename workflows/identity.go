@@ -15,27 +15,63 @@ import (
 // given so far, only operators commit or roll back, and approvals may be
 // bound to the run digest. Histories recorded before it replay with the
 // exact-string rules they ran with.
+//
+// Version 2 compares identities by PRECIS UsernameCaseMapped (RFC 8265)
+// and treats look-alike names (UTS #39 skeletons) as one person for
+// four-eyes and quorum, and bounds every field of every decision
+// (bounds.go). Histories recorded at version 1 replay with the rules of
+// identity.CanonicalV1.
 const changeDecisionRules = "decision-rules-canonical-identities"
+
+// decisionRulesLatest is the version new runs record.
+const decisionRulesLatest = 2
 
 // decisionState is the part of a move's state the decision rules keep.
 type decisionState struct {
-	// strict is set when the run records changeDecisionRules version 1.
-	strict bool
+	// strict is set when the run records changeDecisionRules version 1
+	// or later; precis when it records version 2 or later.
+	strict, precis bool
 }
 
 // initDecisions picks the rules this run follows; it must run before any
 // handler can be called (registerHandlers calls it first).
 func (m *move) initDecisions(ctx workflow.Context) {
-	m.dec.strict = workflow.GetVersion(ctx, changeDecisionRules, workflow.DefaultVersion, 1) >= 1
+	v := workflow.GetVersion(ctx, changeDecisionRules, workflow.DefaultVersion, decisionRulesLatest)
+	m.dec.strict, m.dec.precis = v >= 1, v >= 2
 	m.st.RunDigest = m.in.RunDigest
 }
 
-// same reports whether two typed names are one person.
+// same reports whether two typed names are one identity: what a list
+// of the plan (approvers, operators) is matched by.
 func (m *move) same(a, b string) bool {
-	if !m.dec.strict {
-		return a == b
+	switch {
+	case m.dec.precis:
+		return identity.Same(a, b)
+	case m.dec.strict:
+		return identity.SameV1(a, b)
 	}
-	return identity.Same(a, b)
+	return a == b
+}
+
+// samePerson reports whether two names must count as one person: one
+// identity, or (version 2) names that look alike, so a look-alike of the
+// starter cannot approve and one person cannot approve twice.
+func (m *move) samePerson(a, b string) bool {
+	if m.dec.precis {
+		return identity.LookAlike(a, b)
+	}
+	return m.same(a, b)
+}
+
+// personIn is the position of a name in list that is the same person as
+// who, or -1.
+func (m *move) personIn(list []string, who string) int {
+	for i, l := range list {
+		if m.samePerson(l, who) {
+			return i
+		}
+	}
+	return -1
 }
 
 // indexOf is the position of who in list (by identity), or -1.
@@ -48,13 +84,17 @@ func (m *move) indexOf(list []string, who string) int {
 	return -1
 }
 
-// identityProblem refuses names that have no canonical form (mixed
-// scripts, invisible characters).
+// identityProblem refuses names that have no canonical form (invisible
+// or disallowed code points, too long; version 1: mixed scripts).
 func (m *move) identityProblem(who string) string {
-	if !m.dec.strict {
+	canonical := identity.CanonicalV1
+	switch {
+	case m.dec.precis:
+		canonical = identity.Canonical
+	case !m.dec.strict:
 		return ""
 	}
-	if _, err := identity.Canonical(who); err != nil {
+	if _, err := canonical(who); err != nil {
 		return err.Error()
 	}
 	return ""
@@ -113,6 +153,9 @@ func (m *move) voidApprovals(by string) {
 	m.st.Approvals = nil
 	for _, a := range voided {
 		m.st.Voided = append(m.st.Voided, fmt.Sprintf("%s (voided by reschedule by %s)", a, by))
+	}
+	if n := len(m.st.Voided); n > MaxVoided {
+		m.st.Voided = append([]string(nil), m.st.Voided[n-MaxVoided:]...)
 	}
 	m.updateApprovalState()
 	m.record(SignalRecord{Name: RecordApprovalsVoided, Identity: by, Accepted: true, Via: "workflow",

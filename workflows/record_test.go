@@ -94,7 +94,7 @@ func TestRecord(t *testing.T) {
 		if err == nil {
 			t.Fatal("four-eyes update accepted")
 		}
-		_ = c.SignalWorkflow(ctx, id, "", SignalRefusedUpdate, RefusedUpdate{Name: SignalApprove, Identity: "ops", Reason: err.Error()})
+		_ = c.SignalWorkflow(ctx, id, "", SignalRefusedUpdate, map[string]any{"name": SignalApprove, "identity": "ops", "reason": err.Error()})
 		if err := r.update(id, SignalApprove, ApproveSignal{Approver: "b.schulz", Comment: "CHG-4711", PlanSHA256: planSHA}); err != nil {
 			t.Fatal(err)
 		}

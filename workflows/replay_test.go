@@ -20,7 +20,9 @@ import (
 // a failback, and a standby record with its sync and failover
 // (record_modes_test.go); standby_rearm.json a record under
 // standby-roles-and-schedule, re-armed after a failback
-// (record_rearm_test.go).
+// (record_rearm_test.go). testdata/bounds holds a move under decision
+// rules version 2: bounded payloads, PRECIS identities, refused_update
+// recorded under no one's name (record_bounds_test.go).
 var recorded = []struct {
 	file, phase string
 }{
@@ -33,6 +35,7 @@ var recorded = []struct {
 	{"v0/move_rejected.json", PhaseRejected},
 	{"v0/wave.json", ""},
 	{"decisions/move_decisions.json", PhaseCommitted},
+	{"bounds/move_bounds.json", PhaseRolledBack},
 	{"modes/rehearsal.json", PhaseCommitted},
 	{"modes/failback.json", PhaseCommitted},
 	{"modes/failover.json", PhaseCommitted},

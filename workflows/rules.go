@@ -65,22 +65,3 @@ func CopyEstimate(est contract.DeltaEstimate, bytesPerSec float64) time.Duration
 	d += time.Duration(float64(est.HashBytes) / HashBytesPerSec * float64(time.Second))
 	return d + time.Duration(est.ChangedFiles+est.DeletedFiles)*PerFileOverhead + PerSetOverhead
 }
-
-// RefusedUpdateRecord is what a refused update leaves in the history when
-// the workflow's validator did not record it itself: the decision's name,
-// who sent it, why it was refused and the comment and plan digest it
-// carried.
-func RefusedUpdateRecord(name, identity string, arg any, reason string) RefusedUpdate {
-	rec := RefusedUpdate{Name: name, Identity: identity, Reason: reason}
-	switch a := arg.(type) {
-	case ApproveSignal:
-		rec.Comment, rec.PlanSHA256 = a.Comment, a.PlanSHA256
-	case RejectSignal:
-		rec.Comment, rec.PlanSHA256 = a.Reason, a.PlanSHA256
-	case RollbackSignal:
-		rec.Comment = a.Reason
-	case RescheduleSignal:
-		rec.Comment = a.Comment
-	}
-	return rec
-}

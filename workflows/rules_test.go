@@ -66,21 +66,6 @@ func TestCopyEstimateCountsBytesHashesFilesAndSet(t *testing.T) {
 	}
 }
 
-func TestRefusedUpdateRecordKeepsCommentAndDigest(t *testing.T) {
-	rec := RefusedUpdateRecord(SignalApprove, "b.schulz", ApproveSignal{Approver: "b.schulz", Comment: "CHG-1", PlanSHA256: "abc"}, "old worker")
-	if rec != (RefusedUpdate{Name: SignalApprove, Identity: "b.schulz", Comment: "CHG-1", Reason: "old worker", PlanSHA256: "abc"}) {
-		t.Errorf("approve record %+v", rec)
-	}
-	rec = RefusedUpdateRecord(SignalReject, "c.yilmaz", RejectSignal{Approver: "c.yilmaz", Reason: "too early"}, "r")
-	if rec.Comment != "too early" {
-		t.Errorf("reject record %+v", rec)
-	}
-	rec = RefusedUpdateRecord(SignalRollback, "b.schulz", RollbackSignal{By: "b.schulz", Reason: "slow"}, "r")
-	if rec.Comment != "slow" {
-		t.Errorf("rollback record %+v", rec)
-	}
-}
-
 // panicEstimator stands for an activity that panics when called outside
 // a worker.
 type panicEstimator struct{}

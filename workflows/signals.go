@@ -1,13 +1,18 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/identity"
 )
 
 // A decision is one signal/update pair (approve, reject, rollback, commit,
@@ -23,6 +28,8 @@ type decision[T any] struct {
 	// check returns why p is refused now, or "". It must not mutate.
 	check func(p T) string
 	apply func(p T)
+	// maxPayload bounds the argument as it arrived; 0 is MaxPayloadBytes.
+	maxPayload int
 }
 
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.
@@ -39,8 +46,7 @@ const (
 	descReschedule = `Set a new cutover window (awaiting approval or window; listed approvers). ` +
 		`JSON: {"by": "a.meier", "not_before": "2026-12-12T18:00:00+01:00", "duration": "4h", "comment": "CHG-4712"}`
 	descRehearsed = `Internal: a rehearsal of this application sends it when it succeeded; approvals that need a recent rehearsal count from then.`
-	descRefused   = `Internal: an umzug CLI sends it to record an update that a validator of an older worker refused. ` +
-		`Not a decision; do not send it by hand (it changes nothing and is audited as sent).`
+	descRefused   = `Not accepted: sent by umzug CLIs of earlier releases. Recorded as refused under no one's name; it changes nothing.`
 )
 
 func (m *move) registerHandlers(ctx workflow.Context) error {
@@ -74,7 +80,8 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			check: m.checkReschedule, apply: m.applyReschedule}.listen,
 		decision[RehearsalRecord]{name: SignalRehearsed, desc: descRehearsed,
 			ident: func(p RehearsalRecord) SignalRecord { return SignalRecord{Identity: p.ID} },
-			check: m.checkRehearsedSignal, apply: func(p RehearsalRecord) { m.st.Rehearsed = &p }}.listen,
+			check: m.checkRehearsedSignal, maxPayload: MaxRehearsalBytes,
+			apply: func(p RehearsalRecord) { p.Cleanup = clip(p.Cleanup, MaxTextBytes); m.st.Rehearsed = &p }}.listen,
 	}
 	if m.in.Mode == ModeFailover {
 		regs = append(regs, m.confirmDecision())
@@ -84,26 +91,37 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			return err
 		}
 	}
-	// Refusals of updates, recorded only.
-	rec := func(p RefusedUpdate) {
-		// Anyone can send this signal; under the decision rules its record
-		// says so rather than passing for the workflow's own refusal.
-		via := "update"
-		if m.dec.strict {
-			via = SignalRefusedUpdate + " (reported by the sender)"
+	// refused_update (earlier CLIs) reports what anyone claims: it is
+	// recorded as arrived and refused, under no one's name.
+	readSignals(ctx, m.dctx, SignalRefusedUpdate, descRefused, &m.drainers, func(raw converter.RawValue) {
+		var pre string
+		size := 0
+		if pl := raw.Payload(); pl != nil {
+			size = proto.Size(pl)
+			p, _ := identity.Prefix(string(pl.GetData()), ReceivedPrefixBytes)
+			pre = strconv.Quote(p)
 		}
-		m.record(SignalRecord{Name: p.Name, Identity: p.Identity, Comment: p.Comment, Reason: p.Reason, Via: via, PlanSHA256: p.PlanSHA256})
-	}
-	readSignals(ctx, m.dctx, SignalRefusedUpdate, descRefused, &m.drainers, rec)
+		m.record(SignalRecord{Name: SignalRefusedUpdate, Via: "signal", Sender: SenderUnknown, Size: size, Received: pre,
+			Reason: "not accepted: anyone can send " + SignalRefusedUpdate + ", so what it reports is not recorded as anyone's decision; " +
+				"refused updates are recorded by the workflow itself"})
+	})
 	return nil
 }
 
 // listen reads the signal for the whole run (so one sent in any phase is
-// recorded or refused) and registers the update of the same name.
+// recorded or refused) and registers the update of the same name. Both
+// take the argument raw: one over its limits or malformed is refused and
+// recorded with its size and first bytes (decodeBounded), never kept.
 func (d decision[T]) listen(ctx workflow.Context, m *move) error {
-	handle := func(p T, via string) string {
+	handle := func(raw converter.RawValue, via, updateID string) string {
+		p, bad := decodeBounded[T](raw, cmp.Or(d.maxPayload, MaxPayloadBytes), m.dec.precis)
+		if bad != nil {
+			m.record(SignalRecord{Name: d.name, Via: via, UpdateID: updateID, Sender: SenderUnknown,
+				Reason: bad.reason, Size: bad.size, Received: bad.prefix})
+			return bad.reason
+		}
 		rec := d.ident(p)
-		rec.Name, rec.Via = d.name, via
+		rec.Name, rec.Via, rec.UpdateID, rec.Sender = d.name, via, updateID, SenderUnknown
 		reason := d.check(p)
 		rec.Accepted, rec.Reason = reason == "", reason
 		m.record(rec)
@@ -113,12 +131,12 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 		}
 		return reason
 	}
-	readSignals(ctx, m.dctx, d.name, d.desc, &m.drainers, func(p T) { handle(p, "signal") })
+	readSignals(ctx, m.dctx, d.name, d.desc, &m.drainers, func(raw converter.RawValue) { handle(raw, "signal", "") })
 	return workflow.SetUpdateHandlerWithOptions(ctx, d.name,
-		func(ctx workflow.Context, p T) (Status, error) {
+		func(ctx workflow.Context, raw converter.RawValue) (Status, error) {
 			// Recorded either way; a refusal is the update's failure, so
 			// the caller (umzug approve, the Web UI) sees the reason at once.
-			if reason := handle(p, "update"); reason != "" {
+			if reason := handle(raw, "update", workflow.GetCurrentUpdateInfo(ctx).ID); reason != "" {
 				return m.st, temporal.NewNonRetryableApplicationError(reason, contract.ErrRefused, nil)
 			}
 			return m.st, nil
@@ -129,7 +147,7 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 // record appends one decision with the workflow time.
 func (m *move) record(r SignalRecord) {
 	r.At = workflow.Now(m.dctx)
-	m.st.Signals = append(m.st.Signals, r)
+	m.st.keep(r)
 	// The Web UI answers every signal with "Workflow signaled."; the
 	// details are where a UI user sees whether it counted.
 	m.details()

@@ -3,6 +3,7 @@ package workflows
 import (
 	"maps"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -46,7 +47,12 @@ func (s *standby) register(ctx workflow.Context) error {
 // answers once the failover has started (or could not), with its ID.
 func (s *standby) listen(ctx workflow.Context, name, desc string, check func(StandbyDecision) string,
 	apply func(StandbyDecision), wait bool) error {
-	handle := func(p StandbyDecision, via string) string {
+	handle := func(raw converter.RawValue, via string) string {
+		p, bad := decodeBounded[StandbyDecision](raw, MaxPayloadBytes, true)
+		if bad != nil {
+			s.record(SignalRecord{Name: name, Via: via, Sender: SenderUnknown, Reason: bad.reason, Size: bad.size, Received: bad.prefix})
+			return bad.reason
+		}
 		reason := check(p)
 		s.record(SignalRecord{Name: name, Identity: p.By, Comment: p.Reason, Via: via, Accepted: reason == "", Reason: reason})
 		if reason == "" {
@@ -55,9 +61,9 @@ func (s *standby) listen(ctx workflow.Context, name, desc string, check func(Sta
 		}
 		return reason
 	}
-	readSignals(ctx, s.dctx, name, desc, &s.drainers, func(p StandbyDecision) { handle(p, "signal") })
-	return workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, p StandbyDecision) (StandbyStatus, error) {
-		if reason := handle(p, "update"); reason != "" {
+	readSignals(ctx, s.dctx, name, desc, &s.drainers, func(raw converter.RawValue) { handle(raw, "signal") })
+	return workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, raw converter.RawValue) (StandbyStatus, error) {
+		if reason := handle(raw, "update"); reason != "" {
 			return s.st, temporal.NewNonRetryableApplicationError(reason, contract.ErrRefused, nil)
 		}
 		if wait {

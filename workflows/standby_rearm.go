@@ -42,7 +42,7 @@ func (s *standby) checkRearm(p StandbyDecision) string {
 	case s.st.FailedOver == "" || s.st.FailedOverAt == nil:
 		return fmt.Sprintf("the standby of %s did not fail over; it is armed (pause and resume it instead)", s.in.Application)
 	case p.Failback != FailbackID(s.st.FailedOver):
-		return fmt.Sprintf("%q is not the failback of failover %s; re-arm after %s has committed", bounded(p.Failback), s.st.FailedOver, FailbackID(s.st.FailedOver))
+		return fmt.Sprintf("%q is not the failback of failover %s; re-arm after %s has committed", clipNote(p.Failback), s.st.FailedOver, FailbackID(s.st.FailedOver))
 	}
 	return ""
 }
@@ -100,7 +100,7 @@ func (s *standby) rearm(ctx workflow.Context, p StandbyDecision) (StandbyStatus,
 // named. Only a difference is recorded; an unpause ends only a pause that
 // came from the schedule.
 func (s *standby) scheduleState(_ workflow.Context, p ScheduleState) (StandbyStatus, error) {
-	note, by := bounded(p.Note), bounded(p.SeenBy)
+	note, by := clipNote(p.Note), clipNote(p.SeenBy)
 	switch {
 	case p.Paused && !s.st.Paused && s.st.FailedOver == "":
 		why := fmt.Sprintf("paused in the Web UI's Schedules page, note: %q", note)
@@ -115,8 +115,8 @@ func (s *standby) scheduleState(_ workflow.Context, p ScheduleState) (StandbySta
 	return s.st, nil
 }
 
-// bounded cuts s to maxScheduleNote bytes on a rune boundary.
-func bounded(s string) string {
+// clipNote cuts s to maxScheduleNote bytes on a rune boundary.
+func clipNote(s string) string {
 	if len(s) <= maxScheduleNote {
 		return s
 	}

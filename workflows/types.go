@@ -23,11 +23,10 @@ const (
 
 	QueryStatus = "status"
 
-	// SignalRefusedUpdate records, in history, an update that a validator
-	// refused: Temporal keeps no trace of validator rejections. Today's
-	// updates have no validator (the handler records every refusal); the
-	// CLI still sends it when a worker built before that rejects one. The
-	// workflow only records it; it never changes state.
+	// SignalRefusedUpdate was sent by CLIs of earlier releases to report
+	// an update a validator refused. Anyone can send it, so it is never
+	// taken as a report: the workflow records that it arrived, refused,
+	// under no one's name, with its size and first bytes.
 	SignalRefusedUpdate = "refused_update"
 
 	// RecordApprovalsVoided names the decision record written when a
@@ -222,6 +221,15 @@ type SignalRecord struct {
 	Via        string    `json:"via"`              // "signal" or "update"
 	PlanSHA256 string    `json:"plan_sha256,omitempty"`
 	RunDigest  string    `json:"run_digest,omitempty"`
+	// Sender is what the workflow knows of who sent it (SenderUnknown:
+	// the history event names the client identity); UpdateID joins an
+	// update's record to its history events.
+	Sender   string `json:"sender,omitempty"`
+	UpdateID string `json:"update_id,omitempty"`
+	// Size and Received describe a payload refused unread: its size in
+	// bytes and its first ReceivedPrefixBytes bytes, quoted.
+	Size     int    `json:"size,omitempty"`
+	Received string `json:"received,omitempty"`
 }
 
 // StepRecord is one command that ran (step, undo or check attempt).
@@ -261,10 +269,13 @@ type Status struct {
 	WindowNote string     `json:"window_note,omitempty"`
 	SoakUntil  *time.Time `json:"soak_until,omitempty"`
 	// Records.
-	Signals   []SignalRecord            `json:"signals,omitempty"`
-	Steps     []StepRecord              `json:"steps,omitempty"`
-	Copies    []contract.CopyResult     `json:"copies,omitempty"`
-	Preflight *contract.PreflightResult `json:"preflight,omitempty"`
+	Signals []SignalRecord `json:"signals,omitempty"`
+	// SignalsDropped counts records dropped to keep Signals bounded
+	// (MaxRefusedRecords, MaxRecords).
+	SignalsDropped int                       `json:"signals_dropped,omitempty"`
+	Steps          []StepRecord              `json:"steps,omitempty"`
+	Copies         []contract.CopyResult     `json:"copies,omitempty"`
+	Preflight      *contract.PreflightResult `json:"preflight,omitempty"`
 	// Refusals lists, per copy set and phase, what a copy left out: counts
 	// per kind, accepted or not, and the first paths (see CopyRefusals).
 	Refusals []CopyRefusals `json:"refusals,omitempty"`
@@ -310,13 +321,4 @@ type WaveStatus struct {
 type PhaseChange struct {
 	Phase string    `json:"phase"`
 	At    time.Time `json:"at"`
-}
-
-// RefusedUpdate is the payload of SignalRefusedUpdate.
-type RefusedUpdate struct {
-	Name       string `json:"name"`     // the update that was refused
-	Identity   string `json:"identity"` // approver / by
-	Comment    string `json:"comment,omitempty"`
-	Reason     string `json:"reason"` // the validator's error
-	PlanSHA256 string `json:"plan_sha256,omitempty"`
 }

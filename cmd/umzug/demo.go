@@ -316,7 +316,7 @@ func (w *demoWatcher) approve(who, comment string) {
 
 // decide sends an update as the CLI does and prints the verdict.
 func (w *demoWatcher) decide(name string, arg any, who string) {
-	if _, err := decide(w.ctx, w.c, w.id, name, arg, who); err != nil {
+	if _, err := decide(w.ctx, w.c, w.id, name, arg); err != nil {
 		w.printf("%s as %s: refused: %v\n", name, who, err)
 		return
 	}

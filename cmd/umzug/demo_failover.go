@@ -259,7 +259,7 @@ func (d *failoverDemo) failover(recordID string) (string, error) {
 	if identity.Same(presser, confirmer) {
 		confirmer = fdApprover
 	}
-	if _, err := decide(d.ctx, d.c, id, workflows.SignalConfirm, workflows.ConfirmSignal{By: confirmer, Comment: "confirmed by phone"}, confirmer); err != nil {
+	if _, err := decide(d.ctx, d.c, id, workflows.SignalConfirm, workflows.ConfirmSignal{By: confirmer, Comment: "confirmed by phone"}); err != nil {
 		return "", fmt.Errorf("second confirmation of %s: %w", id, err)
 	}
 	d.printf("second confirmation by %s recorded (due within 10m, else OVERDUE in status and audit)\n", confirmer)
@@ -322,7 +322,7 @@ func (d *failoverDemo) failback(foID string) (string, error) {
 		return "", err
 	}
 	for _, who := range []string{fdConfirmer, fdApprover} {
-		if _, err := decide(d.ctx, d.c, id, workflows.SignalApprove, workflows.ApproveSignal{Approver: who, Comment: "OWL-IT restored"}, who); err != nil {
+		if _, err := decide(d.ctx, d.c, id, workflows.SignalApprove, workflows.ApproveSignal{Approver: who, Comment: "OWL-IT restored"}); err != nil {
 			return "", fmt.Errorf("approve %s as %s: %w", id, who, err)
 		}
 		d.printf("failback approved by %s\n", who)
@@ -332,7 +332,7 @@ func (d *failoverDemo) failback(foID string) (string, error) {
 		return "", err
 	}
 	if st.Phase == workflows.PhaseSoak {
-		if _, err := decide(d.ctx, d.c, id, workflows.SignalCommit, workflows.CommitSignal{By: fdConfirmer}, fdConfirmer); err != nil {
+		if _, err := decide(d.ctx, d.c, id, workflows.SignalCommit, workflows.CommitSignal{By: fdConfirmer}); err != nil {
 			return "", fmt.Errorf("commit %s: %w", id, err)
 		}
 	}

@@ -35,7 +35,7 @@ func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) e
 		return err
 	}
 	defer c.Close()
-	st, err := decide(ctx, c, id, name, arg, identity)
+	st, err := decide(ctx, c, id, name, arg)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -94,13 +94,12 @@ func approvedNext(id string, st workflows.Status, now time.Time) string {
 }
 
 // decide sends one decision as an Update and waits for its outcome. The
-// workflow records every decision it handles, refused ones too, and a
-// refusal comes back as a Refused application error with the reason. A
-// refusal of another kind (the validator of a worker built before every
-// refusal was recorded) is signalled as refused_update, which the workflow
-// only records, so the audit shows it either way. The CLI and the demo
-// both decide through here.
-func decide(ctx context.Context, c client.Client, id, name string, arg any, identity string) (workflows.Status, error) {
+// workflow records every decision it handles, refused and malformed ones
+// too, and a refusal comes back as a Refused application error with the
+// reason. Any other failure (no such update on an older worker, the
+// server unreachable) reached no workflow and is only reported here. The
+// CLI and the demo both decide through here.
+func decide(ctx context.Context, c client.Client, id, name string, arg any) (workflows.Status, error) {
 	var st workflows.Status
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
@@ -108,20 +107,8 @@ func decide(ctx context.Context, c client.Client, id, name string, arg any, iden
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return st, err
-	}
 	if err == nil {
 		err = h.Get(ctx, &st)
-	}
-	var app *temporal.ApplicationError
-	if err == nil || (errors.As(err, &app) && app.Type() == contract.ErrRefused) {
-		return st, err // recorded by the workflow
-	}
-	rec := workflows.RefusedUpdateRecord(name, identity, arg, err.Error())
-	if serr := c.SignalWorkflow(ctx, id, "", workflows.SignalRefusedUpdate, rec); serr != nil {
-		return st, fmt.Errorf("%w (and recording the refusal failed: %v)", err, serr)
 	}
 	return st, err
 }
@@ -151,7 +138,8 @@ func newApproveCmd() *cobra.Command {
 		Long: `approve records USER's approval of the move ID. It is refused, with the
 reason, when USER is not a listed approver, started the move (four-eyes),
 has approved already, or the move is not awaiting approval; identities are
-compared trimmed, case-folded and Unicode-normalized. With --plan the
+compared by PRECIS UsernameCaseMapped (RFC 8265), look-alike names count as
+one person, and a comment is at most 1 KiB. With --plan the
 approval is bound to that plan's SHA-256 and to its run digest, computed
 from the plan files and the variable values given here (--var, --var-file,
 UMZUG_VAR_*): it is refused if the move runs other files or other values.

@@ -212,7 +212,13 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 		if !s.Accepted {
 			verdict = "refused: " + s.Reason
 		}
-		fmt.Fprintf(w, "signal      %s by %s at %s: %s\n", s.Name, s.Identity, s.At.Format(time.RFC3339), verdict)
+		if a := s.Arrived(); a != "" {
+			verdict += " (" + a + ")"
+		}
+		fmt.Fprintf(w, "signal      %s by %s via %s at %s: %s\n", s.Name, s.Who(), s.Via, s.At.Format(time.RFC3339), verdict)
+	}
+	if st.SignalsDropped > 0 {
+		fmt.Fprintf(w, "signal      %d older refused records dropped; the audit lists every signal and update as received\n", st.SignalsDropped)
 	}
 	if len(st.Undone) > 0 {
 		fmt.Fprintf(w, "undone      %s\n", strings.Join(st.Undone, ", "))

@@ -68,7 +68,8 @@ func (b *builder) received(ev *historypb.HistoryEvent, at time.Time) bool {
 		a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
 		req := a.GetAcceptedRequest()
 		r.Received = append(r.Received, Received{At: at, Kind: "update", Name: req.GetInput().GetName(),
-			Identity: req.GetMeta().GetIdentity(), Payload: raw(req.GetInput().GetArgs()), Outcome: "accepted"})
+			Identity: req.GetMeta().GetIdentity(), Payload: raw(req.GetInput().GetArgs()), Outcome: "accepted",
+			UpdateID: a.GetProtocolInstanceId()})
 		b.updates[a.GetProtocolInstanceId()] = len(r.Received) - 1
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()

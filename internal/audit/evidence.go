@@ -119,6 +119,12 @@ func (r *Report) deriveEvidence() {
 	approvals := 0 // accepted since the start or the last voiding
 	for _, s := range r.signals {
 		d := r.checkDecision(s)
+		// The workflow cannot see an update's sender; its history event can.
+		for _, rc := range r.Received {
+			if s.UpdateID != "" && rc.UpdateID == s.UpdateID {
+				d.Sender = "client identity " + rc.Identity + " (history event)"
+			}
+		}
 		switch {
 		case s.Name == workflows.RecordApprovalsVoided:
 			approvals = 0

@@ -113,6 +113,7 @@ type Received struct {
 	Identity string          `json:"identity"` // Temporal client identity
 	Payload  json.RawMessage `json:"payload,omitempty"`
 	Outcome  string          `json:"outcome,omitempty"` // updates: accepted / failed: reason
+	UpdateID string          `json:"update_id,omitempty"`
 }
 
 // Command is one RunCommand activity: where, what, and how it ended.

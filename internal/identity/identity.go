@@ -4,77 +4,72 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/secure/precis"
 )
 
-// scripts are the writing systems an identity's letters are checked
-// against; letters of none of them count as their own script "other".
-var scripts = []struct {
-	name  string
-	table *unicode.RangeTable
-}{
-	{"Latin", unicode.Latin}, {"Cyrillic", unicode.Cyrillic}, {"Greek", unicode.Greek},
-	{"Armenian", unicode.Armenian}, {"Cherokee", unicode.Cherokee}, {"Arabic", unicode.Arabic},
-	{"Hebrew", unicode.Hebrew}, {"Han", unicode.Han}, {"Hiragana", unicode.Hiragana},
-	{"Katakana", unicode.Katakana}, {"Hangul", unicode.Hangul},
-}
-
-// confusables maps the Cyrillic and Greek letters (after case folding)
-// that look like Latin ones to those, so a name written wholly in
-// look-alikes ("аеор" in Cyrillic) has the same key as its Latin twin.
-var confusables = strings.NewReplacer(
-	"а", "a", "в", "b", "е", "e", "ё", "e", "һ", "h", "і", "i", "ї", "i", "ј", "j", "к", "k",
-	"м", "m", "н", "h", "о", "o", "р", "p", "с", "c", "т", "t", "у", "y", "х", "x", "ѕ", "s",
-	"ԁ", "d", "ԛ", "q", "ԝ", "w", "ү", "y", "ӏ", "l",
-	"α", "a", "β", "b", "ε", "e", "η", "n", "ι", "i", "κ", "k", "ν", "v", "ο", "o", "ρ", "p",
-	"τ", "t", "υ", "u", "χ", "x", "γ", "y",
+// Bounds of a name. MaxBytes holds after normalisation; MaxRawBytes is
+// what is read at all, so a huge name costs nothing to refuse.
+const (
+	MaxBytes    = 64
+	MaxRawBytes = 256
+	// PrefixBytes bounds the part of refused input quoted in a reason.
+	PrefixBytes = 64
 )
 
-var fold = cases.Fold()
+var profile = precis.UsernameCaseMapped
 
-// Canonical returns the key of a typed identity: trimmed, NFKC-normalized,
-// case-folded, runs of spaces made one, look-alike letters mapped to
-// Latin. It refuses an empty name, control and invisible format
-// characters (zero-width space, bidi controls), and letters from more
-// than one script, with a reason a person can act on.
+// Canonical returns the key of a typed identity: surrounding white space
+// trimmed, each space-separated part enforced by PRECIS UsernameCaseMapped
+// (width-mapped, lower-cased, NFC; RFC 8265 §3.3 allows a name of several
+// parts joined by spaces) and joined by one space. It refuses an empty
+// name, a name over MaxBytes and any code point the profile disallows,
+// with a reason a person can act on.
 func Canonical(s string) (string, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
+	if len(s) > MaxRawBytes {
+		return "", fmt.Errorf("identity %s is %d bytes long; names are at most %d bytes", Quote(s), len(s), MaxBytes)
+	}
+	parts := strings.FieldsFunc(s, unicode.IsSpace)
+	if len(parts) == 0 {
 		return "", fmt.Errorf("identity %q is empty", s)
 	}
-	// NFKC, fold, NFKC again: folding can denormalize (Unicode's NFKC_Casefold).
-	// Runs of spaces become one ("Anna  Meier" is "anna meier").
-	k := strings.Join(strings.Fields(norm.NFKC.String(fold.String(norm.NFKC.String(t)))), " ")
-	seen := ""
-	for _, r := range k {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return "", fmt.Errorf("identity %q contains the invisible character %U; write the name without it", s, r)
+	for i, p := range parts {
+		k, err := profile.String(p)
+		if err != nil {
+			return "", fmt.Errorf("identity %s is not a valid user name (PRECIS UsernameCaseMapped, RFC 8265): %s", Quote(s), why(p, err))
 		}
-		if !unicode.IsLetter(r) {
-			continue
-		}
-		sc := scriptOf(r)
-		if seen != "" && sc != seen {
-			return "", fmt.Errorf("identity %q mixes %s and %s letters (look-alikes such as Cyrillic а and Latin a); write it in one script", s, seen, sc)
-		}
-		seen = sc
+		parts[i] = k
 	}
-	return confusables.Replace(k), nil
+	key := strings.Join(parts, " ")
+	if len(key) > MaxBytes {
+		return "", fmt.Errorf("identity %s is %d bytes long once normalised; names are at most %d bytes", Quote(s), len(key), MaxBytes)
+	}
+	return key, nil
 }
 
-func scriptOf(r rune) string {
-	for _, s := range scripts {
-		if unicode.Is(s.table, r) {
-			return s.name
+// why names the code point the profile refused, or passes its reason on
+// (a rule over the whole name, such as the bidi rule).
+func why(part string, err error) string {
+	for _, r := range part {
+		if unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+			unicode.Is(unicode.Variation_Selector, r) || unicode.IsControl(r) {
+			return fmt.Sprintf("it contains the invisible character %U; write the name without it", r)
+		}
+		if _, e := profile.String(string(r)); e != nil {
+			return fmt.Sprintf("it contains %U, which user names may not contain; write the name without it", r)
 		}
 	}
-	return "other"
+	return err.Error()
 }
 
-// Same reports whether a and b name the same person. Names that cannot
-// be made canonical are never the same as anything.
+// Skeleton is the UTS #39 skeleton of a name's key: two names with one
+// skeleton look alike. It is for comparing only, never for display.
+func Skeleton(key string) string { return confusables.Skeleton(key) }
+
+// Same reports whether a and b are one identity: equal keys. Names that
+// cannot be made canonical are never the same as anything.
 func Same(a, b string) bool {
 	ka, err := Canonical(a)
 	if err != nil {
@@ -84,7 +79,19 @@ func Same(a, b string) bool {
 	return err == nil && ka == kb
 }
 
-// Index returns the position of who in list by canonical identity, or -1.
+// LookAlike reports whether a and b are one identity or look alike (equal
+// UTS #39 skeletons). A name that cannot be made canonical looks like
+// nothing; such names are refused before they are compared.
+func LookAlike(a, b string) bool {
+	ka, err := Canonical(a)
+	if err != nil {
+		return false
+	}
+	kb, err := Canonical(b)
+	return err == nil && (ka == kb || Skeleton(ka) == Skeleton(kb))
+}
+
+// Index returns the position of who in list by identity, or -1.
 func Index(list []string, who string) int {
 	for i, l := range list {
 		if Same(l, who) {
@@ -92,4 +99,27 @@ func Index(list []string, who string) int {
 		}
 	}
 	return -1
+}
+
+// Quote quotes at most PrefixBytes of s (cut on a rune boundary) and says
+// how long s was when it was cut, so a reason never carries unbounded
+// input.
+func Quote(s string) string {
+	p, cut := Prefix(s, PrefixBytes)
+	if !cut {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", p, len(s))
+}
+
+// Prefix returns at most n bytes of s, cut on a rune boundary, and
+// whether it cut anything.
+func Prefix(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
 }
