@@ -19,13 +19,10 @@ failover; it is due within the plan's confirm_within, and a later one is
 recorded as late. A refused confirmation is recorded too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = currentUser()
-			}
 			return sendUpdate(cmd, args[0], workflows.SignalConfirm, workflows.ConfirmSignal{By: as, Comment: comment}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "the confirming emergency approver (default $USER)")
-	cmd.Flags().StringVar(&comment, "comment", "", "a comment (recorded)")
+	addDecisionAs(cmd, &as, "the confirming emergency approver, as listed in the plan")
+	addReason(cmd, &comment, "why (recorded)")
 	return cmd
 }

@@ -297,9 +297,9 @@ func (w *demoWatcher) printApproveHowTo(st workflows.Status) {
 	fmt.Fprintln(w.out, "    (once per approver; the UI answers \"Workflow signaled.\" either way: whether it counted")
 	fmt.Fprintln(w.out, "     shows in the User Metadata tab's Current Details and in `umzug status`; an approval")
 	fmt.Fprintln(w.out, "     as the starter is refused and recorded)")
-	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --comment CHG-4711\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
+	fmt.Fprintf(w.out, "  Or from a shell: umzug approve %s --as %s --reason CHG-4711\n", w.id, firstOr(st.PendingApprovers, "b.schulz"))
 	fmt.Fprintf(w.out, "  Bound to the run digest (--plan checks the plan you read is the one that runs; these are the demo's variables):\n")
-	fmt.Fprintf(w.out, "    umzug approve %s --as %s --comment CHG-4711 --plan %s\n", w.id, firstOr(st.PendingApprovers, "b.schulz"), w.planArgs)
+	fmt.Fprintf(w.out, "    umzug approve %s --as %s --reason CHG-4711 --plan %s\n", w.id, firstOr(st.PendingApprovers, "b.schulz"), w.planArgs)
 	fmt.Fprintf(w.out, "  (no umzug on PATH? `go install ./cmd/umzug` once, or use `go run ./cmd/umzug`)\n\n")
 }
 

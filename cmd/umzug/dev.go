@@ -92,5 +92,5 @@ func addDevServerFlags(cmd *cobra.Command, o *embeddedOptions) {
 	f.StringVar(&o.tlsCert, "tls-cert-path", "", "serve the frontend with TLS using this certificate (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key-path", "", "private key of --tls-cert-path (PEM)")
 	f.StringVar(&o.tlsClientCA, "tls-client-ca-path", "", "require client certificates signed by this CA (mTLS)")
-	f.BoolVar(&o.noWorker, "no-worker", false, "run no worker in this process; start `umzug worker` processes instead")
+	f.BoolVar(&o.noWorker, "no-worker", false, "run no worker in this process; start umzug worker processes instead (one per task queue)")
 }

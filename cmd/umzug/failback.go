@@ -65,7 +65,7 @@ committed like a move. The audits of the two moves name each other.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "who starts the failback; four-eyes refuses this identity's approvals (default $USER)")
+	addDecisionAs(cmd, &as, "who starts the failback; four-eyes refuses this identity's approvals")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the failback has ended; exit 1 unless it committed")
 	addQueueFlag(cmd, &queue, "task queue of the workflow workers")
 	return cmd

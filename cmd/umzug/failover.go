@@ -56,8 +56,8 @@ source does not answer it proceeds from the last verified standby copy.`,
 	}
 	f.vf.register(cmd)
 	cmd.Flags().StringVar(&f.app, "app", "", "the application (required)")
-	cmd.Flags().StringVar(&f.as, "as", "", "the emergency approver pressing the button (default $USER)")
-	cmd.Flags().StringVar(&f.reason, "reason", "", "why (recorded)")
+	addDecisionAs(cmd, &f.as, "the emergency approver pressing the button, as listed in the plan")
+	addReason(cmd, &f.reason, "why (recorded)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the failover has committed or failed (it stays open for a late confirmation)")
 	_ = cmd.MarkFlagRequired("app")
 	return cmd

@@ -32,7 +32,7 @@ func newPlanCmd() *cobra.Command {
 	var (
 		vf      varFlags
 		offline bool
-		jsonOut bool
+		output  outputFlag
 		timeout time.Duration
 	)
 	cmd := &cobra.Command{
@@ -52,9 +52,13 @@ are still shown. Exit status 1 when an application could not be measured
 (the report is printed all the same); --offline connects to nothing.
 Sensitive variables are never printed.`,
 		Example: `  umzug plan --offline examples/finance.hcl
-  umzug plan --json examples/finance.hcl > plan.json`,
+  umzug plan -o json examples/finance.hcl > plan.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			jsonOut, err := output.isJSON()
+			if err != nil {
+				return err
+			}
 			p, err := loadPlan(cmd, args, &vf)
 			if err != nil {
 				return err
@@ -80,7 +84,7 @@ Sensitive variables are never printed.`,
 	}
 	vf.register(cmd)
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not connect to the hosts; show the static plan only")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
+	output.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "host-timeout", 2*time.Minute, "time limit for measuring one copy set on the hosts")
 	return cmd
 }

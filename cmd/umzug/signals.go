@@ -133,7 +133,7 @@ func newApproveCmd() *cobra.Command {
 	var planFiles []string
 	var vf varFlags
 	cmd := &cobra.Command{
-		Use:   "approve ID --as USER [--comment TEXT] [--plan FILE [--var NAME=VALUE …]]",
+		Use:   "approve ID --as USER [--reason TEXT] [--plan FILE [--var NAME=VALUE …]]",
 		Short: "Approve a move's cutover (the Web UI's approve signal, checked at once)",
 		Long: `approve records USER's approval of the move ID. It is refused, with the
 reason, when USER is not a listed approver, started the move (four-eyes),
@@ -147,9 +147,6 @@ A plan with require_run_digest = true refuses approvals without --plan.
 Refusals are recorded in the move's history either way.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				return fmt.Errorf("approve needs --as USER: the approver's identity as listed in the plan")
-			}
 			sha, run, err := reviewed(cmd, planFiles, &vf)
 			if err != nil {
 				return err
@@ -161,8 +158,8 @@ Refusals are recorded in the move's history either way.`,
 				workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: sha, RunDigest: run}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
-	cmd.Flags().StringVar(&comment, "comment", "", "comment, e.g. the change number")
+	addDecisionAs(cmd, &as, "the approver, as listed in the plan")
+	addReason(cmd, &comment, "why, e.g. the change number (recorded)")
 	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed; binds the approval to their SHA-256 and the run digest")
 	vf.register(cmd)
 	return cmd
@@ -176,9 +173,6 @@ func newRejectCmd() *cobra.Command {
 		Short: "Reject a move's cutover; the move ends as rejected, nothing changed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				return fmt.Errorf("reject needs --as USER: a listed approver")
-			}
 			digest, _, err := reviewed(cmd, planFiles, nil)
 			if err != nil {
 				return err
@@ -187,8 +181,8 @@ func newRejectCmd() *cobra.Command {
 				workflows.RejectSignal{Approver: as, Reason: reason, PlanSHA256: digest}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	addDecisionAs(cmd, &as, "the approver who rejects, as listed in the plan")
+	addReason(cmd, &reason, "why (recorded)")
 	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed")
 	return cmd
 }
@@ -200,15 +194,12 @@ func newRollbackCmd() *cobra.Command {
 		Short: "During soak: undo the cutover and run the source again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = currentUser()
-			}
 			return sendUpdate(cmd, args[0], workflows.SignalRollback,
 				workflows.RollbackSignal{By: as, Reason: reason}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "who decides (default $USER)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	addDecisionAs(cmd, &as, "who decides: an approver or operator of the plan")
+	addReason(cmd, &reason, "why (recorded)")
 	return cmd
 }
 
@@ -219,13 +210,10 @@ func newCommitCmd() *cobra.Command {
 		Short: "During soak: end the soak now and keep the target",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				as = currentUser()
-			}
 			return sendUpdate(cmd, args[0], workflows.SignalCommit, workflows.CommitSignal{By: as}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "who decides (default $USER)")
+	addDecisionAs(cmd, &as, "who decides: an approver or operator of the plan")
 	return cmd
 }
 
@@ -239,9 +227,6 @@ passed or is too short for the predicted cutover. Only a listed approver may
 reschedule. TIME is RFC 3339 (2026-12-12T18:00:00+01:00), DUR a duration (4h).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if as == "" {
-				return fmt.Errorf("reschedule needs --as USER: a listed approver")
-			}
 			nb, err := time.Parse(time.RFC3339, notBefore)
 			if err != nil {
 				return fmt.Errorf("--not-before %q: use RFC 3339, e.g. 2026-12-12T18:00:00+01:00", notBefore)
@@ -253,9 +238,9 @@ reschedule. TIME is RFC 3339 (2026-12-12T18:00:00+01:00), DUR a duration (4h).`,
 				workflows.RescheduleSignal{By: as, NotBefore: nb, Duration: duration, Comment: comment}, as)
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "approver identity (required)")
+	addDecisionAs(cmd, &as, "the approver who moves the window, as listed in the plan")
 	cmd.Flags().StringVar(&notBefore, "not-before", "", "window start, RFC 3339 (required)")
 	cmd.Flags().StringVar(&duration, "duration", "", "window length, e.g. 4h (required)")
-	cmd.Flags().StringVar(&comment, "comment", "", "why, e.g. the change number")
+	addReason(cmd, &comment, "why, e.g. the change number (recorded)")
 	return cmd
 }

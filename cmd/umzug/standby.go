@@ -56,8 +56,12 @@ pause and resume decision, and fails over on its "failover" signal.`,
 			RunE: func(c *cobra.Command, _ []string) error { return sub.run(c, f) }}
 		f.vf.register(c)
 		c.Flags().StringVar(&f.app, "app", "", "the application (required)")
-		c.Flags().StringVar(&f.as, "as", "", "who decides (default $USER)")
-		c.Flags().StringVar(&f.reason, "reason", "", "why (recorded)")
+		if sub.use == "status PLAN" {
+			c.Flags().StringVar(&f.as, "as", "", "who reads the status; named if it records a pause made on the schedule (default $USER)")
+		} else {
+			addDecisionAs(c, &f.as, "who decides: an operator or emergency approver of the plan")
+			addReason(c, &f.reason, "why (recorded)")
+		}
 		addQueueFlag(c, &f.queue, "task queue of the workflow workers")
 		_ = c.MarkFlagRequired("app")
 		cmd.AddCommand(c)

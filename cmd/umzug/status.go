@@ -26,7 +26,7 @@ func init() { register(newStatusCmd) }
 
 func newStatusCmd() *cobra.Command {
 	var (
-		output string
+		output outputFlag
 		watch  bool
 	)
 	cmd := &cobra.Command{
@@ -34,8 +34,9 @@ func newStatusCmd() *cobra.Command {
 		Short: "Phase, progress and pending approvals of a move; without ID, list the moves",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: use text or json", output)
+			format, err := output.resolve()
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			c, err := dialFromEnv(ctx, currentUser()+"@umzug-cli")
@@ -44,12 +45,12 @@ func newStatusCmd() *cobra.Command {
 			}
 			defer c.Close()
 			if len(args) == 0 {
-				return listMoves(cmd, c, output)
+				return listMoves(cmd, c, format)
 			}
-			return showStatus(cmd, c, args[0], output, watch)
+			return showStatus(cmd, c, args[0], format, watch)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	output.register(cmd)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the move: phase changes and a copy progress bar, until it ends")
 	return cmd
 }

@@ -15,8 +15,9 @@ import (
 // temporalCommands are the subcommands that talk to a Temporal cluster;
 // each gets the Temporal CLI's connection flags.
 var temporalCommands = map[string]bool{
-	"run": true, "worker": true, "status": true, "audit": true,
+	"run": true, "worker": true, "status": true, "audit": true, "plan": true, "setup": true,
 	"approve": true, "reject": true, "rollback": true, "commit": true, "reschedule": true,
+	"confirm": true, "failover": true, "failback": true, "standby": true,
 }
 
 // conn holds the connection flags of the command line being run; newRoot
@@ -27,9 +28,16 @@ var conn = &connect.Settings{}
 func addConnectionFlags(root *cobra.Command) {
 	conn = &connect.Settings{}
 	for _, c := range root.Commands() {
-		if temporalCommands[c.Name()] {
-			connect.Register(c.Flags(), conn)
+		if !temporalCommands[c.Name()] {
+			continue
 		}
+		// A command whose subcommands all dial (standby) passes the flags
+		// down; audit's verify works offline, so audit keeps them local.
+		fs := c.Flags()
+		if c.HasSubCommands() && c.Name() != "audit" {
+			fs = c.PersistentFlags()
+		}
+		connect.Register(fs, conn)
 	}
 }
 

@@ -13,8 +13,8 @@ func init() { register(newValidateCmd) }
 
 func newValidateCmd() *cobra.Command {
 	var (
-		vf      varFlags
-		jsonOut bool
+		vf     varFlags
+		output outputFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "validate PLAN...",
@@ -24,16 +24,21 @@ plan files form one plan) and reports every error and warning at once, each
 with file, line, column and the source it refers to. It connects to nothing.
 
 A warning repeated in four or more applications is printed once, naming
-the others; --json lists each.
+the others; -o json lists each.
 
 Exit status: 1 when any plan has errors, 0 otherwise (warnings are printed
 but do not fail). With --json the diagnostics of all plans are printed to
-stdout as one JSON array for CI, and nothing else.`,
+stdout as one JSON array for CI, and nothing else (-o json; --json is the
+same).`,
 		Example: `  umzug validate examples/finance.hcl
   umzug validate --var window_start=2026-12-05T18:00:00+01:00 plans/q4/
-  umzug validate --json examples/*.hcl`,
+  umzug validate -o json examples/*.hcl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			jsonOut, err := output.isJSON()
+			if err != nil {
+				return err
+			}
 			if jsonOut {
 				return validateJSON(cmd, args, &vf)
 			}
@@ -62,7 +67,7 @@ stdout as one JSON array for CI, and nothing else.`,
 		},
 	}
 	vf.register(cmd)
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print diagnostics as JSON (severity, summary, detail, filename, start, end)")
+	output.register(cmd)
 	return cmd
 }
 
