@@ -239,7 +239,7 @@ func (r *Report) checkDecision(s workflows.SignalRecord) Decision {
 	case workflows.SignalApprove:
 		note(identity.Index(rule.Approvers, s.Identity) >= 0, "listed approver", "not a listed approver")
 		if rule.FourEyes {
-			note(!identity.Same(s.Identity, r.StartedBy), "not the starter (four-eyes)", "is the starter (four-eyes)")
+			note(!identity.LookAlike(s.Identity, r.StartedBy), "not the starter (four-eyes)", "is the starter (four-eyes)")
 		}
 		if r.deadline != nil {
 			note(!s.At.After(*r.deadline), "before the deadline "+ts(*r.deadline), "after the deadline "+ts(*r.deadline))

@@ -40,6 +40,19 @@ func TestDecisionsCheckedAgainstRule(t *testing.T) {
 	}
 }
 
+// The audit's four-eyes check counts a look-alike of the starter (here
+// with a Cyrillic а) as the starter, as the workflow does since decision
+// rules 2, so a history of an older rule that accepted one is flagged.
+func TestFourEyesFlagsALookAlikeStarter(t *testing.T) {
+	rule := &workflows.ApprovalRule{Approvers: []string{"\u0430.meier", "b.schulz"}, Quorum: 1, FourEyes: true}
+	r := ruledReport(rule, workflows.Status{Signals: []workflows.SignalRecord{
+		{Name: "approve", Identity: "\u0430.meier", At: t0, Accepted: true},
+	}})
+	if len(r.Decisions) != 1 || !r.Decisions[0].Violation || !strings.Contains(r.Decisions[0].RuleCheck, "is the starter (four-eyes)") {
+		t.Fatalf("decisions %+v; want the look-alike starter flagged", r.Decisions)
+	}
+}
+
 // A cutover that runs past the window is reported as such.
 func TestWindowCheckFlagsCutoverOutside(t *testing.T) {
 	r := ruledReport(nil, workflows.Status{Phases: []workflows.PhaseChange{

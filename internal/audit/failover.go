@@ -58,7 +58,7 @@ func (r *Report) checkEmergency(s workflows.SignalRecord) (Decision, bool) {
 	switch {
 	case !listed:
 		d.Violation, d.RuleCheck = true, "RULE NOT MET: not an emergency approver"
-	case s.Name == workflows.SignalConfirm && identity.Same(s.Identity, r.StartedBy):
+	case s.Name == workflows.SignalConfirm && identity.LookAlike(s.Identity, r.StartedBy):
 		d.Violation, d.RuleCheck = true, "RULE NOT MET: confirmed by who started the failover"
 	case s.Name == workflows.SignalConfirm:
 		d.RuleCheck = "emergency approver; not who started the failover"

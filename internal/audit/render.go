@@ -16,7 +16,7 @@ import (
 // version. It changes whenever the same inputs would render other bytes,
 // so `audit verify` can tell a tampered report from one an older umzug
 // rendered differently.
-const RendererVersion = "umzug-audit-render/3"
+const RendererVersion = "umzug-audit-render/4"
 
 // RenderFile is the name of the render record in a bundle.
 const RenderFile = "render.json"
