@@ -303,6 +303,16 @@ func (t *TempFile) Sum() [32]byte {
 	return s
 }
 
+// Stat is the temporary file's fstat: its inode stays the same through
+// Commit, so a writer can check that the name it committed to still holds it.
+func (t *TempFile) Stat() (Info, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(t.f.Fd()), &st); err != nil {
+		return Info{}, err
+	}
+	return infoFromStat("", &st), nil
+}
+
 // Sync flushes the file to stable storage.
 func (t *TempFile) Sync() error { return t.f.Sync() }
 
