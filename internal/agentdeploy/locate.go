@@ -88,10 +88,23 @@ func GOARCH(machine string) (string, error) {
 	return "", fmt.Errorf("architecture %q has no umzug-agent build (amd64 and arm64 do)", strings.TrimSpace(machine))
 }
 
+// ErrNoExec says the host runs no commands for the login (an SFTP-only
+// account, or no uname): such a host cannot run the agent.
+var ErrNoExec = errors.New("the host runs no commands over SSH")
+
 // HostArch runs `uname -m` on the host and maps it with GOARCH.
 func HostArch(ctx context.Context, conn *ssh.Client) (string, error) {
 	out, err := run(ctx, conn, "uname -m", 256)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		var ee *ssh.ExitError
+		if !errors.As(err, &ee) || ee.ExitStatus() == 126 || ee.ExitStatus() == 127 || ee.ExitStatus() == 1 {
+			// The exec request was refused (ForceCommand internal-sftp
+			// answers 1), or uname is missing.
+			return "", fmt.Errorf("%w: uname -m: %v", ErrNoExec, err)
+		}
 		return "", fmt.Errorf("uname -m: %w", err)
 	}
 	return GOARCH(string(out))

@@ -1,0 +1,151 @@
+//go:build linux
+
+package activities
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/internal/treecmp"
+)
+
+var (
+	agentBuildOnce sync.Once
+	agentBuildDir  string
+	agentBuildOut  []byte
+	agentBuildErr  error
+)
+
+// agentBinDir builds cmd/umzug-agent once per test binary, named as the
+// agent engine looks for it.
+func agentBinDir(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds cmd/umzug-agent")
+	}
+	agentBuildOnce.Do(func() {
+		if agentBuildDir, agentBuildErr = os.MkdirTemp("", "umzug-activities-agent-"); agentBuildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(agentBuildDir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		agentBuildOut, agentBuildErr = cmd.CombinedOutput()
+	})
+	if agentBuildErr != nil {
+		t.Fatalf("go build cmd/umzug-agent: %v\n%s", agentBuildErr, agentBuildOut)
+	}
+	return agentBuildDir
+}
+
+func agentFixture(t *testing.T) (*copyFixture, *bytes.Buffer) {
+	f := newCopyFixture(t)
+	f.a.CopyEngine, f.a.AgentDir = CopyEngineAgent, agentBinDir(t)
+	f.a.hooks.agentHome = filepath.Join(f.dir, "home")
+	if err := os.Mkdir(f.a.hooks.agentHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	f.a.Options.Trace = &trace
+	f.a.Pool.IdleTimeout = time.Minute
+	t.Cleanup(func() { f.a.Close() })
+	return f, &trace
+}
+
+// manifestLines reads a manifest, checks its digest and returns its
+// lines sorted.
+func manifestLines(t *testing.T, res CopyResult) []string {
+	t.Helper()
+	b, err := os.ReadFile(res.ManifestPath)
+	if err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if s := sha256.Sum256(b); hex.EncodeToString(s[:]) != res.ManifestSHA256 {
+		t.Fatalf("manifest digest %s, result says %s", hex.EncodeToString(s[:]), res.ManifestSHA256)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if int64(len(lines)) != res.ManifestEntries {
+		t.Fatalf("manifest has %d lines, result says %d", len(lines), res.ManifestEntries)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// TestCopyTreeAgentEngine runs CopyTree through umzug-agent on both hosts:
+// a seed, a trusted final sync, and a sync whose state was forged.
+func TestCopyTreeAgentEngine(t *testing.T) {
+	f, trace := agentFixture(t)
+	files, size := buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+
+	seed := f.copy(t, in)
+	if !strings.Contains(trace.String(), "umzug-agent on fin_pb") || !strings.Contains(trace.String(), "umzug-agent on fin_lg") {
+		t.Fatalf("the agents did not run; trace:\n%s", trace)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if seed.CopiedFiles != int64(files) || seed.CopiedBytes != size || seed.Files != int64(files) || seed.Verified != int64(files) ||
+		seed.IdentState == nil || seed.IdentState.Records != int64(files) || seed.Refused != 0 {
+		t.Fatalf("seed: %+v", seed)
+	}
+	agentMan := manifestLines(t, seed)
+
+	// The classic engine's manifest of the same tree has the same lines.
+	classic := &Activities{IdentStateDir: filepath.Join(f.dir, "identstate-classic")}
+	cin := in
+	cin.Set.To = filepath.Join(f.dir, "dst", "classic")
+	cin.IdentState = nil
+	cres, err := classic.CopyTree(t.Context(), cin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm := manifestLines(t, cres); !slices.Equal(cm, agentMan) {
+		t.Fatalf("manifests differ\nclassic:\n%s\nagent:\n%s", strings.Join(cm, "\n"), strings.Join(agentMan, "\n"))
+	}
+
+	// A final sync trusts the state the seed returned and reads nothing.
+	in.Phase, in.Delete = PhaseFinalSync, true
+	sync := f.copy(t, in)
+	if sync.Kept != int64(files) || sync.CopiedFiles != 0 || sync.VerifiedBy != verifiedByIdentity || sync.IdentStateNote != "" {
+		t.Fatalf("trusted sync: %+v", sync)
+	}
+	if m := manifestLines(t, sync); !slices.Equal(m, agentMan) {
+		t.Fatalf("final sync manifest differs from the seed's:\n%s", strings.Join(m, "\n"))
+	}
+
+	// A state rewritten on the target no longer hashes to the digest the
+	// seed returned: every file is hashed on both hosts, the change found.
+	sp := filepath.Join(f.a.IdentStateDir, sanitizeName(in.MoveID), "ledger"+agentStateSuffix)
+	b, err := os.ReadFile(sp)
+	if err != nil {
+		t.Fatalf("the agent engine's state: %v", err)
+	}
+	b[len(b)-1] ^= 1
+	if err := os.WriteFile(sp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	writeFile(t, filepath.Join(f.dstRoot, "secret.key"), bytes.Repeat([]byte{'x'}, 3000), 0o600, old.Add(time.Hour))
+	forged := f.copy(t, in)
+	if forged.Kept != 0 || forged.Recopied != 1 || forged.IdentStateNote == "" {
+		t.Fatalf("forged state: %+v", forged)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Both test hosts share one home: one upload. The pooled connections
+	// keep their agents: one start per host for all three copies.
+	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "umzug copy: agent "); up != 1 || started != 2 {
+		t.Errorf("%d uploads and %d agent starts, want 1 and 2:\n%s", up, started, trace)
+	}
+}
