@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,7 +118,9 @@ type agentCopy struct {
 	src, dst   *agentside.Side
 	base       *agentclient.Root // the parent of To: the manifest's directory
 	sc, dc     *Conn
-	targetRoot bool // the target agent runs as root: owners are copied
+	targetRoot bool     // the target agent runs as root: owners are copied
+	stateErr   error    // why the identity state's place is not used
+	notes      []string // remarks for CopyResult.Refusals
 }
 
 func (ac *agentCopy) close() {
@@ -134,8 +137,8 @@ func (ac *agentCopy) close() {
 // openAgentCopy dials both hosts, starts their agents and opens the
 // roots. ok is false when a host runs no commands: the caller takes the
 // classic engine. The connections are the caller's to release.
-func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (ac *agentCopy, ok bool, err error) {
-	ac = &agentCopy{in: in}
+func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (_ *agentCopy, ok bool, err error) {
+	ac := &agentCopy{in: in}
 	defer func() {
 		if err != nil || !ok {
 			ac.close()
@@ -173,6 +176,20 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 		return nil, false, permanent(temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("copy set %s: from %q and to %q must be absolute paths, to below /", in.Set.Name, in.Set.From, in.Set.To), contract.ErrCopyRefused, nil))
 	}
+	refused := func(format string, a ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: ", in.Set.Name)+fmt.Sprintf(format, a...), contract.ErrCopyRefused, nil)
+	}
+	scl, err := ac.sc.SFTP()
+	if err != nil {
+		return nil, false, fmt.Errorf("open SFTP to %s: %w", hostLabel(in.Source), err)
+	}
+	if fi, err := scl.Lstat(from); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// As the classic engine: the root named through a symlink is
+		// followed once, here, and said so.
+		ac.notes = append(ac.notes, fmt.Sprintf("note: source root %s is a symlink; copied the directory it points to", from))
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, refused("source directory %s does not exist on %s", from, hostLabel(in.Source))
+	}
 	sr, err := sa.OpenRoot(ctx, from, agentproto.RoleSource)
 	if err != nil {
 		return nil, false, fmt.Errorf("open copy source %s on %s: %w", from, hostLabel(in.Source), err)
@@ -193,9 +210,23 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 			return nil, false, fmt.Errorf("create copy target %s on %s: %w", to, dname, err)
 		}
 	}
-	dr, err := da.OpenRoot(ctx, to, role)
-	if dry && errors.Is(err, fs.ErrNotExist) {
+	// The target root is opened by path: it must be the directory the
+	// parent holds under that name (no symlink), before and after.
+	tfi, err := ac.base.Lstat(ctx, path.Base(to))
+	switch {
+	case err == nil && tfi.Type == rootfs.TypeSymlink:
+		return nil, false, refused("target root %s on %s is a symlink; refusing to write through it (point `to` at the real directory)", to, dname)
+	case err == nil && tfi.Type != rootfs.TypeDir:
+		return nil, false, refused("target %s on %s exists and is not a directory", to, dname)
+	case dry && errors.Is(err, fs.ErrNotExist):
 		return nil, false, nil // nothing copied yet: the classic estimate says so
+	case err != nil:
+		return nil, false, fmt.Errorf("stat target %s on %s: %w", to, dname, err)
+	}
+	dr, err := da.OpenRoot(ctx, to, role)
+	if err == nil && (dr.Info.Dev != tfi.Dev || dr.Info.Ino != tfi.Ino) {
+		dr.Close(ctx)
+		return nil, false, refused("target root %s on %s was replaced while it was opened; run again", to, dname)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("open copy target %s on %s: %w", to, dname, err)
@@ -203,7 +234,9 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	o := agentside.Options{}
 	if in.Set.Verify == VerifySHA256 {
 		// The identity state lives where copy_ident_trust.go says: checked
-		// component by component over SFTP, then opened by the agent.
+		// component by component over SFTP, then opened by the agent. A
+		// place others could write is not used: the copy runs without a
+		// state and says why.
 		cl, err := ac.dc.SFTP()
 		if err != nil {
 			dr.Close(ctx)
@@ -216,9 +249,8 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 		if err == nil {
 			o.State, err = da.OpenRoot(ctx, l.dir(), role)
 		}
-		if err != nil && !dry {
-			dr.Close(ctx)
-			return nil, false, fmt.Errorf("identity state directory on %s: %w", dname, err)
+		if err != nil {
+			ac.stateErr = fmt.Errorf("%s on %s: %w", l.dir(), dname, err)
 		}
 	}
 	ac.dst = agentside.New(dr, o)
@@ -233,7 +265,7 @@ func (ac *agentCopy) spec() mirror.Spec {
 		Delete: in.Delete, Phase: in.Phase, AcceptRefusals: in.Set.AcceptRefusals,
 		Concurrency: in.Set.Concurrency, BandwidthBytesPerSec: in.Set.BandwidthBytesPerSec,
 	}
-	if in.Set.Verify == VerifySHA256 {
+	if in.Set.Verify == VerifySHA256 && ac.stateErr == nil {
 		s.State.Name = sanitizeName(in.Set.Name) + agentStateSuffix
 		if in.IdentState.Valid() {
 			s.State.SHA256, s.State.Records = in.IdentState.SHA256, in.IdentState.Records
@@ -272,16 +304,27 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	if r.StateSHA256 != "" && !r.StateTrusted {
 		res.IdentState = &IdentState{SHA256: r.StateSHA256, Records: r.StateRecords}
 	}
-	if in.IdentState != nil && !r.StateTrusted {
-		res.IdentStateNote = "identity state did not match the seed's digest or was missing: every file hashed"
+	switch {
+	case ac.stateErr != nil && in.Phase == PhaseSeed:
+		res.Refusals = append(res.Refusals, fmt.Sprintf("note: could not record verified identities in %v; the next sync hashes every unchanged file", ac.stateErr))
+	case ac.stateErr != nil && in.IdentState != nil:
+		res.IdentStateNote = fmt.Sprintf("identity state not in a place only the SSH user can write (%v): every file hashed", ac.stateErr)
+	case in.IdentState != nil && !r.StateTrusted:
+		res.IdentStateNote = "identity state did not match the seed's digest: every file hashed"
+		for _, n := range r.Notes {
+			if strings.HasPrefix(n, "identity state not used") {
+				res.IdentStateNote = n
+			}
+		}
 	}
+	res.Refusals = append(ac.notes, res.Refusals...)
 	var re *mirror.RefusedError
 	if errors.As(runErr, &re) {
 		res.Duration = time.Since(start)
-		if re.OnlyChanged {
-			return res, true, temporal.NewApplicationError(runErr.Error(), contract.ErrCopyChanged, res)
+		if err := refusalError(in, in.Set.From, hostLabel(in.Source), res); err != nil {
+			return res, true, err
 		}
-		return res, true, temporal.NewNonRetryableApplicationError(runErr.Error(), contract.ErrCopyRefused, nil, res)
+		return res, true, permanent(runErr)
 	}
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))

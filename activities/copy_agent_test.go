@@ -47,13 +47,18 @@ func agentBinDir(t *testing.T) string {
 	return agentBuildDir
 }
 
-func agentFixture(t *testing.T) (*copyFixture, *bytes.Buffer) {
-	f := newCopyFixture(t)
+// useAgentEngine makes f's activities copy through the agents.
+func useAgentEngine(t *testing.T, f *copyFixture) {
 	f.a.CopyEngine, f.a.AgentDir = CopyEngineAgent, agentBinDir(t)
 	f.a.hooks.agentHome = filepath.Join(f.dir, "home")
-	if err := os.Mkdir(f.a.hooks.agentHome, 0o700); err != nil {
+	if err := os.MkdirAll(f.a.hooks.agentHome, 0o700); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func agentFixture(t *testing.T) (*copyFixture, *bytes.Buffer) {
+	f := newCopyFixture(t)
+	useAgentEngine(t, f)
 	var trace bytes.Buffer
 	f.a.Options.Trace = &trace
 	f.a.Pool.IdleTimeout = time.Minute
@@ -147,5 +152,48 @@ func TestCopyTreeAgentEngine(t *testing.T) {
 	// keep their agents: one start per host for all three copies.
 	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "umzug copy: agent "); up != 1 || started != 2 {
 		t.Errorf("%d uploads and %d agent starts, want 1 and 2:\n%s", up, started, trace)
+	}
+}
+
+// The agent engine refuses a target root that is a symlink, writes
+// nothing through it, and copies without a state when the state's place
+// is open to others (saying why), as the classic engine does.
+func TestCopyTreeAgentUnsafePlaces(t *testing.T) {
+	f, _ := agentFixture(t)
+	files, _ := buildTree(t, f.srcRoot)
+
+	real := filepath.Join(f.dir, "elsewhere")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, f.dstRoot); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.a.CopyTree(t.Context(), f.input(CopySet{}))
+	if err == nil || !strings.Contains(err.Error(), "is a symlink; refusing to write through it") {
+		t.Fatalf("target root symlink: %v", err)
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Fatalf("wrote through the target root symlink: %v", ents)
+	}
+	os.Remove(f.dstRoot)
+
+	open := filepath.Join(f.dir, "open")
+	if err := os.MkdirAll(filepath.Join(open, "deeper"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	f.a.IdentStateDir = filepath.Join(open, "deeper", "identstate")
+	res := f.copy(t, f.input(CopySet{}))
+	if res.IdentState != nil || res.CopiedFiles != int64(files) || !strings.Contains(strings.Join(res.Refusals, "\n"), "could not record verified identities") {
+		t.Fatalf("state dir open to others: %+v", res)
+	}
+	if _, err := os.Stat(f.a.IdentStateDir); !os.IsNotExist(err) {
+		t.Fatalf("state dir created below a directory open to others: %v", err)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -65,6 +65,11 @@ func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
 	if err := os.MkdirAll(filepath.Dir(f.dstRoot), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// UMZUG_TEST_COPY_ENGINE=agent runs the copy tests through the agent
+	// engine: how far it is from taking the classic engine's place.
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
+		useAgentEngine(t, f)
+	}
 	return f
 }
 
