@@ -197,3 +197,36 @@ func TestCopyTreeAgentUnsafePlaces(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// EstimateDelta through the agents: nothing to do after a seed, one file
+// to hash after a change that moved only its ctime, one to copy after an
+// edit.
+func TestEstimateDeltaAgentEngine(t *testing.T) {
+	f, trace := agentFixture(t)
+	files, size := buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	// No target yet: the classic estimate answers, every file is new.
+	est, err := f.a.EstimateDelta(t.Context(), in)
+	if err != nil || est.ChangedFiles != int64(files) || est.ChangedBytes != size {
+		t.Fatalf("before the seed: %+v, %v", est, err)
+	}
+	f.copy(t, in)
+	in.Phase, in.IdentState = PhaseFinalSync, f.state
+	est, err = f.a.EstimateDelta(t.Context(), in)
+	if err != nil || est.HashFiles != 0 || est.ChangedFiles != 0 || est.SourceFiles != int64(files) || est.SourceBytes != size {
+		t.Fatalf("after seed: %+v, %v; want nothing to hash or copy", est, err)
+	}
+	p := filepath.Join(f.srcRoot, "secret.key")
+	st, _ := os.Stat(p)
+	time.Sleep(10 * time.Millisecond)
+	os.Chmod(p, 0o600) // moves ctime only
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	writeFile(t, filepath.Join(f.srcRoot, "README"), []byte("edited"), 0o644, time.Now())
+	est, err = f.a.EstimateDelta(t.Context(), in)
+	if err != nil || est.HashFiles != 1 || est.HashBytes != 3000 || est.ChangedFiles != 1 || est.ChangedBytes != 6 {
+		t.Fatalf("after a ctime change and an edit: %+v, %v; want 1 file (3000 bytes) to hash, 1 (6 bytes) to copy", est, err)
+	}
+	if !strings.Contains(trace.String(), "umzug copy: agent ") {
+		t.Fatalf("the agents did not run:\n%s", trace)
+	}
+}
