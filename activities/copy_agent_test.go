@@ -4,6 +4,7 @@ package activities
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -28,7 +29,7 @@ var (
 
 // agentBinDir builds cmd/umzug-agent once per test binary, named as the
 // agent engine looks for it.
-func agentBinDir(t *testing.T) string {
+func agentBinDir(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds cmd/umzug-agent")
@@ -48,7 +49,7 @@ func agentBinDir(t *testing.T) string {
 }
 
 // useAgentEngine makes f's activities copy through the agents.
-func useAgentEngine(t *testing.T, f *copyFixture) {
+func useAgentEngine(t testing.TB, f *copyFixture) {
 	f.a.CopyEngine, f.a.AgentDir = CopyEngineAgent, agentBinDir(t)
 	f.a.hooks.agentHome = filepath.Join(f.dir, "home")
 	if err := os.MkdirAll(f.a.hooks.agentHome, 0o700); err != nil {
@@ -228,5 +229,32 @@ func TestEstimateDeltaAgentEngine(t *testing.T) {
 	}
 	if !strings.Contains(trace.String(), "umzug copy: agent ") {
 		t.Fatalf("the agents did not run:\n%s", trace)
+	}
+}
+
+// BenchmarkCopyTreeEngines seeds the same tree (2,000 files of 8 KiB and
+// one of 64 MiB) with each engine over the in-process SSH servers.
+func BenchmarkCopyTreeEngines(b *testing.B) {
+	for _, engine := range []string{CopyEngineClassic, CopyEngineAgent} {
+		b.Run(engine, func(b *testing.B) {
+			f := newCopyFixture(b)
+			if engine == CopyEngineAgent {
+				useAgentEngine(b, f)
+			}
+			mt := time.Unix(1700000000, 0)
+			for i := range 2000 {
+				writeFile(b, filepath.Join(f.srcRoot, fmt.Sprintf("d%02d", i%40), fmt.Sprintf("f%04d", i)), randBytes(uint64(i), 8<<10), 0o644, mt)
+			}
+			writeFile(b, filepath.Join(f.srcRoot, "big.bin"), randBytes(7, 64<<20), 0o644, mt)
+			b.ResetTimer()
+			for i := range b.N {
+				in := f.input(CopySet{})
+				in.Set.To = filepath.Join(f.dir, "dst", fmt.Sprintf("run%d", i))
+				in.MoveID = fmt.Sprintf("bench-%d", i)
+				if _, err := f.a.CopyTree(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
