@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -288,7 +289,21 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		a.release(ctx, ac.dc)
 	}()
 	spec := ac.spec()
-	p := &progress{set: in.Set.Name, phase: in.Phase, start: start, host: hostLabel(in.Source)}
+	p := &progress{set: in.Set.Name, phase: in.Phase, start: start}
+	// The no-progress bound: streamed bytes, listed entries and finished
+	// hashes are progress; a hash in flight on connections that still
+	// answer is not a stall. A stall ends the run and drops both
+	// connections (and their agents) from the pool.
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var stalled atomic.Pointer[error]
+	p.alive = func() bool { return connAnswers(ac.sc) && connAnswers(ac.dc) }
+	p.watchdog(a.Options.noProgress(), hostLabel(in.Source), func(err error) {
+		stalled.Store(&err)
+		ac.sc.markBroken()
+		ac.dc.markBroken()
+		cancel(err)
+	})
 	stop := p.heartbeat(ctx)
 	obs := mirror.ObserverFunc(func(m mirror.Progress) {
 		p.filesDone.Store(m.FilesDone)
@@ -298,8 +313,15 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		p.walkDone.Store(!m.Walking)
 	})
 	rec := &digestRecorder{Side: ac.dst, sums: map[string][32]byte{}}
-	r, runErr := mirror.Run(ctx, spec, ac.src, rec, mirror.Options{Owner: ac.targetRoot}, obs)
+	var dst mirror.Side = progressSide{rec, p}
+	if a.hooks.wrapAgentTarget != nil {
+		dst = a.hooks.wrapAgentTarget(dst)
+	}
+	r, runErr := mirror.Run(runCtx, spec, progressSide{ac.src, p}, dst, mirror.Options{Owner: ac.targetRoot}, obs)
 	stop()
+	if e := stalled.Load(); e != nil {
+		return CopyResult{}, true, *e
+	}
 	res = r.CopyResult(in.Set.Name, in.Phase, in.Set.Verify)
 	if r.StateSHA256 != "" && !r.StateTrusted {
 		res.IdentState = &IdentState{SHA256: r.StateSHA256, Records: r.StateRecords}
@@ -366,6 +388,56 @@ func mustJSON(me manifestEntry) []byte {
 		panic(err) // only strings and ints: cannot fail
 	}
 	return b
+}
+
+// progressSide reports a side's work to the copy's progress: bytes as
+// they stream, entries as they are listed, hashes while they run.
+type progressSide struct {
+	mirror.Side
+	p *progress
+}
+
+func (s progressSide) Walk(ctx context.Context, fn func(mirror.Entry) error) error {
+	return s.Side.Walk(ctx, func(e mirror.Entry) error {
+		s.p.moved.Add(1)
+		return fn(e)
+	})
+}
+
+func (s progressSide) ReadFile(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (mirror.Read, error) {
+	return s.Side.ReadFile(ctx, rel, want, countingWriter{w, &s.p.moved})
+}
+
+func (s progressSide) HashFile(ctx context.Context, rel string, want rootfs.Identity) (mirror.Read, error) {
+	done := s.p.remoteRun()
+	defer done()
+	return s.Side.HashFile(ctx, rel, want)
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// connAnswers proves c alive with a keepalive round trip.
+func connAnswers(c *Conn) bool {
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.Client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-time.After(aliveTimeout):
+		return false
+	}
 }
 
 // digestRecorder keeps the target digest of every file a run wrote or

@@ -4,9 +4,12 @@ package activities
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/mirror"
+	"github.com/umzug-dev/umzug/internal/rootfs"
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
@@ -256,5 +264,40 @@ func BenchmarkCopyTreeEngines(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// stuckSide never finishes a write while the connections still answer:
+// nothing moves, nothing runs remotely.
+type stuckSide struct{ mirror.Side }
+
+func (s stuckSide) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
+	<-ctx.Done()
+	return mirror.Placed{}, ctx.Err()
+}
+
+// A copy through the agents that moves nothing for the no-progress bound
+// ends with a retryable NoProgress error (heartbeats alone would keep it
+// running forever) and leaves its connections out of the pool.
+func TestCopyTreeAgentStallEnds(t *testing.T) {
+	f, trace := agentFixture(t)
+	buildTree(t, f.srcRoot)
+	f.a.Options.NoProgress = 300 * time.Millisecond
+	f.a.hooks.wrapAgentTarget = func(s mirror.Side) mirror.Side { return stuckSide{s} }
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	_, err := f.a.CopyTree(ctx, f.input(CopySet{}))
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrNoProgress || ae.NonRetryable() {
+		t.Fatalf("want a retryable NoProgress error, got %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("stall noticed after %v", d)
+	}
+	f.a.hooks.wrapAgentTarget = nil
+	f.copy(t, f.input(CopySet{}))
+	if n := strings.Count(trace.String(), "umzug copy: agent "); n != 4 {
+		t.Errorf("%d agent starts, want 4 (the stalled copy's connections were not reused):\n%s", n, trace)
 	}
 }
