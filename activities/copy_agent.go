@@ -300,9 +300,13 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	p.alive = func() bool { return connAnswers(ac.sc) && connAnswers(ac.dc) }
 	p.watchdog(a.Options.noProgress(), hostLabel(in.Source), func(err error) {
 		stalled.Store(&err)
-		ac.sc.markBroken()
-		ac.dc.markBroken()
 		cancel(err)
+		// A hung link holds writes on a full SSH channel window, which no
+		// context reaches: closing the connections ends them.
+		for _, c := range []*Conn{ac.sc, ac.dc} {
+			c.markBroken()
+			c.Client.Close()
+		}
 	})
 	stop := p.heartbeat(ctx)
 	obs := mirror.ObserverFunc(func(m mirror.Progress) {

@@ -301,3 +301,39 @@ func TestCopyTreeAgentStallEnds(t *testing.T) {
 		t.Errorf("%d agent starts, want 4 (the stalled copy's connections were not reused):\n%s", n, trace)
 	}
 }
+
+// freezeOnWrite freezes the source's link once the first file's write
+// began: the source agent's stream stops mid-file.
+type freezeOnWrite struct {
+	mirror.Side
+	once  sync.Once
+	proxy *freezeProxy
+}
+
+func (s *freezeOnWrite) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
+	s.once.Do(func() { s.proxy.freeze(true) })
+	return s.Side.WriteFile(ctx, rel, m, r)
+}
+
+// A link to the source that hangs mid-copy ends the attempt by the
+// no-progress bound, with the SSH channel's window full: the stall closes
+// the connections instead of waiting on them.
+func TestCopyTreeAgentReturnsOnHungLink(t *testing.T) {
+	f, _ := agentFixture(t)
+	var proxy *freezeProxy
+	f.src, proxy = proxied(t, f.src)
+	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(9, 16<<20), 0o644, time.Unix(1700000000, 0))
+	f.a.Options.NoProgress = 300 * time.Millisecond
+	f.a.hooks.wrapAgentTarget = func(s mirror.Side) mirror.Side { return &freezeOnWrite{Side: s, proxy: proxy} }
+	err := copyReturns(t, f.a, t.Context(), f.input(CopySet{}))
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != contract.ErrNoProgress {
+		t.Fatalf("want NoProgress, got %v", err)
+	}
+	proxy.freeze(false)
+	f.a.hooks.wrapAgentTarget = nil
+	f.copy(t, f.input(CopySet{}))
+	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
