@@ -309,7 +309,7 @@ func checkInstalled(ctx context.Context, conn *ssh.Client, cl *sftp.Client, o Op
 	}
 	out, err := run(ctx, conn, shellQuote(p)+" version", 512)
 	if err != nil {
-		return fmt.Errorf("agent on %s: %s version: %w", o.Host, p, err)
+		return fmt.Errorf("agent on %s: agent_path %s does not run (%w): install it executable, on a file system mounted with exec", o.Host, p, err)
 	}
 	want := fmt.Sprintf("protocol %d", agentproto.Version)
 	if !strings.Contains(string(out), want) {
@@ -340,6 +340,9 @@ func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string) 
 		msg := ""
 		if e := a.Stderr(); e != "" {
 			msg = " (stderr: " + e + ")"
+			if strings.Contains(e, "ermission denied") {
+				msg += "; if the home directory is mounted noexec, install the agent elsewhere and name it with the host's agent_path"
+			}
 		}
 		return fmt.Errorf("agent on %s: start %s serve: %w%s", host, a.Path, err, msg)
 	}

@@ -208,3 +208,22 @@ func replace(t *testing.T, p string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// An installed agent the host cannot execute (here: no x bit, as on a
+// noexec mount) fails naming agent_path and the way out.
+func TestNotExecutableNamesAgentPath(t *testing.T) {
+	dir := agentDir(t)
+	c := dial(t)
+	inst := filepath.Join(t.TempDir(), "umzug-agent")
+	bin, err := os.ReadFile(filepath.Join(dir, "umzug-agent-linux-"+runtime.GOARCH))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inst, bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(context.Background(), c, Options{Host: "h1", Locator: Locator{Dir: dir, NoExecutableDir: true}, Home: t.TempDir(), AgentPath: inst})
+	if err == nil || !strings.Contains(err.Error(), "agent_path") {
+		t.Fatalf("got %v", err)
+	}
+}
