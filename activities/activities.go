@@ -33,6 +33,13 @@ type Activities struct {
 	// Options tune the copy engine (connections, files in flight, the
 	// no-progress bound, tracing); the zero value means the defaults.
 	Options Options
+	// CopyEngine picks how CopyTree and EstimateDelta work: "" or
+	// CopyEngineClassic (SFTP, tar, find, sha256sum by path) or
+	// CopyEngineAgent (umzug-agent on both hosts, see copy_agent.go).
+	CopyEngine string
+	// AgentDir is searched first for the umzug-agent binaries the agent
+	// engine uploads; the directory of the worker's executable follows.
+	AgentDir string
 
 	// hooks are set by this package's tests only.
 	hooks copyHooks
@@ -42,6 +49,9 @@ type Activities struct {
 
 	poolMu sync.Mutex
 	pool   *connPool
+
+	agentMu sync.Mutex
+	agents  map[*ssh.Client]*agentSlot // one agent per pooled connection
 }
 
 // Dialer opens a verified SSH connection to a host.

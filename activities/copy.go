@@ -74,6 +74,11 @@ const (
 // Tuning: a.Options (connections per host, files in flight, the
 // no-progress bound, tracing). Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
+	if a.CopyEngine == CopyEngineAgent {
+		if res, ok, err := a.copyTreeAgent(ctx, in); ok || err != nil {
+			return res, err
+		}
+	}
 	start := time.Now()
 	e, err := a.newEngine(ctx, in, false)
 	a.Options.tracef("dialed %v (%s)", time.Since(start), in.Set.Verify)

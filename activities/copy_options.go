@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/umzug-dev/umzug/internal/mirror"
 )
 
 // Options tune the copy engine of an Activities value. The zero value
@@ -81,16 +83,18 @@ func (o Options) tracef(f string, a ...any) {
 // live on an Activities value (unexported, so only this package's tests
 // set them) and are never set in production.
 type copyHooks struct {
-	forceReadBack bool                                // verify by reading back even where sha256sum exists
-	afterPlace    func(rel string)                    // called after each file is renamed into place
-	beforeCopy    func(rel string)                    // called before each file is opened
-	afterList     func(rel string)                    // called when the walk takes up a listed source directory
-	afterOpen     func(rel string)                    // called once a file's source handles are open (streamed files: and checked)
-	freeBytes     int64                               // pretend the target has this much free space
-	beforeBatch   func(rels []string)                 // called before a tar batch's streams start
-	afterBatch    func(placed []string)               // called with the files a tar batch placed
-	beforeCommit  func(staging string, rels []string) // called before the worker commits a landed batch
-	batchMin      int                                 // smallest batch, instead of batchMinFiles (tests with small trees)
+	forceReadBack   bool                                // verify by reading back even where sha256sum exists
+	afterPlace      func(rel string)                    // called after each file is renamed into place
+	beforeCopy      func(rel string)                    // called before each file is opened
+	afterList       func(rel string)                    // called when the walk takes up a listed source directory
+	afterOpen       func(rel string)                    // called once a file's source handles are open (streamed files: and checked)
+	freeBytes       int64                               // pretend the target has this much free space
+	beforeBatch     func(rels []string)                 // called before a tar batch's streams start
+	afterBatch      func(placed []string)               // called with the files a tar batch placed
+	beforeCommit    func(staging string, rels []string) // called before the worker commits a landed batch
+	batchMin        int                                 // smallest batch, instead of batchMinFiles (tests with small trees)
+	agentHome       string                              // where the agent engine keeps .umzug/agent instead of the login's home
+	wrapAgentTarget func(mirror.Side) mirror.Side       // wraps the agent engine's target side
 }
 
 // call runs a hook if it is set.

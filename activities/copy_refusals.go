@@ -36,11 +36,13 @@ type refusals struct {
 // accepts reports whether the copy set accepts refusals of kind. A seed
 // runs while the application still writes: an entry that changed while
 // it was read is left for the final sync, which copies it.
-func (e *engine) accepts(kind string) bool {
-	if kind == RefusalChanged && e.in.Phase == PhaseSeed {
+func (e *engine) accepts(kind string) bool { return acceptsKind(e.in, kind) }
+
+func acceptsKind(in CopyInput, kind string) bool {
+	if kind == RefusalChanged && in.Phase == PhaseSeed {
 		return true
 	}
-	return slices.Contains(e.in.Set.AcceptRefusals, kind)
+	return slices.Contains(in.Set.AcceptRefusals, kind)
 }
 
 // refuse records an entry that is not copied, with its kind.
@@ -122,10 +124,16 @@ func (e *engine) fillRefusals(r *CopyResult) {
 // only unaccepted refusals are entries that changed while read fails
 // retryably instead: the next attempt lists the tree again.
 func (e *engine) refusalPolicy(res CopyResult) error {
+	return refusalError(e.in, e.from, e.src.name, res)
+}
+
+// refusalError is refusalPolicy for a copy of in from the directory from
+// on the host srcName; both copy engines fail alike.
+func refusalError(in CopyInput, from, srcName string, res CopyResult) error {
 	var kinds []string
 	var n int64
 	for _, k := range RefusalKinds {
-		if c := res.RefusedByKind[k]; c > 0 && !e.accepts(k) {
+		if c := res.RefusedByKind[k]; c > 0 && !acceptsKind(in, k) {
 			kinds = append(kinds, k)
 			n += c
 		}
@@ -138,7 +146,7 @@ func (e *engine) refusalPolicy(res CopyResult) error {
 		what = "source entry was"
 	}
 	msg := fmt.Sprintf("copy set %s (%s) from %s on %s: %d %s not copied: %s",
-		e.in.Set.Name, e.in.Phase, e.from, e.src.name, n, what, refusalLines(res.RefusalList, n))
+		in.Set.Name, in.Phase, from, srcName, n, what, refusalLines(res.RefusalList, n))
 	if len(kinds) == 1 && kinds[0] == RefusalChanged {
 		return temporal.NewApplicationError(msg+"; they changed while being read, the next attempt lists the tree again",
 			contract.ErrCopyChanged, res)

@@ -47,7 +47,7 @@ type copyFixture struct {
 	noChain bool
 }
 
-func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
+func newCopyFixture(t testing.TB, targetEnv ...string) *copyFixture {
 	t.Helper()
 	dir := t.TempDir()
 	s := testkit.StartSSH(t, dir, sshserver.Options{}, sshserver.Options{Env: targetEnv})
@@ -64,6 +64,11 @@ func newCopyFixture(t *testing.T, targetEnv ...string) *copyFixture {
 	}
 	if err := os.MkdirAll(filepath.Dir(f.dstRoot), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	// UMZUG_TEST_COPY_ENGINE=agent runs the copy tests through the agent
+	// engine: how far it is from taking the classic engine's place.
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
+		useAgentEngine(t, f)
 	}
 	return f
 }
@@ -94,7 +99,7 @@ func (f *copyFixture) copy(t *testing.T, in CopyInput) CopyResult {
 	return res
 }
 
-func writeFile(t *testing.T, p string, data []byte, mode fs.FileMode, mtime time.Time) {
+func writeFile(t testing.TB, p string, data []byte, mode fs.FileMode, mtime time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,11 @@ import (
 // still hash on both hosts: those without an identity kept since the seed
 // verified them (see copy_ident_state.go).
 func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEstimate, error) {
+	if a.CopyEngine == CopyEngineAgent {
+		if est, ok, err := a.estimateDeltaAgent(ctx, in); ok || err != nil {
+			return est, err
+		}
+	}
 	e, err := a.newEngine(ctx, in, true)
 	if err != nil {
 		return DeltaEstimate{}, permanent(err)

@@ -217,11 +217,11 @@ func shellForms(t *testing.T) map[string]string {
 		"base64":         base64.StdEncoding.EncodeToString([]byte(shellSecret)),
 		"hex":            hex.EncodeToString([]byte(shellSecret)),
 		"go %q":          strconv.Quote(shellSecret),
-		"json":           strings.Trim(string(mustJSON(t, strings.ToValidUTF8(shellSecret, "\uFFFD"))), `"`),
+		"json":           strings.Trim(string(jsonOf(t, strings.ToValidUTF8(shellSecret, "\uFFFD"))), `"`),
 	}
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func jsonOf(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -264,7 +264,7 @@ func assertBashXRedacted(t *testing.T, a *Activities, h Host) {
 
 func assertNoForm(t *testing.T, res CommandResult, forms map[string]string) {
 	t.Helper()
-	text := fmt.Sprintf("%+v", res) + string(mustJSON(t, res))
+	text := fmt.Sprintf("%+v", res) + string(jsonOf(t, res))
 	for name, f := range forms {
 		if strings.Contains(text, f) {
 			t.Errorf("the %s form %q is in the result: %q %q", name, f, res.Stdout, res.Stderr)

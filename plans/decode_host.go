@@ -1,6 +1,11 @@
 package plans
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"path"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // hostDecl is a host with its references not yet resolved.
 type hostDecl struct {
@@ -44,6 +49,16 @@ func (l *loader) decodeHostBlock(b *hcl.Block) *hostDecl {
 				"known_hosts is the file that holds %s's host key; host keys are always checked, so it cannot be empty.", h.Name)
 		} else {
 			h.KnownHosts = s
+		}
+	}
+	if a := attrs["agent_path"]; a != nil {
+		if s, ok := l.str(a, "agent_path"); ok {
+			if !strings.HasPrefix(s, "/") || path.Clean(s) != s || len(s) > 4096 || strings.ContainsAny(s, "\x00\n") {
+				l.errorf(a.Expr.Range(), "Invalid agent_path",
+					"agent_path is the absolute, clean path of an umzug-agent installed on %s (e.g. \"/opt/umzug/umzug-agent\"); got %q.", h.Name, s)
+			} else {
+				h.AgentPath = s
+			}
 		}
 	}
 	idSet := false

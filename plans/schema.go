@@ -50,6 +50,7 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "agent"},
 		{Name: "known_hosts", Required: true},
 		{Name: "jump"},
+		{Name: "agent_path"},
 	},
 }
 

@@ -56,7 +56,10 @@ type Host struct {
 	Agent        bool
 	KnownHosts   string
 	Jump         *Host
-	Range        hcl.Range
+	// AgentPath is an umzug-agent installed on the host by its
+	// administrators (homes mounted noexec); "" lets the worker upload one.
+	AgentPath string
+	Range     hcl.Range
 }
 
 type Application struct {

@@ -21,4 +21,9 @@ type Host struct {
 	// host's key may have changed: the next activity logs in anew and
 	// checks the key. Empty: any pooled connection of the login.
 	ConnSince string `json:"conn_since,omitempty"`
+	// AgentPath is an umzug-agent administrators installed on the host
+	// (for homes mounted noexec): the agent copy engine runs it after
+	// checking it is the worker's agent, and uploads nothing. Empty: the
+	// engine uploads the agent to ~/.umzug/agent of the login user.
+	AgentPath string `json:"agent_path,omitempty"`
 }

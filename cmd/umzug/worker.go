@@ -22,6 +22,7 @@ type workerOptions struct {
 	stopTimeout        time.Duration
 	poolIdle           time.Duration
 	observe            observeOptions
+	copy               copyEngineOptions
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -49,6 +50,7 @@ their values from its environment (UMZUG_SECRET_<name>) or from
 	cmd.Flags().DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "on SIGTERM, how long running activities may finish before they are cancelled")
 	addSecretsFileFlag(cmd, &o.secretsFile)
 	addPoolFlag(cmd, &o.poolIdle)
+	addCopyEngineFlags(cmd, &o.copy)
 	addObserveFlags(cmd, &o.observe)
 	o.observe.level = slog.LevelInfo
 	return cmd
@@ -60,6 +62,9 @@ func runWorker(cmd *cobra.Command, o workerOptions) error {
 	defer stop()
 	acts, err := workerActivities(o.secretsFile, o.poolIdle)
 	if err != nil {
+		return err
+	}
+	if err := o.copy.apply(acts); err != nil {
 		return err
 	}
 	co, err := connectionOptions()

@@ -19,6 +19,7 @@ func HostInput(h *plans.Host) contract.Host {
 		IdentityFile: h.IdentityFile,
 		Agent:        h.Agent,
 		KnownHosts:   h.KnownHosts,
+		AgentPath:    h.AgentPath,
 	}
 	if h.Datacenter != nil {
 		out.Datacenter = h.Datacenter.Name

@@ -22,7 +22,7 @@ func TestREADMEMarksTheNewcomerCommands(t *testing.T) {
 			t.Errorf("README has no newcomer:%s block", name)
 		}
 	}
-	if !slices.Contains(cmds["install"], "go install ./cmd/umzug") {
+	if !slices.Contains(cmds["install"], "go install ./cmd/umzug ./cmd/umzug-agent") {
 		t.Errorf("install block %q", cmds["install"])
 	}
 	if _, err := Commands("<!-- newcomer:x -->\nsome prose\n"); err == nil {
