@@ -255,3 +255,31 @@ func TestCurrentDetailsShowWhatIsApproved(t *testing.T) {
 		}
 	}
 }
+
+// During soak, Current Details shows what the cutover ran (each step and
+// the health check with host and verdict, the final sync's counts), so
+// whoever decides commit or rollback in the Web UI sees the results.
+func TestCurrentDetailsShowResultsDuringSoak(t *testing.T) {
+	env, _ := newEnv(t)
+	var soaking string
+	approve(env, time.Minute, "a.meier")
+	approve(env, 2*time.Minute, "b.schulz")
+	at(env, time.Hour, func() { soaking = currentDetails(t, env); env.SignalWorkflow(SignalCommit, map[string]any{"by": "a.meier"}) })
+	env.ExecuteWorkflow(MoveWorkflow, finance())
+	if st := result(t, env); st.Phase != PhaseCommitted {
+		t.Fatalf("phase %s", st.Phase)
+	}
+	t.Logf("current details during soak:\n%s", soaking)
+	for _, want := range []string{
+		"**soak**",
+		"- cutover results:",
+		"step stop_app on source fin_pb: ok (exit 0)",
+		"step start_app on target fin_lg: ok (exit 0)",
+		"check health on target fin_lg: healthy (exit 0)",
+		"final_sync ledger: 3 copied (3.0 MiB)",
+	} {
+		if !strings.Contains(soaking, want) {
+			t.Errorf("details during soak lack %q", want)
+		}
+	}
+}

@@ -39,6 +39,7 @@ func (m *move) detailsText() string {
 		if m.st.WindowNote != "" {
 			b.WriteString(fmt.Sprintf("- window: %s\n", m.st.WindowNote))
 		}
+		m.resultLines(&b)
 	case PhaseSoak:
 		if m.st.SoakUntil != nil {
 			b.WriteString(fmt.Sprintf("- soak until %s (signal `commit` or `rollback`", m.st.SoakUntil.Format(time.RFC3339)))
@@ -47,6 +48,9 @@ func (m *move) detailsText() string {
 			}
 			b.WriteString(")\n")
 		}
+		m.resultLines(&b)
+	default:
+		m.resultLines(&b)
 	}
 	if m.st.RunDigest != "" {
 		b.WriteString(fmt.Sprintf("- run digest: `%s` (plan sha256 `%.16s…`)\n", m.st.RunDigest, m.st.PlanSHA256))
@@ -161,6 +165,67 @@ func (m *move) stepLines(b *strings.Builder) {
 			b.WriteString(fmt.Sprintf("  %d. step %s on %s %s (%s), %s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo))
 		}
 	}
+}
+
+// DetailsResults bounds the step, check and final-sync results Current
+// Details lists (the latest; `umzug status` and the audit list all).
+const DetailsResults = 12
+
+// resultLines shows what the cutover ran so far: each step and check in
+// the order run, with host, verdict and duration, then each final sync's
+// counts,
+// so whoever decides commit or rollback in the Web UI sees them.
+func (m *move) resultLines(b *strings.Builder) {
+	var lines []string
+	for _, r := range m.st.Steps {
+		if r.Kind == BlockFinalSync {
+			continue // its counts come from the copy results below
+		}
+		verdict := fmt.Sprintf("exit %d", r.ExitCode)
+		switch {
+		case r.Error != "":
+			verdict = "**failed**: " + firstLine(r.Error)
+		case r.ExitCode == 0 && r.Kind == BlockCheck:
+			verdict = "healthy (exit 0)"
+		case r.ExitCode == 0:
+			verdict = "ok (exit 0)"
+		}
+		took := ""
+		if !r.Finished.IsZero() && !r.Started.IsZero() {
+			took = ", " + units.Duration(r.Finished.Sub(r.Started))
+		}
+		lines = append(lines, fmt.Sprintf("  - %s %s on %s %s: %s%s\n", r.Kind, r.Name, r.On, r.Host, verdict, took))
+	}
+	for _, c := range m.st.Copies {
+		if c.Phase != contract.PhaseFinalSync {
+			continue
+		}
+		how := c.Verify
+		if c.VerifiedBy != "" {
+			how += " by " + c.VerifiedBy
+		}
+		lines = append(lines, fmt.Sprintf("  - final_sync %s: %d copied (%s), %d deleted, %d unchanged; %d verified (%s), %d kept verified by identity; %d refused\n",
+			c.Set, c.CopiedFiles, units.Bytes(c.CopiedBytes), c.Deleted, c.Unchanged, c.Verified, how, c.Kept, c.Refused))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("- cutover results:\n")
+	if len(lines) > DetailsResults {
+		b.WriteString(fmt.Sprintf("  - … %d earlier results (`umzug status` lists all)\n", len(lines)-DetailsResults))
+		lines = lines[len(lines)-DetailsResults:]
+	}
+	for _, l := range lines {
+		b.WriteString(l)
+	}
+}
+
+// firstLine is s up to its first line break, for one-line verdicts.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
 }
 
 // seedLines shows what the seed copied and how it was verified.

@@ -46,6 +46,7 @@ func StartFailback(ctx context.Context, c client.Client, id string, o Options) (
 	}
 	fid := workflows.FailbackID(id)
 	opts := startOptions(fid, "failback", orig.Application, in.PlanName, in.PlanSHA256, in.RunDigest, o, in.SearchAttributes)
+	opts.StaticDetails = StaticDetails(in)
 	opts.Memo = map[string]any{"plan_sha256": in.PlanSHA256, "run_digest": in.RunDigest, "failback_of": id}
 	opts.StaticSummary = fmt.Sprintf("failback of %s (%s → %s), started by %s", id, in.Source.Name, in.Target.Name, o.StartedBy)
 	run, err := c.ExecuteWorkflow(ctx, opts, workflows.MoveWorkflow, in)

@@ -83,6 +83,7 @@ func StartRehearsal(ctx context.Context, c client.Client, p *plans.Plan, o Optio
 		in.RunDigest = p.RunDigest()
 		id := workflows.RehearsalID(p.Name, app.Name, time.Now())
 		opts := startOptions(id, "rehearsal", app.Name, p.Name, p.SHA256, in.RunDigest, o, sa)
+		opts.StaticDetails = StaticDetails(in)
 		run, err := c.ExecuteWorkflow(ctx, opts, workflows.MoveWorkflow, in)
 		if err != nil {
 			return out, fmt.Errorf("start rehearsal of %s (workflow %s): %w", app.Name, id, err)

@@ -179,6 +179,7 @@ func (b jobBuilder) execute(jobs []startJob) ([]Started, error) {
 	var out []Started
 	for _, j := range jobs {
 		opts := startOptions(j.id, j.kind, j.name, b.p.Name, b.p.SHA256, b.digest, b.o, false)
+		opts.StaticDetails = StaticDetails(j.input)
 		opts.TypedSearchAttributes = j.attrs
 		run, err := b.c.ExecuteWorkflow(b.ctx, opts, j.wf, j.input)
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
