@@ -264,7 +264,10 @@ func TestCurrentDetailsShowResultsDuringSoak(t *testing.T) {
 	var soaking string
 	approve(env, time.Minute, "a.meier")
 	approve(env, 2*time.Minute, "b.schulz")
-	at(env, time.Hour, func() { soaking = currentDetails(t, env); env.SignalWorkflow(SignalCommit, map[string]any{"by": "a.meier"}) })
+	at(env, time.Hour, func() {
+		soaking = currentDetails(t, env)
+		env.SignalWorkflow(SignalCommit, map[string]any{"by": "a.meier"})
+	})
 	env.ExecuteWorkflow(MoveWorkflow, finance())
 	if st := result(t, env); st.Phase != PhaseCommitted {
 		t.Fatalf("phase %s", st.Phase)
