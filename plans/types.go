@@ -121,6 +121,9 @@ type Approval struct {
 	Operators []string
 	// RequireRunDigest refuses approvals not bound to the run digest.
 	RequireRunDigest bool
+	// Signers, when set, is the allowed_signers file whose keys must sign
+	// every approval, rejection, commit and rollback.
+	Signers *Signers
 }
 
 // Block kinds.
@@ -230,5 +233,7 @@ type Standby struct {
 type Emergency struct {
 	Approvers     []string
 	ConfirmWithin time.Duration
-	Range         hcl.Range
+	// Signers, when set, must sign every failover and confirmation.
+	Signers *Signers
+	Range   hcl.Range
 }
