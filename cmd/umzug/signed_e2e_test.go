@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/umzug-dev/umzug/workflows"
+)
+
+// sshKey makes an ed25519 key with ssh-keygen; it returns the private key
+// file and the public key line.
+func sshKey(t *testing.T, dir, name string) (string, string) {
+	t.Helper()
+	key := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, strings.TrimSpace(string(pub))
+}
+
+func fingerprintOf(t *testing.T, pubLine string) string {
+	t.Helper()
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pubLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(k)
+}
+
+// TestSignedApprovals: the finance plan names signers. An unsigned
+// approval and one signed by a key the file does not list are refused and
+// recorded; b.schulz signs the printed statement by hand with
+// `ssh-keygen -Y sign` and sends it as the Web UI's update would,
+// c.yilmaz approves with --sign-key and the operator commits signed.
+// Each accepted decision records its key's fingerprint.
+func TestSignedApprovals(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	e := startE2E(t)
+	keys := t.TempDir()
+	_, aPub := sshKey(t, keys, "a.meier")
+	bKey, bPub := sshKey(t, keys, "b.schulz")
+	cKey, cPub := sshKey(t, keys, "c.yilmaz")
+	mKey, _ := sshKey(t, keys, "mallory")
+	dir := filepath.Dir(e.env.PlanFile)
+	signers := "a.meier " + aPub + "\nb.schulz " + bPub + "\nc.yilmaz " + cPub + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "approvers.allowed_signers"), []byte(signers), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := os.ReadFile(e.env.PlanFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := strings.Replace(string(plan), `timeout   = "72h"`, `timeout   = "72h"`+"\n      signers   = \"approvers.allowed_signers\"", 1)
+	if signed == string(plan) {
+		t.Fatal("the demo plan's approval block changed; this test adds signers to it")
+	}
+	if err := os.WriteFile(e.env.PlanFile, []byte(signed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
+		t.Fatalf("run: exit %d", code)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
+
+	if code, _, errOut := cli(t, "approve", financeID, "--as", "b.schulz", "--reason", "CHG-1"); code != 1 || !strings.Contains(errOut, "signature required") {
+		t.Fatalf("unsigned approval: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, "approve", financeID, "--as", "c.yilmaz", "--reason", "CHG-1", "--sign-key", mKey); code != 1 ||
+		!strings.Contains(errOut, "signature does not verify") {
+		t.Fatalf("approval signed by an unlisted key: exit %d, %q", code, errOut)
+	}
+
+	// By hand: print the statement, sign it with ssh-keygen, send JSON.
+	code, out, _ := cli(t, "approve", financeID, "--as", "b.schulz", "--reason", "CHG-1", "--print-statement")
+	if code != 0 || !strings.Contains(out, "ssh-keygen -Y sign -n umzug-approval -f KEY statement.txt") {
+		t.Fatalf("print-statement: exit %d\n%s", code, out)
+	}
+	statement, _, _ := strings.Cut(out, "\n\n")
+	statement += "\n"
+	var signedAt string
+	for _, l := range strings.Split(statement, "\n") {
+		if v, ok := strings.CutPrefix(l, "time "); ok {
+			signedAt = v
+		}
+	}
+	stFile := filepath.Join(keys, "statement.txt")
+	if err := os.WriteFile(stFile, []byte(statement), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ssh-keygen", "-Y", "sign", "-n", "umzug-approval", "-f", bKey, stFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -Y sign: %v %s", err, out)
+	}
+	sig, err := os.ReadFile(stFile + ".sig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decide(context.Background(), e.c, financeID, workflows.SignalApprove,
+		map[string]any{"approver": "b.schulz", "comment": "CHG-1", "signature": string(sig), "signed_at": signedAt}); err != nil {
+		t.Fatalf("hand-signed approval refused: %v", err)
+	}
+
+	if code, _, _ := cli(t, "approve", financeID, "--as", "c.yilmaz", "--reason", "CHG-1", "--sign-key", cKey); code != 0 {
+		t.Fatalf("c.yilmaz --sign-key: exit %d", code)
+	}
+	e.waitPhase(t, financeID, workflows.PhaseSoak)
+	if code, _, _ := cli(t, "commit", financeID, "--as", "b.schulz", "--sign-key", bKey); code != 0 {
+		t.Fatalf("signed commit: exit %d", code)
+	}
+	st := e.result(t, financeID)
+	if st.Phase != workflows.PhaseCommitted {
+		t.Fatalf("final phase %s: %s", st.Phase, st.Error)
+	}
+	fp := map[string]string{"b.schulz": fingerprintOf(t, bPub), "c.yilmaz": fingerprintOf(t, cPub)}
+	var accepted, refusedRequired, refusedVerify int
+	for _, r := range st.Signals {
+		switch {
+		case r.Accepted && (r.Name == workflows.SignalApprove || r.Name == workflows.SignalCommit):
+			accepted++
+			if r.KeyFingerprint != fp[r.Identity] {
+				t.Errorf("%s by %s recorded key %q, want %q", r.Name, r.Identity, r.KeyFingerprint, fp[r.Identity])
+			}
+		case strings.HasPrefix(r.Reason, "signature required"):
+			refusedRequired++
+		case strings.HasPrefix(r.Reason, "signature does not verify") && strings.Contains(r.Reason, "which signers does not list"):
+			refusedVerify++
+		}
+	}
+	if accepted != 3 || refusedRequired != 1 || refusedVerify != 1 {
+		t.Fatalf("accepted %d, refused unsigned %d, refused unlisted key %d; records %+v", accepted, refusedRequired, refusedVerify, st.Signals)
+	}
+}
