@@ -35,13 +35,15 @@ func (m *move) signersFor(decision string) string {
 }
 
 // initSigning shows the statement fields a signer needs (Status.Signing,
-// the Current Details) when the plan names signers.
+// the Current Details) when the plan names signers. The run is named by
+// its original run ID, which a reset keeps, so a reset run replays the
+// same verdicts.
 func (m *move) initSigning(ctx workflow.Context) {
 	if m.signersFor(SignalApprove) == "" && m.signersFor(SignalConfirm) == "" {
 		return
 	}
 	m.st.Signing = &Signing{Namespace: decisionsig.Namespace, MoveID: m.id,
-		RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, RunDigest: m.in.RunDigest}
+		RunID: workflow.GetInfo(ctx).OriginalRunID, RunDigest: m.in.RunDigest}
 }
 
 // principal is the plan's spelling of who: allowed_signers principals

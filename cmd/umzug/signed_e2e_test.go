@@ -140,4 +140,27 @@ func TestSignedApprovals(t *testing.T) {
 	if accepted != 3 || refusedRequired != 1 || refusedVerify != 1 {
 		t.Fatalf("accepted %d, refused unsigned %d, refused unlisted key %d; records %+v", accepted, refusedRequired, refusedVerify, st.Signals)
 	}
+
+	// The audit re-checks every signature from the history: signed
+	// decisions are authenticated with their key, the rest unsigned.
+	bundle := filepath.Join(keys, "bundle")
+	if code, _, _ := cli(t, "audit", financeID, "--out", bundle, "--sign-key", bKey); code != 0 {
+		t.Fatalf("audit: exit %d", code)
+	}
+	report, err := os.ReadFile(filepath.Join(bundle, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"key: " + fp["b.schulz"], "key: " + fp["c.yilmaz"], "signature verified (" + fp["c.yilmaz"], "authenticated: yes", "key: unsigned"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, report)
+		}
+	}
+	allowed := filepath.Join(keys, "auditors")
+	if err := os.WriteFile(allowed, []byte("b.schulz "+bPub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := cli(t, "audit", "verify", bundle, "--allowed-signers", allowed); code != 0 || !strings.Contains(out, "identical") {
+		t.Fatalf("audit verify: exit %d\n%s", code, out)
+	}
 }
