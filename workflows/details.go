@@ -197,6 +197,8 @@ func (m *move) decisionLines(b *strings.Builder) {
 			verdict = r.Comment
 		case !r.Accepted:
 			verdict = "**refused**: " + r.Reason
+		case r.KeyFingerprint != "":
+			verdict = "accepted, signed by key " + r.KeyFingerprint
 		}
 		b.WriteString(fmt.Sprintf("  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Who(), r.Via, verdict))
 	}

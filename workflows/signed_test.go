@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"slices"
@@ -8,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/decisionsig"
 )
 
@@ -137,6 +140,13 @@ func TestSignedDecisions(t *testing.T) {
 	if st.Signing == nil || st.Signing.RunDigest != in.RunDigest || st.Signing.Namespace != decisionsig.Namespace {
 		t.Fatalf("signing = %+v", st.Signing)
 	}
+	d := currentDetails(t, env)
+	for _, want := range []string{"decisions must be signed (namespace `umzug-approval`)", "run-digest `" + in.RunDigest + "`",
+		"move `" + st.Signing.MoveID + "`", "commit by ops via signal: accepted, signed by key " + want["ops"]} {
+		if !strings.Contains(d, want) {
+			t.Errorf("Current Details lack %q:\n%s", want, d)
+		}
+	}
 }
 
 // Without signers nothing is asked: unsigned decisions count as before,
@@ -156,5 +166,32 @@ func TestUnsignedWithoutSigners(t *testing.T) {
 		if r.KeyFingerprint != "" {
 			t.Fatalf("record %+v has a key without signers", r)
 		}
+	}
+}
+
+// A failover's emergency signers sign its confirmation: an unsigned
+// confirm is refused and recorded, a signed one confirms with its key.
+func TestSignedFailoverConfirmation(t *testing.T) {
+	env, _ := newEnv(t)
+	env.RegisterActivityWithOptions(func(context.Context, contract.Host) (contract.ProbeResult, error) { return contract.ProbeResult{}, nil },
+		activity.RegisterOptions{Name: contract.NameProbeHost})
+	kw, sw := testKey(t), testKey(t)
+	fo := finance()
+	fo.Mode, fo.StartedBy, fo.Reason = ModeFailover, "k.meier", "fire at OWL-IT"
+	fo.Emergency = &EmergencyRule{Approvers: []string{"k.meier", "s.wolf"}, ConfirmWithin: time.Hour,
+		Signers: signersLine("k.meier", kw) + signersLine("s.wolf", sw)}
+	at(env, time.Minute, func() { env.SignalWorkflow(SignalConfirm, map[string]any{"by": "s.wolf", "comment": "CHG-911"}) })
+	at(env, 2*time.Minute, func() {
+		env.SignalWorkflow(SignalConfirm, signedPayload(t, env, SignalConfirm, "by", "s.wolf", "comment", "CHG-911", sw, t0.Add(2*time.Minute)))
+	})
+	env.ExecuteWorkflow(MoveWorkflow, fo)
+	st := result(t, env)
+	wantRefused(t, st, SignalConfirm, "s.wolf: signature required")
+	if st.Failover == nil || st.Failover.ConfirmedBy != "s.wolf" {
+		t.Fatalf("failover = %+v", st.Failover)
+	}
+	c := records(st, SignalConfirm)
+	if len(c) != 2 || !c[1].Accepted || c[1].KeyFingerprint != ssh.FingerprintSHA256(sw.PublicKey()) {
+		t.Fatalf("confirm records = %+v", c)
 	}
 }
