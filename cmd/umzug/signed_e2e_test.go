@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -28,6 +30,40 @@ func sshKey(t *testing.T, dir, name string) (string, string) {
 	return key, strings.TrimSpace(string(pub))
 }
 
+// serveAgent serves an SSH agent holding the private key in keyFile on a
+// socket named by SSH_AUTH_SOCK for the rest of the test.
+func serveAgent(t *testing.T, keyFile string) {
+	t.Helper()
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ssh.ParseRawPrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := agent.NewKeyring()
+	if err := ring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = agent.ServeAgent(ring, c); c.Close() }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+}
+
 func fingerprintOf(t *testing.T, pubLine string) string {
 	t.Helper()
 	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pubLine))
@@ -41,7 +77,8 @@ func fingerprintOf(t *testing.T, pubLine string) string {
 // approval and one signed by a key the file does not list are refused and
 // recorded; b.schulz signs the printed statement by hand with
 // `ssh-keygen -Y sign` and sends it as the Web UI's update would,
-// c.yilmaz approves with --sign-key and the operator commits signed.
+// c.yilmaz approves with --sign-key and b.schulz commits with the key
+// in the SSH agent.
 // Each accepted decision records its key's fingerprint.
 func TestSignedApprovals(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
@@ -115,8 +152,11 @@ func TestSignedApprovals(t *testing.T) {
 		t.Fatalf("c.yilmaz --sign-key: exit %d", code)
 	}
 	e.waitPhase(t, financeID, workflows.PhaseSoak)
-	if code, _, _ := cli(t, "commit", financeID, "--as", "b.schulz", "--sign-key", bKey); code != 0 {
-		t.Fatalf("signed commit: exit %d", code)
+	// The commit is signed by the key in the SSH agent: --sign-key names
+	// its public half, as with `umzug audit --sign-key`.
+	serveAgent(t, bKey)
+	if code, _, _ := cli(t, "commit", financeID, "--as", "b.schulz", "--sign-key", bKey+".pub"); code != 0 {
+		t.Fatalf("commit signed through the SSH agent: exit %d", code)
 	}
 	st := e.result(t, financeID)
 	if st.Phase != workflows.PhaseCommitted {
