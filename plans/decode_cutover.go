@@ -167,6 +167,9 @@ func (l *loader) decodeApprovalBlock(b *hcl.Block) *Approval {
 	if a := attrs["timeout"]; a != nil {
 		ap.Timeout, _ = l.duration(a, "timeout")
 	}
+	if a := attrs["signers"]; a != nil {
+		ap.Signers = l.signers(a, ap.Approvers, ap.Operators)
+	}
 	return ap
 }
 

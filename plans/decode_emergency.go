@@ -32,4 +32,7 @@ func (l *loader) decodeEmergencyBlock(b *hcl.Block, app *Application) {
 			e.ConfirmWithin = v
 		}
 	}
+	if a := attrs["signers"]; a != nil {
+		e.Signers = l.signers(a, e.Approvers)
+	}
 }

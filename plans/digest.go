@@ -51,5 +51,16 @@ func (p *Plan) RunDigest() string {
 			fmt.Fprintf(h, "var %s sensitive argon2id %s\n", strconv.Quote(v.Name), hex.EncodeToString(k))
 		}
 	}
+	// A signers file (allowed_signers) lies outside the plan files: its
+	// digest enters by application, and only when one is named, so the
+	// digests of plans without one are unchanged.
+	for _, a := range p.Applications {
+		if a.Cutover != nil && a.Cutover.Approval != nil && a.Cutover.Approval.Signers != nil {
+			fmt.Fprintf(h, "signers %s approval %s\n", strconv.Quote(a.Name), a.Cutover.Approval.Signers.SHA256)
+		}
+		if a.Emergency != nil && a.Emergency.Signers != nil {
+			fmt.Fprintf(h, "signers %s emergency %s\n", strconv.Quote(a.Name), a.Emergency.Signers.SHA256)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

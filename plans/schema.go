@@ -112,6 +112,7 @@ var approvalSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "operators"},
 		{Name: "require_run_digest"},
+		{Name: "signers"},
 	},
 }
 
@@ -158,5 +159,6 @@ var emergencySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "approvers", Required: true},
 		{Name: "confirm_within", Required: true},
+		{Name: "signers"},
 	},
 }

@@ -124,6 +124,9 @@ type Approval struct {
 	Operators []string
 	// RequireRunDigest refuses approvals not bound to the run digest.
 	RequireRunDigest bool
+	// Signers, when set, is the allowed_signers file whose keys must sign
+	// every approval, rejection, commit and rollback.
+	Signers *Signers
 }
 
 // Block kinds.
@@ -233,5 +236,7 @@ type Standby struct {
 type Emergency struct {
 	Approvers     []string
 	ConfirmWithin time.Duration
-	Range         hcl.Range
+	// Signers, when set, must sign every failover and confirmation.
+	Signers *Signers
+	Range   hcl.Range
 }

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/umzug-dev/umzug/internal/decisionsig"
 	"github.com/umzug-dev/umzug/internal/identity"
 )
 
@@ -74,27 +75,33 @@ func overLimit(fields ...field) string {
 // bounded is a payload that knows its limits.
 type bounded interface{ overLimit() string }
 
+func sig(v string) field      { return field{"signature", v, decisionsig.MaxSignatureBytes} }
+func signedAt(v string) field { return field{"signed_at", v, MaxWordBytes} }
+
 func (p ApproveSignal) overLimit() string {
 	return overLimit(name("approver", p.Approver), text("comment", p.Comment),
-		digest("plan_sha256", p.PlanSHA256), digest("run_digest", p.RunDigest))
+		digest("plan_sha256", p.PlanSHA256), digest("run_digest", p.RunDigest), sig(p.Signature), signedAt(p.SignedAt))
 }
 
 func (p RejectSignal) overLimit() string {
-	return overLimit(name("approver", p.Approver), text("reason", p.Reason), digest("plan_sha256", p.PlanSHA256))
+	return overLimit(name("approver", p.Approver), text("reason", p.Reason), digest("plan_sha256", p.PlanSHA256),
+		sig(p.Signature), signedAt(p.SignedAt))
 }
 
 func (p RollbackSignal) overLimit() string {
-	return overLimit(name("by", p.By), text("reason", p.Reason))
+	return overLimit(name("by", p.By), text("reason", p.Reason), sig(p.Signature), signedAt(p.SignedAt))
 }
 
-func (p CommitSignal) overLimit() string { return overLimit(name("by", p.By)) }
+func (p CommitSignal) overLimit() string {
+	return overLimit(name("by", p.By), sig(p.Signature), signedAt(p.SignedAt))
+}
 
 func (p RescheduleSignal) overLimit() string {
 	return overLimit(name("by", p.By), field{"duration", p.Duration, MaxWordBytes}, text("comment", p.Comment))
 }
 
 func (p ConfirmSignal) overLimit() string {
-	return overLimit(name("by", p.By), text("comment", p.Comment))
+	return overLimit(name("by", p.By), text("comment", p.Comment), sig(p.Signature), signedAt(p.SignedAt))
 }
 
 func (p StandbyDecision) overLimit() string {
@@ -169,6 +176,10 @@ func (st *Status) keep(r SignalRecord) {
 	r.Reason = clip(r.Reason, 2*MaxTextBytes)
 	r.PlanSHA256 = clip(r.PlanSHA256, MaxDigestBytes)
 	r.RunDigest = clip(r.RunDigest, MaxDigestBytes)
+	r.SignedAt = clip(r.SignedAt, MaxWordBytes)
+	if !r.Accepted || len(r.Signature) > decisionsig.MaxSignatureBytes {
+		r.Signature = "" // kept for the audit's re-check of accepted decisions only
+	}
 	st.Signals = append(st.Signals, r)
 	refused := 0
 	for _, s := range st.Signals {

@@ -55,6 +55,11 @@ func (m *move) detailsText() string {
 	if m.st.RunDigest != "" {
 		b.WriteString(fmt.Sprintf("- run digest: `%s` (plan sha256 `%.16s…`)\n", m.st.RunDigest, m.st.PlanSHA256))
 	}
+	if g := m.st.Signing; g != nil {
+		b.WriteString(fmt.Sprintf("- decisions must be signed (namespace `%s`): statement fields move `%s`, run `%s`, run-digest `%s`; "+
+			"`umzug approve %s --as NAME --print-statement` prints the statement to sign, send its signature as \"signature\" with \"signed_at\"\n",
+			g.Namespace, g.MoveID, g.RunID, g.RunDigest, g.MoveID))
+	}
 	m.decisionLines(&b)
 	for _, r := range m.st.Refusals {
 		verdict := "all accepted by the plan"
@@ -257,6 +262,8 @@ func (m *move) decisionLines(b *strings.Builder) {
 			verdict = r.Comment
 		case !r.Accepted:
 			verdict = "**refused**: " + r.Reason
+		case r.KeyFingerprint != "":
+			verdict = "accepted, signed by key " + r.KeyFingerprint
 		}
 		b.WriteString(fmt.Sprintf("  - %s %s by %s via %s: %s\n", r.At.UTC().Format("15:04:05Z"), r.Name, r.Who(), r.Via, verdict))
 	}

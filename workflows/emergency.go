@@ -14,8 +14,10 @@ const LateConfirmWindow = 7 * 24 * time.Hour
 
 // ConfirmSignal is the second emergency approver's confirmation.
 type ConfirmSignal struct {
-	By      string `json:"by"`
-	Comment string `json:"comment,omitempty"`
+	By        string `json:"by"`
+	Comment   string `json:"comment,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	SignedAt  string `json:"signed_at,omitempty"`
 }
 
 const descConfirm = `Confirm this failover as a second emergency approver (not the one who started it), within the plan's confirm_within. ` +
@@ -25,7 +27,8 @@ const descConfirm = `Confirm this failover as a second emergency approver (not t
 func (m *move) confirmDecision() func(workflow.Context, *move) error {
 	return decision[ConfirmSignal]{name: SignalConfirm, desc: descConfirm,
 		ident: func(p ConfirmSignal) SignalRecord { return SignalRecord{Identity: p.By, Comment: p.Comment} },
-		check: m.checkConfirm, apply: m.applyConfirm}.listen
+		check: m.checkConfirm, apply: m.applyConfirm,
+		signed: func(p ConfirmSignal) signedFields { return signedFields{p.By, p.Comment, p.Signature, p.SignedAt} }}.listen
 }
 
 // startEmergency records the emergency approval of whoever pressed the

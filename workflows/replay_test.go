@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // Histories recorded on a real server (record_test.go). Replaying them
@@ -22,26 +23,30 @@ import (
 // standby-roles-and-schedule, re-armed after a failback
 // (record_rearm_test.go). testdata/bounds holds a move under decision
 // rules version 2: bounded payloads, PRECIS identities, refused_update
-// recorded under no one's name (record_bounds_test.go).
+// recorded under no one's name (record_bounds_test.go). testdata/signed
+// holds a move whose approval names signers (record_signed_test.go): its
+// statements name the move's workflow ID, so it replays under that ID.
 var recorded = []struct {
 	file, phase string
+	id          string // the workflow ID to replay under; "" the replayer's default
 }{
-	{"move_approve_commit.json", PhaseCommitted},
-	{"move_rollback.json", PhaseRolledBack},
-	{"move_rejected.json", PhaseRejected},
-	{"wave.json", ""},
-	{"v0/move_approve_commit.json", PhaseCommitted},
-	{"v0/move_rollback.json", PhaseRolledBack},
-	{"v0/move_rejected.json", PhaseRejected},
-	{"v0/wave.json", ""},
-	{"decisions/move_decisions.json", PhaseCommitted},
-	{"bounds/move_bounds.json", PhaseRolledBack},
-	{"modes/rehearsal.json", PhaseCommitted},
-	{"modes/failback.json", PhaseCommitted},
-	{"modes/failover.json", PhaseCommitted},
-	{"modes/standby_sync.json", ""},
-	{"modes/standby.json", ""},
-	{"modes/standby_rearm.json", ""},
+	{"move_approve_commit.json", PhaseCommitted, ""},
+	{"move_rollback.json", PhaseRolledBack, ""},
+	{"move_rejected.json", PhaseRejected, ""},
+	{"wave.json", "", ""},
+	{"v0/move_approve_commit.json", PhaseCommitted, ""},
+	{"v0/move_rollback.json", PhaseRolledBack, ""},
+	{"v0/move_rejected.json", PhaseRejected, ""},
+	{"v0/wave.json", "", ""},
+	{"decisions/move_decisions.json", PhaseCommitted, ""},
+	{"bounds/move_bounds.json", PhaseRolledBack, ""},
+	{"modes/rehearsal.json", PhaseCommitted, ""},
+	{"modes/failback.json", PhaseCommitted, ""},
+	{"modes/failover.json", PhaseCommitted, ""},
+	{"modes/standby_sync.json", "", ""},
+	{"modes/standby.json", "", ""},
+	{"modes/standby_rearm.json", "", ""},
+	{"signed/move_signed.json", PhaseCommitted, MoveID("record", "finance-signed")},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {
@@ -59,7 +64,14 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 			rp := worker.NewWorkflowReplayer()
 			Register(rp)
-			if err := rp.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+			if r.id == "" {
+				err = rp.ReplayWorkflowHistoryFromJSONFile(nil, path)
+			} else {
+				err = rp.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+					OriginalExecution: workflow.Execution{ID: r.id,
+						RunID: h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()}})
+			}
+			if err != nil {
 				t.Fatalf("replay %s: %v", path, err)
 			}
 			last := h.Events[len(h.Events)-1]

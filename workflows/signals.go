@@ -30,6 +30,9 @@ type decision[T any] struct {
 	apply func(p T)
 	// maxPayload bounds the argument as it arrived; 0 is MaxPayloadBytes.
 	maxPayload int
+	// signed returns what the decision's statement is built from; nil
+	// for decisions that are never signed.
+	signed func(T) signedFields
 }
 
 // Descriptions show in the Web UI's signal dialog, with the JSON to send.
@@ -51,6 +54,7 @@ const (
 
 func (m *move) registerHandlers(ctx workflow.Context) error {
 	m.initDecisions(ctx)
+	m.initSigning(ctx)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) { return m.st, nil },
 		workflow.QueryHandlerOptions{Description: "phase, approvals, window, steps and rollback of this move"}); err != nil {
 		return err
@@ -60,18 +64,26 @@ func (m *move) registerHandlers(ctx workflow.Context) error {
 			ident: func(p ApproveSignal) SignalRecord {
 				return SignalRecord{Identity: p.Approver, Comment: p.Comment, PlanSHA256: p.PlanSHA256, RunDigest: p.RunDigest}
 			},
-			check: m.checkApprove, apply: m.applyApprove}.listen,
+			check: m.checkApprove, apply: m.applyApprove,
+			signed: func(p ApproveSignal) signedFields {
+				return signedFields{p.Approver, p.Comment, p.Signature, p.SignedAt}
+			}}.listen,
 		decision[RejectSignal]{name: SignalReject, desc: descReject,
 			ident: func(p RejectSignal) SignalRecord {
 				return SignalRecord{Identity: p.Approver, Comment: p.Reason, PlanSHA256: p.PlanSHA256}
 			},
-			check: m.checkReject, apply: func(p RejectSignal) { m.rejected = &p }}.listen,
+			check: m.checkReject, apply: func(p RejectSignal) { m.rejected = &p },
+			signed: func(p RejectSignal) signedFields {
+				return signedFields{p.Approver, p.Reason, p.Signature, p.SignedAt}
+			}}.listen,
 		decision[RollbackSignal]{name: SignalRollback, desc: descRollback,
 			ident: func(p RollbackSignal) SignalRecord { return SignalRecord{Identity: p.By, Comment: p.Reason} },
-			check: func(p RollbackSignal) string { return m.checkSoak(SignalRollback, p.By) }, apply: func(p RollbackSignal) { m.rollbackReq = &p }}.listen,
+			check: func(p RollbackSignal) string { return m.checkSoak(SignalRollback, p.By) }, apply: func(p RollbackSignal) { m.rollbackReq = &p },
+			signed: func(p RollbackSignal) signedFields { return signedFields{p.By, p.Reason, p.Signature, p.SignedAt} }}.listen,
 		decision[CommitSignal]{name: SignalCommit, desc: descCommit,
 			ident: func(p CommitSignal) SignalRecord { return SignalRecord{Identity: p.By} },
-			check: func(p CommitSignal) string { return m.checkSoak(SignalCommit, p.By) }, apply: func(p CommitSignal) { m.commitReq = &p }}.listen,
+			check: func(p CommitSignal) string { return m.checkSoak(SignalCommit, p.By) }, apply: func(p CommitSignal) { m.commitReq = &p },
+			signed: func(p CommitSignal) signedFields { return signedFields{p.By, "", p.Signature, p.SignedAt} }}.listen,
 		decision[RescheduleSignal]{name: SignalReschedule, desc: descReschedule,
 			ident: func(p RescheduleSignal) SignalRecord {
 				return SignalRecord{Identity: p.By, Comment: strings.TrimSpace(fmt.Sprintf("%s %s %s",
@@ -123,6 +135,16 @@ func (d decision[T]) listen(ctx workflow.Context, m *move) error {
 		rec := d.ident(p)
 		rec.Name, rec.Via, rec.UpdateID, rec.Sender = d.name, via, updateID, SenderUnknown
 		reason := d.check(p)
+		if d.signed != nil {
+			f := d.signed(p)
+			rec.SignedAt = f.signedAt
+			if reason == "" {
+				rec.KeyFingerprint, reason = m.verifySigned(d.name, f)
+				if rec.KeyFingerprint != "" {
+					rec.Signature = f.signature
+				}
+			}
+		}
 		rec.Accepted, rec.Reason = reason == "", reason
 		m.record(rec)
 		if reason == "" {

@@ -236,6 +236,8 @@ const MaxStandbyRecords = 200
 type EmergencyRule struct {
 	Approvers     []string      `json:"approvers"`
 	ConfirmWithin time.Duration `json:"confirm_within"`
+	// Signers (allowed_signers) must sign every confirmation when set.
+	Signers string `json:"signers,omitempty"`
 }
 
 // FailoverState is what a failover records beyond a move.

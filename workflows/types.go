@@ -154,6 +154,10 @@ type ApprovalRule struct {
 	// RequireRunDigest refuses approvals that carry no run digest or one
 	// that differs from the move's.
 	RequireRunDigest bool `json:"require_run_digest,omitempty"`
+	// Signers is an OpenSSH allowed_signers file (public keys only): when
+	// set, approve, reject, commit and rollback must carry a signature by
+	// the sender's key over the decision's statement (decisionsig).
+	Signers string `json:"signers,omitempty"`
 }
 
 // Block is one step, final_sync or check inside cutover.
@@ -183,21 +187,32 @@ type ApproveSignal struct {
 	PlanSHA256 string `json:"plan_sha256,omitempty"`
 	// RunDigest is the run digest the approver reviewed (`umzug plan`).
 	RunDigest string `json:"run_digest,omitempty"`
+	// Signature (armored SSHSIG, namespace umzug-approval) and SignedAt
+	// (the statement's time, UTC) sign the decision's statement when the
+	// plan names signers (Status.Signing, decisionsig).
+	Signature string `json:"signature,omitempty"`
+	SignedAt  string `json:"signed_at,omitempty"`
 }
 
 type RejectSignal struct {
 	Approver   string `json:"approver"`
 	Reason     string `json:"reason,omitempty"`
 	PlanSHA256 string `json:"plan_sha256,omitempty"`
+	Signature  string `json:"signature,omitempty"`
+	SignedAt   string `json:"signed_at,omitempty"`
 }
 
 type RollbackSignal struct {
-	By     string `json:"by"`
-	Reason string `json:"reason,omitempty"`
+	By        string `json:"by"`
+	Reason    string `json:"reason,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	SignedAt  string `json:"signed_at,omitempty"`
 }
 
 type CommitSignal struct {
-	By string `json:"by"`
+	By        string `json:"by"`
+	Signature string `json:"signature,omitempty"`
+	SignedAt  string `json:"signed_at,omitempty"`
 }
 
 // RescheduleSignal sets a new cutover window. NotBefore is RFC 3339
@@ -230,6 +245,12 @@ type SignalRecord struct {
 	// bytes and its first ReceivedPrefixBytes bytes, quoted.
 	Size     int    `json:"size,omitempty"`
 	Received string `json:"received,omitempty"`
+	// KeyFingerprint (SHA256:…) names the key that signed an accepted
+	// signed decision; SignedAt and Signature are its statement's time
+	// and the armored signature, so the audit re-checks it offline.
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	SignedAt       string `json:"signed_at,omitempty"`
+	Signature      string `json:"signature,omitempty"`
 }
 
 // StepRecord is one command that ran (step, undo or check attempt).
@@ -263,6 +284,9 @@ type Status struct {
 	ApprovalDeadline *time.Time `json:"approval_deadline,omitempty"`
 	// RunDigest is the move's run digest; approvals may be bound to it.
 	RunDigest string `json:"run_digest,omitempty"`
+	// Signing holds the statement fields a signer needs (the plan names
+	// signers); nil otherwise.
+	Signing *Signing `json:"signing,omitempty"`
 	// Voided lists approvals a reschedule voided ("a.meier by c.yilmaz").
 	Voided     []string   `json:"voided,omitempty"`
 	Window     *Window    `json:"window,omitempty"`
@@ -321,4 +345,13 @@ type WaveStatus struct {
 type PhaseChange struct {
 	Phase string    `json:"phase"`
 	At    time.Time `json:"at"`
+}
+
+// Signing is what a signed decision's statement names of this run
+// (decisionsig.Statement): move and run ID, run digest, namespace.
+type Signing struct {
+	Namespace string `json:"namespace"`
+	MoveID    string `json:"move_id"`
+	RunID     string `json:"run_id"`
+	RunDigest string `json:"run_digest"`
 }

@@ -25,6 +25,12 @@ func TestFloodDuringSoakLeavesMoveControllable(t *testing.T) {
 		t.Fatalf("run: exit %d", code)
 	}
 	e.waitPhase(t, financeID, workflows.PhaseAwaitingApproval)
+	// The plan names no signers: a signed approval is refused by the CLI
+	// before anything is sent, and says how to send it.
+	if code, _, errOut := cli(t, "approve", financeID, "--as", "b.schulz", "--sign-key", "/nonexistent/key"); code != 1 ||
+		!strings.Contains(errOut, "takes unsigned decisions (its plan names no signers)") {
+		t.Fatalf("--sign-key without signers: exit %d, %q", code, errOut)
+	}
 	if code, _, _ := cli(t, "approve", financeID, "--as", "b.schulz"); code != 0 {
 		t.Fatalf("b.schulz approval: exit %d", code)
 	}

@@ -29,13 +29,17 @@ func init() {
 // sendUpdate sends one of the move's decisions as an Update, so the
 // workflow's validator can refuse it at once with the reason.
 func sendUpdate(cmd *cobra.Command, id, name string, arg any, identity string) error {
-	ctx := cmd.Context()
-	c, err := dialFromEnv(ctx, strings.TrimSpace(identity)+"@umzug-cli")
+	c, err := dialFromEnv(cmd.Context(), strings.TrimSpace(identity)+"@umzug-cli")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st, err := decide(ctx, c, id, name, arg)
+	return sendVia(cmd, c, id, name, arg)
+}
+
+// sendVia sends one decision on an open client and reports its outcome.
+func sendVia(cmd *cobra.Command, c client.Client, id, name string, arg any) error {
+	st, err := decide(cmd.Context(), c, id, name, arg)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -132,8 +136,9 @@ func newApproveCmd() *cobra.Command {
 	var as, comment string
 	var planFiles []string
 	var vf varFlags
+	var sf signFlags
 	cmd := &cobra.Command{
-		Use:   "approve ID --as USER [--reason TEXT] [--plan FILE [--var NAME=VALUE …]]",
+		Use:   "approve ID --as USER [--reason TEXT] [--plan FILE [--var NAME=VALUE …]] [--sign-key KEY | --print-statement]",
 		Short: "Approve a move's cutover (the Web UI's approve signal, checked at once)",
 		Long: `approve records USER's approval of the move ID. It is refused, with the
 reason, when USER is not a listed approver, started the move (four-eyes),
@@ -144,6 +149,9 @@ approval is bound to that plan's SHA-256 and to its run digest, computed
 from the plan files and the variable values given here (--var, --var-file,
 UMZUG_VAR_*): it is refused if the move runs other files or other values.
 A plan with require_run_digest = true refuses approvals without --plan.
+A plan with signers needs the decision signed: --sign-key KEY signs it with
+KEY (a private key file, or KEY.pub for the key in the SSH agent);
+--print-statement prints the statement to sign with ssh-keygen instead.
 Refusals are recorded in the move's history either way.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -154,10 +162,12 @@ Refusals are recorded in the move's history either way.`,
 			if run != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "binding the approval to run digest %s\n", run)
 			}
-			return sendUpdate(cmd, args[0], workflows.SignalApprove,
-				workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: sha, RunDigest: run}, as)
+			return sf.send(cmd, args[0], workflows.SignalApprove, as, comment, func(sig, at string) any {
+				return workflows.ApproveSignal{Approver: as, Comment: comment, PlanSHA256: sha, RunDigest: run, Signature: sig, SignedAt: at}
+			})
 		},
 	}
+	sf.register(cmd)
 	addDecisionAs(cmd, &as, "the approver, as listed in the plan")
 	addReason(cmd, &comment, "why, e.g. the change number (recorded)")
 	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed; binds the approval to their SHA-256 and the run digest")
@@ -168,8 +178,9 @@ Refusals are recorded in the move's history either way.`,
 func newRejectCmd() *cobra.Command {
 	var as, reason string
 	var planFiles []string
+	var sf signFlags
 	cmd := &cobra.Command{
-		Use:   "reject ID --as USER [--reason TEXT]",
+		Use:   "reject ID --as USER [--reason TEXT] [--sign-key KEY | --print-statement]",
 		Short: "Reject a move's cutover; the move ends as rejected, nothing changed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -177,10 +188,12 @@ func newRejectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return sendUpdate(cmd, args[0], workflows.SignalReject,
-				workflows.RejectSignal{Approver: as, Reason: reason, PlanSHA256: digest}, as)
+			return sf.send(cmd, args[0], workflows.SignalReject, as, reason, func(sig, at string) any {
+				return workflows.RejectSignal{Approver: as, Reason: reason, PlanSHA256: digest, Signature: sig, SignedAt: at}
+			})
 		},
 	}
+	sf.register(cmd)
 	addDecisionAs(cmd, &as, "the approver who rejects, as listed in the plan")
 	addReason(cmd, &reason, "why (recorded)")
 	cmd.Flags().StringSliceVar(&planFiles, "plan", nil, "plan file(s) reviewed")
@@ -189,15 +202,18 @@ func newRejectCmd() *cobra.Command {
 
 func newRollbackCmd() *cobra.Command {
 	var as, reason string
+	var sf signFlags
 	cmd := &cobra.Command{
-		Use:   "rollback ID --as USER [--reason TEXT]",
+		Use:   "rollback ID --as USER [--reason TEXT] [--sign-key KEY | --print-statement]",
 		Short: "During soak: undo the cutover and run the source again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sendUpdate(cmd, args[0], workflows.SignalRollback,
-				workflows.RollbackSignal{By: as, Reason: reason}, as)
+			return sf.send(cmd, args[0], workflows.SignalRollback, as, reason, func(sig, at string) any {
+				return workflows.RollbackSignal{By: as, Reason: reason, Signature: sig, SignedAt: at}
+			})
 		},
 	}
+	sf.register(cmd)
 	addDecisionAs(cmd, &as, "who decides: an approver or operator of the plan")
 	addReason(cmd, &reason, "why (recorded)")
 	return cmd
@@ -205,14 +221,18 @@ func newRollbackCmd() *cobra.Command {
 
 func newCommitCmd() *cobra.Command {
 	var as string
+	var sf signFlags
 	cmd := &cobra.Command{
-		Use:   "commit ID --as USER",
+		Use:   "commit ID --as USER [--sign-key KEY | --print-statement]",
 		Short: "During soak: end the soak now and keep the target",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sendUpdate(cmd, args[0], workflows.SignalCommit, workflows.CommitSignal{By: as}, as)
+			return sf.send(cmd, args[0], workflows.SignalCommit, as, "", func(sig, at string) any {
+				return workflows.CommitSignal{By: as, Signature: sig, SignedAt: at}
+			})
 		},
 	}
+	sf.register(cmd)
 	addDecisionAs(cmd, &as, "who decides: an approver or operator of the plan")
 	return cmd
 }

@@ -420,3 +420,14 @@ func bounded(s string) string {
 	}
 	return s
 }
+
+// Lists reports whether some line's principals match identity, so a
+// signature by that line's key can be accepted for it.
+func (a *File) Lists(identity string) bool {
+	for _, e := range a.Entries {
+		if matchPatternList(identity, e.Principals) == 1 {
+			return true
+		}
+	}
+	return false
+}

@@ -72,6 +72,9 @@ type Decision struct {
 	ClientIdentity string `json:"client_identity"`
 	Authenticated  bool   `json:"authenticated"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// SignatureProblem says why a signature the workflow accepted does
+	// not verify again from the history (checkSignature).
+	SignatureProblem string `json:"signature_problem,omitempty"`
 }
 
 // matchSenders finds for each decision taken on a signal or update the
@@ -119,6 +122,7 @@ func (r *Report) deriveEvidence() {
 	approvals := 0 // accepted since the start or the last voiding
 	for _, s := range r.signals {
 		d := r.checkDecision(s)
+		r.checkSignature(&d)
 		// The workflow cannot see an update's sender; its history event can.
 		for _, rc := range r.Received {
 			if s.UpdateID != "" && rc.UpdateID == s.UpdateID {

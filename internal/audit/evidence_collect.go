@@ -37,7 +37,7 @@ type Evidence struct {
 func NewEvidence(id string, h *historypb.History) (*Evidence, error) {
 	e := &Evidence{History: h, Manifests: map[string][]byte{},
 		Record: RenderRecord{Renderer: RendererVersion, WorkflowID: id}}
-	e.ReplayErr = Replay(h)
+	e.ReplayErr = Replay(h, id)
 	return e, e.rederive()
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -35,10 +36,20 @@ func Fetch(ctx context.Context, c client.Client, workflowID string) (*historypb.
 // Replay runs the history through this build's workflow code. An error
 // means the code no longer produces the recorded decisions. The
 // replayer's own log (a stack trace per mismatch) is discarded: the error
-// says what differs.
-func Replay(h *historypb.History) error {
+// says what differs. The run is replayed under its own workflow ID and
+// run ID: a signed decision's statement names both, so its verification,
+// and with it the command sequence, depends on them.
+func Replay(h *historypb.History, workflowID string) error {
 	r := worker.NewWorkflowReplayer()
 	workflows.Register(r)
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return r.ReplayWorkflowHistory(quiet, h)
+	runID := ""
+	if evs := h.GetEvents(); len(evs) > 0 {
+		runID = evs[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
+	}
+	if workflowID == "" || runID == "" {
+		return r.ReplayWorkflowHistory(quiet, h)
+	}
+	return r.ReplayWorkflowHistoryWithOptions(quiet, h, worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: workflowID, RunID: runID}})
 }

@@ -21,7 +21,7 @@ const SigNamespace = "umzug-audit"
 // (or the agent's key matching the public key in keyFile) and writes dir/SHA256SUMS.sig in the armored SSHSIG format that
 // `ssh-keygen -Y verify -n umzug-audit` checks.
 func SignBundle(dir, keyFile string) (WrittenFile, error) {
-	signer, err := loadSigner(keyFile)
+	signer, err := loadSigner(keyFile, "sign SHA256SUMS yourself with `ssh-keygen -Y sign -n "+SigNamespace+" -f KEY SHA256SUMS`")
 	if err != nil {
 		return WrittenFile{}, err
 	}
@@ -40,10 +40,14 @@ func SignBundle(dir, keyFile string) (WrittenFile, error) {
 	return WrittenFile{Name: SigFile, SHA256: sha256Hex(armored)}, nil
 }
 
+// LoadSigner is loadSigner for other signatures (signed decisions);
+// byHand says how to sign without umzug when the key is encrypted.
+func LoadSigner(keyFile, byHand string) (ssh.Signer, error) { return loadSigner(keyFile, byHand) }
+
 // loadSigner reads an unencrypted OpenSSH, PKCS#1 or PKCS#8 private key,
 // or, given a public key file as ssh-keygen -Y sign accepts, asks the SSH
 // agent ($SSH_AUTH_SOCK) to sign with that key.
-func loadSigner(keyFile string) (ssh.Signer, error) {
+func loadSigner(keyFile, byHand string) (ssh.Signer, error) {
 	b, err := os.ReadFile(keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
@@ -54,7 +58,7 @@ func loadSigner(keyFile string) (ssh.Signer, error) {
 	s, err := ssh.ParsePrivateKey(b)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
-		return nil, fmt.Errorf("signing key %s is encrypted; add it to the SSH agent (ssh-add) and pass %s.pub, or sign SHA256SUMS yourself with `ssh-keygen -Y sign -n %s -f KEY SHA256SUMS`", keyFile, keyFile, SigNamespace)
+		return nil, fmt.Errorf("signing key %s is encrypted; add it to the SSH agent (ssh-add) and pass %s.pub, or %s", keyFile, keyFile, byHand)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parse signing key %s: %w", keyFile, err)

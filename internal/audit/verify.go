@@ -154,7 +154,7 @@ func (v *Verdict) checkHistory(dir, name string, listed map[string]bool, acceptO
 		v.fail(name, "%v", err)
 		return
 	}
-	replayErr := Replay(h)
+	replayErr := Replay(h, renderedWorkflowID(dir, path.Dir(name)))
 	if replayErr != nil {
 		v.fail(name, "does not replay against this build: %v", replayErr)
 	} else {
@@ -164,6 +164,11 @@ func (v *Verdict) checkHistory(dir, name string, listed map[string]bool, acceptO
 	r, ok := v.rerender(dir, base, h, replayErr, listed, acceptOld)
 	if !ok {
 		return
+	}
+	for _, d := range r.Decisions {
+		if d.SignatureProblem != "" {
+			v.fail(name, "%s by %s at %s: %s", d.Name, d.Identity, ts(d.At), d.SignatureProblem)
+		}
 	}
 	for _, m := range r.Manifests {
 		f := path.Join(base, manifestFile(m))
@@ -182,6 +187,20 @@ func (v *Verdict) checkHistory(dir, name string, listed map[string]bool, acceptO
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// renderedWorkflowID is the workflow ID render.json names, "" when it
+// cannot be read (rerender reports why).
+func renderedWorkflowID(dir, base string) string {
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path.Join(base, RenderFile))))
+	if err != nil || len(b) > maxRenderRecord {
+		return ""
+	}
+	var rec RenderRecord
+	if json.Unmarshal(b, &rec) != nil {
+		return ""
+	}
+	return rec.WorkflowID
 }
 
 // rerender renders the reports of the history in base again from

@@ -42,6 +42,9 @@ func StandbyInput(p *plans.Plan, app *plans.Application, startedBy string, searc
 		fo.Mode = workflows.ModeFailover
 		fo.SearchAttributes = searchAttributes
 		fo.Emergency = &workflows.EmergencyRule{Approvers: e.Approvers, ConfirmWithin: e.ConfirmWithin}
+		if e.Signers != nil {
+			fo.Emergency.Signers = string(e.Signers.Bytes)
+		}
 		BindDecisions(&fo, app, p.RunDigest())
 		in.Failover = &fo
 	}

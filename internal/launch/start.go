@@ -207,6 +207,9 @@ func BindDecisions(in *workflows.MoveInput, app *plans.Application, runDigest st
 	a := app.Cutover.Approval
 	in.Cutover.Approval.Operators = a.Operators
 	in.Cutover.Approval.RequireRunDigest = a.RequireRunDigest
+	if a.Signers != nil {
+		in.Cutover.Approval.Signers = string(a.Signers.Bytes)
+	}
 }
 
 // hasSearchAttributes reports whether the umzug search attributes exist on
