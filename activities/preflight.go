@@ -44,6 +44,7 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 	if dst != nil {
 		res.TargetFingerprint = dst.Fingerprint
 	}
+	problems = append(problems, a.becomeProblems(ctx, in, src, dst)...)
 	var sf sourceFindings
 	var tf targetFindings
 	var wg sync.WaitGroup
@@ -247,6 +248,9 @@ func missingCommands(ctx context.Context, c *Conn, words []string) ([]string, er
 		quoted = append(quoted, ShellQuote(w))
 	}
 	script := "for c in " + strings.Join(quoted, " ") + `; do command -v "$c" >/dev/null 2>&1 || printf '%s\n' "$c"; done`
+	if c.Host.Sudo() {
+		script = SudoScript(script) // root's PATH (sudo's secure_path)
+	}
 	out, errb := newOutputTail(64<<10), newOutputTail(4096)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

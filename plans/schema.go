@@ -51,6 +51,7 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "known_hosts", Required: true},
 		{Name: "jump"},
 		{Name: "agent_path"},
+		{Name: "become"},
 	},
 }
 
@@ -123,6 +124,7 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "rehearse"},
 		{Name: "output"},
+		{Name: "become"},
 	},
 }
 
@@ -137,6 +139,7 @@ var checkSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "rehearse"},
 		{Name: "output"},
+		{Name: "become"},
 	},
 }
 
