@@ -304,7 +304,11 @@ func (rr *remoteRun) launch(ctx context.Context, attempt int, command string, ti
 	if err != nil {
 		return false, nil, fmt.Errorf("start command on %s: %w", rr.where(), err)
 	}
-	return false, nil, &launchError{code: code, msg: fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))}
+	msg := fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))
+	if rr.sudo && strings.Contains(errb.String(), "sudo:") {
+		msg += "; the host has become = \"sudo\" and " + sudoersHint(rr.conn.Host.User, "")
+	}
+	return false, nil, &launchError{code: code, msg: msg}
 }
 
 // launchError is a host that cannot run the wrapper at all (no setsid, no
