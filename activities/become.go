@@ -90,8 +90,9 @@ func checkSudo(ctx context.Context, c *Conn, side, agentPath string) string {
 }
 
 // becomeProblems checks the become hosts of a move: sudo works without a
-// password, and copies touching them run on the agent engine (the classic
-// engine runs tar, find and sha256sum as the login user).
+// password, copies touching them run on the agent engine (the classic
+// engine runs tar, find and sha256sum as the login user), and no copy set
+// asks for the re-hash after the switch, which reads as the login user.
 func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src, dst *Conn) []string {
 	var out []string
 	for _, s := range []struct {
@@ -109,6 +110,11 @@ func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src,
 		}
 		if len(in.Copies) > 0 && a.CopyEngine != CopyEngineAgent {
 			out = append(out, fmt.Sprintf("%s %s has become = \"sudo\": copies on such a host need the agent engine, which runs umzug-agent through sudo; start this queue's workers with --copy-engine agent", s.side, s.h.Name))
+		}
+		for _, cs := range in.Copies {
+			if cs.Rehash != "" {
+				out = append(out, fmt.Sprintf("copy set %s: rehash = %q is not available with %s %s's become = \"sudo\" (the re-hash reads files as the login user); remove rehash from the copy set", cs.Name, cs.Rehash, s.side, s.h.Name))
+			}
 		}
 	}
 	return out

@@ -163,6 +163,14 @@ func TestPreflightBecomeSudo(t *testing.T) {
 	}
 	wantAll(t, err.Error(), `source fin_pb has become = "sudo"`, "--copy-engine agent")
 
+	// The re-hash after the switch reads as the login user: refused.
+	rehash := []CopySet{{Name: "ledger", From: from, To: to, Rehash: "after_switch"}}
+	_, err = a.Preflight(context.Background(), PreflightInput{MoveID: "m", Source: src.host, Target: dst.host, Copies: rehash})
+	if err == nil {
+		t.Fatal("rehash on become hosts passed preflight")
+	}
+	wantAll(t, err.Error(), `copy set ledger: rehash = "after_switch" is not available`)
+
 	// sudo asks for a password on the target.
 	bad := startTestSSH(t, "fin_lg", sshserver.Options{Env: badEnv})
 	bad.host.Become = contract.BecomeSudo
