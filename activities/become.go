@@ -69,32 +69,46 @@ func sudoersHint(user, agentPath string) string {
 	return fmt.Sprintf("the host's sudoers must let %s run it without a password, e.g. in /etc/sudoers.d/umzug: %q (see docs/operations.md)", user, user+" ALL=(root) NOPASSWD: "+cmds)
 }
 
-// checkSudo runs `sudo -n /bin/sh -c true` on a become host and says what
-// is missing when sudo refuses.
-func checkSudo(ctx context.Context, c *Conn, side, agentPath string) string {
-	var out, errb bytes.Buffer
+// checkSudo runs `sudo -n /bin/sh -c true` on a become host and, when
+// the agent will run from agentPath, asks sudo whether it would start it
+// (`sudo -n -l AGENT serve`, which runs nothing). It says what sudoers
+// lacks when sudo refuses.
+func checkSudo(ctx context.Context, c *Conn, side, agentPath string) []string {
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	code, err := c.Run(rctx, SudoScript("true"), nil, &out, &errb)
-	if err == nil && code == 0 {
-		return ""
+	try := func(cmd string) string {
+		var out, errb bytes.Buffer
+		code, err := c.Run(rctx, cmd, nil, &out, &errb)
+		switch {
+		case err != nil:
+			return err.Error()
+		case code == 0:
+			return ""
+		case strings.TrimSpace(errb.String()) != "":
+			return strings.TrimSpace(errb.String())
+		}
+		return fmt.Sprintf("exit %d", code)
 	}
-	why := strings.TrimSpace(errb.String())
-	if err != nil {
-		why = err.Error()
-	} else if why == "" {
-		why = fmt.Sprintf("exit %d", code)
+	if why := try(SudoScript("true")); why != "" {
+		return []string{fmt.Sprintf("%s %s has become = \"sudo\", but `sudo -n /bin/sh -c true` as %s failed (%s): %s",
+			side, c.Host.Name, c.Host.User, why, sudoersHint(c.Host.User, agentPath))}
 	}
-	return fmt.Sprintf("%s %s has become = \"sudo\", but `sudo -n /bin/sh -c true` as %s failed (%s): %s",
-		side, c.Host.Name, c.Host.User, why, sudoersHint(c.Host.User, agentPath))
+	if agentPath == "" {
+		return nil
+	}
+	if why := try("sudo -n -l " + ShellQuote(agentPath) + " serve"); why != "" {
+		return []string{fmt.Sprintf("%s %s has become = \"sudo\", but sudo would not start the agent (`sudo -n -l %s serve` as %s: %s): %s",
+			side, c.Host.Name, agentPath, c.Host.User, why, sudoersHint(c.Host.User, agentPath))}
+	}
+	return nil
 }
 
 // becomeProblems checks the become hosts of a move: sudo works without a
 // password, copies touching them run on the agent engine (the classic
 // engine runs tar, find and sha256sum as the login user), and no copy set
 // asks for the re-hash after the switch, which reads as the login user.
-func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src, dst *Conn) []string {
-	var out []string
+// An agent uploaded to the login user's home is only warned about.
+func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src, dst *Conn) (out, warnings []string) {
 	for _, s := range []struct {
 		side string
 		h    Host
@@ -103,10 +117,15 @@ func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src,
 		if !s.h.Sudo() {
 			continue
 		}
+		agent := ""
+		if len(in.Copies) > 0 && a.CopyEngine == CopyEngineAgent {
+			agent = s.h.AgentPath
+		}
 		if s.c != nil {
-			if p := checkSudo(ctx, s.c, s.side, s.h.AgentPath); p != "" {
-				out = append(out, p)
-			}
+			out = append(out, checkSudo(ctx, s.c, s.side, agent)...)
+		}
+		if len(in.Copies) > 0 && a.CopyEngine == CopyEngineAgent && s.h.AgentPath == "" {
+			warnings = append(warnings, fmt.Sprintf("%s %s has become = \"sudo\" and no agent_path: sudo runs the agent uploaded to %s's home, a path that changes with every agent version (sudoers must name each) and that the login user can replace; prefer a root-owned umzug-agent named by agent_path (see docs/operations.md)", s.side, s.h.Name, s.h.User))
 		}
 		if len(in.Copies) > 0 && a.CopyEngine != CopyEngineAgent {
 			out = append(out, fmt.Sprintf("%s %s has become = \"sudo\": copies on such a host need the agent engine, which runs umzug-agent through sudo; start this queue's workers with --copy-engine agent", s.side, s.h.Name))
@@ -117,5 +136,5 @@ func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src,
 			}
 		}
 	}
-	return out
+	return out, warnings
 }

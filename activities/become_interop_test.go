@@ -140,4 +140,14 @@ func TestInteropBecomeSudoPreflight(t *testing.T) {
 	if res.SourceFiles != 2 || res.SourceBytes != 8 {
 		t.Fatalf("counted %d files, %d bytes", res.SourceFiles, res.SourceBytes)
 	}
+
+	// sudoers does not allow this agent: preflight asks sudo (-l, which
+	// runs nothing) and names the line to add.
+	h.AgentPath = "/opt/umzug/umzug-agent"
+	_, err = a.Preflight(context.Background(), PreflightInput{MoveID: "m", Source: h, Target: h,
+		Copies: []CopySet{{Name: "data", From: from, To: filepath.Join(work, "copy")}}})
+	if err == nil {
+		t.Fatal("preflight passed with an agent sudoers does not allow")
+	}
+	wantAll(t, err.Error(), "sudo would not start the agent", NonRootUser+` ALL=(root) NOPASSWD: /opt/umzug/umzug-agent serve, /bin/sh -c *`)
 }

@@ -18,14 +18,16 @@ import (
 
 // fakeSudo puts a `sudo` first on the SSH server's PATH. It records each
 // call's arguments (calls reports them joined by " | "), refuses a call without
-// -n, and then runs the command as the same user, or, with refuse, fails
-// as sudo does when sudoers asks for a password.
+// -n, answers -l (may I?) with yes, and runs the command as the same
+// user; with refuse it fails as sudo does when sudoers asks for a
+// password.
 func fakeSudo(t *testing.T, refuse bool) (env []string, calls func() []string) {
 	t.Helper()
 	bin := t.TempDir()
 	log := filepath.Join(t.TempDir(), "sudo.log")
 	body := `[ "$1" = -n ] || { echo "fake sudo: -n missing" >&2; exit 98; }
 shift
+[ "$1" = -l ] && exit 0 # sudo -l: allowed, runs nothing
 exec "$@"`
 	if refuse {
 		body = `echo "sudo: a password is required" >&2; exit 1`
@@ -155,6 +157,16 @@ func TestPreflightBecomeSudo(t *testing.T) {
 	}
 	all := strings.Join(okCalls(), "\n")
 	wantAll(t, all, "sftp-server", "-n | /bin/sh | -c | true", "command -v")
+	// An uploaded agent would run from the login user's home: warned.
+	wantAll(t, strings.Join(res.Warnings, "\n"), `target fin_lg has become = "sudo" and no agent_path`)
+
+	// With agent_path, preflight asks sudo whether it would start it.
+	pinned := dst.host
+	pinned.AgentPath = "/opt/umzug/umzug-agent"
+	if _, err := a.Preflight(context.Background(), PreflightInput{MoveID: "m", Source: src.host, Target: pinned, Copies: copies}); err != nil {
+		t.Fatal(err)
+	}
+	wantAll(t, strings.Join(okCalls(), "\n"), "-n | -l | /opt/umzug/umzug-agent | serve")
 
 	// The classic engine cannot copy as root.
 	_, err = (&Activities{}).Preflight(context.Background(), PreflightInput{MoveID: "m", Source: src.host, Target: dst.host, Copies: copies})

@@ -44,7 +44,8 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 	if dst != nil {
 		res.TargetFingerprint = dst.Fingerprint
 	}
-	problems = append(problems, a.becomeProblems(ctx, in, src, dst)...)
+	becomeProbls, becomeWarnings := a.becomeProblems(ctx, in, src, dst)
+	problems = append(problems, becomeProbls...)
 	var sf sourceFindings
 	var tf targetFindings
 	var wg sync.WaitGroup
@@ -55,6 +56,7 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 		return res, err
 	}
 	problems = append(problems, mergeFindings(&res, in, sf, tf)...)
+	res.Warnings = append(res.Warnings, becomeWarnings...)
 	if len(problems) > 0 {
 		return res, temporal.NewNonRetryableApplicationError(preflightMessage(problems), contract.ErrPreflightFailed, nil, res)
 	}
