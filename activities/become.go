@@ -52,6 +52,13 @@ func (c *Conn) sudoSFTP(opts []sftp.ClientOption) (*sftp.Client, error) {
 	}
 	cl, err := sftp.NewClientPipe(r, w, opts...)
 	if err != nil {
+		// sudo's refusal is on stderr, copied until the session ends.
+		ended := make(chan struct{})
+		go func() { sess.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(2 * time.Second):
+		}
 		sess.Close()
 		msg := strings.TrimSpace(stderr.String())
 		return nil, fmt.Errorf("sftp-server through `sudo -n` on %s as %s: %v: %s; %s", where, c.Host.User, err, msg, sudoersHint(c.Host.User, ""))

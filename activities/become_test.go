@@ -194,6 +194,8 @@ func TestPreflightBecomeSudo(t *testing.T) {
 	}
 	wantAll(t, err.Error(), "target fin_lg", "sudo: a password is required",
 		`migrate ALL=(root) NOPASSWD: /opt/umzug/umzug-agent serve, /bin/sh -c *`)
+	// The SFTP session, started through the same sudo, says why it failed.
+	wantAll(t, err.Error(), "open SFTP session: sftp-server through `sudo -n` on fin_lg", "password is required; the host's sudoers")
 }
 
 // CheckSecrets names every secret this worker lacks, and no value.
