@@ -77,16 +77,25 @@ type Conn struct {
 
 // SFTP returns the connection's SFTP client, opening it on first use with
 // options tuned for throughput (concurrent reads and writes, 64 KiB packets).
+// On a host with become = "sudo" the SFTP server runs as root (see
+// sudoSFTP), so preflight reads what the steps and the agent will.
 func (c *Conn) SFTP() (*sftp.Client, error) {
 	if c.sftp != nil {
 		return c.sftp, nil
 	}
-	cl, err := sftp.NewClient(c.Client,
-		sftp.MaxPacketUnchecked(1<<16),
+	opts := []sftp.ClientOption{
+		sftp.MaxPacketUnchecked(1 << 16),
 		sftp.UseConcurrentReads(true),
 		sftp.UseConcurrentWrites(true),
 		sftp.MaxConcurrentRequestsPerFile(64),
-	)
+	}
+	var cl *sftp.Client
+	var err error
+	if c.Host.Sudo() {
+		cl, err = c.sudoSFTP(opts)
+	} else {
+		cl, err = sftp.NewClient(c.Client, opts...)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func (a *Activities) runCommand(ctx context.Context, in CommandInput, key attemp
 	}
 	defer a.release(ctx, conn)
 
-	rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir}
+	rr := &remoteRun{conn: conn, base: a.RemoteStateDir, key: key.Dir, sudo: in.Host.Sudo() && !in.NoBecome}
 	begun := time.Now().UTC()
 	// The launch session ends with the command; it is closed when this
 	// attempt returns, which leaves the command itself alone.

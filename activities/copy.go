@@ -183,6 +183,12 @@ type engine struct {
 
 func (a *Activities) newEngine(ctx context.Context, in CopyInput, dry bool) (*engine, error) {
 	set := in.Set
+	for _, h := range []Host{in.Source, in.Target} {
+		if h.Sudo() {
+			// tar, find and sha256sum would run as the login user.
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: host %s has become = \"sudo\": the classic copy engine cannot copy as root; start the workers with --copy-engine agent", set.Name, h.Name), contract.ErrCopyRefused, nil)
+		}
+	}
 	from, to := path.Clean(set.From), path.Clean(set.To)
 	if !path.IsAbs(from) || !path.IsAbs(to) {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s: from %q and to %q must be absolute paths", set.Name, set.From, set.To), contract.ErrCopyRefused, nil)

@@ -91,7 +91,7 @@ func (a *Activities) agentFor(ctx context.Context, c *Conn) (*agentdeploy.Agent,
 
 	s.a, s.err = agentdeploy.Start(ctx, c.Client, agentdeploy.Options{
 		Host: hostLabel(c.Host), Locator: agentdeploy.Locator{Dir: a.AgentDir}, AgentPath: c.Host.AgentPath,
-		Home: a.hooks.agentHome,
+		Sudo: c.Host.Sudo(), Home: a.hooks.agentHome,
 	})
 	close(s.ready)
 	if s.err != nil {

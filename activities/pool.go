@@ -265,7 +265,8 @@ func (p *connPool) close() {
 // poolKey names a login: everything that decides which server is reached,
 // as whom, and how its key is checked (known_hosts path and the file's
 // current version, so an edited file never lends a connection verified
-// against its old contents), plus the dialer that made it.
+// against its old contents), plus the dialer that made it and whether its
+// SFTP session runs through sudo.
 func poolKey(d Dialer, h Host) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%T", d)
@@ -276,6 +277,8 @@ func poolKey(d Dialer, h Host) string {
 		fmt.Fprintf(&b, "|%q %q %q %q %t %q %s", hop.Name, withDefaultPort(hop.Address), hop.User,
 			hop.IdentityFile, hop.Agent, hop.KnownHosts, fileVersion(hop.KnownHosts))
 	}
+	// The SFTP session a connection caches runs as root on a become host.
+	fmt.Fprintf(&b, "|become %q", h.Become)
 	return b.String()
 }
 

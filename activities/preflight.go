@@ -44,6 +44,8 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 	if dst != nil {
 		res.TargetFingerprint = dst.Fingerprint
 	}
+	becomeProbls, becomeWarnings := a.becomeProblems(ctx, in, src, dst)
+	problems = append(problems, becomeProbls...)
 	var sf sourceFindings
 	var tf targetFindings
 	var wg sync.WaitGroup
@@ -54,6 +56,7 @@ func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (Prefligh
 		return res, err
 	}
 	problems = append(problems, mergeFindings(&res, in, sf, tf)...)
+	res.Warnings = append(res.Warnings, becomeWarnings...)
 	if len(problems) > 0 {
 		return res, temporal.NewNonRetryableApplicationError(preflightMessage(problems), contract.ErrPreflightFailed, nil, res)
 	}
@@ -109,55 +112,56 @@ func fmtIEC(n int64) string { return humanBytes(n) }
 
 // checkSource verifies a copy set's source directory and counts what the
 // copy will take (regular files and their bytes, after excludes).
-func checkSource(ctx context.Context, cl *sftp.Client, hostName string, cs CopySet, filter *Filter, progress *atomic.Int64) (files, bytes int64, warnings, problems []string) {
+func checkSource(ctx context.Context, cl *sftp.Client, hostName string, cs CopySet, filter *Filter, progress *atomic.Int64) (files, bytes, entries int64, warnings, problems []string) {
 	where := fmt.Sprintf("copy set %s: source %s:%s", cs.Name, hostName, cs.From)
 	if !path.IsAbs(cs.From) {
-		return 0, 0, nil, []string{where + " is not an absolute path; write the full path in from"}
+		return 0, 0, 0, nil, []string{where + " is not an absolute path; write the full path in from"}
 	}
 	st, err := cl.Lstat(cs.From)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist) {
-			return 0, 0, nil, []string{where + " does not exist; fix from in the plan"}
+			return 0, 0, 0, nil, []string{where + " does not exist; fix from in the plan"}
 		}
-		return 0, 0, nil, []string{fmt.Sprintf("%s: lstat: %v", where, err)}
+		return 0, 0, 0, nil, []string{fmt.Sprintf("%s: lstat: %v", where, err)}
 	}
 	if st.Mode()&fs.ModeSymlink != 0 {
 		tgt, _ := cl.ReadLink(cs.From)
 		st, err = cl.Stat(cs.From)
 		if err != nil {
-			return 0, 0, nil, []string{fmt.Sprintf("%s is a symlink to %s, which cannot be followed: %v", where, tgt, err)}
+			return 0, 0, 0, nil, []string{fmt.Sprintf("%s is a symlink to %s, which cannot be followed: %v", where, tgt, err)}
 		}
 		if st.IsDir() {
 			warnings = append(warnings, fmt.Sprintf("%s is a symlink to %s; the directory it points to is copied", where, tgt))
 		}
 	}
 	if !st.IsDir() {
-		return 0, 0, warnings, []string{fmt.Sprintf("%s is a %s, not a directory; from must name a directory", where, kindName(st.Mode()))}
+		return 0, 0, 0, warnings, []string{fmt.Sprintf("%s is a %s, not a directory; from must name a directory", where, kindName(st.Mode()))}
 	}
-	bytes, files, err = preflightWalk(ctx, cl, cs.From, filter, progress)
+	bytes, files, entries, err = preflightWalk(ctx, cl, cs.From, filter, progress)
 	if err != nil {
-		return files, bytes, warnings, []string{fmt.Sprintf("%s: %v", where, err)}
+		return files, bytes, entries, warnings, []string{fmt.Sprintf("%s: %v", where, err)}
 	}
-	return files, bytes, warnings, nil
+	return files, bytes, entries, warnings, nil
 }
 
 // preflightWalk sums the sizes and counts the regular files under root that the
-// filter keeps. A missing root counts as empty.
-func preflightWalk(ctx context.Context, cl *sftp.Client, root string, filter *Filter, progress *atomic.Int64) (bytes, files int64, err error) {
+// filter keeps, and all entries it keeps (each takes an inode on the
+// target). A missing root counts as empty.
+func preflightWalk(ctx context.Context, cl *sftp.Client, root string, filter *Filter, progress *atomic.Int64) (bytes, files, entries int64, err error) {
 	var walk func(dir, rel string) error
 	walk = func(dir, rel string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		entries, err := cl.ReadDir(dir)
+		list, err := cl.ReadDir(dir)
 		if err != nil {
 			if rel == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist)) {
 				return nil
 			}
 			return fmt.Errorf("read directory %s: %w", dir, err)
 		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-		for _, e := range entries {
+		sort.Slice(list, func(i, j int) bool { return list[i].Name() < list[j].Name() })
+		for _, e := range list {
 			progress.Add(1)
 			r := e.Name()
 			if rel != "" {
@@ -167,6 +171,7 @@ func preflightWalk(ctx context.Context, cl *sftp.Client, root string, filter *Fi
 			if filter.Excluded(r, isDir) {
 				continue
 			}
+			entries++
 			switch {
 			case isDir:
 				if err := walk(path.Join(dir, e.Name()), r); err != nil {
@@ -180,7 +185,7 @@ func preflightWalk(ctx context.Context, cl *sftp.Client, root string, filter *Fi
 		return nil
 	}
 	err = walk(root, "")
-	return bytes, files, err
+	return bytes, files, entries, err
 }
 
 // checkTargetDir finds the nearest existing ancestor of the copy set's
@@ -247,6 +252,9 @@ func missingCommands(ctx context.Context, c *Conn, words []string) ([]string, er
 		quoted = append(quoted, ShellQuote(w))
 	}
 	script := "for c in " + strings.Join(quoted, " ") + `; do command -v "$c" >/dev/null 2>&1 || printf '%s\n' "$c"; done`
+	if c.Host.Sudo() {
+		script = SudoScript(script) // root's PATH (sudo's secure_path)
+	}
 	out, errb := newOutputTail(64<<10), newOutputTail(4096)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -1,6 +1,9 @@
 package activities
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // spaceNeed is what one copy set needs on a target filesystem.
 type spaceNeed struct {
@@ -8,6 +11,8 @@ type spaceNeed struct {
 	at    string
 	free  int64
 	bytes int64
+	// freeInodes (-1: unknown) and inodes: the same for inodes.
+	freeInodes, inodes int64
 }
 
 // mergeFindings puts both sides' findings into res in plan order and
@@ -22,14 +27,14 @@ func mergeFindings(res *PreflightResult, in PreflightInput, sf sourceFindings, t
 			problems = append(problems, fmt.Sprintf("copy set %s: %v", cs.Name, s.filterErr))
 			continue
 		}
-		srcBytes := int64(-1)
+		srcBytes, srcEntries := int64(-1), int64(0)
 		if sf.checked {
 			res.Warnings = append(res.Warnings, s.warnings...)
 			problems = append(problems, s.probls...)
 			if len(s.probls) == 0 {
 				res.SourceFiles += s.files
 				res.SourceBytes += s.bytes
-				srcBytes = s.bytes
+				srcBytes, srcEntries = s.bytes, s.entries
 			}
 		}
 		if t.skip {
@@ -48,7 +53,7 @@ func mergeFindings(res *PreflightResult, in PreflightInput, sf sourceFindings, t
 			res.TargetFreeBytes = t.free
 		}
 		if srcBytes >= 0 {
-			needs = append(needs, spaceNeed{cs.Name, t.ancestor, t.free, max(srcBytes-t.have, 0)})
+			needs = append(needs, spaceNeed{cs.Name, t.ancestor, t.free, max(srcBytes-t.have, 0), t.freeInodes, max(srcEntries-t.haveEntries, 0)})
 		}
 	}
 	problems = append(problems, spaceProblems(in.Target.Name, needs)...)
@@ -74,14 +79,19 @@ func spaceProblems(target string, needs []spaceNeed) []string {
 	var problems []string
 	for _, at := range order {
 		ns := byAt[at]
-		var total int64
+		var total, inodes int64
 		var names []string
 		for _, n := range ns {
 			total += n.bytes
+			inodes += n.inodes
 			names = append(names, n.set)
 		}
 		if total > ns[0].free {
 			problems = append(problems, spaceProblem(target, ns[0].free, at, total, names))
+		}
+		if free := ns[0].freeInodes; free >= 0 && inodes > free {
+			problems = append(problems, fmt.Sprintf("target %s has %d free inodes at %s, needs %d for %s (files, directories and symlinks); free inodes there or choose another file system",
+				target, free, at, inodes, strings.Join(names, ", ")))
 		}
 	}
 	return problems

@@ -13,6 +13,7 @@ import (
 type setSource struct {
 	filterErr        error
 	files, bytes     int64
+	entries          int64 // files, directories, symlinks: inodes on the target
 	warnings, probls []string
 }
 
@@ -31,8 +32,10 @@ type setTarget struct {
 	warnings, probls []string
 	ancestor         string
 	free             int64 // -1: unknown
+	freeInodes       int64 // -1: unknown (the file system reports none)
 	statErr          error
 	have             int64 // bytes already under the target directory
+	haveEntries      int64 // entries already there
 }
 
 // targetFindings is the target side of a preflight.
@@ -77,7 +80,7 @@ func checkSourceSide(ctx context.Context, c *Conn, in PreflightInput, progress *
 		}
 		filter, _ := NewFilter(cs.Exclude, cs.Include)
 		s := &f.sets[i]
-		s.files, s.bytes, s.warnings, s.probls = checkSource(ctx, cl, in.Source.Name, cs, filter, progress)
+		s.files, s.bytes, s.entries, s.warnings, s.probls = checkSource(ctx, cl, in.Source.Name, cs, filter, progress)
 	}
 	return f
 }
@@ -122,10 +125,14 @@ func checkTargetSet(ctx context.Context, cl *sftp.Client, host string, cs CopySe
 		return
 	}
 	t.free = int64(vfs.FreeSpace())
+	t.freeInodes = -1
+	if vfs.Files > 0 { // btrfs and some others report no inode figures
+		t.freeInodes = int64(min(vfs.Favail, uint64(1<<62)))
+	}
 	// A resumed or repeated preflight: what is already there need not
 	// fit a second time.
 	filter, _ := NewFilter(cs.Exclude, cs.Include)
-	t.have, _, _ = preflightWalk(ctx, cl, cs.To, filter, progress)
+	t.have, _, t.haveEntries, _ = preflightWalk(ctx, cl, cs.To, filter, progress)
 }
 
 // targetCommands checks the target's commands and sha256sum in one exec.

@@ -250,6 +250,26 @@ type remoteRun struct {
 	conn *Conn
 	base string // empty: the default for the SSH user
 	key  string
+	// sudo runs every script of the run (launch, status, kill, tail)
+	// through `sudo -n`: the runner and the watchdog are root's, so the
+	// watchdog can end a root-owned group, and the record lives in root's
+	// state directory, out of the login user's reach.
+	sudo bool
+}
+
+// script is s as the exec request that runs it: `sudo -n sh -c 's'` for
+// a run as root. Secrets stay on stdin, which sudo hands on unchanged.
+func (rr *remoteRun) script(s string) string {
+	if rr.sudo {
+		return SudoScript(s)
+	}
+	return s
+}
+
+// SudoScript runs the shell script s as root through `sudo -n`, which
+// fails at once instead of prompting when sudoers asks for a password.
+func SudoScript(s string) string {
+	return "sudo -n /bin/sh -c " + ShellQuote(s)
 }
 
 func (rr *remoteRun) where() string {
@@ -267,7 +287,7 @@ func (rr *remoteRun) launch(ctx context.Context, attempt int, command string, ti
 	var code int
 	var err error
 	go func() {
-		code, err = rr.conn.Run(ctx, launchScript(rr.base, rr.key, attempt, command, timeout), strings.NewReader(exports), pw, &errb)
+		code, err = rr.conn.Run(ctx, rr.script(launchScript(rr.base, rr.key, attempt, command, timeout)), strings.NewReader(exports), pw, &errb)
 		pw.Close()
 		close(done)
 	}()
@@ -284,7 +304,11 @@ func (rr *remoteRun) launch(ctx context.Context, attempt int, command string, ti
 	if err != nil {
 		return false, nil, fmt.Errorf("start command on %s: %w", rr.where(), err)
 	}
-	return false, nil, &launchError{code: code, msg: fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))}
+	msg := fmt.Sprintf("start command on %s: exit %d: %s", rr.where(), code, strings.TrimSpace(errb.String()))
+	if rr.sudo && strings.Contains(errb.String(), "sudo:") {
+		msg += "; the host has become = \"sudo\" and " + sudoersHint(rr.conn.Host.User, "")
+	}
+	return false, nil, &launchError{code: code, msg: msg}
 }
 
 // launchError is a host that cannot run the wrapper at all (no setsid, no
@@ -298,7 +322,7 @@ func (e *launchError) Error() string { return e.msg }
 
 func (rr *remoteRun) status(ctx context.Context) (remoteStatus, error) {
 	var out, errb bytes.Buffer
-	code, err := rr.conn.Run(ctx, statusScript(rr.base, rr.key), nil, &out, &errb)
+	code, err := rr.conn.Run(ctx, rr.script(statusScript(rr.base, rr.key)), nil, &out, &errb)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
 	}
@@ -318,7 +342,7 @@ func (rr *remoteRun) kill(timedOut bool) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code, err := rr.conn.Run(ctx, killScript(rr.base, rr.key, timedOut), nil, &out, &errb)
+	code, err := rr.conn.Run(ctx, rr.script(killScript(rr.base, rr.key, timedOut)), nil, &out, &errb)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
 	}
@@ -332,7 +356,7 @@ func (rr *remoteRun) kill(timedOut bool) (int, error) {
 // tails fetches the last n bytes of the command's stdout and stderr.
 func (rr *remoteRun) tails(ctx context.Context, n int) (string, string, error) {
 	var out, errb bytes.Buffer
-	if _, err := rr.conn.Run(ctx, tailScript(rr.base, rr.key, n), nil, &out, &errb); err != nil {
+	if _, err := rr.conn.Run(ctx, rr.script(tailScript(rr.base, rr.key, n)), nil, &out, &errb); err != nil {
 		return "", "", fmt.Errorf("read output on %s: %w", rr.where(), err)
 	}
 	return out.String(), errb.String(), nil

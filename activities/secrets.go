@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -263,3 +264,33 @@ func (r *redactor) Error(err error, details ...any) error {
 	}
 	return errors.New(msg)
 }
+
+// CheckSecrets resolves every named secret on this worker, as RunCommand
+// will for the host's steps, and reports all that are missing at once. It
+// runs before any approval on the queue of the host whose commands use
+// them: the Preflight activity runs on the target's queue only. It
+// returns no values.
+func (a *Activities) CheckSecrets(ctx context.Context, in contract.CheckSecretsInput) error {
+	if len(in.Names) > maxCheckedSecrets {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("secrets check for %s %s: %d names, more than %d", in.Side, in.Host.Name, len(in.Names), maxCheckedSecrets), contract.ErrSecretMissing, nil)
+	}
+	var missing []string
+	for _, n := range in.Names {
+		if _, err := a.resolveSecrets([]string{n}); err != nil {
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) {
+				return err
+			}
+			missing = append(missing, ae.Message())
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the steps on %s %s use secrets this worker cannot supply: %s",
+		in.Side, in.Host.Name, strings.Join(missing, "; ")), contract.ErrSecretMissing, nil)
+}
+
+// maxCheckedSecrets bounds a CheckSecrets request.
+const maxCheckedSecrets = 1024

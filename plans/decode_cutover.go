@@ -293,5 +293,14 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 		blk.Interval, _ = l.duration(a, "interval")
 	}
 	blk.Rehearse = l.rehearse(attrs["rehearse"], b.Type)
+	if a := attrs["become"]; a != nil {
+		if v, ok := l.boolean(a, "become"); ok {
+			if v {
+				l.errorf(a.Expr.Range(), "Invalid become",
+					"%s: become = true is the default on a host with become = \"sudo\"; only become = false (run as the login user) can be set here.", what)
+			}
+			blk.NoBecome = !v
+		}
+	}
 	return blk
 }

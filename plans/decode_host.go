@@ -61,6 +61,16 @@ func (l *loader) decodeHostBlock(b *hcl.Block) *hostDecl {
 			}
 		}
 	}
+	if a := attrs["become"]; a != nil {
+		if s, ok := l.str(a, "become"); ok {
+			if s != "sudo" {
+				l.errorf(a.Expr.Range(), "Invalid become",
+					"become names how %s's login user becomes root for steps, undos, checks and the agent: only \"sudo\" (sudo -n, no password) is supported; got %q. Leave it out to run them as the login user.", h.Name, s)
+			} else {
+				h.Become = s
+			}
+		}
+	}
 	idSet := false
 	if a := attrs["identity_file"]; a != nil {
 		if s, ok := l.str(a, "identity_file"); ok {

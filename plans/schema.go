@@ -51,6 +51,7 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "known_hosts", Required: true},
 		{Name: "jump"},
 		{Name: "agent_path"},
+		{Name: "become"},
 	},
 }
 
@@ -124,6 +125,7 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "rehearse"},
 		{Name: "output"},
+		{Name: "become"},
 	},
 }
 
@@ -138,6 +140,7 @@ var checkSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "rehearse"},
 		{Name: "output"},
+		{Name: "become"},
 	},
 }
 

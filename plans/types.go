@@ -59,7 +59,10 @@ type Host struct {
 	// AgentPath is an umzug-agent installed on the host by its
 	// administrators (homes mounted noexec); "" lets the worker upload one.
 	AgentPath string
-	Range     hcl.Range
+	// Become is "sudo" when the login user runs steps, undos, checks and
+	// the agent as root through `sudo -n`; "" runs them as the login user.
+	Become string
+	Range  hcl.Range
 }
 
 type Application struct {
@@ -155,6 +158,9 @@ type Block struct {
 	// KeepOutput (output = "keep") keeps the output of its commands that
 	// use Secrets, redacted; without it the workers keep only byte counts.
 	KeepOutput bool
+	// NoBecome (become = false) runs Run and Undo as the login user on a
+	// host with become = "sudo".
+	NoBecome bool
 }
 
 type Wave struct {

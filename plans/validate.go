@@ -45,6 +45,14 @@ func (l *loader) checkApplication(ad *appDecl) {
 	}
 	hasSync := false
 	for _, b := range a.Cutover.Blocks {
+		h := a.Source
+		if b.On == "target" {
+			h = a.Target
+		}
+		if h != nil && b.NoBecome && h.Become == "" {
+			l.warnf(b.Range, "become = false without become",
+				"%s %q sets become = false, but host.%s has no become: it runs as the login user anyway.", b.Kind, b.Name, h.Name)
+		}
 		if b.Kind == KindFinalSync {
 			hasSync = true
 			if len(a.Copies) == 0 {

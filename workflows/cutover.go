@@ -46,7 +46,7 @@ func (m *move) cutover(ctx workflow.Context) bool {
 func (m *move) command(ctx workflow.Context, opts workflow.Context, kind string, b Block, command, purpose string) (contract.CommandResult, error) {
 	h, name, on := m.host(b.On), b.Name, b.On
 	in := contract.CommandInput{Host: h, Command: command, Purpose: purpose, Timeout: b.Timeout,
-		Secrets: secretsIn(command, b.Secrets), KeepOutput: b.KeepOutput}
+		Secrets: secretsIn(command, b.Secrets), KeepOutput: b.KeepOutput, NoBecome: b.NoBecome}
 	started := workflow.Now(ctx)
 	var res contract.CommandResult
 	err := workflow.ExecuteActivity(opts, contract.NameRunCommand, in).Get(ctx, &res)

@@ -31,6 +31,7 @@ type call struct {
 	Purpose string
 	Phase   string
 	Since   string // the host's ConnSince
+	Queue   string // the task queue it ran on
 	At      time.Time
 	// IdentState is the identity state a copy or estimate was given.
 	IdentState *contract.IdentState
@@ -50,6 +51,8 @@ type fakes struct {
 	copyErr func(in contract.CopyInput) error
 	// preflightErr fails preflight of a move.
 	preflightErr func(in contract.PreflightInput) error
+	// secretsErr fails the secrets check of one host; nil means success.
+	secretsErr func(in contract.CheckSecretsInput) error
 	// changedBytes is what EstimateDelta reports; seedRate the seed's bytes/s.
 	changedBytes int64
 	seedRate     float64
@@ -70,6 +73,7 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakes) {
 	env.RegisterActivityWithOptions(f.copyTree, activity.RegisterOptions{Name: contract.NameCopyTree})
 	env.RegisterActivityWithOptions(f.estimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
 	env.RegisterActivityWithOptions(f.runCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	env.RegisterActivityWithOptions(f.checkSecrets, activity.RegisterOptions{Name: contract.NameCheckSecrets})
 	return env, f
 }
 
@@ -88,6 +92,15 @@ func (f *fakes) preflight(ctx context.Context, in contract.PreflightInput) (cont
 		}
 	}
 	return contract.PreflightResult{SourceFingerprint: "SHA256:src", TargetFingerprint: "SHA256:tgt", SourceFiles: 3, SourceBytes: 3 << 20, TargetFreeBytes: 1 << 40}, nil
+}
+
+func (f *fakes) checkSecrets(ctx context.Context, in contract.CheckSecretsInput) error {
+	f.add(call{Name: contract.NameCheckSecrets, MoveID: in.MoveID, Host: in.Host.Name, Purpose: in.Side + " " + strings.Join(in.Names, ","),
+		Queue: activity.GetInfo(ctx).TaskQueue})
+	if f.secretsErr != nil {
+		return f.secretsErr(in)
+	}
+	return nil
 }
 
 func (f *fakes) copyTree(ctx context.Context, in contract.CopyInput) (contract.CopyResult, error) {

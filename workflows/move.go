@@ -154,8 +154,15 @@ func (m *move) preflight(ctx workflow.Context) bool {
 	return m.runPreflight(ctx)
 }
 
-// runPreflight runs the Preflight activity; false ends the move.
+// runPreflight runs the Preflight activity and, at the same time, the
+// secrets check on the queue of each host whose commands use secrets
+// (the Preflight activity runs on the target's queue only); false ends
+// the move, naming every problem found.
 func (m *move) runPreflight(ctx workflow.Context) bool {
+	var secrets []workflow.Future
+	if workflow.GetVersion(ctx, versionPreflightSecrets, workflow.DefaultVersion, 1) >= 1 {
+		secrets = m.checkSecrets(ctx)
+	}
 	src, tgt := m.commandWords()
 	in := contract.PreflightInput{
 		MoveID: m.id, Source: m.in.Source, Target: m.in.Target, Copies: m.in.Copies,
@@ -163,12 +170,56 @@ func (m *move) runPreflight(ctx workflow.Context) bool {
 	}
 	var res contract.PreflightResult
 	err := workflow.ExecuteActivity(preflightOptions(ctx, m.in.Target), contract.NamePreflight, in).Get(ctx, &res)
+	var problems []string
 	if err != nil {
-		m.endBeforeCutover(PhaseFailed, failedBefore(ctx, "preflight", err))
+		problems = append(problems, cause(err))
+	}
+	for _, f := range secrets {
+		if serr := f.Get(ctx, nil); serr != nil {
+			if err == nil {
+				err = serr
+			}
+			problems = append(problems, cause(serr))
+		}
+	}
+	if err != nil {
+		if len(problems) > 1 && ctx.Err() == nil && !temporal.IsCanceledError(err) {
+			m.endBeforeCutover(PhaseFailed, fmt.Sprintf("preflight failed: %s; nothing changed on the source", strings.Join(problems, "; ")))
+		} else {
+			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, "preflight", err))
+		}
 		return false
 	}
 	m.st.Preflight = &res
 	return true
+}
+
+// versionPreflightSecrets: preflight also checks the secrets on each
+// host's queue (histories before it have no CheckSecrets activities).
+const versionPreflightSecrets = "preflight-secrets"
+
+// checkSecrets starts one CheckSecrets activity per host whose cutover
+// commands use secrets, on that host's queue.
+func (m *move) checkSecrets(ctx workflow.Context) []workflow.Future {
+	names := map[string][]string{}
+	for _, b := range m.in.Cutover.Blocks {
+		side := "target"
+		if b.On == "source" {
+			side = "source"
+		}
+		names[side] = append(names[side], b.Secrets...)
+	}
+	var out []workflow.Future
+	for _, side := range []string{"source", "target"} {
+		n := sortedUnique(names[side])
+		if len(n) == 0 {
+			continue
+		}
+		h := m.host(side)
+		in := contract.CheckSecretsInput{MoveID: m.id, Side: side, Host: h, Names: n}
+		out = append(out, workflow.ExecuteActivity(secretsOptions(ctx, h), contract.NameCheckSecrets, in))
+	}
+	return out
 }
 
 func (m *move) seed(ctx workflow.Context) bool {

@@ -61,6 +61,20 @@ func preflightOptions(ctx workflow.Context, target contract.Host) workflow.Conte
 	})
 }
 
+// secretsOptions: the secrets check runs on the queue whose workers run
+// the host's commands; a missing secret does not heal by retrying.
+func secretsOptions(ctx workflow.Context, h contract.Host) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queueFor(ctx, h),
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{contract.ErrSecretMissing},
+		},
+	})
+}
+
 // CopyHeartbeatTimeout is how soon the server notices a copy whose worker
 // died: the copy heartbeats every few seconds while it advances (or is
 // within its own no-progress bound), so a retry starts on a restarted

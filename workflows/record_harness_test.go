@@ -56,6 +56,7 @@ func startRecorder(t *testing.T, attrs map[string]enumspb.IndexedValueType, more
 	w.RegisterActivityWithOptions(recCopy, activity.RegisterOptions{Name: contract.NameCopyTree})
 	w.RegisterActivityWithOptions(recEstimate, activity.RegisterOptions{Name: contract.NameEstimateDelta})
 	w.RegisterActivityWithOptions(recCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	w.RegisterActivityWithOptions(func(context.Context, contract.CheckSecretsInput) error { return nil }, activity.RegisterOptions{Name: contract.NameCheckSecrets})
 	for _, reg := range more {
 		reg(w)
 	}

@@ -178,6 +178,9 @@ type Block struct {
 	// Undo when they use Secrets, redacted; without it the worker keeps
 	// only byte counts.
 	KeepOutput bool `json:"keep_output,omitempty"`
+	// NoBecome (the plan's become = false) runs Run and Undo as the login
+	// user on a host with become = "sudo".
+	NoBecome bool `json:"no_become,omitempty"`
 }
 
 // Signal payloads. JSON names are what the Web UI sends.

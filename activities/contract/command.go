@@ -19,6 +19,9 @@ type CommandInput struct {
 	// redacted (the plan's output = "keep"); without it the worker keeps
 	// only their byte counts.
 	KeepOutput bool `json:"keep_output,omitempty"`
+	// NoBecome runs the command as the login user on a host with Become
+	// (the plan's become = false).
+	NoBecome bool `json:"no_become,omitempty"`
 }
 
 // SecretEnvPrefix prefixes the shell variable (and the worker's environment

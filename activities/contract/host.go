@@ -26,4 +26,14 @@ type Host struct {
 	// checking it is the worker's agent, and uploads nothing. Empty: the
 	// engine uploads the agent to ~/.umzug/agent of the login user.
 	AgentPath string `json:"agent_path,omitempty"`
+	// Become is BecomeSudo when the login user runs steps, undos, checks
+	// and the agent as root through `sudo -n`; empty: as the login user.
+	Become string `json:"become,omitempty"`
 }
+
+// BecomeSudo is Host.Become for hosts where the login user runs commands
+// as root through `sudo -n` (no password prompt: sudoers NOPASSWD).
+const BecomeSudo = "sudo"
+
+// Sudo reports whether commands on h run through `sudo -n`.
+func (h Host) Sudo() bool { return h.Become == BecomeSudo }

@@ -9,4 +9,5 @@ const (
 	NameRunCommand    = "RunCommand"
 	NameProbeHost     = "ProbeHost"
 	NameRehash        = "RehashAfterSwitch"
+	NameCheckSecrets  = "CheckSecrets"
 )

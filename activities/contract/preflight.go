@@ -22,3 +22,15 @@ type PreflightResult struct {
 	TargetHasSHA256   bool     `json:"target_has_sha256sum"`
 	Warnings          []string `json:"warnings,omitempty"`
 }
+
+// CheckSecretsInput asks the worker of Host's queue, before any approval,
+// whether it can resolve every secret the steps, undos and checks on that
+// host use. Only names travel; the values stay on the worker.
+type CheckSecretsInput struct {
+	MoveID string `json:"move_id"`
+	// Side is "source" or "target", for the message.
+	Side string `json:"side"`
+	Host Host   `json:"host"`
+	// Names are the sensitive plan variables the host's commands refer to.
+	Names []string `json:"names"`
+}

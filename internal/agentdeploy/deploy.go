@@ -35,6 +35,9 @@ type Options struct {
 	// agent_path attribute): nothing is uploaded, the file is only checked
 	// against the worker's copy. "" uploads to the login user's home.
 	AgentPath string
+	// Sudo starts the agent as root with `sudo -n '<path>' serve` (a
+	// host's become = "sudo"); sudoers must allow exactly that command.
+	Sudo bool
 	// Home replaces the login user's home (as the SFTP server reports it)
 	// as the directory holding .umzug/agent; tests use it.
 	Home string
@@ -102,7 +105,7 @@ func Start(ctx context.Context, conn *ssh.Client, o Options) (*Agent, error) {
 		}
 		a.Path, a.Uploaded = p, up
 	}
-	if err := a.start(ctx, conn, o.Host, arch); err != nil {
+	if err := a.start(ctx, conn, o.Host, arch, o.Sudo); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -318,8 +321,13 @@ func checkInstalled(ctx context.Context, conn *ssh.Client, cl *sftp.Client, o Op
 	return nil
 }
 
-// start runs `'<path>' serve` and waits for its hello.
-func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string) error {
+// start runs `'<path>' serve` (through `sudo -n` with sudo) and waits
+// for its hello.
+func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string, sudo bool) error {
+	cmd := shellQuote(a.Path) + " serve"
+	if sudo {
+		cmd = "sudo -n " + cmd
+	}
 	s, err := conn.NewSession()
 	if err != nil {
 		return fmt.Errorf("agent on %s: open a session: %w", host, err)
@@ -329,7 +337,7 @@ func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string) 
 		var stdout io.Reader
 		if stdout, err = s.StdoutPipe(); err == nil {
 			s.Stderr = a.stderr
-			if err = s.Start(shellQuote(a.Path) + " serve"); err == nil {
+			if err = s.Start(cmd); err == nil {
 				a.sess = s
 				a.Client, err = agentclient.New(ctx, stdout, stdin)
 			}
@@ -342,6 +350,9 @@ func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string) 
 			msg = " (stderr: " + e + ")"
 			if strings.Contains(e, "ermission denied") {
 				msg += "; if the home directory is mounted noexec, install the agent elsewhere and name it with the host's agent_path"
+			}
+			if sudo && strings.Contains(e, "sudo:") {
+				msg += fmt.Sprintf("; the host's sudoers must allow the login user to run %q without a password (see docs/operations.md)", a.Path+" serve")
 			}
 		}
 		return fmt.Errorf("agent on %s: start %s serve: %w%s", host, a.Path, err, msg)

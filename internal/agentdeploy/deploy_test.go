@@ -50,13 +50,16 @@ func agentDir(t *testing.T) string {
 	return builtDir
 }
 
-func dial(t *testing.T) *ssh.Client {
+func dial(t *testing.T) *ssh.Client { return dialEnv(t, nil) }
+
+// dialEnv reaches an in-process SSH server whose commands get env.
+func dialEnv(t *testing.T, env []string) *ssh.Client {
 	t.Helper()
 	key, err := sshserver.WriteKeyPair(filepath.Join(t.TempDir(), "id"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sshserver.Start(sshserver.Options{AuthorizedKeys: []ssh.PublicKey{key.PublicKey()}})
+	srv, err := sshserver.Start(sshserver.Options{AuthorizedKeys: []ssh.PublicKey{key.PublicKey()}, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}

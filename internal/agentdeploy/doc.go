@@ -13,5 +13,6 @@
 // runs `'<path>' serve` in an exec session, returning the handshaken
 // agentclient.Client. A host that names an administrator-installed path
 // (noexec homes) gets no upload, only the same digest check and a
-// `version` check.
+// `version` check. With Options.Sudo (a host's become = "sudo") the
+// agent runs as root through `sudo -n '<path>' serve`.
 package agentdeploy

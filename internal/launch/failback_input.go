@@ -48,6 +48,6 @@ func blockInput(b *plans.Block) workflows.Block {
 	return workflows.Block{
 		Kind: b.Kind, Name: b.Name, On: b.On, Run: b.Run, Undo: b.Undo,
 		Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval,
-		Secrets: b.Secrets, KeepOutput: b.KeepOutput,
+		Secrets: b.Secrets, KeepOutput: b.KeepOutput, NoBecome: b.NoBecome,
 	}
 }

@@ -20,6 +20,7 @@ func HostInput(h *plans.Host) contract.Host {
 		Agent:        h.Agent,
 		KnownHosts:   h.KnownHosts,
 		AgentPath:    h.AgentPath,
+		Become:       h.Become,
 	}
 	if h.Datacenter != nil {
 		out.Datacenter = h.Datacenter.Name

@@ -83,3 +83,24 @@ func TestMoveInputCarriesKeepOutput(t *testing.T) {
 		t.Fatalf("step %+v", step)
 	}
 }
+
+// become = "sudo" on a host and become = false on a step reach the
+// workflow input.
+func TestMoveInputCarriesBecome(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "db.hcl")
+	src := strings.Replace(secretPlan, `undo = "dropdb app"`, `undo = "dropdb app"
+      become = false`, 1)
+	src = strings.Replace(src, `  address     = "h2"`, `  address     = "h2"
+  become      = "sudo"`, 1)
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plans.Load([]string{f}, plans.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	in := MoveInput(p, p.Applications[0], "a.meier")
+	if in.Target.Become != contract.BecomeSudo || in.Source.Become != "" || !in.Cutover.Blocks[0].NoBecome {
+		t.Fatalf("target become %q, source become %q, step %+v", in.Target.Become, in.Source.Become, in.Cutover.Blocks[0])
+	}
+}

@@ -30,6 +30,8 @@ type Options struct {
 	// tests. Another user needs read access to Dir (authorized_keys is
 	// then written world-readable: it holds only a public key).
 	User string
+	// NoRootLogin sets PermitRootLogin no, as hardened hosts do.
+	NoRootLogin bool
 }
 
 // Server is a running sshd.
@@ -104,6 +106,7 @@ type files struct {
 	hostKeyPub string // "ssh-ed25519 AAAA..."
 	authFile   string
 	login      string
+	rootLogin  string // PermitRootLogin
 }
 
 // prepare writes the host key (once per Dir) and authorized_keys, and
@@ -131,6 +134,10 @@ func prepare(o Options) (*files, error) {
 		login, authMode = o.User, 0o644
 	}
 	f.login = login
+	f.rootLogin = "prohibit-password"
+	if o.NoRootLogin {
+		f.rootLogin = "no"
+	}
 	if err := os.WriteFile(f.authFile, authorized, authMode); err != nil {
 		return nil, err
 	}
@@ -174,7 +181,7 @@ PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PermitRootLogin prohibit-password
+PermitRootLogin %s
 AllowUsers %s
 MaxSessions 64
 MaxStartups 64:30:128
@@ -185,7 +192,7 @@ Subsystem sftp %s
 # exercise umzug, not the machine's interactive setup.
 SetEnv SHLVL=1
 LogLevel ERROR
-`, port, f.hostKey, f.pidFile(), f.authFile, f.login, sftpServer)
+`, port, f.hostKey, f.pidFile(), f.authFile, f.rootLogin, f.login, sftpServer)
 	confFile := filepath.Join(f.dir, "sshd_config")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		return "", err

@@ -85,4 +85,5 @@ func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.RehashAfterSwitch, activity.RegisterOptions{Name: contract.NameRehash})
 	r.RegisterActivityWithOptions(a.CleanupRehearsal, activity.RegisterOptions{Name: contract.NameCleanupRehearsal})
 	r.RegisterActivityWithOptions(a.ProbeHost, activity.RegisterOptions{Name: contract.NameProbeHost})
+	r.RegisterActivityWithOptions(a.CheckSecrets, activity.RegisterOptions{Name: contract.NameCheckSecrets})
 }
