@@ -341,7 +341,7 @@ func (r *run) exec(parent context.Context) error {
 		return err
 	}
 	for _, l := range r.links {
-		if err := r.link(ctx, l); err != nil {
+		if err := r.link(ctx, l); err != nil && !r.refuseTarget(l.e.Name, err) {
 			return err
 		}
 	}
@@ -485,7 +485,16 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	}
 	switch e.Type {
 	case rootfs.TypeDir:
-		return r.dir(ctx, e, old, oi)
+		if err := r.dir(ctx, e, old, oi); err != nil {
+			if !r.refuseTarget(e.Name, err) {
+				return err
+			}
+			if oi >= 0 {
+				r.tgt.markTree(oi, markSeen)
+			}
+			skipTree()
+		}
+		return nil
 	case rootfs.TypeFile:
 		return r.file(ctx, e, old, oi)
 	case rootfs.TypeSymlink:
@@ -714,6 +723,9 @@ func (r *run) copyFile(ctx context.Context, t fileTask) error {
 			return fmt.Errorf("read %s on the source: %w", t.e.Name, sf.err)
 		}
 		if err != nil {
+			if r.targetFileFailed(t, err) {
+				return nil
+			}
 			return err
 		}
 		if rd.Sum != pl.Sum || rd.Size != pl.Size {
@@ -761,7 +773,7 @@ func (r *run) hashBoth(ctx context.Context, t fileTask) error {
 		r.state.add(t.e.Name, stateRecord{Digest: sr.Sum, Src: idOf(sr.Info), Dst: idOf(dr.Info)})
 		return nil
 	}
-	if derr != nil && !errors.Is(derr, rootfs.ErrIdentityMismatch) && !errors.Is(derr, fs.ErrNotExist) {
+	if derr != nil && !targetSwapped(derr) && !errors.Is(derr, fs.ErrNotExist) {
 		return fmt.Errorf("hash %s on the target: %w", t.e.Name, derr)
 	}
 	// Same size and mtime, other bytes (or the target file changed).
@@ -828,7 +840,7 @@ func (r *run) leftovers(ctx context.Context) error {
 		if r.dry {
 			continue
 		}
-		if err := r.dst.RemoveAll(ctx, te.Name); err != nil {
+		if err := r.dst.RemoveAll(ctx, te.Name); err != nil && !r.refuseTarget(te.Name, err) {
 			return fmt.Errorf("delete %s on the target: %w", te.Name, err)
 		}
 	}
@@ -869,7 +881,7 @@ func (r *run) applyDirMetas(ctx context.Context) error {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if err := r.dst.SetMeta(ctx, d.src.Name, r.meta(d.src)); err != nil {
+				if err := r.dst.SetMeta(ctx, d.src.Name, r.meta(d.src)); err != nil && !r.refuseTarget(d.src.Name, err) {
 					mu.Lock()
 					first = cmp(first, fmt.Errorf("set metadata of directory %q on the target: %w", d.src.Name, err))
 					mu.Unlock()
