@@ -321,12 +321,16 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	if a.hooks.wrapAgentTarget != nil {
 		dst = a.hooks.wrapAgentTarget(dst)
 	}
-	r, runErr := mirror.Run(runCtx, spec, progressSide{ac.src, p}, dst, mirror.Options{Owner: ac.targetRoot}, obs)
+	src, dst := withHooks(a.hooks, progressSide{ac.src, p}, dst)
+	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
 	}
 	res = r.CopyResult(in.Set.Name, in.Phase, in.Set.Verify)
+	if res.VerifiedBy == mirror.VerifiedByDigests {
+		res.VerifiedBy = verifiedByAgent
+	}
 	if r.StateSHA256 != "" && !r.StateTrusted {
 		res.IdentState = &IdentState{SHA256: r.StateSHA256, Records: r.StateRecords}
 	}
@@ -338,7 +342,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	case in.IdentState != nil && !r.StateTrusted:
 		res.IdentStateNote = "identity state did not match the seed's digest: every file hashed"
 		for _, n := range r.Notes {
-			if strings.HasPrefix(n, "identity state not used") {
+			if strings.HasPrefix(n, "identity state not used") && !strings.Contains(n, "does not hash to the digest") {
 				res.IdentStateNote = n
 			}
 		}
@@ -357,6 +361,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	}
 	if err := ac.writeManifest(ctx, &res, r, spec, rec.sums); err != nil {
 		return res, true, permanent(err)
+	}
+	if in.Phase == PhaseSeed {
+		ac.removeOldStates(ctx)
 	}
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
@@ -565,4 +572,14 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 	}
 	res.ManifestPath, res.ManifestSHA256, res.ManifestEntries = final, hex.EncodeToString(wr.SHA256[:]), n
 	return nil
+}
+
+// removeOldStates removes the identity states earlier versions kept next
+// to the manifests (bound to no history, never read), as the classic
+// engine's seed does; writeManifest checked the directories holding them.
+func (ac *agentCopy) removeOldStates(ctx context.Context) {
+	in := ac.in
+	for _, p := range []string{identStatePathOld(in.Set.To, in.MoveID, in.Set.Name), identStatePathPlain(in.Set.To, in.MoveID, in.Set.Name)} {
+		_ = ac.base.Remove(ctx, path.Join(stateDirName, sanitizeName(in.MoveID), path.Base(p)))
+	}
 }

@@ -472,11 +472,11 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	}
 	if isDir && e.ListErr != "" {
 		// Not listed means nothing below is copied or deleted.
-		kind := contract.RefusalUnreadable
+		kind, why := contract.RefusalUnreadable, "could not list the source directory"
 		if e.ListChanged {
-			kind = contract.RefusalChanged
+			kind, why = contract.RefusalChanged, "source directory changed or was replaced while it was listed"
 		}
-		r.refs.refuse(e.Name, kind, "could not list the source directory, nothing below it was copied or deleted: "+e.ListErr)
+		r.refs.refuse(e.Name, kind, why+", nothing below it was copied or deleted: "+e.ListErr)
 		if oi >= 0 {
 			r.tgt.markTree(oi, markSeen)
 		}
@@ -582,6 +582,11 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	r.t.files.Add(1)
 	r.t.bytes.Add(e.Size)
 	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs
+	if same {
+		if err := r.fixMeta(ctx, e, old); err != nil {
+			return err
+		}
+	}
 	if !same {
 		grow := e.Size
 		if oi >= 0 && old.Type == rootfs.TypeFile {

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"errors"
+	"io/fs"
 
 	"golang.org/x/sys/unix"
 
@@ -16,14 +17,16 @@ import (
 // seed is not blocked by whoever can write into the target tree.
 
 // targetSwapped reports whether err from the target means that a
-// component of the name no longer is the directory the walk listed.
+// component of the name no longer is the directory the walk listed (or
+// is gone: the engine creates every name it writes, so a missing one is
+// a parent removed under it).
 func targetSwapped(err error) bool {
-	return errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) ||
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) ||
 		errors.Is(err, rootfs.ErrDirMoved) || errors.Is(err, rootfs.ErrIdentityMismatch) ||
 		errors.Is(err, rootfs.ErrOutsideRoot)
 }
 
-const targetSwappedWhy = "a directory on its path in the target was replaced (by a symlink or other) during the copy; nothing was written through it"
+const targetSwappedWhy = "a directory on its path in the target was replaced (by a symlink or other) or removed during the copy; nothing was written through it"
 
 // refuseTarget refuses rel as changed when err is a target swap and
 // reports whether it did.
