@@ -49,8 +49,14 @@ type copyFixture struct {
 
 func newCopyFixture(t testing.TB, targetEnv ...string) *copyFixture {
 	t.Helper()
+	return newCopyFixtureWith(t, sshserver.Options{Env: targetEnv})
+}
+
+// newCopyFixtureWith is newCopyFixture with the target server's options.
+func newCopyFixtureWith(t testing.TB, target sshserver.Options) *copyFixture {
+	t.Helper()
 	dir := t.TempDir()
-	s := testkit.StartSSH(t, dir, sshserver.Options{}, sshserver.Options{Env: targetEnv})
+	s := testkit.StartSSH(t, dir, sshserver.Options{}, target)
 	host := func(name string, srv *sshserver.Server) Host {
 		return Host{Name: name, Address: srv.Addr(), User: "tester", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 	}
