@@ -122,16 +122,36 @@ type agentCopy struct {
 	targetRoot bool     // the target agent runs as root: owners are copied
 	stateErr   error    // why the identity state's place is not used
 	notes      []string // remarks for CopyResult.Refusals
+	closeBound time.Duration
 }
 
 func (ac *agentCopy) close() {
-	for _, s := range []*agentside.Side{ac.src, ac.dst} {
-		if s != nil {
-			s.Close()
+	// Closing a root is a round trip to its agent: on a hung link it would
+	// wait forever. Past the no-progress bound (at most aliveTimeout) the
+	// connections are closed, which
+	// ends every call still waiting on them, and dropped from the pool.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, s := range []*agentside.Side{ac.src, ac.dst} {
+			if s != nil {
+				s.Close()
+			}
 		}
-	}
-	if ac.base != nil {
-		ac.base.Close(context.Background())
+		if ac.base != nil {
+			ac.base.Close(context.Background())
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(ac.closeBound):
+		for _, c := range []*Conn{ac.sc, ac.dc} {
+			if c != nil {
+				c.markBroken()
+				c.Client.Close()
+			}
+		}
+		<-done
 	}
 }
 
@@ -139,7 +159,10 @@ func (ac *agentCopy) close() {
 // roots. ok is false when a host runs no commands: the caller takes the
 // classic engine. The connections are the caller's to release.
 func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (_ *agentCopy, ok bool, err error) {
-	ac := &agentCopy{in: in}
+	ac := &agentCopy{in: in, closeBound: aliveTimeout}
+	if b := a.Options.noProgress(); b > 0 && b < aliveTimeout {
+		ac.closeBound = b
+	}
 	defer func() {
 		if err != nil || !ok {
 			ac.close()
@@ -355,6 +378,11 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 			return res, true, err
 		}
 		return res, true, permanent(runErr)
+	}
+	if errors.Is(runErr, mirror.ErrDigestMismatch) {
+		return res, true, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"copy set %s from %s to %s: %v; the target does not store what it is sent: check its disk and memory before retrying",
+			in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr), contract.ErrVerificationFailed, nil)
 	}
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))

@@ -2,7 +2,13 @@ package activities
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"sync/atomic"
+
 	"encoding/binary"
+	"github.com/umzug-dev/umzug/internal/mirror"
+	"github.com/umzug-dev/umzug/internal/rootfs"
 	"os"
 	"strings"
 	"testing"
@@ -121,4 +127,47 @@ func (f *copyFixture) classicOnly(t *testing.T, why string) {
 	if f.agentEngine() {
 		t.Skip("classic engine only: " + why)
 	}
+}
+
+// corruptAgentWrites makes the agent engine's target receive rel with its
+// first byte flipped, once or on every write; the afterPlace hook is then
+// not called (it would corrupt the placed file, which the agent engine
+// does not read back). A no-op for the classic engine.
+func (f *copyFixture) corruptAgentWrites(rel string, always bool) {
+	if !f.agentEngine() {
+		return
+	}
+	f.a.hooks.afterPlace = nil
+	var n atomic.Int64
+	f.a.hooks.wrapAgentTarget = func(s mirror.Side) mirror.Side {
+		return corruptingTarget{Side: s, rel: rel, flip: func() bool { return n.Add(1) == 1 || always }}
+	}
+}
+
+type corruptingTarget struct {
+	mirror.Side
+	rel  string
+	flip func() bool
+}
+
+func (c corruptingTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
+	if rel == c.rel && c.flip() {
+		r = &flipFirst{r: r}
+	}
+	return c.Side.WriteFile(ctx, rel, m, r)
+}
+
+// flipFirst flips the first byte read through it.
+type flipFirst struct {
+	r    io.Reader
+	done bool
+}
+
+func (f *flipFirst) Read(b []byte) (int, error) {
+	n, err := f.r.Read(b)
+	if n > 0 && !f.done {
+		b[0] ^= 1
+		f.done = true
+	}
+	return n, err
 }

@@ -306,6 +306,10 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 			corrupt(rel)
 		}
 	}
+	// The agent engine compares the digest of the bytes the target agent
+	// wrote with the source's: it is the stream into the target that
+	// carries other bytes (the classic engine reads the placed file back).
+	f.corruptAgentWrites("bin/run.sh", false)
 	defer func() { f.a.hooks.afterPlace = nil }()
 	res := f.copy(t, f.input(CopySet{}))
 	if res.Recopied != 1 {
@@ -327,6 +331,7 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 			os.WriteFile(p, data, st.Mode())
 		}
 	}
+	f2.corruptAgentWrites("bin/run.sh", true)
 	_, err := f2.a.CopyTree(context.Background(), f2.input(CopySet{}))
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrVerificationFailed || !strings.Contains(err.Error(), "bin/run.sh") {
@@ -535,6 +540,7 @@ func TestCopyTreeReadBackVerification(t *testing.T) {
 	// The target's commands run with a PATH that has no sha256sum: the
 	// engine must notice and read files back instead.
 	f := newCopyFixture(t, "PATH=/nonexistent")
+	f.classicOnly(t, "the agent hashes what it writes and needs no sha256sum on the target")
 	files, _ := buildTree(t, f.srcRoot)
 	res := f.copy(t, f.input(CopySet{}))
 	if res.VerifiedBy != "read-back" || res.Verified != int64(files) {

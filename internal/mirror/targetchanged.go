@@ -26,6 +26,10 @@ func targetSwapped(err error) bool {
 		errors.Is(err, rootfs.ErrOutsideRoot)
 }
 
+// ErrDigestMismatch: a file's bytes as written on the target differed
+// from the bytes read on the source, on the copy and on its one retry.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
 const targetSwappedWhy = "a directory on its path in the target was replaced (by a symlink or other) or removed during the copy; nothing was written through it"
 
 // refuseTarget refuses rel as changed when err is a target swap and
