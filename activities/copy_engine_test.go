@@ -3,15 +3,15 @@ package activities
 import (
 	"bytes"
 	"context"
-	"io"
-	"sync/atomic"
-
 	"encoding/binary"
-	"github.com/umzug-dev/umzug/internal/mirror"
-	"github.com/umzug-dev/umzug/internal/rootfs"
+	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/umzug-dev/umzug/internal/mirror"
+	"github.com/umzug-dev/umzug/internal/rootfs"
 )
 
 // Helpers that let one copy test run through either engine
