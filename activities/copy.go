@@ -157,6 +157,7 @@ type engine struct {
 	stateBase                                    string         // Activities.IdentStateDir
 	stateOut                                     *IdentState    // the state file this copy wrote
 	stateNote                                    string         // why a state file was not used
+	dstNoExec                                    bool           // the target runs no commands (copy_sftponly.go)
 	parkMu                                       sync.Mutex
 	parked                                       []fileTask // unchanged files waiting for the identity listings
 	parkDone                                     bool

@@ -122,16 +122,36 @@ type agentCopy struct {
 	targetRoot bool     // the target agent runs as root: owners are copied
 	stateErr   error    // why the identity state's place is not used
 	notes      []string // remarks for CopyResult.Refusals
+	closeBound time.Duration
 }
 
 func (ac *agentCopy) close() {
-	for _, s := range []*agentside.Side{ac.src, ac.dst} {
-		if s != nil {
-			s.Close()
+	// Closing a root is a round trip to its agent: on a hung link it would
+	// wait forever. Past the no-progress bound (at most aliveTimeout) the
+	// connections are closed, which
+	// ends every call still waiting on them, and dropped from the pool.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, s := range []*agentside.Side{ac.src, ac.dst} {
+			if s != nil {
+				s.Close()
+			}
 		}
-	}
-	if ac.base != nil {
-		ac.base.Close(context.Background())
+		if ac.base != nil {
+			ac.base.Close(context.Background())
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(ac.closeBound):
+		for _, c := range []*Conn{ac.sc, ac.dc} {
+			if c != nil {
+				c.markBroken()
+				c.Client.Close()
+			}
+		}
+		<-done
 	}
 }
 
@@ -139,7 +159,10 @@ func (ac *agentCopy) close() {
 // roots. ok is false when a host runs no commands: the caller takes the
 // classic engine. The connections are the caller's to release.
 func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (_ *agentCopy, ok bool, err error) {
-	ac := &agentCopy{in: in}
+	ac := &agentCopy{in: in, closeBound: aliveTimeout}
+	if b := a.Options.noProgress(); b > 0 && b < aliveTimeout {
+		ac.closeBound = b
+	}
 	defer func() {
 		if err != nil || !ok {
 			ac.close()
@@ -321,12 +344,16 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	if a.hooks.wrapAgentTarget != nil {
 		dst = a.hooks.wrapAgentTarget(dst)
 	}
-	r, runErr := mirror.Run(runCtx, spec, progressSide{ac.src, p}, dst, mirror.Options{Owner: ac.targetRoot}, obs)
+	src, dst := withHooks(a.hooks, progressSide{ac.src, p}, dst)
+	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
 	}
 	res = r.CopyResult(in.Set.Name, in.Phase, in.Set.Verify)
+	if res.VerifiedBy == mirror.VerifiedByDigests {
+		res.VerifiedBy = verifiedByAgent
+	}
 	if r.StateSHA256 != "" && !r.StateTrusted {
 		res.IdentState = &IdentState{SHA256: r.StateSHA256, Records: r.StateRecords}
 	}
@@ -338,7 +365,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	case in.IdentState != nil && !r.StateTrusted:
 		res.IdentStateNote = "identity state did not match the seed's digest: every file hashed"
 		for _, n := range r.Notes {
-			if strings.HasPrefix(n, "identity state not used") {
+			if strings.HasPrefix(n, "identity state not used") && !strings.Contains(n, "does not hash to the digest") {
 				res.IdentStateNote = n
 			}
 		}
@@ -352,11 +379,19 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		}
 		return res, true, permanent(runErr)
 	}
+	if errors.Is(runErr, mirror.ErrDigestMismatch) {
+		return res, true, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"copy set %s from %s to %s: %v; the target does not store what it is sent: check its disk and memory before retrying",
+			in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr), contract.ErrVerificationFailed, nil)
+	}
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))
 	}
 	if err := ac.writeManifest(ctx, &res, r, spec, rec.sums); err != nil {
 		return res, true, permanent(err)
+	}
+	if in.Phase == PhaseSeed {
+		ac.removeOldStates(ctx)
 	}
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
@@ -565,4 +600,14 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 	}
 	res.ManifestPath, res.ManifestSHA256, res.ManifestEntries = final, hex.EncodeToString(wr.SHA256[:]), n
 	return nil
+}
+
+// removeOldStates removes the identity states earlier versions kept next
+// to the manifests (bound to no history, never read), as the classic
+// engine's seed does; writeManifest checked the directories holding them.
+func (ac *agentCopy) removeOldStates(ctx context.Context) {
+	in := ac.in
+	for _, p := range []string{identStatePathOld(in.Set.To, in.MoveID, in.Set.Name), identStatePathPlain(in.Set.To, in.MoveID, in.Set.Name)} {
+		_ = ac.base.Remove(ctx, path.Join(stateDirName, sanitizeName(in.MoveID), path.Base(p)))
+	}
 }

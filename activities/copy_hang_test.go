@@ -67,6 +67,7 @@ func (d *freezeOnSecondDial) Dial(ctx context.Context, h Host) (*Conn, error) {
 // connection is closed with the others instead of being waited for.
 func TestCopyTreeReturnsWhenExtraConnHangsOpening(t *testing.T) {
 	f := newCopyFixture(t)
+	f.classicOnly(t, "the agent engine opens one connection per host, no extra ones (TestCopyTreeAgentReturnsOnHungLink)")
 	var proxy *freezeProxy
 	f.src, proxy = proxied(t, f.src)
 	writeFile(t, filepath.Join(f.srcRoot, "big.bin"), randBytes(4, 4<<20), 0o644, time.Unix(1700000000, 0))

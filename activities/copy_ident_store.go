@@ -59,6 +59,12 @@ func (e *engine) loadIdentities(ctx context.Context) {
 	if !e.opt.verifySHA {
 		return
 	}
+	if e.dstNoExec {
+		if e.in.IdentState != nil {
+			e.stateNote = "the target runs no commands (SFTP only): identity state not trusted there, every file hashed"
+		}
+		return
+	}
 	st := &identState{write: e.in.Phase == PhaseSeed, rec: map[string]verifiedRec{}}
 	var wg sync.WaitGroup
 	wg.Go(func() {

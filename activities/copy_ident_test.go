@@ -70,8 +70,8 @@ func TestCopyTreeFinalSyncKeepsSeedVerifiedDigests(t *testing.T) {
 	// Without the state (or with an SFTP-only host) every file is hashed.
 	os.Remove(state)
 	res = f.copy(t, in)
-	if res.Kept != 0 || res.Verified != int64(files) || res.VerifiedBy != verifiedBySum {
-		t.Errorf("without state: kept %d verified %d by %q; want 0, %d by sha256sum", res.Kept, res.Verified, res.VerifiedBy, files)
+	if res.Kept != 0 || res.Verified != int64(files) || res.VerifiedBy != f.verifiedByDigest() {
+		t.Errorf("without state: kept %d verified %d by %q; want 0, %d by %s", res.Kept, res.Verified, res.VerifiedBy, files, f.verifiedByDigest())
 	}
 }
 
@@ -274,5 +274,5 @@ func TestIdentStateBinaryShape(t *testing.T) {
 
 // statePath is where the fixture's target keeps the state of in's set.
 func (f *copyFixture) statePath(in CopyInput) string {
-	return filepath.Join(f.a.IdentStateDir, sanitizeName(in.MoveID), sanitizeName(in.Set.Name)+"-verified.bin")
+	return filepath.Join(f.a.IdentStateDir, sanitizeName(in.MoveID), f.stateName(in.Set.Name))
 }

@@ -88,7 +88,7 @@ func TestCopyTreeFinalSyncRefusesForgedState(t *testing.T) {
 			}
 			p := filepath.Join(root, "bin/run.sh")
 			sameSizeEdit(t, p)
-			forgeState(t, f.statePath(in), "bin/run.sh", side == "source", identOf(t, p))
+			f.forgeState(t, f.statePath(in), "bin/run.sh", side == "source", identOf(t, p))
 
 			in.Phase = PhaseFinalSync
 			res := f.copy(t, in)

@@ -142,7 +142,10 @@ func TestCopyTreeFileSwappedForSymlinkAfterListing(t *testing.T) {
 func TestCopyTreeFileChangedWhileRead(t *testing.T) {
 	f := newCopyFixture(t)
 	p := filepath.Join(f.srcRoot, "log.txt")
-	writeFile(t, p, []byte("first line\n"), 0o644, time.Unix(1700000000, 0))
+	// Larger than what the SSH window and the agent's queue hold, so the
+	// read is still under way on the host when the hook rewrites the file
+	// (the agent engine calls afterOpen on the first bytes that arrive).
+	writeFile(t, p, bytes.Repeat([]byte("first line\n"), 16<<20/11), 0o644, time.Unix(1700000000, 0))
 	f.a.hooks.afterOpen = func(rel string) {
 		if rel == "log.txt" {
 			writeFile(t, p, []byte("rewritten while read\n"), 0o644, time.Unix(1700000100, 0))

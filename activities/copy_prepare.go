@@ -38,6 +38,9 @@ func (e *engine) prepare(ctx context.Context) error {
 		e.measureFree(targetExists)
 		return nil
 	}
+	if err := e.guardSFTPOnly(ctx); err != nil {
+		return err
+	}
 	dcl := e.dst.primary
 	if !targetExists {
 		e.measureFree(false)

@@ -49,8 +49,14 @@ type copyFixture struct {
 
 func newCopyFixture(t testing.TB, targetEnv ...string) *copyFixture {
 	t.Helper()
+	return newCopyFixtureWith(t, sshserver.Options{Env: targetEnv})
+}
+
+// newCopyFixtureWith is newCopyFixture with the target server's options.
+func newCopyFixtureWith(t testing.TB, target sshserver.Options) *copyFixture {
+	t.Helper()
 	dir := t.TempDir()
-	s := testkit.StartSSH(t, dir, sshserver.Options{}, sshserver.Options{Env: targetEnv})
+	s := testkit.StartSSH(t, dir, sshserver.Options{}, target)
 	host := func(name string, srv *sshserver.Server) Host {
 		return Host{Name: name, Address: srv.Addr(), User: "tester", IdentityFile: s.Key, KnownHosts: s.KnownHosts}
 	}
@@ -187,8 +193,8 @@ func TestCopyTreeSeedAndResync(t *testing.T) {
 	if res.Dirs != 7 || res.Symlinks != 1 || res.Refused != 0 {
 		t.Errorf("dirs %d symlinks %d refused %d (%v); want 7, 1, 0", res.Dirs, res.Symlinks, res.Refused, res.Refusals)
 	}
-	if res.Verified != int64(files) || res.VerifiedBy != "sha256sum" || res.Recopied != 0 {
-		t.Errorf("verified %d by %q recopied %d; want %d by sha256sum", res.Verified, res.VerifiedBy, res.Recopied, files)
+	if res.Verified != int64(files) || res.VerifiedBy != f.verifiedByDigest() || res.Recopied != 0 {
+		t.Errorf("verified %d by %q recopied %d; want %d by %s", res.Verified, res.VerifiedBy, res.Recopied, files, f.verifiedByDigest())
 	}
 	checkManifest(t, f, res, files+7+1)
 	if tmp := listTmp(t, filepath.Dir(f.dstRoot)); len(tmp) > 0 {
@@ -212,8 +218,14 @@ func TestCopyTreeSeedAndResync(t *testing.T) {
 	in.Set.Verify = VerifySizeMtime
 	in.Phase = PhaseFinalSync
 	res3 := f.copy(t, in)
-	if res3.CopiedFiles != 1 || res3.Verified != 0 || res3.Verify != VerifySizeMtime {
-		t.Errorf("size_mtime re-sync: copied %d verified %d verify %q; want 1, 0, size_mtime", res3.CopiedFiles, res3.Verified, res3.Verify)
+	// The agent engine compares the digests of every file it copies, under
+	// size_mtime too; the classic engine then verifies nothing.
+	wantVerified := int64(0)
+	if f.agentEngine() {
+		wantVerified = 1
+	}
+	if res3.CopiedFiles != 1 || res3.Verified != wantVerified || res3.Verify != VerifySizeMtime {
+		t.Errorf("size_mtime re-sync: copied %d verified %d verify %q; want 1, %d, size_mtime", res3.CopiedFiles, res3.Verified, res3.Verify, wantVerified)
 	}
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
@@ -294,6 +306,10 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 			corrupt(rel)
 		}
 	}
+	// The agent engine compares the digest of the bytes the target agent
+	// wrote with the source's: it is the stream into the target that
+	// carries other bytes (the classic engine reads the placed file back).
+	f.corruptAgentWrites("bin/run.sh", false)
 	defer func() { f.a.hooks.afterPlace = nil }()
 	res := f.copy(t, f.input(CopySet{}))
 	if res.Recopied != 1 {
@@ -315,6 +331,7 @@ func TestCopyTreeRecopiesOnVerifyMismatch(t *testing.T) {
 			os.WriteFile(p, data, st.Mode())
 		}
 	}
+	f2.corruptAgentWrites("bin/run.sh", true)
 	_, err := f2.a.CopyTree(context.Background(), f2.input(CopySet{}))
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != contract.ErrVerificationFailed || !strings.Contains(err.Error(), "bin/run.sh") {
@@ -523,6 +540,7 @@ func TestCopyTreeReadBackVerification(t *testing.T) {
 	// The target's commands run with a PATH that has no sha256sum: the
 	// engine must notice and read files back instead.
 	f := newCopyFixture(t, "PATH=/nonexistent")
+	f.classicOnly(t, "the agent hashes what it writes and needs no sha256sum on the target")
 	files, _ := buildTree(t, f.srcRoot)
 	res := f.copy(t, f.input(CopySet{}))
 	if res.VerifiedBy != "read-back" || res.Verified != int64(files) {

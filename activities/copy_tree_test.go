@@ -76,9 +76,7 @@ func TestCopyTreeFinalSyncWalksFindListing(t *testing.T) {
 	f.a.Options.Trace = &trace
 	in.Phase = PhaseFinalSync
 	res := f.copy(t, in)
-	if !strings.Contains(trace.String(), "walk from one find listing per host") {
-		t.Errorf("final sync did not walk the find listings; trace:\n%s", trace.String())
-	}
+	f.wantTreeWalk(t, trace.String())
 	if res.CopiedFiles != 2 || res.Deleted < 1 || res.Kept != int64(files-2) {
 		t.Errorf("copied %d deleted %d kept %d; want 2, ≥1, %d", res.CopiedFiles, res.Deleted, res.Kept, files-2)
 	}
@@ -115,9 +113,7 @@ func TestCopyTreeFinalSyncTreeWalkChecksSwappedDir(t *testing.T) {
 	_, err := f.a.CopyTree(context.Background(), in)
 	wantCopyError(t, err, contract.ErrCopyChanged, false, `"d"`, "source directory changed")
 	noForeignBytes(t, filepath.Dir(f.dstRoot), secretBytes)
-	if !strings.Contains(trace.String(), "walk from one find listing per host") {
-		t.Errorf("final sync did not walk the find listings; trace:\n%s", trace.String())
-	}
+	f.wantTreeWalk(t, trace.String())
 }
 
 // fakeRunner prints out and exits with code, whatever the command.

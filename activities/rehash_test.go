@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -20,6 +21,8 @@ import (
 // size and mtime do not.
 func TestRehashAfterSwitch(t *testing.T) {
 	f := newCopyFixture(t)
+	var trace bytes.Buffer
+	f.a.Options.Trace = &trace
 	files, _ := buildTree(t, f.srcRoot)
 	in := f.input(CopySet{})
 	f.copy(t, in)
@@ -34,6 +37,9 @@ func TestRehashAfterSwitch(t *testing.T) {
 	res, err := f.a.RehashAfterSwitch(ctx, rin)
 	if err != nil || res.Files != int64(files) || res.TargetChecked != int64(files) {
 		t.Fatalf("clean re-hash: %+v, %v; want %d files checked on both hosts", res, err, files)
+	}
+	if f.agentEngine() && !strings.Contains(trace.String(), "re-hash of ledger through the agents") {
+		t.Errorf("the agent engine did not re-hash through the agents; trace:\n%s", trace.String())
 	}
 
 	// The application writes on the target after the switch: skipped.

@@ -49,6 +49,7 @@ const (
 	RefusalBadName         = contract.RefusalBadName
 	RefusalChanged         = contract.RefusalChanged
 	RefusalTargetConflict  = contract.RefusalTargetConflict
+	RefusalUnsafeTarget    = contract.RefusalUnsafeTarget
 )
 
 // RefusalKinds is contract.RefusalKinds (the same slice).

@@ -19,6 +19,10 @@ const (
 	// verifiedByIdentity: every file kept the digest verified by an
 	// earlier copy, its identity unchanged on both hosts.
 	verifiedByIdentity = "identity"
+	// verifiedByAgent: the agent engine compared the SHA-256 each agent
+	// computed, of the bytes as read on the source and as written (or
+	// hashed again) on the target.
+	verifiedByAgent = "agent sha256"
 )
 
 // Batch limits for remote sha256sum: the command line stays well below the

@@ -112,7 +112,7 @@ type CopyResult struct {
 	Excluded      int64            `json:"excluded"`
 	Verify        string           `json:"verify"`
 	Verified      int64            `json:"verified"`              // files whose digest the target confirmed
-	VerifiedBy    string           `json:"verified_by,omitempty"` // "sha256sum", "read-back" or "identity"
+	VerifiedBy    string           `json:"verified_by,omitempty"` // "sha256sum", "read-back", "agent sha256" or "identity"
 	// Kept counts unchanged files that kept the digest an earlier copy
 	// verified, their identity (size, ns mtime, ctime, inode, device)
 	// unchanged on both hosts since; they are neither read nor hashed.

@@ -16,13 +16,19 @@ const (
 	// where the target has a directory holding entries of its own, which
 	// a copy without delete never removes.
 	RefusalTargetConflict = "target_conflict"
+	// RefusalUnsafeTarget: a directory of the target tree (or the parent
+	// of To) that someone other than the SSH user or root can write, on a
+	// target that runs no commands (SFTP only), where umzug writes by
+	// path. Refused before anything is written; accepted, the copy goes on
+	// with SFTP's weaker guarantees.
+	RefusalUnsafeTarget = "unsafe_target"
 )
 
 // RefusalKinds lists every refusal kind, in the order the documentation
 // gives them; the plan loader validates accept_refusals against it.
 var RefusalKinds = []string{
 	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket, RefusalFIFO,
-	RefusalReservedName, RefusalBadName, RefusalChanged, RefusalTargetConflict,
+	RefusalReservedName, RefusalBadName, RefusalChanged, RefusalTargetConflict, RefusalUnsafeTarget,
 }
 
 // KnownRefusal reports whether kind is one of RefusalKinds.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"syscall"
 
 	"github.com/umzug-dev/umzug/internal/agentproto"
 	"github.com/umzug-dev/umzug/internal/rootfs"
@@ -268,6 +269,10 @@ func (e *Error) Is(target error) bool {
 		return target == ErrReadOnlyRoot
 	case agentproto.CodeCanceled:
 		return target == context.Canceled
+	case agentproto.CodeSymlink:
+		return target == syscall.ELOOP
+	case agentproto.CodeNotDir:
+		return target == syscall.ENOTDIR
 	}
 	return false
 }

@@ -148,7 +148,8 @@ func (s *Side) read(ctx context.Context, rel string, want rootfs.Identity, w io.
 		return mirror.Read{}, err
 	}
 	if res.Changed {
-		return mirror.Read{}, &rootfs.IdentityError{Path: s.root.Path + "/" + rel, Want: want, Got: res.Info.Identity()}
+		return mirror.Read{}, fmt.Errorf("changed while it was copied: %w",
+			&rootfs.IdentityError{Path: s.root.Path + "/" + rel, Want: want, Got: res.Info.Identity()})
 	}
 	return mirror.Read{Sum: res.SHA256, Size: res.Size, Info: res.Info}, nil
 }

@@ -31,7 +31,7 @@ application "app" {
   copy "data" {
     from            = "/srv/data"
     to              = "/srv/data"
-    accept_refusals = ["socket", "fifo"]
+    accept_refusals = ["socket", "fifo", "unsafe_target"]
   }
 }
 `
@@ -47,7 +47,7 @@ func TestMoveInputCarriesAcceptedRefusals(t *testing.T) {
 		t.Fatal(diags)
 	}
 	in := MoveInput(p, p.Applications[0], "ops")
-	if got := in.Copies[0].AcceptRefusals; !slices.Equal(got, []string{"socket", "fifo"}) {
-		t.Fatalf("CopySet.AcceptRefusals = %v, want [socket fifo]", got)
+	if got := in.Copies[0].AcceptRefusals; !slices.Equal(got, []string{"socket", "fifo", "unsafe_target"}) {
+		t.Fatalf("CopySet.AcceptRefusals = %v, want [socket fifo unsafe_target]", got)
 	}
 }

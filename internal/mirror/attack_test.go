@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,8 +49,10 @@ func manyFiles(t *testing.T, dir string, n int) {
 
 // A local user swaps a target directory for a symlink to a directory
 // outside while the copy writes into it: nothing may land outside. Once
-// at the 10th file written (the run must then fail: the rest of d cannot
-// be written), and by a racer that keeps swapping and restoring.
+// at the 10th file written (the rest of d is refused as changed, the rest
+// of the tree is copied and a seed succeeds; a final sync fails as
+// changed, to be run again), and by a racer that keeps swapping and
+// restoring.
 func TestAttackTargetDirSwappedForSymlink(t *testing.T) {
 	for _, racer := range []bool{false, true} {
 		t.Run(map[bool]string{false: "once", true: "racer"}[racer], func(t *testing.T) {
@@ -65,6 +68,7 @@ func targetSwap(t *testing.T, o rootfs.Options, racer bool) {
 	noErr(t, os.Mkdir(outside, 0777))
 	manyFiles(t, filepath.Join(e.src, "d"), 120)
 	manyFiles(t, filepath.Join(e.src, "d/sub"), 40)
+	manyFiles(t, filepath.Join(e.src, "z"), 5)
 	swap := func(tag string) bool {
 		d := filepath.Join(e.dst, "d")
 		if err := os.Rename(d, filepath.Join(e.dst, "moved-"+tag)); err != nil {
@@ -111,8 +115,42 @@ func targetSwap(t *testing.T, o rootfs.Options, racer bool) {
 		if !hooked.Load() {
 			t.Fatal("the swap did not happen")
 		}
-		if err == nil {
-			t.Fatalf("copy into a directory swapped for a symlink succeeded: %+v", res)
+		if err != nil {
+			t.Fatalf("a seed into a directory swapped for a symlink failed instead of refusing what was below it: %v", err)
+		}
+		var changed int
+		for _, rf := range res.RefusalList {
+			if rf.Kind != contract.RefusalChanged || !rf.Accepted || !strings.HasPrefix(rf.Path, "d/") {
+				t.Errorf("refusal %+v: want accepted changed refusals below d only", rf)
+			}
+			changed++
+		}
+		if changed == 0 || res.RefusedByKind[contract.RefusalChanged] != res.Refused {
+			t.Errorf("refused %d, listed %d; want the entries below d refused as changed", res.Refused, changed)
+		}
+		for i := range 5 {
+			b, rerr := os.ReadFile(filepath.Join(e.dst, "z", fmt.Sprintf("f%03d", i)))
+			if want := fmt.Sprintf("file %d of the real tree", i); rerr != nil || string(b) != want {
+				t.Errorf("z/f%03d after the swap: %q %v; want the rest of the tree copied", i, b, rerr)
+			}
+		}
+		// A final sync meets the same swap: it fails as changed, retryably.
+		noErr(t, os.Remove(filepath.Join(e.dst, "d")))
+		noErr(t, os.Rename(filepath.Join(e.dst, "moved-hook"), filepath.Join(e.dst, "d")))
+		var n atomic.Int64
+		dst.beforeWrite = func(_ int64, rel string) {
+			if n.Add(1) == 1 {
+				swap("final")
+			}
+		}
+		write(t, filepath.Join(e.src, "d", "f000"), "changed since the seed", 0644)
+		write(t, filepath.Join(e.src, "d", "f001"), "changed since the seed, too", 0644)
+		_, err = Run(t.Context(), baseSpec(contract.PhaseFinalSync), src, dst, Options{NoSync: true}, nil)
+		if !errors.Is(err, ErrChanged) {
+			t.Errorf("final sync into a swapped directory: %v, want ErrChanged", err)
+		}
+		if n := countAll(t, outside); n != 0 {
+			t.Fatalf("%d entries written outside the target root in the final sync", n)
 		}
 	}
 	t.Logf("swaps %d, copied %d, err: %v", swaps.Load(), res.CopiedFiles, err)

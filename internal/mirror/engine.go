@@ -341,7 +341,7 @@ func (r *run) exec(parent context.Context) error {
 		return err
 	}
 	for _, l := range r.links {
-		if err := r.link(ctx, l); err != nil {
+		if err := r.link(ctx, l); err != nil && !r.refuseTarget(l.e.Name, err) {
 			return err
 		}
 	}
@@ -472,11 +472,11 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	}
 	if isDir && e.ListErr != "" {
 		// Not listed means nothing below is copied or deleted.
-		kind := contract.RefusalUnreadable
+		kind, why := contract.RefusalUnreadable, "could not list the source directory"
 		if e.ListChanged {
-			kind = contract.RefusalChanged
+			kind, why = contract.RefusalChanged, "source directory changed or was replaced while it was listed"
 		}
-		r.refs.refuse(e.Name, kind, "could not list the source directory, nothing below it was copied or deleted: "+e.ListErr)
+		r.refs.refuse(e.Name, kind, why+", nothing below it was copied or deleted: "+e.ListErr)
 		if oi >= 0 {
 			r.tgt.markTree(oi, markSeen)
 		}
@@ -485,7 +485,16 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	}
 	switch e.Type {
 	case rootfs.TypeDir:
-		return r.dir(ctx, e, old, oi)
+		if err := r.dir(ctx, e, old, oi); err != nil {
+			if !r.refuseTarget(e.Name, err) {
+				return err
+			}
+			if oi >= 0 {
+				r.tgt.markTree(oi, markSeen)
+			}
+			skipTree()
+		}
+		return nil
 	case rootfs.TypeFile:
 		return r.file(ctx, e, old, oi)
 	case rootfs.TypeSymlink:
@@ -573,6 +582,11 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	r.t.files.Add(1)
 	r.t.bytes.Add(e.Size)
 	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs
+	if same {
+		if err := r.fixMeta(ctx, e, old); err != nil {
+			return err
+		}
+	}
 	if !same {
 		grow := e.Size
 		if oi >= 0 && old.Type == rootfs.TypeFile {
@@ -714,6 +728,9 @@ func (r *run) copyFile(ctx context.Context, t fileTask) error {
 			return fmt.Errorf("read %s on the source: %w", t.e.Name, sf.err)
 		}
 		if err != nil {
+			if r.targetFileFailed(t, err) {
+				return nil
+			}
 			return err
 		}
 		if rd.Sum != pl.Sum || rd.Size != pl.Size {
@@ -721,8 +738,8 @@ func (r *run) copyFile(ctx context.Context, t fileTask) error {
 				recopied = true
 				continue // the target got other bytes than were read: once more
 			}
-			return fmt.Errorf("copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
-				t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)
+			return fmt.Errorf("%w: copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
+				ErrDigestMismatch, t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)
 		}
 		if recopied {
 			r.t.recopied.Add(1)
@@ -761,7 +778,7 @@ func (r *run) hashBoth(ctx context.Context, t fileTask) error {
 		r.state.add(t.e.Name, stateRecord{Digest: sr.Sum, Src: idOf(sr.Info), Dst: idOf(dr.Info)})
 		return nil
 	}
-	if derr != nil && !errors.Is(derr, rootfs.ErrIdentityMismatch) && !errors.Is(derr, fs.ErrNotExist) {
+	if derr != nil && !targetSwapped(derr) && !errors.Is(derr, fs.ErrNotExist) {
 		return fmt.Errorf("hash %s on the target: %w", t.e.Name, derr)
 	}
 	// Same size and mtime, other bytes (or the target file changed).
@@ -828,7 +845,7 @@ func (r *run) leftovers(ctx context.Context) error {
 		if r.dry {
 			continue
 		}
-		if err := r.dst.RemoveAll(ctx, te.Name); err != nil {
+		if err := r.dst.RemoveAll(ctx, te.Name); err != nil && !r.refuseTarget(te.Name, err) {
 			return fmt.Errorf("delete %s on the target: %w", te.Name, err)
 		}
 	}
@@ -869,7 +886,7 @@ func (r *run) applyDirMetas(ctx context.Context) error {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if err := r.dst.SetMeta(ctx, d.src.Name, r.meta(d.src)); err != nil {
+				if err := r.dst.SetMeta(ctx, d.src.Name, r.meta(d.src)); err != nil && !r.refuseTarget(d.src.Name, err) {
 					mu.Lock()
 					first = cmp(first, fmt.Errorf("set metadata of directory %q on the target: %w", d.src.Name, err))
 					mu.Unlock()

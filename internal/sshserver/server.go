@@ -40,6 +40,10 @@ type Options struct {
 	// Forwarding allows "direct-tcpip" channels (ssh -J / ProxyJump through
 	// this server). Off by default, like AllowTcpForwarding no.
 	Forwarding bool
+	// SFTPOnly serves the sftp subsystem and runs no command, as a login
+	// with ForceCommand internal-sftp: an exec request ends at once with
+	// exit status 1 and no output.
+	SFTPOnly bool
 	// Logf receives connection-level events; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -313,6 +317,11 @@ func (s *Server) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			if ss.started || ssh.Unmarshal(req.Payload, &p) != nil {
 				break
 			}
+			if s.o.SFTPOnly {
+				ss.refuseExec()
+				ok = true
+				break
+			}
 			if err := ss.startExec(p.Command); err != nil {
 				fmt.Fprintf(ch.Stderr(), "umzug sshserver: %v\n", err)
 				break
@@ -387,6 +396,19 @@ func (ss *session) startExec(command string) error {
 		}()
 	}
 	return nil
+}
+
+// refuseExec answers a command as ForceCommand internal-sftp does for a
+// client that does not speak SFTP on it: no output, exit status 1.
+func (ss *session) refuseExec() {
+	ss.started = true
+	ss.afterReply = func() {
+		go func() {
+			defer close(ss.done)
+			ss.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
+			ss.ch.Close()
+		}()
+	}
 }
 
 func (ss *session) sendExit(ps *os.ProcessState, err error) {
