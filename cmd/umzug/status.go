@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/units"
@@ -125,8 +127,24 @@ func workflowType(ctx context.Context, c client.Client, id string) (string, erro
 	return d.GetWorkflowExecutionInfo().GetType().GetName(), nil
 }
 
+// queryAttempts bounds how often a status query that timed out is asked
+// again: a worker busy with a burst of signals answers late, not never.
+const queryAttempts = 4
+
 func queryStatus(cmd *cobra.Command, c client.Client, id string, into any) error {
-	v, err := c.QueryWorkflow(cmd.Context(), id, "", workflows.QueryStatus)
+	var v converter.EncodedValue
+	var err error
+	for i := range queryAttempts {
+		if v, err = c.QueryWorkflow(cmd.Context(), id, "", workflows.QueryStatus); err == nil || !queryTimedOut(err) || i == queryAttempts-1 {
+			break
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "umzug: the status query of %s got no answer in time (the worker may be busy); asking again\n", id)
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(time.Duration(i+1) * time.Second):
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("query status of %s: %w (is a worker running? `umzug dev` or `umzug worker`)", id, err)
 	}
@@ -346,4 +364,17 @@ func printWindow(w io.Writer, st workflows.Status) {
 	if st.WindowNote != "" {
 		fmt.Fprintf(w, "            %s\n", st.WindowNote)
 	}
+}
+
+// queryTimedOut says whether a query failed for lack of an answer in time
+// (the server's deadline, or the stream it cancelled), not for a reason
+// asking again cannot change.
+func queryTimedOut(err error) bool {
+	switch status.Code(err) {
+	case codes.DeadlineExceeded, codes.Canceled:
+		return true
+	}
+	var dl *serviceerror.DeadlineExceeded
+	var cancelled *serviceerror.Canceled
+	return errors.As(err, &dl) || errors.As(err, &cancelled) || strings.Contains(err.Error(), "RST_STREAM with error code: CANCEL")
 }
