@@ -1,4 +1,4 @@
-package activities
+package pathfilter
 
 import "testing"
 
