@@ -7,4 +7,6 @@ import "github.com/umzug-dev/umzug/internal/pathfilter"
 type Filter = pathfilter.Filter
 
 // NewFilter compiles a copy set's exclude and include globs.
-func NewFilter(exclude, include []string) (*Filter, error) { return pathfilter.NewFilter(exclude, include) }
+func NewFilter(exclude, include []string) (*Filter, error) {
+	return pathfilter.NewFilter(exclude, include)
+}
