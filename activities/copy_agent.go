@@ -317,11 +317,16 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		p.walkDone.Store(!m.Walking)
 	})
 	rec := &digestRecorder{Side: ac.dst, sums: map[string][32]byte{}}
-	var dst mirror.Side = progressSide{rec, p}
+	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace}
+	var dst mirror.Side = tgt
+	if a.hooks.freeBytes > 0 {
+		dst = freeSide{tgt, a.hooks.freeBytes}
+	}
 	if a.hooks.wrapAgentTarget != nil {
 		dst = a.hooks.wrapAgentTarget(dst)
 	}
-	r, runErr := mirror.Run(runCtx, spec, progressSide{ac.src, p}, dst, mirror.Options{Owner: ac.targetRoot}, obs)
+	r, runErr := mirror.Run(runCtx, spec, withRanges(progressSide{ac.src, p}, ac.src), dst,
+		mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in)}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
@@ -351,6 +356,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 			return res, true, err
 		}
 		return res, true, permanent(runErr)
+	}
+	if err := agentNoSpace(in, hostLabel(in.Target), runErr); err != nil {
+		return res, true, err
 	}
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))
