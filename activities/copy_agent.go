@@ -317,7 +317,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		p.walkDone.Store(!m.Walking)
 	})
 	rec := &digestRecorder{Side: ac.dst, sums: map[string][32]byte{}}
-	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace}
+	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace, to: path.Clean(in.Set.To)}
 	var dst mirror.Side = tgt
 	if a.hooks.freeBytes > 0 {
 		dst = freeSide{tgt, a.hooks.freeBytes}
@@ -356,6 +356,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 			return res, true, err
 		}
 		return res, true, permanent(runErr)
+	}
+	if err := agentVerifyFailed(in, runErr); err != nil {
+		return res, true, err
 	}
 	if err := agentNoSpace(in, hostLabel(in.Target), runErr); err != nil {
 		return res, true, err
@@ -506,6 +509,7 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 				ac.base.Path, d, dname, fi.Type), contract.ErrCopyRefused, nil)
 		}
 	}
+	removeStaleTemps(ctx, ac.base, path.Dir(rel))
 	var kept map[string][32]byte
 	if r.StateTrusted {
 		var err error

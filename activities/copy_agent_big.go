@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/agentclient"
+	"github.com/umzug-dev/umzug/internal/agentproto"
 	"github.com/umzug-dev/umzug/internal/mirror"
 	"github.com/umzug-dev/umzug/internal/rootfs"
 )
@@ -20,7 +24,7 @@ func (a *Activities) bigOptions(in CopyInput) mirror.BigOptions {
 	if salt == "" {
 		salt = "-"
 	}
-	return mirror.BigOptions{ResumeSalt: salt, Chunk: chunkSize, StripeFrom: a.Options.StripeFrom}
+	return mirror.BigOptions{ResumeSalt: salt, Chunk: chunkSize, StripeFrom: a.Options.StripeFrom, HashEvery: a.Options.StripeBytes}
 }
 
 // rangeSource is progressSide with the source's ranges: bytes count as
@@ -56,6 +60,28 @@ type agentTarget struct {
 	rec         *digestRecorder
 	p           *progress
 	afterPlace  func(rel string)
+	to          string // the target root's path, for the test hooks
+}
+
+// beforeHash calls the test hook that the classic engine calls before its
+// target hasher reads a landed range of the temporary file.
+func (t agentTarget) beforeHash(rel, key string, off, n int64) {
+	h := stripeHooks.beforeHash
+	if h == nil || n <= 0 {
+		return
+	}
+	name, err := agentproto.PartialName(key, path.Base(rel))
+	if err != nil {
+		return
+	}
+	h(path.Join(t.to, path.Dir(rel), name), off, n)
+}
+
+func (t agentTarget) HashPartial(ctx context.Context, rel, key string, from, to int64) error {
+	t.beforeHash(rel, key, from, to-from)
+	done := t.p.remoteRun()
+	defer done()
+	return t.pt.HashPartial(ctx, rel, key, from, to)
 }
 
 func (t agentTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
@@ -82,9 +108,10 @@ func (t agentTarget) WriteRange(ctx context.Context, rel, key string, off int64,
 	return n, err
 }
 
-func (t agentTarget) CommitPartial(ctx context.Context, rel, key string, size int64, want [32]byte, meta rootfs.Meta) (mirror.Placed, bool, error) {
+func (t agentTarget) CommitPartial(ctx context.Context, rel, key string, hashed, size int64, want [32]byte, meta rootfs.Meta) (mirror.Placed, bool, error) {
+	t.beforeHash(rel, key, hashed, size-hashed)
 	done := t.p.remoteRun()
-	pl, placed, err := t.pt.CommitPartial(ctx, rel, key, size, want, meta)
+	pl, placed, err := t.pt.CommitPartial(ctx, rel, key, hashed, size, want, meta)
 	done()
 	if err == nil && placed {
 		t.rec.put(rel, pl.Sum)
@@ -97,6 +124,32 @@ func (t agentTarget) CommitPartial(ctx context.Context, rel, key string, size in
 
 func (t agentTarget) RemovePartial(ctx context.Context, rel, key string) error {
 	return t.pt.RemovePartial(ctx, rel, key)
+}
+
+// agentVerifyFailed turns a file whose copy differed twice into the
+// classic engine's non-retryable VerificationFailed; nil for other errors.
+func agentVerifyFailed(in CopyInput, err error) error {
+	var ve *mirror.VerifyError
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("copy set %s to %s: %v; check the target's disk and memory before running again",
+		in.Set.Name, hostLabel(in.Target), err), contract.ErrVerificationFailed, nil)
+}
+
+// removeStaleTemps removes the temporary files a crashed attempt left in
+// the manifests' directory dir below base (never following a symlink).
+func removeStaleTemps(ctx context.Context, base *agentclient.Root, dir string) {
+	var stale []string
+	_, _ = base.List(ctx, dir, false, func(i rootfs.Info) error {
+		if b := path.Base(i.Name); i.Type != rootfs.TypeDir && (strings.HasPrefix(b, tmpPrefix) || strings.HasPrefix(b, ".umzug-tmp-")) {
+			stale = append(stale, path.Join(dir, b))
+		}
+		return nil
+	})
+	for _, p := range stale {
+		_ = base.Remove(ctx, p)
+	}
 }
 
 // agentNoSpace turns the engine's free-space refusal into the classic

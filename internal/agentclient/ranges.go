@@ -50,12 +50,27 @@ type CommitResult struct {
 	Info   rootfs.Info
 }
 
-// CommitPartial truncates rel's partial copy for key to size, hashes it
-// whole on the host and, only if that digest is want, gives it o and
-// renames it over rel. Otherwise it stays for the next attempt.
-func (r *Root) CommitPartial(ctx context.Context, rel, key string, size int64, want [32]byte, o WriteOptions) (CommitResult, error) {
+// HashPartial has the agent hash rel's partial copy for key from from
+// (where the previous call ended, 0 at first) to to into the copy's
+// running digest; it returns where the agent started (0 when it had to
+// start over).
+func (r *Root) HashPartial(ctx context.Context, rel, key string, from, to int64) (int64, error) {
 	q := r.req(rel)
-	q.Key, q.Length, q.Digest, q.Meta, q.Fsync = key, size, want, o.Meta, o.Fsync
+	q.Key, q.Offset, q.Length = key, from, to
+	res, err := r.c.do(ctx, agentproto.THashPartial, q)
+	if err != nil {
+		return 0, err
+	}
+	return res.Size, nil
+}
+
+// CommitPartial truncates rel's partial copy for key to size, completes
+// its running digest from hashed (see HashPartial) on the host and, only
+// if the digest of the whole is want, gives it o and renames it over rel.
+// Otherwise it stays for the next attempt.
+func (r *Root) CommitPartial(ctx context.Context, rel, key string, hashed, size int64, want [32]byte, o WriteOptions) (CommitResult, error) {
+	q := r.req(rel)
+	q.Key, q.Offset, q.Length, q.Digest, q.Meta, q.Fsync = key, hashed, size, want, o.Meta, o.Fsync
 	res, err := r.c.do(ctx, agentproto.TCommitPartial, q)
 	if err != nil {
 		return CommitResult{}, err

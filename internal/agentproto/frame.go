@@ -53,12 +53,13 @@ const (
 	TSums
 	TWriteRange
 	TCommitPartial
+	THashPartial
 	tMax
 )
 
 var typeNames = [...]string{"", "hello", "open-root", "close-root", "list", "lstat", "read", "hash", "write",
 	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error",
-	"sums", "write-range", "commit-partial"}
+	"sums", "write-range", "commit-partial", "hash-partial"}
 
 func (t Type) String() string {
 	if t > 0 && t < tMax {
@@ -69,7 +70,7 @@ func (t Type) String() string {
 
 // IsRequest reports whether t starts a request.
 func (t Type) IsRequest() bool {
-	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= TCommitPartial
+	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial
 }
 
 // Frame is one decoded frame; Payload is only valid until the next read.

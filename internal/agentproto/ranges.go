@@ -16,10 +16,16 @@ import (
 //   - WriteRange: data frames written from Offset into Rel's partial copy
 //     for Key, created O_EXCL|O_NOFOLLOW in Rel's parent directory handle
 //     when absent. A failed or canceled write keeps the partial copy.
-//   - CommitPartial: the partial copy is truncated to Length, hashed whole
-//     through its descriptor, and only if that digest is Digest given Meta
-//     (fsynced with Fsync) and renamed over Rel. A different digest leaves
-//     it in place and answers with Changed and the digest found.
+//   - HashPartial: the agent hashes the partial copy from Offset (the end
+//     of what it was handed before, 0 at first) to Length, through its
+//     descriptor, into the copy's running digest, which it keeps until
+//     the commit. An Offset that is not where the running digest stands
+//     (or a write below it since) restarts it from 0.
+//   - CommitPartial: the partial copy is truncated to Length and its
+//     running digest (from Offset, as for HashPartial) completed through
+//     its descriptor; only if the digest of the whole is Digest is it given
+//     Meta (fsynced with Fsync) and renamed over Rel. A different digest
+//     leaves it in place and answers with Changed and the digest found.
 type Big struct {
 	Key    string // PartialKeyLen lower-case hex digits
 	Chunk  int64

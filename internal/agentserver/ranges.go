@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	"github.com/umzug-dev/umzug/internal/agentproto"
 	"github.com/umzug-dev/umzug/internal/rootfs"
@@ -52,13 +54,112 @@ func (s *server) big(ctx context.Context, t agentproto.Type, req *agentproto.Req
 		return nil, err
 	}
 	defer f.Close()
+	rk := runKey{root: req.Root, rel: req.Rel, key: req.Key}
 	switch t {
 	case agentproto.TSums:
 		return sums(ctx, f, info.Size, req)
 	case agentproto.TWriteRange:
+		s.runs.below(rk, req.Offset)
 		return writeRange(ctx, f, req, rq)
+	case agentproto.THashPartial:
+		rd, err := s.runs.hash(ctx, rk, f, info, req.Offset, req.Length)
+		if err != nil {
+			return nil, err
+		}
+		return &agentproto.Result{Size: rd.off}, nil
 	}
-	return commitPartial(ctx, d, f, pname, name, req)
+	return s.commitPartial(ctx, d, f, info, pname, name, req)
+}
+
+// runKey names a partial copy's running digest.
+type runKey struct {
+	root     uint32
+	rel, key string
+}
+
+// runDigest is the digest of a partial copy's first off bytes, read
+// through a descriptor of the file dev/ino.
+type runDigest struct {
+	dev, ino uint64
+	off      int64
+	h        hash.Hash
+}
+
+// maxRunning bounds the running digests an agent keeps: past it a
+// digest is not kept and the commit hashes the file from 0.
+const maxRunning = 1024
+
+// running holds the running digests of partial copies between the
+// requests that hand their landed prefixes over.
+type running struct {
+	mu sync.Mutex
+	m  map[runKey]*runDigest
+}
+
+// take removes and returns the running digest of k if it stands at off
+// and is of the file info; else a new one from 0.
+func (r *running) take(k runKey, info rootfs.Info, off int64) *runDigest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := r.m[k]
+	delete(r.m, k)
+	if d == nil || d.dev != info.Dev || d.ino != info.Ino || d.off != off {
+		return &runDigest{dev: info.Dev, ino: info.Ino, h: sha256.New()}
+	}
+	return d
+}
+
+func (r *running) put(k runKey, d *runDigest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[runKey]*runDigest{}
+	}
+	if len(r.m) < maxRunning {
+		r.m[k] = d
+	}
+}
+
+// below forgets the running digest of k when a write lands below its end.
+func (r *running) below(k runKey, off int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d := r.m[k]; d != nil && off < d.off {
+		delete(r.m, k)
+	}
+}
+
+// hash advances the running digest of k to end.
+func (r *running) hash(ctx context.Context, k runKey, f *os.File, info rootfs.Info, from, end int64) (*runDigest, error) {
+	d := r.take(k, info, from)
+	if end < d.off {
+		return nil, fmt.Errorf("%w: hash %s to %d, below %d", errProtocol, k.rel, end, d.off)
+	}
+	if err := hashRange(ctx, d, f, end); err != nil {
+		return nil, err
+	}
+	r.put(k, d)
+	return d, nil
+}
+
+// hashRange reads f from d.off to end into d.
+func hashRange(ctx context.Context, d *runDigest, f *os.File, end int64) error {
+	buf := make([]byte, 1<<20)
+	for d.off < end {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), end-d.off)], d.off)
+		d.h.Write(buf[:n])
+		d.off += int64(n)
+		if err == io.EOF && d.off < end {
+			return fmt.Errorf("%s ends at %d, before the %d bytes handed over", f.Name(), d.off, end)
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("hash %s: %w", f.Name(), err)
+		}
+	}
+	return nil
 }
 
 // sums answers a Sums request over the open file f of size bytes.
@@ -121,32 +222,24 @@ func writeRange(ctx context.Context, f *os.File, req *agentproto.Request, rq *re
 	}
 }
 
-// commitPartial hashes the whole partial copy through its descriptor and
+// commitPartial completes the running digest of the partial copy and
 // places it under name only when the digest is the one asked for.
-func commitPartial(ctx context.Context, d *rootfs.Dir, f *os.File, pname, name string, req *agentproto.Request) (*agentproto.Result, error) {
+func (s *server) commitPartial(ctx context.Context, d *rootfs.Dir, f *os.File, info rootfs.Info, pname, name string, req *agentproto.Request) (*agentproto.Result, error) {
 	if req.Length < 0 {
 		return nil, fmt.Errorf("%w: commit %s with size %d", errProtocol, req.Rel, req.Length)
 	}
 	if err := f.Truncate(req.Length); err != nil {
 		return nil, fmt.Errorf("truncate %s: %w", req.Rel, err)
 	}
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	var done int64
-	for done < req.Length {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, err := f.ReadAt(buf[:min(int64(len(buf)), req.Length-done)], done)
-		h.Write(buf[:n])
-		done += int64(n)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("hash %s: %w", req.Rel, err)
-		}
+	rd := s.runs.take(runKey{root: req.Root, rel: req.Rel, key: req.Key}, info, req.Offset)
+	if rd.off > req.Length {
+		rd = &runDigest{h: sha256.New()}
 	}
+	if err := hashRange(ctx, rd, f, req.Length); err != nil {
+		return nil, err
+	}
+	done := rd.off
+	h := rd.h
 	res := &agentproto.Result{Size: done}
 	h.Sum(res.SHA256[:0])
 	if res.SHA256 != req.Digest || done != req.Length {

@@ -49,6 +49,7 @@ type server struct {
 	roots map[uint32]*openRoot
 	next  uint32
 	reqs  map[uint32]*request
+	runs  running // ranges.go
 }
 
 // openRoot is counted while requests use it: CloseRoot only closes the
@@ -323,7 +324,7 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 		return s.read(ctx, id, req, t == agentproto.TRead)
 	case agentproto.TWrite:
 		return s.write(ctx, req, rq)
-	case agentproto.TSums, agentproto.TWriteRange, agentproto.TCommitPartial:
+	case agentproto.TSums, agentproto.TWriteRange, agentproto.TCommitPartial, agentproto.THashPartial:
 		return s.big(ctx, t, req, rq)
 	case agentproto.TReadlink:
 		r, release, err := s.root(req, false)

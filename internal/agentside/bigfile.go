@@ -42,8 +42,13 @@ func (s *Side) WriteRange(ctx context.Context, rel, key string, off int64, r io.
 	return s.root.WriteRange(ctx, rel, key, off, r)
 }
 
-func (s *Side) CommitPartial(ctx context.Context, rel, key string, size int64, want [32]byte, meta rootfs.Meta) (mirror.Placed, bool, error) {
-	cr, err := s.root.CommitPartial(ctx, rel, key, size, want, agentclient.WriteOptions{Meta: meta, Fsync: s.fsync})
+func (s *Side) HashPartial(ctx context.Context, rel, key string, from, to int64) error {
+	_, err := s.root.HashPartial(ctx, rel, key, from, to)
+	return err
+}
+
+func (s *Side) CommitPartial(ctx context.Context, rel, key string, hashed, size int64, want [32]byte, meta rootfs.Meta) (mirror.Placed, bool, error) {
+	cr, err := s.root.CommitPartial(ctx, rel, key, hashed, size, want, agentclient.WriteOptions{Meta: meta, Fsync: s.fsync})
 	if err != nil {
 		return mirror.Placed{}, false, err
 	}

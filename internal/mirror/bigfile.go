@@ -32,6 +32,15 @@ func (e *NoSpaceError) Error() string {
 
 func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
 
+// VerifyError says that a file's copy on the target had other bytes than
+// the source's twice: the target does not keep what it is given.
+type VerifyError struct {
+	Name string
+	msg  string
+}
+
+func (e *VerifyError) Error() string { return e.msg }
+
 // checkSpace fails once the files queued so far need more bytes or inodes
 // than the target's file system had free when the run started.
 func (r *run) checkSpace() error {
@@ -71,12 +80,16 @@ type BigOptions struct {
 	StripeFrom int64
 	// Lanes is the chunks in flight for a striped file; 0 means 4.
 	Lanes int
+	// HashEvery is how much landed data the target hashes at a time while
+	// later chunks are in flight; 0 means DefaultHashEvery.
+	HashEvery int64
 }
 
 // Defaults of BigOptions.
 const (
 	DefaultChunk      = 2 << 20
 	DefaultStripeFrom = 64 << 20
+	DefaultHashEvery  = 32 << 20
 	defaultLanes      = 4
 	sumsPerCall       = 4096
 )
@@ -110,10 +123,15 @@ type PartialTarget interface {
 	// WriteRange writes r's bytes from off into the partial copy (created
 	// when absent, never through a symlink). A failed write keeps it.
 	WriteRange(ctx context.Context, rel, key string, off int64, r io.Reader) (int64, error)
-	// CommitPartial truncates the partial copy to size, hashes it whole
-	// and, only if the digest is want, sets meta and renames it over rel
-	// (placed true). Otherwise it stays and Placed holds what was found.
-	CommitPartial(ctx context.Context, rel, key string, size int64, want [32]byte, meta rootfs.Meta) (pl Placed, placed bool, err error)
+	// HashPartial has the target hash the partial copy from from (the end
+	// of the previous call, 0 at first) to to, all landed, into the copy's
+	// running digest.
+	HashPartial(ctx context.Context, rel, key string, from, to int64) error
+	// CommitPartial truncates the partial copy to size, completes its
+	// running digest from hashed and, only if the digest of the whole is
+	// want, sets meta and renames it over rel (placed true). Otherwise it
+	// stays and Placed holds what was found.
+	CommitPartial(ctx context.Context, rel, key string, hashed, size int64, want [32]byte, meta rootfs.Meta) (pl Placed, placed bool, err error)
 	// RemovePartial removes the partial copy; a missing one is no error.
 	RemovePartial(ctx context.Context, rel, key string) error
 }
@@ -158,8 +176,9 @@ func (r *run) copyBig(ctx context.Context, t fileTask, rs RangeSource, pt Partia
 				recopied = true
 				continue
 			}
-			return fmt.Errorf("copy %s: the target's copy has %d bytes with SHA-256 %x, the source %d bytes with %x, twice",
-				t.e.Name, pl.Size, pl.Sum, t.e.Size, sum)
+			_ = pt.RemovePartial(context.WithoutCancel(ctx), t.e.Name, key)
+			return &VerifyError{Name: t.e.Name, msg: fmt.Sprintf("copy %s: the target's copy has %d bytes with SHA-256 %x, the source %d bytes with %x, twice",
+				t.e.Name, pl.Size, pl.Sum, t.e.Size, sum)}
 		}
 		if recopied {
 			r.t.recopied.Add(1)
@@ -213,7 +232,7 @@ func (r *run) bigOnce(ctx context.Context, e Entry, key string, rs RangeSource, 
 			}
 		})
 	}
-	seq := &sequencer{keep: keep, n: n, h: sha256.New()}
+	seq := &sequencer{keep: keep, n: n, c: c, size: e.Size, h: sha256.New()}
 	seq.cond = sync.NewCond(&seq.mu)
 	seq.skip()
 	idx := make(chan int64)
@@ -222,6 +241,28 @@ func (r *run) bigOnce(ctx context.Context, e Entry, key string, rs RangeSource, 
 		cancel(err)
 		seq.abort()
 	}
+	// The target hashes the landed prefix each time it grew by every
+	// while later chunks are in flight; the commit hashes the rest.
+	every := o.HashEvery
+	if every <= 0 {
+		every = DefaultHashEvery
+	}
+	var handed int64
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for {
+			to, ok := seq.waitLanded(handed + every)
+			if !ok {
+				return
+			}
+			if err := pt.HashPartial(ctx, e.Name, key, handed, to); err != nil {
+				fail(fmt.Errorf("hash %s up to %d on the target: %w", e.Name, to, err))
+				return
+			}
+			handed = to
+		}
+	}()
 	for range lanes {
 		wg.Go(func() {
 			buf := make([]byte, 0, c)
@@ -275,6 +316,8 @@ feed:
 	}
 	close(idx)
 	wg.Wait()
+	seq.finish()
+	<-hashed
 	if err := context.Cause(ctx); err != nil {
 		return sum, src, pl, false, err
 	}
@@ -286,7 +329,7 @@ feed:
 			src = *p
 		}
 	}
-	pl, placed, err = pt.CommitPartial(ctx, e.Name, key, e.Size, sum, r.meta(e))
+	pl, placed, err = pt.CommitPartial(ctx, e.Name, key, handed, e.Size, sum, r.meta(e))
 	if err != nil {
 		return sum, src, pl, false, fmt.Errorf("commit %s on the target: %w", e.Name, err)
 	}
@@ -343,18 +386,40 @@ func (r *run) resumable(ctx context.Context, e Entry, key string, rs RangeSource
 // sequencer lets the chunks of one file pass in file order, skipping the
 // kept ones; abort releases every waiter.
 type sequencer struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	keep    []bool
-	n, next int64
-	aborted bool
-	h       hash.Hash
+	mu       sync.Mutex
+	cond     *sync.Cond
+	keep     []bool
+	n, next  int64
+	c, size  int64
+	landed   int64 // every byte below is in place on the target
+	aborted  bool
+	finished bool
+	h        hash.Hash
 }
 
 func (s *sequencer) skip() {
 	for s.next < s.n && s.keep != nil && s.keep[s.next] {
 		s.next++
 	}
+	s.landed = min(s.next*s.c, s.size)
+}
+
+// waitLanded blocks until at least to bytes landed and returns how many;
+// false once the file's chunks are all sent or the copy failed.
+func (s *sequencer) waitLanded(to int64) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.landed < to && !s.aborted && !s.finished {
+		s.cond.Wait()
+	}
+	return s.landed, s.landed >= to && !s.aborted && !s.finished
+}
+
+func (s *sequencer) finish() {
+	s.mu.Lock()
+	s.finished = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
 }
 
 // wait blocks until chunk i is next; false when aborted.

@@ -732,8 +732,8 @@ func (r *run) copyFile(ctx context.Context, t fileTask) error {
 				recopied = true
 				continue // the target got other bytes than were read: once more
 			}
-			return fmt.Errorf("copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
-				t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)
+			return &VerifyError{Name: t.e.Name, msg: fmt.Sprintf("copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
+				t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)}
 		}
 		if recopied {
 			r.t.recopied.Add(1)
