@@ -148,7 +148,13 @@ func (r *run) bigSides(e Entry) (RangeSource, PartialTarget, bool) {
 
 // partialKey is the partial copy's key of e's current version.
 func (r *run) partialKey(e Entry) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d", r.opts.Big.ResumeSalt, r.spec.Name, e.Name, e.Size, e.MtimeNs)))
+	return PartialKey(r.opts.Big.ResumeSalt, r.spec.Name, e.Name, e.Size, e.MtimeNs)
+}
+
+// PartialKey is the key of the partial copy of the file rel of a set's
+// run salted with salt (BigOptions.ResumeSalt), at a size and mtime.
+func PartialKey(salt, set, rel string, size, mtimeNs int64) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d", salt, set, rel, size, mtimeNs)))
 	return hex.EncodeToString(sum[:8])
 }
 
