@@ -17,7 +17,9 @@ import (
 
 // big serves the big-file requests (agentproto.Big).
 func (s *server) big(ctx context.Context, t agentproto.Type, req *agentproto.Request, rq *request) (*agentproto.Result, error) {
-	r, release, err := s.root(req, t != agentproto.TSums)
+	// Everything about a partial copy needs a target root: it is opened
+	// for writing even to be hashed.
+	r, release, err := s.root(req, t != agentproto.TSums || req.Key != "")
 	if err != nil {
 		return nil, err
 	}
