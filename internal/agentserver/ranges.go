@@ -64,11 +64,11 @@ func (s *server) big(ctx context.Context, t agentproto.Type, req *agentproto.Req
 		s.runs.below(rk, req.Offset)
 		return writeRange(ctx, f, req, rq)
 	case agentproto.THashPartial:
-		rd, err := s.runs.hash(ctx, rk, f, info, req.Offset, req.Length)
+		start, err := s.runs.hash(ctx, rk, f, info, req.Offset, req.Length)
 		if err != nil {
 			return nil, err
 		}
-		return &agentproto.Result{Size: rd.off}, nil
+		return &agentproto.Result{Size: start}, nil
 	}
 	return s.commitPartial(ctx, d, f, info, pname, name, req)
 }
@@ -131,17 +131,19 @@ func (r *running) below(k runKey, off int64) {
 	}
 }
 
-// hash advances the running digest of k to end.
-func (r *running) hash(ctx context.Context, k runKey, f *os.File, info rootfs.Info, from, end int64) (*runDigest, error) {
+// hash advances the running digest of k to end and returns where it
+// started (0 when it had to start over).
+func (r *running) hash(ctx context.Context, k runKey, f *os.File, info rootfs.Info, from, end int64) (int64, error) {
 	d := r.take(k, info, from)
-	if end < d.off {
-		return nil, fmt.Errorf("%w: hash %s to %d, below %d", errProtocol, k.rel, end, d.off)
+	start := d.off
+	if end < start {
+		return 0, fmt.Errorf("%w: hash %s to %d, below %d", errProtocol, k.rel, end, start)
 	}
 	if err := hashRange(ctx, d, f, end); err != nil {
-		return nil, err
+		return 0, err
 	}
 	r.put(k, d)
-	return d, nil
+	return start, nil
 }
 
 // hashRange reads f from d.off to end into d.
