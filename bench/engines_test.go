@@ -13,13 +13,13 @@ import (
 	"github.com/umzug-dev/umzug/activities/contract"
 )
 
-var enginesSize = flag.Int64("umzug.engines-size", 1<<30, "BenchmarkLargeFileEngines: the file's size in bytes")
+var enginesSize = flag.Int64("umzug.engines-size", 1<<30, "BenchmarkBigFileEngines: the file's size in bytes")
 
-// BenchmarkLargeFileEngines seeds one big file (-umzug.engines-size,
+// BenchmarkBigFileEngines seeds one big file (-umzug.engines-size,
 // default 1 GiB) with verify = "sha256" through the classic engine and
 // the agent engine, against rsync in the same run (fastest of
 // -umzug.reps each, interleaved).
-func BenchmarkLargeFileEngines(b *testing.B) {
+func BenchmarkBigFileEngines(b *testing.B) {
 	e := getEnv(b)
 	agentDir := filepath.Join(e.dir, "agent")
 	cmd := exec.Command("go", "build", "-o", filepath.Join(agentDir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
