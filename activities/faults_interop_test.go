@@ -50,6 +50,9 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 			t.Fatal(err)
 		}
 	}
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
+		useAgentEngine(t, f) // as newCopyFixture
+	}
 	return f, srv
 }
 
