@@ -208,6 +208,9 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	}
 	if !dry {
 		if err := ac.base.Mkdir(ctx, path.Base(to), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			if fe := agentFull(ctx, in, ac.base, err); fe != nil {
+				return nil, false, fe
+			}
 			return nil, false, fmt.Errorf("create copy target %s on %s: %w", to, dname, err)
 		}
 	}
@@ -317,7 +320,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		p.walkDone.Store(!m.Walking)
 	})
 	rec := &digestRecorder{Side: ac.dst, sums: map[string][32]byte{}}
-	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace, to: path.Clean(in.Set.To)}
+	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace, beforeCopy: a.hooks.beforeCopy, to: path.Clean(in.Set.To)}
 	var dst mirror.Side = tgt
 	if a.hooks.freeBytes > 0 {
 		dst = freeSide{tgt, a.hooks.freeBytes}
@@ -358,6 +361,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		return res, true, permanent(runErr)
 	}
 	if err := agentVerifyFailed(in, runErr); err != nil {
+		return res, true, err
+	}
+	if err := agentFull(ctx, in, ac.base, runErr); err != nil {
 		return res, true, err
 	}
 	if err := agentNoSpace(in, hostLabel(in.Target), runErr); err != nil {

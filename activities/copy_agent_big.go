@@ -60,6 +60,7 @@ type agentTarget struct {
 	rec         *digestRecorder
 	p           *progress
 	afterPlace  func(rel string)
+	beforeCopy  func(rel string)
 	to          string // the target root's path, for the test hooks
 }
 
@@ -85,6 +86,9 @@ func (t agentTarget) HashPartial(ctx context.Context, rel, key string, from, to 
 }
 
 func (t agentTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
+	if t.beforeCopy != nil {
+		t.beforeCopy(rel)
+	}
 	pl, err := t.Side.WriteFile(ctx, rel, m, r)
 	if err == nil && t.afterPlace != nil {
 		t.afterPlace(rel)
@@ -161,12 +165,37 @@ func agentNoSpace(in CopyInput, target string, err error) error {
 	}
 	if ns.Files > 0 {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"target %s has %d free inodes at %s, needs at least %d for copy set %s; free inodes there or choose another target path",
-			target, ns.FreeInodes, in.Set.To, ns.Files, in.Set.Name), contract.ErrTargetNoSpace, nil)
+			"target %s is out of inodes at %s (%d free, copy set %s creates at least %d files); delete files there or choose a file system with more inodes for `to`, then retry the move",
+			target, in.Set.To, ns.FreeInodes, in.Set.Name, ns.Files), contract.ErrTargetNoInodes, nil)
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 		"target %s has %s free at %s, needs at least %s for copy set %s; free space there or choose another target path",
 		target, humanBytes(ns.Free), in.Set.To, humanBytes(ns.Need), in.Set.Name), contract.ErrTargetNoSpace, nil)
+}
+
+// agentFull classifies a write the target agent failed for a full or
+// read-only file system as the classic engine does (fullFromStat), by the
+// file system's counters asked right after; nil for other errors.
+func agentFull(ctx context.Context, in CopyInput, root *agentclient.Root, err error) error {
+	var ae *agentclient.Error
+	if !errors.As(err, &ae) || (ae.Code != agentproto.CodeNoSpace && ae.Code != agentproto.CodeReadOnlyFS) {
+		return nil
+	}
+	host, at := hostLabel(in.Target), in.Set.To
+	if ae.Code == agentproto.CodeReadOnlyFS {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"target %s has %s on a read-only file system: %v; remount it read-write or choose another `to`, then retry the move",
+			host, at, err), contract.ErrTargetReadOnly, nil)
+	}
+	st, serr := root.Statfs(context.WithoutCancel(ctx), "")
+	if serr == nil && st.Files > 0 && st.FilesFree == 0 {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"target %s is out of inodes at %s (0 of %d free): %v; delete files there or choose a file system with more inodes for `to`, then retry the move",
+			host, at, st.Files, err), contract.ErrTargetNoInodes, nil)
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		"target %s is out of space at %s (%s free of %s): %v; free space there or choose another `to`, then retry the move",
+		host, at, humanBytes(int64(st.BytesFree())), humanBytes(int64(st.Blocks*st.BlockSize)), err), contract.ErrTargetNoSpace, nil)
 }
 
 // freeSide pretends the target has free bytes (tests).

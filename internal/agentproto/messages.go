@@ -259,7 +259,8 @@ const (
 	CodeReadOnlyRoot // a change asked of a source root
 	CodeCanceled
 	CodeProtocol
-	CodeDirMoved // rootfs.ErrDirMoved
+	CodeDirMoved   // rootfs.ErrDirMoved
+	CodeReadOnlyFS // EROFS: the file system is mounted read-only
 )
 
 // Error is a request's final failure payload.

@@ -241,6 +241,8 @@ func toError(err error) *agentproto.Error {
 			c = agentproto.CodePermission
 		case syscall.ENOSPC, syscall.EDQUOT:
 			c = agentproto.CodeNoSpace
+		case syscall.EROFS:
+			c = agentproto.CodeReadOnlyFS
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		c = agentproto.CodeNotExist

@@ -295,7 +295,10 @@ func (r *run) bigOnce(ctx context.Context, e Entry, key string, rs RangeSource, 
 				if ordered && !seq.wait(i) {
 					return
 				}
-				if _, err := pt.WriteRange(ctx, e.Name, key, off, bytes.NewReader(data)); err != nil {
+				// A chunk read whole is written whole even when the copy
+				// is canceled meanwhile: the partial copy then holds every
+				// chunk that was in flight, and a resume sends none again.
+				if _, err := pt.WriteRange(context.WithoutCancel(ctx), e.Name, key, off, bytes.NewReader(data)); err != nil {
 					fail(fmt.Errorf("write %s at %d on the target: %w", e.Name, off, err))
 					return
 				}
