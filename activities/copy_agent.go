@@ -231,6 +231,9 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	}
 	if !dry {
 		if err := ac.base.Mkdir(ctx, path.Base(to), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			if fe := agentFull(ctx, in, ac.base, err); fe != nil {
+				return nil, false, fe
+			}
 			return nil, false, fmt.Errorf("create copy target %s on %s: %w", to, dname, err)
 		}
 	}
@@ -340,12 +343,20 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		p.walkDone.Store(!m.Walking)
 	})
 	rec := &digestRecorder{Side: ac.dst, sums: map[string][32]byte{}}
-	var dst mirror.Side = progressSide{rec, p}
+	tgt := agentTarget{Side: progressSide{rec, p}, pt: ac.dst, rec: rec, p: p, afterPlace: a.hooks.afterPlace, beforeCopy: a.hooks.beforeCopy, to: path.Clean(in.Set.To)}
+	var dst mirror.Side = tgt
+	if a.hooks.freeBytes > 0 {
+		dst = freeSide{tgt, a.hooks.freeBytes}
+	}
 	if a.hooks.wrapAgentTarget != nil {
 		dst = a.hooks.wrapAgentTarget(dst)
 	}
-	src, dst := withHooks(a.hooks, progressSide{ac.src, p}, dst)
-	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot}, obs)
+	// agentTarget fires afterPlace and beforeCopy where the target writes
+	// (small and big files alike); the source's hooks wrap the source.
+	h := a.hooks
+	h.afterPlace, h.beforeCopy = nil, nil
+	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
+	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in)}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
@@ -379,10 +390,14 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 		}
 		return res, true, permanent(runErr)
 	}
-	if errors.Is(runErr, mirror.ErrDigestMismatch) {
-		return res, true, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"copy set %s from %s to %s: %v; the target does not store what it is sent: check its disk and memory before retrying",
-			in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr), contract.ErrVerificationFailed, nil)
+	if err := agentVerifyFailed(in, runErr); err != nil {
+		return res, true, err
+	}
+	if err := agentFull(ctx, in, ac.base, runErr); err != nil {
+		return res, true, err
+	}
+	if err := agentNoSpace(in, hostLabel(in.Target), runErr); err != nil {
+		return res, true, err
 	}
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))
@@ -533,6 +548,7 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 				ac.base.Path, d, dname, fi.Type), contract.ErrCopyRefused, nil)
 		}
 	}
+	removeStaleTemps(ctx, ac.base, path.Dir(rel))
 	var kept map[string][32]byte
 	if r.StateTrusted {
 		var err error

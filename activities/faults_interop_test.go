@@ -50,6 +50,9 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 			t.Fatal(err)
 		}
 	}
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
+		useAgentEngine(t, f) // as newCopyFixture
+	}
 	return f, srv
 }
 
@@ -57,8 +60,13 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 // OpenSSH target fail the copy at once, non-retryably, naming the cause.
 func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
-		err := copyOntoFilledTmpfs(t, realFixture(t))
-		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", "SSH_FX_FAILURE")
+		f := realFixture(t)
+		cause := "SSH_FX_FAILURE" // the SFTP server's answer
+		if f.a.CopyEngine == CopyEngineAgent {
+			cause = "no space left on device" // the agent's errno
+		}
+		err := copyOntoFilledTmpfs(t, f)
+		wantPermanent(t, err, contract.ErrTargetNoSpace, "target fin_lg is out of space", cause)
 	})
 	t.Run("inodes", func(t *testing.T) {
 		err := copyOntoFewInodes(t, realFixture(t))

@@ -40,7 +40,9 @@ type env struct {
 	src, dst *realsshd.Server
 	key, kh  string
 	bin      string
-	results  []row
+	// engineArgs select umzugcopy's copy engine (engines_test.go).
+	engineArgs []string
+	results    []row
 	// state is the identity state the last seed reported; final syncs
 	// get it in their input, as the move workflow passes it on.
 	state *contract.IdentState
@@ -167,6 +169,7 @@ func (e *env) umzugRun(b *testing.B, name, from, to, verify, phase string, del, 
 	inFile := filepath.Join(e.dir, "input.json")
 	os.WriteFile(inFile, data, 0o600)
 	args := []string{"-in", inFile, "-conns", strconv.Itoa(*conns), "-concurrency", strconv.Itoa(*concurrency)}
+	args = append(args, e.engineArgs...)
 	if *trace {
 		args = append(args, "-trace")
 	}

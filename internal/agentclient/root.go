@@ -157,9 +157,19 @@ type WriteResult struct {
 func (r *Root) Write(ctx context.Context, rel string, src io.Reader, o WriteOptions) (WriteResult, error) {
 	q := r.req(rel)
 	q.Meta, q.Fsync = o.Meta, o.Fsync
-	cl, err := r.c.start(agentproto.TWrite, q)
+	res, err := r.stream(ctx, agentproto.TWrite, q, rel, src)
 	if err != nil {
 		return WriteResult{}, err
+	}
+	return WriteResult{Size: res.Size, SHA256: res.SHA256}, nil
+}
+
+// stream sends src's bytes as the data of a request of type t (Write,
+// WriteRange) and returns its answer.
+func (r *Root) stream(ctx context.Context, t agentproto.Type, q *agentproto.Request, rel string, src io.Reader) (*agentproto.Result, error) {
+	cl, err := r.c.start(t, q)
+	if err != nil {
+		return nil, err
 	}
 	buf := make([]byte, agentproto.ChunkSize)
 	var early *frame
@@ -173,14 +183,14 @@ send:
 		case <-ctx.Done():
 			r.c.cancel(cl)
 			_ = r.c.w.Write(agentproto.TEnd, cl.id, nil)
-			return WriteResult{}, fmt.Errorf("agent write %q: %w", rel, ctx.Err())
+			return nil, fmt.Errorf("agent write %q: %w", rel, ctx.Err())
 		default:
 		}
 		n, err := io.ReadFull(src, buf)
 		if n > 0 {
 			if werr := r.c.w.Write(agentproto.TChunk, cl.id, buf[:n]); werr != nil {
 				r.c.abandon(cl)
-				return WriteResult{}, fmt.Errorf("agent write %q: sending data: %w", rel, werr)
+				return nil, fmt.Errorf("agent write %q: sending data: %w", rel, werr)
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -194,10 +204,10 @@ send:
 	}
 	if err := r.c.w.Write(agentproto.TEnd, cl.id, nil); err != nil && early == nil {
 		r.c.abandon(cl)
-		return WriteResult{}, fmt.Errorf("agent write %q: %w", rel, err)
+		return nil, fmt.Errorf("agent write %q: %w", rel, err)
 	}
 	if srcErr != nil {
-		return WriteResult{}, fmt.Errorf("agent write %q: reading the source: %w", rel, srcErr)
+		return nil, fmt.Errorf("agent write %q: reading the source: %w", rel, srcErr)
 	}
 	if early != nil {
 		// Put the answer back for recv to decode.
@@ -207,12 +217,12 @@ send:
 	}
 	f, res, err := r.c.recv(ctx, cl, "write", rel)
 	if err != nil {
-		return WriteResult{}, err
+		return nil, err
 	}
 	if res == nil {
-		return WriteResult{}, fmt.Errorf("agent write %q: unexpected %s frame", rel, f.t)
+		return nil, fmt.Errorf("agent write %q: unexpected %s frame", rel, f.t)
 	}
-	return WriteResult{Size: res.Size, SHA256: res.SHA256}, nil
+	return res, nil
 }
 
 // Mkdir creates the directory rel with exactly mode.

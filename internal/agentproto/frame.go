@@ -12,7 +12,7 @@ import (
 const Magic = "\x00UMZAGT\n"
 
 // Version is the protocol version; a client refuses an agent with another.
-const Version = 1
+const Version = 2
 
 // MaxPayload bounds a frame's payload; ChunkSize is the data a Chunk frame
 // carries at most.
@@ -48,11 +48,18 @@ const (
 	TEntries
 	TResult
 	TError
+	// Big files (ranges.go): chunk digests, a range written into a file's
+	// partial copy, and the partial copy's commit.
+	TSums
+	TWriteRange
+	TCommitPartial
+	THashPartial
 	tMax
 )
 
 var typeNames = [...]string{"", "hello", "open-root", "close-root", "list", "lstat", "read", "hash", "write",
-	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error"}
+	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error",
+	"sums", "write-range", "commit-partial", "hash-partial"}
 
 func (t Type) String() string {
 	if t > 0 && t < tMax {
@@ -62,7 +69,9 @@ func (t Type) String() string {
 }
 
 // IsRequest reports whether t starts a request.
-func (t Type) IsRequest() bool { return t >= TOpenRoot && t <= TStatfs }
+func (t Type) IsRequest() bool {
+	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial
+}
 
 // Frame is one decoded frame; Payload is only valid until the next read.
 type Frame struct {

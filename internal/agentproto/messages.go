@@ -78,6 +78,7 @@ type Request struct {
 	Meta      rootfs.Meta // Write, SetMeta
 	Fsync     bool        // Write
 	Target    uint32      // Cancel: the id of the request to cancel
+	Big                   // Sums, WriteRange, CommitPartial (ranges.go)
 }
 
 func encMeta(e *Enc, m rootfs.Meta) {
@@ -116,6 +117,7 @@ func (r *Request) Encode() []byte {
 	encMeta(&e, r.Meta)
 	e.Bool(r.Fsync)
 	e.U32(r.Target)
+	r.Big.enc(&e)
 	return e.B
 }
 
@@ -137,6 +139,7 @@ func DecodeRequest(p []byte) (Request, error) {
 	r.Meta = decMeta(&d)
 	r.Fsync = d.Bool()
 	r.Target = d.U32()
+	r.Big = decBig(&d)
 	return r, d.Done()
 }
 
@@ -197,6 +200,7 @@ type Result struct {
 	Count   uint64        // List: entries sent
 	Openat2 bool          // OpenRoot
 	Statfs  rootfs.Statfs // Statfs
+	Sums    [][32]byte    // Sums: one digest per chunk
 }
 
 func (r *Result) Encode() []byte {
@@ -214,6 +218,7 @@ func (r *Result) Encode() []byte {
 		e.U64(v)
 	}
 	e.I64(s.FsType)
+	encSums(&e, r.Sums)
 	return e.B
 }
 
@@ -231,6 +236,7 @@ func DecodeResult(p []byte) (Result, error) {
 	r.Openat2 = d.Bool()
 	r.Statfs = rootfs.Statfs{BlockSize: d.U64(), Blocks: d.U64(), BlocksFree: d.U64(), Files: d.U64(),
 		FilesFree: d.U64(), NameMax: d.U64(), FsType: d.I64()}
+	r.Sums = decSums(&d)
 	return r, d.Done()
 }
 
@@ -253,7 +259,8 @@ const (
 	CodeReadOnlyRoot // a change asked of a source root
 	CodeCanceled
 	CodeProtocol
-	CodeDirMoved // rootfs.ErrDirMoved
+	CodeDirMoved   // rootfs.ErrDirMoved
+	CodeReadOnlyFS // EROFS: the file system is mounted read-only
 )
 
 // Error is a request's final failure payload.

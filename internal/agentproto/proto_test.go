@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestRoundTrip(t *testing.T) {
 	req := Request{Root: 3, Rel: "a/b", Path: "/srv", Role: RoleTarget, Recursive: true,
 		Expect: &rootfs.Identity{Dev: 1, Ino: 2, Size: 3, MtimeNs: -4}, Offset: 5, Length: -1, Mode: 0755,
 		Meta:  rootfs.Meta{SetOwner: true, UID: 9, GID: 10, SetMode: true, Mode: 04755, SetTimes: true, AtimeNs: 11, MtimeNs: 12},
-		Fsync: true, Target: 77}
+		Fsync: true, Target: 77, Big: Big{Key: "0123456789abcdef", Chunk: 2 << 20, Count: 3, Digest: [32]byte{5}}}
 	got, err := DecodeRequest(req.Encode())
 	if err != nil || *got.Expect != *req.Expect {
 		t.Fatalf("request: %v %+v", err, got)
@@ -25,9 +26,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	res := Result{Root: 1, Entry: rootfs.Info{Name: "x", Type: rootfs.TypeSymlink, Mode: 0777, Size: 9, Nlink: 1},
 		Size: 42, SHA256: [32]byte{1, 2, 3}, Changed: true, Target: "t", Count: 7, Openat2: true,
-		Statfs: rootfs.Statfs{BlockSize: 4096, Blocks: 5, FsType: -1}}
+		Statfs: rootfs.Statfs{BlockSize: 4096, Blocks: 5, FsType: -1}, Sums: [][32]byte{{9}, {8, 7}}}
 	gr, err := DecodeResult(res.Encode())
-	if err != nil || gr != res {
+	if err != nil || !reflect.DeepEqual(gr, res) {
 		t.Fatalf("result: %v %+v", err, gr)
 	}
 	h := Hello{Proto: Version, AgentVersion: "v", GOOS: "linux", GOARCH: "arm64", UID: 1, EUID: 0, Openat2: true}

@@ -49,6 +49,7 @@ type server struct {
 	roots map[uint32]*openRoot
 	next  uint32
 	reqs  map[uint32]*request
+	runs  running // ranges.go
 }
 
 // openRoot is counted while requests use it: CloseRoot only closes the
@@ -151,7 +152,7 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	rq := &request{cancel: cancel}
-	if f.Type == agentproto.TWrite {
+	if f.Type == agentproto.TWrite || f.Type == agentproto.TWriteRange {
 		rq.data = make(chan []byte, 8)
 	}
 	s.mu.Lock()
@@ -169,7 +170,7 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 		// Reads and hashes take a worker slot; a write is paced by its
 		// client's data and must not wait behind others for one, or the
 		// data of writes holding slots could queue behind it.
-		if f.Type != agentproto.TWrite {
+		if rq.data == nil {
 			select {
 			case s.sem <- struct{}{}:
 				defer func() { <-s.sem }()
@@ -240,6 +241,8 @@ func toError(err error) *agentproto.Error {
 			c = agentproto.CodePermission
 		case syscall.ENOSPC, syscall.EDQUOT:
 			c = agentproto.CodeNoSpace
+		case syscall.EROFS:
+			c = agentproto.CodeReadOnlyFS
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		c = agentproto.CodeNotExist
@@ -323,6 +326,8 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 		return s.read(ctx, id, req, t == agentproto.TRead)
 	case agentproto.TWrite:
 		return s.write(ctx, req, rq)
+	case agentproto.TSums, agentproto.TWriteRange, agentproto.TCommitPartial, agentproto.THashPartial:
+		return s.big(ctx, t, req, rq)
 	case agentproto.TReadlink:
 		r, release, err := s.root(req, false)
 		if err != nil {

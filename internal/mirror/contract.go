@@ -16,7 +16,7 @@ func (r Result) CopyResult(set, phase, verify string) contract.CopyResult {
 		Deleted: r.Deleted, Recopied: r.Recopied, Refused: r.Refused,
 		RefusedByKind: r.RefusedByKind, RefusalList: r.RefusalList,
 		Excluded: r.Excluded, Verified: r.Verified, VerifiedBy: r.VerifiedBy, Kept: r.Kept,
-		Duration: r.Duration,
+		Duration: r.Duration, ResumedBytes: r.ResumedBytes, ResentBytes: r.ResentBytes,
 	}
 	c.Refusals = append(c.Refusals, r.Notes...)
 	for _, f := range r.RefusalList {

@@ -114,8 +114,10 @@ type run struct {
 	linkTarget map[string]string
 	skip       string // prefix of a source subtree being skipped
 	free, need int64
-	est        Plan
-	tasks      chan fileTask
+	// freeInodes is -1 when the target's file system does not count them.
+	freeInodes, needInodes int64
+	est                    Plan
+	tasks                  chan fileTask
 }
 
 func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
@@ -139,7 +141,7 @@ func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
 		return nil, fmt.Errorf("copy set %s: %w", spec.Name, err)
 	}
 	r := &run{spec: spec, opts: opts, src: src, dst: dst, dry: dry, filter: f,
-		conc: spec.Concurrency, dirAt: map[string]int{}, linkTarget: map[string]string{}, free: -1}
+		conc: spec.Concurrency, dirAt: map[string]int{}, linkTarget: map[string]string{}, free: -1, freeInodes: -1}
 	if r.conc <= 0 {
 		r.conc = DefaultConcurrency
 	}
@@ -255,6 +257,9 @@ func (r *run) exec(parent context.Context) error {
 		wg.Go(func() {
 			if s, err := r.dst.Statfs(ctx); err == nil {
 				r.free = int64(min(s.BytesFree(), 1<<62))
+				if s.Files > 0 {
+					r.freeInodes = int64(min(s.FilesFree, 1<<62))
+				}
 			}
 		})
 	}
@@ -593,8 +598,11 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 			grow -= old.Size
 		}
 		r.need += grow
-		if r.free >= 0 && r.need > r.free {
-			return fmt.Errorf("%w: %d bytes free on the target, copy set %s needs at least %d: free space there or choose another target", ErrNoSpace, r.free, r.spec.Name, r.need)
+		if oi < 0 {
+			r.needInodes++
+		}
+		if err := r.checkSpace(); err != nil {
+			return err
 		}
 		r.markDirty(parentOf(e.Name))
 		return r.queue(ctx, fileTask{kind: taskCopy, e: e})
@@ -717,6 +725,9 @@ func (r *run) copyOnce(ctx context.Context, e Entry) (Read, Placed, error) {
 }
 
 func (r *run) copyFile(ctx context.Context, t fileTask) error {
+	if rs, pt, ok := r.bigSides(t.e); ok {
+		return r.copyBig(ctx, t, rs, pt)
+	}
 	recopied := t.recopy
 	for attempt := 0; ; attempt++ {
 		rd, pl, err := r.copyOnce(ctx, t.e)
@@ -738,8 +749,8 @@ func (r *run) copyFile(ctx context.Context, t fileTask) error {
 				recopied = true
 				continue // the target got other bytes than were read: once more
 			}
-			return fmt.Errorf("%w: copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
-				ErrDigestMismatch, t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)
+			return &VerifyError{Name: t.e.Name, msg: fmt.Sprintf("copy %s: the target wrote %d bytes with SHA-256 %x, the source read %d bytes with %x, twice",
+				t.e.Name, pl.Size, pl.Sum, rd.Size, rd.Sum)}
 		}
 		if recopied {
 			r.t.recopied.Add(1)

@@ -54,6 +54,8 @@ type Options struct {
 	MaxTargetEntries int
 	// NoSync skips the target's Sync before the state is written (tests).
 	NoSync bool
+	// Big tunes the copy of big files (bigfile.go).
+	Big BigOptions
 }
 
 // Progress is what an Observer receives.
@@ -96,12 +98,15 @@ type Result struct {
 	Kept                     int64 // unchanged files kept by the identity state, not read
 	Deleted                  int64
 	Recopied                 int64 // unchanged by size and mtime, yet their digests differed
-	Excluded                 int64
-	Verified                 int64 // files whose digests agreed on both sides
-	VerifiedBy               string
-	Refused                  int64
-	RefusedByKind            map[string]int64
-	RefusalList              []contract.Refusal // the first contract.MaxRefusalsListed
+	// ResumedBytes: bytes of partial copies an earlier attempt left and
+	// this one kept; ResentBytes: bytes of them sent again (bigfile.go).
+	ResumedBytes, ResentBytes int64
+	Excluded                  int64
+	Verified                  int64 // files whose digests agreed on both sides
+	VerifiedBy                string
+	Refused                   int64
+	RefusedByKind             map[string]int64
+	RefusalList               []contract.Refusal // the first contract.MaxRefusalsListed
 	// Notes are remarks that are not refusals (files that vanished).
 	Notes []string
 	// The identity state: written by a seed with verify = "sha256" (the

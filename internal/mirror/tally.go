@@ -18,6 +18,7 @@ type tally struct {
 	files, dirs, symlinks, bytes        atomic.Int64
 	copiedFiles, copiedBytes, unchanged atomic.Int64
 	kept, deleted, recopied, excluded   atomic.Int64
+	resumed, resent                     atomic.Int64 // bigfile.go
 	verified, hashed                    atomic.Int64
 	// Progress of the work queued (copies and hashes).
 	workFiles, workBytes, doneFiles, doneBytes atomic.Int64
@@ -33,6 +34,7 @@ func (t *tally) fill(r *Result) {
 	r.Files, r.Dirs, r.Symlinks, r.Bytes = t.files.Load(), t.dirs.Load(), t.symlinks.Load(), t.bytes.Load()
 	r.CopiedFiles, r.CopiedBytes, r.Unchanged = t.copiedFiles.Load(), t.copiedBytes.Load(), t.unchanged.Load()
 	r.Kept, r.Deleted, r.Recopied, r.Excluded = t.kept.Load(), t.deleted.Load(), t.recopied.Load(), t.excluded.Load()
+	r.ResumedBytes, r.ResentBytes = t.resumed.Load(), t.resent.Load()
 	r.Verified = t.verified.Load()
 	switch {
 	case r.CopiedFiles > 0 || t.hashed.Load() > 0:

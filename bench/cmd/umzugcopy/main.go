@@ -42,6 +42,8 @@ func main() {
 	var opts activities.Options
 	flag.IntVar(&opts.Conns, "conns", 0, "SSH connections per host (0: the engine's default)")
 	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
+	engine := flag.String("engine", "", "copy engine: classic (default) or agent")
+	agentDir := flag.String("agent-dir", "", "directory with the umzug-agent binaries (engine agent)")
 	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
 	warm := flag.String("warm-source", "", "run a step on the source first and keep its connection (attempt records in this directory)")
 	flag.Parse()
@@ -67,6 +69,7 @@ func main() {
 		opts.Trace = os.Stderr
 	}
 	a := &activities.Activities{Options: opts}
+	a.CopyEngine, a.AgentDir = *engine, *agentDir
 	if *warm != "" {
 		a.Pool = activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}
 		a.RemoteStateDir = *warm
