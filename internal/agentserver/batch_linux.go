@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/umzug-dev/umzug/internal/agentproto"
 	"github.com/umzug-dev/umzug/internal/rootfs"
@@ -133,6 +134,21 @@ func readOne(r *rootfs.Root, bf agentproto.BatchFile, buf []byte, it *agentproto
 	return nil
 }
 
+// syncGroup bounds the temporary files a write batch holds open at once:
+// their fsyncs run together, so that the file system can commit them in
+// one journal transaction rather than one after another.
+const syncGroup = 64
+
+// staged is a write batch's file between its bytes and its rename.
+type staged struct {
+	bf   agentproto.BatchFile
+	name string
+	d    *rootfs.Dir
+	tf   *rootfs.TempFile
+	it   agentproto.BatchItem
+	err  error
+}
+
 // writeBatch places each file from its one Chunk. Directory handles are
 // opened once per parent within the batch; each commit checks that its
 // handle is still what the parent's name holds.
@@ -144,12 +160,51 @@ func (s *server) writeBatch(ctx context.Context, id uint32, b *agentproto.BatchR
 	defer release()
 	dirs := map[string]*rootfs.Dir{}
 	dirErr := map[string]error{}
+	group := make([]*staged, 0, syncGroup)
 	defer func() {
+		for _, st := range group {
+			if st.tf != nil {
+				st.tf.Close()
+			}
+		}
 		for _, d := range dirs {
 			d.Close()
 		}
 	}()
 	var sent uint64
+	flush := func() error {
+		if b.Fsync {
+			var wg sync.WaitGroup
+			for _, st := range group {
+				if st.err == nil {
+					wg.Go(func() {
+						if err := st.tf.Sync(); err != nil {
+							st.err = fmt.Errorf("fsync %s: %w", st.bf.Rel, err)
+						}
+					})
+				}
+			}
+			wg.Wait()
+		}
+		for _, st := range group {
+			if st.err == nil {
+				st.err = commitOne(st)
+			}
+			if st.tf != nil {
+				st.tf.Close()
+				st.tf = nil
+			}
+			if st.err != nil {
+				failed(&st.it, st.err)
+			}
+			if err := s.w.Write(agentproto.TBatchItem, id, st.it.Encode()); err != nil {
+				return err
+			}
+			sent++
+		}
+		group = group[:0]
+		return nil
+	}
 	for i, bf := range b.Files {
 		var p []byte
 		select {
@@ -167,10 +222,10 @@ func (s *server) writeBatch(ctx context.Context, id uint32, b *agentproto.BatchR
 		if int64(len(p)) != bf.Size {
 			return sent, fmt.Errorf("%w: write batch file %q announced %d bytes, its chunk holds %d", errProtocol, bf.Rel, bf.Size, len(p))
 		}
-		it := agentproto.BatchItem{Index: uint32(i)}
-		parent, name := "", bf.Rel
+		st := &staged{bf: bf, name: bf.Rel, it: agentproto.BatchItem{Index: uint32(i)}}
+		parent := ""
 		if j := lastSlash(bf.Rel); j >= 0 {
-			parent, name = bf.Rel[:j], bf.Rel[j+1:]
+			parent, st.name = bf.Rel[:j], bf.Rel[j+1:]
 		}
 		d, derr := dirs[parent], dirErr[parent]
 		if d == nil && derr == nil {
@@ -180,15 +235,19 @@ func (s *server) writeBatch(ctx context.Context, id uint32, b *agentproto.BatchR
 				dirs[parent] = d
 			}
 		}
-		if derr != nil {
-			failed(&it, derr)
-		} else if err := writeOne(d, bf, name, p, b.Fsync, &it); err != nil {
-			failed(&it, err)
+		st.d, st.err = d, derr
+		if st.err == nil {
+			st.err = stageOne(st, p)
 		}
-		if err := s.w.Write(agentproto.TBatchItem, id, it.Encode()); err != nil {
-			return sent, err
+		group = append(group, st)
+		if len(group) == syncGroup {
+			if err := flush(); err != nil {
+				return sent, err
+			}
 		}
-		sent++
+	}
+	if err := flush(); err != nil {
+		return sent, err
 	}
 	// The client ends the data with End.
 	select {
@@ -202,46 +261,49 @@ func (s *server) writeBatch(ctx context.Context, id uint32, b *agentproto.BatchR
 	return sent, nil
 }
 
-func writeOne(d *rootfs.Dir, bf agentproto.BatchFile, name string, p []byte, fsync bool, it *agentproto.BatchItem) error {
-	if err := rootfs.CheckName(name); err != nil {
+// stageOne writes a file's bytes into a new temporary file and sets its
+// metadata through the descriptor.
+func stageOne(st *staged, p []byte) error {
+	if err := rootfs.CheckName(st.name); err != nil {
 		return err
 	}
-	tf, err := d.CreateTemp()
+	tf, err := st.d.CreateTemp()
 	if err != nil {
 		return err
 	}
-	defer tf.Close() // removes it unless committed
+	st.tf = tf
 	if _, err := tf.Write(p); err != nil {
-		return fmt.Errorf("write %s: %w", bf.Rel, err)
+		return fmt.Errorf("write %s: %w", st.bf.Rel, err)
 	}
-	if fsync {
-		if err := tf.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", bf.Rel, err)
-		}
+	if err := tf.SetMeta(st.bf.Meta); err != nil {
+		return fmt.Errorf("set meta of %s: %w", st.bf.Rel, err)
 	}
-	if err := tf.SetMeta(bf.Meta); err != nil {
-		return fmt.Errorf("set meta of %s: %w", bf.Rel, err)
-	}
-	st, err := tf.Stat()
+	return nil
+}
+
+// commitOne renames a staged file into place and describes it.
+func commitOne(st *staged) error {
+	tf := st.tf
+	fi, err := tf.Stat()
 	if err != nil {
 		return err
 	}
-	if err := d.StillAt(); err != nil {
+	if err := st.d.StillAt(); err != nil {
 		return err
 	}
-	if err := tf.Commit(name); err != nil {
+	if err := tf.Commit(st.name); err != nil {
 		return err
 	}
 	// The rename moved its ctime: describe the file as it stands, and
 	// only if the name still holds what was written.
-	now, err := d.Lstat(name)
+	now, err := st.d.Lstat(st.name)
 	if err != nil {
 		return err
 	}
-	if now.Type != rootfs.TypeFile || now.Dev != st.Dev || now.Ino != st.Ino || now.Size != tf.Size() {
-		return &rootfs.IdentityError{Path: bf.Rel, Want: st.Identity(), Got: now.Identity()}
+	if now.Type != rootfs.TypeFile || now.Dev != fi.Dev || now.Ino != fi.Ino || now.Size != tf.Size() {
+		return &rootfs.IdentityError{Path: st.bf.Rel, Want: fi.Identity(), Got: now.Identity()}
 	}
-	now.Name = bf.Rel
-	it.Entry, it.Size, it.SHA256 = now, tf.Size(), tf.Sum()
+	now.Name = st.bf.Rel
+	st.it.Entry, st.it.Size, st.it.SHA256 = now, tf.Size(), tf.Sum()
 	return nil
 }
