@@ -43,6 +43,8 @@ func main() {
 	flag.IntVar(&opts.Conns, "conns", 0, "SSH connections per host (0: the engine's default)")
 	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
 	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
+	engine := flag.String("engine", "", "copy engine: classic (default) or agent")
+	agentDir := flag.String("agent-dir", "", "directory holding umzug-agent-linux-<arch> for -engine agent")
 	warm := flag.String("warm-source", "", "run a step on the source first and keep its connection (attempt records in this directory)")
 	flag.Parse()
 	// The worker's own setting (cmd/umzug worker).
@@ -66,7 +68,7 @@ func main() {
 	if *trace {
 		opts.Trace = os.Stderr
 	}
-	a := &activities.Activities{Options: opts}
+	a := &activities.Activities{Options: opts, CopyEngine: *engine, AgentDir: *agentDir}
 	if *warm != "" {
 		a.Pool = activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}
 		a.RemoteStateDir = *warm
