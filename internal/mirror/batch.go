@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -196,4 +197,39 @@ func (r *run) waitBandwidth(ctx context.Context, n int) error {
 		n -= k
 	}
 	return nil
+}
+
+// ReadFiles reads files through side's batches when it has them, else
+// one ReadFile at a time with the same per-file results: wrappers of a
+// side pass batches on with it.
+func ReadFiles(ctx context.Context, side Side, files []BatchFile) ([]BatchRead, error) {
+	if br, ok := side.(BatchReader); ok {
+		return br.ReadFiles(ctx, files)
+	}
+	out := make([]BatchRead, len(files))
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		rd, err := side.ReadFile(ctx, f.Rel, f.Want, &b)
+		out[i] = BatchRead{Read: rd, Data: b.Bytes(), Err: err}
+	}
+	return out, nil
+}
+
+// WriteFiles is ReadFiles' counterpart for writes.
+func WriteFiles(ctx context.Context, side Side, files []BatchWrite) ([]BatchPlaced, error) {
+	if bw, ok := side.(BatchWriter); ok {
+		return bw.WriteFiles(ctx, files)
+	}
+	out := make([]BatchPlaced, len(files))
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		pl, err := side.WriteFile(ctx, f.Rel, f.Meta, bytes.NewReader(f.Data))
+		out[i] = BatchPlaced{Placed: pl, Err: err}
+	}
+	return out, nil
 }
