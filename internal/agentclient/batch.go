@@ -132,8 +132,8 @@ func (r *Root) ReadBatch(ctx context.Context, files []BatchRead) ([]BatchReadRes
 			return fmt.Errorf("%q: %d bytes sent, %d said, %d listed", f.Rel, len(it.Data), it.Size, f.Expect.Size)
 		}
 		it.Entry.Name = f.Rel
-		out[it.Index] = BatchReadResult{ReadResult: ReadResult{Size: it.Size, SHA256: it.SHA256, Info: it.Entry},
-			Data: append([]byte(nil), it.Data...)}
+		// it.Data is the frame's own copy (readLoop copies each payload).
+		out[it.Index] = BatchReadResult{ReadResult: ReadResult{Size: it.Size, SHA256: it.SHA256, Info: it.Entry}, Data: it.Data}
 		return nil
 	})
 	if err != nil {
