@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ var (
 	concurrency = flag.Int("umzug.concurrency", 0, "files in flight for umzug (0: the engine's default)")
 	trace       = flag.Bool("umzug.trace", false, "log umzug's phase timings")
 	skipResync  = flag.Bool("umzug.skip-resync", false, "skip the seed-phase re-sync cases (c) and (d) of BenchmarkSmallFilesAndResync")
+	engine      = flag.String("umzug.engine", "", "umzug's copy engine: classic (default) or agent (umzug-agent uploaded to both hosts)")
 	reps        = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
 )
 
@@ -124,6 +126,13 @@ func setup() (*env, error) {
 	if out, err := exec.Command("go", "build", "-o", e.bin, "github.com/umzug-dev/umzug/bench/cmd/umzugcopy").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build umzugcopy: %v: %s", err, out)
 	}
+	if *engine == activities.CopyEngineAgent {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build umzug-agent: %v: %s", err, out)
+		}
+	}
 	return e, nil
 }
 
@@ -172,6 +181,9 @@ func (e *env) umzugRun(b *testing.B, name, from, to, verify, phase string, del, 
 	args = append(args, e.engineArgs...)
 	if *trace {
 		args = append(args, "-trace")
+	}
+	if *engine != "" {
+		args = append(args, "-engine", *engine, "-agent-dir", e.dir)
 	}
 	if warmSource {
 		args = append(args, "-warm-source", filepath.Join(e.dir, "attempts"))

@@ -139,6 +139,11 @@ func (c *Client) readLoop(fr *agentproto.Reader) {
 }
 
 func (c *Client) start(t agentproto.Type, req *agentproto.Request) (*call, error) {
+	return c.startPayload(t, req.Encode())
+}
+
+// startPayload sends a request whose payload is already encoded.
+func (c *Client) startPayload(t agentproto.Type, payload []byte) (*call, error) {
 	c.mu.Lock()
 	if c.pending == nil {
 		err := c.err
@@ -149,7 +154,7 @@ func (c *Client) start(t agentproto.Type, req *agentproto.Request) (*call, error
 	cl := &call{id: c.next, ch: make(chan frame, 16), gone: make(chan struct{})}
 	c.pending[cl.id] = cl
 	c.mu.Unlock()
-	if err := c.w.Write(t, cl.id, req.Encode()); err != nil {
+	if err := c.w.Write(t, cl.id, payload); err != nil {
 		c.abandon(cl)
 		return nil, fmt.Errorf("sending %s to the agent: %w", t, err)
 	}

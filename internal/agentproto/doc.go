@@ -12,6 +12,8 @@
 // answer carries its id and the answer ends with exactly one Result or
 // Error frame. Streams (List entries, Read data, Write data from the client)
 // are sequences of Entries or Chunk frames; a Write's data ends with End.
+// ReadBatch and WriteBatch (batch.go) carry many small files in one
+// request, answered with a BatchItem frame per file.
 //
 // Payloads are encoded field by field with encoding/binary; every length is
 // checked against what is left of the frame before anything is allocated,

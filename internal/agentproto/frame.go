@@ -12,7 +12,7 @@ import (
 const Magic = "\x00UMZAGT\n"
 
 // Version is the protocol version; a client refuses an agent with another.
-const Version = 2
+const Version = 3
 
 // MaxPayload bounds a frame's payload; ChunkSize is the data a Chunk frame
 // carries at most.
@@ -54,12 +54,16 @@ const (
 	TWriteRange
 	TCommitPartial
 	THashPartial
+	TReadBatch  // many small files read in one request (batch.go)
+	TWriteBatch // many small files written in one request
+	TBatchItem  // one file's result in a batch, agent→client
 	tMax
 )
 
 var typeNames = [...]string{"", "hello", "open-root", "close-root", "list", "lstat", "read", "hash", "write",
 	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error",
-	"sums", "write-range", "commit-partial", "hash-partial"}
+	"sums", "write-range", "commit-partial", "hash-partial",
+	"read-batch", "write-batch", "batch-item"}
 
 func (t Type) String() string {
 	if t > 0 && t < tMax {
@@ -70,8 +74,12 @@ func (t Type) String() string {
 
 // IsRequest reports whether t starts a request.
 func (t Type) IsRequest() bool {
-	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial
+	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial || t.IsBatch()
 }
+
+// IsBatch reports whether t starts a batch request, whose payload is a
+// BatchRequest rather than a Request.
+func (t Type) IsBatch() bool { return t == TReadBatch || t == TWriteBatch }
 
 // Frame is one decoded frame; Payload is only valid until the next read.
 type Frame struct {

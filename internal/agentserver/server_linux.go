@@ -145,6 +145,8 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 		return nil
 	case !f.Type.IsRequest():
 		return fmt.Errorf("agent protocol: a client may not send a %s frame", f.Type)
+	case f.Type.IsBatch():
+		return s.startBatch(ctx, f)
 	}
 	req, err := agentproto.DecodeRequest(f.Payload)
 	if err != nil {

@@ -33,7 +33,7 @@ var (
 )
 
 // agentDir builds cmd/umzug-agent once per test binary.
-func agentDir(t *testing.T) string {
+func agentDir(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds cmd/umzug-agent")
@@ -54,7 +54,7 @@ func agentDir(t *testing.T) string {
 
 // agents starts two agents (source host, target host) through the
 // in-process SSH server, deployed as in production.
-func agents(t *testing.T) (*agentdeploy.Agent, *agentdeploy.Agent) {
+func agents(t testing.TB) (*agentdeploy.Agent, *agentdeploy.Agent) {
 	t.Helper()
 	dir := agentDir(t)
 	key, err := sshserver.WriteKeyPair(filepath.Join(t.TempDir(), "id"))

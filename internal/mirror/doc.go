@@ -13,7 +13,8 @@
 // Run walks the target tree into an index while the source walk fills a
 // bounded queue, then passes the source entries through one deciding
 // goroutine that creates directories, queues regular
-// files for the copy workers and collects symlinks; symlinks, deletes and
+// files for the copy workers (small ones in batches when both sides take
+// them, batch.go) and collects symlinks; symlinks, deletes and
 // directory metadata (deepest first) follow once the workers are done.
 // Every copied file's SHA-256 is computed on the source as read and on the
 // target as written, and the two must agree. With verify = "sha256" a seed

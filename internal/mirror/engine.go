@@ -74,8 +74,9 @@ type linkTask struct {
 type taskKind uint8
 
 const (
-	taskCopy taskKind = iota
-	taskHash          // unchanged by size and mtime: hash both sides
+	taskCopy  taskKind = iota
+	taskHash           // unchanged by size and mtime: hash both sides
+	taskBatch          // small copies carried together (batch.go)
 )
 
 type fileTask struct {
@@ -84,6 +85,7 @@ type fileTask struct {
 	old  Entry // target file (taskHash)
 	// recopy counts the copy as a fix of a mismatch.
 	recopy bool
+	batch  []fileTask // taskBatch
 }
 
 // run is one Run or Estimate. Its fields below "deciding goroutine" are
@@ -118,6 +120,7 @@ type run struct {
 	freeInodes, needInodes int64
 	est                    Plan
 	tasks                  chan fileTask
+	batch                  batcher // its sides are set once, before the workers start
 }
 
 func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
@@ -152,6 +155,7 @@ func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
 		r.lim = rate.NewLimiter(rate.Limit(bps), int(min(bps, 256<<10)))
 	}
 	r.refs.accept = r.accepts
+	r.initBatch()
 	return r, nil
 }
 
@@ -328,6 +332,11 @@ func (r *run) exec(parent context.Context) error {
 			if derr = r.decide(ctx, e); derr != nil {
 				cancel(derr)
 			}
+		}
+	}
+	if derr == nil && ctx.Err() == nil {
+		if derr = r.flushBatch(ctx); derr != nil {
+			cancel(derr)
 		}
 	}
 	r.t.walking.Store(false)
@@ -634,6 +643,9 @@ func (r *run) queue(ctx context.Context, t fileTask) error {
 		}
 		return nil
 	}
+	if ok, err := r.batched(ctx, t); ok || err != nil {
+		return err
+	}
 	select {
 	case r.tasks <- t:
 		return nil
@@ -644,8 +656,11 @@ func (r *run) queue(ctx context.Context, t fileTask) error {
 
 // work runs one file task on a worker goroutine.
 func (r *run) work(ctx context.Context, t fileTask) error {
-	if t.kind == taskHash {
+	switch t.kind {
+	case taskHash:
 		return r.hashBoth(ctx, t)
+	case taskBatch:
+		return r.copyBatch(ctx, t.batch)
 	}
 	return r.copyFile(ctx, t)
 }

@@ -19,16 +19,21 @@ func (d *Dir) OpenPartial(name string, create bool) (*os.File, Info, error) {
 		return nil, Info{}, err
 	}
 	const flags = unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	var fd int
-	var err error
-	if d.r.openat2 {
-		fd, err = unix.Openat2(d.fd, name, &unix.OpenHow{Flags: flags,
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
-	} else {
-		fd, err = unix.Openat(d.fd, name, flags, 0)
+	reopen := func() (int, error) {
+		if d.r.openat2 {
+			return unix.Openat2(d.fd, name, &unix.OpenHow{Flags: flags,
+				Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+		}
+		return unix.Openat(d.fd, name, flags, 0)
 	}
+	fd, err := reopen()
 	if err == unix.ENOENT && create {
 		fd, err = unix.Openat(d.fd, name, flags|unix.O_CREAT|unix.O_EXCL, 0600)
+		if err == unix.EEXIST {
+			// Another range of the same copy created it meanwhile: open
+			// that one, with the same checks below.
+			fd, err = reopen()
+		}
 	}
 	if err != nil {
 		return nil, Info{}, d.pathErr("open partial copy", name, err)

@@ -68,8 +68,7 @@ func main() {
 	if *trace {
 		opts.Trace = os.Stderr
 	}
-	a := &activities.Activities{Options: opts}
-	a.CopyEngine, a.AgentDir = *engine, *agentDir
+	a := &activities.Activities{Options: opts, CopyEngine: *engine, AgentDir: *agentDir}
 	if *warm != "" {
 		a.Pool = activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}
 		a.RemoteStateDir = *warm

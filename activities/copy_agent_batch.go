@@ -1,0 +1,41 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/umzug-dev/umzug/internal/mirror"
+)
+
+// The wrappers of the agent engine's sides pass small-file batches on
+// (mirror.BatchReader, mirror.BatchWriter): without them the engine would
+// copy file by file.
+
+// ReadFiles and WriteFiles count a batch's bytes as progress when it
+// returns. A batch is not a remote run like a hash: it moves at most a
+// few MiB, and a hung agent behind a connection that still answers must
+// end the copy as a stall.
+func (s progressSide) ReadFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
+	res, err := mirror.ReadFiles(ctx, s.Side, files)
+	for _, r := range res {
+		s.p.moved.Add(int64(len(r.Data)))
+	}
+	return res, err
+}
+
+func (s progressSide) WriteFiles(ctx context.Context, files []mirror.BatchWrite) ([]mirror.BatchPlaced, error) {
+	res, err := mirror.WriteFiles(ctx, s.Side, files)
+	for _, p := range res {
+		s.p.moved.Add(p.Size)
+	}
+	return res, err
+}
+
+func (d *digestRecorder) WriteFiles(ctx context.Context, files []mirror.BatchWrite) ([]mirror.BatchPlaced, error) {
+	res, err := mirror.WriteFiles(ctx, d.Side, files)
+	for i, p := range res {
+		if p.Err == nil {
+			d.put(files[i].Rel, p.Sum)
+		}
+	}
+	return res, err
+}
