@@ -71,8 +71,13 @@ func Load(file string) (*File, error) {
 }
 
 // Parse parses the content of an allowed_signers file;
-// errors name file:line.
-func Parse(file string, b []byte) (*File, error) {
+// errors name file:line. Validity times without Z are local time, as
+// OpenSSH reads them.
+func Parse(file string, b []byte) (*File, error) { return ParseIn(file, b, time.Local) }
+
+// ParseIn is Parse with validity times without Z read in loc: code that
+// must decide the same on every machine (a workflow) passes time.UTC.
+func ParseIn(file string, b []byte, loc *time.Location) (*File, error) {
 	out := &File{File: file}
 	lines := strings.Split(string(b), "\n")
 	if len(lines) > maxSignersLines {
@@ -83,7 +88,7 @@ func Parse(file string, b []byte) (*File, error) {
 		if len(line) > maxSignersLine {
 			return nil, fmt.Errorf("%s:%d: line longer than %d bytes", file, n, maxSignersLine)
 		}
-		e, ok, err := parseSignerLine(strings.TrimSuffix(line, "\r"))
+		e, ok, err := parseSignerLine(strings.TrimSuffix(line, "\r"), loc)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", file, n, err)
 		}
@@ -99,7 +104,7 @@ func Parse(file string, b []byte) (*File, error) {
 }
 
 // parseSignerLine parses one line; ok is false for blank and comment lines.
-func parseSignerLine(line string) (e Entry, ok bool, err error) {
+func parseSignerLine(line string, loc *time.Location) (e Entry, ok bool, err error) {
 	s := strings.TrimLeft(line, " \t")
 	if s == "" || s[0] == '#' {
 		return e, false, nil
@@ -132,7 +137,7 @@ func parseSignerLine(line string) (e Entry, ok bool, err error) {
 		return e, false, fmt.Errorf("no valid public key after the principals: %w", err)
 	}
 	e.Key = key
-	if err := e.applyOptions(options); err != nil {
+	if err := e.applyOptions(options, loc); err != nil {
 		return e, false, err
 	}
 	return e, true, nil
@@ -141,7 +146,7 @@ func parseSignerLine(line string) (e Entry, ok bool, err error) {
 // applyOptions reads the options as OpenSSH's sshsigopt_parse does: names
 // are case-insensitive, values must be quoted, unknown or repeated
 // options are errors.
-func (e *Entry) applyOptions(options []string) error {
+func (e *Entry) applyOptions(options []string, loc *time.Location) error {
 	seen := map[string]bool{}
 	for _, o := range options {
 		if strings.EqualFold(o, "cert-authority") {
@@ -168,7 +173,7 @@ func (e *Entry) applyOptions(options []string) error {
 			}
 			e.Namespaces, e.HasNS = v, true
 		case "valid-after", "valid-before":
-			t, err := parseAbsoluteTime(v)
+			t, err := parseAbsoluteTime(v, loc)
 			if err != nil {
 				return fmt.Errorf("option %s: %w", name, err)
 			}
@@ -204,9 +209,9 @@ func dequote(v string) (string, error) {
 }
 
 // parseAbsoluteTime reads YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, in UTC
-// with a Z (or UTC) suffix and in local time without, as OpenSSH does.
-func parseAbsoluteTime(s string) (time.Time, error) {
-	loc, v := time.Local, s
+// with a Z (or UTC) suffix and in loc without (OpenSSH: local time).
+func parseAbsoluteTime(s string, loc *time.Location) (time.Time, error) {
+	v := s
 	switch {
 	case len(v) > 1 && strings.EqualFold(v[len(v)-1:], "Z"):
 		loc, v = time.UTC, v[:len(v)-1]

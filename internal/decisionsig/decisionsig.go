@@ -91,7 +91,7 @@ func Verify(signers []byte, s Statement, principal, armored string, now time.Tim
 		return "", fmt.Errorf("statement time %s is %s away from the move's clock %s (at most %s): sign a fresh statement",
 			s.Time.UTC().Format(TimeFormat), d.Abs().Round(time.Second), now.UTC().Format(TimeFormat), MaxSkew)
 	}
-	file, err := allowedsigners.Parse("signers", signers)
+	file, err := allowedsigners.ParseIn("signers", signers, time.UTC)
 	if err != nil {
 		return "", fmt.Errorf("the plan's signers: %w", err)
 	}
