@@ -19,20 +19,12 @@ func (s *server) startBatch(ctx context.Context, f agentproto.Frame) error {
 	if err != nil {
 		return fmt.Errorf("%s request %d: %w", f.Type, f.ID, err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	rq := &request{cancel: cancel}
 	write := f.Type == agentproto.TWriteBatch
-	if write {
-		rq.data = make(chan []byte, 8)
+	rctx, rq, err := s.register(ctx, f.ID, write)
+	if err != nil {
+		return err
 	}
-	s.mu.Lock()
-	if _, dup := s.reqs[f.ID]; dup || len(s.reqs) >= MaxInFlight {
-		s.mu.Unlock()
-		cancel()
-		return fmt.Errorf("agent protocol: request id %d reused or more than %d requests in flight", f.ID, MaxInFlight)
-	}
-	s.reqs[f.ID] = rq
-	s.mu.Unlock()
+	cancel := rq.cancel
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -152,19 +152,11 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 	if err != nil {
 		return fmt.Errorf("%s request %d: %w", f.Type, f.ID, err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	rq := &request{cancel: cancel}
-	if f.Type == agentproto.TWrite || f.Type == agentproto.TWriteRange {
-		rq.data = make(chan []byte, 8)
+	rctx, rq, err := s.register(ctx, f.ID, f.Type == agentproto.TWrite || f.Type == agentproto.TWriteRange)
+	if err != nil {
+		return err
 	}
-	s.mu.Lock()
-	if _, dup := s.reqs[f.ID]; dup || len(s.reqs) >= MaxInFlight {
-		s.mu.Unlock()
-		cancel()
-		return fmt.Errorf("agent protocol: request id %d reused or more than %d requests in flight", f.ID, MaxInFlight)
-	}
-	s.reqs[f.ID] = rq
-	s.mu.Unlock()
+	cancel := rq.cancel
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -562,4 +554,23 @@ func lastSlash(s string) int {
 		}
 	}
 	return -1
+}
+
+// register starts request id: its context, and for a request that takes
+// the client's data, the channel that data arrives on. A reused id or one
+// request too many is a protocol error.
+func (s *server) register(ctx context.Context, id uint32, takesData bool) (context.Context, *request, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	rq := &request{cancel: cancel}
+	if takesData {
+		rq.data = make(chan []byte, 8)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.reqs[id]; dup || len(s.reqs) >= MaxInFlight {
+		cancel()
+		return nil, nil, fmt.Errorf("agent protocol: request id %d reused or more than %d requests in flight", id, MaxInFlight)
+	}
+	s.reqs[id] = rq
+	return rctx, rq, nil
 }
