@@ -14,6 +14,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -344,6 +345,17 @@ func (a *Agent) start(ctx context.Context, conn *ssh.Client, host, arch string, 
 		}
 	}
 	if err != nil {
+		if a.sess != nil {
+			// The agent started and ended before its hello: wait (bounded)
+			// until its stderr is copied, so the error can quote it.
+			done := make(chan struct{})
+			go func() { _ = s.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+			}
+			a.sess = nil
+		}
 		s.Close()
 		msg := ""
 		if e := a.Stderr(); e != "" {
