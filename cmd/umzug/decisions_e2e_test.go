@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/umzug-dev/umzug/internal/demo"
 
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -18,9 +23,9 @@ import (
 // report in c.yilmaz's name. `umzug status` still answers, the report
 // plants nothing, and `umzug rollback` completes: the source runs again.
 // Before that, approvals under names with invisible code points are
-// refused at once.
+// refused at once. `umzug dev` runs as its own process.
 func TestFloodDuringSoakLeavesMoveControllable(t *testing.T) {
-	e := startE2E(t)
+	e := startE2EOnDevProcess(t)
 	if code, _, _ := cli(t, append([]string{"run", "--as", "a.meier"}, e.planArgs()...)...); code != 0 {
 		t.Fatalf("run: exit %d", code)
 	}
@@ -108,4 +113,29 @@ func TestFloodDuringSoakLeavesMoveControllable(t *testing.T) {
 		senders["approve c.yilmaz"] != "client identity c.yilmaz@umzug-cli (history event)" {
 		t.Fatalf("update senders in the audit: %q", senders)
 	}
+}
+
+// startE2EOnDevProcess is startE2E with `umzug dev` as its own process
+// (server and worker), as a person runs it; the test dials it as a client.
+func startE2EOnDevProcess(t *testing.T) *e2e {
+	t.Helper()
+	dir := t.TempDir()
+	env, err := demo.Setup(demo.Options{Dir: filepath.Join(dir, "demo"), PaderbornAddr: "127.0.0.1:0", LemgoAddr: "127.0.0.1:0", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	secrets := filepath.Join(dir, "secrets.env")
+	if err := os.WriteFile(secrets, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDevProcess(t, filepath.Join(dir, "dev.db"), secrets)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: os.Getenv("TEMPORAL_ADDRESS"), Namespace: "default", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &e2e{env: env, c: c}
 }
