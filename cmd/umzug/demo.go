@@ -102,6 +102,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	defer logf.Close()
 	o.embedded.sdkLog = logf
+	o.embedded.identStateDir = filepath.Join(env.Dir, "identstate")
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err

@@ -68,6 +68,7 @@ func runFailoverDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	defer logf.Close()
 	d.sdkLog, o.embedded.sdkLog = logPath, logf
+	o.embedded.identStateDir = filepath.Join(env.Dir, "identstate")
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ func startE2E(t *testing.T) *e2e {
 	t.Cleanup(env.Close)
 	ctx := context.Background()
 	// Port 0: the server binds any free port and reports it.
-	st, err := startStack(ctx, embeddedOptions{port: 0, noUI: true}, nil)
+	st, err := startStack(ctx, embeddedOptions{port: 0, noUI: true, identStateDir: filepath.Join(t.TempDir(), "identstate")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,10 @@ type embeddedOptions struct {
 	// sdkLog, when set and no --log-format asks otherwise, takes the
 	// in-process worker's SDK log (the demos: a file, not the terminal).
 	sdkLog io.Writer
+	// identStateDir is where the demos' worker keeps identity states
+	// (Activities.IdentStateDir): their in-process hosts' SFTP starts in
+	// the process's working directory, not a home, which must not fill up.
+	identStateDir string
 }
 
 // serverTLS is the frontend TLS the options ask for, or nil.
@@ -66,6 +70,7 @@ type stack struct {
 func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activities) (*stack, error) {
 	if acts == nil { // the demos: a worker's defaults
 		acts, _ = workerActivities("", activities.DefaultPoolIdleTimeout) // no file, a valid duration: no error
+		acts.IdentStateDir = o.identStateDir
 	}
 	ui := o.uiPort
 	if o.noUI {

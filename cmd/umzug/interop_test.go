@@ -49,7 +49,7 @@ func startInterop(t *testing.T) *interop {
 		t.Fatal(err)
 	}
 
-	st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true}, nil)
+	st, err := startStack(context.Background(), embeddedOptions{port: 0, noUI: true, identStateDir: filepath.Join(t.TempDir(), "identstate")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
