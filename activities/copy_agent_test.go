@@ -9,11 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,33 +27,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
-var (
-	agentBuildOnce sync.Once
-	agentBuildDir  string
-	agentBuildOut  []byte
-	agentBuildErr  error
-)
-
-// agentBinDir builds cmd/umzug-agent once per test binary, named as the
-// agent engine looks for it.
-func agentBinDir(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds cmd/umzug-agent")
-	}
-	agentBuildOnce.Do(func() {
-		if agentBuildDir, agentBuildErr = os.MkdirTemp("", "umzug-activities-agent-"); agentBuildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(agentBuildDir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		agentBuildOut, agentBuildErr = cmd.CombinedOutput()
-	})
-	if agentBuildErr != nil {
-		t.Fatalf("go build cmd/umzug-agent: %v\n%s", agentBuildErr, agentBuildOut)
-	}
-	return agentBuildDir
-}
+// agentBinDir is the agent built for this test binary.
+func agentBinDir(t testing.TB) string { return testkit.AgentDir(t) }
 
 // useAgentEngine makes f's activities copy through the agents.
 func useAgentEngine(t testing.TB, f *copyFixture) {

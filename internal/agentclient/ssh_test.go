@@ -4,8 +4,8 @@ package agentclient
 
 import (
 	"context"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,21 +19,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
-// buildAgent builds the real cmd/umzug-agent, static (CGO off) as it is
-// uploaded to hosts.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds cmd/umzug-agent")
-	}
-	bin := filepath.Join(t.TempDir(), "umzug-agent")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/umzug-dev/umzug/cmd/umzug-agent")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/umzug-agent: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildAgent is the real agent, built once for this test binary.
+func buildAgent(t *testing.T) string { return testkit.AgentBin(testkit.AgentDir(t)) }
 
 // TestAgentBinaryOverSSH uploads nothing (the binary is local) but runs
 // `<agent> serve` through an SSH exec session of the in-process server and

@@ -4,12 +4,11 @@ package agentdeploy
 
 import (
 	"context"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,36 +18,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/sshserver"
 )
 
-var (
-	buildOnce sync.Once
-	builtDir  string
-	buildErr  error
-)
-
-// agentDir builds cmd/umzug-agent once per test binary under the name the
-// locator looks for.
-func agentDir(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds cmd/umzug-agent")
-	}
-	buildOnce.Do(func() {
-		builtDir, buildErr = os.MkdirTemp("", "umzug-agentdeploy-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(builtDir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			builtDir = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build cmd/umzug-agent: %v\n%s", buildErr, builtDir)
-	}
-	return builtDir
-}
+// agentDir is the agent built for this test binary.
+func agentDir(t *testing.T) string { return testkit.AgentDir(t) }
 
 func dial(t *testing.T) *ssh.Client { return dialEnv(t, nil) }
 

@@ -5,13 +5,11 @@ package agentside
 import (
 	"context"
 	"fmt"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,32 +23,8 @@ import (
 	"github.com/umzug-dev/umzug/internal/treecmp"
 )
 
-var (
-	buildOnce sync.Once
-	builtDir  string
-	buildOut  []byte
-	buildErr  error
-)
-
-// agentDir builds cmd/umzug-agent once per test binary.
-func agentDir(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds cmd/umzug-agent")
-	}
-	buildOnce.Do(func() {
-		if builtDir, buildErr = os.MkdirTemp("", "umzug-agentside-"); buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(builtDir, "umzug-agent-linux-"+runtime.GOARCH), "github.com/umzug-dev/umzug/cmd/umzug-agent")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("go build cmd/umzug-agent: %v\n%s", buildErr, buildOut)
-	}
-	return builtDir
-}
+// agentDir is the agent built for this test binary.
+func agentDir(t testing.TB) string { return testkit.AgentDir(t) }
 
 // agents starts two agents (source host, target host) through the
 // in-process SSH server, deployed as in production.
