@@ -67,6 +67,8 @@ func (l *loader) decodeApplicationBlock(b *hcl.Block) *appDecl {
 			l.decodeStandbyBlock(cb, app)
 		case "emergency":
 			l.decodeEmergencyBlock(cb, app)
+		case "offload":
+			l.decodeOffloadBlock(cb, app)
 		}
 	}
 	for i, cb := range cutovers {

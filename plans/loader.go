@@ -44,6 +44,8 @@ type loader struct {
 	// names are the identities listed anywhere in the plan, by UTS #39
 	// skeleton, to refuse look-alikes (decode_cutover.go).
 	names map[string]listedName
+	// offloads keep what checkOffloads resolves.
+	offloads map[*Offload]offloadDecl
 
 	datacenters map[string]*Datacenter
 	hosts       map[string]*hostDecl

@@ -70,6 +70,7 @@ var applicationSchema = &hcl.BodySchema{
 		{Type: "failback"},
 		{Type: "standby"},
 		{Type: "emergency"},
+		{Type: "offload", LabelNames: []string{"name"}},
 	},
 }
 

@@ -83,6 +83,8 @@ type Application struct {
 	Standby *Standby
 	// Emergency is the failover rule; nil when the plan has none.
 	Emergency *Emergency
+	// Offloads hand jobs to the target for production (decode_offload.go).
+	Offloads []*Offload
 }
 
 type Copy struct {

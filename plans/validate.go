@@ -17,6 +17,7 @@ func (l *loader) validatePlan(plan *Plan) {
 	l.checkDependencySoaks()
 	l.checkWaves()
 	l.checkOverlappingTargets()
+	l.checkOffloads(plan)
 }
 
 func (l *loader) checkApplication(ad *appDecl) {

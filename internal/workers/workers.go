@@ -86,4 +86,5 @@ func RegisterActivities(r worker.ActivityRegistry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.CleanupRehearsal, activity.RegisterOptions{Name: contract.NameCleanupRehearsal})
 	r.RegisterActivityWithOptions(a.ProbeHost, activity.RegisterOptions{Name: contract.NameProbeHost})
 	r.RegisterActivityWithOptions(a.CheckSecrets, activity.RegisterOptions{Name: contract.NameCheckSecrets})
+	r.RegisterActivityWithOptions(a.OffloadJobs, activity.RegisterOptions{Name: contract.NameOffloadJobs})
 }
