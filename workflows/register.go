@@ -12,4 +12,5 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(Wave, workflow.RegisterOptions{Name: WaveWorkflow})
 	r.RegisterWorkflowWithOptions(Standby, workflow.RegisterOptions{Name: StandbyWorkflow})
 	r.RegisterWorkflowWithOptions(StandbySyncRun, workflow.RegisterOptions{Name: StandbySyncWorkflow})
+	r.RegisterWorkflowWithOptions(Offload, workflow.RegisterOptions{Name: OffloadWorkflow})
 }

@@ -1,0 +1,297 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+)
+
+// sites models the two print centers: the source's queue, its claimed
+// and archived jobs, the partner's landed copies and intake log.
+type sites struct {
+	mu       sync.Mutex
+	queue    map[string]bool
+	claimed  map[string]bool
+	archived map[string]bool
+	landed   map[string]bool
+	intake   map[string]int // the partner's intake log: runs per job
+	records  map[string]bool
+	produced map[string]bool
+	record   string
+	// intakeExit fails intake of a job; produceAfter is how many done
+	// polls pass before the partner has produced the jobs.
+	intakeExit   map[string]int
+	polls        int
+	produceAfter int
+}
+
+func newSites(jobs ...string) *sites {
+	s := &sites{queue: map[string]bool{}, claimed: map[string]bool{}, archived: map[string]bool{}, landed: map[string]bool{},
+		intake: map[string]int{}, records: map[string]bool{}, produced: map[string]bool{}, intakeExit: map[string]int{}}
+	for _, j := range jobs {
+		s.queue[j] = true
+	}
+	return s
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *sites) jobs(_ context.Context, in contract.OffloadJobsInput) (contract.OffloadJobsResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res contract.OffloadJobsResult
+	switch in.Op {
+	case contract.OffloadClaim:
+		for _, j := range keys(s.queue) {
+			if len(res.Jobs) >= in.MaxJobs {
+				res.Over++
+				continue
+			}
+			delete(s.queue, j)
+			s.claimed[j] = true
+		}
+		for _, j := range keys(s.claimed) {
+			res.Jobs = append(res.Jobs, contract.OffloadJob{ID: j, Bytes: 10, Files: 1, SHA256: strings.Repeat("a", 64)})
+			res.Done = append(res.Done, j)
+		}
+	case contract.OffloadRelease:
+		for _, j := range keys(s.claimed) {
+			if !slices.Contains(in.Keep, j) {
+				delete(s.claimed, j)
+				s.queue[j] = true
+				res.Done = append(res.Done, j)
+			}
+		}
+	case contract.OffloadArchive:
+		s.record = in.Record
+		for _, j := range in.Jobs {
+			if s.claimed[j] {
+				delete(s.claimed, j)
+				s.archived[j] = true
+			}
+			res.Done = append(res.Done, j)
+		}
+	case contract.OffloadDiscard:
+		if len(in.Jobs) == 0 {
+			s.landed = map[string]bool{}
+		}
+		for _, j := range in.Jobs {
+			delete(s.landed, j)
+		}
+	case contract.OffloadLanded:
+	}
+	return res, nil
+}
+
+func (s *sites) copyTree(_ context.Context, in contract.CopyInput) (contract.CopyResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.HasSuffix(in.Set.Name, "-results") {
+		return contract.CopyResult{}, nil
+	}
+	for j := range s.claimed {
+		s.landed[j] = true
+	}
+	return contract.CopyResult{ManifestSHA256: strings.Repeat("b", 64)}, nil
+}
+
+// runCommand plays intake (once per job record, like the wrapper) and
+// done (one P or . per job taken in).
+func (s *sites) runCommand(_ context.Context, in contract.CommandInput) (contract.CommandResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := contract.CommandResult{Host: in.Host.Name, Command: in.Command}
+	if id, ok := strings.CutPrefix(in.Purpose, "intake "); ok {
+		if !strings.Contains(in.Command, "UMZUG_JOB_ID="+shellQuote(id)) || !strings.Contains(in.Command, ".umzug-intake") {
+			return res, errors.New("intake command without the job ID or the intake record")
+		}
+		if code := s.intakeExit[id]; code != 0 {
+			res.ExitCode = code
+			return res, nil
+		}
+		if !s.landed[id] {
+			res.ExitCode = 71
+			return res, nil
+		}
+		if !s.records[id] {
+			s.intake[id]++
+			s.records[id] = true
+		}
+		return res, nil
+	}
+	s.polls++
+	var out strings.Builder
+	for _, j := range keys(s.records) {
+		if s.polls > s.produceAfter {
+			s.produced[j] = true
+		}
+		if s.produced[j] {
+			out.WriteByte('P')
+		} else {
+			out.WriteByte('.')
+		}
+	}
+	res.Stdout = "UMZUG-DONE:" + out.String() + "\n"
+	return res, nil
+}
+
+func offloadEnv(t *testing.T, s *sites) *testsuite.TestWorkflowEnvironment {
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(quietLogger())
+	env := ts.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.SetTestTimeout(30 * time.Second)
+	Register(env)
+	env.RegisterActivityWithOptions(s.jobs, activity.RegisterOptions{Name: contract.NameOffloadJobs})
+	env.RegisterActivityWithOptions(s.copyTree, activity.RegisterOptions{Name: contract.NameCopyTree})
+	env.RegisterActivityWithOptions(s.runCommand, activity.RegisterOptions{Name: contract.NameRunCommand})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: OffloadID("print-center", "print", t0)})
+	return env
+}
+
+func offloadInput() OffloadInput {
+	return OffloadInput{
+		Subject: Subject{PlanName: "print-center", PlanSHA256: planSHA, Application: "print", StartedBy: "k.meier",
+			Source: contract.Host{Name: "owl_print", Datacenter: "owl"}, Target: contract.Host{Name: "akdb_print", Datacenter: "akdb"}},
+		Offload: "peak", Queue: "/srv/print", Select: []string{"queue/*"}, MaxJobs: 10, To: "/srv/offload-in/owl",
+		CopySet: contract.CopySet{Verify: contract.VerifySHA256},
+		Accept:  ApprovalRule{Approvers: []string{"m.huber", "j.bauer", "k.meier"}, Quorum: 1, FourEyes: true, Timeout: time.Hour},
+		Intake:  Block{Kind: BlockStep, Name: "intake", On: "target", Run: "enqueue \"$UMZUG_JOB_PATH\""},
+		Done:    Block{Kind: BlockCheck, Name: "done", On: "target", Run: "produced \"$UMZUG_JOB_ID\""},
+		ResultsFrom: "/srv/offload-out", ResultsTo: "/srv/offload-results", Poll: time.Minute, Within: time.Hour,
+	}
+}
+
+func offloadResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) OffloadStatus {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("offload did not end")
+	}
+	var st OffloadStatus
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func decide(env *testsuite.TestWorkflowEnvironment, d time.Duration, name, by string) {
+	at(env, d, func() { env.SignalWorkflow(name, map[string]any{"by": by, "comment": "CHG-1"}) })
+}
+
+// The partner accepts (the starter's own acceptance is refused: four
+// eyes): each job is taken in once, produced, returned and archived at
+// the source with the acceptance on record.
+func TestOffloadAcceptedProducesEachJobOnce(t *testing.T) {
+	s := newSites("queue/a.pdf", "queue/b.pdf", "queue/c.pdf")
+	s.produceAfter = 2
+	env := offloadEnv(t, s)
+	decide(env, time.Second, SignalAccept, "K.Meier")
+	decide(env, 2*time.Second, SignalAccept, "x.nobody")
+	decide(env, 3*time.Second, SignalAccept, "m.huber")
+	env.ExecuteWorkflow(OffloadWorkflow, offloadInput())
+	st := offloadResult(t, env)
+	if st.Phase != OffloadDone {
+		t.Fatalf("phase %s: %s %s", st.Phase, st.Outcome, st.Error)
+	}
+	for _, j := range []string{"queue/a.pdf", "queue/b.pdf", "queue/c.pdf"} {
+		if s.intake[j] != 1 || !s.archived[j] || s.queue[j] || s.claimed[j] {
+			t.Errorf("%s: intake %d, archived %v, queue %v, claimed %v", j, s.intake[j], s.archived[j], s.queue[j], s.claimed[j])
+		}
+	}
+	c := st.Counts()
+	if c != (OffloadCounts{Claimed: 3, Accepted: 3, TakenIn: 3, Produced: 3, Returned: 3}) {
+		t.Fatalf("counts %+v", c)
+	}
+	if !slices.Equal(st.AcceptedBy, []string{"m.huber"}) {
+		t.Fatalf("accepted by %v", st.AcceptedBy)
+	}
+	var refused []string
+	for _, r := range st.Signals {
+		if !r.Accepted {
+			refused = append(refused, r.Identity+": "+r.Reason)
+		}
+	}
+	if len(refused) != 2 || !strings.Contains(refused[0], "four-eyes") || !strings.Contains(refused[1], "not an accept approver") {
+		t.Fatalf("refusals %q", refused)
+	}
+	var rec OffloadRecord
+	if err := json.Unmarshal([]byte(s.record), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.ProducedAt != "akdb (akdb_print)" || len(rec.Jobs) != 3 || rec.Jobs[0].Produced == nil || !slices.Equal(rec.AcceptedBy, []string{"m.huber"}) {
+		t.Fatalf("record %s", s.record)
+	}
+}
+
+// A refusal releases every job back into the source's queue and removes
+// the partner's copy; nothing is taken in.
+func TestOffloadRefusedReleasesEveryJob(t *testing.T) {
+	s := newSites("queue/a.pdf", "queue/b.pdf")
+	env := offloadEnv(t, s)
+	decide(env, time.Second, SignalRefuse, "j.bauer")
+	env.ExecuteWorkflow(OffloadWorkflow, offloadInput())
+	st := offloadResult(t, env)
+	if st.Phase != OffloadReleased || !strings.Contains(st.Outcome, "refused by j.bauer") {
+		t.Fatalf("phase %s: %s", st.Phase, st.Outcome)
+	}
+	if got := keys(s.queue); !slices.Equal(got, []string{"queue/a.pdf", "queue/b.pdf"}) || len(s.claimed) != 0 || len(s.landed) != 0 || len(s.intake) != 0 {
+		t.Fatalf("queue %v claimed %v landed %v intake %v", got, s.claimed, s.landed, s.intake)
+	}
+	if c := st.Counts(); c.Released != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+// No acceptance before the deadline: the same as a refusal.
+func TestOffloadAcceptDeadlineReleases(t *testing.T) {
+	s := newSites("queue/a.pdf")
+	env := offloadEnv(t, s)
+	env.ExecuteWorkflow(OffloadWorkflow, offloadInput())
+	st := offloadResult(t, env)
+	if st.Phase != OffloadReleased || !strings.Contains(st.Outcome, "no acceptance within 1h0m0s") || !s.queue["queue/a.pdf"] {
+		t.Fatalf("phase %s: %s; queue %v", st.Phase, st.Outcome, s.queue)
+	}
+}
+
+// A job whose intake fails goes home; a cancel while the partner
+// produces names the jobs it has and releases none of them.
+func TestOffloadCancelNamesWhatThePartnerHas(t *testing.T) {
+	s := newSites("queue/a.pdf", "queue/b.pdf", "queue/c.pdf")
+	s.intakeExit["queue/b.pdf"] = 3
+	s.produceAfter = 1000
+	env := offloadEnv(t, s)
+	decide(env, time.Second, SignalAccept, "m.huber")
+	at(env, 10*time.Minute, func() { env.CancelWorkflow() })
+	env.ExecuteWorkflow(OffloadWorkflow, offloadInput())
+	st := offloadResult(t, env)
+	if st.Phase != OffloadCancelled || !slices.Equal(st.PartnerHas, []string{"queue/a.pdf", "queue/c.pdf"}) {
+		t.Fatalf("phase %s, partner has %v: %s", st.Phase, st.PartnerHas, st.Outcome)
+	}
+	if !s.queue["queue/b.pdf"] || s.landed["queue/b.pdf"] || !s.claimed["queue/a.pdf"] || !s.claimed["queue/c.pdf"] {
+		t.Fatalf("queue %v landed %v claimed %v", s.queue, s.landed, s.claimed)
+	}
+	if s.intake["queue/a.pdf"] != 1 || s.intake["queue/b.pdf"] != 0 {
+		t.Fatalf("intake %v", s.intake)
+	}
+}
