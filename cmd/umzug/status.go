@@ -75,6 +75,9 @@ func showStatus(cmd *cobra.Command, c client.Client, id, output string, watch bo
 	if kind == workflows.StandbyWorkflow {
 		return showStandby(cmd, c, id, output)
 	}
+	if kind == workflows.OffloadWorkflow {
+		return showOffload(cmd, c, id, output)
+	}
 	if kind == workflows.WaveWorkflow {
 		var ws workflows.WaveStatus
 		if err := queryStatus(cmd, c, id, &ws); err != nil {
