@@ -6,6 +6,14 @@
 # what changed at AKDB. A rehearsal runs the whole move into a scratch root
 # first, and approvals of the real move need one from the last 30 days.
 #
+# The two centers also balance peak load: `umzug offload` hands a share of
+# one center's print jobs to the other, whose staff produce them (offload
+# "peak" in each direction: application "print" from OWL-IT to AKDB,
+# application "print_akdb" from AKDB to OWL-IT). Each job is claimed out of
+# the home queue, copied verified, accepted by people of the partner, taken
+# into the partner's queue once, and archived at home with a record of
+# where, when and under whose acceptance it was produced.
+#
 # Like finance.hcl it runs on the two in-process demo data centers
 # (`umzug demo --scenario failover`): the defaults point at the demo's
 # directory and ports.
@@ -30,6 +38,18 @@ variable "standby_interval" {
   type        = string
   default     = "15m"
   description = "How often the standby copies the print data to AKDB."
+}
+
+variable "offload_max_jobs" {
+  type        = number
+  default     = 50
+  description = "Jobs per hand-over at most."
+}
+
+variable "accept_within" {
+  type        = string
+  default     = "2h"
+  description = "How long the partner has to accept a hand-over before the jobs go home."
 }
 
 variable "confirm_within" {
@@ -86,6 +106,31 @@ application "print" {
   emergency {
     approvers      = ["k.meier", "s.wolf", "a.huber"]
     confirm_within = var.confirm_within
+  }
+
+  # Peak load at OWL-IT: print jobs under spool/<city>/ go to AKDB. They
+  # land in offload-in/owl (outside AKDB's standby copy of OWL-IT), AKDB's
+  # shift leads accept, intake puts each into AKDB's partner queue, and
+  # done reads AKDB's production log.
+  offload "peak" {
+    select   = ["spool/*/*"]
+    to       = "${local.akdb}/srv/offload-in/owl"
+    max_jobs = var.offload_max_jobs
+    accept {
+      approvers = ["m.huber", "j.bauer"]
+      timeout   = var.accept_within
+    }
+    intake {
+      run = "mkdir -p ${local.akdb}/srv/partner-queue/owl && cp -R \"$UMZUG_JOB_PATH\" ${local.akdb}/srv/partner-queue/owl/ && echo \"$UMZUG_JOB_ID\" >> ${local.akdb}/srv/partner-queue/intake.log"
+    }
+    done {
+      run      = "grep -qxF \"$UMZUG_JOB_ID\" ${local.akdb}/srv/partner-queue/produced.log && echo \"$UMZUG_JOB_ID printed at AKDB\" >> \"$UMZUG_RESULTS_DIR/confirmations.txt\""
+      interval = "2s"
+    }
+    results {
+      from = "${local.akdb}/srv/offload-out/owl"
+      to   = "${local.owl}/srv/offload-results/akdb"
+    }
   }
 
   # A rehearsal copies everything under this root on the partner host
@@ -146,4 +191,48 @@ application "print" {
   }
 
   soak = "1h"
+}
+
+# The other direction: AKDB's own print production, kept on standby at
+# OWL-IT and handed to OWL-IT at AKDB's peaks.
+application "print_akdb" {
+  description = "Druck und Versand AKDB"
+  source      = host.akdb_print
+  target      = host.owl_print
+
+  copy "print" {
+    from   = "${local.akdb}/srv/akdb-print"
+    to     = "${local.owl}/srv/standby-akdb/print"
+    verify = "sha256"
+    delete = true
+  }
+
+  standby {
+    interval = var.standby_interval
+  }
+
+  offload "peak" {
+    select   = ["spool/*/*"]
+    to       = "${local.owl}/srv/offload-in/akdb"
+    max_jobs = var.offload_max_jobs
+    accept {
+      approvers = ["k.meier", "s.wolf"]
+      timeout   = var.accept_within
+    }
+    intake {
+      run = "mkdir -p ${local.owl}/srv/partner-queue/akdb && cp -R \"$UMZUG_JOB_PATH\" ${local.owl}/srv/partner-queue/akdb/ && echo \"$UMZUG_JOB_ID\" >> ${local.owl}/srv/partner-queue/intake.log"
+    }
+    done {
+      run      = "grep -qxF \"$UMZUG_JOB_ID\" ${local.owl}/srv/partner-queue/produced.log"
+      interval = "2s"
+    }
+  }
+
+  cutover {
+    approval {
+      approvers = ["m.huber", "j.bauer"]
+      quorum    = 2
+    }
+    final_sync {}
+  }
 }
