@@ -484,4 +484,6 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // bprintf appends to b; fmt.Fprintf would do, but workflowcheck cannot
 // tell a builder from a file.
-func bprintf(b *strings.Builder, format string, args ...any) { b.WriteString(fmt.Sprintf(format, args...)) }
+func bprintf(b *strings.Builder, format string, args ...any) {
+	b.WriteString(fmt.Sprintf(format, args...))
+}

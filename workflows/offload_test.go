@@ -175,10 +175,10 @@ func offloadInput() OffloadInput {
 		Subject: Subject{PlanName: "print-center", PlanSHA256: planSHA, Application: "print", StartedBy: "k.meier",
 			Source: contract.Host{Name: "owl_print", Datacenter: "owl"}, Target: contract.Host{Name: "akdb_print", Datacenter: "akdb"}},
 		Offload: "peak", Queue: "/srv/print", Select: []string{"queue/*"}, MaxJobs: 10, To: "/srv/offload-in/owl",
-		CopySet: contract.CopySet{Verify: contract.VerifySHA256},
-		Accept:  ApprovalRule{Approvers: []string{"m.huber", "j.bauer", "k.meier"}, Quorum: 1, FourEyes: true, Timeout: time.Hour},
-		Intake:  Block{Kind: BlockStep, Name: "intake", On: "target", Run: "enqueue \"$UMZUG_JOB_PATH\""},
-		Done:    Block{Kind: BlockCheck, Name: "done", On: "target", Run: "produced \"$UMZUG_JOB_ID\""},
+		CopySet:     contract.CopySet{Verify: contract.VerifySHA256},
+		Accept:      ApprovalRule{Approvers: []string{"m.huber", "j.bauer", "k.meier"}, Quorum: 1, FourEyes: true, Timeout: time.Hour},
+		Intake:      Block{Kind: BlockStep, Name: "intake", On: "target", Run: "enqueue \"$UMZUG_JOB_PATH\""},
+		Done:        Block{Kind: BlockCheck, Name: "done", On: "target", Run: "produced \"$UMZUG_JOB_ID\""},
 		ResultsFrom: "/srv/offload-out", ResultsTo: "/srv/offload-results", Poll: time.Minute, Within: time.Hour,
 	}
 }
