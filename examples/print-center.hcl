@@ -124,7 +124,7 @@ application "print" {
       run = "mkdir -p ${local.akdb}/srv/partner-queue/owl && cp -R \"$UMZUG_JOB_PATH\" ${local.akdb}/srv/partner-queue/owl/ && echo \"$UMZUG_JOB_ID\" >> ${local.akdb}/srv/partner-queue/intake.log"
     }
     done {
-      run      = "grep -qxF \"$UMZUG_JOB_ID\" ${local.akdb}/srv/partner-queue/produced.log && echo \"$UMZUG_JOB_ID printed at AKDB\" >> \"$UMZUG_RESULTS_DIR/confirmations.txt\""
+      run      = "grep -qxF \"$UMZUG_JOB_ID\" ${local.akdb}/srv/partner-queue/produced.log && { grep -qxF \"$UMZUG_JOB_ID\" \"$UMZUG_RESULTS_DIR/confirmations.txt\" 2>/dev/null || echo \"$UMZUG_JOB_ID\" >> \"$UMZUG_RESULTS_DIR/confirmations.txt\"; }"
       interval = "2s"
     }
     results {

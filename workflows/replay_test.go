@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"os"
+	"time"
 	"path/filepath"
 	"testing"
 
@@ -26,6 +27,8 @@ import (
 // recorded under no one's name (record_bounds_test.go). testdata/signed
 // holds a move whose approval names signers (record_signed_test.go): its
 // statements name the move's workflow ID, so it replays under that ID.
+// testdata/offload holds a hand-over (record_offload_test.go), replayed
+// under its ID, which names its directories.
 var recorded = []struct {
 	file, phase string
 	id          string // the workflow ID to replay under; "" the replayer's default
@@ -47,6 +50,7 @@ var recorded = []struct {
 	{"modes/standby.json", "", ""},
 	{"modes/standby_rearm.json", "", ""},
 	{"signed/move_signed.json", PhaseCommitted, MoveID("record", "finance-signed")},
+	{"offload/offload.json", OffloadDone, OffloadID("record", "print", time.Date(2026, 12, 8, 2, 0, 0, 0, time.UTC))},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {
