@@ -2,9 +2,9 @@ package workflows
 
 import (
 	"os"
-	"time"
 	"path/filepath"
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
