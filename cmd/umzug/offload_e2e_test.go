@@ -293,3 +293,53 @@ func runKilledOffload(t *testing.T, split bool) {
 func TestOffloadWorkerKilledAtEachPoint(t *testing.T) { runKilledOffload(t, true) }
 
 func TestOffloadServerKilledAtEachPoint(t *testing.T) { runKilledOffload(t, false) }
+
+// Two offloads in opposite directions at once: OWL-IT's refused by AKDB
+// (every job back in OWL-IT's queue, nothing taken in), AKDB's accepted
+// by OWL-IT and produced there exactly once.
+func TestOffloadBothDirectionsOneRefused(t *testing.T) {
+	r := startOffloadRig(t, false)
+	owlIDs := writeOwlJobs(t, r.owl, 4)
+	var akdbIDs []string
+	for i := range 3 {
+		id := fmt.Sprintf("spool/munich/notice-%d.pdf", i)
+		writeFile(t, filepath.Join(r.akdb, "srv/akdb-print", id), fmt.Sprintf("tax notice %d\n", i))
+		akdbIDs = append(akdbIDs, id)
+	}
+	toAKDB := r.start("print", "k.meier")
+	toOWL := r.start("print_akdb", "m.huber")
+	r.waitPhase(toAKDB, workflows.OffloadAwaiting)
+	r.waitPhase(toOWL, workflows.OffloadAwaiting)
+	// Only the people the block names accept.
+	if code, _, errOut := cli(t, "offload", "accept", toOWL, "--as", "x.nobody"); code != 1 || !strings.Contains(errOut, "not an accept approver") {
+		t.Fatalf("accept by a stranger: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, "offload", "refuse", toAKDB, "--as", "j.bauer", "--reason", "no capacity"); code != 0 {
+		t.Fatalf("refuse: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "offload", "accept", toOWL, "--as", "s.wolf"); code != 0 {
+		t.Fatalf("accept: exit %d: %s", code, errOut)
+	}
+	refused := r.waitPhase(toAKDB, workflows.OffloadReleased, workflows.OffloadFailed, workflows.OffloadDone)
+	if refused.Phase != workflows.OffloadReleased || !strings.Contains(refused.Outcome, "refused by j.bauer") {
+		t.Fatalf("refused hand-over: %s: %s", refused.Phase, refused.Outcome)
+	}
+	for _, id := range owlIDs {
+		if _, err := os.Stat(filepath.Join(r.owl, "srv/print", id)); err != nil {
+			t.Errorf("refused job %s not back in OWL-IT's queue: %v", id, err)
+		}
+	}
+	if l := lines(t, filepath.Join(r.akdb, "srv/partner-queue/intake.log")); len(l) != 0 {
+		t.Errorf("AKDB took jobs of a refused hand-over in: %v", l)
+	}
+	if _, err := os.Stat(filepath.Join(r.akdb, "srv/offload-in/owl", refused.Key)); !os.IsNotExist(err) {
+		t.Errorf("the refused jobs' copy at AKDB was not removed: %v", err)
+	}
+	r.waitPhase(toOWL, workflows.OffloadProducing)
+	writeFile(t, filepath.Join(r.owl, "srv/partner-queue/produced.log"), strings.Join(akdbIDs, "\n")+"\n")
+	st := r.waitPhase(toOWL, workflows.OffloadDone, workflows.OffloadFailed)
+	if st.Phase != workflows.OffloadDone {
+		t.Fatalf("AKDB → OWL-IT: %s: %s %s", st.Phase, st.Outcome, st.Error)
+	}
+	checkProducedOnce(t, st, akdbIDs, filepath.Join(r.akdb, "srv/akdb-print"), filepath.Join(r.owl, "srv/partner-queue/intake.log"), "s.wolf")
+}
