@@ -125,6 +125,9 @@ func (e *Evidence) files(prefix string, out map[string][]byte) error {
 	for n, b := range e.Manifests {
 		out[path.Join(prefix, n)] = b
 	}
+	if err := offloadFiles(e.History, func(n string, b []byte) { out[path.Join(prefix, n)] = b }); err != nil {
+		return err
+	}
 	for _, m := range e.Moves {
 		if err := m.files(path.Join(prefix, movesDir, safeName(m.Report.Application)), out); err != nil {
 			return err
