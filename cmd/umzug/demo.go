@@ -58,6 +58,11 @@ both audit reports. Once OWL-IT is lost it waits for you to press the
 failover button (Web UI or umzug failover; it prints both); --auto presses
 it itself, plays every other part and exits when it is done.
 
+--scenario peak plays mutual peak-load balancing between the two print
+centers: an OWL-IT hand-over refused by AKDB (its jobs go back home), one
+accepted and produced at AKDB, and one from AKDB to OWL-IT, each archived
+with its record.
+
 The embedded worker's SDK log goes to temporal-sdk.log in --dir, not to
 the terminal.`,
 		Args: cobra.NoArgs,
@@ -67,10 +72,10 @@ the terminal.`,
 			switch o.scenario {
 			case "move":
 				return runDemo(ctx, cmd.OutOrStdout(), o)
-			case "failover":
+			case "failover", "peak":
 				return runFailoverDemo(ctx, cmd.OutOrStdout(), o)
 			}
-			return fmt.Errorf("unknown scenario %q: choose move (the finance move) or failover (the print center)", o.scenario)
+			return fmt.Errorf("unknown scenario %q: choose move (the finance move), failover or peak (the print center)", o.scenario)
 		},
 	}
 	addEmbeddedFlags(cmd, &o.embedded)
@@ -79,7 +84,7 @@ the terminal.`,
 	cmd.Flags().StringVar(&o.lemgoAddr, "lemgo", "127.0.0.1:2223", "SSH address of the demo target data center")
 	cmd.Flags().IntVar(&o.scale, "scale", 1, "multiply the sample data (1 = about 2,150 files, 92 MiB)")
 	cmd.Flags().StringVar(&o.as, "as", "a.meier", "who starts the move (four-eyes: this identity cannot approve it)")
-	cmd.Flags().StringVar(&o.scenario, "scenario", "move", "move: the finance move; failover: the print center's standby, failover and failback")
+	cmd.Flags().StringVar(&o.scenario, "scenario", "move", "move: the finance move; failover: the print center's standby, failover and failback; peak: the print centers' hand-overs at peak load, both ways")
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve as b.schulz and c.yilmaz, commit after the health check, and exit")
 	cmd.Flags().BoolVar(&o.autoApprove, "auto", false, "play every part unattended and exit (as --auto-approve; in the failover scenario it also presses the failover button)")
 	return cmd

@@ -79,7 +79,11 @@ func runFailoverDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 		return err
 	}
 	d.header()
-	err = d.story()
+	if o.scenario == "peak" {
+		err = d.peakStory()
+	} else {
+		err = d.story()
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintf(out, "\nstopped by Ctrl-C; the demo server and its workflows end with it\n")
 		return nil
@@ -105,7 +109,7 @@ func checkDemoPorts(o demoOptions) error {
 }
 
 func (d *failoverDemo) loadPlan() error {
-	vars := map[string]string{"standby_interval": "5s", "confirm_within": "10m"}
+	vars := map[string]string{"standby_interval": "5s", "confirm_within": "10m", "offload_max_jobs": "10"}
 	for k, v := range d.env.Vars {
 		vars[k] = v
 	}
