@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -293,5 +294,35 @@ func TestOffloadCancelNamesWhatThePartnerHas(t *testing.T) {
 	}
 	if s.intake["queue/a.pdf"] != 1 || s.intake["queue/b.pdf"] != 0 {
 		t.Fatalf("intake %v", s.intake)
+	}
+}
+
+// With signers, only an acceptance signed by the acceptor's own key
+// counts; the record keeps the key's fingerprint.
+func TestOffloadSignedAcceptance(t *testing.T) {
+	s := newSites("queue/a.pdf")
+	env := offloadEnv(t, s)
+	mh, outsider := testKey(t), testKey(t)
+	in := offloadInput()
+	in.Accept.Signers = signersLine("m.huber", mh)
+	at(env, time.Second, func() { env.SignalWorkflow(SignalAccept, map[string]any{"by": "m.huber"}) })
+	at(env, 2*time.Second, func() {
+		env.SignalWorkflow(SignalAccept, signedPayload(t, env, SignalAccept, "by", "m.huber", "comment", "ok", outsider, t0.Add(2*time.Second)))
+	})
+	at(env, 3*time.Second, func() {
+		env.SignalWorkflow(SignalAccept, signedPayload(t, env, SignalAccept, "by", "m.huber", "comment", "ok", mh, t0.Add(3*time.Second)))
+	})
+	env.ExecuteWorkflow(OffloadWorkflow, in)
+	st := offloadResult(t, env)
+	if st.Phase != OffloadDone || !slices.Equal(st.AcceptedBy, []string{"m.huber"}) {
+		t.Fatalf("phase %s, accepted by %v: %s", st.Phase, st.AcceptedBy, st.Outcome)
+	}
+	var got []string
+	for _, r := range st.Signals {
+		got = append(got, fmt.Sprintf("%v %s %s", r.Accepted, r.KeyFingerprint, r.Reason))
+	}
+	if len(got) != 3 || !strings.Contains(got[0], "signature required") || !strings.Contains(got[1], "signature does not verify") ||
+		!strings.HasPrefix(got[2], "true SHA256:") {
+		t.Fatalf("records %q", got)
 	}
 }
