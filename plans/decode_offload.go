@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/umzug-dev/umzug/internal/identity"
 )
 
 // Offload hands a share of the source's jobs to the partner site (the
@@ -410,6 +412,7 @@ func (l *loader) checkOffloads(plan *Plan) {
 					what, o.Results.To, o.Copy.From)
 			}
 			l.checkOffloadLanding(plan, a, o, what)
+			l.checkAcceptors(a, o, what)
 		}
 	}
 }
@@ -442,4 +445,27 @@ func sameHost(a, b *Host) bool {
 		return true
 	}
 	return a.Address != "" && a.Address == b.Address
+}
+
+// checkAcceptors warns about an acceptor the application also lists as
+// one of its own deciders: the acceptance stands for the partner
+// organisation, so it should not come from the site handing over.
+func (l *loader) checkAcceptors(a *Application, o *Offload, what string) {
+	if o.Accept == nil {
+		return
+	}
+	var own []string
+	if a.Cutover != nil && a.Cutover.Approval != nil {
+		own = append(append(own, a.Cutover.Approval.Approvers...), a.Cutover.Approval.Operators...)
+	}
+	if a.Emergency != nil {
+		own = append(own, a.Emergency.Approvers...)
+	}
+	for _, who := range o.Accept.Approvers {
+		if identity.Index(own, who) >= 0 {
+			l.warnf(o.Range, "Acceptor of the handing-over site",
+				"%s lets %s accept, who also decides for application %q itself (cutover or emergency); the acceptance should come from people of the partner site.",
+				what, who, a.Name)
+		}
+	}
 }

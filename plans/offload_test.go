@@ -111,3 +111,26 @@ func TestOffloadRefusals(t *testing.T) {
 		}
 	}
 }
+
+// An acceptor who also approves the application's own cutover is warned
+// about: the acceptance should come from the partner's people.
+func TestOffloadWarnsAboutOwnAcceptors(t *testing.T) {
+	src := strings.Replace(offloadBase, "TO", "/srv/offload-in/owl", 1)
+	src = strings.Replace(src, `  standby { interval = "15m" }
+  offload`, `  standby { interval = "15m" }
+  cutover {
+    approval { approvers = ["j.bauer", "k.meier"] }
+    final_sync {}
+  }
+  offload`, 1)
+	_, diags := loadSources("o.hcl", []source{{path: "o.hcl", src: []byte(src)}}, LoadOptions{})
+	var warned []string
+	for _, d := range diags {
+		if d.Summary == "Acceptor of the handing-over site" {
+			warned = append(warned, d.Detail)
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "lets j.bauer accept") {
+		t.Fatalf("warnings %q", warned)
+	}
+}
