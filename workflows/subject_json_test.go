@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// TestRecordedInputsRoundTrip: the move, wave and standby inputs in the recorded
+// TestRecordedInputsRoundTrip: the move, wave, standby and offload inputs in the recorded
 // histories decode into today's types and encode back to the same JSON
 // object (same keys, same values), so the types still read and write what
 // histories hold, embedded Subject included.
@@ -35,6 +35,8 @@ func TestRecordedInputsRoundTrip(t *testing.T) {
 				in = &StandbyInput{}
 			case StandbySyncWorkflow:
 				in = &StandbySyncInput{}
+			case OffloadWorkflow:
+				in = &OffloadInput{}
 			default:
 				in = &MoveInput{}
 			}
