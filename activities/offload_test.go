@@ -151,3 +151,31 @@ func TestOffloadJobsReleaseNeverReplaces(t *testing.T) {
 		t.Fatalf("queue file overwritten: %q", b)
 	}
 }
+
+// A retried archive (a worker lost after the moves) finds the jobs
+// archived and reports them again; a release afterwards moves nothing.
+func TestOffloadJobsArchiveTwice(t *testing.T) {
+	f := newCopyFixture(t)
+	root := filepath.Join(f.dir, "q")
+	writeJobs(t, root, map[string]string{"jobs/a": "a", "jobs/b/1": "b"})
+	ctx := context.Background()
+	in := contract.OffloadJobsInput{Host: f.src, Root: root, Key: "k", Select: []string{"jobs/*"}}
+	in.Op = contract.OffloadClaim
+	if _, err := f.a.OffloadJobs(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.Op, in.Jobs, in.Record = contract.OffloadArchive, []string{"jobs/a", "jobs/b"}, "{}"
+	for range 2 {
+		res, err := f.a.OffloadJobs(ctx, in)
+		if err != nil || !slices.Equal(res.Done, in.Jobs) || len(res.Left) != 0 {
+			t.Fatalf("archive: %+v %v", res, err)
+		}
+	}
+	rel, err := f.a.OffloadJobs(ctx, contract.OffloadJobsInput{Host: f.src, Op: contract.OffloadRelease, Root: root, Key: "k"})
+	if err != nil || len(rel.Done) != 0 {
+		t.Fatalf("release after archive: %+v %v", rel, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "jobs/a")); !os.IsNotExist(err) {
+		t.Fatalf("an archived job came back to the queue: %v", err)
+	}
+}
