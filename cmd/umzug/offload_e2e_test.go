@@ -271,15 +271,27 @@ func runKilledOffload(t *testing.T, split bool) {
 		}
 	}
 	r.crash("4: in the middle of intake")
-	r.waitPhase(id, workflows.OffloadProducing)
+	prod := r.waitPhase(id, workflows.OffloadProducing)
 	r.crash("4: while the partner produces")
+	// A large production log makes the copy back take a while, so the
+	// next kill lands while the results return.
+	big := filepath.Join(r.akdb, "srv/offload-out/owl", prod.Key, "production.log")
+	writeFile(t, big, strings.Repeat("page printed, sealed, handed to the post\n", 3<<20))
 	// AKDB's staff print the jobs.
 	writeFile(t, filepath.Join(r.akdb, "srv/partner-queue/produced.log"), strings.Join(ids, "\n")+"\n")
+	if st := r.waitPhase(id, workflows.OffloadReturning, workflows.OffloadArchiving, workflows.OffloadDone); st.Phase != workflows.OffloadDone {
+		r.crash("4: while the results return (" + st.Phase + ")")
+	} else {
+		t.Log("the copy back ended before the kill; it is checked without one")
+	}
 	st := r.waitPhase(id, workflows.OffloadDone, workflows.OffloadFailed, workflows.OffloadCancelled)
 	if st.Phase != workflows.OffloadDone {
 		t.Fatalf("phase %s: %s %s", st.Phase, st.Outcome, st.Error)
 	}
 	checkProducedOnce(t, st, ids, filepath.Join(r.owl, "srv/print"), intakeLog, "m.huber")
+	if fi, err := os.Stat(filepath.Join(r.owl, "srv/offload-results/akdb", st.Key, "production.log")); err != nil || fi.Size() != int64(len("page printed, sealed, handed to the post\n"))*3<<20 {
+		t.Errorf("production log not copied back whole: %v", err)
+	}
 	conf := lines(t, filepath.Join(r.owl, "srv/offload-results/akdb", st.Key, "confirmations.txt"))
 	if c := st.Counts(); c.Produced != 6 || c.Returned != 6 || len(conf) == 0 {
 		t.Fatalf("counts %+v, confirmations %v", c, conf)
