@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -12,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -324,5 +329,62 @@ func TestOffloadSignedAcceptance(t *testing.T) {
 	if len(got) != 3 || !strings.Contains(got[0], "signature required") || !strings.Contains(got[1], "signature does not verify") ||
 		!strings.HasPrefix(got[2], "true SHA256:") {
 		t.Fatalf("records %q", got)
+	}
+}
+
+// An intake whose outcome is unknown (the activity failed for good) may
+// have enqueued its job: the job stays claimed as the partner's and is
+// never released, so it cannot be produced at home as well.
+func TestOffloadUncertainIntakeIsNeverReleased(t *testing.T) {
+	s := newSites("queue/a.pdf", "queue/b.pdf")
+	env := offloadEnv(t, s)
+	env.OnActivity(contract.NameRunCommand, mock.Anything, mock.MatchedBy(func(in contract.CommandInput) bool {
+		return in.Purpose == "intake queue/a.pdf"
+	})).Return(contract.CommandResult{}, temporal.NewNonRetryableApplicationError("connection lost for good", contract.ErrBadCommand, nil))
+	decide(env, time.Second, SignalAccept, "m.huber")
+	at(env, 10*time.Minute, func() { env.CancelWorkflow() })
+	env.ExecuteWorkflow(OffloadWorkflow, offloadInput())
+	st := offloadResult(t, env)
+	if !slices.Equal(st.PartnerHas, []string{"queue/a.pdf", "queue/b.pdf"}) || !s.claimed["queue/a.pdf"] || s.queue["queue/a.pdf"] {
+		t.Fatalf("partner has %v; claimed %v queue %v", st.PartnerHas, s.claimed, s.queue)
+	}
+	if !st.Jobs[0].Uncertain || !strings.Contains(st.Jobs[0].IntakeError, "outcome unknown") {
+		t.Fatalf("job a: %+v", st.Jobs[0])
+	}
+}
+
+// The intake wrapper takes a job in once: run twice (a second scheduled
+// intake after a reset), the plan's intake runs once.
+func TestOffloadIntakeCommandRunsOnce(t *testing.T) {
+	dir := t.TempDir()
+	o := &offload{in: offloadInput(), id: "umzug/p/print/offload/20261208T020000Z"}
+	o.in.To, o.in.ResultsFrom = filepath.Join(dir, "in"), ""
+	o.in.Intake.Run = `echo "$UMZUG_JOB_ID" >> ` + filepath.Join(dir, "intake.log")
+	o.st.Key = offloadKey(o.in.Offload, o.id)
+	job := OffloadJob{OffloadJob: contract.OffloadJob{ID: "queue/a b.pdf", SHA256: strings.Repeat("c", 64)}}
+	if err := os.MkdirAll(filepath.Join(o.in.To, o.st.Key, "queue"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(o.in.To, o.st.Key, "queue/a b.pdf"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := o.intakeCommand(job)
+	for i := range 2 {
+		if out, err := exec.Command("/bin/sh", "-c", cmd).CombinedOutput(); err != nil {
+			t.Fatalf("run %d: %v: %s", i, err, out)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "intake.log"))
+	if string(b) != "queue/a b.pdf\n" {
+		t.Fatalf("intake log %q", b)
+	}
+	// Another job (or the same name with other content) is its own.
+	other := job
+	other.SHA256 = strings.Repeat("d", 64)
+	if out, err := exec.Command("/bin/sh", "-c", o.intakeCommand(other)).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "intake.log")); strings.Count(string(b), "\n") != 2 {
+		t.Fatalf("intake log %q", b)
 	}
 }
