@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/umzug-dev/umzug/activities/contract"
@@ -177,5 +178,34 @@ func TestOffloadJobsArchiveTwice(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "jobs/a")); !os.IsNotExist(err) {
 		t.Fatalf("an archived job came back to the queue: %v", err)
+	}
+}
+
+// A job-list file names the jobs instead of globs: listed jobs that are
+// there are claimed, a missing one is skipped, an unsafe name is named
+// and left alone, and --select narrows the list.
+func TestOffloadJobsSelectList(t *testing.T) {
+	f := newCopyFixture(t)
+	root := filepath.Join(f.dir, "q")
+	writeJobs(t, root, map[string]string{"jobs/a.pdf": "a", "jobs/b.pdf": "b", "other/c.pdf": "c", "jobs/-x.pdf": "x"})
+	list := filepath.Join(f.dir, "joblist")
+	if err := os.WriteFile(list, []byte("jobs/a.pdf\njobs/gone.pdf\n../etc/passwd\njobs/-x.pdf\nother/c.pdf\njobs/b.pdf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.a.OffloadJobs(context.Background(), contract.OffloadJobsInput{Host: f.src, Op: contract.OffloadClaim, Root: root, Key: "k",
+		SelectList: list, Narrow: "jobs/*", MaxJobs: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(res.Jobs); !slices.Equal(got, []string{"jobs/a.pdf", "jobs/b.pdf"}) {
+		t.Fatalf("claimed %v (left %v)", got, res.Left)
+	}
+	if len(res.Left) != 1 || !strings.Contains(res.Left[0], "-x.pdf") {
+		t.Fatalf("left %v", res.Left)
+	}
+	for _, p := range []string{"other/c.pdf", "jobs/-x.pdf"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Fatalf("%s left the queue: %v", p, err)
+		}
 	}
 }
