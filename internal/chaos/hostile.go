@@ -14,6 +14,9 @@ type HostileRow struct {
 	// Failed those that ended with an error (a refusal to go on is a
 	// correct answer to a tree that keeps changing).
 	Copies, Failed int
+	// FailedForGood counts the failed copies whose error was not
+	// retryable: the move would stop there instead of trying again.
+	FailedForGood int
 	// Attacks counts the swaps or exchanges the attacker made.
 	Attacks int64
 	// Copied and RefusedChanged sum the files copied and the entries
@@ -45,11 +48,11 @@ const (
 func HostileTable(rows []HostileRow, took time.Duration, when time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run of %s (UTC), %s.\n\n", when.UTC().Format("2006-01-02 15:04"), took.Round(time.Second))
-	b.WriteString("| job | engine | copies (failed) | attacks | files copied | refused as changed | entries written outside root | files with foreign bytes | target equal after a quiet final sync |\n")
+	b.WriteString("| job | engine | copies (failed, not retryable) | attacks | files copied | refused as changed | entries written outside root | files with foreign bytes | target equal after a quiet final sync |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range rows {
 		conv := map[bool]string{true: "yes", false: "no"}[r.Converged]
-		fmt.Fprintf(&b, "| %s | %s | %d (%d) | %d | %d | %d | %d | %d | %s |\n", r.Job, r.Engine, r.Copies, r.Failed, r.Attacks,
+		fmt.Fprintf(&b, "| %s | %s | %d (%d, %d) | %d | %d | %d | %d | %d | %s |\n", r.Job, r.Engine, r.Copies, r.Failed, r.FailedForGood, r.Attacks,
 			r.Copied, r.RefusedChanged, r.Outside, r.Foreign, conv)
 	}
 	var probs []string

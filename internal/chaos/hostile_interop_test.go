@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sys/unix"
 
 	"github.com/umzug-dev/umzug/activities"
@@ -238,6 +240,11 @@ func (r *HostileRow) note(res contract.CopyResult, err error) {
 	r.RefusedChanged += res.RefusedByKind[contract.RefusalChanged]
 	if err != nil {
 		r.Failed++
+		var ae *temporal.ApplicationError
+		if errors.As(err, &ae) && ae.NonRetryable() { // other errors are retried by Temporal
+			r.FailedForGood++
+			r.Problems = append(r.Problems, "not retryable: "+err.Error())
+		}
 	}
 }
 
@@ -431,7 +438,7 @@ func (e *hostileEnv) hostileTarget(t *testing.T, engine string) HostileRow {
 		if res.IdentState != nil {
 			state = res.IdentState
 		}
-		t.Logf("%s seed %d under attack: err %v, copied %d, refused %v", engine, round, err, res.CopiedFiles, res.RefusedByKind)
+		t.Logf("%s seed %d under attack: err %s, copied %d, refused %v", engine, round, errKind(err), res.CopiedFiles, res.RefusedByKind)
 	}
 	fin := in
 	fin.Phase, fin.Delete = contract.PhaseFinalSync, true
@@ -441,7 +448,7 @@ func (e *hostileEnv) hostileTarget(t *testing.T, engine string) HostileRow {
 		fin.IdentState = state
 		res, err := e.copy(engine, fin)
 		r.note(res, err)
-		t.Logf("%s final sync %d under attack: err %v, copied %d, refused %v", engine, round, err, res.CopiedFiles, res.RefusedByKind)
+		t.Logf("%s final sync %d under attack: err %s, copied %d, refused %v", engine, round, errKind(err), res.CopiedFiles, res.RefusedByKind)
 	}
 	r.Attacks = att.stop(t)
 	e.count(&r, src, tgt, outside, filepath.Dir(victim))
@@ -496,7 +503,7 @@ func (e *hostileEnv) sourceExchange(t *testing.T, engine string) HostileRow {
 			Set: contract.CopySet{Name: "app", From: src, To: filepath.Join(tgtParent, fmt.Sprintf("app%d", round)), Verify: contract.VerifySHA256}}
 		res, err := e.copy(engine, in)
 		r.note(res, err)
-		t.Logf("%s seed %d under exchange: err %v, copied %d, refused %v", engine, round, err, res.CopiedFiles, res.RefusedByKind)
+		t.Logf("%s seed %d under exchange: err %s, copied %d, refused %v", engine, round, errKind(err), res.CopiedFiles, res.RefusedByKind)
 		in.Phase, in.Delete, in.IdentState = contract.PhaseFinalSync, true, res.IdentState
 		ins = append(ins, in)
 	}
@@ -544,4 +551,16 @@ func (e *hostileEnv) count(r *HostileRow, src, tgt string, before map[string]ent
 			r.Problems = append(r.Problems, "foreign bytes at "+filepath.Join(tgt, f))
 		}
 	}
+}
+
+// errKind names an error with its Temporal type and whether it is retried.
+func errKind(err error) string {
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return "none"
+	case errors.As(err, &ae):
+		return fmt.Sprintf("%s (retryable %v): %v", ae.Type(), !ae.NonRetryable(), err)
+	}
+	return fmt.Sprintf("untyped (retried): %v", err)
 }

@@ -52,8 +52,8 @@ func TestWriteHostileTableBesideTheMain(t *testing.T) {
 	}
 	b, _ := os.ReadFile(p)
 	s := string(b)
-	for _, want := range []string{"| kill -9 | 1 |", "| hostile-target | agent | 4 (0) | 900 | 120 | 30 | 0 | 0 | yes |",
-		"| hostile-target | classic | 4 (1) | 0 | 0 | 0 | 7 | 2 | no |", "- hostile-target, classic: wrote d/f into /x"} {
+	for _, want := range []string{"| kill -9 | 1 |", "| hostile-target | agent | 4 (0, 0) | 900 | 120 | 30 | 0 | 0 | yes |",
+		"| hostile-target | classic | 4 (1, 0) | 0 | 0 | 0 | 7 | 2 | no |", "- hostile-target, classic: wrote d/f into /x"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("missing %q in\n%s", want, s)
 		}
