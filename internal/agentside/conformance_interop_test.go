@@ -89,12 +89,12 @@ func userLane(t *testing.T, uid, gid int) lane {
 	return lane{base: base, fix: fix}
 }
 
-// TestConformanceRealOpenSSH runs the conformance scenarios over agents
+// TestConformanceInterop runs the conformance scenarios over agents
 // reached through real OpenSSH, logged in as root and as the non-root
 // user realsshd.CIUser, and requires the outcome of mirror.LocalSide on
 // the same trees (the local side runs as this process, with the same
 // owner option).
-func TestConformanceRealOpenSSH(t *testing.T) {
+func TestConformanceInterop(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: one lane logs in as root, the other as a user created for it")
 	}

@@ -51,11 +51,11 @@ const attackerUser = "umzugevil"
 const awaySuffix = ".chaos-away"
 
 // TestChaosAttackerProcess is the attacker's body when the test binary
-// runs as TestChaosHostile's child under attackerUser's uid.
+// runs as TestChaosHostileInterop's child under attackerUser's uid.
 func TestChaosAttackerProcess(t *testing.T) {
 	spec := strings.Fields(os.Getenv(attackerEnv))
 	if len(spec) != 3 {
-		t.Skip("runs only as the attacker child of TestChaosHostile")
+		t.Skip("runs only as the attacker child of TestChaosHostileInterop")
 	}
 	var stop atomic.Bool
 	go func() { io.Copy(io.Discard, os.Stdin); stop.Store(true) }()
@@ -360,7 +360,7 @@ func fill(t *testing.T, dir, tag string, n int, mt time.Time) {
 	}
 }
 
-// TestChaosHostile runs the hostile-host jobs against real OpenSSH, logged
+// TestChaosHostileInterop runs the hostile-host jobs against real OpenSSH, logged
 // in as root, with an unprivileged local user attacking:
 //
 //   - hostile-target: the attacker may write inside the target tree (its
@@ -375,7 +375,7 @@ func fill(t *testing.T, dir, tag string, n int, mt time.Time) {
 // Each job counts entries written outside the target root and files
 // whose bytes on the target are not the source's. The agent engine must
 // show 0 of both; other engines are shown for contrast.
-func TestChaosHostile(t *testing.T) {
+func TestChaosHostileInterop(t *testing.T) {
 	began := time.Now()
 	e := newHostileEnv(t)
 	var rows []HostileRow
