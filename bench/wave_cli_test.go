@@ -28,19 +28,17 @@ var startupSleep = flag.Duration("umzug.startup-sleep", 50*time.Millisecond, "Be
 // root's login shell can get a start-up file without touching /root.
 const waveUser = "umzugroot"
 
-// ensureRootAlias creates waveUser (uid 0, home home, bash) or points its
-// home at home.
-func ensureRootAlias(home string) error {
-	if _, err := user.Lookup(waveUser); err != nil {
-		if out, err := exec.Command("useradd", "-o", "-u", "0", "-g", "0", "-M", "-d", home, "-s", "/bin/bash", "-p", "*", waveUser).CombinedOutput(); err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", waveUser, err, out)
-		}
-		return nil
+// ensureRootAlias creates waveUser (uid 0, bash, home dir) unless it
+// exists, and returns its home. An existing entry keeps its home: usermod
+// refuses to change a user whose uid (0) runs processes.
+func ensureRootAlias(dir string) (string, error) {
+	if u, err := user.Lookup(waveUser); err == nil {
+		return u.HomeDir, os.MkdirAll(u.HomeDir, 0o700)
 	}
-	if out, err := exec.Command("usermod", "-d", home, "-p", "*", waveUser).CombinedOutput(); err != nil {
-		return fmt.Errorf("usermod %s: %v: %s", waveUser, err, out)
+	if out, err := exec.Command("useradd", "-o", "-u", "0", "-g", "0", "-M", "-d", dir, "-s", "/bin/bash", "-p", "*", waveUser).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("useradd %s: %v: %s", waveUser, err, out)
 	}
-	return nil
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 // waveCLI is `umzug dev --no-worker` and the hosts a lead's plan names:
@@ -58,15 +56,14 @@ func (e *env) startWaveCLI(b *testing.B) *waveCLI {
 		b.Skip("needs root: the hosts log in as root")
 	}
 	w := &waveCLI{dir: filepath.Join(e.dir, "wavecli"), agentDir: e.buildAgent(b)}
-	home := filepath.Join(w.dir, "home")
-	os.MkdirAll(home, 0o700)
+	home, err := ensureRootAlias("/var/lib/umzug-bench/home")
+	if err != nil {
+		b.Fatal(err)
+	}
 	// The start-up file: a short sleep, as sourcing a profile costs, and a
 	// marker the bench checks to know bash read it.
 	rc := fmt.Sprintf("export UMZUG_BASHRC=read\nsleep %.3f\n", startupSleep.Seconds())
 	if err := os.WriteFile(filepath.Join(home, ".bashrc"), []byte(rc), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	if err := ensureRootAlias(home); err != nil {
 		b.Fatal(err)
 	}
 	var lines []string
