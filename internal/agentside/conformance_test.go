@@ -180,23 +180,42 @@ type outcome struct {
 }
 
 func runScenario(t *testing.T, mk sidesFunc, steps []step) outcome {
-	base := t.TempDir()
+	return runScenarioIn(t, lane{base: t.TempDir(), owner: os.Geteuid() == 0}, mk, steps)
+}
+
+// lane is where a scenario runs: its base directory, a fix-up run after
+// every change of the trees (a non-root lane hands them to its user), and
+// whether owners are kept.
+type lane struct {
+	base  string
+	fix   func(t *testing.T, base string)
+	owner bool
+}
+
+func runScenarioIn(t *testing.T, l lane, mk sidesFunc, steps []step) outcome {
+	base := l.base
 	src, dst, state := filepath.Join(base, "src"), filepath.Join(base, "dst"), filepath.Join(base, "state")
 	for _, d := range []string{src, dst, state} {
 		os.Mkdir(d, 0o755)
 	}
 	os.Chmod(state, 0o700)
 	baseTree(t, src)
+	if l.fix != nil {
+		l.fix(t, base)
+	}
 	var o outcome
 	var prev mirror.Result
 	for _, st := range steps {
 		if st.mutate != nil {
 			st.mutate(t, base, src, dst, state)
+			if l.fix != nil {
+				l.fix(t, base)
+			}
 		}
 		spec := mirror.Spec{Name: "set", Verify: contract.VerifySHA256, State: mirror.StateRef{Name: "set-verified.bin"}}
 		st.spec(&spec, prev)
 		s, d := mk(t, src, dst, state)
-		r, err := mirror.Run(context.Background(), spec, s, d, mirror.Options{Owner: os.Geteuid() == 0}, nil)
+		r, err := mirror.Run(context.Background(), spec, s, d, mirror.Options{Owner: l.owner}, nil)
 		s.Close()
 		d.Close()
 		e := ""

@@ -135,17 +135,21 @@ func oneLine(s string) string {
 // WriteTable replaces the generated section of the Markdown file at path
 // with table, keeping the prose around it. A file without the markers
 // gets the section appended.
-func WriteTable(path, table string) error {
+func WriteTable(path, table string) error { return writeSection(path, tableBegin, tableEnd, table) }
+
+// writeSection replaces what stands between the markers begin and end in
+// the file at path, or appends the section when the markers are missing.
+func writeSection(path, begin, end, table string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	section := tableBegin + "\n" + table + tableEnd
-	i := bytes.Index(old, []byte(tableBegin))
-	j := bytes.Index(old, []byte(tableEnd))
+	section := begin + "\n" + table + end
+	i := bytes.Index(old, []byte(begin))
+	j := bytes.Index(old, []byte(end))
 	var out string
 	if i >= 0 && j > i {
-		out = string(old[:i]) + section + string(old[j+len(tableEnd):])
+		out = string(old[:i]) + section + string(old[j+len(end):])
 	} else {
 		out = string(old) + "\n" + section + "\n"
 	}

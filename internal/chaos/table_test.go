@@ -33,3 +33,35 @@ func TestWriteTableKeepsProse(t *testing.T) {
 		t.Errorf("table not replaced exactly once:\n%s", s)
 	}
 }
+
+// TestWriteHostileTableBesideTheMain checks that the hostile-host section
+// and the main table are rewritten independently in one file.
+func TestWriteHostileTableBesideTheMain(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "reliability.md")
+	if err := WriteTable(p, Table([]Row{{Fault: "kill -9", Runs: 1}}, 1, "short", time.Second, time.Unix(0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	rows := []HostileRow{
+		{Job: "hostile-target", Engine: "agent", Copies: 4, Attacks: 900, Copied: 120, RefusedChanged: 30, Converged: true},
+		{Job: "hostile-target", Engine: "classic", Copies: 4, Failed: 1, Outside: 7, Foreign: 2, Problems: []string{"wrote d/f into /x"}},
+	}
+	for range 2 {
+		if err := WriteHostileTable(p, HostileTable(rows, time.Minute, time.Unix(0, 0))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(p)
+	s := string(b)
+	for _, want := range []string{"| kill -9 | 1 |", "| hostile-target | agent | 4 (0, 0) | 900 | 120 | 30 | 0 | 0 | yes |",
+		"| hostile-target | classic | 4 (1, 0) | 0 | 0 | 0 | 7 | 2 | no |", "- hostile-target, classic: wrote d/f into /x"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %q in\n%s", want, s)
+		}
+	}
+	if strings.Count(s, hostileBegin) != 1 || strings.Count(s, tableBegin) != 1 {
+		t.Errorf("sections not written exactly once:\n%s", s)
+	}
+	if rows[0].Broken() || !rows[1].Broken() {
+		t.Error("Broken: want false for the clean row, true for the one that wrote outside")
+	}
+}

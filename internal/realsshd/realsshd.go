@@ -32,6 +32,10 @@ type Options struct {
 	User string
 	// NoRootLogin sets PermitRootLogin no, as hardened hosts do.
 	NoRootLogin bool
+	// ShellStartup lets bash source the login user's ~/.bashrc for the
+	// commands sshd starts, as on a host where nobody configured sshd for
+	// tests (the default keeps the machine's interactive setup out).
+	ShellStartup bool
 }
 
 // Server is a running sshd.
@@ -107,6 +111,7 @@ type files struct {
 	authFile   string
 	login      string
 	rootLogin  string // PermitRootLogin
+	setEnv     string // "SetEnv SHLVL=1", or "" to let bash read ~/.bashrc
 }
 
 // prepare writes the host key (once per Dir) and authorized_keys, and
@@ -137,6 +142,9 @@ func prepare(o Options) (*files, error) {
 	f.rootLogin = "prohibit-password"
 	if o.NoRootLogin {
 		f.rootLogin = "no"
+	}
+	if !o.ShellStartup {
+		f.setEnv = "SetEnv SHLVL=1"
 	}
 	if err := os.WriteFile(f.authFile, authorized, authMode); err != nil {
 		return nil, err
@@ -190,9 +198,9 @@ Subsystem sftp %s
 # root's .bashrc on build machines may start heavy tools (pyenv) and
 # serialize every session on their locks. The test daemons measure and
 # exercise umzug, not the machine's interactive setup.
-SetEnv SHLVL=1
+%s
 LogLevel ERROR
-`, port, f.hostKey, f.pidFile(), f.authFile, f.rootLogin, f.login, sftpServer)
+`, port, f.hostKey, f.pidFile(), f.authFile, f.rootLogin, f.login, sftpServer, f.setEnv)
 	confFile := filepath.Join(f.dir, "sshd_config")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		return "", err
