@@ -28,16 +28,23 @@ var startupSleep = flag.Duration("umzug.startup-sleep", 50*time.Millisecond, "Be
 // root's login shell can get a start-up file without touching /root.
 const waveUser = "umzugroot"
 
-// ensureRootAlias creates waveUser (uid 0, bash, home dir) unless it
-// exists, and returns its home. An existing entry keeps its home: usermod
-// refuses to change a user whose uid (0) runs processes.
-func ensureRootAlias(dir string) (string, error) {
+// ensureRootAlias creates waveUser (uid 0, bash, home dir, no password)
+// unless it exists, and returns its home. An existing entry keeps its home:
+// usermod refuses to change a user whose uid (0) runs processes. An alias
+// the bench created is removed again when the benchmark ends (userdel -f:
+// uid 0 always runs processes), so no second root name stays on the host.
+func ensureRootAlias(b *testing.B, dir string) (string, error) {
 	if u, err := user.Lookup(waveUser); err == nil {
 		return u.HomeDir, os.MkdirAll(u.HomeDir, 0o700)
 	}
 	if out, err := exec.Command("useradd", "-o", "-u", "0", "-g", "0", "-M", "-d", dir, "-s", "/bin/bash", "-p", "*", waveUser).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("useradd %s: %v: %s", waveUser, err, out)
 	}
+	b.Cleanup(func() {
+		if out, err := exec.Command("userdel", "-f", waveUser).CombinedOutput(); err != nil {
+			b.Logf("userdel -f %s: %v: %s (remove its /etc/passwd line by hand)", waveUser, err, out)
+		}
+	})
 	return dir, os.MkdirAll(dir, 0o700)
 }
 
@@ -56,7 +63,7 @@ func (e *env) startWaveCLI(b *testing.B) *waveCLI {
 		b.Skip("needs root: the hosts log in as root")
 	}
 	w := &waveCLI{dir: filepath.Join(e.dir, "wavecli"), agentDir: e.buildAgent(b)}
-	home, err := ensureRootAlias("/var/lib/umzug-bench/home")
+	home, err := ensureRootAlias(b, "/var/lib/umzug-bench/home")
 	if err != nil {
 		b.Fatal(err)
 	}
