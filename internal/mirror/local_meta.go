@@ -1,0 +1,58 @@
+package mirror
+
+import (
+	"context"
+	"os"
+
+	"github.com/umzug-dev/umzug/internal/accounts"
+	"github.com/umzug-dev/umzug/internal/rootfs"
+)
+
+var _ MetaSide = (*LocalSide)(nil)
+
+// Accounts answers from the passwd and group files of LocalOptions.Etc.
+func (s *LocalSide) Accounts(_ context.Context, q AccountsQuery) (AccountsAnswer, error) {
+	db, err := accounts.Load(s.etc)
+	if err != nil {
+		return AccountsAnswer{}, err
+	}
+	a := AccountsAnswer{EUID: uint32(os.Geteuid()), EGID: uint32(os.Getegid())}
+	for _, id := range q.UIDs {
+		a.UserNames = append(a.UserNames, db.UserName(id))
+	}
+	for _, id := range q.GIDs {
+		a.GroupNames = append(a.GroupNames, db.GroupName(id))
+	}
+	for _, n := range q.Users {
+		a.UserIDs = append(a.UserIDs, db.UserID(n))
+	}
+	for _, n := range q.Groups {
+		a.GroupIDs = append(a.GroupIDs, db.GroupID(n))
+	}
+	return a, nil
+}
+
+func (s *LocalSide) Xattrs(_ context.Context, rel string) ([]rootfs.Xattr, error) {
+	m, err := s.root.OpenMeta(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return m.Xattrs()
+}
+
+func (s *LocalSide) SetXattrs(_ context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error) {
+	m, err := s.root.OpenMeta(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	var out []error
+	for _, x := range set {
+		out = append(out, m.SetXattr(x.Name, x.Value))
+	}
+	for _, n := range remove {
+		out = append(out, m.RemoveXattr(n))
+	}
+	return out, nil
+}

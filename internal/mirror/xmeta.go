@@ -1,0 +1,308 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/rootfs"
+)
+
+// MetaRecord is what a run verified of one entry's metadata on the
+// target: owner and group names (numbers where the target has no name),
+// the ACLs in short text form, and the SHA-256 of the carried extended
+// attributes (names and values, ACLs included; "" when there are none).
+type MetaRecord struct {
+	Owner, Group string
+	ACL          string
+	DefaultACL   string
+	XattrSHA256  string
+}
+
+// metaItem is one source entry whose owner, ACLs and extended attributes
+// are brought over after the copy.
+type metaItem struct {
+	name       string
+	typ        rootfs.Type
+	uid, gid   uint32 // the target's, after mapping
+	tuid, tgid uint32 // what the target entry belongs to now, as far as known
+	kept       bool   // kept by the identity state: neither side changed since verified
+}
+
+// metaOn reports whether the run carries metadata beyond mode and times.
+func (r *run) metaOn() bool { return r.own != nil }
+
+// noteMeta queues e for the metadata pass; old is the target entry as
+// listed (existed false: created by this run).
+func (r *run) noteMeta(e, old Entry, existed, kept bool) {
+	if !r.metaOn() || r.dry {
+		return
+	}
+	it := metaItem{name: e.Name, typ: e.Type, uid: e.UID, gid: e.GID, kept: kept, tuid: r.own.euid, tgid: r.own.egid}
+	if existed && old.Type == e.Type {
+		it.tuid, it.tgid = old.UID, old.GID
+	}
+	if r.opts.Owner {
+		it.tuid, it.tgid = e.UID, e.GID // set with the copy
+	}
+	r.metaItems = append(r.metaItems, it)
+}
+
+// carried reports whether the attribute name travels with its file.
+// security.selinux only with selinux = "keep": "relabel" leaves the label
+// to the target's policy. trusted.* and security.capability need root on
+// both hosts (a non-root target refuses them: metadata).
+func (r *run) carried(name string) bool {
+	switch {
+	case strings.HasPrefix(name, "user."), strings.HasPrefix(name, "trusted."):
+		return true
+	case name == "security.capability", name == aclAccess, name == aclDefault:
+		return true
+	case name == "security.selinux":
+		return r.spec.SELinux == contract.SELinuxKeep
+	}
+	return false
+}
+
+// syncMetas runs the metadata pass over every queued entry, Spec.Concurrency
+// at a time.
+func (r *run) syncMetas(ctx context.Context) error {
+	if !r.metaOn() || r.dry {
+		return nil
+	}
+	items := make(chan metaItem)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range r.conc {
+		wg.Go(func() {
+			for it := range items {
+				if err := r.syncMeta(ctx, it); err != nil {
+					mu.Lock()
+					first = cmp(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, it := range r.metaItems {
+		if ctx.Err() != nil {
+			break
+		}
+		items <- it
+	}
+	close(items)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+func (r *run) syncMeta(ctx context.Context, it metaItem) error {
+	rec := MetaRecord{Owner: r.ownerName(it.uid, false), Group: r.ownerName(it.gid, true)}
+	var why []string
+	if !r.opts.Owner && (it.uid != it.tuid || it.gid != it.tgid) && !it.kept {
+		// Not root on the target: try, and say so when the login cannot.
+		err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil && !errors.Is(err, fs.ErrPermission):
+			return fmt.Errorf("set the owner of %s on the target: %w", it.name, err)
+		case err != nil:
+			why = append(why, fmt.Sprintf("the target login may not give it owner %s:%s (uid %d, gid %d): %v; log in as root or use become = \"sudo\"",
+				rec.Owner, rec.Group, it.uid, it.gid, err))
+		}
+	}
+	if it.typ == rootfs.TypeSymlink || it.kept {
+		r.finishMeta(it, rec, why)
+		return nil
+	}
+	var sx, dx []rootfs.Xattr
+	var serr, derr error
+	var wg sync.WaitGroup
+	wg.Go(func() { dx, derr = r.dstMeta.Xattrs(ctx, it.name) })
+	sx, serr = r.srcMeta.Xattrs(ctx, it.name)
+	wg.Wait()
+	switch {
+	case errors.Is(serr, fs.ErrNotExist), errors.Is(derr, fs.ErrNotExist):
+		return nil // gone or replaced since: the copy said so
+	case serr != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		why = append(why, "could not read its extended attributes on the source: "+serr.Error())
+		r.finishMeta(it, rec, why)
+		return nil
+	case derr != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		why = append(why, "could not read its extended attributes on the target: "+derr.Error())
+		r.finishMeta(it, rec, why)
+		return nil
+	}
+	want, err := r.wanted(ctx, it, sx, &rec)
+	if err != nil {
+		return err
+	}
+	set, remove := r.xattrDiff(want, dx)
+	if len(set)+len(remove) > 0 {
+		errs, err := r.dstMeta.SetXattrs(ctx, it.name, set, remove)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("set extended attributes of %s on the target: %w", it.name, err)
+		}
+		for i, e := range errs {
+			if e == nil {
+				continue
+			}
+			name := ""
+			if i < len(set) {
+				name = set[i].Name
+			} else {
+				name = remove[i-len(set)]
+			}
+			why = append(why, xattrRefusal(name, e))
+		}
+		if len(why) == 0 {
+			// Read back: verified means as the target holds it.
+			got, err := r.dstMeta.Xattrs(ctx, it.name)
+			if err == nil {
+				if s, rm := r.xattrDiff(want, got); len(s)+len(rm) > 0 {
+					why = append(why, fmt.Sprintf("the target did not keep %d extended attributes it took", len(s)+len(rm)))
+				}
+			}
+		}
+	}
+	rec.XattrSHA256 = xattrDigest(want)
+	r.finishMeta(it, rec, why)
+	return nil
+}
+
+// finishMeta refuses an entry whose metadata did not all arrive, or
+// records what was verified.
+func (r *run) finishMeta(it metaItem, rec MetaRecord, why []string) {
+	if len(why) > 0 {
+		r.refs.refuse(it.name, contract.RefusalMetadata, strings.Join(why, "; "))
+		return
+	}
+	if r.opts.OnMeta != nil {
+		r.opts.OnMeta(it.name, rec)
+	}
+}
+
+func xattrRefusal(name string, err error) string {
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP):
+		if name == aclAccess || name == aclDefault {
+			return "the target's file system does not support POSIX ACLs (" + name + "): mount it with ACLs or accept metadata"
+		}
+		return "the target's file system does not support the extended attribute " + name + ": accept metadata to copy without it"
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return "the target login may not set " + name + " (trusted.* and security.capability need root): log in as root or use become = \"sudo\""
+	}
+	return "the target refused " + name + ": " + err.Error()
+}
+
+// wanted is the source's carried attributes as the target should hold
+// them: ACLs with their users and groups mapped.
+func (r *run) wanted(ctx context.Context, it metaItem, sx []rootfs.Xattr, rec *MetaRecord) ([]rootfs.Xattr, error) {
+	var out []rootfs.Xattr
+	for _, x := range sx {
+		if !r.carried(x.Name) {
+			continue
+		}
+		if x.Name == aclAccess || x.Name == aclDefault {
+			v, text, unknown, err := r.mapACL(ctx, x.Value)
+			if errors.Is(err, errBadACL) {
+				r.refs.refuse(it.name, contract.RefusalMetadata, x.Name+" on the source is not a POSIX ACL umzug can read")
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(unknown) > 0 {
+				r.refs.refuse(it.name, contract.RefusalUnknownOwner, fmt.Sprintf("its ACL names %s, unknown on the target; add them there, map them with owner_map, or accept unknown_owner to keep the numbers", strings.Join(unknown, ", ")))
+			}
+			if x.Name == aclAccess {
+				rec.ACL = text
+			} else {
+				rec.DefaultACL = text
+			}
+			x.Value = v
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// xattrDiff lists what to set and remove so that the target's carried
+// attributes are want.
+func (r *run) xattrDiff(want, have []rootfs.Xattr) (set []rootfs.Xattr, remove []string) {
+	h := map[string][]byte{}
+	for _, x := range have {
+		if r.carried(x.Name) {
+			h[x.Name] = x.Value
+		}
+	}
+	for _, x := range want {
+		v, ok := h[x.Name]
+		if !ok || !bytes.Equal(v, x.Value) {
+			set = append(set, x)
+		}
+		delete(h, x.Name)
+	}
+	for _, x := range have {
+		if _, ok := h[x.Name]; ok {
+			remove = append(remove, x.Name)
+		}
+	}
+	return set, remove
+}
+
+// xattrDigest is the SHA-256 of names and values, "" for none.
+func xattrDigest(xs []rootfs.Xattr) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, x := range xs {
+		h.Write([]byte(x.Name))
+		h.Write([]byte{0})
+		var n [4]byte
+		n[0], n[1], n[2], n[3] = byte(len(x.Value)>>24), byte(len(x.Value)>>16), byte(len(x.Value)>>8), byte(len(x.Value))
+		h.Write(n[:])
+		h.Write(x.Value)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ownerName is the target's name of a mapped id, else its number.
+func (r *run) ownerName(id uint32, group bool) string {
+	o := r.own
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := o.users
+	if group {
+		m = o.groups
+	}
+	for _, w := range m {
+		if w.id == id && w.name != "" {
+			return w.name
+		}
+	}
+	return fmt.Sprint(id)
+}
