@@ -359,7 +359,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
 	metas := &metaRecords{m: map[string]mirror.MetaRecord{}}
 	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in),
-		SrcMeta: ac.src, DstMeta: ac.dst, OnMeta: metas.add}, obs)
+		SrcMeta: progressMeta{ac.src, p}, DstMeta: progressMeta{ac.dst, p}, OnMeta: metas.add}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
@@ -645,14 +645,3 @@ func (ac *agentCopy) removeOldStates(ctx context.Context) {
 	}
 }
 
-// metaRecords collects what the metadata pass verified, for the manifest.
-type metaRecords struct {
-	mu sync.Mutex
-	m  map[string]mirror.MetaRecord
-}
-
-func (m *metaRecords) add(rel string, r mirror.MetaRecord) {
-	m.mu.Lock()
-	m.m[rel] = r
-	m.mu.Unlock()
-}

@@ -282,7 +282,9 @@ func (r *run) exec(parent context.Context) error {
 	}
 	if !r.dry {
 		wg.Go(func() {
-			if s, err := r.dst.Statfs(ctx); err == nil {
+			// A file system that counts no blocks at all (ramfs) has no
+			// limit it reports: it is not full.
+			if s, err := r.dst.Statfs(ctx); err == nil && s.Blocks > 0 {
 				r.free = int64(min(s.BytesFree(), 1<<62))
 				if s.Files > 0 {
 					r.freeInodes = int64(min(s.FilesFree, 1<<62))

@@ -115,7 +115,7 @@ func (r *run) syncMeta(ctx context.Context, it metaItem) error {
 		// Not root on the target: try, and say so when the login cannot.
 		err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case targetSwapped(err):
 			return nil
 		case err != nil && !errors.Is(err, fs.ErrPermission):
 			return fmt.Errorf("set the owner of %s on the target: %w", it.name, err)
@@ -135,8 +135,8 @@ func (r *run) syncMeta(ctx context.Context, it metaItem) error {
 	sx, serr = r.srcMeta.Xattrs(ctx, it.name)
 	wg.Wait()
 	switch {
-	case errors.Is(serr, fs.ErrNotExist), errors.Is(derr, fs.ErrNotExist):
-		return nil // gone or replaced since: the copy said so
+	case targetSwapped(serr), targetSwapped(derr):
+		return nil // gone or replaced since: the copy refused or noted it
 	case serr != nil:
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -160,7 +160,8 @@ func (r *run) syncMeta(ctx context.Context, it metaItem) error {
 	if len(set)+len(remove) > 0 {
 		errs, err := r.dstMeta.SetXattrs(ctx, it.name, set, remove)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+			if targetSwapped(err) {
+				r.refuseTarget(it.name, err)
 				return nil
 			}
 			return fmt.Errorf("set extended attributes of %s on the target: %w", it.name, err)
