@@ -644,4 +644,3 @@ func (ac *agentCopy) removeOldStates(ctx context.Context) {
 		_ = ac.base.Remove(ctx, path.Join(stateDirName, sanitizeName(in.MoveID), path.Base(p)))
 	}
 }
-
