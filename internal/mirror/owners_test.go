@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/umzug-dev/umzug/activities/contract"
+	"github.com/umzug-dev/umzug/internal/rootfs"
 )
 
 // metaEnv is a source and a target whose user databases give fin and
@@ -192,5 +196,46 @@ func TestUnknownOwnerMapAndNumeric(t *testing.T) {
 	}
 	if got := ownerOf(t, filepath.Join(e.dst, "old.txt")); got != "2200:2200" {
 		t.Errorf("numeric: %s", got)
+	}
+}
+
+// noChown is a target whose login may not chown, as a non-root login.
+type noChown struct{ *LocalSide }
+
+func (n noChown) SetMeta(ctx context.Context, rel string, m rootfs.Meta) error {
+	if m.SetOwner {
+		return &fs.PathError{Op: "chown", Path: rel, Err: unix.EPERM}
+	}
+	return n.LocalSide.SetMeta(ctx, rel, m)
+}
+
+// A target login that may not give files their owners is a metadata
+// refusal, not a silent loss; accepted, the copy succeeds without them.
+func TestOwnerNotSettableRefused(t *testing.T) {
+	e := newMetaEnv(t)
+	f := filepath.Join(e.src, "payroll.db")
+	os.WriteFile(f, []byte("p"), 0o640)
+	sh(t, "chown", "2102:2102", f)
+	s, err := NewLocalSide(e.src, LocalOptions{Etc: e.srcEtc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewLocalSide(e.dst, LocalOptions{Etc: e.dstEtc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Name: "fin", Verify: contract.VerifySHA256, Phase: contract.PhaseFinalSync}
+	o := Options{NoSync: true, SrcMeta: s, DstMeta: d}
+	res, err := Run(context.Background(), spec, s, noChown{d}, o, nil)
+	var re *RefusedError
+	if !errors.As(err, &re) || res.RefusedByKind[contract.RefusalMetadata] != 1 || !strings.Contains(err.Error(), "may not give it owner lohn:lohn") {
+		t.Fatalf("want a metadata refusal for payroll.db, got %v (%+v)", err, res.RefusalList)
+	}
+	spec.AcceptRefusals = []string{contract.RefusalMetadata}
+	if _, err := Run(context.Background(), spec, s, noChown{d}, o, nil); err != nil {
+		t.Fatalf("accepted: %v", err)
+	}
+	if got := ownerOf(t, filepath.Join(e.dst, "payroll.db")); got != "0:0" {
+		t.Errorf("owner %s without chown", got)
 	}
 }
