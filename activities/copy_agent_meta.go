@@ -37,7 +37,7 @@ func (s progressMeta) Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, e
 	return s.MetaSide.Xattrs(ctx, rel)
 }
 
-func (s progressMeta) SetXattrs(ctx context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error) {
+func (s progressMeta) SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
 	defer s.p.moved.Add(1)
-	return s.MetaSide.SetXattrs(ctx, rel, set, remove)
+	return s.MetaSide.SyncXattrs(ctx, rel, want, carried)
 }

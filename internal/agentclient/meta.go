@@ -70,39 +70,22 @@ type XattrError struct {
 func (e *XattrError) Error() string { return e.Msg }
 func (e *XattrError) Unwrap() error { return e.Errno }
 
-// SetXattrs sets set and removes remove on the target file or directory
-// rel; it returns one error (nil when done) per attribute, set first.
-func (r *Root) SetXattrs(ctx context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error) {
-	if len(set) > agentproto.MaxXattrs || len(remove) > agentproto.MaxXattrs {
-		return nil, fmt.Errorf("set-xattrs %q: more than %d attributes", rel, agentproto.MaxXattrs)
+// SetXattrs makes rel's attributes that carried names (names, or
+// prefixes ending in ".") exactly want; it returns the attributes
+// afterwards and an *XattrError for each that could not be set or removed.
+func (r *Root) SetXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []error, error) {
+	if len(want) > agentproto.MaxXattrs || len(carried) > agentproto.MaxXattrs {
+		return nil, nil, fmt.Errorf("set-xattrs %q: more than %d attributes", rel, agentproto.MaxXattrs)
 	}
-	res, err := r.c.doMeta(ctx, agentproto.TSetXattrs, &agentproto.MetaRequest{Root: r.handle, Rel: rel, Set: set, Remove: remove})
+	res, err := r.c.doMeta(ctx, agentproto.TSetXattrs, &agentproto.MetaRequest{Root: r.handle, Rel: rel, Set: want, Carried: carried})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(res.Errnos) != len(set)+len(remove) {
-		return nil, fmt.Errorf("agent set-xattrs %q: %d results for %d attributes", rel, len(res.Errnos), len(set)+len(remove))
+	var failed []error
+	for i, name := range res.Failed {
+		failed = append(failed, &XattrError{Name: name, Errno: syscall.Errno(res.Errnos[i]), Msg: res.Messages[i]})
 	}
-	out := make([]error, len(res.Errnos))
-	m := 0
-	for i, e := range res.Errnos {
-		if e == 0 {
-			continue
-		}
-		name := ""
-		if i < len(set) {
-			name = set[i].Name
-		} else {
-			name = remove[i-len(set)]
-		}
-		msg := fmt.Sprintf("%s: errno %d", name, e)
-		if m < len(res.Messages) {
-			msg = res.Messages[m]
-		}
-		m++
-		out[i] = &XattrError{Name: name, Errno: syscall.Errno(e), Msg: msg}
-	}
-	return out, nil
+	return res.Xattrs, failed, nil
 }
 
 // Accounts is the Client's Accounts, for the host holding the root.

@@ -14,8 +14,11 @@ import (
 //     and the agent's own effective ids.
 //   - Xattrs: a regular file's or directory's extended attributes, read
 //     through its descriptor.
-//   - SetXattrs: extended attributes set and removed on a target root's
-//     file or directory through its descriptor; one errno per attribute.
+//   - SetXattrs: a target root's file or directory made to hold exactly
+//     Set of the attributes Carried names (names, or prefixes ending in
+//     "."), through its descriptor: those that differ set, carried ones
+//     Set lacks removed; answered with the attributes afterwards and each
+//     one that failed.
 const (
 	TAccounts   Type = 64
 	TXattrs     Type = 65
@@ -62,17 +65,18 @@ type MetaRequest struct {
 	Rel      string
 	Accounts AccountsQuery  // Accounts
 	Set      []rootfs.Xattr // SetXattrs
-	Remove   []string       // SetXattrs
+	Carried  []string       // SetXattrs
 }
 
 // MetaResult is a metadata request's answer.
 type MetaResult struct {
 	Accounts AccountsAnswer // Accounts
 	Entry    rootfs.Info    // Xattrs, SetXattrs: the file as opened
-	Xattrs   []rootfs.Xattr // Xattrs
-	// Errnos (SetXattrs): per attribute of Set, then of Remove; 0 done.
-	Errnos []uint32
-	// Messages: the error text of each nonzero errno, in order.
+	Xattrs   []rootfs.Xattr // Xattrs; SetXattrs: afterwards
+	// SetXattrs: the attributes that could not be set or removed, with
+	// their errno and error text.
+	Failed   []string
+	Errnos   []uint32
 	Messages []string
 }
 
@@ -161,7 +165,7 @@ func (q *MetaRequest) Encode() []byte {
 	encStrs(&e, q.Accounts.Users)
 	encStrs(&e, q.Accounts.Groups)
 	encXattrs(&e, q.Set)
-	encStrs(&e, q.Remove)
+	encStrs(&e, q.Carried)
 	return e.B
 }
 
@@ -176,7 +180,7 @@ func DecodeMetaRequest(p []byte) (MetaRequest, error) {
 	q.Accounts.Users = decStrs(&d, MaxAccountQuery, MaxAccountName)
 	q.Accounts.Groups = decStrs(&d, MaxAccountQuery, MaxAccountName)
 	q.Set = decXattrs(&d)
-	q.Remove = decStrs(&d, MaxXattrs, rootfs.MaxXattrName)
+	q.Carried = decStrs(&d, MaxXattrs, rootfs.MaxXattrName)
 	return q, d.Done()
 }
 
@@ -195,6 +199,7 @@ func (r *MetaResult) Encode() []byte {
 	}
 	EncodeEntry(&e, r.Entry)
 	encXattrs(&e, r.Xattrs)
+	encStrs(&e, r.Failed)
 	encU32s(&e, r.Errnos)
 	encStrs(&e, r.Messages)
 	return e.B
@@ -223,7 +228,11 @@ func DecodeMetaResult(p []byte) (MetaResult, error) {
 	}
 	r.Entry = decodeEntry(&d)
 	r.Xattrs = decXattrs(&d)
+	r.Failed = decStrs(&d, 2*MaxXattrs, rootfs.MaxXattrName)
 	r.Errnos = decU32s(&d, 2*MaxXattrs)
 	r.Messages = decStrs(&d, 2*MaxXattrs, MaxString)
+	if d.Err() == nil && (len(r.Errnos) != len(r.Failed) || len(r.Messages) != len(r.Failed)) {
+		return r, fmt.Errorf("agent protocol: %d failed attributes with %d errnos and %d messages", len(r.Failed), len(r.Errnos), len(r.Messages))
+	}
 	return r, d.Done()
 }

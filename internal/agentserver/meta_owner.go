@@ -104,8 +104,8 @@ func (s *server) xattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, erro
 	return &agentproto.MetaResult{Entry: m.Info, Xattrs: x}, nil
 }
 
-// setXattrs sets and removes attributes one by one; each one's errno is
-// answered (a file system without ACLs refuses only those).
+// setXattrs makes the carried attributes those asked for; each failure
+// is answered (a file system without ACLs refuses only those).
 func (s *server) setXattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
 	r, release, err := s.root(&agentproto.Request{Root: q.Root}, true)
 	if err != nil {
@@ -117,25 +117,23 @@ func (s *server) setXattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, e
 		return nil, err
 	}
 	defer m.Close()
-	res := &agentproto.MetaResult{Entry: m.Info}
-	note := func(err error) {
-		var errno syscall.Errno
-		switch {
-		case err == nil:
-			res.Errnos = append(res.Errnos, 0)
-		case errors.As(err, &errno):
-			res.Errnos = append(res.Errnos, uint32(errno))
-			res.Messages = append(res.Messages, err.Error())
-		default:
-			res.Errnos = append(res.Errnos, uint32(syscall.EIO))
-			res.Messages = append(res.Messages, err.Error())
+	after, failed, err := m.SyncXattrs(q.Set, rootfs.Carried(q.Carried))
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", r.Path(), q.Rel, err)
+	}
+	if len(after) > agentproto.MaxXattrs {
+		return nil, fmt.Errorf("%s/%s: %d extended attributes: %w", r.Path(), q.Rel, len(after), rootfs.ErrXattrsTooBig)
+	}
+	res := &agentproto.MetaResult{Entry: m.Info, Xattrs: after}
+	for _, f := range failed {
+		errno := syscall.EIO
+		var e syscall.Errno
+		if errors.As(f.Err, &e) {
+			errno = e
 		}
-	}
-	for _, x := range q.Set {
-		note(m.SetXattr(x.Name, x.Value))
-	}
-	for _, n := range q.Remove {
-		note(m.RemoveXattr(n))
+		res.Failed = append(res.Failed, f.Name)
+		res.Errnos = append(res.Errnos, uint32(errno))
+		res.Messages = append(res.Messages, f.Err.Error())
 	}
 	return res, nil
 }

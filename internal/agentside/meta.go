@@ -3,6 +3,7 @@ package agentside
 import (
 	"context"
 
+	"github.com/umzug-dev/umzug/internal/agentclient"
 	"github.com/umzug-dev/umzug/internal/agentproto"
 	"github.com/umzug-dev/umzug/internal/mirror"
 	"github.com/umzug-dev/umzug/internal/rootfs"
@@ -23,7 +24,16 @@ func (s *Side) Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, error) {
 	return x, err
 }
 
-// SetXattrs sets and removes extended attributes of rel.
-func (s *Side) SetXattrs(ctx context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error) {
-	return s.root.SetXattrs(ctx, rel, set, remove)
+// SyncXattrs makes rel's carried attributes want.
+func (s *Side) SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
+	after, errs, err := s.root.SetXattrs(ctx, rel, want, carried)
+	var failed []rootfs.XattrFailure
+	for _, e := range errs {
+		name := ""
+		if xe, ok := e.(*agentclient.XattrError); ok {
+			name = xe.Name
+		}
+		failed = append(failed, rootfs.XattrFailure{Name: name, Err: e})
+	}
+	return after, failed, err
 }

@@ -41,18 +41,11 @@ func (s *LocalSide) Xattrs(_ context.Context, rel string) ([]rootfs.Xattr, error
 	return m.Xattrs()
 }
 
-func (s *LocalSide) SetXattrs(_ context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error) {
+func (s *LocalSide) SyncXattrs(_ context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
 	m, err := s.root.OpenMeta(rel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer m.Close()
-	var out []error
-	for _, x := range set {
-		out = append(out, m.SetXattr(x.Name, x.Value))
-	}
-	for _, n := range remove {
-		out = append(out, m.RemoveXattr(n))
-	}
-	return out, nil
+	return m.SyncXattrs(want, rootfs.Carried(carried))
 }

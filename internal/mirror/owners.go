@@ -35,9 +35,10 @@ type MetaSide interface {
 	Accounts(ctx context.Context, q AccountsQuery) (AccountsAnswer, error)
 	// Xattrs returns rel's extended attributes sorted by name.
 	Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, error)
-	// SetXattrs sets set and removes remove on rel; one error per
-	// attribute (set first, then remove), nil where done.
-	SetXattrs(ctx context.Context, rel string, set []rootfs.Xattr, remove []string) ([]error, error)
+	// SyncXattrs makes rel's attributes that carried names (names, or
+	// prefixes ending in ".") exactly want, and returns its attributes
+	// afterwards and those it could not set or remove.
+	SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error)
 }
 
 // owner is how one source uid or gid lands on the target.

@@ -128,27 +128,15 @@ func (r *run) syncMeta(ctx context.Context, it metaItem) error {
 		r.finishMeta(it, rec, why)
 		return nil
 	}
-	var sx, dx []rootfs.Xattr
-	var serr, derr error
-	var wg sync.WaitGroup
-	wg.Go(func() { dx, derr = r.dstMeta.Xattrs(ctx, it.name) })
-	sx, serr = r.srcMeta.Xattrs(ctx, it.name)
-	wg.Wait()
+	sx, err := r.srcMeta.Xattrs(ctx, it.name)
 	switch {
-	case targetSwapped(serr), targetSwapped(derr):
+	case targetSwapped(err):
 		return nil // gone or replaced since: the copy refused or noted it
-	case serr != nil:
+	case err != nil:
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		why = append(why, "could not read its extended attributes on the source: "+serr.Error())
-		r.finishMeta(it, rec, why)
-		return nil
-	case derr != nil:
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		why = append(why, "could not read its extended attributes on the target: "+derr.Error())
+		why = append(why, "could not read its extended attributes on the source: "+err.Error())
 		r.finishMeta(it, rec, why)
 		return nil
 	}
@@ -156,41 +144,43 @@ func (r *run) syncMeta(ctx context.Context, it metaItem) error {
 	if err != nil {
 		return err
 	}
-	set, remove := r.xattrDiff(want, dx)
-	if len(set)+len(remove) > 0 {
-		errs, err := r.dstMeta.SetXattrs(ctx, it.name, set, remove)
-		if err != nil {
-			if targetSwapped(err) {
-				r.refuseTarget(it.name, err)
-				return nil
-			}
-			return fmt.Errorf("set extended attributes of %s on the target: %w", it.name, err)
+	// One request: the target agent compares, sets what differs, removes
+	// what the source lacks, and answers with what it then holds.
+	after, failed, err := r.dstMeta.SyncXattrs(ctx, it.name, want, r.carriedList())
+	switch {
+	case targetSwapped(err):
+		// Replaced on the target since: what was written through it is
+		// refused as changed by the copy.
+		return nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		for i, e := range errs {
-			if e == nil {
-				continue
-			}
-			name := ""
-			if i < len(set) {
-				name = set[i].Name
-			} else {
-				name = remove[i-len(set)]
-			}
-			why = append(why, xattrRefusal(name, e))
-		}
-		if len(why) == 0 {
-			// Read back: verified means as the target holds it.
-			got, err := r.dstMeta.Xattrs(ctx, it.name)
-			if err == nil {
-				if s, rm := r.xattrDiff(want, got); len(s)+len(rm) > 0 {
-					why = append(why, fmt.Sprintf("the target did not keep %d extended attributes it took", len(s)+len(rm)))
-				}
-			}
+		why = append(why, "could not set its extended attributes on the target: "+err.Error())
+		r.finishMeta(it, rec, why)
+		return nil
+	}
+	for _, f := range failed {
+		why = append(why, xattrRefusal(f.Name, f.Err))
+	}
+	if len(failed) == 0 {
+		// Verified means as the target holds it afterwards.
+		if s, rm := r.xattrDiff(want, after); len(s)+len(rm) > 0 {
+			why = append(why, fmt.Sprintf("the target did not keep %d extended attributes it took", len(s)+len(rm)))
 		}
 	}
 	rec.XattrSHA256 = xattrDigest(want)
 	r.finishMeta(it, rec, why)
 	return nil
+}
+
+// carriedList names what carried matches, for the target agent.
+func (r *run) carriedList() []string {
+	l := []string{"user.", "trusted.", "security.capability", aclAccess, aclDefault}
+	if r.spec.SELinux == contract.SELinuxKeep {
+		l = append(l, "security.selinux")
+	}
+	return l
 }
 
 // finishMeta refuses an entry whose metadata did not all arrive, or

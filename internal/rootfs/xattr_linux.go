@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -129,4 +130,65 @@ func (m *MetaFile) RemoveXattr(name string) error {
 		return fmt.Errorf("fremovexattr %s: %w", name, err)
 	}
 	return nil
+}
+
+// XattrFailure is one attribute SyncXattrs could not set or remove.
+type XattrFailure struct {
+	Name string
+	Err  error
+}
+
+// Carried returns the matcher of a list of attribute names and prefixes
+// (those end in "."): what a sync makes equal.
+func Carried(list []string) func(string) bool {
+	return func(name string) bool {
+		for _, c := range list {
+			if name == c || strings.HasSuffix(c, ".") && strings.HasPrefix(name, c) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// SyncXattrs makes the file's carried attributes exactly want: it sets
+// those that differ, removes carried ones want lacks, leaves the rest,
+// and returns the attributes as they stand afterwards and what failed.
+func (m *MetaFile) SyncXattrs(want []Xattr, carried func(string) bool) ([]Xattr, []XattrFailure, error) {
+	have, err := m.Xattrs()
+	if err != nil {
+		return nil, nil, err
+	}
+	h := map[string][]byte{}
+	for _, x := range have {
+		if carried(x.Name) {
+			h[x.Name] = x.Value
+		}
+	}
+	var failed []XattrFailure
+	changed := false
+	for _, x := range want {
+		v, ok := h[x.Name]
+		delete(h, x.Name)
+		if ok && bytes.Equal(v, x.Value) {
+			continue
+		}
+		changed = true
+		if err := m.SetXattr(x.Name, x.Value); err != nil {
+			failed = append(failed, XattrFailure{x.Name, err})
+		}
+	}
+	for _, x := range have {
+		if _, ok := h[x.Name]; ok {
+			changed = true
+			if err := m.RemoveXattr(x.Name); err != nil {
+				failed = append(failed, XattrFailure{x.Name, err})
+			}
+		}
+	}
+	if !changed {
+		return have, nil, nil
+	}
+	after, err := m.Xattrs()
+	return after, failed, err
 }
