@@ -32,12 +32,12 @@ func (s progressMeta) Accounts(ctx context.Context, q mirror.AccountsQuery) (mir
 	return s.MetaSide.Accounts(ctx, q)
 }
 
-func (s progressMeta) Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, error) {
-	defer s.p.moved.Add(1)
-	return s.MetaSide.Xattrs(ctx, rel)
+func (s progressMeta) Xattrs(ctx context.Context, rels []string) ([]mirror.XattrsOf, error) {
+	defer s.p.moved.Add(int64(len(rels)))
+	return s.MetaSide.Xattrs(ctx, rels)
 }
 
-func (s progressMeta) SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
-	defer s.p.moved.Add(1)
-	return s.MetaSide.SyncXattrs(ctx, rel, want, carried)
+func (s progressMeta) SyncXattrs(ctx context.Context, rels []string, wants [][]rootfs.Xattr, carried []string) ([]mirror.XattrsOf, error) {
+	defer s.p.moved.Add(int64(len(rels)))
+	return s.MetaSide.SyncXattrs(ctx, rels, wants, carried)
 }

@@ -10,22 +10,22 @@ import (
 )
 
 // doMeta runs a metadata request, answered by one MetaResult.
-func (c *Client) doMeta(ctx context.Context, t agentproto.Type, q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
+func (c *Client) doMeta(ctx context.Context, t agentproto.Type, q *agentproto.MetaRequest, rel string) (*agentproto.MetaResult, error) {
 	cl, err := c.startPayload(t, q.Encode())
 	if err != nil {
 		return nil, err
 	}
-	f, _, err := c.recv(ctx, cl, t.String(), q.Rel)
+	f, _, err := c.recv(ctx, cl, t.String(), rel)
 	if err != nil {
 		return nil, err
 	}
 	if f.t != agentproto.TMetaResult {
 		c.cancel(cl)
-		return nil, fmt.Errorf("agent %s %q: unexpected %s frame", t, q.Rel, f.t)
+		return nil, fmt.Errorf("agent %s %q: unexpected %s frame", t, rel, f.t)
 	}
 	res, err := agentproto.DecodeMetaResult(f.p)
 	if err != nil {
-		return nil, fmt.Errorf("agent %s %q: %w", t, q.Rel, err)
+		return nil, fmt.Errorf("agent %s %q: %w", t, rel, err)
 	}
 	return &res, nil
 }
@@ -39,7 +39,7 @@ func (c *Client) Accounts(ctx context.Context, q agentproto.AccountsQuery) (agen
 			return agentproto.AccountsAnswer{}, fmt.Errorf("accounts query of %d entries, at most %d", n, agentproto.MaxAccountQuery)
 		}
 	}
-	res, err := c.doMeta(ctx, agentproto.TAccounts, &agentproto.MetaRequest{Accounts: q})
+	res, err := c.doMeta(ctx, agentproto.TAccounts, &agentproto.MetaRequest{Accounts: q}, "")
 	if err != nil {
 		return agentproto.AccountsAnswer{}, err
 	}
@@ -50,14 +50,12 @@ func (c *Client) Accounts(ctx context.Context, q agentproto.AccountsQuery) (agen
 	return a, nil
 }
 
-// Xattrs returns the extended attributes of the regular file or directory
-// rel, read through its descriptor, and the file as opened.
-func (r *Root) Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, rootfs.Info, error) {
-	res, err := r.c.doMeta(ctx, agentproto.TXattrs, &agentproto.MetaRequest{Root: r.handle, Rel: rel})
-	if err != nil {
-		return nil, rootfs.Info{}, err
-	}
-	return res.Xattrs, res.Entry, nil
+// MetaOutcome is one name's answer: its attributes (afterwards, for
+// SetXattrs) and the attributes that failed, or Err (an *Error).
+type MetaOutcome struct {
+	Xattrs []rootfs.Xattr
+	Failed []error // *XattrError
+	Err    error
 }
 
 // XattrError is one attribute the agent could not set or remove.
@@ -70,22 +68,70 @@ type XattrError struct {
 func (e *XattrError) Error() string { return e.Msg }
 func (e *XattrError) Unwrap() error { return e.Errno }
 
-// SetXattrs makes rel's attributes that carried names (names, or
-// prefixes ending in ".") exactly want; it returns the attributes
-// afterwards and an *XattrError for each that could not be set or removed.
-func (r *Root) SetXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []error, error) {
-	if len(want) > agentproto.MaxXattrs || len(carried) > agentproto.MaxXattrs {
-		return nil, nil, fmt.Errorf("set-xattrs %q: more than %d attributes", rel, agentproto.MaxXattrs)
+// Xattrs returns the extended attributes of each regular file or
+// directory of rels, read through its descriptor, in as few requests as
+// the frames allow.
+func (r *Root) Xattrs(ctx context.Context, rels []string) ([]MetaOutcome, error) {
+	return r.metaBatch(ctx, agentproto.TXattrs, rels, nil, nil)
+}
+
+// SetXattrs makes each of rels hold exactly its wants of the attributes
+// carried names (names, or prefixes ending in "."); each outcome holds
+// the attributes afterwards and those that could not be set or removed.
+func (r *Root) SetXattrs(ctx context.Context, rels []string, wants [][]rootfs.Xattr, carried []string) ([]MetaOutcome, error) {
+	if len(wants) != len(rels) || len(carried) > agentproto.MaxXattrs {
+		return nil, fmt.Errorf("set-xattrs: %d names, %d attribute lists, %d carried", len(rels), len(wants), len(carried))
 	}
-	res, err := r.c.doMeta(ctx, agentproto.TSetXattrs, &agentproto.MetaRequest{Root: r.handle, Rel: rel, Set: want, Carried: carried})
-	if err != nil {
-		return nil, nil, err
+	return r.metaBatch(ctx, agentproto.TSetXattrs, rels, wants, carried)
+}
+
+// metaRequestMax bounds a request's payload below the frame limit.
+const metaRequestMax = agentproto.MaxPayload - 64<<10
+
+func (r *Root) metaBatch(ctx context.Context, t agentproto.Type, rels []string, wants [][]rootfs.Xattr, carried []string) ([]MetaOutcome, error) {
+	out := make([]MetaOutcome, 0, len(rels))
+	for len(out) < len(rels) {
+		q := &agentproto.MetaRequest{Root: r.handle, Carried: carried}
+		size := 1024
+		for i := len(out); i < len(rels) && len(q.Rels) < agentproto.MaxMetaBatch; i++ {
+			n := 8 + len(rels[i])
+			if wants != nil {
+				if len(wants[i]) > agentproto.MaxXattrs {
+					return nil, fmt.Errorf("set-xattrs %q: %d attributes, at most %d", rels[i], len(wants[i]), agentproto.MaxXattrs)
+				}
+				for _, x := range wants[i] {
+					n += 8 + len(x.Name) + len(x.Value)
+				}
+			}
+			if size+n > metaRequestMax && len(q.Rels) > 0 {
+				break
+			}
+			size += n
+			q.Rels = append(q.Rels, rels[i])
+			if wants != nil {
+				q.Wants = append(q.Wants, wants[i])
+			}
+		}
+		rel := q.Rels[0]
+		res, err := r.c.doMeta(ctx, t, q, rel)
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Items) == 0 || len(res.Items) > len(q.Rels) {
+			return nil, fmt.Errorf("agent %s: %d answers for %d names", t, len(res.Items), len(q.Rels))
+		}
+		for k, it := range res.Items {
+			o := MetaOutcome{Xattrs: it.Xattrs}
+			if !it.OK() {
+				o = MetaOutcome{Err: &Error{Op: t.String(), Rel: q.Rels[k], Code: it.Code, Message: it.Message}}
+			}
+			for f, name := range it.Failed {
+				o.Failed = append(o.Failed, &XattrError{Name: name, Errno: syscall.Errno(it.Errnos[f]), Msg: it.Messages[f]})
+			}
+			out = append(out, o)
+		}
 	}
-	var failed []error
-	for i, name := range res.Failed {
-		failed = append(failed, &XattrError{Name: name, Errno: syscall.Errno(res.Errnos[i]), Msg: res.Messages[i]})
-	}
-	return res.Xattrs, failed, nil
+	return out, nil
 }
 
 // Accounts is the Client's Accounts, for the host holding the root.

@@ -12,13 +12,16 @@ import (
 //   - Accounts: the host's user and group names for the ids asked, its
 //     ids for the names asked (read from its /etc/passwd and /etc/group),
 //     and the agent's own effective ids.
-//   - Xattrs: a regular file's or directory's extended attributes, read
-//     through its descriptor.
-//   - SetXattrs: a target root's file or directory made to hold exactly
-//     Set of the attributes Carried names (names, or prefixes ending in
+//   - Xattrs: the extended attributes of each of Rels (regular files or
+//     directories), read through its descriptor.
+//   - SetXattrs: each of Rels on a target root made to hold exactly its
+//     Wants of the attributes Carried names (names, or prefixes ending in
 //     "."), through its descriptor: those that differ set, carried ones
-//     Set lacks removed; answered with the attributes afterwards and each
+//     it lacks removed; answered with the attributes afterwards and each
 //     one that failed.
+//
+// Both answer one item per name in order, or fewer when the answer would
+// not fit one frame: the client asks again for the rest.
 const (
 	TAccounts   Type = 64
 	TXattrs     Type = 65
@@ -40,6 +43,7 @@ const (
 	MaxAccountQuery = 4096 // ids or names in one Accounts request
 	MaxAccountName  = 256
 	MaxXattrs       = 1024 // attributes of one file
+	MaxMetaBatch    = 256  // names in one Xattrs or SetXattrs request
 )
 
 // AccountsQuery asks for the names of UIDs and GIDs and the ids of Users
@@ -62,22 +66,43 @@ type AccountsAnswer struct {
 // MetaRequest is a metadata request's payload; each op reads its fields.
 type MetaRequest struct {
 	Root     uint32 // Xattrs, SetXattrs
-	Rel      string
-	Accounts AccountsQuery  // Accounts
-	Set      []rootfs.Xattr // SetXattrs
-	Carried  []string       // SetXattrs
+	Rels     []string
+	Accounts AccountsQuery    // Accounts
+	Wants    [][]rootfs.Xattr // SetXattrs: one list per name
+	Carried  []string         // SetXattrs
 }
 
-// MetaResult is a metadata request's answer.
-type MetaResult struct {
-	Accounts AccountsAnswer // Accounts
-	Entry    rootfs.Info    // Xattrs, SetXattrs: the file as opened
-	Xattrs   []rootfs.Xattr // Xattrs; SetXattrs: afterwards
+// MetaItem is one name's answer.
+type MetaItem struct {
+	Code    Code   // CodeOther with Message "" is success
+	Message string // the error, "" on success
+	Xattrs  []rootfs.Xattr
 	// SetXattrs: the attributes that could not be set or removed, with
 	// their errno and error text.
 	Failed   []string
 	Errnos   []uint32
 	Messages []string
+}
+
+// OK reports whether the item succeeded.
+func (it *MetaItem) OK() bool { return it.Message == "" }
+
+// MetaResult is a metadata request's answer.
+type MetaResult struct {
+	Accounts AccountsAnswer // Accounts
+	Items    []MetaItem     // Xattrs, SetXattrs
+}
+
+// MetaItemSize is an upper bound of an item's encoded size.
+func MetaItemSize(it *MetaItem) int {
+	n := 1 + 4 + len(it.Message) + 4 + 3*4
+	for _, x := range it.Xattrs {
+		n += 8 + len(x.Name) + len(x.Value)
+	}
+	for i := range it.Failed {
+		n += 12 + len(it.Failed[i]) + len(it.Messages[i])
+	}
+	return n
 }
 
 func encU32s(e *Enc, v []uint32) {
@@ -159,12 +184,15 @@ func decXattrs(d *Dec) []rootfs.Xattr {
 func (q *MetaRequest) Encode() []byte {
 	var e Enc
 	e.U32(q.Root)
-	e.Str(q.Rel)
+	encStrs(&e, q.Rels)
 	encU32s(&e, q.Accounts.UIDs)
 	encU32s(&e, q.Accounts.GIDs)
 	encStrs(&e, q.Accounts.Users)
 	encStrs(&e, q.Accounts.Groups)
-	encXattrs(&e, q.Set)
+	e.U32(uint32(len(q.Wants)))
+	for _, w := range q.Wants {
+		encXattrs(&e, w)
+	}
 	encStrs(&e, q.Carried)
 	return e.B
 }
@@ -174,12 +202,18 @@ func DecodeMetaRequest(p []byte) (MetaRequest, error) {
 	d := Dec{B: p}
 	var q MetaRequest
 	q.Root = d.U32()
-	q.Rel = d.Str(rootfs.MaxNameLen)
+	q.Rels = decStrs(&d, MaxMetaBatch, rootfs.MaxNameLen)
 	q.Accounts.UIDs = decU32s(&d, MaxAccountQuery)
 	q.Accounts.GIDs = decU32s(&d, MaxAccountQuery)
 	q.Accounts.Users = decStrs(&d, MaxAccountQuery, MaxAccountName)
 	q.Accounts.Groups = decStrs(&d, MaxAccountQuery, MaxAccountName)
-	q.Set = decXattrs(&d)
+	n := d.U32()
+	if d.Err() == nil && (n > MaxMetaBatch || int64(n)*4 > int64(len(d.B))) {
+		return q, fmt.Errorf("agent protocol: %d attribute lists", n)
+	}
+	for range n {
+		q.Wants = append(q.Wants, decXattrs(&d))
+	}
 	q.Carried = decStrs(&d, MaxXattrs, rootfs.MaxXattrName)
 	return q, d.Done()
 }
@@ -197,11 +231,16 @@ func (r *MetaResult) Encode() []byte {
 			e.I64(id)
 		}
 	}
-	EncodeEntry(&e, r.Entry)
-	encXattrs(&e, r.Xattrs)
-	encStrs(&e, r.Failed)
-	encU32s(&e, r.Errnos)
-	encStrs(&e, r.Messages)
+	e.U32(uint32(len(r.Items)))
+	for i := range r.Items {
+		it := &r.Items[i]
+		e.U8(uint8(it.Code))
+		e.Str(it.Message)
+		encXattrs(&e, it.Xattrs)
+		encStrs(&e, it.Failed)
+		encU32s(&e, it.Errnos)
+		encStrs(&e, it.Messages)
+	}
 	return e.B
 }
 
@@ -226,13 +265,22 @@ func DecodeMetaResult(p []byte) (MetaResult, error) {
 			(*ids)[i] = d.I64()
 		}
 	}
-	r.Entry = decodeEntry(&d)
-	r.Xattrs = decXattrs(&d)
-	r.Failed = decStrs(&d, 2*MaxXattrs, rootfs.MaxXattrName)
-	r.Errnos = decU32s(&d, 2*MaxXattrs)
-	r.Messages = decStrs(&d, 2*MaxXattrs, MaxString)
-	if d.Err() == nil && (len(r.Errnos) != len(r.Failed) || len(r.Messages) != len(r.Failed)) {
-		return r, fmt.Errorf("agent protocol: %d failed attributes with %d errnos and %d messages", len(r.Failed), len(r.Errnos), len(r.Messages))
+	n := d.U32()
+	if d.Err() == nil && (n > MaxMetaBatch || int64(n)*4 > int64(len(d.B))) {
+		return r, fmt.Errorf("agent protocol: %d metadata items", n)
+	}
+	for range n {
+		var it MetaItem
+		it.Code = Code(d.U8())
+		it.Message = d.Str(MaxString)
+		it.Xattrs = decXattrs(&d)
+		it.Failed = decStrs(&d, 2*MaxXattrs, rootfs.MaxXattrName)
+		it.Errnos = decU32s(&d, 2*MaxXattrs)
+		it.Messages = decStrs(&d, 2*MaxXattrs, MaxString)
+		if d.Err() == nil && (len(it.Errnos) != len(it.Failed) || len(it.Messages) != len(it.Failed)) {
+			return r, fmt.Errorf("agent protocol: %d failed attributes with %d errnos and %d messages", len(it.Failed), len(it.Errnos), len(it.Messages))
+		}
+		r.Items = append(r.Items, it)
 	}
 	return r, d.Done()
 }

@@ -83,57 +83,94 @@ func (s *server) accounts(q agentproto.AccountsQuery) (*agentproto.MetaResult, e
 	return &agentproto.MetaResult{Accounts: a}, nil
 }
 
-func (s *server) xattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
-	r, release, err := s.root(&agentproto.Request{Root: q.Root}, false)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	m, err := r.OpenMeta(q.Rel)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	x, err := m.Xattrs()
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", r.Path(), q.Rel, err)
-	}
-	if len(x) > agentproto.MaxXattrs {
-		return nil, fmt.Errorf("%s/%s: %d extended attributes: %w", r.Path(), q.Rel, len(x), rootfs.ErrXattrsTooBig)
-	}
-	return &agentproto.MetaResult{Entry: m.Info, Xattrs: x}, nil
-}
+// metaAnswerMax is what a batch answer holds at most: items past it are
+// left for the client to ask again.
+const metaAnswerMax = agentproto.MaxPayload - 64<<10
 
-// setXattrs makes the carried attributes those asked for; each failure
-// is answered (a file system without ACLs refuses only those).
-func (s *server) setXattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
-	r, release, err := s.root(&agentproto.Request{Root: q.Root}, true)
+// batch answers each name with fn until the answer is full. An item too
+// big for any answer is answered with its error.
+func (s *server) batch(q *agentproto.MetaRequest, change bool, fn func(r *rootfs.Root, i int, it *agentproto.MetaItem) error) (*agentproto.MetaResult, error) {
+	r, release, err := s.root(&agentproto.Request{Root: q.Root}, change)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	m, err := r.OpenMeta(q.Rel)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	after, failed, err := m.SyncXattrs(q.Set, rootfs.Carried(q.Carried))
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", r.Path(), q.Rel, err)
-	}
-	if len(after) > agentproto.MaxXattrs {
-		return nil, fmt.Errorf("%s/%s: %d extended attributes: %w", r.Path(), q.Rel, len(after), rootfs.ErrXattrsTooBig)
-	}
-	res := &agentproto.MetaResult{Entry: m.Info, Xattrs: after}
-	for _, f := range failed {
-		errno := syscall.EIO
-		var e syscall.Errno
-		if errors.As(f.Err, &e) {
-			errno = e
+	res := &agentproto.MetaResult{}
+	size := 64
+	for i := range q.Rels {
+		var it agentproto.MetaItem
+		if err := fn(r, i, &it); err != nil {
+			e := toError(err)
+			it = agentproto.MetaItem{Code: e.Code, Message: e.Message}
+			if e.Message == "" {
+				it.Message = "failed"
+			}
 		}
-		res.Failed = append(res.Failed, f.Name)
-		res.Errnos = append(res.Errnos, uint32(errno))
-		res.Messages = append(res.Messages, f.Err.Error())
+		n := agentproto.MetaItemSize(&it)
+		if n > metaAnswerMax {
+			e := toError(fmt.Errorf("%s/%s: %w", r.Path(), q.Rels[i], rootfs.ErrXattrsTooBig))
+			it = agentproto.MetaItem{Code: e.Code, Message: e.Message}
+			n = agentproto.MetaItemSize(&it)
+		}
+		if size+n > metaAnswerMax && len(res.Items) > 0 {
+			break
+		}
+		size += n
+		res.Items = append(res.Items, it)
 	}
 	return res, nil
+}
+
+func (s *server) xattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
+	return s.batch(q, false, func(r *rootfs.Root, i int, it *agentproto.MetaItem) error {
+		m, err := r.OpenMeta(q.Rels[i])
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		x, err := m.Xattrs()
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", r.Path(), q.Rels[i], err)
+		}
+		if len(x) > agentproto.MaxXattrs {
+			return fmt.Errorf("%s/%s: %d extended attributes: %w", r.Path(), q.Rels[i], len(x), rootfs.ErrXattrsTooBig)
+		}
+		it.Xattrs = x
+		return nil
+	})
+}
+
+// setXattrs makes each name's carried attributes those asked for; each
+// failure is answered (a file system without ACLs refuses only those).
+func (s *server) setXattrs(q *agentproto.MetaRequest) (*agentproto.MetaResult, error) {
+	if len(q.Wants) != len(q.Rels) {
+		return nil, fmt.Errorf("%w: %d names with %d attribute lists", errProtocol, len(q.Rels), len(q.Wants))
+	}
+	carried := rootfs.Carried(q.Carried)
+	return s.batch(q, true, func(r *rootfs.Root, i int, it *agentproto.MetaItem) error {
+		m, err := r.OpenMeta(q.Rels[i])
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		after, failed, err := m.SyncXattrs(q.Wants[i], carried)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", r.Path(), q.Rels[i], err)
+		}
+		if len(after) > agentproto.MaxXattrs {
+			return fmt.Errorf("%s/%s: %d extended attributes: %w", r.Path(), q.Rels[i], len(after), rootfs.ErrXattrsTooBig)
+		}
+		it.Xattrs = after
+		for _, f := range failed {
+			errno := syscall.EIO
+			var e syscall.Errno
+			if errors.As(f.Err, &e) {
+				errno = e
+			}
+			it.Failed = append(it.Failed, f.Name)
+			it.Errnos = append(it.Errnos, uint32(errno))
+			it.Messages = append(it.Messages, f.Err.Error())
+		}
+		return nil
+	})
 }

@@ -18,22 +18,29 @@ func (s *Side) Accounts(ctx context.Context, q mirror.AccountsQuery) (mirror.Acc
 		UserIDs: a.UserIDs, GroupIDs: a.GroupIDs}, err
 }
 
-// Xattrs reads rel's extended attributes through its descriptor.
-func (s *Side) Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, error) {
-	x, _, err := s.root.Xattrs(ctx, rel)
-	return x, err
+// Xattrs reads the extended attributes of rels through their descriptors.
+func (s *Side) Xattrs(ctx context.Context, rels []string) ([]mirror.XattrsOf, error) {
+	res, err := s.root.Xattrs(ctx, rels)
+	return outcomes(res), err
 }
 
-// SyncXattrs makes rel's carried attributes want.
-func (s *Side) SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
-	after, errs, err := s.root.SetXattrs(ctx, rel, want, carried)
-	var failed []rootfs.XattrFailure
-	for _, e := range errs {
-		name := ""
-		if xe, ok := e.(*agentclient.XattrError); ok {
-			name = xe.Name
+// SyncXattrs makes each of rels' carried attributes its wants.
+func (s *Side) SyncXattrs(ctx context.Context, rels []string, wants [][]rootfs.Xattr, carried []string) ([]mirror.XattrsOf, error) {
+	res, err := s.root.SetXattrs(ctx, rels, wants, carried)
+	return outcomes(res), err
+}
+
+func outcomes(res []agentclient.MetaOutcome) []mirror.XattrsOf {
+	out := make([]mirror.XattrsOf, len(res))
+	for i, o := range res {
+		out[i] = mirror.XattrsOf{Xattrs: o.Xattrs, Err: o.Err}
+		for _, e := range o.Failed {
+			name := ""
+			if xe, ok := e.(*agentclient.XattrError); ok {
+				name = xe.Name
+			}
+			out[i].Failed = append(out[i].Failed, rootfs.XattrFailure{Name: name, Err: e})
 		}
-		failed = append(failed, rootfs.XattrFailure{Name: name, Err: e})
 	}
-	return after, failed, err
+	return out
 }

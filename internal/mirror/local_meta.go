@@ -32,20 +32,31 @@ func (s *LocalSide) Accounts(_ context.Context, q AccountsQuery) (AccountsAnswer
 	return a, nil
 }
 
-func (s *LocalSide) Xattrs(_ context.Context, rel string) ([]rootfs.Xattr, error) {
-	m, err := s.root.OpenMeta(rel)
-	if err != nil {
-		return nil, err
+func (s *LocalSide) Xattrs(_ context.Context, rels []string) ([]XattrsOf, error) {
+	out := make([]XattrsOf, len(rels))
+	for i, rel := range rels {
+		m, err := s.root.OpenMeta(rel)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Xattrs, out[i].Err = m.Xattrs()
+		m.Close()
 	}
-	defer m.Close()
-	return m.Xattrs()
+	return out, nil
 }
 
-func (s *LocalSide) SyncXattrs(_ context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error) {
-	m, err := s.root.OpenMeta(rel)
-	if err != nil {
-		return nil, nil, err
+func (s *LocalSide) SyncXattrs(_ context.Context, rels []string, wants [][]rootfs.Xattr, carried []string) ([]XattrsOf, error) {
+	out := make([]XattrsOf, len(rels))
+	c := rootfs.Carried(carried)
+	for i, rel := range rels {
+		m, err := s.root.OpenMeta(rel)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Xattrs, out[i].Failed, out[i].Err = m.SyncXattrs(wants[i], c)
+		m.Close()
 	}
-	defer m.Close()
-	return m.SyncXattrs(want, rootfs.Carried(carried))
+	return out, nil
 }

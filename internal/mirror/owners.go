@@ -29,16 +29,26 @@ type AccountsAnswer struct {
 }
 
 // MetaSide is what a side adds for owners by name, ACLs and extended
-// attributes. Xattrs and SetXattrs work through the descriptor of a
-// regular file or directory (a symlink's are not carried: ELOOP).
+// attributes. Xattrs and SyncXattrs work through the descriptor of each
+// regular file or directory (a symlink's are not carried: ELOOP), for
+// many names at once.
 type MetaSide interface {
 	Accounts(ctx context.Context, q AccountsQuery) (AccountsAnswer, error)
-	// Xattrs returns rel's extended attributes sorted by name.
-	Xattrs(ctx context.Context, rel string) ([]rootfs.Xattr, error)
-	// SyncXattrs makes rel's attributes that carried names (names, or
-	// prefixes ending in ".") exactly want, and returns its attributes
-	// afterwards and those it could not set or remove.
-	SyncXattrs(ctx context.Context, rel string, want []rootfs.Xattr, carried []string) ([]rootfs.Xattr, []rootfs.XattrFailure, error)
+	// Xattrs returns each of rels' extended attributes sorted by name, or
+	// its error.
+	Xattrs(ctx context.Context, rels []string) ([]XattrsOf, error)
+	// SyncXattrs makes each of rels hold exactly its wants of the
+	// attributes carried names (names, or prefixes ending in "."), and
+	// returns each one's attributes afterwards and those it could not
+	// set or remove, or its error.
+	SyncXattrs(ctx context.Context, rels []string, wants [][]rootfs.Xattr, carried []string) ([]XattrsOf, error)
+}
+
+// XattrsOf is one name's outcome of Xattrs or SyncXattrs.
+type XattrsOf struct {
+	Xattrs []rootfs.Xattr
+	Failed []rootfs.XattrFailure
+	Err    error
 }
 
 // owner is how one source uid or gid lands on the target.

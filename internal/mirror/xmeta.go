@@ -79,14 +79,14 @@ func (r *run) syncMetas(ctx context.Context) error {
 	if !r.metaOn() || r.dry {
 		return nil
 	}
-	items := make(chan metaItem)
+	batches := make(chan []metaItem)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	for range r.conc {
+	for range max(1, r.conc/4) {
 		wg.Go(func() {
-			for it := range items {
-				if err := r.syncMeta(ctx, it); err != nil {
+			for b := range batches {
+				if err := r.syncBatch(ctx, b); err != nil {
 					mu.Lock()
 					first = cmp(first, err)
 					mu.Unlock()
@@ -94,13 +94,10 @@ func (r *run) syncMetas(ctx context.Context) error {
 			}
 		})
 	}
-	for _, it := range r.metaItems {
-		if ctx.Err() != nil {
-			break
-		}
-		items <- it
+	for i := 0; i < len(r.metaItems) && ctx.Err() == nil; i += metaBatch {
+		batches <- r.metaItems[i:min(i+metaBatch, len(r.metaItems))]
 	}
-	close(items)
+	close(batches)
 	wg.Wait()
 	if first == nil {
 		first = ctx.Err()
@@ -108,69 +105,118 @@ func (r *run) syncMetas(ctx context.Context) error {
 	return first
 }
 
-func (r *run) syncMeta(ctx context.Context, it metaItem) error {
-	rec := MetaRecord{Owner: r.ownerName(it.uid, false), Group: r.ownerName(it.gid, true)}
-	var why []string
-	if !r.opts.Owner && (it.uid != it.tuid || it.gid != it.tgid) && !it.kept {
-		// Not root on the target: try, and say so when the login cannot.
-		err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
-		switch {
-		case targetSwapped(err):
-			return nil
-		case err != nil && !errors.Is(err, fs.ErrPermission):
-			return fmt.Errorf("set the owner of %s on the target: %w", it.name, err)
-		case err != nil:
-			why = append(why, fmt.Sprintf("the target login may not give it owner %s:%s (uid %d, gid %d): %v; log in as root or use become = \"sudo\"",
-				rec.Owner, rec.Group, it.uid, it.gid, err))
+// metaBatch is the entries whose attributes one request reads or sets.
+const metaBatch = 128
+
+// metaState is one entry's progress through syncBatch.
+type metaState struct {
+	it   metaItem
+	rec  MetaRecord
+	why  []string
+	want []rootfs.Xattr
+	done bool // nothing more to do (refused, gone, or no attributes)
+}
+
+// syncBatch brings the owners (for a login that is not root) and the
+// carried attributes of a batch of entries over: one request to each
+// side for the attributes of the whole batch.
+func (r *run) syncBatch(ctx context.Context, items []metaItem) error {
+	st := make([]metaState, len(items))
+	var rels []string
+	var idx []int
+	for k, it := range items {
+		m := &st[k]
+		m.it = it
+		m.rec = MetaRecord{Owner: r.ownerName(it.uid, false), Group: r.ownerName(it.gid, true)}
+		if !r.opts.Owner && (it.uid != it.tuid || it.gid != it.tgid) && !it.kept {
+			// Not root on the target: try, and say so when the login cannot.
+			err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
+			switch {
+			case targetSwapped(err):
+				m.done = true
+				continue
+			case err != nil && !errors.Is(err, fs.ErrPermission):
+				return fmt.Errorf("set the owner of %s on the target: %w", it.name, err)
+			case err != nil:
+				m.why = append(m.why, fmt.Sprintf("the target login may not give it owner %s:%s (uid %d, gid %d): %v; log in as root or use become = \"sudo\"",
+					m.rec.Owner, m.rec.Group, it.uid, it.gid, err))
+			}
 		}
+		if it.typ == rootfs.TypeSymlink || it.kept {
+			r.finishMeta(it, m.rec, m.why)
+			m.done = true
+			continue
+		}
+		rels = append(rels, it.name)
+		idx = append(idx, k)
 	}
-	if it.typ == rootfs.TypeSymlink || it.kept {
-		r.finishMeta(it, rec, why)
+	if len(rels) == 0 {
 		return nil
 	}
-	sx, err := r.srcMeta.Xattrs(ctx, it.name)
-	switch {
-	case targetSwapped(err):
-		return nil // gone or replaced since: the copy refused or noted it
-	case err != nil:
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		why = append(why, "could not read its extended attributes on the source: "+err.Error())
-		r.finishMeta(it, rec, why)
-		return nil
+	srcs, err := r.srcMeta.Xattrs(ctx, rels)
+	if err == nil && len(srcs) != len(rels) {
+		err = fmt.Errorf("%d answers for %d names", len(srcs), len(rels))
 	}
-	want, err := r.wanted(ctx, it, sx, &rec)
 	if err != nil {
-		return err
+		return fmt.Errorf("read extended attributes on the source: %w", err)
+	}
+	var drels []string
+	var wants [][]rootfs.Xattr
+	var didx []int
+	for n, k := range idx {
+		m := &st[k]
+		switch o := srcs[n]; {
+		case targetSwapped(o.Err):
+			continue // gone or replaced since: the copy refused or noted it
+		case o.Err != nil:
+			m.why = append(m.why, "could not read its extended attributes on the source: "+o.Err.Error())
+			r.finishMeta(m.it, m.rec, m.why)
+			continue
+		default:
+			if m.want, err = r.wanted(ctx, m.it, o.Xattrs, &m.rec); err != nil {
+				return err
+			}
+		}
+		drels = append(drels, m.it.name)
+		wants = append(wants, m.want)
+		didx = append(didx, k)
+	}
+	if len(drels) == 0 {
+		return nil
 	}
 	// One request: the target agent compares, sets what differs, removes
-	// what the source lacks, and answers with what it then holds.
-	after, failed, err := r.dstMeta.SyncXattrs(ctx, it.name, want, r.carriedList())
-	switch {
-	case targetSwapped(err):
-		// Replaced on the target since: what was written through it is
-		// refused as changed by the copy.
-		return nil
-	case err != nil:
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// what the source lacks, and answers with what each then holds.
+	dsts, err := r.dstMeta.SyncXattrs(ctx, drels, wants, r.carriedList())
+	if err == nil && len(dsts) != len(drels) {
+		err = fmt.Errorf("%d answers for %d names", len(dsts), len(drels))
+	}
+	if err != nil {
+		return fmt.Errorf("set extended attributes on the target: %w", err)
+	}
+	for n, k := range didx {
+		m := &st[k]
+		o := dsts[n]
+		switch {
+		case targetSwapped(o.Err):
+			// Replaced on the target since: what was written through it
+			// is refused as changed by the copy.
+			continue
+		case o.Err != nil:
+			m.why = append(m.why, "could not set its extended attributes on the target: "+o.Err.Error())
+		default:
+			for _, f := range o.Failed {
+				m.why = append(m.why, xattrRefusal(f.Name, f.Err))
+			}
+			if len(o.Failed) == 0 {
+				// Verified means as the target holds it afterwards.
+				if s, rm := r.xattrDiff(m.want, o.Xattrs); len(s)+len(rm) > 0 {
+					m.why = append(m.why, fmt.Sprintf("the target did not keep %d extended attributes it took", len(s)+len(rm)))
+				}
+			}
 		}
-		why = append(why, "could not set its extended attributes on the target: "+err.Error())
-		r.finishMeta(it, rec, why)
-		return nil
+		m.rec.XattrSHA256 = xattrDigest(m.want)
+		r.finishMeta(m.it, m.rec, m.why)
 	}
-	for _, f := range failed {
-		why = append(why, xattrRefusal(f.Name, f.Err))
-	}
-	if len(failed) == 0 {
-		// Verified means as the target holds it afterwards.
-		if s, rm := r.xattrDiff(want, after); len(s)+len(rm) > 0 {
-			why = append(why, fmt.Sprintf("the target did not keep %d extended attributes it took", len(s)+len(rm)))
-		}
-	}
-	rec.XattrSHA256 = xattrDigest(want)
-	r.finishMeta(it, rec, why)
 	return nil
 }
 
