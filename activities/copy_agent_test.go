@@ -211,6 +211,10 @@ func TestEstimateDeltaAgentEngine(t *testing.T) {
 	f.copy(t, in)
 	in.Phase, in.IdentState = PhaseFinalSync, f.state
 	est, err = f.a.EstimateDelta(t.Context(), in)
+	// The tree is root's on both hosts: umzug plan shows how owners map.
+	if !slices.Contains(est.Owners, "user root 0→0 (by name)") || !slices.Contains(est.Owners, "group root 0→0 (by name)") || len(est.UnknownOwners) != 0 {
+		t.Errorf("owners: %q, unknown %q", est.Owners, est.UnknownOwners)
+	}
 	if err != nil || est.HashFiles != 0 || est.ChangedFiles != 0 || est.SourceFiles != int64(files) || est.SourceBytes != size {
 		t.Fatalf("after seed: %+v, %v; want nothing to hash or copy", est, err)
 	}
