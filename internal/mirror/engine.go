@@ -545,7 +545,7 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	case rootfs.TypeFile:
 		return r.file(ctx, e, old, oi)
 	case rootfs.TypeSymlink:
-		r.noteMeta(e, old, oi >= 0, false)
+		r.noteMeta(e, old, oi >= 0)
 		r.linkTarget[e.Name] = e.Target
 		r.links = append(r.links, linkTask{e: e, old: old, oldIdx: oi, existed: oi >= 0})
 		return nil
@@ -593,7 +593,7 @@ func (r *run) dir(ctx context.Context, e, old Entry, oi int) error {
 	}
 	r.dirAt[e.Name] = len(r.dirs)
 	r.dirs = append(r.dirs, d)
-	r.noteMeta(e, old, d.existed, false)
+	r.noteMeta(e, old, d.existed)
 	return nil
 }
 
@@ -631,7 +631,7 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	r.t.files.Add(1)
 	r.t.bytes.Add(e.Size)
 	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs
-	r.noteMeta(e, old, same, same && r.keptByState(e, old))
+	r.noteMeta(e, old, same)
 	if same {
 		if err := r.fixMeta(ctx, e, old); err != nil {
 			return err

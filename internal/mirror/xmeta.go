@@ -35,7 +35,6 @@ type metaItem struct {
 	typ        rootfs.Type
 	uid, gid   uint32 // the target's, after mapping
 	tuid, tgid uint32 // what the target entry belongs to now, as far as known
-	kept       bool   // kept by the identity state: neither side changed since verified
 }
 
 // metaOn reports whether the run carries metadata beyond mode and times.
@@ -43,11 +42,11 @@ func (r *run) metaOn() bool { return r.own != nil }
 
 // noteMeta queues e for the metadata pass; old is the target entry as
 // listed (existed false: created by this run).
-func (r *run) noteMeta(e, old Entry, existed, kept bool) {
+func (r *run) noteMeta(e, old Entry, existed bool) {
 	if !r.metaOn() || r.dry {
 		return
 	}
-	it := metaItem{name: e.Name, typ: e.Type, uid: e.UID, gid: e.GID, kept: kept, tuid: r.own.euid, tgid: r.own.egid}
+	it := metaItem{name: e.Name, typ: e.Type, uid: e.UID, gid: e.GID, tuid: r.own.euid, tgid: r.own.egid}
 	if existed && old.Type == e.Type {
 		it.tuid, it.tgid = old.UID, old.GID
 	}
@@ -128,7 +127,7 @@ func (r *run) syncBatch(ctx context.Context, items []metaItem) error {
 		m := &st[k]
 		m.it = it
 		m.rec = MetaRecord{Owner: r.ownerName(it.uid, false), Group: r.ownerName(it.gid, true)}
-		if !r.opts.Owner && (it.uid != it.tuid || it.gid != it.tgid) && !it.kept {
+		if !r.opts.Owner && (it.uid != it.tuid || it.gid != it.tgid) {
 			// Not root on the target: try, and say so when the login cannot.
 			err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
 			switch {
@@ -142,7 +141,7 @@ func (r *run) syncBatch(ctx context.Context, items []metaItem) error {
 					m.rec.Owner, m.rec.Group, it.uid, it.gid, err))
 			}
 		}
-		if it.typ == rootfs.TypeSymlink || it.kept {
+		if it.typ == rootfs.TypeSymlink {
 			r.finishMeta(it, m.rec, m.why)
 			m.done = true
 			continue
