@@ -205,3 +205,20 @@ func TestCopyTreeInteropOwnersACLsXattrs(t *testing.T) {
 	res = wantCopyError(t, err, contract.ErrCopyRefused, true, "unknown_owner", `"ghost"`)
 	wantRefusal(t, res, "payroll.db", RefusalUnknownOwner, false)
 }
+
+// A non-root login without become cannot give the target files root's
+// owner: the agent engine refuses them as metadata instead of leaving
+// them to the login silently; accepted, the copy succeeds.
+func TestCopyTreeInteropNonRootOwnerRefused(t *testing.T) {
+	in, src, _ := nonRootCopy(t)
+	in.Set.AcceptRefusals = nil
+	testkit.Tree{"root-owned.txt": "root's"}.Write(t, src)
+	a := &Activities{CopyEngine: CopyEngineAgent, AgentDir: agentBinDir(t)}
+	_, err := a.CopyTree(t.Context(), in)
+	res := wantCopyError(t, err, contract.ErrCopyRefused, true, "metadata", "may not give it owner root:root")
+	wantRefusal(t, res, "root-owned.txt", RefusalMetadata, false)
+	in.Set.AcceptRefusals = []string{RefusalMetadata}
+	if _, err := a.CopyTree(t.Context(), in); err != nil {
+		t.Fatalf("accepted: %v", err)
+	}
+}
