@@ -113,7 +113,6 @@ type metaState struct {
 	rec  MetaRecord
 	why  []string
 	want []rootfs.Xattr
-	done bool // nothing more to do (refused, gone, or no attributes)
 }
 
 // syncBatch brings the owners (for a login that is not root) and the
@@ -132,7 +131,6 @@ func (r *run) syncBatch(ctx context.Context, items []metaItem) error {
 			err := r.dst.SetMeta(ctx, it.name, rootfs.Meta{SetOwner: true, UID: it.uid, GID: it.gid})
 			switch {
 			case targetSwapped(err):
-				m.done = true
 				continue
 			case err != nil && !errors.Is(err, fs.ErrPermission):
 				return fmt.Errorf("set the owner of %s on the target: %w", it.name, err)
@@ -143,7 +141,6 @@ func (r *run) syncBatch(ctx context.Context, items []metaItem) error {
 		}
 		if it.typ == rootfs.TypeSymlink {
 			r.finishMeta(it, m.rec, m.why)
-			m.done = true
 			continue
 		}
 		rels = append(rels, it.name)
