@@ -215,7 +215,7 @@ func TestCopyTreeInteropNonRootOwnerRefused(t *testing.T) {
 	testkit.Tree{"root-owned.txt": "root's"}.Write(t, src)
 	a := &Activities{CopyEngine: CopyEngineAgent, AgentDir: agentBinDir(t)}
 	_, err := a.CopyTree(t.Context(), in)
-	res := wantCopyError(t, err, contract.ErrCopyRefused, true, "metadata", "may not give it owner root:root")
+	res := wantCopyError(t, err, contract.ErrCopyRefused, true, "metadata", "may not give it owner root:root", "1 source entry was copied without the owner")
 	wantRefusal(t, res, "root-owned.txt", RefusalMetadata, false)
 	in.Set.AcceptRefusals = []string{RefusalMetadata}
 	if _, err := a.CopyTree(t.Context(), in); err != nil {
