@@ -291,6 +291,7 @@ func (ac *agentCopy) spec() mirror.Spec {
 		Name: in.Set.Name, Include: in.Set.Include, Exclude: in.Set.Exclude, Verify: in.Set.Verify,
 		Delete: in.Delete, Phase: in.Phase, AcceptRefusals: in.Set.AcceptRefusals,
 		Concurrency: in.Set.Concurrency, BandwidthBytesPerSec: in.Set.BandwidthBytesPerSec,
+		Owners: in.Set.Owners, OwnerMap: in.Set.OwnerMap, SELinux: in.Set.SELinux,
 	}
 	if in.Set.Verify == VerifySHA256 && ac.stateErr == nil {
 		s.State.Name = sanitizeName(in.Set.Name) + agentStateSuffix
@@ -356,7 +357,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	h := a.hooks
 	h.afterPlace, h.beforeCopy = nil, nil
 	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
-	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in)}, obs)
+	metas := &metaRecords{m: map[string]mirror.MetaRecord{}}
+	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in),
+		SrcMeta: progressMeta{ac.src, p}, DstMeta: progressMeta{ac.dst, p}, OnMeta: metas.add}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {
 		return CopyResult{}, true, *e
@@ -402,7 +405,7 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	if runErr != nil {
 		return res, true, permanent(fmt.Errorf("copy set %s from %s to %s: %w", in.Set.Name, hostLabel(in.Source), hostLabel(in.Target), runErr))
 	}
-	if err := ac.writeManifest(ctx, &res, r, spec, rec.sums); err != nil {
+	if err := ac.writeManifest(ctx, &res, r, spec, rec.sums, metas.m); err != nil {
 		return res, true, permanent(err)
 	}
 	if in.Phase == PhaseSeed {
@@ -427,13 +430,24 @@ func (a *Activities) estimateDeltaAgent(ctx context.Context, in CopyInput) (Delt
 		a.release(ctx, ac.sc)
 		a.release(ctx, ac.dc)
 	}()
-	pl, err := mirror.Estimate(ctx, ac.spec(), ac.src, ac.dst, mirror.Options{Owner: ac.targetRoot})
+	pl, err := mirror.Estimate(ctx, ac.spec(), ac.src, ac.dst, mirror.Options{Owner: ac.targetRoot, SrcMeta: ac.src, DstMeta: ac.dst})
 	if err != nil {
 		return DeltaEstimate{}, true, permanent(err)
 	}
-	return DeltaEstimate{Set: in.Set.Name, SourceFiles: pl.Files, SourceBytes: pl.Bytes,
+	de := DeltaEstimate{Set: in.Set.Name, SourceFiles: pl.Files, SourceBytes: pl.Bytes,
 		ChangedFiles: pl.CopyFiles, ChangedBytes: pl.CopyBytes, DeletedFiles: pl.Delete,
-		HashFiles: pl.HashFiles, HashBytes: pl.HashBytes}, true, nil
+		HashFiles: pl.HashFiles, HashBytes: pl.HashBytes}
+	for _, o := range pl.Owners {
+		kind := "user"
+		if o.Group {
+			kind = "group"
+		}
+		de.Owners = append(de.Owners, kind+" "+o.String())
+		if o.Unknown != "" {
+			de.UnknownOwners = append(de.UnknownOwners, kind+" "+o.Unknown)
+		}
+	}
+	return de, true, nil
 }
 
 func mustJSON(me manifestEntry) []byte {
@@ -529,7 +543,7 @@ func (d *digestRecorder) HashFile(ctx context.Context, rel string, want rootfs.I
 // agent: <parent of To>/.umzug/<move>/<set>-<phase>.jsonl, written to a
 // temporary name and renamed. Files carry the digest the run verified, or
 // the trusted state's for files it kept.
-func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirror.Result, spec mirror.Spec, sums map[string][32]byte) error {
+func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirror.Result, spec mirror.Spec, sums map[string][32]byte, metas map[string]mirror.MetaRecord) error {
 	in := ac.in
 	dname := hostLabel(in.Target)
 	final := manifestPath(in.Set.To, in.MoveID, in.Set.Name, in.Phase)
@@ -577,6 +591,9 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 				me.Mtime-- // floor, as time.Unix
 			}
 			me.Path, me.PathB64 = lossless(e.Name)
+			if m, ok := metas[e.Name]; ok {
+				me.Owner, me.Group, me.ACL, me.DefaultACL, me.Xattrs = m.Owner, m.Group, m.ACL, m.DefaultACL, m.XattrSHA256
+			}
 			switch e.Type {
 			case rootfs.TypeFile:
 				me.Type, me.Size = "file", e.Size

@@ -147,6 +147,13 @@ func refusalError(in CopyInput, from, srcName string, res CopyResult) error {
 	}
 	msg := fmt.Sprintf("copy set %s (%s) from %s on %s: %d %s not copied: %s",
 		in.Set.Name, in.Phase, from, srcName, n, what, refusalLines(res.RefusalList, n))
+	if !slices.ContainsFunc(kinds, func(k string) bool { return k != RefusalMetadata && k != RefusalUnknownOwner }) {
+		// The entries are on the target, without what it could not take.
+		msg = fmt.Sprintf("copy set %s (%s) from %s on %s: %d %s copied without the owner, ACL or extended attributes the source gives them: %s"+
+			"; give the target what it lacks (the accounts or an owner_map entry, a file system with ACLs, root or become = \"sudo\") and retry, or accept it with accept_refusals = [%s] on the copy block",
+			in.Set.Name, in.Phase, from, srcName, n, what, refusalLines(res.RefusalList, n), quoteKinds(kinds))
+		return temporal.NewNonRetryableApplicationError(msg, contract.ErrCopyRefused, nil, res)
+	}
 	if len(kinds) == 1 && kinds[0] == RefusalChanged {
 		return temporal.NewApplicationError(msg+"; they changed while being read, the next attempt lists the tree again",
 			contract.ErrCopyChanged, res)

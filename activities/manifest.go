@@ -57,6 +57,16 @@ type manifestEntry struct {
 	SHA256  string `json:"sha256,omitempty"` // files; empty for unchanged files under verify = "size_mtime"
 	Link    string `json:"link,omitempty"`
 	LinkB64 string `json:"link_b64,omitempty"` // exact bytes when Link is not valid UTF-8
+	// Owner and Group are the names the target gives the entry (numbers
+	// where it has none); ACL and DefaultACL the POSIX ACLs in short text
+	// form; Xattrs the SHA-256 of the carried extended attributes (names
+	// and values, ACLs included). The agent engine records what its
+	// metadata pass verified; empty where nothing was recorded.
+	Owner      string `json:"owner,omitempty"`
+	Group      string `json:"group,omitempty"`
+	ACL        string `json:"acl,omitempty"`
+	DefaultACL string `json:"default_acl,omitempty"`
+	Xattrs     string `json:"xattrs_sha256,omitempty"`
 }
 
 // name returns the entry's path exactly as on disk.
@@ -342,7 +352,7 @@ func (a *asyncWriter) Close() error {
 // escapes. A final sync writes a line for every file of the tree inside
 // the window. ok is false for any other entry.
 func appendManifestLine(b []byte, e manifestEntry) ([]byte, bool) {
-	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" ||
+	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" || e.Owner != "" || e.Group != "" || e.ACL != "" || e.DefaultACL != "" || e.Xattrs != "" ||
 		!jsonPlain(e.Path) || !jsonPlain(e.Type) || !jsonPlain(e.Mode) || !jsonPlain(e.SHA256) {
 		return b, false
 	}

@@ -50,6 +50,8 @@ const (
 	RefusalChanged         = contract.RefusalChanged
 	RefusalTargetConflict  = contract.RefusalTargetConflict
 	RefusalUnsafeTarget    = contract.RefusalUnsafeTarget
+	RefusalUnknownOwner    = contract.RefusalUnknownOwner
+	RefusalMetadata        = contract.RefusalMetadata
 )
 
 // RefusalKinds is contract.RefusalKinds (the same slice).

@@ -146,6 +146,7 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 			c.Rehash = s
 		}
 	}
+	l.decodeOwners(attrs, c)
 	return c
 }
 

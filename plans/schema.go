@@ -86,6 +86,9 @@ var copySchema = &hcl.BodySchema{
 		{Name: "concurrency"},
 		{Name: "accept_refusals"},
 		{Name: "rehash"},
+		{Name: "owners"},
+		{Name: "owner_map"},
+		{Name: "selinux"},
 	},
 }
 

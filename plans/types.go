@@ -102,9 +102,15 @@ type Copy struct {
 	AcceptRefusals []string
 	// Rehash is "" or "after_switch": hash every file again on both hosts
 	// during soak, off the window; a mismatch rolls back.
-	Rehash  string
-	Range   hcl.Range
-	toRange hcl.Range // the `to` expression, for the overlap check
+	Rehash string
+	// Owners is "" (by name), "name" or "numeric"; OwnerMap maps a source
+	// uid, gid or name to a target name or number; SELinux is "" (relabel),
+	// "keep" or "relabel" (decode_owners.go).
+	Owners   string
+	OwnerMap map[string]string
+	SELinux  string
+	Range    hcl.Range
+	toRange  hcl.Range // the `to` expression, for the overlap check
 }
 
 type Cutover struct {

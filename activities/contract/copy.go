@@ -28,7 +28,22 @@ type CopySet struct {
 	// Rehash is RehashNone or RehashAfterSwitch: hash every file again on
 	// both hosts during soak, after the switch, off the window.
 	Rehash string `json:"rehash,omitempty"`
+	// Owners is OwnersByName ("" too) or OwnersNumeric.
+	Owners string `json:"owners,omitempty"`
+	// OwnerMap maps a source uid or gid (decimal) or user or group name
+	// to the target's name (or number).
+	OwnerMap map[string]string `json:"owner_map,omitempty"`
+	// SELinux is SELinuxRelabel ("" too) or SELinuxKeep.
+	SELinux string `json:"selinux,omitempty"`
 }
+
+// Owners and SELinux values of a copy set.
+const (
+	OwnersByName   = "name"
+	OwnersNumeric  = "numeric"
+	SELinuxRelabel = "relabel"
+	SELinuxKeep    = "keep"
+)
 
 // MaxRefusalsListed bounds CopyResult.RefusalList so history stays small;
 // RefusedByKind still counts every refusal.

@@ -15,4 +15,9 @@ type DeltaEstimate struct {
 	// cannot be kept, which a sha256 sync hashes on both hosts.
 	HashFiles int64 `json:"hash_files,omitempty"`
 	HashBytes int64 `json:"hash_bytes,omitempty"`
+	// Owners is how each source owner and group lands on the target (the
+	// agent engine), e.g. "fin 2101→2102 (by name)"; UnknownOwners the
+	// names the target does not know (refused as unknown_owner).
+	Owners        []string `json:"owners,omitempty"`
+	UnknownOwners []string `json:"unknown_owners,omitempty"`
 }

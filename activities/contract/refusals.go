@@ -22,6 +22,15 @@ const (
 	// path. Refused before anything is written; accepted, the copy goes on
 	// with SFTP's weaker guarantees.
 	RefusalUnsafeTarget = "unsafe_target"
+	// RefusalUnknownOwner: the entry's owner or group (or a user or group
+	// named in its ACL) has a name the target's user database does not
+	// know, and owner_map does not map it. Accepted, the number is kept.
+	RefusalUnknownOwner = "unknown_owner"
+	// RefusalMetadata: the target could not take the entry's owner, ACL or
+	// extended attributes (a login that cannot chown, a file system
+	// without ACLs or extended attributes). Accepted, the entry is copied
+	// without them.
+	RefusalMetadata = "metadata"
 )
 
 // RefusalKinds lists every refusal kind, in the order the documentation
@@ -29,6 +38,7 @@ const (
 var RefusalKinds = []string{
 	RefusalUnreadable, RefusalEscapingSymlink, RefusalDevice, RefusalSocket, RefusalFIFO,
 	RefusalReservedName, RefusalBadName, RefusalChanged, RefusalTargetConflict, RefusalUnsafeTarget,
+	RefusalUnknownOwner, RefusalMetadata,
 }
 
 // KnownRefusal reports whether kind is one of RefusalKinds.

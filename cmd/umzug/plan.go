@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -419,7 +420,28 @@ func printPlanCopy(w io.Writer, a planAppReport, c planCopyReport) {
 	if c.Concurrency > 0 {
 		opts = append(opts, fmt.Sprintf("%d files at once", c.Concurrency))
 	}
+	if c.Owners == contract.OwnersNumeric {
+		opts = append(opts, "owners by number")
+	}
+	if c.SELinux == contract.SELinuxKeep {
+		opts = append(opts, "SELinux labels kept")
+	}
 	fmt.Fprintf(w, "    %s\n", strings.Join(opts, "; "))
+	if len(c.OwnerMap) > 0 {
+		var m []string
+		for k, v := range c.OwnerMap {
+			m = append(m, k+"→"+v)
+		}
+		sort.Strings(m)
+		fmt.Fprintf(w, "    owner_map %s\n", strings.Join(m, ", "))
+	}
+	if e := c.Estimate; e != nil && len(e.Owners) > 0 {
+		unknown := "none"
+		if len(e.UnknownOwners) > 0 {
+			unknown = strings.Join(e.UnknownOwners, ", ") + " (refused as unknown_owner unless mapped or accepted)"
+		}
+		fmt.Fprintf(w, "    owners: %s; unknown: %s\n", strings.Join(e.Owners, ", "), unknown)
+	}
 	if e := c.Estimate; e != nil {
 		fmt.Fprintf(w, "    source holds %d files, %s; to seed now: %d files, %s",
 			e.SourceFiles, units.Bytes(e.SourceBytes), e.ChangedFiles, units.Bytes(e.ChangedBytes))

@@ -109,7 +109,7 @@ func (c *Client) readLoop(fr *agentproto.Reader) {
 		}
 		c.mu.Lock()
 		cl := c.pending[f.ID]
-		last := f.Type == agentproto.TResult || f.Type == agentproto.TError
+		last := f.Type == agentproto.TResult || f.Type == agentproto.TError || f.Type == agentproto.TMetaResult
 		if last {
 			delete(c.pending, f.ID)
 		}

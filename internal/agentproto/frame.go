@@ -12,7 +12,7 @@ import (
 const Magic = "\x00UMZAGT\n"
 
 // Version is the protocol version; a client refuses an agent with another.
-const Version = 3
+const Version = 4
 
 // MaxPayload bounds a frame's payload; ChunkSize is the data a Chunk frame
 // carries at most.
@@ -69,12 +69,15 @@ func (t Type) String() string {
 	if t > 0 && t < tMax {
 		return typeNames[t]
 	}
+	if t.IsMeta() {
+		return metaNames[t-TAccounts]
+	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // IsRequest reports whether t starts a request.
 func (t Type) IsRequest() bool {
-	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial || t.IsBatch()
+	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial || t.IsBatch() || t.IsMetaRequest()
 }
 
 // IsBatch reports whether t starts a batch request, whose payload is a
@@ -122,7 +125,7 @@ func (fr *Reader) Read() (Frame, error) {
 	if n > MaxPayload {
 		return Frame{}, fmt.Errorf("agent protocol: %s frame of %d bytes, at most %d allowed", t, n, MaxPayload)
 	}
-	if t == 0 || t >= tMax {
+	if (t == 0 || t >= tMax) && !t.IsMeta() {
 		return Frame{}, fmt.Errorf("agent protocol: unknown frame type %d", h[4])
 	}
 	if cap(fr.buf) < int(n) {

@@ -30,6 +30,9 @@ type Options struct {
 	Workers int
 	// Log receives diagnostics; nil discards them. Never the protocol stream.
 	Log *log.Logger
+	// Etc is the directory of the passwd and group files Accounts reads
+	// ("" is /etc; tests give their own).
+	Etc string
 }
 
 // MaxInFlight bounds the requests a client may have open at once.
@@ -147,6 +150,8 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 		return fmt.Errorf("agent protocol: a client may not send a %s frame", f.Type)
 	case f.Type.IsBatch():
 		return s.startBatch(ctx, f)
+	case f.Type.IsMetaRequest():
+		return s.startMeta(ctx, f)
 	}
 	req, err := agentproto.DecodeRequest(f.Payload)
 	if err != nil {

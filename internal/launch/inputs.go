@@ -63,6 +63,9 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			Concurrency:          c.Concurrency,
 			AcceptRefusals:       c.AcceptRefusals,
 			Rehash:               c.Rehash,
+			Owners:               c.Owners,
+			OwnerMap:             c.OwnerMap,
+			SELinux:              c.SELinux,
 		})
 	}
 	if co := app.Cutover; co != nil {

@@ -121,6 +121,11 @@ type run struct {
 	est                    Plan
 	tasks                  chan fileTask
 	batch                  batcher // its sides are set once, before the workers start
+
+	// owners by name and extended attributes (owners.go, xmeta.go)
+	own              *owners
+	srcMeta, dstMeta MetaSide
+	metaItems        []metaItem
 }
 
 func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
@@ -138,6 +143,16 @@ func newRun(spec Spec, src, dst Side, opts Options, dry bool) (*run, error) {
 		if !contract.KnownRefusal(k) {
 			return nil, fmt.Errorf("copy set %s: accept_refusals names %q, which is not a refusal kind (%s)", spec.Name, k, strings.Join(contract.RefusalKinds, ", "))
 		}
+	}
+	switch spec.Owners {
+	case "", contract.OwnersByName, contract.OwnersNumeric:
+	default:
+		return nil, fmt.Errorf("copy set %s: owners %q is neither %q nor %q", spec.Name, spec.Owners, contract.OwnersByName, contract.OwnersNumeric)
+	}
+	switch spec.SELinux {
+	case "", contract.SELinuxRelabel, contract.SELinuxKeep:
+	default:
+		return nil, fmt.Errorf("copy set %s: selinux %q is neither %q nor %q", spec.Name, spec.SELinux, contract.SELinuxKeep, contract.SELinuxRelabel)
 	}
 	f, err := NewFilter(spec.Exclude, spec.Include)
 	if err != nil {
@@ -214,6 +229,7 @@ func Estimate(ctx context.Context, spec Spec, src, dst Side, opts Options) (Plan
 	e.Files, e.Dirs, e.Symlinks, e.Bytes = res.Files, res.Dirs, res.Symlinks, res.Bytes
 	e.Kept, e.Excluded, e.Refused, e.RefusedByKind = res.Kept, res.Excluded, res.Refused, res.RefusedByKind
 	e.StateTrusted = r.trusted != nil
+	e.Owners = r.own.mappings()
 	return e, nil
 }
 
@@ -251,6 +267,13 @@ func (r *run) observe(obs Observer) func() {
 func (r *run) exec(parent context.Context) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	if r.opts.SrcMeta != nil && r.opts.DstMeta != nil {
+		r.srcMeta, r.dstMeta = r.opts.SrcMeta, r.opts.DstMeta
+		var err error
+		if r.own, err = newOwners(ctx, r.spec, r.srcMeta, r.dstMeta); err != nil {
+			return err
+		}
+	}
 
 	var wg sync.WaitGroup
 	var stateErr error
@@ -259,7 +282,9 @@ func (r *run) exec(parent context.Context) error {
 	}
 	if !r.dry {
 		wg.Go(func() {
-			if s, err := r.dst.Statfs(ctx); err == nil {
+			// A file system that counts no blocks at all (ramfs) has no
+			// limit it reports: it is not full.
+			if s, err := r.dst.Statfs(ctx); err == nil && s.Blocks > 0 {
 				r.free = int64(min(s.BytesFree(), 1<<62))
 				if s.Files > 0 {
 					r.freeInodes = int64(min(s.FilesFree, 1<<62))
@@ -360,6 +385,9 @@ func (r *run) exec(parent context.Context) error {
 		}
 	}
 	if err := r.leftovers(ctx); err != nil {
+		return err
+	}
+	if err := r.syncMetas(ctx); err != nil {
 		return err
 	}
 	return r.applyDirMetas(ctx)
@@ -497,6 +525,11 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 		skipTree()
 		return nil
 	}
+	if e.Type == rootfs.TypeDir || e.Type == rootfs.TypeFile || e.Type == rootfs.TypeSymlink {
+		if err := r.mapEntry(ctx, &e); err != nil {
+			return err
+		}
+	}
 	switch e.Type {
 	case rootfs.TypeDir:
 		if err := r.dir(ctx, e, old, oi); err != nil {
@@ -512,6 +545,7 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 	case rootfs.TypeFile:
 		return r.file(ctx, e, old, oi)
 	case rootfs.TypeSymlink:
+		r.noteMeta(e, old, oi >= 0)
 		r.linkTarget[e.Name] = e.Target
 		r.links = append(r.links, linkTask{e: e, old: old, oldIdx: oi, existed: oi >= 0})
 		return nil
@@ -559,6 +593,7 @@ func (r *run) dir(ctx context.Context, e, old Entry, oi int) error {
 	}
 	r.dirAt[e.Name] = len(r.dirs)
 	r.dirs = append(r.dirs, d)
+	r.noteMeta(e, old, d.existed)
 	return nil
 }
 
@@ -596,6 +631,7 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	r.t.files.Add(1)
 	r.t.bytes.Add(e.Size)
 	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs
+	r.noteMeta(e, old, same)
 	if same {
 		if err := r.fixMeta(ctx, e, old); err != nil {
 			return err
@@ -620,7 +656,8 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 		r.t.unchanged.Add(1)
 		return nil
 	}
-	if rec, ok := r.trusted[e.Name]; ok && rec.Src == e.FileID() && rec.Dst == old.FileID() {
+	if r.keptByState(e, old) {
+		rec := r.trusted[e.Name]
 		r.t.unchanged.Add(1)
 		r.t.kept.Add(1)
 		r.t.verified.Add(1)
@@ -628,6 +665,13 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 		return nil
 	}
 	return r.queue(ctx, fileTask{kind: taskHash, e: e, old: old})
+}
+
+// keptByState reports whether the identity state vouches for an unchanged
+// file: neither side moved since a run verified it.
+func (r *run) keptByState(e, old Entry) bool {
+	rec, ok := r.trusted[e.Name]
+	return ok && r.spec.Verify == contract.VerifySHA256 && rec.Src == e.FileID() && rec.Dst == old.FileID()
 }
 
 func (r *run) queue(ctx context.Context, t fileTask) error {

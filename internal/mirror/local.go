@@ -19,6 +19,7 @@ import (
 type LocalSide struct {
 	root  *rootfs.Root
 	state *rootfs.Root // nil: no state directory
+	etc   string       // Accounts' passwd and group directory
 }
 
 // LocalOptions tune NewLocalSide.
@@ -28,6 +29,9 @@ type LocalOptions struct {
 	StateDir string
 	// Root tunes the rootfs resolver (tests force the fallback with it).
 	Root rootfs.Options
+	// Etc is the directory of the passwd and group files Accounts reads
+	// ("" is /etc).
+	Etc string
 }
 
 // NewLocalSide opens root (an absolute path; a symlink in it is followed
@@ -37,7 +41,7 @@ func NewLocalSide(root string, o LocalOptions) (*LocalSide, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &LocalSide{root: r}
+	s := &LocalSide{root: r, etc: o.Etc}
 	if o.StateDir != "" {
 		if s.state, err = rootfs.OpenWith(o.StateDir, o.Root); err != nil {
 			r.Close()

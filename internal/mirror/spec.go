@@ -28,6 +28,14 @@ type Spec struct {
 	// State is the identity state on the target side; its zero value
 	// means none is read or written.
 	State StateRef
+	// Owners is contract.OwnersByName ("" too: the target's ids of the
+	// source's names) or contract.OwnersNumeric; OwnerMap maps a source
+	// uid or gid (decimal) or name to a target name or number. Both need
+	// Options.SrcMeta and DstMeta, without which ids are copied as numbers.
+	Owners   string
+	OwnerMap map[string]string
+	// SELinux is contract.SELinuxRelabel ("" too) or contract.SELinuxKeep.
+	SELinux string
 }
 
 // StateRef names the identity state and, for a run that may trust it, the
@@ -56,6 +64,13 @@ type Options struct {
 	NoSync bool
 	// Big tunes the copy of big files (bigfile.go).
 	Big BigOptions
+	// SrcMeta and DstMeta are the sides' MetaSide (passed apart since a
+	// side may be wrapped): with both, owners travel by name and ACLs and
+	// extended attributes are carried (xmeta.go).
+	SrcMeta, DstMeta MetaSide
+	// OnMeta hears, from several goroutines, the metadata verified on the
+	// target for each regular file, directory and symlink.
+	OnMeta func(rel string, m MetaRecord)
 }
 
 // Progress is what an Observer receives.
@@ -129,4 +144,7 @@ type Plan struct {
 	Refused                      int64
 	RefusedByKind                map[string]int64
 	StateTrusted                 bool
+	// Owners is how the source's owners land on the target (with
+	// Options.SrcMeta and DstMeta).
+	Owners []OwnerMapping
 }

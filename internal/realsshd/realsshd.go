@@ -36,6 +36,14 @@ type Options struct {
 	// commands sshd starts, as on a host where nobody configured sshd for
 	// tests (the default keeps the machine's interactive setup out).
 	ShellStartup bool
+	// Etc, when set, is a directory holding passwd and group files that
+	// sshd and its sessions see as /etc/passwd and /etc/group: the daemon
+	// runs in a mount namespace of its own (unshare -m) where they are
+	// bind-mounted, a host with another user database. Needs root.
+	Etc string
+	// Ramfs lists directories that the daemon's mount namespace mounts a
+	// ramfs over: a file system without ACLs or extended attributes.
+	Ramfs []string
 }
 
 // Server is a running sshd.
@@ -112,6 +120,8 @@ type files struct {
 	login      string
 	rootLogin  string // PermitRootLogin
 	setEnv     string // "SetEnv SHLVL=1", or "" to let bash read ~/.bashrc
+	etc        string
+	ramfs      []string
 }
 
 // prepare writes the host key (once per Dir) and authorized_keys, and
@@ -139,6 +149,10 @@ func prepare(o Options) (*files, error) {
 		login, authMode = o.User, 0o644
 	}
 	f.login = login
+	f.etc, f.ramfs = o.Etc, o.Ramfs
+	if (f.etc != "" || len(f.ramfs) > 0) && os.Geteuid() != 0 {
+		return nil, errors.New("a daemon with its own /etc/passwd or ramfs needs root (unshare -m)")
+	}
 	f.rootLogin = "prohibit-password"
 	if o.NoRootLogin {
 		f.rootLogin = "no"
@@ -230,6 +244,20 @@ func (f *files) launch(port int) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(Binary, "-D", "-e", "-f", confFile)
+	if f.etc != "" || len(f.ramfs) > 0 {
+		// unshare and sh exec in turn: the daemon keeps the pid started.
+		script := ""
+		for _, n := range []string{"passwd", "group"} {
+			if f.etc != "" {
+				script += "mount --bind " + shQuote(filepath.Join(f.etc, n)) + " /etc/" + n + " && "
+			}
+		}
+		for _, d := range f.ramfs {
+			script += "mount -t ramfs ramfs " + shQuote(d) + " && "
+		}
+		script += `exec "$@"`
+		cmd = exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", Binary, "-D", "-e", "-f", confFile)
+	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	// Die with the test process even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -274,6 +302,11 @@ func (s *Server) waitBound(pidFile string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Pid is the daemon's process id (nsenter -t Pid -m sees its mounts).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // KnownHostsLine is the known_hosts entry for this daemon.
 func (s *Server) KnownHostsLine() string {
