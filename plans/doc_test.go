@@ -70,6 +70,7 @@ func TestDocCoversSchema(t *testing.T) {
 		"approval": approvalSchema, "step": stepSchema, "check": checkSchema, "wave": waveSchema,
 		"rehearsal": rehearsalSchema, "failback": failbackSchema,
 		"standby": standbySchema, "emergency": emergencySchema,
+		"parallel": parallelSchema,
 	}
 	for owner, s := range schemas {
 		for _, a := range s.Attributes {
