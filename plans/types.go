@@ -158,7 +158,7 @@ type Block struct {
 	// and run at once.
 	Group int
 	Run   string
-	Undo string
+	Undo  string
 	// Secrets names the sensitive variables Run and Undo refer to as
 	// SecretRef(name); the worker supplies their values.
 	Secrets  []string
