@@ -28,6 +28,12 @@ type CopySet struct {
 	// Rehash is RehashNone or RehashAfterSwitch: hash every file again on
 	// both hosts during soak, after the switch, off the window.
 	Rehash string `json:"rehash,omitempty"`
+	// SourceHost and TargetHost name the set's own hosts when the
+	// application spans several (workflows.MoveInput.Hosts); empty means
+	// the application's source and target. Activities take the hosts from
+	// CopyInput.
+	SourceHost string `json:"source_host,omitempty"`
+	TargetHost string `json:"target_host,omitempty"`
 }
 
 // MaxRefusalsListed bounds CopyResult.RefusalList so history stays small;
