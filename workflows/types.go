@@ -166,12 +166,12 @@ type ApprovalRule struct {
 
 // Block is one step, final_sync or check inside cutover.
 type Block struct {
-	Kind    string        `json:"kind"` // BlockStep, BlockFinalSync, BlockCheck
-	Name    string        `json:"name,omitempty"`
-	On      string        `json:"on,omitempty"` // "source", "target" or "host.NAME" (MoveInput.Hosts)
+	Kind string `json:"kind"` // BlockStep, BlockFinalSync, BlockCheck
+	Name string `json:"name,omitempty"`
+	On   string `json:"on,omitempty"` // "source", "target" or "host.NAME" (MoveInput.Hosts)
 	// Group is the 1-based parallel group the block belongs to (0: none);
 	// the adjacent blocks of one group run at once.
-	Group int `json:"group,omitempty"`
+	Group   int           `json:"group,omitempty"`
 	Run     string        `json:"run,omitempty"`
 	Undo    string        `json:"undo,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`

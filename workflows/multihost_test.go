@@ -1,0 +1,153 @@
+package workflows
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umzug-dev/umzug/activities/contract"
+)
+
+// threeTier is a finance application over three tiers and a name server:
+// the app server moves with the application's hosts, the database on its
+// own pair; both stop at once, the name server switches last.
+func threeTier() MoveInput {
+	in := finance()
+	in.Hosts = []contract.Host{
+		{Name: "db_pb", Address: "10.20.1.16:22", Queue: "pb"},
+		{Name: "db_lg", Address: "10.40.7.22:22", Queue: "lg"},
+		{Name: "dns_lg", Address: "10.40.7.53:22", Queue: "lg"},
+	}
+	in.Copies = append(in.Copies, contract.CopySet{Name: "pgdata", From: "/var/lib/postgresql", To: "/var/lib/postgresql",
+		Verify: "sha256", SourceHost: "db_pb", TargetHost: "db_lg"})
+	in.Cutover.Blocks = []Block{
+		{Kind: BlockStep, Name: "stop_app", On: "source", Run: "systemctl stop finance", Undo: "systemctl start finance", Group: 1},
+		{Kind: BlockStep, Name: "stop_db", On: "host.db_pb", Run: "systemctl stop postgresql", Undo: "systemctl start postgresql", Group: 1},
+		{Kind: BlockFinalSync},
+		{Kind: BlockStep, Name: "start_db", On: "host.db_lg", Run: "systemctl start postgresql", Undo: "systemctl stop postgresql", Group: 2},
+		{Kind: BlockStep, Name: "start_app", On: "target", Run: "systemctl start finance", Undo: "systemctl stop finance", Group: 2},
+		{Kind: BlockStep, Name: "switch_dns", On: "host.dns_lg", Run: "dns-switch finance lg", Undo: "dns-switch finance pb"},
+	}
+	return in
+}
+
+// meet makes the members of a parallel group wait for each other: each
+// returns only once all named commands have started, so a group run one
+// member after the other times out instead.
+func meet(purposes ...string) func(in contract.CommandInput) {
+	var mu sync.Mutex
+	started := map[string]bool{}
+	all := make(chan struct{})
+	return func(in contract.CommandInput) {
+		if !slices.Contains(purposes, in.Purpose) {
+			return
+		}
+		mu.Lock()
+		started[in.Purpose] = true
+		if len(started) == len(purposes) {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func TestMultiHostMoveCommits(t *testing.T) {
+	env, f := newEnv(t)
+	wait := meet("step stop_app", "step stop_db")
+	var mu sync.Mutex
+	var met bool
+	f.onCommand = func(in contract.CommandInput) {
+		t0 := time.Now()
+		wait(in)
+		if in.Purpose == "step stop_app" && time.Since(t0) < 4*time.Second {
+			mu.Lock()
+			met = true
+			mu.Unlock()
+		}
+	}
+	approve(env, time.Minute, "a.meier")
+	approve(env, 2*time.Minute, "b.schulz")
+	at(env, 3*time.Minute, func() { env.SignalWorkflow(SignalCommit, CommitSignal{By: "a.meier"}) })
+	env.ExecuteWorkflow(Move, threeTier())
+	st := result(t, env)
+	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseAwaitingApproval, PhaseCutover, PhaseSoak, PhaseCommitted)
+	if !met {
+		t.Fatal("stop_app and stop_db did not run at once")
+	}
+	hostOf := map[string]string{}
+	for _, s := range st.Steps {
+		hostOf[s.Kind+" "+s.Name] = s.Host
+	}
+	for k, want := range map[string]string{"step stop_app": "fin_pb", "step stop_db": "db_pb", "step start_db": "db_lg",
+		"step start_app": "fin_lg", "step switch_dns": "dns_lg", "final_sync ledger": "fin_lg", "final_sync pgdata": "db_lg"} {
+		if hostOf[k] != want {
+			t.Errorf("%s ran on %q, want %s (steps %v)", k, hostOf[k], want, hostOf)
+		}
+	}
+	// Every host preflighted: the application's pair, the database pair,
+	// the name server on its own.
+	var pre []string
+	for _, c := range f.calls {
+		if c.Name == contract.NamePreflight {
+			pre = append(pre, c.Host)
+		}
+	}
+	slices.Sort(pre)
+	if !slices.Equal(pre, []string{"db_lg", "dns_lg", "fin_lg"}) {
+		t.Errorf("preflights on %v", pre)
+	}
+	var names []string
+	for _, h := range st.Hosts {
+		names = append(names, h.Name+":"+strings.Join(h.Roles, "+"))
+	}
+	if got := strings.Join(names, ","); got != "fin_pb:source+copy source+steps,fin_lg:target+copy target+steps,db_pb:copy source+steps,db_lg:copy target+steps,dns_lg:steps" {
+		t.Errorf("status hosts %s", got)
+	}
+}
+
+// A failure in the last step rolls back every host in reverse order: the
+// failed step (it may have run in part), then each group as a group.
+func TestMultiHostRollbackReverse(t *testing.T) {
+	env, f := newEnv(t)
+	f.exit = func(in contract.CommandInput) int {
+		if in.Purpose == "step switch_dns" {
+			return 1
+		}
+		return 0
+	}
+	approve(env, time.Minute, "a.meier")
+	approve(env, 2*time.Minute, "b.schulz")
+	env.ExecuteWorkflow(Move, threeTier())
+	st := result(t, env)
+	wantPhases(t, st, PhasePreflight, PhaseSeed, PhaseAwaitingApproval, PhaseCutover, PhaseRolledBack)
+	var undos []string
+	for _, c := range f.commands() {
+		if strings.HasPrefix(c, "undo ") {
+			undos = append(undos, strings.TrimPrefix(c, "undo "))
+		}
+	}
+	if len(undos) != 5 || undos[0] != "switch_dns" {
+		t.Fatalf("undos %v", undos)
+	}
+	g2, g1 := undos[1:3], undos[3:5]
+	slices.Sort(g2)
+	slices.Sort(g1)
+	if !slices.Equal(g2, []string{"start_app", "start_db"}) || !slices.Equal(g1, []string{"stop_app", "stop_db"}) {
+		t.Fatalf("undo order %v: want switch_dns, then start_db/start_app, then stop_app/stop_db", undos)
+	}
+	hosts := map[string]string{}
+	for _, s := range st.Steps {
+		if s.Kind == "undo" {
+			hosts[s.Name] = s.Host
+		}
+	}
+	if hosts["stop_db"] != "db_pb" || hosts["switch_dns"] != "dns_lg" || hosts["start_db"] != "db_lg" {
+		t.Fatalf("undo hosts %v", hosts)
+	}
+}
