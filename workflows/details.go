@@ -140,16 +140,31 @@ func (m *move) windowLines(b *strings.Builder) {
 // the fixed cost of every copy set. It runs no activity.
 func (m *move) predictFloor() time.Duration {
 	var d time.Duration
-	for _, b := range m.in.Cutover.Blocks {
-		switch b.Kind {
-		case BlockStep:
-			d += commandEstimate(b)
-		case BlockFinalSync:
-			d += time.Duration(len(m.in.Copies)) * PerSetOverhead
-		case BlockCheck:
-			n := attempts(b)
-			d += time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+	blocks := m.in.Cutover.Blocks
+	for i := 0; i < len(blocks); {
+		group, next := m.groupAt(blocks, i)
+		i = next
+		var longest time.Duration
+		for _, b := range group {
+			var e time.Duration
+			switch b.Kind {
+			case BlockStep:
+				e = commandEstimate(b)
+			case BlockFinalSync:
+				e = time.Duration(len(m.in.Copies)) * PerSetOverhead
+				if m.multi {
+					e = 0
+					for _, g := range m.pairGroups() {
+						e = max(e, time.Duration(len(g))*PerSetOverhead)
+					}
+				}
+			case BlockCheck:
+				n := attempts(b)
+				e = time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+			}
+			longest = max(longest, e)
 		}
+		d += longest
 	}
 	return d
 }

@@ -447,3 +447,22 @@ func (m *move) predictMulti(ctx workflow.Context) (time.Duration, string, error)
 	}
 	return total, strings.Join(parts, ", "), nil
 }
+
+// sourceSite reports whether a block's named host stands with the source
+// (a copy source, or in the source's data center): a failover whose
+// source does not answer skips it like the source's own steps.
+func (m *move) sourceSite(on string) bool {
+	if !m.multi || stepHostName(on) == "" {
+		return false
+	}
+	h := m.host(on)
+	if h.Datacenter != "" && h.Datacenter == m.in.Source.Datacenter {
+		return true
+	}
+	for _, set := range m.in.Copies {
+		if s, _ := m.pair(set); s.Name == h.Name {
+			return true
+		}
+	}
+	return false
+}
