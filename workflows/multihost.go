@@ -261,19 +261,23 @@ func (m *move) preflightMulti(ctx workflow.Context, secrets []workflow.Future) b
 // command per host name (see commandWords).
 func (m *move) commandWordsByHost() map[string][]string {
 	seen := map[string][]string{}
+	var order []string
 	for _, b := range m.in.Cutover.Blocks {
 		if b.Kind == BlockFinalSync {
 			continue
 		}
 		h := m.host(b.On).Name
+		if _, ok := seen[h]; !ok {
+			order = append(order, h)
+		}
 		for _, c := range []string{b.Run, b.Undo} {
 			if w := firstWord(c); w != "" {
 				seen[h] = append(seen[h], w)
 			}
 		}
 	}
-	for h, w := range seen {
-		seen[h] = sortedUnique(w)
+	for _, h := range order {
+		seen[h] = sortedUnique(seen[h])
 	}
 	return seen
 }
