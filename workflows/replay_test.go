@@ -26,6 +26,9 @@ import (
 // recorded under no one's name (record_bounds_test.go). testdata/signed
 // holds a move whose approval names signers (record_signed_test.go): its
 // statements name the move's workflow ID, so it replays under that ID.
+// testdata/multihost holds moves of an application over three tiers and
+// a name server (record_multihost_test.go): copy sets on their own host
+// pairs, parallel groups, a rollback group by group.
 var recorded = []struct {
 	file, phase string
 	id          string // the workflow ID to replay under; "" the replayer's default
@@ -47,6 +50,8 @@ var recorded = []struct {
 	{"modes/standby.json", "", ""},
 	{"modes/standby_rearm.json", "", ""},
 	{"signed/move_signed.json", PhaseCommitted, MoveID("record", "finance-signed")},
+	{"multihost/move_commit.json", PhaseCommitted, ""},
+	{"multihost/move_rollback.json", PhaseRolledBack, ""},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {
