@@ -139,9 +139,9 @@ type planAppReport struct {
 	// Predicted is the cutover as the window predictor counts it before
 	// measuring the final sync's delta: blocks in order, a parallel group
 	// as its longest member.
-	Predicted string `json:"predicted,omitempty"`
-	HasCutover  bool             `json:"has_cutover"`
-	Soak        string           `json:"soak,omitempty"`
+	Predicted  string `json:"predicted,omitempty"`
+	HasCutover bool   `json:"has_cutover"`
+	Soak       string `json:"soak,omitempty"`
 	// Rehearsal is the latest successful rehearsal (online only).
 	Rehearsal *planRehearsal `json:"rehearsal,omitempty"`
 	// Error says why the online part could not be done for this
