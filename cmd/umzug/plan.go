@@ -133,15 +133,8 @@ type planAppReport struct {
 	Approval    *planApproval    `json:"approval,omitempty"`
 	Window      *planWindow      `json:"window,omitempty"`
 	Steps       []planStep       `json:"cutover,omitempty"`
-	// Hosts are the application's hosts besides source and target
-	// (copy sets' own hosts, hosts steps run on).
-	Hosts []planHost `json:"hosts,omitempty"`
-	// Predicted is the cutover as the window predictor counts it before
-	// measuring the final sync's delta: blocks in order, a parallel group
-	// as its longest member.
-	Predicted  string `json:"predicted,omitempty"`
-	HasCutover bool   `json:"has_cutover"`
-	Soak       string `json:"soak,omitempty"`
+	HasCutover  bool             `json:"has_cutover"`
+	Soak        string           `json:"soak,omitempty"`
 	// Rehearsal is the latest successful rehearsal (online only).
 	Rehearsal *planRehearsal `json:"rehearsal,omitempty"`
 	// Error says why the online part could not be done for this
@@ -149,6 +142,13 @@ type planAppReport struct {
 	Error string `json:"error,omitempty"`
 	// Unreachable: Error is a failure to connect to the hosts.
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Hosts are the application's hosts besides source and target
+	// (copy sets' own hosts, hosts steps run on).
+	Hosts []planHost `json:"hosts,omitempty"`
+	// Predicted is the cutover as the window predictor counts it before
+	// measuring the final sync's delta: blocks in order, a parallel group
+	// as its longest member.
+	Predicted string `json:"predicted,omitempty"`
 }
 
 type planCopyReport struct {
