@@ -79,6 +79,12 @@ func copyPair(s Subject, hosts []contract.Host, set contract.CopySet) (src, tgt 
 	return src, tgt
 }
 
+// CopyHosts is the host pair a copy set of a move copies between (the
+// audit reads each set's manifest from its own target).
+func CopyHosts(in MoveInput, set contract.CopySet) (src, tgt contract.Host) {
+	return copyPair(in.Subject, in.Hosts, set)
+}
+
 // pair is the host pair of a copy set in this move.
 func (m *move) pair(set contract.CopySet) (src, tgt contract.Host) {
 	if !m.multi {

@@ -91,7 +91,8 @@ type Report struct {
 	window    *workflows.Window
 	deadline  *time.Time
 	preflight *contract.PreflightResult
-	copyEnded []time.Time // completion time of each of Copies
+	hosts     []workflows.MoveHost // a multi-host move's hosts (Status.Hosts)
+	copyEnded []time.Time          // completion time of each of Copies
 	asOf      time.Time   // when a running workflow was collected (RenderRecord.AsOf)
 }
 
@@ -182,6 +183,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
 	r.signals = st.Signals
 	r.window, r.deadline, r.preflight = st.Window, st.ApprovalDeadline, st.Preflight
+	r.hosts = st.Hosts
 	r.ApprovalDeadline = st.ApprovalDeadline
 	r.Phases = st.Phases
 	r.Refusals = st.Refusals
