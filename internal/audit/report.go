@@ -91,9 +91,10 @@ type Report struct {
 	window    *workflows.Window
 	deadline  *time.Time
 	preflight *contract.PreflightResult
-	hosts     []workflows.MoveHost // a multi-host move's hosts (Status.Hosts)
-	copyEnded []time.Time          // completion time of each of Copies
+	copyEnded []time.Time // completion time of each of Copies
 	asOf      time.Time   // when a running workflow was collected (RenderRecord.AsOf)
+	// hosts are a multi-host move's hosts (Status.Hosts).
+	hosts []workflows.MoveHost
 }
 
 // judgedAt is the time pending deadlines are judged at: the close time of
