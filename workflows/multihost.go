@@ -400,29 +400,31 @@ func (m *move) finalSyncPairs(ctx workflow.Context, groups [][]contract.CopySet)
 
 // predictMulti is predict for multi-host moves: blocks in order, a
 // parallel group counting its longest member, and a final sync counting
-// its slowest host pair (each pair's sets add up).
+// its slowest host pair (each pair's sets add up). Each group counts
+// where predict counts its blocks: stop before the final sync, start
+// after it, checks, or final sync when it holds the final sync.
 func (m *move) predictMulti(ctx workflow.Context) (time.Duration, string, error) {
-	var total time.Duration
+	var stop, sync, start, checks time.Duration
 	synced := false
-	var parts []string
 	blocks := m.in.Cutover.Blocks
 	for i := 0; i < len(blocks); {
 		group, next := m.groupAt(blocks, i)
 		i = next
 		var longest time.Duration
-		var names []string
+		hasSync, allChecks := false, true
 		for _, b := range group {
 			var d time.Duration
 			switch b.Kind {
 			case BlockStep:
-				d = m.estimate(b)
+				d, allChecks = m.estimate(b), false
 			case BlockCheck:
 				d = m.checkEstimate(b)
 			case BlockFinalSync:
+				allChecks = false
 				if synced {
-					continue
+					continue // a second final_sync finds (almost) nothing
 				}
-				synced = true
+				synced, hasSync = true, true
 				for _, g := range m.pairGroups() {
 					var pd time.Duration
 					for _, set := range g {
@@ -439,23 +441,30 @@ func (m *move) predictMulti(ctx workflow.Context) (time.Duration, string, error)
 				}
 			}
 			longest = max(longest, d)
-			name := b.Name
-			if b.Kind == BlockFinalSync {
-				name = BlockFinalSync
-			}
-			names = append(names, name)
 		}
-		total += longest
-		label := names[0]
-		if len(group) > 1 {
-			label = "parallel(" + strings.Join(names, ", ") + ")"
+		switch {
+		case hasSync:
+			sync += longest
+		case allChecks:
+			checks += longest
+		case synced:
+			start += longest
+		default:
+			stop += longest
 		}
-		parts = append(parts, label+" "+units.Duration(longest))
 	}
+	parts := []string{}
+	for _, p := range []struct {
+		n string
+		d time.Duration
+	}{{"stop", stop}, {"final sync", sync}, {"start", start}, {"checks", checks}} {
+		parts = append(parts, p.n+" "+units.Duration(p.d))
+	}
+	parts = append(parts, "a parallel group counts its longest member")
 	if r := m.st.Rehearsed; r != nil {
 		parts = append(parts, "steps and checks as measured in rehearsal "+r.ID)
 	}
-	return total, strings.Join(parts, ", "), nil
+	return stop + sync + start + checks, strings.Join(parts, ", "), nil
 }
 
 // sourceSite reports whether a block's named host stands with the source
