@@ -151,3 +151,24 @@ func TestMultiHostRollbackReverse(t *testing.T) {
 		t.Fatalf("undo hosts %v", hosts)
 	}
 }
+
+// The Web UI's details of a multi-host move list every host with its
+// roles, the copy sets' own pairs and the parallel groups.
+func TestMultiHostDetails(t *testing.T) {
+	m := &move{in: threeTier(), multi: true}
+	m.st.Hosts = m.hostList()
+	m.st.Phase = PhaseAwaitingApproval
+	var b strings.Builder
+	b.WriteString(m.detailsText())
+	for _, want := range []string{
+		"- host dns_lg (steps)",
+		"- host db_pb (copy source, steps)",
+		"pgdata (db_pb:/var/lib/postgresql → db_lg:/var/lib/postgresql, verify sha256)",
+		"step stop_db on host.db_pb db_pb (10.20.1.16:22), undo on rollback [parallel group 1]",
+		"step switch_dns on host.dns_lg dns_lg (10.40.7.53:22), undo on rollback\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("details lack %q:\n%s", want, b.String())
+		}
+	}
+}
