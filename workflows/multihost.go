@@ -210,6 +210,11 @@ func (m *move) preflightUnits() []preflightUnit {
 // target's queue, and merges the results: counts add up, warnings are
 // kept, every host's verified key lands in Status.Hosts.
 func (m *move) preflightMulti(ctx workflow.Context, secrets []workflow.Future) bool {
+	if bad := m.unknownHosts(); len(bad) > 0 {
+		m.endBeforeCutover(PhaseFailed, fmt.Sprintf("preflight failed: the move names hosts its input does not describe (%s); "+
+			"start it from a plan (`umzug run`), which resolves every host; nothing changed on the source", strings.Join(bad, "; ")))
+		return false
+	}
 	words := m.commandWordsByHost()
 	us := m.preflightUnits()
 	futs := make([]workflow.Future, len(us))
@@ -484,4 +489,29 @@ func (m *move) sourceSite(on string) bool {
 		}
 	}
 	return false
+}
+
+// unknownHosts lists the host names blocks and copy sets refer to that
+// are neither the source, the target nor in Hosts: an input not made by
+// launch.MoveInput. Such a move never starts rather than run a step on
+// another host than the one named.
+func (m *move) unknownHosts() []string {
+	var bad []string
+	known := func(name string) bool {
+		_, ok := hostNamed(m.in.Subject, m.in.Hosts, name)
+		return ok
+	}
+	for _, b := range append(slices.Clone(m.in.Cutover.Blocks), m.in.FailbackBlocks...) {
+		if n := stepHostName(b.On); n != "" && !known(n) {
+			bad = append(bad, fmt.Sprintf("%s %s on %s", b.Kind, b.Name, b.On))
+		}
+	}
+	for _, set := range m.in.Copies {
+		for _, n := range []string{set.SourceHost, set.TargetHost} {
+			if n != "" && !known(n) {
+				bad = append(bad, fmt.Sprintf("copy set %s host %s", set.Name, n))
+			}
+		}
+	}
+	return bad
 }

@@ -172,3 +172,17 @@ func TestMultiHostDetails(t *testing.T) {
 		}
 	}
 }
+
+// A move whose input names a host it does not describe fails preflight
+// without running anything, rather than run the step on another host.
+func TestMultiHostUnknownHostFailsPreflight(t *testing.T) {
+	env, f := newEnv(t)
+	in := threeTier()
+	in.Cutover.Blocks[5].On = "host.dns_pb"
+	env.ExecuteWorkflow(Move, in)
+	st := result(t, env)
+	wantPhases(t, st, PhasePreflight, PhaseFailed)
+	if !strings.Contains(st.Error, "step switch_dns on host.dns_pb") || len(f.calls) != 0 {
+		t.Fatalf("error %q, calls %+v", st.Error, f.calls)
+	}
+}
