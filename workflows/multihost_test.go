@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+
 	"github.com/umzug-dev/umzug/activities/contract"
 )
 
@@ -184,5 +186,30 @@ func TestMultiHostUnknownHostFailsPreflight(t *testing.T) {
 	wantPhases(t, st, PhasePreflight, PhaseFailed)
 	if !strings.Contains(st.Error, "step switch_dns on host.dns_pb") || len(f.calls) != 0 {
 		t.Fatalf("error %q, calls %+v", st.Error, f.calls)
+	}
+}
+
+// A standby sync of a multi-host application copies each set between its
+// own hosts.
+func TestMultiHostStandbySyncUsesEachPair(t *testing.T) {
+	env, f := newEnv(t)
+	env.OnSignalExternalWorkflow(mock.Anything, "record", "", signalSyncRequest, mock.Anything).Return(nil)
+	env.OnSignalExternalWorkflow(mock.Anything, "record", "", signalSyncResult, mock.Anything).Return(nil)
+	in := threeTier()
+	at(env, time.Second, func() { env.SignalWorkflow(signalSyncAnswer, syncAnswer{Go: true}) })
+	env.ExecuteWorkflow(StandbySyncRun, StandbySyncInput{RecordID: "record", CopyID: "umzug/q4/finance/standby",
+		Source: in.Source, Target: in.Target, Copies: in.Copies, Hosts: in.Hosts})
+	var res StandbySync
+	if err := env.GetWorkflowResult(&res); err != nil || res.Error != "" {
+		t.Fatalf("sync: %v %+v", err, res)
+	}
+	got := map[string]string{}
+	for _, c := range f.calls {
+		if c.Name == contract.NameCopyTree {
+			got[c.Purpose] = c.Host
+		}
+	}
+	if got["ledger"] != "fin_lg" || got["pgdata"] != "db_lg" {
+		t.Fatalf("sets copied to %v", got)
 	}
 }
