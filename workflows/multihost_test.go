@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 )
@@ -211,5 +214,39 @@ func TestMultiHostStandbySyncUsesEachPair(t *testing.T) {
 	}
 	if got["ledger"] != "fin_lg" || got["pgdata"] != "db_lg" {
 		t.Fatalf("sets copied to %v", got)
+	}
+}
+
+// A failover of a multi-host application whose source site does not
+// answer skips the steps on the hosts that stand with the source (the old
+// database server) and the final sync, and runs the rest on their hosts.
+func TestMultiHostFailoverSkipsTheSourceSite(t *testing.T) {
+	env, f := newEnv(t)
+	env.RegisterActivityWithOptions(func(context.Context, contract.Host) (contract.ProbeResult, error) {
+		return contract.ProbeResult{}, temporal.NewNonRetryableApplicationError("connect: connection refused", contract.ErrPreflightFailed, nil)
+	}, activity.RegisterOptions{Name: contract.NameProbeHost})
+	fo := threeTier()
+	fo.Mode, fo.StartedBy, fo.Reason = ModeFailover, "k.meier", "fire at the old site"
+	fo.Emergency = &EmergencyRule{Approvers: []string{"k.meier", "s.wolf"}, ConfirmWithin: time.Hour}
+	fo.StandbyCopy = &StandbySync{Started: t0.Add(-time.Hour), Finished: t0.Add(-time.Hour + time.Minute)}
+	env.ExecuteWorkflow(MoveWorkflow, fo)
+	st := result(t, env)
+	if st.Phase != PhaseCommitted || st.Failover == nil {
+		t.Fatalf("phase %s failover %+v: %s", st.Phase, st.Failover, st.Error)
+	}
+	skipped := strings.Join(st.Failover.Skipped, "; ")
+	for _, want := range []string{"step stop_app on fin_pb", "step stop_db on db_pb", "final_sync on fin_pb"} {
+		if !strings.Contains(skipped, want) {
+			t.Errorf("skipped %q lacks %q", skipped, want)
+		}
+	}
+	var ran []string
+	for _, c := range f.calls {
+		if c.Name == contract.NameRunCommand {
+			ran = append(ran, c.Purpose+"@"+c.Host)
+		}
+	}
+	if got := strings.Join(ran, ","); got != "step start_db@db_lg,step start_app@fin_lg,step switch_dns@dns_lg" {
+		t.Fatalf("ran %s", got)
 	}
 }
