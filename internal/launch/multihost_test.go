@@ -1,6 +1,8 @@
 package launch
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,5 +57,42 @@ func TestMultiHostInputAndDetails(t *testing.T) {
 	}
 	if got := strings.Join(ons, ","); got != "undo_switch_dns@host.dns_lg,undo_start_db@host.db_lg,final_sync@,undo_stop_db@host.db_pb,undo_stop_app@target" {
 		t.Fatalf("failback blocks %s", got)
+	}
+}
+
+// A rehearsal of a multi-host application on one scratch host puts each
+// copy set under the root, a set with its own target in a directory
+// named after that host, so sets with equal `to` paths on different
+// hosts do not meet; without a scratch host each set stays on its own.
+func TestMultiHostRehearsalRoots(t *testing.T) {
+	src, err := os.ReadFile("../../plans/testdata/multihost.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		target, wantDB, wantDBHost string
+	}{
+		{"\n    target = host.dns_lg", "/scratch/db_lg/var/lib/postgresql", ""},
+		{"", "/scratch/var/lib/postgresql", "db_lg"},
+	} {
+		plan := strings.Replace(string(src), "  cutover {", "  rehearsal {\n    root = \"/scratch\""+c.target+"\n  }\n  cutover {", 1)
+		path := filepath.Join(t.TempDir(), "multihost.hcl")
+		if err := os.WriteFile(path, []byte(plan), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p, diags := plans.Load([]string{path}, plans.LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		in, err := RehearsalInput(p, p.Application("finance"), "ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db := in.Copies[1]; db.To != c.wantDB || db.TargetHost != c.wantDBHost {
+			t.Errorf("rehearsal target %q: copy db to %s on %q, want %s on %q", c.target, db.To, db.TargetHost, c.wantDB, c.wantDBHost)
+		}
+		if app := in.Copies[0]; app.To != "/scratch/srv/finance" {
+			t.Errorf("copy app to %s", app.To)
+		}
 	}
 }
