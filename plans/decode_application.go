@@ -136,6 +136,16 @@ func (l *loader) decodeCopyBlock(b *hcl.Block) *Copy {
 			c.Concurrency = n
 		}
 	}
+	if a := attrs["source"]; a != nil {
+		if r := l.singleRef(a, "host"); r != nil {
+			l.copyRefs = append(l.copyRefs, copyRef{c: c, r: *r, source: true})
+		}
+	}
+	if a := attrs["target"]; a != nil {
+		if r := l.singleRef(a, "host"); r != nil {
+			l.copyRefs = append(l.copyRefs, copyRef{c: c, r: *r})
+		}
+	}
 	c.AcceptRefusals = l.acceptRefusals(attrs["accept_refusals"], c.Name)
 	if a := attrs["rehash"]; a != nil {
 		if s, ok := l.str(a, "rehash"); ok {

@@ -21,33 +21,55 @@ func (l *loader) decodeCutoverBlock(b *hcl.Block, app *Application) *Cutover {
 
 	names := map[string]hcl.Range{}
 	var windows, approvals, syncs []*hcl.Block
-	for _, cb := range content.Blocks {
+	groups := 0
+	// member adds a step, check or final_sync block in group g (0: none).
+	member := func(cb *hcl.Block, g int) {
 		switch cb.Type {
-		case "window":
-			windows = append(windows, cb)
-		case "approval":
-			approvals = append(approvals, cb)
 		case KindFinalSync:
 			syncs = append(syncs, cb)
 			if len(syncs) > 1 {
 				l.errorf(cb.DefRange, "Duplicate final_sync",
 					"Application %q already has a final_sync at %s; the final copy runs once.", app.Name, shortRange(syncs[0].DefRange))
-				continue
+				return
 			}
 			fc, fd := cb.Body.Content(finalSyncSchema)
 			l.diags = append(l.diags, fd...)
 			_ = fc
-			co.Blocks = append(co.Blocks, &Block{Kind: KindFinalSync, Name: KindFinalSync, Range: cb.DefRange})
+			co.Blocks = append(co.Blocks, &Block{Kind: KindFinalSync, Name: KindFinalSync, Group: g, Range: cb.DefRange})
 		case KindStep, KindCheck:
 			name := cb.Labels[0]
 			if prev, dup := names[name]; dup {
 				l.errorf(cb.LabelRanges[0], fmt.Sprintf("Duplicate %s %q", cb.Type, name),
 					"The cutover of %q already has a step or check %q at %s; names must be unique within a cutover.",
 					app.Name, name, shortRange(prev))
-				continue
+				return
 			}
 			names[name] = cb.DefRange
-			co.Blocks = append(co.Blocks, l.decodeCutoverStep(cb))
+			blk := l.decodeCutoverStep(cb)
+			blk.Group = g
+			co.Blocks = append(co.Blocks, blk)
+		}
+	}
+	for _, cb := range content.Blocks {
+		switch cb.Type {
+		case "window":
+			windows = append(windows, cb)
+		case "approval":
+			approvals = append(approvals, cb)
+		case KindParallel:
+			pc, pd := cb.Body.Content(parallelSchema)
+			l.diags = append(l.diags, pd...)
+			if len(pc.Blocks) == 0 {
+				l.errorf(cb.DefRange, "Empty parallel block",
+					"A parallel block runs the steps, checks and final_sync inside it at once; this one has none. Add them or remove the block.")
+				continue
+			}
+			groups++
+			for _, mb := range pc.Blocks {
+				member(mb, groups)
+			}
+		default:
+			member(cb, 0)
 		}
 	}
 	for i, wb := range windows {
@@ -252,10 +274,13 @@ func (l *loader) decodeCutoverStep(b *hcl.Block) *Block {
 	what := fmt.Sprintf("%s %q", b.Type, blk.Name)
 
 	if a := attrs["on"]; a != nil {
-		if s, ok := l.str(a, "on"); ok {
+		if r, ok := hostTraversal(a.Expr); ok {
+			blk.On = r.String()
+			l.onRefs = append(l.onRefs, onRef{blk: blk, r: r})
+		} else if s, ok := l.str(a, "on"); ok {
 			if s != "source" && s != "target" {
 				l.errorf(a.Expr.Range(), "Invalid on",
-					"%s: on must be \"source\" or \"target\", not %q.%s", what, s, didYouMean(s, []string{"source", "target"}))
+					"%s: on must be \"source\", \"target\" or a host reference like host.NAME (without quotes), not %q.%s", what, s, didYouMean(s, []string{"source", "target"}))
 			}
 			blk.On = s
 		}

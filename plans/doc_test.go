@@ -71,6 +71,7 @@ func TestDocCoversSchema(t *testing.T) {
 		"rehearsal": rehearsalSchema, "failback": failbackSchema,
 		"standby": standbySchema, "emergency": emergencySchema,
 		"offload": offloadSchema, "accept": acceptSchema, "intake": intakeSchema, "done": doneSchema, "results": resultsSchema,
+		"parallel": parallelSchema,
 	}
 	for owner, s := range schemas {
 		for _, a := range s.Attributes {

@@ -34,16 +34,22 @@ func TestFinanceExampleLoads(t *testing.T) {
 	if app.Source.Address != "127.0.0.1:2222" {
 		t.Fatalf("address %q", app.Source.Address)
 	}
-	if len(app.Copies) != 1 || app.Copies[0].From != "/tmp/umzug-demo/paderborn/srv/finance/data" || !app.Copies[0].Delete {
-		t.Fatalf("copies: %+v", app.Copies[0])
+	if len(app.Copies) != 3 || app.Copies[0].From != "/tmp/umzug-demo/paderborn/srv/finance/data" || !app.Copies[0].Delete {
+		t.Fatalf("copies: %+v", app.Copies)
+	}
+	if db := app.Copies[1]; app.CopySource(db).Name != "db_pb" || app.CopyTarget(db).Name != "db_lg" {
+		t.Fatalf("copy %s between %s and %s", db.Name, app.CopySource(db).Name, app.CopyTarget(db).Name)
 	}
 	co := app.Cutover
 	var kinds []string
 	for _, b := range co.Blocks {
 		kinds = append(kinds, b.Kind+":"+b.Name)
 	}
-	if got := strings.Join(kinds, ","); got != "step:stop_app,final_sync:final_sync,step:start_app,check:health" {
+	if got := strings.Join(kinds, ","); got != "step:stop_app,step:stop_db,final_sync:final_sync,step:start_db,step:start_app,step:switch_dns,check:health" {
 		t.Fatalf("blocks in order: %s", got)
+	}
+	if co.Blocks[0].Group != 1 || co.Blocks[1].Group != 1 || co.Blocks[2].Group != 0 || app.BlockHost(co.Blocks[5]).Name != "dns_lg" {
+		t.Fatalf("groups and hosts: %+v %+v", co.Blocks[1], co.Blocks[5])
 	}
 	if co.Approval.Quorum != 2 || !co.Approval.FourEyes || co.Approval.Timeout != 72*time.Hour {
 		t.Fatalf("approval %+v", co.Approval)
@@ -51,8 +57,8 @@ func TestFinanceExampleLoads(t *testing.T) {
 	if co.Window.Duration != 4*time.Hour || co.Window.NotBefore.IsZero() {
 		t.Fatalf("window %+v", co.Window)
 	}
-	if co.Blocks[3].Retries != 5 || co.Blocks[3].Interval != 2*time.Second || co.Blocks[0].Timeout != 2*time.Minute {
-		t.Fatalf("blocks %+v %+v", co.Blocks[0], co.Blocks[3])
+	if co.Blocks[6].Retries != 5 || co.Blocks[6].Interval != 2*time.Second || co.Blocks[0].Timeout != 2*time.Minute {
+		t.Fatalf("blocks %+v %+v", co.Blocks[0], co.Blocks[6])
 	}
 	if app.Soak != 10*time.Minute {
 		t.Fatalf("soak %v", app.Soak)

@@ -53,6 +53,10 @@ type loader struct {
 	hostOrder   []*hostDecl
 	appOrder    []*appDecl
 	waves       []*waveDecl
+	// onRefs and copyRefs are the host references of steps, undos, checks
+	// and copy sets, resolved with the others (multihost.go).
+	onRefs   []onRef
+	copyRefs []copyRef
 }
 
 func newLoader(opts LoadOptions) *loader {

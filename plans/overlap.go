@@ -23,14 +23,15 @@ func (l *loader) checkOverlappingTargets() {
 	var hosts []string
 	for _, ad := range l.appOrder {
 		a := ad.a
-		if a.Target == nil {
-			continue
-		}
-		host := a.Target.Address
-		if host == "" {
-			host = "host." + a.Target.Name
-		}
 		for _, c := range a.Copies {
+			t := a.CopyTarget(c)
+			if t == nil {
+				continue
+			}
+			host := t.Address
+			if host == "" {
+				host = "host." + t.Name
+			}
 			if path.IsAbs(c.To) {
 				if byHost[host] == nil {
 					hosts = append(hosts, host)

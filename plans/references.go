@@ -125,6 +125,7 @@ func (l *loader) resolveReferences() {
 			}
 		}
 	}
+	l.resolveHostRefs(host)
 	for _, wd := range l.waves {
 		for _, r := range wd.apps {
 			if a := app(r); a != nil {

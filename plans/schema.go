@@ -89,6 +89,8 @@ var copySchema = &hcl.BodySchema{
 		{Name: "owners"},
 		{Name: "owner_map"},
 		{Name: "selinux"},
+		{Name: "source"},
+		{Name: "target"},
 	},
 }
 
@@ -96,6 +98,17 @@ var cutoverSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "window"},
 		{Type: "approval"},
+		{Type: KindStep, LabelNames: []string{"name"}},
+		{Type: KindFinalSync},
+		{Type: KindCheck, LabelNames: []string{"name"}},
+		{Type: KindParallel},
+	},
+}
+
+// parallelSchema is a parallel block inside cutover: its blocks run at
+// once. Groups do not nest.
+var parallelSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
 		{Type: KindStep, LabelNames: []string{"name"}},
 		{Type: KindFinalSync},
 		{Type: KindCheck, LabelNames: []string{"name"}},

@@ -109,8 +109,12 @@ type Copy struct {
 	Owners   string
 	OwnerMap map[string]string
 	SELinux  string
-	Range    hcl.Range
-	toRange  hcl.Range // the `to` expression, for the overlap check
+	// Source and Target are the copy set's own hosts (`source` and
+	// `target` in the copy block); nil means the application's.
+	Source  *Host
+	Target  *Host
+	Range   hcl.Range
+	toRange hcl.Range // the `to` expression, for the overlap check
 }
 
 type Cutover struct {
@@ -145,14 +149,24 @@ const (
 	KindStep      = "step"
 	KindFinalSync = contract.PhaseFinalSync // the copy phase a final_sync block runs
 	KindCheck     = "check"
+	// KindParallel is the cutover block whose steps, checks and
+	// final_sync run at once; its members carry its Group number.
+	KindParallel = "parallel"
 )
 
 type Block struct {
 	Kind string
 	Name string
-	On   string // "source" or "target"
-	Run  string
-	Undo string
+	// On is "source", "target" or a host reference "host.NAME"; OnHost
+	// is the host a reference names (nil for "source" and "target").
+	On     string
+	OnHost *Host
+	// Group is the 1-based number of the parallel block the block is in
+	// within its cutover; 0 outside any. Blocks of one group are adjacent
+	// and run at once.
+	Group int
+	Run   string
+	Undo  string
 	// Secrets names the sensitive variables Run and Undo refer to as
 	// SecretRef(name); the worker supplies their values.
 	Secrets  []string

@@ -25,6 +25,7 @@ func (l *loader) checkApplication(ad *appDecl) {
 	l.checkRehearsal(ad)
 	l.checkFailback(a)
 	l.checkStandby(a)
+	l.checkCopyHosts(a)
 	if a.Source != nil && a.Target != nil {
 		if a.Source == a.Target {
 			l.errorf(ad.tgt.rng, "Source equals target",
@@ -46,10 +47,7 @@ func (l *loader) checkApplication(ad *appDecl) {
 	}
 	hasSync := false
 	for _, b := range a.Cutover.Blocks {
-		h := a.Source
-		if b.On == "target" {
-			h = a.Target
-		}
+		h := a.BlockHost(b)
 		if h != nil && b.NoBecome && h.Become == "" {
 			l.warnf(b.Range, "become = false without become",
 				"%s %q sets become = false, but host.%s has no become: it runs as the login user anyway.", b.Kind, b.Name, h.Name)

@@ -15,20 +15,15 @@ import (
 // Temporal cancel, rolls back the completed steps (saga).
 func (m *move) cutover(ctx workflow.Context) bool {
 	m.setPhase(PhaseCutover)
-	for _, b := range m.in.Cutover.Blocks {
-		if m.skipInFailover(b) {
-			continue
-		}
+	blocks := m.in.Cutover.Blocks
+	for i := 0; i < len(blocks); {
+		group, next := m.groupAt(blocks, i)
+		i = next
 		var err error
-		switch b.Kind {
-		case BlockStep:
-			err = m.runStep(ctx, b)
-		case BlockFinalSync:
-			err = m.finalSync(ctx)
-		case BlockCheck:
-			err = m.runCheck(ctx, b)
-		default:
-			err = fmt.Errorf("unknown cutover block kind %q (%s)", b.Kind, b.Name)
+		if len(group) == 1 {
+			err = m.runBlock(ctx, group[0])
+		} else {
+			err = m.runGroup(ctx, group, m.runBlock)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -39,6 +34,22 @@ func (m *move) cutover(ctx workflow.Context) bool {
 		}
 	}
 	return true
+}
+
+// runBlock runs one step, final_sync or check.
+func (m *move) runBlock(ctx workflow.Context, b Block) error {
+	if m.skipInFailover(b) {
+		return nil
+	}
+	switch b.Kind {
+	case BlockStep:
+		return m.runStep(ctx, b)
+	case BlockFinalSync:
+		return m.finalSync(ctx)
+	case BlockCheck:
+		return m.runCheck(ctx, b)
+	}
+	return fmt.Errorf("unknown cutover block kind %q (%s)", b.Kind, b.Name)
 }
 
 // command runs one command and records it in Steps. A command that could
@@ -100,6 +111,12 @@ func (m *move) notePartial(ctx workflow.Context, b Block) {
 	}
 	m.done = append(m.done, b)
 	m.partial = b.Name
+	if b.Group > 0 && m.multi {
+		if m.partials == nil {
+			m.partials = map[string]bool{}
+		}
+		m.partials[b.Name] = true
+	}
 }
 
 // resultOfFailure recovers the result a failed command carries as error
@@ -150,29 +167,43 @@ func (m *move) runCheck(ctx workflow.Context, b Block) error {
 // finalSync copies the delta of every set, deleting on the target what is
 // gone from the source where the set says delete = true.
 func (m *move) finalSync(ctx workflow.Context) error {
-	for _, set := range m.in.Copies {
-		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: m.in.Source,
-			Target: m.in.Target, Set: set, Delete: set.Delete, IdentState: m.identState[set.Name]}
-		started := workflow.Now(ctx)
-		var res contract.CopyResult
-		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameCopyTree, in).Get(ctx, &res)
-		rec := StepRecord{Kind: BlockFinalSync, Name: set.Name, On: "target", Host: m.in.Target.Name,
-			Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", m.in.Source.Name, set.From, m.in.Target.Name, set.To, set.Delete),
-			Started: started, Finished: workflow.Now(ctx)}
-		if err != nil {
-			m.noteRefusalsOf(set, contract.PhaseFinalSync, err)
-			rec.ExitCode, rec.Error = -1, cause(err)
-			m.st.Steps = append(m.st.Steps, rec)
-			return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, m.in.Target.Name, cause(err))
+	if m.multi {
+		if groups := m.pairGroups(); len(groups) > 1 {
+			return m.finalSyncPairs(ctx, groups)
 		}
-		m.st.Copies = append(m.st.Copies, res)
-		if why := m.refusalsFail(ctx, set, contract.PhaseFinalSync, res); why != "" {
-			rec.ExitCode, rec.Error = -1, why
-			m.st.Steps = append(m.st.Steps, rec)
-			return fmt.Errorf("final_sync refused: %s", why)
-		}
-		m.st.Steps = append(m.st.Steps, rec)
 	}
+	for _, set := range m.in.Copies {
+		if err := m.finalSyncSet(ctx, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finalSyncSet copies the delta of one set and records it in Steps.
+func (m *move) finalSyncSet(ctx workflow.Context, set contract.CopySet) error {
+	src, tgt := m.pair(set)
+	in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseFinalSync, Source: src,
+		Target: tgt, Set: set, Delete: set.Delete, IdentState: m.identState[set.Name]}
+	started := workflow.Now(ctx)
+	var res contract.CopyResult
+	err := workflow.ExecuteActivity(copyOptions(ctx, tgt), contract.NameCopyTree, in).Get(ctx, &res)
+	rec := StepRecord{Kind: BlockFinalSync, Name: set.Name, On: "target", Host: tgt.Name,
+		Command: fmt.Sprintf("copy %s:%s → %s:%s (delete %t)", src.Name, set.From, tgt.Name, set.To, set.Delete),
+		Started: started, Finished: workflow.Now(ctx)}
+	if err != nil {
+		m.noteRefusalsOf(set, contract.PhaseFinalSync, err)
+		rec.ExitCode, rec.Error = -1, cause(err)
+		m.st.Steps = append(m.st.Steps, rec)
+		return fmt.Errorf("final_sync of copy set %s to %s failed: %s", set.Name, tgt.Name, cause(err))
+	}
+	m.st.Copies = append(m.st.Copies, res)
+	if why := m.refusalsFail(ctx, set, contract.PhaseFinalSync, res); why != "" {
+		rec.ExitCode, rec.Error = -1, why
+		m.st.Steps = append(m.st.Steps, rec)
+		return fmt.Errorf("final_sync refused: %s", why)
+	}
+	m.st.Steps = append(m.st.Steps, rec)
 	return nil
 }
 

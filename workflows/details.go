@@ -24,6 +24,13 @@ const localTime = "Mon 2006-01-02 15:04 -07:00"
 func (m *move) detailsText() string {
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("**%s** %s → %s: **%s**\n\n", m.in.Application, m.in.Source.Name, m.in.Target.Name, m.st.Phase))
+	for _, h := range m.st.Hosts {
+		fp := ""
+		if h.Fingerprint != "" {
+			fp = ", key " + h.Fingerprint
+		}
+		b.WriteString(fmt.Sprintf("- host %s (%s%s)\n", h.Name, strings.Join(h.Roles, ", "), fp))
+	}
 	switch m.st.Phase {
 	case "", PhasePreflight, PhaseSeed:
 		if m.in.Cutover.Approval != nil {
@@ -133,16 +140,31 @@ func (m *move) windowLines(b *strings.Builder) {
 // the fixed cost of every copy set. It runs no activity.
 func (m *move) predictFloor() time.Duration {
 	var d time.Duration
-	for _, b := range m.in.Cutover.Blocks {
-		switch b.Kind {
-		case BlockStep:
-			d += commandEstimate(b)
-		case BlockFinalSync:
-			d += time.Duration(len(m.in.Copies)) * PerSetOverhead
-		case BlockCheck:
-			n := attempts(b)
-			d += time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+	blocks := m.in.Cutover.Blocks
+	for i := 0; i < len(blocks); {
+		group, next := m.groupAt(blocks, i)
+		i = next
+		var longest time.Duration
+		for _, b := range group {
+			var e time.Duration
+			switch b.Kind {
+			case BlockStep:
+				e = commandEstimate(b)
+			case BlockFinalSync:
+				e = time.Duration(len(m.in.Copies)) * PerSetOverhead
+				if m.multi {
+					e = 0
+					for _, g := range m.pairGroups() {
+						e = max(e, time.Duration(len(g))*PerSetOverhead)
+					}
+				}
+			case BlockCheck:
+				n := attempts(b)
+				e = time.Duration(n)*commandEstimate(b) + time.Duration(n-1)*b.Interval
+			}
+			longest = max(longest, e)
 		}
+		d += longest
 	}
 	return d
 }
@@ -157,6 +179,15 @@ func (m *move) stepLines(b *strings.Builder) {
 			for _, c := range m.in.Copies {
 				sets = append(sets, fmt.Sprintf("%s (%s → %s, verify %s)", c.Name, c.From, c.To, c.Verify))
 			}
+			if m.multi {
+				sets = sets[:0]
+				for _, c := range m.in.Copies {
+					src, tgt := m.pair(c)
+					sets = append(sets, fmt.Sprintf("%s (%s:%s → %s:%s, verify %s)", c.Name, src.Name, c.From, tgt.Name, c.To, c.Verify))
+				}
+				b.WriteString(fmt.Sprintf("  %d. final_sync%s: %s\n", i+1, groupNote(blk), strings.Join(sets, "; ")))
+				continue
+			}
 			b.WriteString(fmt.Sprintf("  %d. final_sync %s → %s: %s\n", i+1, m.in.Source.Name, m.in.Target.Name, strings.Join(sets, "; ")))
 		case BlockCheck:
 			h := m.host(blk.On)
@@ -167,7 +198,7 @@ func (m *move) stepLines(b *strings.Builder) {
 			if blk.Undo != "" {
 				undo = "undo on rollback"
 			}
-			b.WriteString(fmt.Sprintf("  %d. step %s on %s %s (%s), %s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo))
+			b.WriteString(fmt.Sprintf("  %d. step %s on %s %s (%s), %s%s\n", i+1, blk.Name, blk.On, h.Name, h.Address, undo, groupNote(blk)))
 		}
 	}
 }
@@ -286,4 +317,12 @@ func (r SignalRecord) Arrived() string {
 		return ""
 	}
 	return fmt.Sprintf("%d bytes arrived, starting %s", r.Size, r.Received)
+}
+
+// groupNote marks a block of a parallel group in the details.
+func groupNote(b Block) string {
+	if b.Group == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" [parallel group %d]", b.Group)
 }

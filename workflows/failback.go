@@ -32,9 +32,11 @@ func FailbackInput(orig MoveInput, st Status, id, by string) (MoveInput, error) 
 		Description: "failback of " + id,
 		Soak:        orig.Soak, Mode: ModeFailback, RunDigest: orig.RunDigest,
 		SearchAttributes: orig.SearchAttributes, FailbackOf: id,
+		Hosts: slices.Clone(orig.Hosts),
 	}
 	for _, c := range orig.Copies {
 		c.From, c.To = c.To, c.From
+		c.SourceHost, c.TargetHost = c.TargetHost, c.SourceHost
 		c.Exclude, c.Include = slices.Clone(c.Exclude), slices.Clone(c.Include)
 		in.Copies = append(in.Copies, c)
 	}
@@ -48,11 +50,12 @@ func FailbackInput(orig MoveInput, st Status, id, by string) (MoveInput, error) 
 	return in, nil
 }
 
-// flipSides renames on = "source" to "target" and back: the hosts swapped.
+// flipSides renames on = "source" to "target" and back: the hosts
+// swapped. A block on a named host (on = "host.NAME") keeps it.
 func flipSides(blocks []Block) []Block {
 	out := make([]Block, 0, len(blocks))
 	for _, b := range blocks {
-		if b.Kind != BlockFinalSync {
+		if b.Kind != BlockFinalSync && stepHostName(b.On) == "" {
 			if b.On == "source" {
 				b.On = "target"
 			} else {

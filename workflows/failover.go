@@ -91,14 +91,18 @@ func StandbyCopyNote(c *StandbySync) string {
 // steps and checks on the source, and the final sync.
 func (m *move) skipInFailover(b Block) bool {
 	f := m.st.Failover
-	if f == nil || !f.SourceUnreachable || (b.On != "source" && b.Kind != BlockFinalSync) {
+	if f == nil || !f.SourceUnreachable || (b.On != "source" && b.Kind != BlockFinalSync && !m.sourceSite(b.On)) {
 		return false
 	}
 	name := b.Kind
 	if b.Name != "" && b.Kind != BlockFinalSync {
 		name += " " + b.Name
 	}
-	f.Skipped = append(f.Skipped, fmt.Sprintf("%s on %s: skipped, the source is unreachable", name, m.in.Source.Name))
+	on := m.in.Source.Name
+	if h := m.host(b.On); b.Kind != BlockFinalSync && b.On != "source" {
+		on = h.Name
+	}
+	f.Skipped = append(f.Skipped, fmt.Sprintf("%s on %s: skipped, the source is unreachable", name, on))
 	m.details()
 	return true
 }

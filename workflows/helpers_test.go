@@ -58,6 +58,8 @@ type fakes struct {
 	seedRate     float64
 	// seedState is the identity state a seed reports; nil means none.
 	seedState func(in contract.CopyInput) *contract.IdentState
+	// onCommand, when set, runs inside RunCommand before it answers.
+	onCommand func(in contract.CommandInput)
 }
 
 func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakes) {
@@ -126,6 +128,9 @@ func (f *fakes) estimate(ctx context.Context, in contract.CopyInput) (contract.D
 
 func (f *fakes) runCommand(ctx context.Context, in contract.CommandInput) (contract.CommandResult, error) {
 	f.add(call{Name: contract.NameRunCommand, Host: in.Host.Name, Purpose: in.Purpose, Since: in.Host.ConnSince})
+	if f.onCommand != nil {
+		f.onCommand(in)
+	}
 	code := 0
 	if f.exit != nil {
 		code = f.exit(in)

@@ -35,6 +35,7 @@ type CopyMeasure struct {
 // command that called it.
 func MeasureCopySet(ctx context.Context, est Estimator, mi MoveInput, j int, sampleBytes int64) (m CopyMeasure, err error) {
 	set := mi.Copies[j]
+	src, tgt := copyPair(mi.Subject, mi.Hosts, set)
 	defer func() {
 		if rec := recover(); rec != nil {
 			err = fmt.Errorf("estimating copy %s failed: %v", set.Name, rec)
@@ -43,20 +44,20 @@ func MeasureCopySet(ctx context.Context, est Estimator, mi MoveInput, j int, sam
 	in := contract.CopyInput{
 		MoveID: MoveID(mi.PlanName, mi.Application),
 		Phase:  contract.PhaseSeed,
-		Source: mi.Source,
-		Target: mi.Target,
+		Source: src,
+		Target: tgt,
 		Set:    set,
 		// Count what final_sync would delete; nothing is written.
 		Delete: set.Delete,
 	}
 	d, err := est.EstimateDelta(ctx, in)
 	if err != nil {
-		return m, fmt.Errorf("scan %s:%s and %s:%s: %w", mi.Source.Name, set.From, mi.Target.Name, set.To, err)
+		return m, fmt.Errorf("scan %s:%s and %s:%s: %w", src.Name, set.From, tgt.Name, set.To, err)
 	}
 	m.Estimate = d
-	rate, err := est.SampleThroughput(ctx, mi.Source, set.From, sampleBytes)
+	rate, err := est.SampleThroughput(ctx, src, set.From, sampleBytes)
 	if err != nil {
-		return m, fmt.Errorf("sample throughput from %s:%s: %w", mi.Source.Name, set.From, err)
+		return m, fmt.Errorf("sample throughput from %s:%s: %w", src.Name, set.From, err)
 	}
 	if set.BandwidthBytesPerSec > 0 && float64(set.BandwidthBytesPerSec) < rate {
 		rate = float64(set.BandwidthBytesPerSec)

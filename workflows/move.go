@@ -37,6 +37,11 @@ type move struct {
 	waits       int // bumped by noteWait
 	dec         decisionState
 	drainers    []func() bool
+	// multi: the input spans several hosts and the run uses them
+	// (changeMultiHost); partials names every block of a parallel group
+	// that failed and may have run in part.
+	multi    bool
+	partials map[string]bool
 }
 
 // Move moves one application (docs/design.md). It completes with the Status as
@@ -66,6 +71,12 @@ func Move(ctx workflow.Context, in MoveInput) (Status, error) {
 	}
 	if err := m.registerHandlers(ctx); err != nil {
 		return m.st, fmt.Errorf("register handlers of move %s: %w", m.id, err)
+	}
+	if in.spansHosts() {
+		m.multi = workflow.GetVersion(ctx, changeMultiHost, workflow.DefaultVersion, 1) >= 1
+	}
+	if m.multi {
+		m.st.Hosts = m.hostList()
 	}
 	m.run(ctx)
 	if in.Mode == ModeRehearsal {
@@ -126,6 +137,11 @@ func (m *move) host(on string) contract.Host {
 	if on == "source" {
 		return m.in.Source
 	}
+	if name := stepHostName(on); m.multi && name != "" {
+		if h, ok := hostNamed(m.in.Subject, m.in.Hosts, name); ok {
+			return h
+		}
+	}
 	return m.in.Target
 }
 
@@ -139,7 +155,7 @@ func (m *move) noteWait(ctx workflow.Context, since time.Time) {
 	}
 	m.waits++
 	name := fmt.Sprintf("%s/%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, m.waits)
-	m.in.Source.ConnSince, m.in.Target.ConnSince = name, name
+	m.setConnSince(name)
 }
 
 // endBeforeCutover ends the move in phase p (failed, rejected, expired)
@@ -161,7 +177,14 @@ func (m *move) preflight(ctx workflow.Context) bool {
 func (m *move) runPreflight(ctx workflow.Context) bool {
 	var secrets []workflow.Future
 	if workflow.GetVersion(ctx, versionPreflightSecrets, workflow.DefaultVersion, 1) >= 1 {
-		secrets = m.checkSecrets(ctx)
+		if m.multi {
+			secrets = m.checkSecretsMulti(ctx)
+		} else {
+			secrets = m.checkSecrets(ctx)
+		}
+	}
+	if m.multi {
+		return m.preflightMulti(ctx, secrets)
 	}
 	src, tgt := m.commandWords()
 	in := contract.PreflightInput{
@@ -225,13 +248,14 @@ func (m *move) checkSecrets(ctx workflow.Context) []workflow.Future {
 func (m *move) seed(ctx workflow.Context) bool {
 	m.setPhase(PhaseSeed)
 	for _, set := range m.in.Copies {
-		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseSeed, Source: m.in.Source, Target: m.in.Target, Set: set}
+		src, tgt := m.pair(set)
+		in := contract.CopyInput{MoveID: m.id, Phase: contract.PhaseSeed, Source: src, Target: tgt, Set: set}
 		var res contract.CopyResult
-		err := workflow.ExecuteActivity(copyOptions(ctx, m.in.Target), contract.NameCopyTree, in).Get(ctx, &res)
+		err := workflow.ExecuteActivity(copyOptions(ctx, tgt), contract.NameCopyTree, in).Get(ctx, &res)
 		if err != nil {
 			m.noteRefusalsOf(set, contract.PhaseSeed, err)
 			m.endBeforeCutover(PhaseFailed, failedBefore(ctx, fmt.Sprintf("seed of copy set %s (%s on %s → %s on %s)",
-				set.Name, set.From, m.in.Source.Name, set.To, m.in.Target.Name), err))
+				set.Name, set.From, src.Name, set.To, tgt.Name), err))
 			return false
 		}
 		m.st.Copies = append(m.st.Copies, res)

@@ -29,6 +29,9 @@ import (
 // statements name the move's workflow ID, so it replays under that ID.
 // testdata/offload holds a hand-over (record_offload_test.go), replayed
 // under its ID, which names its directories.
+// testdata/multihost holds moves of an application over three tiers and
+// a name server (record_multihost_test.go): copy sets on their own host
+// pairs, parallel groups, a rollback group by group.
 var recorded = []struct {
 	file, phase string
 	id          string // the workflow ID to replay under; "" the replayer's default
@@ -51,6 +54,8 @@ var recorded = []struct {
 	{"modes/standby_rearm.json", "", ""},
 	{"signed/move_signed.json", PhaseCommitted, MoveID("record", "finance-signed")},
 	{"offload/offload.json", OffloadDone, OffloadID("record", "print", time.Date(2026, 12, 8, 2, 0, 0, 0, time.UTC))},
+	{"multihost/move_commit.json", PhaseCommitted, ""},
+	{"multihost/move_rollback.json", PhaseRolledBack, ""},
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

@@ -36,12 +36,18 @@ func (s *standby) registerEstimate(ctx workflow.Context) error {
 		})
 		out := StandbyEstimate{At: workflow.Now(ctx)}
 		for _, set := range s.in.Copies {
+			src, tgt := copyPair(s.in.Subject, s.in.Hosts, set)
 			in := contract.CopyInput{MoveID: StandbyScheduleID(s.in.PlanName, s.in.Application), Phase: contract.PhaseSeed,
-				Source: s.in.Source, Target: s.in.Target, Set: set, Delete: set.Delete}
+				Source: src, Target: tgt, Set: set, Delete: set.Delete}
 			if st, ok := s.st.IdentStates[set.Name]; ok {
 				in.IdentState = &st
 			}
 			var e contract.DeltaEstimate
+			if tgt.Name != s.in.Target.Name {
+				o := workflow.GetActivityOptions(opts)
+				o.TaskQueue = queueFor(ctx, tgt)
+				opts = workflow.WithActivityOptions(ctx, o)
+			}
 			if err := workflow.ExecuteActivity(opts, contract.NameEstimateDelta, in).Get(ctx, &e); err != nil {
 				out.Error = fmt.Sprintf("estimate of copy set %s: %s", set.Name, cause(err))
 				return out, nil

@@ -38,6 +38,19 @@ func StandbySyncRun(ctx workflow.Context, in StandbySyncInput) (StandbySync, err
 	// outlives the wait between two syncs (contract.Host.ConnSince).
 	run := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	in.Source.ConnSince, in.Target.ConnSince = run, run
+	for i := range in.Hosts {
+		in.Hosts[i].ConnSince = run
+	}
+	ownHosts := false
+	for _, set := range in.Copies {
+		ownHosts = ownHosts || set.SourceHost != "" || set.TargetHost != ""
+	}
+	if ownHosts && workflow.GetVersion(ctx, changeMultiHost, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		in.Hosts = nil // recorded before copy sets had their own hosts
+		for i := range in.Copies {
+			in.Copies[i].SourceHost, in.Copies[i].TargetHost = "", ""
+		}
+	}
 	for _, set := range in.Copies {
 		if err := syncSet(ctx, in, set, a.IdentStates, &res); err != nil {
 			res.Error = err.Error()
@@ -54,18 +67,19 @@ func StandbySyncRun(ctx workflow.Context, in StandbySyncInput) (StandbySync, err
 
 // syncSet copies one set and adds its result to res.
 func syncSet(ctx workflow.Context, in StandbySyncInput, set contract.CopySet, states map[string]contract.IdentState, res *StandbySync) error {
-	ci := contract.CopyInput{MoveID: in.CopyID, Phase: contract.PhaseSeed, Source: in.Source, Target: in.Target,
+	src, tgt := copyPair(Subject{Source: in.Source, Target: in.Target}, in.Hosts, set)
+	ci := contract.CopyInput{MoveID: in.CopyID, Phase: contract.PhaseSeed, Source: src, Target: tgt,
 		Set: set, Delete: set.Delete}
 	if st, ok := states[set.Name]; ok {
 		ci.IdentState = &st
 	}
 	var cr contract.CopyResult
-	if err := workflow.ExecuteActivity(copyOptions(ctx, in.Target), contract.NameCopyTree, ci).Get(ctx, &cr); err != nil {
+	if err := workflow.ExecuteActivity(copyOptions(ctx, tgt), contract.NameCopyTree, ci).Get(ctx, &cr); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("sync of copy set %s cancelled", set.Name)
 		}
 		return fmt.Errorf("sync of copy set %s (%s on %s → %s on %s) failed: %s",
-			set.Name, set.From, in.Source.Name, set.To, in.Target.Name, cause(err))
+			set.Name, set.From, src.Name, set.To, tgt.Name, cause(err))
 	}
 	if r := summarizeRefusals(set, contract.PhaseSeed, cr); r != nil && r.Unaccepted > 0 {
 		return fmt.Errorf("sync of copy set %s refused %d entries the plan does not accept (%v)", set.Name, r.Unaccepted, r.ByKind)

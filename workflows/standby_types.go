@@ -87,6 +87,8 @@ type StandbyInput struct {
 	Failover *MoveInput `json:"failover,omitempty"`
 	// State carries the record across continue-as-new.
 	State *StandbyStatus `json:"state,omitempty"`
+	// Hosts are the copy sets' own hosts (MoveInput.Hosts).
+	Hosts []contract.Host `json:"hosts,omitempty"`
 }
 
 // StandbySyncInput is the schedule's fixed argument to every sync.
@@ -97,6 +99,8 @@ type StandbySyncInput struct {
 	Source contract.Host      `json:"source"`
 	Target contract.Host      `json:"target"`
 	Copies []contract.CopySet `json:"copies"`
+	// Hosts are the copy sets' own hosts (MoveInput.Hosts).
+	Hosts []contract.Host `json:"hosts,omitempty"`
 }
 
 // SetManifest is one copy set's manifest of a sync.

@@ -118,6 +118,10 @@ type MoveInput struct {
 	Emergency   *EmergencyRule `json:"emergency,omitempty"`
 	Reason      string         `json:"reason,omitempty"`
 	StandbyCopy *StandbySync   `json:"standby_copy,omitempty"`
+	// Hosts are the hosts of an application that spans several, besides
+	// Source and Target: the copy sets' own hosts (CopySet.SourceHost,
+	// TargetHost) and the hosts blocks run on (Block.On "host.NAME").
+	Hosts []contract.Host `json:"hosts,omitempty"`
 }
 
 // Cutover is the cutover block of an application.
@@ -162,9 +166,12 @@ type ApprovalRule struct {
 
 // Block is one step, final_sync or check inside cutover.
 type Block struct {
-	Kind    string        `json:"kind"` // BlockStep, BlockFinalSync, BlockCheck
-	Name    string        `json:"name,omitempty"`
-	On      string        `json:"on,omitempty"` // "source" or "target"
+	Kind string `json:"kind"` // BlockStep, BlockFinalSync, BlockCheck
+	Name string `json:"name,omitempty"`
+	On   string `json:"on,omitempty"` // "source", "target" or "host.NAME" (MoveInput.Hosts)
+	// Group is the 1-based parallel group the block belongs to (0: none);
+	// the adjacent blocks of one group run at once.
+	Group   int           `json:"group,omitempty"`
 	Run     string        `json:"run,omitempty"`
 	Undo    string        `json:"undo,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
@@ -321,6 +328,19 @@ type Status struct {
 	// Failover: the emergency approval, its second confirmation and
 	// whether the source was reachable (ModeFailover only).
 	Failover *FailoverState `json:"failover,omitempty"`
+	// Hosts lists every host of a move that spans more than its source
+	// and target: what each does and the key preflight verified.
+	Hosts []MoveHost `json:"hosts,omitempty"`
+}
+
+// MoveHost is one host of a multi-host move.
+type MoveHost struct {
+	Name       string `json:"name"`
+	Datacenter string `json:"datacenter,omitempty"`
+	// Roles: "source", "target", "copy source", "copy target", "steps".
+	Roles []string `json:"roles"`
+	// Fingerprint is the host key preflight verified (SHA256:…).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // WaveInput starts one child move per application.

@@ -94,6 +94,9 @@ func (m *move) awaitWindow(ctx workflow.Context) windowOutcome {
 // (start) and the checks (every attempt fails but the last). A step
 // counts its timeout when the plan sets one, else DefaultCommandEstimate.
 func (m *move) predict(ctx workflow.Context) (time.Duration, string, error) {
+	if m.multi {
+		return m.predictMulti(ctx)
+	}
 	var stop, sync, start, checks time.Duration
 	synced := false
 	for _, b := range m.in.Cutover.Blocks {

@@ -35,6 +35,12 @@ type CopySet struct {
 	OwnerMap map[string]string `json:"owner_map,omitempty"`
 	// SELinux is SELinuxRelabel ("" too) or SELinuxKeep.
 	SELinux string `json:"selinux,omitempty"`
+	// SourceHost and TargetHost name the set's own hosts when the
+	// application spans several (workflows.MoveInput.Hosts); empty means
+	// the application's source and target. Activities take the hosts from
+	// CopyInput.
+	SourceHost string `json:"source_host,omitempty"`
+	TargetHost string `json:"target_host,omitempty"`
 }
 
 // Owners and SELinux values of a copy set.

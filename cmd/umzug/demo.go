@@ -140,6 +140,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
   Temporal            %s (namespace %s)
 `, env.Paderborn.Server.Addr(), env.SourceData(), env.Data.Files, units.Bytes(env.Data.Bytes),
 		env.Lemgo.Server.Addr(), env.TargetData(), st.server.Address(), st.server.Namespace())
+	fmt.Fprint(out, demoHostsLine(env))
 	if ui != "" {
 		fmt.Fprintf(out, "  Web UI              %s\n", ui)
 		fmt.Fprint(out, uiExportHint(ui))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/umzug-dev/umzug/internal/demo"
 	"github.com/umzug-dev/umzug/plans"
 )
 
@@ -53,4 +54,22 @@ func sdkLogFile(dir string) (io.WriteCloser, string, error) {
 		return nil, "", fmt.Errorf("demo: open the SDK log: %w", err)
 	}
 	return f, path, nil
+}
+
+// demoHostsLine names the finance application's further hosts (database,
+// file share, name server) and where their SSH servers listen.
+func demoHostsLine(env *demo.Env) string {
+	names := make([]string, 0, len(env.Hosts))
+	for n := range env.Hosts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n+" "+env.Hosts[n].Server.Addr())
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  Further hosts       ssh " + strings.Join(parts, ", ") + "\n"
 }

@@ -143,6 +143,13 @@ type planAppReport struct {
 	Error string `json:"error,omitempty"`
 	// Unreachable: Error is a failure to connect to the hosts.
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Hosts are the application's hosts besides source and target
+	// (copy sets' own hosts, hosts steps run on).
+	Hosts []planHost `json:"hosts,omitempty"`
+	// Predicted is the cutover as the window predictor counts it before
+	// measuring the final sync's delta: blocks in order, a parallel group
+	// as its longest member.
+	Predicted string `json:"predicted,omitempty"`
 }
 
 type planCopyReport struct {
@@ -188,6 +195,10 @@ type planStep struct {
 	// Output is "keep" when the block keeps the (redacted) output of its
 	// commands that use Secrets, "withhold" when it keeps byte counts only.
 	Output string `json:"output,omitempty"`
+	// Group is the parallel group the block runs in (0: none); Estimate
+	// is what the window predictor counts for it before any measurement.
+	Group    int    `json:"group,omitempty"`
+	Estimate string `json:"estimate,omitempty"`
 }
 
 type planWaveReport struct {
@@ -222,6 +233,11 @@ func buildPlanReport(p *plans.Plan) *planReport {
 		for _, d := range app.DependsOn {
 			ar.DependsOn = append(ar.DependsOn, d.Name)
 		}
+		for _, h := range app.Hosts() {
+			if h != app.Source && h != app.Target {
+				ar.Hosts = append(ar.Hosts, planHostOf(h, red))
+			}
+		}
 		for _, cs := range mi.Copies {
 			cs.From, cs.To = red(cs.From), red(cs.To)
 			ar.Copies = append(ar.Copies, planCopyReport{CopySet: cs})
@@ -247,12 +263,10 @@ func buildPlanReport(p *plans.Plan) *planReport {
 						st.Output = plans.OutputKeep
 					}
 				}
-				switch b.On {
-				case "source":
-					st.Host = app.Source.Name
-				case "target":
-					st.Host = app.Target.Name
+				if h := app.BlockHost(b); h != nil {
+					st.Host = h.Name
 				}
+				st.Group = b.Group
 				if b.Timeout > 0 {
 					st.Timeout = units.Duration(b.Timeout)
 				}
@@ -260,6 +274,9 @@ func buildPlanReport(p *plans.Plan) *planReport {
 					st.Interval = units.Duration(b.Interval)
 				}
 				ar.Steps = append(ar.Steps, st)
+			}
+			if app.MultiHost() || hasGroups(co) {
+				ar.Predicted = predictSteps(ar.Steps, app)
 			}
 		}
 		r.Applications = append(r.Applications, ar)
@@ -365,6 +382,9 @@ func printPlanApp(w io.Writer, a planAppReport) {
 	fmt.Fprintf(w, "%s  [%s]\n", title, a.WorkflowID)
 	fmt.Fprintf(w, "  source  %s\n", hostLine(a.Source))
 	fmt.Fprintf(w, "  target  %s\n", hostLine(a.Target))
+	for _, h := range a.Hosts {
+		fmt.Fprintf(w, "  host    %s\n", hostLine(h))
+	}
 	if len(a.DependsOn) > 0 {
 		fmt.Fprintf(w, "  starts after: %s\n", strings.Join(a.DependsOn, ", "))
 	}
@@ -389,8 +409,9 @@ func printPlanApp(w io.Writer, a planAppReport) {
 		}
 		printPlanRehearsal(w, a.Rehearsal)
 		fmt.Fprintln(w, "  cutover, in this order (rollback runs the undos in reverse):")
-		for i, s := range a.Steps {
-			printPlanStep(w, i+1, s)
+		printPlanSteps(w, a.Steps)
+		if a.Predicted != "" {
+			fmt.Fprintf(w, "  predicted cutover before the final sync's delta is measured: %s\n", a.Predicted)
 		}
 	}
 	if a.Soak != "" {
@@ -401,7 +422,14 @@ func printPlanApp(w io.Writer, a planAppReport) {
 // printPlanCopy prints a copy set: paths, filters, options and what the
 // hosts measured.
 func printPlanCopy(w io.Writer, a planAppReport, c planCopyReport) {
-	fmt.Fprintf(w, "  copy %s: %s:%s -> %s:%s\n", c.Name, a.Source.Name, c.From, a.Target.Name, c.To)
+	src, tgt := a.Source.Name, a.Target.Name
+	if c.SourceHost != "" {
+		src = c.SourceHost
+	}
+	if c.TargetHost != "" {
+		tgt = c.TargetHost
+	}
+	fmt.Fprintf(w, "  copy %s: %s:%s -> %s:%s\n", c.Name, src, c.From, tgt, c.To)
 	if len(c.Include) > 0 {
 		fmt.Fprintf(w, "    include %s\n", strings.Join(c.Include, ", "))
 	}

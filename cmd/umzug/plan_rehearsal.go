@@ -61,29 +61,38 @@ func addRehearsals(ctx context.Context, p *plans.Plan, r *planReport) {
 }
 
 // predictCommands is what the window predictor counts for the steps and
-// checks: measured where the rehearsal ran them.
+// checks: measured where the rehearsal ran them; a parallel group counts
+// its longest member.
 func predictCommands(a *plans.Application, rec *workflows.RehearsalRecord) time.Duration {
 	var total time.Duration
 	if a.Cutover == nil {
 		return 0
 	}
-	for _, b := range a.Cutover.Blocks {
+	one := func(b *plans.Block) time.Duration {
 		if b.Kind == plans.KindFinalSync {
-			continue
+			return 0
 		}
 		if d, ok := rec.Of(b.Kind, b.Name); ok {
-			total += d
-			continue
+			return d
 		}
 		one := workflows.DefaultCommandEstimate
 		if b.Timeout > 0 {
 			one = b.Timeout
 		}
 		if b.Kind == plans.KindCheck {
-			total += time.Duration(1+b.Retries)*one + time.Duration(b.Retries)*b.Interval
-		} else {
-			total += one
+			return time.Duration(1+b.Retries)*one + time.Duration(b.Retries)*b.Interval
 		}
+		return one
+	}
+	blocks := a.Cutover.Blocks
+	for i := 0; i < len(blocks); {
+		j, longest := i, time.Duration(0)
+		for j < len(blocks) && (j == i || (blocks[i].Group > 0 && blocks[j].Group == blocks[i].Group)) {
+			longest = max(longest, one(blocks[j]))
+			j++
+		}
+		total += longest
+		i = j
 	}
 	return total
 }

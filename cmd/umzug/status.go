@@ -193,6 +193,13 @@ func printStatus(w io.Writer, id string, st workflows.Status, progress []contrac
 	fmt.Fprintf(w, "phase       %s\n", st.Phase)
 	fmt.Fprintf(w, "plan        %s (sha256 %s)\n", st.PlanName, st.PlanSHA256)
 	fmt.Fprintf(w, "from → to   %s → %s\n", st.Source, st.Target)
+	for _, h := range st.Hosts {
+		fp := ""
+		if h.Fingerprint != "" {
+			fp = ", key " + h.Fingerprint
+		}
+		fmt.Fprintf(w, "host        %s (%s%s)\n", h.Name, strings.Join(h.Roles, ", "), fp)
+	}
 	fmt.Fprintf(w, "started by  %s\n", st.StartedBy)
 	printDecisionBinding(w, st)
 	for _, p := range progress {

@@ -145,6 +145,7 @@ func (r *Report) deriveEvidence() {
 			{Role: "source", Host: r.in.Source.Name, Address: r.in.Source.Address, Fingerprint: r.preflight.SourceFingerprint, KnownHosts: r.in.Source.KnownHosts},
 			{Role: "target", Host: r.in.Target.Name, Address: r.in.Target.Address, Fingerprint: r.preflight.TargetFingerprint, KnownHosts: r.in.Target.KnownHosts},
 		}
+		r.HostKeys = append(r.HostKeys, r.otherHostKeys()...)
 	}
 	old := map[string]Manifest{}
 	for _, m := range r.Manifests {
@@ -308,4 +309,23 @@ func outputTail(res contract.CommandResult) string {
 		s = "…" + strings.ToValidUTF8(s[len(s)-tailBytes:], "")
 	}
 	return s
+}
+
+// otherHostKeys are the host keys preflight verified for the hosts of a
+// multi-host move besides its source and target, with their roles.
+func (r *Report) otherHostKeys() []HostKey {
+	var out []HostKey
+	for _, h := range r.hosts {
+		if h.Name == r.in.Source.Name || h.Name == r.in.Target.Name {
+			continue
+		}
+		k := HostKey{Role: strings.Join(h.Roles, ", "), Host: h.Name, Fingerprint: h.Fingerprint}
+		for _, in := range r.in.Hosts {
+			if in.Name == h.Name {
+				k.Address, k.KnownHosts = in.Address, in.KnownHosts
+			}
+		}
+		out = append(out, k)
+	}
+	return out
 }

@@ -137,7 +137,13 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 			m.Note = hostErr.Error()
 			continue
 		}
-		b, fp, err := src.ReadFile(ctx, r.in.Target, m.Path)
+		host := r.in.Target
+		for _, set := range r.in.Copies {
+			if set.Name == m.Set {
+				_, host = workflows.CopyHosts(*r.in, set)
+			}
+		}
+		b, fp, err := src.ReadFile(ctx, host, m.Path)
 		var de *activities.DialError
 		if errors.As(err, &de) {
 			hostErr = err
@@ -148,7 +154,7 @@ func (e *Evidence) FetchManifests(ctx context.Context, src ManifestSource) {
 		}
 		m.Fetched, m.HostKey = true, fp
 		m.File = manifestFile(*m)
-		if r.preflight != nil && fp != "" && fp != r.preflight.TargetFingerprint {
+		if r.preflight != nil && fp != "" && host.Name == r.in.Target.Name && fp != r.preflight.TargetFingerprint {
 			m.Note = fmt.Sprintf("target host key is now %s, preflight verified %s", fp, r.preflight.TargetFingerprint)
 		}
 		sum := sha256.Sum256(b)

@@ -93,6 +93,8 @@ type Report struct {
 	preflight *contract.PreflightResult
 	copyEnded []time.Time // completion time of each of Copies
 	asOf      time.Time   // when a running workflow was collected (RenderRecord.AsOf)
+	// hosts are a multi-host move's hosts (Status.Hosts).
+	hosts []workflows.MoveHost
 }
 
 // judgedAt is the time pending deadlines are judged at: the close time of
@@ -182,6 +184,7 @@ func (r *Report) applyStatus(st workflows.Status) {
 	r.FinalPhase = st.Phase
 	r.signals = st.Signals
 	r.window, r.deadline, r.preflight = st.Window, st.ApprovalDeadline, st.Preflight
+	r.hosts = st.Hosts
 	r.ApprovalDeadline = st.ApprovalDeadline
 	r.Phases = st.Phases
 	r.Refusals = st.Refusals

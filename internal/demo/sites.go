@@ -21,7 +21,7 @@ import (
 var servicectl []byte
 
 // controls are the names servicectl is installed under.
-var controls = []string{"financectl", "printctl"}
+var controls = []string{"financectl", "printctl", "postgresctl", "dnsctl"}
 
 // marker marks a directory as the demo's own, so Setup may wipe it.
 const marker = ".umzug-demo"
@@ -74,6 +74,10 @@ type Env struct {
 	// Excluded are the source paths (relative to the data root) that the
 	// plan's excludes leave behind, for tree comparison.
 	Excluded []string
+	// Hosts are the finance application's further hosts (database, file
+	// share, name server): their own SSH servers, each serving its data
+	// center's directory, by plan host name.
+	Hosts map[string]*Site
 }
 
 // SourceData and TargetData are the copy set's roots on the two sites.
@@ -111,6 +115,10 @@ func Setup(o Options) (*Env, error) {
 		"demo_dir":          e.Dir,
 		"paderborn_address": e.Source.Server.Addr(),
 		"lemgo_address":     e.Target.Server.Addr(),
+	}
+	if err := e.startFinanceHosts(); err != nil {
+		e.Close()
+		return nil, err
 	}
 	return e, nil
 }
@@ -277,6 +285,11 @@ func makeWritable(dir string) error {
 func (e *Env) Close() {
 	for _, s := range []*Site{e.Source, e.Target} {
 		if s != nil && s.Server != nil {
+			s.Server.Close()
+		}
+	}
+	for _, s := range e.Hosts {
+		if s.Server != nil {
 			s.Server.Close()
 		}
 	}

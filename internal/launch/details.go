@@ -40,12 +40,26 @@ func moveDetails(b *strings.Builder, in workflows.MoveInput) {
 	}
 	fmt.Fprintf(b, "**%s of %s** (plan %s), started by %s\n\n", kind, in.Application, in.PlanName, in.StartedBy)
 	fmt.Fprintf(b, "- source: %s\n- target: %s\n", hostLabel(in.Source.Name, in.Source.Address), hostLabel(in.Target.Name, in.Target.Address))
+	for _, h := range in.Hosts {
+		fmt.Fprintf(b, "- host: %s\n", hostLabel(h.Name, h.Address))
+	}
 	for _, c := range in.Copies {
 		del := ""
 		if c.Delete {
 			del = ", deletes what the source lacks"
 		}
-		fmt.Fprintf(b, "- copy %s: %s → %s (verify %s%s)\n", c.Name, c.From, c.To, c.Verify, del)
+		pair := ""
+		if c.SourceHost != "" || c.TargetHost != "" {
+			s, t := c.SourceHost, c.TargetHost
+			if s == "" {
+				s = in.Source.Name
+			}
+			if t == "" {
+				t = in.Target.Name
+			}
+			pair = fmt.Sprintf(" %s → %s:", s, t)
+		}
+		fmt.Fprintf(b, "- copy %s:%s %s → %s (verify %s%s)\n", c.Name, pair, c.From, c.To, c.Verify, del)
 	}
 	if len(in.Cutover.Blocks) > 0 {
 		b.WriteString("- cutover, in order:")
@@ -61,6 +75,9 @@ func moveDetails(b *strings.Builder, in workflows.MoveInput) {
 			on := ""
 			if blk.On != "" {
 				on = " on " + blk.On
+			}
+			if blk.Group > 0 {
+				on += fmt.Sprintf(" (parallel group %d)", blk.Group)
 			}
 			fmt.Fprintf(b, "%s %s%s", sep, name, on)
 		}

@@ -47,7 +47,7 @@ func undoBlocks(cutover []workflows.Block) []workflows.Block {
 func blockInput(b *plans.Block) workflows.Block {
 	return workflows.Block{
 		Kind: b.Kind, Name: b.Name, On: b.On, Run: b.Run, Undo: b.Undo,
-		Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval,
+		Timeout: b.Timeout, Retries: b.Retries, Interval: b.Interval, Group: b.Group,
 		Secrets: b.Secrets, KeepOutput: b.KeepOutput, NoBecome: b.NoBecome,
 	}
 }

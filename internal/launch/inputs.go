@@ -66,7 +66,14 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 			Owners:               c.Owners,
 			OwnerMap:             c.OwnerMap,
 			SELinux:              c.SELinux,
+			SourceHost:           ownHost(c.Source, app.Source),
+			TargetHost:           ownHost(c.Target, app.Target),
 		})
+	}
+	for _, h := range app.Hosts() {
+		if h != app.Source && h != app.Target {
+			in.Hosts = append(in.Hosts, HostInput(h))
+		}
 	}
 	if co := app.Cutover; co != nil {
 		if co.Window != nil {
@@ -83,6 +90,15 @@ func MoveInput(p *plans.Plan, app *plans.Application, startedBy string) workflow
 	}
 	addFailbackAndRehearsal(&in, app)
 	return in
+}
+
+// ownHost is the name of a copy set's own host, "" when it has none or
+// names the application's.
+func ownHost(own, app *plans.Host) string {
+	if own == nil || own == app {
+		return ""
+	}
+	return own.Name
 }
 
 // Selection picks applications by name; empty names means all of them.

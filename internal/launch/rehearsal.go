@@ -33,7 +33,14 @@ func RehearsalInput(p *plans.Plan, app *plans.Application, startedBy string) (wo
 		in.Target = HostInput(r.Target)
 	}
 	for i := range in.Copies {
-		in.Copies[i].To = path.Join(r.Root, in.Copies[i].To)
+		c := &in.Copies[i]
+		if r.Target != nil && c.TargetHost != "" {
+			// One scratch host for every set: each set's own target
+			// gets its own directory under the root.
+			c.To, c.TargetHost = path.Join(r.Root, c.TargetHost, c.To), ""
+			continue
+		}
+		c.To = path.Join(r.Root, c.To)
 	}
 	in.Cutover.Window, in.Cutover.Approval = nil, nil
 	var blocks []workflows.Block

@@ -26,7 +26,7 @@ func StandbyApp(p *plans.Plan, app string) (*plans.Application, error) {
 func StandbyInput(p *plans.Plan, app *plans.Application, startedBy string, searchAttributes bool) workflows.StandbyInput {
 	mi := MoveInput(p, app, startedBy)
 	in := workflows.StandbyInput{
-		Subject: mi.Subject, Copies: mi.Copies,
+		Subject: mi.Subject, Copies: mi.Copies, Hosts: mi.Hosts,
 		Interval: app.Standby.Interval, MaxLag: app.Standby.MaxLag,
 	}
 	// Who may pause, resume and re-arm: the operators, else the approvers
@@ -56,7 +56,7 @@ func StandbySyncInput(in workflows.StandbyInput) workflows.StandbySyncInput {
 	return workflows.StandbySyncInput{
 		RecordID: workflows.StandbyRecordID(in.PlanName, in.Application),
 		CopyID:   workflows.StandbyScheduleID(in.PlanName, in.Application),
-		Source:   in.Source, Target: in.Target, Copies: in.Copies,
+		Source:   in.Source, Target: in.Target, Copies: in.Copies, Hosts: in.Hosts,
 	}
 }
 
