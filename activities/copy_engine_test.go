@@ -121,12 +121,13 @@ func (f *copyFixture) forgeState(t *testing.T, state, rel string, src bool, now 
 	}
 }
 
-// classicOnly skips a test of a detail only the classic engine has.
+// classicOnly runs f's copies through the classic engine, the fallback
+// for hosts that run no agent: the test is of a detail only that engine
+// has (why says where the agent engine's counterpart is tested).
 func (f *copyFixture) classicOnly(t *testing.T, why string) {
 	t.Helper()
-	if f.agentEngine() {
-		t.Skip("classic engine only: " + why)
-	}
+	f.a.CopyEngine = CopyEngineClassic
+	t.Logf("classic engine: %s", why)
 }
 
 // corruptAgentWrites makes the agent engine's target receive rel with its

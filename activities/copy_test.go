@@ -548,6 +548,7 @@ func TestCopyTreeReadBackVerification(t *testing.T) {
 	}
 	// The forced path (hook) on a host that has sha256sum behaves the same.
 	f2 := newCopyFixture(t)
+	f2.classicOnly(t, "read-back is the classic engine's")
 	buildTree(t, f2.srcRoot)
 	f2.a.hooks.forceReadBack = true
 	res2 := f2.copy(t, f2.input(CopySet{}))
