@@ -74,7 +74,7 @@ const (
 // Tuning: a.Options (connections per host, files in flight, the
 // no-progress bound, tracing). Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
-	if a.CopyEngine == CopyEngineAgent {
+	if a.agentEngine() {
 		if res, ok, err := a.copyTreeAgent(ctx, in); ok || err != nil {
 			return res, err
 		}

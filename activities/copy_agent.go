@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/agentclient"
@@ -45,80 +44,13 @@ const (
 // of the other engine is simply missing, so every file is hashed.
 const agentStateSuffix = "-mirror.bin"
 
-// agentSlot is the agent of one SSH connection, started once.
-type agentSlot struct {
-	ready chan struct{}
-	a     *agentdeploy.Agent
-	err   error
-}
-
-// agentFor returns the agent running over c, starting it on first use.
-// It lives as long as the connection: pooled, it serves the later
-// activities that borrow the same connection.
-func (a *Activities) agentFor(ctx context.Context, c *Conn) (*agentdeploy.Agent, error) {
-	a.agentMu.Lock()
-	if a.agents == nil {
-		a.agents = map[*ssh.Client]*agentSlot{}
-	}
-	s := a.agents[c.Client]
-	if s != nil {
-		a.agentMu.Unlock()
-		select {
-		case <-s.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if s.err == nil {
-			select {
-			case <-s.a.Done():
-			default:
-				return s.a, nil
-			}
-		}
-		a.agentMu.Lock()
-		if a.agents[c.Client] == s {
-			delete(a.agents, c.Client)
-		}
-		a.agentMu.Unlock()
-		if s.err != nil {
-			return nil, s.err
-		}
-		return a.agentFor(ctx, c) // the agent ended: start another
-	}
-	s = &agentSlot{ready: make(chan struct{})}
-	a.agents[c.Client] = s
-	a.agentMu.Unlock()
-
-	s.a, s.err = agentdeploy.Start(ctx, c.Client, agentdeploy.Options{
-		Host: hostLabel(c.Host), Locator: agentdeploy.Locator{Dir: a.AgentDir}, AgentPath: c.Host.AgentPath,
-		Sudo: c.Host.Sudo(), Home: a.hooks.agentHome,
-	})
-	close(s.ready)
-	if s.err != nil {
-		a.agentMu.Lock()
-		delete(a.agents, c.Client)
-		a.agentMu.Unlock()
-		return nil, s.err
-	}
-	a.Options.tracef("agent %s on %s (uploaded %v)", s.a.Path, hostLabel(c.Host), s.a.Uploaded)
-	go func() {
-		c.Client.Wait()
-		a.agentMu.Lock()
-		if a.agents[c.Client] == s {
-			delete(a.agents, c.Client)
-		}
-		a.agentMu.Unlock()
-		s.a.Close()
-	}()
-	return s.a, nil
-}
-
 // agentCopy is one copy's sides over the two agents.
 type agentCopy struct {
 	in         CopyInput
 	src, dst   *agentside.Side
 	base       *agentclient.Root // the parent of To: the manifest's directory
 	sc, dc     *Conn
+	sa, da     *agentLease
 	targetRoot bool     // the target agent runs as root: owners are copied
 	stateErr   error    // why the identity state's place is not used
 	notes      []string // remarks for CopyResult.Refusals
@@ -151,8 +83,12 @@ func (ac *agentCopy) close() {
 				c.Client.Close()
 			}
 		}
+		ac.sa.kill()
+		ac.da.kill()
 		<-done
 	}
+	ac.sa.release()
+	ac.da.release()
 }
 
 // openAgentCopy dials both hosts, starts their agents and opens the
@@ -176,22 +112,19 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	if ac.dc, err = a.dial(ctx, in.Target); err != nil {
 		return nil, false, err
 	}
-	sa, err := a.agentFor(ctx, ac.sc)
-	if errors.Is(err, agentdeploy.ErrNoExec) {
+	if ac.sa, err = a.agentFor(ctx, in.Source); errors.Is(err, agentdeploy.ErrNoExec) {
 		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Source))
 		return nil, false, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, false, err
 	}
-	da, err := a.agentFor(ctx, ac.dc)
-	if errors.Is(err, agentdeploy.ErrNoExec) {
+	if ac.da, err = a.agentFor(ctx, in.Target); errors.Is(err, agentdeploy.ErrNoExec) {
 		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Target))
 		return nil, false, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, false, err
 	}
+	sa, da := ac.sa, ac.da
 	ac.targetRoot = da.Hello().EUID == 0
 	dname := hostLabel(in.Target)
 
@@ -323,7 +256,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var stalled atomic.Pointer[error]
-	p.alive = func() bool { return connAnswers(ac.sc) && connAnswers(ac.dc) }
+	p.alive = func() bool {
+		return connAnswers(ac.sc) && connAnswers(ac.dc) && connAnswers(ac.sa.conn) && connAnswers(ac.da.conn)
+	}
 	p.watchdog(a.Options.noProgress(), hostLabel(in.Source), func(err error) {
 		stalled.Store(&err)
 		cancel(err)
@@ -333,6 +268,8 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 			c.markBroken()
 			c.Client.Close()
 		}
+		ac.sa.kill()
+		ac.da.kill()
 	})
 	stop := p.heartbeat(ctx)
 	obs := mirror.ObserverFunc(func(m mirror.Progress) {
@@ -627,3 +564,7 @@ func (ac *agentCopy) removeOldStates(ctx context.Context) {
 		_ = ac.base.Remove(ctx, path.Join(stateDirName, sanitizeName(in.MoveID), path.Base(p)))
 	}
 }
+
+// agentEngine tells whether copies run on the agent engine: the default;
+// CopyEngineClassic asks for the path-based engine everywhere.
+func (a *Activities) agentEngine() bool { return a.CopyEngine != CopyEngineClassic }

@@ -89,7 +89,7 @@ func TestCopyTreeAgentEngine(t *testing.T) {
 	agentMan := manifestLines(t, seed)
 
 	// The classic engine's manifest of the same tree has the same lines.
-	classic := &Activities{IdentStateDir: filepath.Join(f.dir, "identstate-classic")}
+	classic := &Activities{IdentStateDir: filepath.Join(f.dir, "identstate-classic"), CopyEngine: CopyEngineClassic}
 	cin := in
 	cin.Set.To = filepath.Join(f.dir, "dst", "classic")
 	cin.IdentState = nil
@@ -131,9 +131,9 @@ func TestCopyTreeAgentEngine(t *testing.T) {
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// Both test hosts share one home: one upload. The pooled connections
-	// keep their agents: one start per host for all three copies.
-	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "umzug copy: agent "); up != 1 || started != 2 {
+	// Both test hosts share one home: one upload. The worker keeps its
+	// agents: one start per host for all three copies.
+	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "(started, "); up != 1 || started != 2 || f.a.agentStarts() != 2 {
 		t.Errorf("%d uploads and %d agent starts, want 1 and 2:\n%s", up, started, trace)
 	}
 }
@@ -220,9 +220,7 @@ func BenchmarkCopyTreeEngines(b *testing.B) {
 	for _, engine := range []string{CopyEngineClassic, CopyEngineAgent} {
 		b.Run(engine, func(b *testing.B) {
 			f := newCopyFixture(b)
-			if engine == CopyEngineAgent {
-				useAgentEngine(b, f)
-			}
+			f.a.CopyEngine = engine
 			mt := time.Unix(1700000000, 0)
 			for i := range 2000 {
 				writeFile(b, filepath.Join(f.srcRoot, fmt.Sprintf("d%02d", i%40), fmt.Sprintf("f%04d", i)), randBytes(uint64(i), 8<<10), 0o644, mt)

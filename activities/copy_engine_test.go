@@ -19,7 +19,7 @@ import (
 // different names and formats and report their verification by different
 // names; what the tests assert about them is the same.
 
-func (f *copyFixture) agentEngine() bool { return f.a.CopyEngine == CopyEngineAgent }
+func (f *copyFixture) agentEngine() bool { return f.a.agentEngine() }
 
 // stateName is the file name of the identity state of set for f's engine.
 func (f *copyFixture) stateName(set string) string {

@@ -50,8 +50,10 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 			t.Fatal(err)
 		}
 	}
-	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
-		useAgentEngine(t, f) // as newCopyFixture
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineClassic {
+		f.a.CopyEngine = CopyEngineClassic // as newCopyFixture
+	} else {
+		useAgentEngine(t, f)
 	}
 	return f, srv
 }
@@ -62,7 +64,7 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
 		f := realFixture(t)
 		cause := "SSH_FX_FAILURE" // the SFTP server's answer
-		if f.a.CopyEngine == CopyEngineAgent {
+		if f.a.agentEngine() {
 			cause = "no space left on device" // the agent's errno
 		}
 		err := copyOntoFilledTmpfs(t, f)
