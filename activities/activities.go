@@ -41,6 +41,11 @@ type Activities struct {
 	// AgentDir is searched first for the umzug-agent binaries the agent
 	// engine uploads; the directory of the worker's executable follows.
 	AgentDir string
+	// AgentHome, when set, replaces the login user's home as the directory
+	// on each host that holds the uploaded agent (.umzug/agent below it);
+	// the demos' in-process hosts, whose SFTP starts in the working
+	// directory, use it.
+	AgentHome string
 
 	// hooks are set by this package's tests only.
 	hooks copyHooks

@@ -92,9 +92,11 @@ func (ac *agentCopy) close() {
 }
 
 // openAgentCopy dials both hosts, starts their agents and opens the
-// roots. ok is false when a host runs no commands: the caller takes the
-// classic engine. The connections are the caller's to release.
-func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (_ *agentCopy, ok bool, err error) {
+// roots. ok is false when a host runs no commands (fallback then says
+// which, for the copy result) or, in a dry run, when the target does not
+// exist yet: the caller takes the classic engine. The connections are the
+// caller's to release.
+func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool, fallback *string) (_ *agentCopy, ok bool, err error) {
 	ac := &agentCopy{in: in, closeBound: aliveTimeout}
 	if b := a.Options.noProgress(); b > 0 && b < aliveTimeout {
 		ac.closeBound = b
@@ -112,14 +114,18 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	if ac.dc, err = a.dial(ctx, in.Target); err != nil {
 		return nil, false, err
 	}
+	noExec := func(side string, h Host) {
+		*fallback = fmt.Sprintf("note: %s %s allows SFTP only (its login runs no commands, so no agent): copied by the classic engine over SFTP, which refuses target directories others can write (unsafe_target) and trusts no identity state there", side, hostLabel(h))
+		a.Options.tracef("%s runs no commands: classic engine", hostLabel(h))
+	}
 	if ac.sa, err = a.agentFor(ctx, in.Source); errors.Is(err, agentdeploy.ErrNoExec) {
-		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Source))
+		noExec("source", in.Source)
 		return nil, false, nil
 	} else if err != nil {
 		return nil, false, err
 	}
 	if ac.da, err = a.agentFor(ctx, in.Target); errors.Is(err, agentdeploy.ErrNoExec) {
-		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Target))
+		noExec("target", in.Target)
 		return nil, false, nil
 	} else if err != nil {
 		return nil, false, err
@@ -235,10 +241,10 @@ func (ac *agentCopy) spec() mirror.Spec {
 }
 
 // copyTreeAgent is CopyTree over the agents; ok false: take the classic
-// engine.
-func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyResult, ok bool, err error) {
+// engine, for the reason fallback gives.
+func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput, fallback *string) (res CopyResult, ok bool, err error) {
 	start := time.Now()
-	ac, ok, err := a.openAgentCopy(ctx, in, false)
+	ac, ok, err := a.openAgentCopy(ctx, in, false, fallback)
 	if err != nil || !ok {
 		return CopyResult{}, ok, permanent(err)
 	}
@@ -355,7 +361,8 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 // estimateDeltaAgent is EstimateDelta over the agents; ok false: take the
 // classic engine (also when the target root does not exist yet).
 func (a *Activities) estimateDeltaAgent(ctx context.Context, in CopyInput) (DeltaEstimate, bool, error) {
-	ac, ok, err := a.openAgentCopy(ctx, in, true)
+	var fallback string
+	ac, ok, err := a.openAgentCopy(ctx, in, true, &fallback)
 	if err != nil || !ok {
 		return DeltaEstimate{}, ok, permanent(err)
 	}

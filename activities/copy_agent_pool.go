@@ -188,7 +188,7 @@ func (a *Activities) startAgent(ctx context.Context, e *agentEntry, h Host) {
 	}
 	e.agent, e.err = agentdeploy.Start(ctx, c.Client, agentdeploy.Options{
 		Host: hostLabel(h), Locator: agentdeploy.Locator{Dir: a.AgentDir}, AgentPath: h.AgentPath,
-		Sudo: h.Sudo(), Home: a.hooks.agentHome,
+		Sudo: h.Sudo(), Home: a.AgentHome,
 	})
 	if errors.Is(e.err, agentdeploy.ErrNoExec) {
 		// The probe ran a command: this host runs commands, so the

@@ -33,8 +33,8 @@ func agentBinDir(t testing.TB) string { return testkit.AgentDir(t) }
 // useAgentEngine makes f's activities copy through the agents.
 func useAgentEngine(t testing.TB, f *copyFixture) {
 	f.a.CopyEngine, f.a.AgentDir = CopyEngineAgent, agentBinDir(t)
-	f.a.hooks.agentHome = filepath.Join(f.dir, "home")
-	if err := os.MkdirAll(f.a.hooks.agentHome, 0o700); err != nil {
+	f.a.AgentHome = filepath.Join(f.dir, "home")
+	if err := os.MkdirAll(f.a.AgentHome, 0o700); err != nil {
 		t.Fatal(err)
 	}
 }
