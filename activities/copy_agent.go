@@ -299,6 +299,11 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput, fallback *
 	h := a.hooks
 	h.afterPlace, h.beforeCopy = nil, nil
 	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
+	if a.hooks.beforeCopy != nil || a.hooks.afterPlace != nil {
+		// Hooks per file: no batches (the source would read a batch's
+		// files before the target's hook ran for them).
+		src = unbatched(src)
+	}
 	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in)}, obs)
 	stop()
 	if e := stalled.Load(); e != nil {

@@ -57,13 +57,14 @@ const (
 	TReadBatch  // many small files read in one request (batch.go)
 	TWriteBatch // many small files written in one request
 	TBatchItem  // one file's result in a batch, agent→client
+	THashBatch  // many small files hashed in one request: ReadBatch without the bytes
 	tMax
 )
 
 var typeNames = [...]string{"", "hello", "open-root", "close-root", "list", "lstat", "read", "hash", "write",
 	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error",
 	"sums", "write-range", "commit-partial", "hash-partial",
-	"read-batch", "write-batch", "batch-item"}
+	"read-batch", "write-batch", "batch-item", "hash-batch"}
 
 func (t Type) String() string {
 	if t > 0 && t < tMax {
@@ -79,7 +80,7 @@ func (t Type) IsRequest() bool {
 
 // IsBatch reports whether t starts a batch request, whose payload is a
 // BatchRequest rather than a Request.
-func (t Type) IsBatch() bool { return t == TReadBatch || t == TWriteBatch }
+func (t Type) IsBatch() bool { return t == TReadBatch || t == TWriteBatch || t == THashBatch }
 
 // Frame is one decoded frame; Payload is only valid until the next read.
 type Frame struct {
