@@ -67,3 +67,13 @@ func (d *digestRecorder) HashFiles(ctx context.Context, files []mirror.BatchFile
 func (t agentTarget) HashFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
 	return mirror.HashFiles(ctx, t.Side, files)
 }
+
+// The sides a production copy hands the engine carry its batches: a
+// wrapper without them silently sends every small file alone.
+var (
+	_ mirror.BatchReader = rangeSource{}
+	_ mirror.BatchHasher = rangeSource{}
+	_ mirror.BatchWriter = agentTarget{}
+	_ mirror.BatchHasher = agentTarget{}
+	_ mirror.BatchWriter = freeSide{}
+)
