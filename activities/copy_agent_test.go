@@ -214,6 +214,40 @@ func TestEstimateDeltaAgentEngine(t *testing.T) {
 	}
 }
 
+// The worker keeps one agent per host across copies and estimates, and
+// ends them when it stops (Close): the next copy starts new ones.
+func TestAgentPoolReusesAndCloses(t *testing.T) {
+	f, _ := agentFixture(t)
+	buildTree(t, f.srcRoot)
+	f.copy(t, f.input(CopySet{}))
+	if _, err := f.a.EstimateDelta(t.Context(), f.input(CopySet{})); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t, f.input(CopySet{}))
+	if n := f.a.agentStarts(); n != 2 {
+		t.Fatalf("%d agents started for two copies and an estimate on two hosts, want 2", n)
+	}
+	p := f.a.agentPool()
+	p.mu.Lock()
+	var agents []*agentEntry
+	for _, e := range p.entries {
+		agents = append(agents, e)
+	}
+	p.mu.Unlock()
+	f.a.Close()
+	for _, e := range agents {
+		select {
+		case <-e.agent.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("agent on %s still runs after Close", e.conn.Host.Name)
+		}
+	}
+	f.copy(t, f.input(CopySet{}))
+	if n := f.a.agentStarts(); n != 4 {
+		t.Errorf("%d agents started after Close and another copy, want 4", n)
+	}
+}
+
 // BenchmarkCopyTreeEngines seeds the same tree (2,000 files of 8 KiB and
 // one of 64 MiB) with each engine over the in-process SSH servers.
 func BenchmarkCopyTreeEngines(b *testing.B) {
