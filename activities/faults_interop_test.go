@@ -195,6 +195,7 @@ func TestInteropPathDeniedIsPermanent(t *testing.T) {
 	os.Chmod(filepath.Join(f.dir, "sshd-dst", "authorized_keys"), 0o644)
 	f.dst.Address = startSSHDAs(t, srv[1], filepath.Join(f.dir, "sshd-dst"), realsshd.CIUser, f.dst.KnownHosts)
 	f.dst.User = realsshd.CIUser
+	f.a.AgentHome = "" // each login's own home: the fixture's is root's
 	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	wantPermanent(t, err, contract.ErrPathDenied, f.dstRoot, "grant access")
