@@ -94,8 +94,13 @@ func (l *agentLease) kill() {
 		return
 	}
 	l.conn.markBroken()
-	l.conn.Client.Close()
-	l.p.forget(l.e)
+	l.conn.Client.Close() // ends the calls in flight; the agent's Wait closes it
+	p, e := l.p, l.e
+	p.mu.Lock()
+	if p.entries[e.key] == e {
+		delete(p.entries, e.key)
+	}
+	p.mu.Unlock()
 }
 
 // agentStarts counts the agents a started (tests).

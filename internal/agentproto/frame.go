@@ -3,9 +3,11 @@ package agentproto
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Magic opens the agent's output, before the Hello frame.
@@ -186,3 +188,28 @@ func (fw *Writer) Write(t Type, id uint32, payload []byte) error {
 	}
 	return fw.err
 }
+
+// closeWait bounds how long CloseWith waits for a frame being written.
+const closeWait = 200 * time.Millisecond
+
+// CloseWith closes c, the stream under the writer, once no frame is being
+// written (an SSH channel's writes and close must not overlap), and ends
+// later writes with ErrClosedWriter. A write still blocked after closeWait
+// (a hung link, a full window) does not hold it: c is closed anyway.
+func (fw *Writer) CloseWith(c io.Closer) error {
+	deadline := time.Now().Add(closeWait)
+	for !fw.mu.TryLock() {
+		if time.Now().After(deadline) {
+			return c.Close()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	defer fw.mu.Unlock()
+	if fw.err == nil {
+		fw.err = ErrClosedWriter
+	}
+	return c.Close()
+}
+
+// ErrClosedWriter is what writes return after CloseWith.
+var ErrClosedWriter = errors.New("agent protocol: writer closed")
