@@ -33,13 +33,19 @@ type Activities struct {
 	// Options tune the copy engine (connections, files in flight, the
 	// no-progress bound, tracing); the zero value means the defaults.
 	Options Options
-	// CopyEngine picks how CopyTree and EstimateDelta work: "" or
-	// CopyEngineClassic (SFTP, tar, find, sha256sum by path) or
-	// CopyEngineAgent (umzug-agent on both hosts, see copy_agent.go).
+	// CopyEngine picks how CopyTree, EstimateDelta and the re-hash work:
+	// "" or CopyEngineAgent (umzug-agent on both hosts, see copy_agent.go;
+	// a host that runs no commands falls back to the classic engine) or
+	// CopyEngineClassic (SFTP, tar, find, sha256sum by path).
 	CopyEngine string
 	// AgentDir is searched first for the umzug-agent binaries the agent
 	// engine uploads; the directory of the worker's executable follows.
 	AgentDir string
+	// AgentHome, when set, replaces the login user's home as the directory
+	// on each host that holds the uploaded agent (.umzug/agent below it);
+	// the demos' in-process hosts, whose SFTP starts in the working
+	// directory, use it.
+	AgentHome string
 
 	// hooks are set by this package's tests only.
 	hooks copyHooks
@@ -51,7 +57,7 @@ type Activities struct {
 	pool   *connPool
 
 	agentMu sync.Mutex
-	agents  map[*ssh.Client]*agentSlot // one agent per pooled connection
+	agents  *agentPool // one started agent per login (copy_agent_pool.go)
 }
 
 // Dialer opens a verified SSH connection to a host.

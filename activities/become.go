@@ -125,16 +125,16 @@ func (a *Activities) becomeProblems(ctx context.Context, in PreflightInput, src,
 			continue
 		}
 		agent := ""
-		if len(in.Copies) > 0 && a.CopyEngine == CopyEngineAgent {
+		if len(in.Copies) > 0 && a.agentEngine() {
 			agent = s.h.AgentPath
 		}
 		if s.c != nil {
 			out = append(out, checkSudo(ctx, s.c, s.side, agent)...)
 		}
-		if len(in.Copies) > 0 && a.CopyEngine == CopyEngineAgent && s.h.AgentPath == "" {
+		if len(in.Copies) > 0 && a.agentEngine() && s.h.AgentPath == "" {
 			warnings = append(warnings, fmt.Sprintf("%s %s has become = \"sudo\" and no agent_path: sudo runs the agent uploaded to %s's home, a path that changes with every agent version (sudoers must name each) and that the login user can replace; prefer a root-owned umzug-agent named by agent_path (see docs/operations.md)", s.side, s.h.Name, s.h.User))
 		}
-		if len(in.Copies) > 0 && a.CopyEngine != CopyEngineAgent {
+		if len(in.Copies) > 0 && !a.agentEngine() {
 			out = append(out, fmt.Sprintf("%s %s has become = \"sudo\": copies on such a host need the agent engine, which runs umzug-agent through sudo; start this queue's workers with --copy-engine agent", s.side, s.h.Name))
 		}
 		for _, cs := range in.Copies {

@@ -169,7 +169,7 @@ func TestPreflightBecomeSudo(t *testing.T) {
 	wantAll(t, strings.Join(okCalls(), "\n"), "-n | -l | /opt/umzug/umzug-agent | serve")
 
 	// The classic engine cannot copy as root.
-	_, err = (&Activities{}).Preflight(context.Background(), PreflightInput{MoveID: "m", Source: src.host, Target: dst.host, Copies: copies})
+	_, err = (&Activities{CopyEngine: CopyEngineClassic}).Preflight(context.Background(), PreflightInput{MoveID: "m", Source: src.host, Target: dst.host, Copies: copies})
 	if err == nil {
 		t.Fatal("classic engine with become hosts passed preflight")
 	}

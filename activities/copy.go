@@ -74,8 +74,9 @@ const (
 // Tuning: a.Options (connections per host, files in flight, the
 // no-progress bound, tracing). Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
-	if a.CopyEngine == CopyEngineAgent {
-		if res, ok, err := a.copyTreeAgent(ctx, in); ok || err != nil {
+	var fallback string // why a host is copied by the classic engine
+	if a.agentEngine() {
+		if res, ok, err := a.copyTreeAgent(ctx, in, &fallback); ok || err != nil {
 			return res, err
 		}
 	}
@@ -93,6 +94,9 @@ func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, er
 	res, err := e.run(ctx)
 	a.Options.tracef("finished %v", time.Since(start))
 	res.ResumedBytes, res.ResentBytes = e.prog.resumed.Load(), e.prog.resent.Load()
+	if fallback != "" {
+		res.Refusals = append([]string{fallback}, res.Refusals...)
+	}
 	res.Duration = time.Since(start)
 	if s := res.Duration.Seconds(); s > 0 {
 		res.BytesPerSec = float64(res.CopiedBytes) / s

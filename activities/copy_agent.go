@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/umzug-dev/umzug/activities/contract"
 	"github.com/umzug-dev/umzug/internal/agentclient"
@@ -45,80 +44,13 @@ const (
 // of the other engine is simply missing, so every file is hashed.
 const agentStateSuffix = "-mirror.bin"
 
-// agentSlot is the agent of one SSH connection, started once.
-type agentSlot struct {
-	ready chan struct{}
-	a     *agentdeploy.Agent
-	err   error
-}
-
-// agentFor returns the agent running over c, starting it on first use.
-// It lives as long as the connection: pooled, it serves the later
-// activities that borrow the same connection.
-func (a *Activities) agentFor(ctx context.Context, c *Conn) (*agentdeploy.Agent, error) {
-	a.agentMu.Lock()
-	if a.agents == nil {
-		a.agents = map[*ssh.Client]*agentSlot{}
-	}
-	s := a.agents[c.Client]
-	if s != nil {
-		a.agentMu.Unlock()
-		select {
-		case <-s.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if s.err == nil {
-			select {
-			case <-s.a.Done():
-			default:
-				return s.a, nil
-			}
-		}
-		a.agentMu.Lock()
-		if a.agents[c.Client] == s {
-			delete(a.agents, c.Client)
-		}
-		a.agentMu.Unlock()
-		if s.err != nil {
-			return nil, s.err
-		}
-		return a.agentFor(ctx, c) // the agent ended: start another
-	}
-	s = &agentSlot{ready: make(chan struct{})}
-	a.agents[c.Client] = s
-	a.agentMu.Unlock()
-
-	s.a, s.err = agentdeploy.Start(ctx, c.Client, agentdeploy.Options{
-		Host: hostLabel(c.Host), Locator: agentdeploy.Locator{Dir: a.AgentDir}, AgentPath: c.Host.AgentPath,
-		Sudo: c.Host.Sudo(), Home: a.hooks.agentHome,
-	})
-	close(s.ready)
-	if s.err != nil {
-		a.agentMu.Lock()
-		delete(a.agents, c.Client)
-		a.agentMu.Unlock()
-		return nil, s.err
-	}
-	a.Options.tracef("agent %s on %s (uploaded %v)", s.a.Path, hostLabel(c.Host), s.a.Uploaded)
-	go func() {
-		c.Client.Wait()
-		a.agentMu.Lock()
-		if a.agents[c.Client] == s {
-			delete(a.agents, c.Client)
-		}
-		a.agentMu.Unlock()
-		s.a.Close()
-	}()
-	return s.a, nil
-}
-
 // agentCopy is one copy's sides over the two agents.
 type agentCopy struct {
 	in         CopyInput
 	src, dst   *agentside.Side
 	base       *agentclient.Root // the parent of To: the manifest's directory
 	sc, dc     *Conn
+	sa, da     *agentLease
 	targetRoot bool     // the target agent runs as root: owners are copied
 	stateErr   error    // why the identity state's place is not used
 	notes      []string // remarks for CopyResult.Refusals
@@ -151,14 +83,20 @@ func (ac *agentCopy) close() {
 				c.Client.Close()
 			}
 		}
+		ac.sa.kill()
+		ac.da.kill()
 		<-done
 	}
+	ac.sa.release()
+	ac.da.release()
 }
 
 // openAgentCopy dials both hosts, starts their agents and opens the
-// roots. ok is false when a host runs no commands: the caller takes the
-// classic engine. The connections are the caller's to release.
-func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) (_ *agentCopy, ok bool, err error) {
+// roots. ok is false when a host runs no commands (fallback then says
+// which, for the copy result) or, in a dry run, when the target does not
+// exist yet: the caller takes the classic engine. The connections are the
+// caller's to release.
+func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool, fallback *string) (_ *agentCopy, ok bool, err error) {
 	ac := &agentCopy{in: in, closeBound: aliveTimeout}
 	if b := a.Options.noProgress(); b > 0 && b < aliveTimeout {
 		ac.closeBound = b
@@ -176,22 +114,23 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool) 
 	if ac.dc, err = a.dial(ctx, in.Target); err != nil {
 		return nil, false, err
 	}
-	sa, err := a.agentFor(ctx, ac.sc)
-	if errors.Is(err, agentdeploy.ErrNoExec) {
-		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Source))
-		return nil, false, nil
+	noExec := func(side string, h Host) {
+		*fallback = fmt.Sprintf("note: %s %s allows SFTP only (its login runs no commands, so no agent): copied by the classic engine over SFTP, which refuses target directories others can write (unsafe_target) and trusts no identity state there", side, hostLabel(h))
+		a.Options.tracef("%s runs no commands: classic engine", hostLabel(h))
 	}
-	if err != nil {
+	if ac.sa, err = a.agentFor(ctx, in.Source); errors.Is(err, agentdeploy.ErrNoExec) {
+		noExec("source", in.Source)
+		return nil, false, nil
+	} else if err != nil {
 		return nil, false, err
 	}
-	da, err := a.agentFor(ctx, ac.dc)
-	if errors.Is(err, agentdeploy.ErrNoExec) {
-		a.Options.tracef("%s runs no commands: classic engine", hostLabel(in.Target))
+	if ac.da, err = a.agentFor(ctx, in.Target); errors.Is(err, agentdeploy.ErrNoExec) {
+		noExec("target", in.Target)
 		return nil, false, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, false, err
 	}
+	sa, da := ac.sa, ac.da
 	ac.targetRoot = da.Hello().EUID == 0
 	dname := hostLabel(in.Target)
 
@@ -303,10 +242,10 @@ func (ac *agentCopy) spec() mirror.Spec {
 }
 
 // copyTreeAgent is CopyTree over the agents; ok false: take the classic
-// engine.
-func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyResult, ok bool, err error) {
+// engine, for the reason fallback gives.
+func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput, fallback *string) (res CopyResult, ok bool, err error) {
 	start := time.Now()
-	ac, ok, err := a.openAgentCopy(ctx, in, false)
+	ac, ok, err := a.openAgentCopy(ctx, in, false, fallback)
 	if err != nil || !ok {
 		return CopyResult{}, ok, permanent(err)
 	}
@@ -324,7 +263,9 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var stalled atomic.Pointer[error]
-	p.alive = func() bool { return connAnswers(ac.sc) && connAnswers(ac.dc) }
+	p.alive = func() bool {
+		return connAnswers(ac.sc) && connAnswers(ac.dc) && connAnswers(ac.sa.conn) && connAnswers(ac.da.conn)
+	}
 	p.watchdog(a.Options.noProgress(), hostLabel(in.Source), func(err error) {
 		stalled.Store(&err)
 		cancel(err)
@@ -334,6 +275,8 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 			c.markBroken()
 			c.Client.Close()
 		}
+		ac.sa.kill()
+		ac.da.kill()
 	})
 	stop := p.heartbeat(ctx)
 	obs := mirror.ObserverFunc(func(m mirror.Progress) {
@@ -357,6 +300,11 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 	h := a.hooks
 	h.afterPlace, h.beforeCopy = nil, nil
 	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
+	if a.hooks.beforeCopy != nil || a.hooks.afterPlace != nil {
+		// Hooks per file: no batches (the source would read a batch's
+		// files before the target's hook ran for them).
+		src = unbatched(src)
+	}
 	metas := &metaRecords{m: map[string]mirror.MetaRecord{}}
 	r, runErr := mirror.Run(runCtx, spec, src, dst, mirror.Options{Owner: ac.targetRoot, Big: a.bigOptions(in),
 		SrcMeta: progressMeta{ac.src, p}, DstMeta: progressMeta{ac.dst, p}, OnMeta: metas.add}, obs)
@@ -421,7 +369,8 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput) (res CopyR
 // estimateDeltaAgent is EstimateDelta over the agents; ok false: take the
 // classic engine (also when the target root does not exist yet).
 func (a *Activities) estimateDeltaAgent(ctx context.Context, in CopyInput) (DeltaEstimate, bool, error) {
-	ac, ok, err := a.openAgentCopy(ctx, in, true)
+	var fallback string
+	ac, ok, err := a.openAgentCopy(ctx, in, true, &fallback)
 	if err != nil || !ok {
 		return DeltaEstimate{}, ok, permanent(err)
 	}
@@ -644,3 +593,7 @@ func (ac *agentCopy) removeOldStates(ctx context.Context) {
 		_ = ac.base.Remove(ctx, path.Join(stateDirName, sanitizeName(in.MoveID), path.Base(p)))
 	}
 }
+
+// agentEngine tells whether copies run on the agent engine: the default;
+// CopyEngineClassic asks for the path-based engine everywhere.
+func (a *Activities) agentEngine() bool { return a.CopyEngine != CopyEngineClassic }

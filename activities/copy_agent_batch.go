@@ -39,3 +39,41 @@ func (d *digestRecorder) WriteFiles(ctx context.Context, files []mirror.BatchWri
 	}
 	return res, err
 }
+
+// WriteFiles passes the target's batches on to the recording sides (a
+// copy with per-file test hooks has none: copyTreeAgent).
+func (t agentTarget) WriteFiles(ctx context.Context, files []mirror.BatchWrite) ([]mirror.BatchPlaced, error) {
+	return mirror.WriteFiles(ctx, t.Side, files)
+}
+
+// HashFiles hashes a batch of unchanged files as a remote run, as
+// HashFile does.
+func (s progressSide) HashFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
+	done := s.p.remoteRun()
+	defer done()
+	return mirror.HashFiles(ctx, s.Side, files)
+}
+
+func (d *digestRecorder) HashFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
+	res, err := mirror.HashFiles(ctx, d.Side, files)
+	for i, r := range res {
+		if r.Err == nil {
+			d.put(files[i].Rel, r.Sum)
+		}
+	}
+	return res, err
+}
+
+func (t agentTarget) HashFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
+	return mirror.HashFiles(ctx, t.Side, files)
+}
+
+// The sides a production copy hands the engine carry its batches: a
+// wrapper without them silently sends every small file alone.
+var (
+	_ mirror.BatchReader = rangeSource{}
+	_ mirror.BatchHasher = rangeSource{}
+	_ mirror.BatchWriter = agentTarget{}
+	_ mirror.BatchHasher = agentTarget{}
+	_ mirror.BatchWriter = freeSide{}
+)

@@ -97,6 +97,9 @@ func (t agentTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r
 }
 
 func (t agentTarget) PartialSums(ctx context.Context, rel, key string, off, chunk int64, n int) ([][32]byte, int64, error) {
+	if off == 0 && t.beforeCopy != nil {
+		t.beforeCopy(rel) // a big file's copy starts by asking for its partial copy
+	}
 	done := t.p.remoteRun()
 	defer done()
 	return t.pt.PartialSums(ctx, rel, key, off, chunk, n)

@@ -73,3 +73,17 @@ func (s hookedTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, 
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// unbatched hides s's batches (mirror.BatchReader, mirror.BatchHasher)
+// and keeps its ranges.
+func unbatched(s mirror.Side) mirror.Side {
+	if rs, ok := s.(mirror.RangeSource); ok {
+		return unbatchedRanges{hookedSource{s, copyHooks{}}, rs}
+	}
+	return hookedSource{s, copyHooks{}}
+}
+
+type unbatchedRanges struct {
+	hookedSource
+	mirror.RangeSource
+}

@@ -34,8 +34,8 @@ func agentBinDir(t testing.TB) string { return testkit.AgentDir(t) }
 // useAgentEngine makes f's activities copy through the agents.
 func useAgentEngine(t testing.TB, f *copyFixture) {
 	f.a.CopyEngine, f.a.AgentDir = CopyEngineAgent, agentBinDir(t)
-	f.a.hooks.agentHome = filepath.Join(f.dir, "home")
-	if err := os.MkdirAll(f.a.hooks.agentHome, 0o700); err != nil {
+	f.a.AgentHome = filepath.Join(f.dir, "home")
+	if err := os.MkdirAll(f.a.AgentHome, 0o700); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -104,7 +104,7 @@ func TestCopyTreeAgentEngine(t *testing.T) {
 	}
 
 	// The classic engine's manifest of the same tree has the same lines.
-	classic := &Activities{IdentStateDir: filepath.Join(f.dir, "identstate-classic")}
+	classic := &Activities{IdentStateDir: filepath.Join(f.dir, "identstate-classic"), CopyEngine: CopyEngineClassic}
 	cin := in
 	cin.Set.To = filepath.Join(f.dir, "dst", "classic")
 	cin.IdentState = nil
@@ -146,9 +146,9 @@ func TestCopyTreeAgentEngine(t *testing.T) {
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// Both test hosts share one home: one upload. The pooled connections
-	// keep their agents: one start per host for all three copies.
-	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "umzug copy: agent "); up != 1 || started != 2 {
+	// Both test hosts share one home: one upload. The worker keeps its
+	// agents: one start per host for all three copies.
+	if up, started := strings.Count(trace.String(), "uploaded true"), strings.Count(trace.String(), "(started, "); up != 1 || started != 2 || f.a.agentStarts() != 2 {
 		t.Errorf("%d uploads and %d agent starts, want 1 and 2:\n%s", up, started, trace)
 	}
 }
@@ -233,15 +233,47 @@ func TestEstimateDeltaAgentEngine(t *testing.T) {
 	}
 }
 
+// The worker keeps one agent per host across copies and estimates, and
+// ends them when it stops (Close): the next copy starts new ones.
+func TestAgentPoolReusesAndCloses(t *testing.T) {
+	f, _ := agentFixture(t)
+	buildTree(t, f.srcRoot)
+	f.copy(t, f.input(CopySet{}))
+	if _, err := f.a.EstimateDelta(t.Context(), f.input(CopySet{})); err != nil {
+		t.Fatal(err)
+	}
+	f.copy(t, f.input(CopySet{}))
+	if n := f.a.agentStarts(); n != 2 {
+		t.Fatalf("%d agents started for two copies and an estimate on two hosts, want 2", n)
+	}
+	p := f.a.agentPool()
+	p.mu.Lock()
+	var agents []*agentEntry
+	for _, e := range p.entries {
+		agents = append(agents, e)
+	}
+	p.mu.Unlock()
+	f.a.Close()
+	for _, e := range agents {
+		select {
+		case <-e.agent.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("agent on %s still runs after Close", e.conn.Host.Name)
+		}
+	}
+	f.copy(t, f.input(CopySet{}))
+	if n := f.a.agentStarts(); n != 4 {
+		t.Errorf("%d agents started after Close and another copy, want 4", n)
+	}
+}
+
 // BenchmarkCopyTreeEngines seeds the same tree (2,000 files of 8 KiB and
 // one of 64 MiB) with each engine over the in-process SSH servers.
 func BenchmarkCopyTreeEngines(b *testing.B) {
 	for _, engine := range []string{CopyEngineClassic, CopyEngineAgent} {
 		b.Run(engine, func(b *testing.B) {
 			f := newCopyFixture(b)
-			if engine == CopyEngineAgent {
-				useAgentEngine(b, f)
-			}
+			f.a.CopyEngine = engine
 			mt := time.Unix(1700000000, 0)
 			for i := range 2000 {
 				writeFile(b, filepath.Join(f.srcRoot, fmt.Sprintf("d%02d", i%40), fmt.Sprintf("f%04d", i)), randBytes(uint64(i), 8<<10), 0o644, mt)
@@ -254,6 +286,37 @@ func BenchmarkCopyTreeEngines(b *testing.B) {
 				in.MoveID = fmt.Sprintf("bench-%d", i)
 				if _, err := f.a.CopyTree(b.Context(), in); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFinalSyncEngines runs a final sync of an unchanged tree (4,000
+// files of 4 KiB) without an identity state, so that every file is hashed
+// on both hosts: the case a final sync's per-file round trips cost most.
+func BenchmarkFinalSyncEngines(b *testing.B) {
+	for _, engine := range []string{CopyEngineClassic, CopyEngineAgent} {
+		b.Run(engine, func(b *testing.B) {
+			f := newCopyFixture(b)
+			f.a.CopyEngine = engine
+			mt := time.Unix(1700000000, 0)
+			for i := range 4000 {
+				writeFile(b, filepath.Join(f.srcRoot, fmt.Sprintf("d%02d", i%40), fmt.Sprintf("f%04d", i)), randBytes(uint64(i), 4<<10), 0o644, mt)
+			}
+			in := f.input(CopySet{})
+			if _, err := f.a.CopyTree(b.Context(), in); err != nil {
+				b.Fatal(err)
+			}
+			in.Phase = PhaseFinalSync
+			b.ResetTimer()
+			for range b.N {
+				res, err := f.a.CopyTree(b.Context(), in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.CopiedFiles != 0 || res.Verified != 4000 || res.Kept != 0 {
+					b.Fatalf("final sync copied %d, verified %d, kept %d; want 0, 4000, 0", res.CopiedFiles, res.Verified, res.Kept)
 				}
 			}
 		})

@@ -41,6 +41,9 @@ const testBatchMin = 16
 // batchPlaced records which files tar batches placed, in batches of at
 // least testBatchMin files.
 func batchPlaced(f *copyFixture) *sync.Map {
+	// Tar batches are the classic engine's (the fallback); the agent
+	// batches small files itself (copy_agent_batch_test.go).
+	f.a.CopyEngine = CopyEngineClassic
 	f.a.hooks.batchMin = testBatchMin
 	var placed sync.Map
 	f.a.hooks.afterBatch = func(rels []string) {

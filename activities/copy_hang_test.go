@@ -84,7 +84,7 @@ func TestCopyTreeReturnsWhenExtraConnHangsOpening(t *testing.T) {
 	}
 	// The failed copy's goroutines may still read its Activities: the
 	// retry gets its own.
-	f.a = &Activities{IdentStateDir: f.a.IdentStateDir}
+	f.a = &Activities{IdentStateDir: f.a.IdentStateDir, CopyEngine: CopyEngineClassic}
 	proxy.freeze(false)
 	f.copy(t, f.input(CopySet{Concurrency: 1}))
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {

@@ -87,7 +87,7 @@ func TestCopyTreeInteropNonRootUnreadable(t *testing.T) {
 	if err := os.Chmod(filepath.Join(src, "payroll-2026"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	a := &Activities{}
+	a := &Activities{AgentDir: agentBinDir(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := a.CopyTree(ctx, in)
@@ -126,7 +126,7 @@ func TestCopyTreeInteropSwapsAfterListing(t *testing.T) {
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("listed file"), 0o644, mt)
 	writeFile(t, filepath.Join(src, "d", "f.txt"), []byte("listed dir"), 0o644, mt)
 	os.Chmod(filepath.Join(src, "d"), 0o755)
-	a := &Activities{}
+	a := &Activities{AgentDir: agentBinDir(t)}
 	a.hooks.afterList = func(rel string) {
 		if rel == "" {
 			swapForLink(t, filepath.Join(src, "d"), outside)
@@ -164,7 +164,7 @@ func TestCopyBatchInteropNonRoot(t *testing.T) {
 		}
 		return nil
 	})
-	a := &Activities{}
+	a := &Activities{CopyEngine: CopyEngineClassic} // tar batches are the classic engine's
 	a.hooks.batchMin = testBatchMin
 	var placed sync.Map
 	a.hooks.afterBatch = func(rels []string) {
@@ -211,6 +211,7 @@ func TestCopyBatchInteropRootKeepsOwners(t *testing.T) {
 		t.Skip("needs root to set owners")
 	}
 	f := realFixture(t)
+	f.classicOnly(t, "tar batches are the classic engine's")
 	owners := [][2]int{{0, 0}, {1234, 5678}, {65534, 65534}, {4321, 0}}
 	modes := []os.FileMode{0o644, 0o640 | os.ModeSetgid, 0o750, 0o600}
 	mt := time.Date(2026, 11, 30, 22, 15, 7, 0, time.UTC)

@@ -93,7 +93,6 @@ type copyHooks struct {
 	afterBatch      func(placed []string)               // called with the files a tar batch placed
 	beforeCommit    func(staging string, rels []string) // called before the worker commits a landed batch
 	batchMin        int                                 // smallest batch, instead of batchMinFiles (tests with small trees)
-	agentHome       string                              // where the agent engine keeps .umzug/agent instead of the login's home
 	wrapAgentTarget func(mirror.Side) mirror.Side       // wraps the agent engine's target side
 }
 

@@ -34,6 +34,11 @@ func TestCopyTreeSFTPOnlyTarget(t *testing.T) {
 	if seed.IdentState != nil || seed.Refused != 0 {
 		t.Errorf("seed onto an SFTP-only target: state %+v, refused %d (%v); want no state, nothing refused", seed.IdentState, seed.Refused, seed.RefusalList)
 	}
+	// The agent engine (the default) says in the result why the copy
+	// took the classic engine.
+	if f.agentEngine() && (len(seed.Refusals) == 0 || !strings.Contains(seed.Refusals[0], "target fin_lg allows SFTP only") || !strings.Contains(seed.Refusals[0], "classic engine")) {
+		t.Errorf("seed onto an SFTP-only target does not say it took the classic engine: %q", seed.Refusals)
+	}
 
 	// A final sync handed a state hashes every unchanged file anyway.
 	fin := in

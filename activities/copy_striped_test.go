@@ -246,6 +246,7 @@ func TestCopyTreeStripedTargetTools(t *testing.T) {
 				}
 			}
 			f := newCopyFixture(t, "PATH="+bin)
+			f.classicOnly(t, "the target's tools are the classic engine's; the agent needs none")
 			f.a.Options.StripeFrom, f.a.Options.StripeBytes = 4<<20, 4<<20
 			const size = 11<<20 + 9
 			data := randBytes(26, size)

@@ -71,9 +71,12 @@ func newCopyFixtureWith(t testing.TB, target sshserver.Options) *copyFixture {
 	if err := os.MkdirAll(filepath.Dir(f.dstRoot), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// UMZUG_TEST_COPY_ENGINE=agent runs the copy tests through the agent
-	// engine: how far it is from taking the classic engine's place.
-	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
+	// The copy tests run the default engine, the agent's;
+	// UMZUG_TEST_COPY_ENGINE=classic runs them through the classic engine,
+	// the fallback for hosts that run no commands.
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineClassic {
+		f.a.CopyEngine = CopyEngineClassic
+	} else {
 		useAgentEngine(t, f)
 	}
 	return f
@@ -548,6 +551,7 @@ func TestCopyTreeReadBackVerification(t *testing.T) {
 	}
 	// The forced path (hook) on a host that has sha256sum behaves the same.
 	f2 := newCopyFixture(t)
+	f2.classicOnly(t, "read-back is the classic engine's")
 	buildTree(t, f2.srcRoot)
 	f2.a.hooks.forceReadBack = true
 	res2 := f2.copy(t, f2.input(CopySet{}))
@@ -655,6 +659,7 @@ func TestCopyTreeSHA256SumWithoutXargs(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newCopyFixture(t, "PATH="+bin)
+	f.classicOnly(t, "the target's tools are the classic engine's; the agent needs none")
 	files, _ := buildTree(t, f.srcRoot)
 	res := f.copy(t, f.input(CopySet{}))
 	if res.VerifiedBy != "sha256sum" || res.Verified != int64(files) {

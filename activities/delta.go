@@ -14,7 +14,7 @@ import (
 // still hash on both hosts: those without an identity kept since the seed
 // verified them (see copy_ident_state.go).
 func (a *Activities) EstimateDelta(ctx context.Context, in CopyInput) (DeltaEstimate, error) {
-	if a.CopyEngine == CopyEngineAgent {
+	if a.agentEngine() {
 		if est, ok, err := a.estimateDeltaAgent(ctx, in); ok || err != nil {
 			return est, err
 		}

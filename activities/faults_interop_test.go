@@ -50,8 +50,10 @@ func realFixtureServers(t *testing.T) (*copyFixture, [2]*realsshd.Server) {
 			t.Fatal(err)
 		}
 	}
-	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineAgent {
-		useAgentEngine(t, f) // as newCopyFixture
+	if os.Getenv("UMZUG_TEST_COPY_ENGINE") == CopyEngineClassic {
+		f.a.CopyEngine = CopyEngineClassic // as newCopyFixture
+	} else {
+		useAgentEngine(t, f)
 	}
 	return f, srv
 }
@@ -62,7 +64,7 @@ func TestInteropFullTargetIsPermanent(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
 		f := realFixture(t)
 		cause := "SSH_FX_FAILURE" // the SFTP server's answer
-		if f.a.CopyEngine == CopyEngineAgent {
+		if f.a.agentEngine() {
 			cause = "no space left on device" // the agent's errno
 		}
 		err := copyOntoFilledTmpfs(t, f)
@@ -193,6 +195,7 @@ func TestInteropPathDeniedIsPermanent(t *testing.T) {
 	os.Chmod(filepath.Join(f.dir, "sshd-dst", "authorized_keys"), 0o644)
 	f.dst.Address = startSSHDAs(t, srv[1], filepath.Join(f.dir, "sshd-dst"), realsshd.CIUser, f.dst.KnownHosts)
 	f.dst.User = realsshd.CIUser
+	f.a.AgentHome = "" // each login's own home: the fixture's is root's
 	writeFile(t, filepath.Join(f.srcRoot, "a"), []byte("a"), 0o644, time.Unix(1700000000, 0))
 	_, err := f.a.CopyTree(context.Background(), f.input(CopySet{}))
 	wantPermanent(t, err, contract.ErrPathDenied, f.dstRoot, "grant access")

@@ -22,15 +22,21 @@ func (a *Activities) connPool() *connPool {
 	return a.pool
 }
 
-// Close closes the idle connections of the pool; connections still lent
-// out are closed when their activities give them back. The worker calls it
-// when it stops.
+// Close closes the idle connections of the pool and ends the started
+// agents (copy_agent_pool.go); connections still lent out are closed when
+// their activities give them back. The worker calls it when it stops.
 func (a *Activities) Close() error {
 	a.poolMu.Lock()
 	p := a.pool
 	a.poolMu.Unlock()
 	if p != nil {
 		p.close()
+	}
+	a.agentMu.Lock()
+	ap := a.agents
+	a.agentMu.Unlock()
+	if ap != nil {
+		ap.close()
 	}
 	return nil
 }

@@ -198,9 +198,18 @@ func TestCopyTreeNoProgressFailsAttempt(t *testing.T) {
 	// The retry runs with the default bound: on a loaded machine 300ms
 	// without progress happens on a healthy link too.
 	f.a.Options.NoProgress = 0
+	starts := 0
+	if f.agentEngine() {
+		starts = f.a.agentStarts()
+	}
 	f.copy(t, f.input(CopySet{Concurrency: 1}))
 	if _, err := treecmp.Equal(f.srcRoot, f.dstRoot, treecmp.Options{}); err != nil {
 		t.Fatal(err)
+	}
+	// The stall ended the copy's agent sessions: the retry started new
+	// ones rather than calling the hung ones.
+	if f.agentEngine() && f.a.agentStarts() == starts {
+		t.Errorf("the retry after a stall reused the stalled agents (%d starts)", starts)
 	}
 }
 

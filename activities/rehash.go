@@ -28,7 +28,7 @@ const rehashBatch = 2048
 // the switch and are counted as skipped). A mismatch fails non-retryably
 // (VerificationFailed) naming the first files.
 func (a *Activities) RehashAfterSwitch(ctx context.Context, in RehashInput) (RehashResult, error) {
-	if a.CopyEngine == CopyEngineAgent {
+	if a.agentEngine() {
 		if res, ok, err := a.rehashAgent(ctx, in); ok || err != nil {
 			return res, err
 		}

@@ -42,20 +42,22 @@ func (a *Activities) rehashAgent(ctx context.Context, in RehashInput) (res Rehas
 		return res, false, err
 	}
 	defer a.release(ctx, dc)
-	sa, err := a.agentFor(ctx, sc)
+	sa, err := a.agentFor(ctx, c.Source)
 	if errors.Is(err, agentdeploy.ErrNoExec) {
 		return res, false, nil
 	}
 	if err != nil {
 		return res, false, err
 	}
-	da, err := a.agentFor(ctx, dc)
+	defer sa.release()
+	da, err := a.agentFor(ctx, c.Target)
 	if errors.Is(err, agentdeploy.ErrNoExec) {
 		return res, false, nil
 	}
 	if err != nil {
 		return res, false, err
 	}
+	defer da.release()
 	a.Options.tracef("re-hash of %s through the agents", c.Set.Name)
 	to := strings.TrimSuffix(path.Clean(c.Set.To), "/")
 	cl, err := dc.SFTP()
@@ -72,12 +74,12 @@ func (a *Activities) rehashAgent(ctx context.Context, in RehashInput) (res Rehas
 	if err != nil {
 		return res, true, fmt.Errorf("open %s on %s for the re-hash: %w", c.Set.From, hostLabel(c.Source), err)
 	}
-	defer closeRoot(sr, sc)
+	defer closeRoot(sr, sa.conn)
 	dr, err := da.OpenRoot(ctx, to, agentproto.RoleSource)
 	if err != nil {
 		return res, true, fmt.Errorf("open %s on %s for the re-hash: %w", to, hostLabel(c.Target), err)
 	}
-	defer closeRoot(dr, dc)
+	defer closeRoot(dr, da.conn)
 
 	var done, checked, skipped, nbytes atomic.Int64
 	stop := heartbeatEvery(ctx, 10*time.Second, func() any { return done.Load() })

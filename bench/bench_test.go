@@ -30,7 +30,7 @@ var (
 	concurrency = flag.Int("umzug.concurrency", 0, "files in flight for umzug (0: the engine's default)")
 	trace       = flag.Bool("umzug.trace", false, "log umzug's phase timings")
 	skipResync  = flag.Bool("umzug.skip-resync", false, "skip the seed-phase re-sync cases (c) and (d) of BenchmarkSmallFilesAndResync")
-	engine      = flag.String("umzug.engine", "", "umzug's copy engine: classic (default) or agent (umzug-agent uploaded to both hosts)")
+	engine      = flag.String("umzug.engine", "classic", "umzug's copy engine: classic or agent (umzug-agent uploaded to both hosts)")
 	reps        = flag.Int("umzug.reps", 3, "re-sync measurements are repeated this often and the fastest run counts (the machine is shared)")
 )
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/umzug-dev/umzug/activities"
 	"github.com/umzug-dev/umzug/internal/devserver"
+	"github.com/umzug-dev/umzug/internal/testkit"
 	"github.com/umzug-dev/umzug/internal/workers"
 	"github.com/umzug-dev/umzug/workflows"
 )
@@ -76,7 +77,15 @@ func startTemporal() (*temporalEnv, error) {
 		srv.Stop()
 		return nil, err
 	}
-	a := &activities.Activities{Pool: activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}}
+	// The moves copy with -umzug.engine, as the copy benchmarks do.
+	a := &activities.Activities{Pool: activities.PoolOptions{IdleTimeout: activities.DefaultPoolIdleTimeout}, CopyEngine: *engine}
+	if *engine != activities.CopyEngineClassic {
+		if a.AgentDir, err = testkit.BuildAgent(); err != nil {
+			c.Close()
+			srv.Stop()
+			return nil, err
+		}
+	}
 	if *noPool {
 		a.Pool.IdleTimeout = -1 // every activity dials its own connections
 	}

@@ -108,6 +108,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	defer logf.Close()
 	o.embedded.sdkLog = logf
 	o.embedded.identStateDir = filepath.Join(env.Dir, "identstate")
+	o.embedded.notice = out
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err

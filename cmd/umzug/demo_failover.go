@@ -69,6 +69,7 @@ func runFailoverDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	defer logf.Close()
 	d.sdkLog, o.embedded.sdkLog = logPath, logf
 	o.embedded.identStateDir = filepath.Join(env.Dir, "identstate")
+	o.embedded.notice = out
 	st, err := startStack(ctx, o.embedded, nil)
 	if err != nil {
 		return err

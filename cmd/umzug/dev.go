@@ -29,6 +29,7 @@ The worker reads sensitive plan variables from its environment
 			if err != nil {
 				return err
 			}
+			o.notice = cmd.ErrOrStderr()
 			st, err := startStack(ctx, o, acts)
 			if err != nil {
 				return err
@@ -80,6 +81,7 @@ func addEmbeddedFlags(cmd *cobra.Command, o *embeddedOptions) {
 	cmd.Flags().IntVar(&o.port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
 	cmd.Flags().IntVar(&o.uiPort, "ui-port", 8233, "Web UI port on 127.0.0.1")
 	cmd.Flags().BoolVar(&o.noUI, "headless", false, "do not start the Web UI")
+	addCopyEngineFlags(cmd, &o.copy)
 }
 
 // addDevServerFlags are the server side of TLS. dev has no client

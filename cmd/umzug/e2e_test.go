@@ -287,10 +287,16 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 
 // TestDemoAutoApprove runs `umzug demo --auto-approve` as the README says.
 func TestDemoAutoApprove(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
 	code, out, _ := cli(t, "demo", "--auto-approve", "--headless", "--port", "0",
-		"--dir", filepath.Join(t.TempDir(), "demo"), "--paderborn", "127.0.0.1:0", "--lemgo", "127.0.0.1:0")
+		"--dir", dir, "--paderborn", "127.0.0.1:0", "--lemgo", "127.0.0.1:0")
 	if code != 0 {
 		t.Fatalf("demo exit %d", code)
+	}
+	// The copies ran on the default engine: the agent was uploaded to the
+	// demo hosts' agent home inside the demo directory.
+	if up, _ := filepath.Glob(filepath.Join(dir, "agent-home", ".umzug", "agent", "*", "umzug-agent")); len(up) != 1 {
+		t.Errorf("agents uploaded in the demo directory: %q, want one", up)
 	}
 	for _, want := range []string{"approve as a.meier: refused", "approve as b.schulz: accepted", "committed", "target equals source", "replay consistent"} {
 		if !strings.Contains(out, want) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -43,7 +45,15 @@ type embeddedOptions struct {
 	// identStateDir is where the demos' worker keeps identity states
 	// (Activities.IdentStateDir): their in-process hosts' SFTP starts in
 	// the process's working directory, not a home, which must not fill up.
+	// The agent it uploads to those hosts goes next to it, to agent-home
+	// (Activities.AgentHome).
 	identStateDir string
+	// copy is the in-process worker's copy engine (--copy-engine,
+	// --agent-dir); see devAgent.
+	copy copyEngineOptions
+	// notice receives the one-line notices about the worker's agent
+	// (nil: standard error).
+	notice io.Writer
 }
 
 // serverTLS is the frontend TLS the options ask for, or nil.
@@ -63,6 +73,7 @@ type stack struct {
 	client  client.Client
 	worker  worker.Worker
 	metrics *metrics.Server
+	cleanup func() // removes the agent devAgent built
 }
 
 // startStack starts the embedded Temporal server (with the umzug search
@@ -71,6 +82,26 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if acts == nil { // the demos: a worker's defaults
 		acts, _ = workerActivities("", activities.DefaultPoolIdleTimeout) // no file, a valid duration: no error
 		acts.IdentStateDir = o.identStateDir
+		if o.identStateDir != "" {
+			acts.AgentHome = filepath.Join(filepath.Dir(o.identStateDir), "agent-home")
+			if err := os.MkdirAll(acts.AgentHome, 0o700); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.copy.agentDir == "" {
+		o.copy.agentDir = os.Getenv(agentDirEnv)
+	}
+	if err := o.copy.apply(acts); err != nil {
+		return nil, err
+	}
+	cleanup := func() {}
+	if !o.noWorker {
+		notice := o.notice
+		if notice == nil {
+			notice = os.Stderr
+		}
+		cleanup = devAgent(ctx, acts, notice)
 	}
 	ui := o.uiPort
 	if o.noUI {
@@ -78,6 +109,7 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	}
 	serverTLS, err := o.serverTLS()
 	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	srv, err := devserver.Start(devserver.Options{
@@ -95,7 +127,7 @@ func startStack(ctx context.Context, o embeddedOptions, acts *activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{server: srv}
+	st := &stack{server: srv, cleanup: cleanup}
 	if err := st.startClientAndWorker(ctx, o, acts); err != nil {
 		st.Stop()
 		return nil, err
@@ -160,4 +192,7 @@ func (s *stack) Stop() {
 		s.client.Close()
 	}
 	s.server.Stop()
+	if s.cleanup != nil {
+		s.cleanup()
+	}
 }

@@ -23,8 +23,10 @@ func init() { register(newPlanCmd) }
 // estimator measures a copy set without changing anything.
 type estimator = workflows.Estimator
 
-// newEstimator returns the real activities; tests replace it.
-var newEstimator = func() estimator { return &activities.Activities{} }
+// newEstimator returns the real activities; tests replace it. The plan
+// only reads the hosts: it walks them over SFTP (the classic engine's
+// estimate) and uploads no agent.
+var newEstimator = func() estimator { return &activities.Activities{CopyEngine: activities.CopyEngineClassic} }
 
 // sampleBytes is how much of the source a throughput sample reads.
 const sampleBytes = 32 << 20

@@ -67,6 +67,7 @@ func runWorker(cmd *cobra.Command, o workerOptions) error {
 	if err := o.copy.apply(acts); err != nil {
 		return err
 	}
+	warnNoLocalAgent(acts, cmd.ErrOrStderr())
 	co, err := connectionOptions()
 	if err != nil {
 		return err

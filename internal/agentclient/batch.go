@@ -142,6 +142,42 @@ func (r *Root) ReadBatch(ctx context.Context, files []BatchRead) ([]BatchReadRes
 	return out, nil
 }
 
+// HashBatch is ReadBatch without the bytes: each file's SHA-256, size and
+// identity as the agent read it, under ReadBatch's rules.
+func (r *Root) HashBatch(ctx context.Context, files []BatchRead) ([]ReadResult, []error, error) {
+	sizes, names := make([]int64, len(files)), make([]string, len(files))
+	b := agentproto.BatchRequest{Root: r.handle, Files: make([]agentproto.BatchFile, len(files))}
+	for i, f := range files {
+		sizes[i], names[i] = f.Expect.Size, f.Rel
+		b.Files[i] = agentproto.BatchFile{Rel: f.Rel, Expect: f.Expect}
+	}
+	if err := CheckBatch(sizes, names); err != nil {
+		return nil, nil, fmt.Errorf("agent hash-batch: %w", err)
+	}
+	cl, err := r.c.startPayload(agentproto.THashBatch, b.Encode())
+	if err != nil {
+		return nil, nil, err
+	}
+	out, errs := make([]ReadResult, len(files)), make([]error, len(files))
+	err = r.items(ctx, cl, "hash-batch", len(files), func(it agentproto.BatchItem) error {
+		f := files[it.Index]
+		if it.Failed {
+			errs[it.Index] = itemErr("hash", f.Rel, it)
+			return nil
+		}
+		if len(it.Data) != 0 || it.Size != f.Expect.Size {
+			return fmt.Errorf("%q: %d bytes sent, %d said, %d listed", f.Rel, len(it.Data), it.Size, f.Expect.Size)
+		}
+		it.Entry.Name = f.Rel
+		out[it.Index] = ReadResult{Size: it.Size, SHA256: it.SHA256, Info: it.Entry}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, errs, nil
+}
+
 // WriteBatch creates or replaces small files in one request: each is
 // written to a temporary file in its parent's directory handle, fsynced
 // with fsync, given its Meta by descriptor and renamed into place once its

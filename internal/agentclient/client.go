@@ -87,7 +87,7 @@ func (c *Client) Hello() agentproto.Hello { return c.hello }
 
 // Close ends the session: the agent sees its input end and exits. Calls in
 // flight fail with ErrClosed.
-func (c *Client) Close() error { return c.closer.Close() }
+func (c *Client) Close() error { return c.w.CloseWith(c.closer) }
 
 // Done is closed when the connection has ended; Err says why.
 func (c *Client) Done() <-chan struct{} { return c.done }

@@ -259,7 +259,7 @@ func privateDir(cl *sftp.Client, dir string, uid uint32) error {
 		fi, err = cl.Lstat(dir)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("make private directory %s for the agent: %w", dir, err)
 	}
 	if err := safe(fi, dir, uid, true); err != nil {
 		return err

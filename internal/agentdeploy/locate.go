@@ -92,9 +92,10 @@ func GOARCH(machine string) (string, error) {
 // account, or no uname): such a host cannot run the agent.
 var ErrNoExec = errors.New("the host runs no commands over SSH")
 
-// HostArch runs `uname -m` on the host and maps it with GOARCH.
+// HostArch runs `uname -m` on the host and maps it with GOARCH. A login
+// whose PATH lacks uname gets the usual absolute paths tried.
 func HostArch(ctx context.Context, conn *ssh.Client) (string, error) {
-	out, err := run(ctx, conn, "uname -m", 256)
+	out, err := run(ctx, conn, "uname -m 2>/dev/null || /bin/uname -m 2>/dev/null || /usr/bin/uname -m", 256)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", err

@@ -22,6 +22,9 @@ import (
 // are complete; it answers one BatchItem per file (the SHA-256 written and
 // the placed identity, or why it was not placed), then a Result.
 //
+// HashBatch: as ReadBatch, but each item carries the file's SHA-256, size
+// and identity without its bytes (a final sync's check of unchanged files).
+//
 // One file's failure is its item's error and never fails the batch.
 const (
 	// MaxBatchFiles bounds the files of one batch.

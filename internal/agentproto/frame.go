@@ -3,9 +3,11 @@ package agentproto
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Magic opens the agent's output, before the Hello frame.
@@ -57,13 +59,14 @@ const (
 	TReadBatch  // many small files read in one request (batch.go)
 	TWriteBatch // many small files written in one request
 	TBatchItem  // one file's result in a batch, agent→client
+	THashBatch  // many small files hashed in one request: ReadBatch without the bytes
 	tMax
 )
 
 var typeNames = [...]string{"", "hello", "open-root", "close-root", "list", "lstat", "read", "hash", "write",
 	"mkdir", "symlink", "readlink", "remove", "set-meta", "statfs", "cancel", "chunk", "end", "entries", "result", "error",
 	"sums", "write-range", "commit-partial", "hash-partial",
-	"read-batch", "write-batch", "batch-item"}
+	"read-batch", "write-batch", "batch-item", "hash-batch"}
 
 func (t Type) String() string {
 	if t > 0 && t < tMax {
@@ -82,7 +85,7 @@ func (t Type) IsRequest() bool {
 
 // IsBatch reports whether t starts a batch request, whose payload is a
 // BatchRequest rather than a Request.
-func (t Type) IsBatch() bool { return t == TReadBatch || t == TWriteBatch }
+func (t Type) IsBatch() bool { return t == TReadBatch || t == TWriteBatch || t == THashBatch }
 
 // Frame is one decoded frame; Payload is only valid until the next read.
 type Frame struct {
@@ -188,3 +191,28 @@ func (fw *Writer) Write(t Type, id uint32, payload []byte) error {
 	}
 	return fw.err
 }
+
+// closeWait bounds how long CloseWith waits for a frame being written.
+const closeWait = 200 * time.Millisecond
+
+// CloseWith closes c, the stream under the writer, once no frame is being
+// written (an SSH channel's writes and close must not overlap), and ends
+// later writes with ErrClosedWriter. A write still blocked after closeWait
+// (a hung link, a full window) does not hold it: c is closed anyway.
+func (fw *Writer) CloseWith(c io.Closer) error {
+	deadline := time.Now().Add(closeWait)
+	for !fw.mu.TryLock() {
+		if time.Now().After(deadline) {
+			return c.Close()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	defer fw.mu.Unlock()
+	if fw.err == nil {
+		fw.err = ErrClosedWriter
+	}
+	return c.Close()
+}
+
+// ErrClosedWriter is what writes return after CloseWith.
+var ErrClosedWriter = errors.New("agent protocol: writer closed")

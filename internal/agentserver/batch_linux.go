@@ -11,7 +11,7 @@ import (
 	"github.com/umzug-dev/umzug/internal/rootfs"
 )
 
-// startBatch runs a ReadBatch or WriteBatch like dispatch runs the other
+// startBatch runs a ReadBatch, HashBatch or WriteBatch like dispatch runs the other
 // requests: registered under its id (for Cancel and, for a write, its
 // data), answered from a goroutine.
 func (s *server) startBatch(ctx context.Context, f agentproto.Frame) error {
@@ -37,7 +37,7 @@ func (s *server) startBatch(ctx context.Context, f agentproto.Frame) error {
 		} else {
 			select {
 			case s.sem <- struct{}{}:
-				n, err = s.readBatch(rctx, f.ID, &b)
+				n, err = s.readBatch(rctx, f.ID, &b, f.Type == agentproto.THashBatch)
 				<-s.sem
 			case <-rctx.Done():
 				err = rctx.Err()
@@ -68,8 +68,9 @@ func failed(it *agentproto.BatchItem, err error) {
 // readBatch reads each file whole, pinned to the identity the walk
 // listed: one that differs at open, or whose size, mtime or ctime moved
 // while it was read, or that holds more bytes than listed, is that item's
-// identity error and sends no bytes.
-func (s *server) readBatch(ctx context.Context, id uint32, b *agentproto.BatchRequest) (uint64, error) {
+// identity error and sends no bytes. hashOnly sends no bytes at all, only
+// each file's digest and identity.
+func (s *server) readBatch(ctx context.Context, id uint32, b *agentproto.BatchRequest, hashOnly bool) (uint64, error) {
 	r, release, err := s.root(&agentproto.Request{Root: b.Root}, false)
 	if err != nil {
 		return 0, err
@@ -84,6 +85,9 @@ func (s *server) readBatch(ctx context.Context, id uint32, b *agentproto.BatchRe
 		it := agentproto.BatchItem{Index: uint32(i)}
 		if err := readOne(r, bf, buf, &it); err != nil {
 			failed(&it, err)
+			it.Data = nil
+		}
+		if hashOnly {
 			it.Data = nil
 		}
 		if err := s.w.Write(agentproto.TBatchItem, id, it.Encode()); err != nil {

@@ -75,6 +75,35 @@ func (s *Side) ReadFiles(ctx context.Context, files []mirror.BatchFile) ([]mirro
 	return out, nil
 }
 
+// HashFiles hashes the files in as few agent batches as fit.
+func (s *Side) HashFiles(ctx context.Context, files []mirror.BatchFile) ([]mirror.BatchRead, error) {
+	out := make([]mirror.BatchRead, len(files))
+	err := groups(len(files), func(i int) int64 { return files[i].Want.Size }, func(i int) string { return files[i].Rel },
+		func(from, to int, single bool) error {
+			if single {
+				rd, err := s.HashFile(ctx, files[from].Rel, files[from].Want)
+				out[from] = mirror.BatchRead{Read: rd, Err: err}
+				return nil
+			}
+			q := make([]agentclient.BatchRead, 0, to-from)
+			for _, f := range files[from:to] {
+				q = append(q, agentclient.BatchRead{Rel: f.Rel, Expect: f.Want})
+			}
+			res, errs, err := s.root.HashBatch(ctx, q)
+			if err != nil {
+				return err
+			}
+			for i, r := range res {
+				out[from+i] = mirror.BatchRead{Read: mirror.Read{Sum: r.SHA256, Size: r.Size, Info: r.Info}, Err: errs[i]}
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WriteFiles writes the files in as few agent batches as fit.
 func (s *Side) WriteFiles(ctx context.Context, files []mirror.BatchWrite) ([]mirror.BatchPlaced, error) {
 	out := make([]mirror.BatchPlaced, len(files))

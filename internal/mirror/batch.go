@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/umzug-dev/umzug/internal/rootfs"
 )
@@ -80,6 +81,11 @@ func (r *run) initBatch() {
 	wr, ok2 := r.dst.(BatchWriter)
 	if ok1 && ok2 {
 		r.batch = batcher{rd: rd, wr: wr}
+	}
+	sh, ok1 := r.src.(BatchHasher)
+	dh, ok2 := r.dst.(BatchHasher)
+	if ok1 && ok2 {
+		r.hashes = hashBatcher{src: sh, dst: dh}
 	}
 }
 
@@ -232,4 +238,116 @@ func WriteFiles(ctx context.Context, side Side, files []BatchWrite) ([]BatchPlac
 		out[i] = BatchPlaced{Placed: pl, Err: err}
 	}
 	return out, nil
+}
+
+// BatchHasher hashes many small files in one go, each as HashFile would
+// (refused when its identity differs from Want or it changed while
+// read); Data stays nil. One file's failure is its Err; the error is the
+// batch's: none of its files was hashed.
+type BatchHasher interface {
+	HashFiles(ctx context.Context, files []BatchFile) ([]BatchRead, error)
+}
+
+// HashFiles is ReadFiles for digests: through side's batches when it has
+// them, else one HashFile at a time.
+func HashFiles(ctx context.Context, side Side, files []BatchFile) ([]BatchRead, error) {
+	if bh, ok := side.(BatchHasher); ok {
+		return bh.HashFiles(ctx, files)
+	}
+	out := make([]BatchRead, len(files))
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rd, err := side.HashFile(ctx, f.Rel, f.Want)
+		out[i] = BatchRead{Read: rd, Err: err}
+	}
+	return out, nil
+}
+
+// hashBatcher is the deciding goroutine's batch of unchanged small files
+// being filled, hashed on both sides with a request per side and batch
+// rather than per file (a final sync without a trusted state checks every
+// file this way).
+type hashBatcher struct {
+	src, dst     BatchHasher
+	tasks        []fileTask
+	bytes, names int
+}
+
+// hashBatched takes a hash task into the batch if it fits one.
+func (r *run) hashBatched(ctx context.Context, t fileTask) (bool, error) {
+	b := &r.hashes
+	if b.src == nil || t.kind != taskHash || t.e.Size > batchFileMax {
+		return false, nil
+	}
+	b.tasks = append(b.tasks, t)
+	b.bytes += int(t.e.Size)
+	b.names += len(t.e.Name)
+	if len(b.tasks) >= batchMaxFiles || b.bytes >= batchMaxBytes || b.names >= batchMaxNames {
+		return true, r.flushHashes(ctx)
+	}
+	return true, nil
+}
+
+// flushHashes sends the hash batch being filled to the workers.
+func (r *run) flushHashes(ctx context.Context) error {
+	b := &r.hashes
+	if len(b.tasks) == 0 {
+		return nil
+	}
+	t := fileTask{kind: taskHashBatch, batch: b.tasks}
+	b.tasks, b.bytes, b.names = nil, 0, 0
+	select {
+	case r.tasks <- t:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// hashBatch hashes a batch on both sides at once. A file whose digests
+// agree is unchanged; any other (a failure on either side, a
+// difference) goes through hashBoth alone, which decides it with that
+// file's own errors and copies it again when it differs.
+func (r *run) hashBatch(ctx context.Context, tasks []fileTask) error {
+	src, dst := make([]BatchFile, len(tasks)), make([]BatchFile, len(tasks))
+	for i, t := range tasks {
+		src[i] = BatchFile{Rel: t.e.Name, Want: t.e.Identity()}
+		dst[i] = BatchFile{Rel: t.e.Name, Want: t.old.Identity()}
+	}
+	var dr []BatchRead
+	var derr error
+	var wg sync.WaitGroup
+	wg.Go(func() { dr, derr = r.hashes.dst.HashFiles(ctx, dst) })
+	sr, serr := r.hashes.src.HashFiles(ctx, src)
+	wg.Wait()
+	if serr == nil && len(sr) != len(tasks) {
+		serr = fmt.Errorf("%d results for %d files", len(sr), len(tasks))
+	}
+	if serr != nil {
+		return fmt.Errorf("hash %d files (from %s) on the source: %w", len(tasks), tasks[0].e.Name, serr)
+	}
+	if derr == nil && len(dr) != len(tasks) {
+		derr = fmt.Errorf("%d results for %d files", len(dr), len(tasks))
+	}
+	if derr != nil {
+		return fmt.Errorf("hash %d files (from %s) on the target: %w", len(tasks), tasks[0].e.Name, derr)
+	}
+	for i, t := range tasks {
+		s, d := sr[i], dr[i]
+		if s.Err != nil || d.Err != nil || s.Sum != d.Sum || s.Size != d.Size {
+			if err := r.hashBoth(ctx, t); err != nil {
+				return err
+			}
+			continue
+		}
+		r.t.hashed.Add(1)
+		r.t.unchanged.Add(1)
+		r.t.verified.Add(1)
+		r.t.doneFiles.Add(1)
+		r.t.doneBytes.Add(t.e.Size)
+		r.state.add(t.e.Name, stateRecord{Digest: s.Sum, Src: idOf(s.Info), Dst: idOf(d.Info)})
+	}
+	return nil
 }

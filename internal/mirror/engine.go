@@ -74,9 +74,10 @@ type linkTask struct {
 type taskKind uint8
 
 const (
-	taskCopy  taskKind = iota
-	taskHash           // unchanged by size and mtime: hash both sides
-	taskBatch          // small copies carried together (batch.go)
+	taskCopy      taskKind = iota
+	taskHash               // unchanged by size and mtime: hash both sides
+	taskBatch              // small copies carried together (batch.go)
+	taskHashBatch          // small unchanged files hashed together (batch.go)
 )
 
 type fileTask struct {
@@ -85,7 +86,7 @@ type fileTask struct {
 	old  Entry // target file (taskHash)
 	// recopy counts the copy as a fix of a mismatch.
 	recopy bool
-	batch  []fileTask // taskBatch
+	batch  []fileTask // taskBatch, taskHashBatch
 }
 
 // run is one Run or Estimate. Its fields below "deciding goroutine" are
@@ -121,6 +122,7 @@ type run struct {
 	est                    Plan
 	tasks                  chan fileTask
 	batch                  batcher // its sides are set once, before the workers start
+	hashes                 hashBatcher
 
 	// owners by name and extended attributes (owners.go, xmeta.go)
 	own              *owners
@@ -360,7 +362,10 @@ func (r *run) exec(parent context.Context) error {
 		}
 	}
 	if derr == nil && ctx.Err() == nil {
-		if derr = r.flushBatch(ctx); derr != nil {
+		if derr = r.flushBatch(ctx); derr == nil {
+			derr = r.flushHashes(ctx)
+		}
+		if derr != nil {
 			cancel(derr)
 		}
 	}
@@ -690,6 +695,9 @@ func (r *run) queue(ctx context.Context, t fileTask) error {
 	if ok, err := r.batched(ctx, t); ok || err != nil {
 		return err
 	}
+	if ok, err := r.hashBatched(ctx, t); ok || err != nil {
+		return err
+	}
 	select {
 	case r.tasks <- t:
 		return nil
@@ -705,6 +713,8 @@ func (r *run) work(ctx context.Context, t fileTask) error {
 		return r.hashBoth(ctx, t)
 	case taskBatch:
 		return r.copyBatch(ctx, t.batch)
+	case taskHashBatch:
+		return r.hashBatch(ctx, t.batch)
 	}
 	return r.copyFile(ctx, t)
 }

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,16 @@ func AgentDir(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("builds cmd/umzug-agent")
 	}
+	dir, err := BuildAgent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// BuildAgent is AgentDir for a TestMain: the directory, or why the build
+// failed.
+func BuildAgent() (string, error) {
 	agentOnce.Do(func() {
 		if agentDir, agentErr = os.MkdirTemp("", "umzug-test-agent-"); agentErr != nil {
 			return
@@ -34,9 +45,9 @@ func AgentDir(t testing.TB) string {
 		agentOut, agentErr = cmd.CombinedOutput()
 	})
 	if agentErr != nil {
-		t.Fatalf("go build cmd/umzug-agent: %v\n%s", agentErr, agentOut)
+		return "", fmt.Errorf("go build cmd/umzug-agent: %v\n%s", agentErr, agentOut)
 	}
-	return agentDir
+	return agentDir, nil
 }
 
 // AgentBin is the agent's path for this machine's architecture in dir.

@@ -42,7 +42,7 @@ func main() {
 	var opts activities.Options
 	flag.IntVar(&opts.Conns, "conns", 0, "SSH connections per host (0: the engine's default)")
 	flag.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight when the copy set does not say (0: the engine's default)")
-	engine := flag.String("engine", "", "copy engine: classic (default) or agent")
+	engine := flag.String("engine", "classic", "copy engine: classic or agent (the worker's default)")
 	agentDir := flag.String("agent-dir", "", "directory with the umzug-agent binaries (engine agent)")
 	trace := flag.Bool("trace", false, "print the copy's phase timings on stderr")
 	warm := flag.String("warm-source", "", "run a step on the source first and keep its connection (attempt records in this directory)")
