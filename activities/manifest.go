@@ -57,6 +57,10 @@ type manifestEntry struct {
 	SHA256  string `json:"sha256,omitempty"` // files; empty for unchanged files under verify = "size_mtime"
 	Link    string `json:"link,omitempty"`
 	LinkB64 string `json:"link_b64,omitempty"` // exact bytes when Link is not valid UTF-8
+	// HardLink names the first entry of the manifest that is the same
+	// file (a hard link of one inode); agent engine only.
+	HardLink    string `json:"hardlink,omitempty"`
+	HardLinkB64 string `json:"hardlink_b64,omitempty"`
 }
 
 // name returns the entry's path exactly as on disk.
@@ -342,7 +346,7 @@ func (a *asyncWriter) Close() error {
 // escapes. A final sync writes a line for every file of the tree inside
 // the window. ok is false for any other entry.
 func appendManifestLine(b []byte, e manifestEntry) ([]byte, bool) {
-	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" ||
+	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" || e.HardLink != "" || e.HardLinkB64 != "" ||
 		!jsonPlain(e.Path) || !jsonPlain(e.Type) || !jsonPlain(e.Mode) || !jsonPlain(e.SHA256) {
 		return b, false
 	}

@@ -218,3 +218,21 @@ func (s *LocalSide) Link(_ context.Context, oldRel, newRel string, want rootfs.I
 }
 
 var _ Linker = (*LocalSide)(nil)
+
+// LinkGroups names, for each file of a walk with more than one link, the
+// first name the walk showed of its inode.
+type LinkGroups map[inodeKey]string
+
+// First returns the earlier name of e's inode, or "" when e is the first
+// (or has one link); it remembers e.
+func (g LinkGroups) First(e Entry) string {
+	if e.Type != rootfs.TypeFile || e.Nlink <= 1 {
+		return ""
+	}
+	k := inodeKey{e.Dev, e.Ino}
+	if first, ok := g[k]; ok {
+		return first
+	}
+	g[k] = e.Name
+	return ""
+}

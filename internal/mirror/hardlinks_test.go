@@ -138,5 +138,5 @@ func (c *counting) Link(ctx context.Context, oldRel, newRel string, want rootfs.
 }
 
 func (c *counting) FirstHole(ctx context.Context, rel string, want rootfs.Identity) (int64, error) {
-	return c.Side.(sparseSource).FirstHole(ctx, rel, want)
+	return c.Side.(HoleFinder).FirstHole(ctx, rel, want)
 }

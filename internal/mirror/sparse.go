@@ -268,10 +268,11 @@ func CopySpans(ctx context.Context, w rootfs.HoleWriter, r rootfs.HoleReader, bu
 	}
 }
 
-// sparseSource is a source that tells where a file's first hole is;
-// copyFile sends files with holes through the streaming copy, which keeps
-// them, rather than the striped big-file copy, which does not.
-type sparseSource interface {
+// HoleFinder is a source that tells where a file's first hole is (its
+// size when it has none); copyFile sends files with holes through the
+// streaming copy, which keeps them, rather than the striped big-file copy,
+// which does not.
+type HoleFinder interface {
 	FirstHole(ctx context.Context, rel string, want rootfs.Identity) (int64, error)
 }
 
@@ -288,7 +289,7 @@ func (s *LocalSide) FirstHole(_ context.Context, rel string, want rootfs.Identit
 // hasHoles reports whether the source file e has a hole; an error counts
 // as none (the big-file copy then meets it itself).
 func (r *run) hasHoles(ctx context.Context, e Entry) bool {
-	ss, ok := r.src.(sparseSource)
+	ss, ok := r.src.(HoleFinder)
 	if !ok {
 		return false
 	}
