@@ -32,16 +32,23 @@ func (r *Root) ReadSparse(ctx context.Context, rel string, expect *rootfs.Identi
 		}
 		switch f.t {
 		case agentproto.TChunk:
-			_, err = w.Write(f.p)
-			total += int64(len(f.p))
+			if total += int64(len(f.p)); expect == nil || total <= expect.Size {
+				_, err = w.Write(f.p)
+			}
 		case agentproto.THole:
 			var n int64
 			if n, err = agentproto.DecodeHole(f.p); err == nil {
-				err = w.WriteHole(n)
-				total += n
+				if total += n; expect == nil || total <= expect.Size {
+					err = w.WriteHole(n)
+				}
 			}
 		default:
 			err = fmt.Errorf("unexpected %s frame", f.t)
+		}
+		if err == nil && expect != nil && total > expect.Size {
+			// A hostile agent's hole must not make the target write
+			// (and hash) more than the file the listing saw.
+			err = fmt.Errorf("the agent sent more than the %d bytes listed", expect.Size)
 		}
 		if err != nil {
 			r.c.cancel(cl)

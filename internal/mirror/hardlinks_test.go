@@ -3,8 +3,10 @@ package mirror
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -139,4 +141,27 @@ func (c *counting) Link(ctx context.Context, oldRel, newRel string, want rootfs.
 
 func (c *counting) FirstHole(ctx context.Context, rel string, want rootfs.Identity) (int64, error) {
 	return c.Side.(HoleFinder).FirstHole(ctx, rel, want)
+}
+
+// refusingLinks is a target whose file system refuses every hard link.
+type refusingLinks struct{ Side }
+
+func (refusingLinks) Link(_ context.Context, oldRel, newRel string, _ rootfs.Identity) (rootfs.Info, error) {
+	return rootfs.Info{}, fmt.Errorf("link %s to %s: %w: %w", newRel, oldRel, rootfs.ErrCannotLink, syscall.EXDEV)
+}
+
+// A link the target's file system refuses is a metadata refusal naming
+// the link, the rest is copied; accepted, the run succeeds.
+func TestHardLinkRefusedByTargetFileSystem(t *testing.T) {
+	e := newEnv(t)
+	linkTree(t, e)
+	src, dst := e.sides()
+	res, err := Run(t.Context(), baseSpec(contract.PhaseSeed), src, refusingLinks{dst.Side}, Options{NoSync: true}, nil)
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Kinds[0] != contract.RefusalMetadata || !strings.Contains(err.Error(), "cross-device") {
+		t.Fatalf("run: %v, want a metadata refusal that says why", err)
+	}
+	want(t, "refused", res.RefusedByKind[contract.RefusalMetadata], 3)
+	want(t, "copied", res.CopiedFiles, 4)
+	want(t, "files", res.Files, 4)
 }
