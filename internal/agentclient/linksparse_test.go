@@ -102,7 +102,12 @@ func TestSparseAndLinkRoundTrip(t *testing.T) {
 	if wr.Size != 8+1<<30+4096 || st.Size != wr.Size || st.Blocks > 64 {
 		t.Fatalf("written: %d bytes, on disk %d bytes in %d blocks", wr.Size, st.Size, st.Blocks)
 	}
-	if b := make([]byte, 4); func() bool { fh, _ := os.Open(filepath.Join(out, "copy")); defer fh.Close(); fh.ReadAt(b, 4+1<<30); return string(b) != "tail" }() {
+	if b := make([]byte, 4); func() bool {
+		fh, _ := os.Open(filepath.Join(out, "copy"))
+		defer fh.Close()
+		fh.ReadAt(b, 4+1<<30)
+		return string(b) != "tail"
+	}() {
 		t.Fatal("the data after the hole is not at its offset")
 	}
 
