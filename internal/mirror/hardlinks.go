@@ -81,7 +81,7 @@ func (r *run) hardLink(ctx context.Context, e, old Entry, oi int) (bool, error) 
 // linkedOut reports whether the target file old, taken for the source file
 // e, shares its inode with a name that is not e's to share: the source has
 // one link, or the target file has more links than the target tree has
-// names for it (a link from outside the tree). Such a file is written
+// names for it that the set does not exclude (a link from outside). Such a file is written
 // anew rather than trusted or written through.
 func (r *run) linkedOut(e, old Entry) bool {
 	if old.Nlink <= 1 {
@@ -94,7 +94,9 @@ func (r *run) linkedOut(e, old Entry) bool {
 	if h.tgtNames == nil {
 		h.tgtNames = map[inodeKey]uint64{}
 		for _, t := range r.tgt.ents {
-			if t.Type == rootfs.TypeFile && t.Nlink > 1 {
+			// An excluded name is outside the set: a link to it counts as
+			// one from outside.
+			if t.Type == rootfs.TypeFile && t.Nlink > 1 && !r.filter.Excluded(t.Name, false) {
 				h.tgtNames[inodeKey{t.Dev, t.Ino}]++
 			}
 		}

@@ -165,3 +165,23 @@ func TestHardLinkRefusedByTargetFileSystem(t *testing.T) {
 	want(t, "copied", res.CopiedFiles, 4)
 	want(t, "files", res.Files, 4)
 }
+
+// A target file linked to a name the set excludes is outside the set too:
+// written anew, the excluded name keeps its mode.
+func TestTargetHardLinkToExcludedNameIsNotWrittenThrough(t *testing.T) {
+	e := newEnv(t)
+	write(t, filepath.Join(e.src, "a"), "same bytes", 0o644)
+	setMtime(t, filepath.Join(e.src, "a"), t0)
+	noErr(t, os.Link(filepath.Join(e.src, "a"), filepath.Join(e.src, "b")))
+	write(t, filepath.Join(e.dst, "keep.log"), "same bytes", 0o600)
+	setMtime(t, filepath.Join(e.dst, "keep.log"), t0)
+	noErr(t, os.Link(filepath.Join(e.dst, "keep.log"), filepath.Join(e.dst, "a")))
+	spec := baseSpec(contract.PhaseSeed)
+	spec.Exclude = []string{"*.log"}
+	_, _, _, err := e.run(spec)
+	noErr(t, err)
+	if st := statT(t, filepath.Join(e.dst, "keep.log")); st.Mode&0o7777 != 0o600 || st.Nlink != 1 {
+		t.Fatalf("excluded keep.log: mode %o, %d links; want 0600 and 1", st.Mode&0o7777, st.Nlink)
+	}
+	linked(t, e.dst, 2, "a", "b")
+}
