@@ -531,6 +531,7 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 		// walk and the write are calls of the same client, neither waits
 		// inside the other's callback.
 		buf := make([]byte, 0, 64<<10)
+		groups := mirror.LinkGroups{}
 		err := ac.dst.Walk(ctx, func(e mirror.Entry) error {
 			if e.Name == "" || filter.Excluded(e.Name, e.Type == rootfs.TypeDir) {
 				return nil
@@ -546,10 +547,16 @@ func (ac *agentCopy) writeManifest(ctx context.Context, res *CopyResult, r mirro
 			switch e.Type {
 			case rootfs.TypeFile:
 				me.Type, me.Size = "file", e.Size
+				first := groups.First(e)
+				if first != "" {
+					me.HardLink, me.HardLinkB64 = lossless(first)
+				}
 				if s, ok := sums[e.Name]; ok {
 					me.SHA256 = hex.EncodeToString(s[:])
 				} else if s, ok := kept[e.Name]; ok {
 					me.SHA256 = hex.EncodeToString(s[:])
+				} else if s, ok := sums[first]; ok && first != "" {
+					me.SHA256 = hex.EncodeToString(s[:]) // the same file
 				}
 			case rootfs.TypeDir:
 				me.Type = "dir"

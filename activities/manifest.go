@@ -67,6 +67,10 @@ type manifestEntry struct {
 	ACL        string `json:"acl,omitempty"`
 	DefaultACL string `json:"default_acl,omitempty"`
 	Xattrs     string `json:"xattrs_sha256,omitempty"`
+	// HardLink names the first entry of the manifest that is the same
+	// file (a hard link of one inode); agent engine only.
+	HardLink    string `json:"hardlink,omitempty"`
+	HardLinkB64 string `json:"hardlink_b64,omitempty"`
 }
 
 // name returns the entry's path exactly as on disk.
@@ -352,7 +356,8 @@ func (a *asyncWriter) Close() error {
 // escapes. A final sync writes a line for every file of the tree inside
 // the window. ok is false for any other entry.
 func appendManifestLine(b []byte, e manifestEntry) ([]byte, bool) {
-	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" || e.Owner != "" || e.Group != "" || e.ACL != "" || e.DefaultACL != "" || e.Xattrs != "" ||
+	if e.PathB64 != "" || e.Link != "" || e.LinkB64 != "" || e.HardLink != "" || e.HardLinkB64 != "" ||
+		e.Owner != "" || e.Group != "" || e.ACL != "" || e.DefaultACL != "" || e.Xattrs != "" ||
 		!jsonPlain(e.Path) || !jsonPlain(e.Type) || !jsonPlain(e.Mode) || !jsonPlain(e.SHA256) {
 		return b, false
 	}

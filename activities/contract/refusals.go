@@ -27,9 +27,10 @@ const (
 	// know, and owner_map does not map it. Accepted, the number is kept.
 	RefusalUnknownOwner = "unknown_owner"
 	// RefusalMetadata: the target could not take the entry's owner, ACL or
-	// extended attributes (a login that cannot chown, a file system
-	// without ACLs or extended attributes). Accepted, the entry is copied
-	// without them.
+	// extended attributes, or a hard link (a login that cannot chown, a
+	// file system without ACLs or extended attributes, a link refused for
+	// another file system or too many links). Accepted, the entry is copied
+	// without them (a refused link as a file of its own).
 	RefusalMetadata = "metadata"
 )
 

@@ -278,6 +278,8 @@ func (e *Error) Is(target error) bool {
 		return target == syscall.ELOOP
 	case agentproto.CodeNotDir:
 		return target == syscall.ENOTDIR
+	case agentproto.CodeCannotLink:
+		return target == rootfs.ErrCannotLink
 	}
 	return false
 }

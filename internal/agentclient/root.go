@@ -186,11 +186,23 @@ send:
 			return nil, fmt.Errorf("agent write %q: %w", rel, ctx.Err())
 		default:
 		}
-		n, err := io.ReadFull(src, buf)
+		var n int
+		var hole int64
+		if hr, ok := src.(rootfs.HoleReader); ok && t == agentproto.TWrite {
+			n, hole, err = readSpans(hr, buf) // linksparse.go
+		} else {
+			n, err = io.ReadFull(src, buf)
+		}
 		if n > 0 {
 			if werr := r.c.w.Write(agentproto.TChunk, cl.id, buf[:n]); werr != nil {
 				r.c.abandon(cl)
 				return nil, fmt.Errorf("agent write %q: sending data: %w", rel, werr)
+			}
+		}
+		if hole > 0 {
+			if werr := r.c.w.Write(agentproto.THole, cl.id, agentproto.EncodeHole(hole)); werr != nil {
+				r.c.abandon(cl)
+				return nil, fmt.Errorf("agent write %q: sending a hole: %w", rel, werr)
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {

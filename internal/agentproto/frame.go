@@ -75,12 +75,15 @@ func (t Type) String() string {
 	if t.IsMeta() {
 		return metaNames[t-TAccounts]
 	}
+	if n, ok := t.extraName(); ok {
+		return n
+	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // IsRequest reports whether t starts a request.
 func (t Type) IsRequest() bool {
-	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial || t.IsBatch() || t.IsMetaRequest()
+	return t >= TOpenRoot && t <= TStatfs || t >= TSums && t <= THashPartial || t.IsBatch() || t.IsMetaRequest() || t.extraRequest()
 }
 
 // IsBatch reports whether t starts a batch request, whose payload is a
@@ -128,7 +131,7 @@ func (fr *Reader) Read() (Frame, error) {
 	if n > MaxPayload {
 		return Frame{}, fmt.Errorf("agent protocol: %s frame of %d bytes, at most %d allowed", t, n, MaxPayload)
 	}
-	if (t == 0 || t >= tMax) && !t.IsMeta() {
+	if _, extra := t.extraName(); !extra && (t == 0 || t >= tMax) && !t.IsMeta() {
 		return Frame{}, fmt.Errorf("agent protocol: unknown frame type %d", h[4])
 	}
 	if cap(fr.buf) < int(n) {

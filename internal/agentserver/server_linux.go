@@ -41,6 +41,7 @@ const MaxInFlight = 4096
 type request struct {
 	cancel context.CancelFunc
 	data   chan []byte // Write: chunks from the client, closed at End
+	holes  chan int64  // Write: the length of each hole marked in data (sparse.go)
 }
 
 type server struct {
@@ -138,6 +139,8 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 		}
 		rq.data <- append([]byte(nil), f.Payload...)
 		return nil
+	case f.Type == agentproto.THole:
+		return s.hole(f)
 	case f.Type == agentproto.TCancel:
 		s.mu.Lock()
 		rq := s.reqs[f.ID]
@@ -160,6 +163,9 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 	rctx, rq, err := s.register(ctx, f.ID, f.Type == agentproto.TWrite || f.Type == agentproto.TWriteRange)
 	if err != nil {
 		return err
+	}
+	if f.Type == agentproto.TWrite {
+		rq.holes = make(chan int64, cap(rq.data))
 	}
 	cancel := rq.cancel
 	s.wg.Add(1)
@@ -196,7 +202,10 @@ func (s *server) dispatch(ctx context.Context, f agentproto.Frame) error {
 		if rq.data != nil {
 			// A failed write's client stops sending at the error and ends
 			// with End: drop what is still on the way until then.
-			for range rq.data {
+			for p := range rq.data {
+				if isHole(p) {
+					<-rq.holes // queued before its mark
+				}
 			}
 		}
 	}()
@@ -208,6 +217,8 @@ func toError(err error) *agentproto.Error {
 	c := agentproto.CodeOther
 	var errno syscall.Errno
 	switch {
+	case errors.Is(err, rootfs.ErrCannotLink):
+		c = agentproto.CodeCannotLink
 	case errors.Is(err, rootfs.ErrIdentityMismatch):
 		c = agentproto.CodeIdentity
 	case errors.Is(err, rootfs.ErrOutsideRoot), errors.Is(err, syscall.EXDEV):
@@ -321,8 +332,14 @@ func (s *server) handle(ctx context.Context, t agentproto.Type, id uint32, req *
 		info, err := r.Lstat(req.Rel)
 		info.Name = req.Rel
 		return &agentproto.Result{Entry: info}, err
-	case agentproto.TRead, agentproto.THash:
-		return s.read(ctx, id, req, t == agentproto.TRead)
+	case agentproto.TRead:
+		return s.read(ctx, id, req, true)
+	case agentproto.THash, agentproto.TReadSparse:
+		return s.readSparse(ctx, id, req, t == agentproto.TReadSparse)
+	case agentproto.TFirstHole:
+		return s.firstHole(req)
+	case agentproto.TLink:
+		return s.link(req)
 	case agentproto.TWrite:
 		return s.write(ctx, req, rq)
 	case agentproto.TSums, agentproto.TWriteRange, agentproto.TCommitPartial, agentproto.THashPartial:
@@ -524,6 +541,12 @@ func (s *server) write(ctx context.Context, req *agentproto.Request, rq *request
 					return nil, err
 				}
 				return s.commit(req, d, tf, name)
+			}
+			if isHole(p) {
+				if err := tf.WriteHole(<-rq.holes); err != nil {
+					return nil, fmt.Errorf("write %s: leave a hole: %w", req.Rel, err)
+				}
+				continue
 			}
 			if _, err := tf.Write(p); err != nil {
 				return nil, fmt.Errorf("write %s: %w", req.Rel, err)

@@ -155,6 +155,9 @@ func (s *Side) read(ctx context.Context, rel string, want rootfs.Identity, w io.
 }
 
 func (s *Side) ReadFile(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (mirror.Read, error) {
+	if hw, ok := w.(rootfs.HoleWriter); ok {
+		return s.readSparse(ctx, rel, want, hw)
+	}
 	return s.read(ctx, rel, want, w)
 }
 

@@ -114,6 +114,7 @@ type run struct {
 	dirs       []dirMeta
 	dirAt      map[string]int
 	links      []linkTask
+	hl         hardLinks // hardlinks.go
 	linkTarget map[string]string
 	skip       string // prefix of a source subtree being skipped
 	free, need int64
@@ -384,6 +385,9 @@ func (r *run) exec(parent context.Context) error {
 	if err := parent.Err(); err != nil {
 		return err
 	}
+	if err := r.placeHardLinks(ctx); err != nil {
+		return err
+	}
 	for _, l := range r.links {
 		if err := r.link(ctx, l); err != nil && !r.refuseTarget(l.e.Name, err) {
 			return err
@@ -548,6 +552,9 @@ func (r *run) decide(ctx context.Context, e Entry) error {
 		}
 		return nil
 	case rootfs.TypeFile:
+		if linked, err := r.hardLink(ctx, e, old, oi); linked || err != nil {
+			return err
+		}
 		return r.file(ctx, e, old, oi)
 	case rootfs.TypeSymlink:
 		r.noteMeta(e, old, oi >= 0)
@@ -635,7 +642,7 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	}
 	r.t.files.Add(1)
 	r.t.bytes.Add(e.Size)
-	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs
+	same := oi >= 0 && old.Type == rootfs.TypeFile && old.Size == e.Size && old.MtimeNs == e.MtimeNs && !r.linkedOut(e, old)
 	r.noteMeta(e, old, same)
 	if same {
 		if err := r.fixMeta(ctx, e, old); err != nil {
@@ -659,6 +666,7 @@ func (r *run) file(ctx context.Context, e, old Entry, oi int) error {
 	}
 	if r.spec.Verify == contract.VerifySizeMtime {
 		r.t.unchanged.Add(1)
+		r.noteLeaderKept(e, old)
 		return nil
 	}
 	if r.keptByState(e, old) {
@@ -764,7 +772,7 @@ var errTargetEnded = errors.New("the target stopped taking bytes")
 // The target commits only after the source's read ended without error,
 // which includes its check that the file did not change while read.
 func (r *run) copyOnce(ctx context.Context, e Entry) (Read, Placed, error) {
-	pr, pw := io.Pipe()
+	pr, pw := newSpanPipe()
 	var rd Read
 	var rerr error
 	done := make(chan struct{})
@@ -794,7 +802,7 @@ func (r *run) copyOnce(ctx context.Context, e Entry) (Read, Placed, error) {
 }
 
 func (r *run) copyFile(ctx context.Context, t fileTask) error {
-	if rs, pt, ok := r.bigSides(t.e); ok {
+	if rs, pt, ok := r.bigSides(t.e); ok && !r.hasHoles(ctx, t.e) {
 		return r.copyBig(ctx, t, rs, pt)
 	}
 	recopied := t.recopy

@@ -196,11 +196,14 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 func (s *LocalSide) ReadFile(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (Read, error) {
+	if hw, ok := w.(rootfs.HoleWriter); ok {
+		return s.readSparse(ctx, rel, want, hw)
+	}
 	return s.read(ctx, rel, want, w)
 }
 
 func (s *LocalSide) HashFile(ctx context.Context, rel string, want rootfs.Identity) (Read, error) {
-	return s.read(ctx, rel, want, nil)
+	return s.readSparse(ctx, rel, want, discardHoles{})
 }
 
 func splitRel(rel string) (parent, name string, err error) {
@@ -234,7 +237,11 @@ func (s *LocalSide) WriteFile(ctx context.Context, rel string, meta rootfs.Meta,
 	}
 	defer t.Abort()
 	bp := bufPool.Get().(*[]byte)
-	_, err = io.CopyBuffer(t, ctxReader{ctx, r}, *bp)
+	if hr, ok := r.(rootfs.HoleReader); ok {
+		_, err = CopySpans(ctx, t, hr, *bp)
+	} else {
+		_, err = io.CopyBuffer(t, ctxReader{ctx, r}, *bp)
+	}
 	bufPool.Put(bp)
 	if err != nil {
 		return Placed{}, err
