@@ -74,6 +74,14 @@ func TestCopyTreeAgentInteropHardLinksAndSparse(t *testing.T) {
 			if out, err := exec.Command("chmod", "-R", "a+rX", work).CombinedOutput(); err != nil {
 				t.Fatalf("chmod: %v %s", err, out)
 			}
+			if login != "" {
+				// The tree is the login's own, as a user's share is: a
+				// non-root target login may give its files only its own
+				// owner (anything else is a metadata refusal).
+				if out, err := exec.Command("chown", "-R", login+":", src).CombinedOutput(); err != nil {
+					t.Fatalf("chown: %v %s", err, out)
+				}
+			}
 			a := &Activities{CopyEngine: CopyEngineAgent, AgentDir: agentBinDir(t), IdentStateDir: filepath.Join(t.TempDir(), "ident")}
 			in := CopyInput{MoveID: "umzug/interop/links", Phase: PhaseSeed, Source: h, Target: h,
 				Set: CopySet{Name: "links", From: src, To: dst, Verify: VerifySHA256}}
@@ -102,6 +110,11 @@ func TestCopyTreeAgentInteropHardLinksAndSparse(t *testing.T) {
 			os.Remove(filepath.Join(src, "r"))
 			os.Link(filepath.Join(src, "p"), filepath.Join(src, "r"))
 			os.Chmod(filepath.Join(src, "c"), 0o644)
+			if login != "" {
+				if out, err := exec.Command("chown", login+":", filepath.Join(src, "c")).CombinedOutput(); err != nil {
+					t.Fatalf("chown: %v %s", err, out)
+				}
+			}
 			in.Phase, in.Delete, in.IdentState = PhaseFinalSync, true, res.IdentState
 			if _, err := a.CopyTree(t.Context(), in); err != nil {
 				t.Fatalf("final sync: %v", err)
