@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // Test hook for the crash tests of an offload: they must kill the
@@ -73,18 +75,30 @@ func hostPauseFor(op string) *hostPause {
 // testPause waits at point in the worker itself (once, see above).
 func testPause(ctx context.Context, point string) {
 	_, marker, ok := testPausePoint(point)
-	if !ok {
-		return
+	if !ok || (activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx)) {
+		return // a resumed attempt goes on at once
 	}
 	f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil { // paused already, or no marker: go on
 		return
 	}
 	f.Close()
+	// Heartbeats without details keep the attempt alive while it waits,
+	// so the server never starts a second one beside it.
 	t := time.NewTimer(testPauseMax)
 	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
+	tick := time.NewTicker(commandHeartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-tick.C:
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx)
+			}
+		}
 	}
 }
