@@ -75,6 +75,7 @@ const (
 // no-progress bound, tracing). Figures: bench/README.md.
 func (a *Activities) CopyTree(ctx context.Context, in CopyInput) (CopyResult, error) {
 	var fallback string // why a host is copied by the classic engine
+	testPause(ctx, "copy")
 	if a.agentEngine() {
 		if res, ok, err := a.copyTreeAgent(ctx, in, &fallback); ok || err != nil {
 			return res, err

@@ -165,7 +165,15 @@ func (a *Activities) openAgentCopy(ctx context.Context, in CopyInput, dry bool, 
 	if dry {
 		role = agentproto.RoleSource
 	}
-	if ac.base, err = da.OpenRoot(ctx, path.Dir(to), role); err != nil {
+	ac.base, err = da.OpenRoot(ctx, path.Dir(to), role)
+	if err != nil && !dry && errors.Is(err, fs.ErrNotExist) {
+		// As the classic engine, a first copy makes the missing parents
+		// of its target (a partner's landing directory, a new standby).
+		if err = agentMkdirParents(ctx, da, path.Dir(to)); err == nil {
+			ac.base, err = da.OpenRoot(ctx, path.Dir(to), role)
+		}
+	}
+	if err != nil {
 		return nil, false, fmt.Errorf("open %s on %s (the parent of the copy target): %w", path.Dir(to), dname, err)
 	}
 	if !dry {
@@ -604,3 +612,30 @@ func (ac *agentCopy) removeOldStates(ctx context.Context) {
 // agentEngine tells whether copies run on the agent engine: the default;
 // CopyEngineClassic asks for the path-based engine everywhere.
 func (a *Activities) agentEngine() bool { return a.CopyEngine != CopyEngineClassic }
+
+// agentMkdirParents makes dir and its missing parents: beneath the
+// deepest existing ancestor, one component at a time, never through a
+// symlink below that ancestor.
+func agentMkdirParents(ctx context.Context, c *agentLease, dir string) error {
+	var missing []string
+	base := dir
+	for {
+		r, err := c.OpenRoot(ctx, base, agentproto.RoleTarget)
+		if err == nil {
+			defer r.Close(ctx)
+			rel := ""
+			for i := len(missing) - 1; i >= 0; i-- {
+				rel = path.Join(rel, missing[i])
+				if err := r.Mkdir(ctx, rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("create %s: %w", path.Join(base, rel), err)
+				}
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || base == "/" || len(missing) > 64 {
+			return err
+		}
+		missing = append(missing, path.Base(base))
+		base = path.Dir(base)
+	}
+}

@@ -393,3 +393,20 @@ func TestCopyTreeAgentReturnsOnHungLink(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A first copy into a target whose parents do not exist yet (a
+// partner's landing directory) makes them, as the classic engine does,
+// and copies the tree whole.
+func TestCopyTreeAgentMakesMissingParents(t *testing.T) {
+	f, _ := agentFixture(t)
+	buildTree(t, f.srcRoot)
+	in := f.input(CopySet{})
+	in.Set.To = filepath.Join(f.dir, "landing", "owl", "key-1")
+	res := f.copy(t, in)
+	if res.CopiedFiles == 0 {
+		t.Fatalf("nothing copied: %+v", res)
+	}
+	if _, err := treecmp.Equal(f.srcRoot, in.Set.To, treecmp.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -38,7 +38,10 @@ func (a *Activities) OffloadJobs(ctx context.Context, in contract.OffloadJobsInp
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("offload %s on %s: bad key %q or root %q", in.Op, in.Host.Name, in.Key, in.Root), contract.ErrBadCommand, nil)
 	}
-	req, err := json.Marshal(in)
+	req, err := json.Marshal(struct {
+		contract.OffloadJobsInput
+		Pause *hostPause `json:"pause,omitempty"`
+	}{in, hostPauseFor(in.Op)})
 	if err != nil {
 		return res, err
 	}

@@ -3,7 +3,7 @@
 # (openat with O_NOFOLLOW), and every move is one renameat that never
 # replaces: no path is resolved twice, and a symlink planted by a local
 # user is never followed. REQ is set by the caller before this program.
-import ctypes, ctypes.util, errno, fnmatch, hashlib, json, os, stat, sys
+import ctypes, ctypes.util, errno, fnmatch, hashlib, json, os, stat, sys, time
 
 AREA = ".umzug-offload"
 MAXID = 200
@@ -244,13 +244,27 @@ def candidates(rootfd, req):
     return sorted(out)
 
 
+def test_pause(req, n):
+    """Test hook (UMZUG_TEST_OFFLOAD_PAUSE on the worker): once the
+    operation has moved n jobs, create the marker and wait, once per
+    marker and for a bounded time. It only pauses."""
+    p = req.get("pause")
+    if not p or p.get("after") != n:
+        return
+    try:
+        os.close(os.open(p["marker"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    except OSError:
+        return
+    time.sleep(min(float(p.get("seconds") or 0), 300.0))
+
+
 def claim(req):
     res = {"jobs": [], "done": [], "left": [], "over": 0}
     rootfd = open_root(req["root"])
     keyfd = walkdirs(rootfd, [AREA, req["key"]], create=True)
     cfd = opendir(keyfd, "claimed", create=True)
     maxj, maxb = req.get("max_jobs") or 100, req.get("max_bytes") or 0
-    nbytes = 0
+    nbytes, fresh = 0, 0
     # Jobs an earlier attempt claimed count first.
     for i in intents(keyfd):
         if present(cfd, i):
@@ -281,6 +295,8 @@ def claim(req):
         res["jobs"].append(job_info(cfd, i))
         res["done"].append(i)
         nbytes += info["bytes"]
+        fresh += 1
+        test_pause(req, fresh)
     return res
 
 
@@ -326,11 +342,14 @@ def archive(req):
     cfd = opendir(keyfd, "claimed", create=True)
     afd = opendir(keyfd, "archive", create=True)
     write_file(keyfd, "record.json", req.get("record") or "{}")
+    fresh = 0
     for i in req.get("jobs") or []:
         if present(afd, i):
             res["done"].append(i)
         elif present(cfd, i) and relocate(cfd, afd, i):
             res["done"].append(i)
+            fresh += 1
+            test_pause(req, fresh)
         else:
             res["left"].append("%s: not in the claimed area" % i)
     return res

@@ -26,6 +26,8 @@ type offload struct {
 	copied   bool
 	refused  *OffloadDecision
 	drainers []func() bool
+	// phaseAttr: UmzugPhase follows the phase (newer histories only).
+	phaseAttr bool
 }
 
 // Offload hands a share of the source's jobs to the partner site
@@ -45,6 +47,9 @@ func Offload(ctx workflow.Context, in OffloadInput) (OffloadStatus, error) {
 		Target: in.Target.Name, SourceSite: in.Source.Datacenter, TargetSite: in.Target.Datacenter, Started: workflow.Now(ctx)}
 	if in.Accept.Signers != "" {
 		o.st.Signing = &Signing{Namespace: decisionsig.Namespace, MoveID: o.id, RunID: info.OriginalRunID}
+	}
+	if in.SearchAttributes {
+		o.phaseAttr = workflow.GetVersion(ctx, "offload-phase-attribute", workflow.DefaultVersion, 1) == 1
 	}
 	if err := o.register(ctx); err != nil {
 		return o.st, fmt.Errorf("register handlers of offload %s: %w", o.id, err)
@@ -431,12 +436,25 @@ func (o *offload) release(phase, why string) {
 
 func (o *offload) end(phase, outcome string) {
 	o.st.Phase, o.st.Outcome = phase, outcome
+	o.upsertPhase()
 	o.details()
 }
 
 func (o *offload) setPhase(p string) {
 	o.st.Phase = p
+	o.upsertPhase()
 	o.details()
+}
+
+// upsertPhase keeps UmzugPhase current, so `umzug status` lists the
+// offload with its phase.
+func (o *offload) upsertPhase() {
+	if !o.phaseAttr {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(o.dctx, phaseKey.ValueSet(o.st.Phase)); err != nil {
+		workflow.GetLogger(o.dctx).Warn("upsert phase search attribute", "phase", o.st.Phase, "error", err)
+	}
 }
 
 // record is the evidence archived with the jobs.

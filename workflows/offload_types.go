@@ -68,6 +68,9 @@ type OffloadInput struct {
 	ResultsTo   string        `json:"results_to,omitempty"`
 	Poll        time.Duration `json:"poll"`
 	Within      time.Duration `json:"within"`
+	// SearchAttributes is set when the cluster has the umzug search
+	// attributes: the offload keeps UmzugPhase current for listings.
+	SearchAttributes bool `json:"search_attributes,omitempty"`
 }
 
 // OffloadJob is one job's way through a hand-over.

@@ -35,7 +35,8 @@ type offloadRig struct {
 	plan      string
 	vars      []string
 	owl, akdb string
-	split     bool // server and worker in separate processes
+	split     bool   // server and worker in separate processes
+	pause     string // where the worker's test hook marks its pauses
 	server    *exec.Cmd
 	worker    *exec.Cmd
 	c         client.Client
@@ -250,14 +251,69 @@ func checkProducedOnce(t *testing.T, st workflows.OffloadStatus, ids []string, q
 	}
 }
 
+// jobsIn lists the print jobs (spool/*/*.pdf) under dir.
+func jobsIn(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "spool/*/*.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m {
+		m[i], _ = filepath.Rel(dir, m[i])
+	}
+	return m
+}
+
+// waitPaused waits until the worker's test hook paused at point (see
+// activities/testpause.go).
+func (r *offloadRig) waitPaused(point string) {
+	r.t.Helper()
+	for deadline := time.Now().Add(4 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(r.pause, point+".paused")); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the offload did not pause at %s", point)
+		}
+	}
+}
+
+// offloadArea is the offload's area in OWL-IT's queue.
+func (r *offloadRig) offloadArea(key string) string {
+	return filepath.Join(r.owl, "srv/print", contract.OffloadArea, key)
+}
+
 // runKilledOffload hands six OWL-IT jobs to AKDB and kills the process
-// at each point: while claiming and copying, while waiting for the
-// acceptance, in the middle of intake, while the partner produces.
+// at each numbered point of an offload: (1) in the claim with two jobs
+// claimed and four still queued, (2) in the copy to the partner, (3)
+// while waiting for the acceptance, (4) in the middle of intake, while
+// the partner produces and while the results return, (5) in the
+// archive with two jobs archived and four still claimed. The test hook
+// UMZUG_TEST_OFFLOAD_PAUSE holds the worker at (1), (2) and (5) until
+// the kill.
 func runKilledOffload(t *testing.T, split bool) {
+	pause := t.TempDir()
+	t.Setenv("UMZUG_TEST_OFFLOAD_PAUSE", "claim:2,copy,archive:2")
+	t.Setenv("UMZUG_TEST_OFFLOAD_PAUSE_DIR", pause)
 	r := startOffloadRig(t, split)
+	r.pause = pause
 	ids := writeOwlJobs(t, r.owl, 6)
+	queue := filepath.Join(r.owl, "srv/print")
 	id := r.start("print", "k.meier")
-	r.crash("1: claim and copy")
+	r.waitPaused("claim")
+	key := r.status(id).Key
+	if c, q := jobsIn(t, filepath.Join(r.offloadArea(key), "claimed")), jobsIn(t, queue); len(c) != 2 || len(q) != 4 {
+		t.Fatalf("paused in the claim with claimed %v and queued %v, want 2 and 4", c, q)
+	}
+	r.crash("1: claim, 2 of 6 jobs claimed")
+	r.waitPaused("copy")
+	if st := r.status(id); st.Phase != workflows.OffloadCopying {
+		t.Fatalf("paused in the copy in phase %s", st.Phase)
+	}
+	if c, q := jobsIn(t, filepath.Join(r.offloadArea(key), "claimed")), jobsIn(t, queue); len(c) != 6 || len(q) != 0 {
+		t.Fatalf("copying with claimed %v and queued %v, want 6 and 0", c, q)
+	}
+	r.crash("2: copy to the partner")
 	r.waitPhase(id, workflows.OffloadAwaiting)
 	r.crash("3: awaiting acceptance")
 	r.waitPhase(id, workflows.OffloadAwaiting)
@@ -270,6 +326,9 @@ func runKilledOffload(t *testing.T, split bool) {
 			t.Fatal("intake did not start")
 		}
 	}
+	if n := len(lines(t, intakeLog)); n >= len(ids) {
+		t.Fatalf("intake of all %d jobs ended before the kill", n)
+	}
 	r.crash("4: in the middle of intake")
 	prod := r.waitPhase(id, workflows.OffloadProducing)
 	r.crash("4: while the partner produces")
@@ -279,16 +338,27 @@ func runKilledOffload(t *testing.T, split bool) {
 	writeFile(t, big, strings.Repeat("page printed, sealed, handed to the post\n", 3<<20))
 	// AKDB's staff print the jobs.
 	writeFile(t, filepath.Join(r.akdb, "srv/partner-queue/produced.log"), strings.Join(ids, "\n")+"\n")
-	if st := r.waitPhase(id, workflows.OffloadReturning, workflows.OffloadArchiving, workflows.OffloadDone); st.Phase != workflows.OffloadDone {
-		r.crash("4: while the results return (" + st.Phase + ")")
+	if st := r.waitPhase(id, workflows.OffloadReturning, workflows.OffloadArchiving); st.Phase == workflows.OffloadReturning {
+		r.crash("4: while the results return")
 	} else {
 		t.Log("the copy back ended before the kill; it is checked without one")
 	}
+	r.waitPaused("archive")
+	if a, c := jobsIn(t, filepath.Join(r.offloadArea(key), "archive")), jobsIn(t, filepath.Join(r.offloadArea(key), "claimed")); len(a) != 2 || len(c) != 4 {
+		t.Fatalf("paused in the archive with archived %v and claimed %v, want 2 and 4", a, c)
+	}
+	r.crash("5: archive, 2 of 6 jobs archived")
 	st := r.waitPhase(id, workflows.OffloadDone, workflows.OffloadFailed, workflows.OffloadCancelled)
 	if st.Phase != workflows.OffloadDone {
 		t.Fatalf("phase %s: %s %s", st.Phase, st.Outcome, st.Error)
 	}
-	checkProducedOnce(t, st, ids, filepath.Join(r.owl, "srv/print"), intakeLog, "m.huber")
+	checkProducedOnce(t, st, ids, queue, intakeLog, "m.huber")
+	if c := jobsIn(t, filepath.Join(r.offloadArea(key), "claimed")); len(c) != 0 {
+		t.Errorf("jobs left claimed after the archive: %v", c)
+	}
+	if l := lines(t, intakeLog); len(l) != len(ids) {
+		t.Errorf("the partner's intake log has %d lines for %d jobs: %v", len(l), len(ids), l)
+	}
 	if fi, err := os.Stat(filepath.Join(r.owl, "srv/offload-results/akdb", st.Key, "production.log")); err != nil || fi.Size() != int64(len("page printed, sealed, handed to the post\n"))*3<<20 {
 		t.Errorf("production log not copied back whole: %v", err)
 	}
@@ -354,4 +424,24 @@ func TestOffloadBothDirectionsOneRefused(t *testing.T) {
 		t.Fatalf("AKDB → OWL-IT: %s: %s %s", st.Phase, st.Outcome, st.Error)
 	}
 	checkProducedOnce(t, st, akdbIDs, filepath.Join(r.akdb, "srv/akdb-print"), filepath.Join(r.owl, "srv/partner-queue/intake.log"), "s.wolf")
+	// `umzug status` without an ID lists both with their phase.
+	want := map[string]string{toAKDB: workflows.OffloadReleased, toOWL: workflows.OffloadDone}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		code, out, errOut := cli(t, "status")
+		missing := ""
+		for id, phase := range want {
+			if !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+				f := strings.Fields(l)
+				return len(f) >= 3 && f[0] == id && f[2] == phase
+			}) {
+				missing = id + " " + phase
+			}
+		}
+		if code == 0 && missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status lists no %s: exit %d\n%s%s", missing, code, out, errOut)
+		}
+	}
 }

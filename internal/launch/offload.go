@@ -81,8 +81,9 @@ func StartOffload(ctx context.Context, c client.Client, p *plans.Plan, appName, 
 	if err != nil {
 		return Started{}, err
 	}
+	in.SearchAttributes = hasSearchAttributes(ctx, c, o.Namespace)
 	id := workflows.OffloadID(p.Name, app.Name, now)
-	opts := startOptions(id, "offload", app.Name+"/"+off.Name, p.Name, p.SHA256, p.RunDigest(), o, false)
+	opts := startOptions(id, "offload", app.Name+"/"+off.Name, p.Name, p.SHA256, p.RunDigest(), o, in.SearchAttributes)
 	run, err := c.ExecuteWorkflow(ctx, opts, workflows.OffloadWorkflow, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
