@@ -124,7 +124,8 @@ func TestSecretsNeverLeaveTheWorker(t *testing.T) {
 
 	args := []string{"run", "--as", "a.meier", "--wait", planFile, "--var", "pg_password=" + secretValue}
 	for k, v := range env.Vars {
-		if k == "demo_dir" || strings.HasSuffix(k, "_address") {
+		// The plan declares only these (the demo has more hosts).
+		if k == "demo_dir" || k == "paderborn_address" || k == "lemgo_address" {
 			args = append(args, "--var", k+"="+v)
 		}
 	}
