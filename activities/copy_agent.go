@@ -303,10 +303,12 @@ func (a *Activities) copyTreeAgent(ctx context.Context, in CopyInput, fallback *
 	if a.hooks.wrapAgentTarget != nil {
 		dst = a.hooks.wrapAgentTarget(dst)
 	}
-	// agentTarget fires afterPlace and beforeCopy where the target writes
-	// (small and big files alike); the source's hooks wrap the source.
+	// agentTarget fires afterPlace where the target writes and beforeCopy
+	// where a big file's copy starts; the source's hooks wrap the source,
+	// so beforeCopy of a streamed file runs before the source opens it
+	// (the engine may start the read before the target's write).
 	h := a.hooks
-	h.afterPlace, h.beforeCopy = nil, nil
+	h.afterPlace = nil
 	src, dst := withHooks(h, withRanges(progressSide{ac.src, p}, ac.src), dst)
 	if a.hooks.beforeCopy != nil || a.hooks.afterPlace != nil {
 		// Hooks per file: no batches (the source would read a batch's

@@ -86,9 +86,6 @@ func (t agentTarget) HashPartial(ctx context.Context, rel, key string, from, to 
 }
 
 func (t agentTarget) WriteFile(ctx context.Context, rel string, m rootfs.Meta, r io.Reader) (mirror.Placed, error) {
-	if t.beforeCopy != nil {
-		t.beforeCopy(rel)
-	}
 	pl, err := t.Side.WriteFile(ctx, rel, m, r)
 	if err == nil && t.afterPlace != nil {
 		t.afterPlace(rel)
