@@ -165,8 +165,14 @@ func (e *env) umzugPhase(b *testing.B, name, from, to, verify, phase string, del
 // and the copy reuses its connection (umzugcopy -warm-source).
 func (e *env) umzugRun(b *testing.B, name, from, to, verify, phase string, del, warmSource bool) (contract.CopyResult, float64, float64) {
 	b.Helper()
+	// Each engine keeps its identity state under its own move: the states
+	// of two engines' seeds must not replace each other.
+	move := "bench"
+	if len(e.engineArgs) >= 2 {
+		move += "-" + e.engineArgs[1]
+	}
 	in := contract.CopyInput{
-		MoveID: "bench", Phase: phase,
+		MoveID: move, Phase: phase,
 		Source: e.host("src", e.src), Target: e.host("dst", e.dst),
 		Set:    contract.CopySet{Name: "bench", From: from, To: to, Verify: verify},
 		Delete: del,
