@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"sync"
@@ -150,13 +151,8 @@ func changedWhileRead(f *rootfs.File) error {
 }
 
 func (s *LocalSide) read(ctx context.Context, rel string, want rootfs.Identity, w io.Writer) (Read, error) {
-	f, err := s.root.OpenFile(rel, &want)
+	f, err := s.openListed(rel, want)
 	if err != nil {
-		// Replaced by something that is not a regular file (a directory, a
-		// FIFO, a symlink): the same answer as any other replacement.
-		if now, lerr := s.root.Lstat(rel); lerr == nil && now.Type != rootfs.TypeFile {
-			return Read{}, &rootfs.IdentityError{Path: s.root.Path() + "/" + rel, Want: want, Got: now.Identity()}
-		}
 		return Read{}, err
 	}
 	defer f.Close()
@@ -168,6 +164,26 @@ func (s *LocalSide) read(ctx context.Context, rel string, want rootfs.Identity, 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	n, err := io.CopyBuffer(dst, ctxReader{ctx, io.NewSectionReader(f, 0, 1<<62)}, *bp)
+	return readDone(f, h, n, err)
+}
+
+// openListed opens rel expecting the listed identity. A name replaced by
+// something that is not a regular file (a directory, a FIFO, a symlink)
+// gets the same answer as any other replacement.
+func (s *LocalSide) openListed(rel string, want rootfs.Identity) (*rootfs.File, error) {
+	f, err := s.root.OpenFile(rel, &want)
+	if err != nil {
+		if now, lerr := s.root.Lstat(rel); lerr == nil && now.Type != rootfs.TypeFile {
+			return nil, &rootfs.IdentityError{Path: s.root.Path() + "/" + rel, Want: want, Got: now.Identity()}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// readDone ends a read of f that copied n bytes into h: a file that
+// changed while read is reported as changed, whatever the copy's error.
+func readDone(f *rootfs.File, h hash.Hash, n int64, err error) (Read, error) {
 	if err != nil {
 		if cerr := changedWhileRead(f); cerr != nil {
 			return Read{}, cerr

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"sync"
@@ -192,11 +191,8 @@ func (x hashingHoleWriter) WriteHole(n int64) error {
 
 // readSparse is read for a writer that takes holes.
 func (s *LocalSide) readSparse(ctx context.Context, rel string, want rootfs.Identity, w rootfs.HoleWriter) (Read, error) {
-	f, err := s.root.OpenFile(rel, &want)
+	f, err := s.openListed(rel, want)
 	if err != nil {
-		if now, lerr := s.root.Lstat(rel); lerr == nil && now.Type != rootfs.TypeFile {
-			return Read{}, &rootfs.IdentityError{Path: s.root.Path() + "/" + rel, Want: want, Got: now.Identity()}
-		}
 		return Read{}, err
 	}
 	defer f.Close()
@@ -204,18 +200,7 @@ func (s *LocalSide) readSparse(ctx context.Context, rel string, want rootfs.Iden
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	n, err := f.CopySparse(f.Info().Size, ctxHoleWriter{ctx, hashingHoleWriter{h, w}}, *bp)
-	if err != nil {
-		if cerr := changedWhileRead(f); cerr != nil {
-			return Read{}, cerr
-		}
-		return Read{}, fmt.Errorf("read %s: %w", f.Name(), err)
-	}
-	if err := changedWhileRead(f); err != nil {
-		return Read{}, err
-	}
-	r := Read{Size: n, Info: f.Info()}
-	h.Sum(r.Sum[:0])
-	return r, nil
+	return readDone(f, h, n, err)
 }
 
 // ctxHoleWriter stops a long read when the context ends.
